@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from . import validators
+
+
+def _default_tier_id() -> int | None:
+    from tiers.models import Tier
+
+    return Tier.objects.filter(is_default=True).values_list("id", flat=True).first()
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, username: str, email: str, password: str | None = None, **fields):
+        user = self.model(username=username, email=validators.normalize_email(email), **fields)
+        user.set_password(password)  # None gives an unusable password
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, username: str, email: str, password: str | None = None, **fields):
+        fields.setdefault("display_name", username)
+        fields.update(is_staff=True, is_superuser=True, status=User.Status.ACTIVE)
+        fields.setdefault("confirmed_at", timezone.now())
+        return self.create_user(username, email, password, **fields)
+
+    def get_by_natural_key(self, username: str) -> User:
+        return self.get(username=username.lower())
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    class Status(models.TextChoices):
+        PENDING_CONFIRMATION = "pending_confirmation", "Pending email confirmation"
+        PENDING_APPROVAL = "pending_approval", "Pending approval"
+        PROVISIONING = "provisioning", "Provisioning"
+        ACTIVE = "active", "Active"
+        PROVISIONING_FAILED = "provisioning_failed", "Provisioning failed"
+        DISABLED = "disabled", "Disabled"
+
+    username = models.CharField(
+        max_length=30,
+        unique=True,
+        validators=[validators.validate_username],
+        error_messages={"unique": "Username already taken"},
+    )
+    display_name = models.CharField(max_length=30, validators=[validators.validate_display_name])
+    email = models.EmailField("recovery email", max_length=254)
+    discord_username = models.CharField(
+        max_length=32, blank=True, validators=[validators.validate_discord_username]
+    )
+    tier = models.ForeignKey(
+        "tiers.Tier",
+        on_delete=models.PROTECT,
+        related_name="users",
+        blank=True,
+        help_text="Empty: the default tier.",
+    )
+    # Indexed: the staff list filters by status, and the admin's sidebar counts by it.
+    status = models.CharField(
+        max_length=24, choices=Status.choices, default=Status.PENDING_CONFIRMATION, db_index=True
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Every token issued before this instant is dead (logout-all, password change, disable).
+    tokens_valid_after = models.DateTimeField(null=True, blank=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+    is_staff = models.BooleanField(default=False)
+    # The password chosen at sign-up, encrypted, kept only until YunoHost has it.
+    pending_password = models.TextField(blank=True, default="", editable=False)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        ordering = ["username"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="unique_email_ci",
+                violation_error_message="Email already registered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        user._loaded_status = user.__dict__.get("status")
+        return user
+
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(raw_password)
+        if self.pk is not None:
+            # Whoever changes a password (reset, staff, admin form) logs out every session.
+            self.tokens_valid_after = timezone.now()
+
+    def save(self, *args, **kwargs) -> None:
+        loaded = getattr(self, "_loaded_status", None)
+        if self.status == self.Status.DISABLED and loaded != self.Status.DISABLED:
+            self.tokens_valid_after = timezone.now()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "tokens_valid_after"}
+        if self.tier_id is None:
+            self.tier_id = _default_tier_id()
+        super().save(*args, **kwargs)
+        self._loaded_status = self.status
+
+    @property
+    def is_active(self) -> bool:  # Django's auth and admin read this.
+        return self.status != self.Status.DISABLED
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = validators.normalize_email(self.email)
+
+    @property
+    def mail_address(self) -> str:
+        from django.conf import settings
+
+        return f"{self.username}@{settings.YUNOHOST_DOMAIN}"

@@ -1,0 +1,96 @@
+"""The password policy of API.md §6: Django's validators plus a zxcvbn score of at least 3.
+
+`password_strength()` is what `POST /api/user/password-strength` answers, and it runs the
+very validators `register` runs, so `strong: true` means exactly "register would accept it".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from zxcvbn import zxcvbn
+
+from .validators import PASSWORD_MAX, validate_password_length
+
+MIN_SCORE = 3
+ZXCVBN_MAX = 72  # zxcvbn refuses longer input (ValueError); longer passwords are scored by parts
+
+
+def zxcvbn_score(password: str, user_inputs: list[str]) -> dict[str, Any]:
+    """Score a password of any length.
+
+    A password longer than zxcvbn's limit is scored by 72-character windows and keeps the
+    best: the whole is at least as hard to guess as any of its parts, so a long passphrase is
+    never refused merely for being long.
+    """
+    if len(password) <= ZXCVBN_MAX:
+        return zxcvbn(password, user_inputs=user_inputs)
+    starts = list(range(0, len(password) - ZXCVBN_MAX + 1, ZXCVBN_MAX))
+    starts.append(len(password) - ZXCVBN_MAX)
+    results = [zxcvbn(password[s : s + ZXCVBN_MAX], user_inputs=user_inputs) for s in starts]
+    return max(results, key=lambda result: result["score"])
+
+
+def _user_inputs(user: Any) -> list[str]:
+    if user is None:
+        return []
+    values = [getattr(user, name, "") for name in ("username", "display_name", "email")]
+    email = getattr(user, "email", "") or ""
+    if "@" in email:
+        values.append(email.split("@", 1)[0])
+    return [value for value in values if value]
+
+
+class MaximumLengthValidator:
+    def validate(self, password: str, user: Any = None) -> None:
+        validate_password_length(password)
+
+    def get_help_text(self) -> str:
+        return f"Your password can be at most {PASSWORD_MAX} characters long."
+
+
+class ZxcvbnValidator:
+    def __init__(self, min_score: int = MIN_SCORE) -> None:
+        self.min_score = min_score
+
+    def validate(self, password: str, user: Any = None) -> None:
+        if len(password) > PASSWORD_MAX:
+            return  # MaximumLengthValidator says so; don't spend time scoring it
+        result = zxcvbn_score(password, _user_inputs(user))
+        if result["score"] < self.min_score:
+            feedback = result["feedback"]
+            hint = feedback.get("warning") or " ".join(feedback.get("suggestions", []))
+            message = "This password is too easy to guess."
+            raise ValidationError(f"{message} {hint}".strip(), code="password_too_weak")
+
+    def get_help_text(self) -> str:
+        return "Your password must be hard to guess: a few unrelated words work well."
+
+
+@dataclass
+class Strength:
+    strong: bool
+    score: int
+    feedback: list[str] = field(default_factory=list)
+
+
+def password_strength(password: str, *, user: Any = None) -> Strength:
+    """Run the registration policy and report the score and every human hint."""
+    try:
+        validate_password_length(password)
+    except ValidationError as error:
+        return Strength(strong=False, score=0, feedback=list(error.messages))
+    feedback: list[str] = []
+    try:
+        password_validation.validate_password(password, user=user)
+    except ValidationError as error:
+        feedback.extend(error.messages)
+    strong = not feedback
+    result = zxcvbn_score(password, _user_inputs(user))
+    for hint in [result["feedback"].get("warning"), *result["feedback"].get("suggestions", [])]:
+        if hint and not any(hint in message for message in feedback):
+            feedback.append(hint)
+    return Strength(strong=strong, score=result["score"], feedback=feedback)

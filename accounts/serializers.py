@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from .models import User
+from .validators import PASSWORD_MAX
+
+
+class PasswordField(serializers.CharField):
+    """Never trimmed, and capped before anything hashes it (YunoHost's own limit)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("max_length", PASSWORD_MAX)
+        kwargs.setdefault("style", {"input_type": "password"})
+        kwargs.setdefault("write_only", True)
+        kwargs.setdefault(
+            "error_messages",
+            {"max_length": f"Use at most {PASSWORD_MAX} characters."},
+        )
+        super().__init__(**kwargs)
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(required=False, max_length=254)
+    email = serializers.CharField(required=False, max_length=254)
+    password = PasswordField()
+
+    def validate(self, attrs):
+        identifier = attrs.get("username") or attrs.get("email")
+        if not identifier:
+            raise serializers.ValidationError({"username": ["Give a username or an email."]})
+        attrs["identifier"] = identifier
+        return attrs
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    access_expires_in = serializers.IntegerField(help_text="Seconds.")
+    refresh = serializers.CharField()
+    refresh_expires_in = serializers.IntegerField(help_text="Seconds.")
+
+
+class RefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField(
+        required=False,
+        help_text="The refresh token, if it is not in the `Authorization: Bearer` header.",
+    )
+
+
+class RefreshOutputSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    access_expires_in = serializers.IntegerField()
+    refresh = serializers.CharField(required=False, help_text="Only with rotation on.")
+    refresh_expires_in = serializers.IntegerField(required=False)
+
+
+class StatusSerializer(serializers.Serializer):
+    status = serializers.CharField(default="success")
+
+
+class StatusMessageSerializer(StatusSerializer):
+    message = serializers.CharField()
+
+
+class MeSerializer(serializers.ModelSerializer):
+    tier = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = User
+        fields = [
+            "username",
+            "display_name",
+            "email",
+            "discord_username",
+            "tier",
+            "status",
+            "date_joined",
+        ]
+        read_only_fields = fields
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The error envelope, for the schema."""
+
+    error = serializers.CharField()
+    code = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "accounts-api"
+
+urlpatterns = [
+    path("login", views.LoginView.as_view(), name="login"),
+    path("refresh", views.RefreshView.as_view(), name="refresh"),
+    path("revoke-access", views.RevokeAccessView.as_view(), name="revoke-access"),
+    path("revoke-refresh", views.RevokeRefreshView.as_view(), name="revoke-refresh"),
+    path("me", views.MeView.as_view(), name="me"),
+    path("logout-all", views.LogoutAllView.as_view(), name="logout-all"),
+]

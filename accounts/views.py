@@ -1,0 +1,118 @@
+"""The token half of the account API (API.md §1). Views validate, call a service, answer."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken
+
+from blahaj.api import throttles
+
+from . import serializers, services
+
+ERROR = serializers.ErrorSerializer
+_401 = OpenApiResponse(ERROR, description="Missing, invalid, expired or revoked token.")
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
+
+
+class PublicView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class LoginView(PublicView):
+    throttle_classes = throttles("login")
+
+    @extend_schema(
+        request=serializers.LoginSerializer,
+        responses={
+            200: serializers.TokenPairSerializer,
+            400: ERROR,
+            401: OpenApiResponse(ERROR, description="invalid_credentials"),
+            403: OpenApiResponse(ERROR, description="email_unconfirmed, approval_pending, account_disabled"),
+            429: OpenApiResponse(ERROR, description="too_many_attempts or throttled"),
+        },
+        summary="Log in with a username or an email",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.LoginSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.user_login(
+            identifier=data.validated_data["identifier"],
+            password=data.validated_data["password"],
+        )
+        return Response(result)
+
+
+class RefreshView(PublicView):
+    throttle_classes = throttles("login")
+
+    @extend_schema(
+        request=serializers.RefreshInputSerializer,
+        responses={200: serializers.RefreshOutputSerializer, 401: _401},
+        summary="A new access token from a refresh token (header or body)",
+    )
+    def post(self, request: Request) -> Response:
+        raw = _bearer(request) or request.data.get("refresh")
+        if not isinstance(raw, str) or not raw:
+            raise InvalidToken("A refresh token is required.")
+        return Response(services.token_refresh(raw_refresh=raw))
+
+
+class RevokeRefreshView(PublicView):
+    @extend_schema(
+        request=None,
+        responses={200: serializers.StatusMessageSerializer, 401: _401},
+        summary="Revoke the refresh token given as Bearer",
+    )
+    def delete(self, request: Request) -> Response:
+        raw = _bearer(request)
+        if not raw:
+            raise InvalidToken("A refresh token is required.")
+        services.token_revoke_refresh(raw_refresh=raw)
+        return Response({"status": "success", "message": "Refresh token revoked!"})
+
+
+class RevokeAccessView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={200: serializers.StatusMessageSerializer, 401: _401},
+        summary="Revoke the access token given as Bearer",
+    )
+    def delete(self, request: Request) -> Response:
+        services.token_revoke_access(token=request.auth)
+        return Response({"status": "success", "message": "Access token revoked!"})
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: serializers.MeSerializer, 401: _401}, summary="The caller's account")
+    def get(self, request: Request) -> Response:
+        return Response(serializers.MeSerializer(request.user).data)
+
+
+class LogoutAllView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={200: serializers.StatusSerializer, 401: _401},
+        summary="Revoke every token of the caller",
+    )
+    def post(self, request: Request) -> Response:
+        services.user_revoke_all_tokens(user=request.user)
+        return Response({"status": "success"}, status=status.HTTP_200_OK)

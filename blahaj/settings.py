@@ -1,0 +1,313 @@
+"""Settings for blahaj accounts, read from the environment.
+
+Every variable is listed, with its default, in `.env.example` and in the README. The
+defaults make a fresh checkout run on its own (SQLite, in-process tasks, the YunoHost
+emulator, emails on the console); production sets `DJANGO_DEBUG=false` and the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("BLAHAJ_DATA_DIR", BASE_DIR / "data"))
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value not in ("true", "false"):
+        # A typo like "ture" must not silently mean False (or True) for a security switch.
+        raise ImproperlyConfigured(f"{name} must be 'true' or 'false', not {raw!r}")
+    return value == "true"
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+TESTING = "pytest" in sys.modules or env_bool("BLAHAJ_TESTING", False)
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Set it to a long random string "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or set DJANGO_DEBUG=true for local development."
+        )
+    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-7f3a9c"
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
+SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "anymail",
+    "tiers",
+    "accounts",
+    "websites",
+    "provisioning",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "blahaj.urls"
+WSGI_APPLICATION = "blahaj.wsgi.application"
+ASGI_APPLICATION = "blahaj.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Data stores -------------------------------------------------------------------------
+
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (server, worker) share the file in development: wait for the
+    # writer instead of failing with "database is locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("BLAHAJ_CACHE_PREFIX", "blahaj"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Celery --------------------------------------------------------------------------------
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # embedded mode: tasks run in-process
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {"provisioning.tasks.*": {"queue": "yunohost"}}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A task a worker took but never acknowledged (the worker died) goes back to the
+    # queue after this long; the sweeper covers anything the broker itself lost.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+}
+CELERY_BEAT_SCHEDULE = {
+    "provisioning-sweep": {
+        "task": "provisioning.tasks.sweep_operations",
+        "schedule": float(env_int("YUNOHOST_SWEEP_INTERVAL", 60)),
+    },
+}
+
+# --- Auth and accounts ---------------------------------------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ("username", "display_name", "email")}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "accounts.passwords.MaximumLengthValidator"},
+    {"NAME": "accounts.passwords.ZxcvbnValidator"},
+]
+if TESTING and env_bool("BLAHAJ_FAST_HASHER", True):
+    # Tests create hundreds of users; the production hasher is measured in bench/.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+ACCOUNTS_REGISTRATION_OPEN = env_bool("ACCOUNTS_REGISTRATION_OPEN", True)
+ACCOUNTS_REQUIRE_APPROVAL = env_bool("ACCOUNTS_REQUIRE_APPROVAL", False)
+ACCOUNTS_PREVENT_ENUMERATION = env_bool("ACCOUNTS_PREVENT_ENUMERATION", False)
+ACCOUNTS_CONFIRM_TOKEN_LIFETIME = env_int("ACCOUNTS_CONFIRM_TOKEN_LIFETIME", 48 * 3600)
+ACCOUNTS_RESET_TOKEN_LIFETIME = env_int("ACCOUNTS_RESET_TOKEN_LIFETIME", 2 * 3600)
+ACCOUNTS_LOGIN_MAX_FAILURES = env_int("ACCOUNTS_LOGIN_MAX_FAILURES", 5)
+ACCOUNTS_LOGIN_FAILURE_WINDOW = env_int("ACCOUNTS_LOGIN_FAILURE_WINDOW", 15 * 60)
+ACCOUNTS_LOGIN_LOCKOUT = env_int("ACCOUNTS_LOGIN_LOCKOUT", 15 * 60)
+REFERRALS_USER_CODES = env_bool("REFERRALS_USER_CODES", False)
+
+JWT_ACCESS_LIFETIME = env_int("JWT_ACCESS_LIFETIME", 900)
+JWT_REFRESH_LIFETIME = env_int("JWT_REFRESH_LIFETIME", 86400)
+JWT_ROTATE_REFRESH_TOKENS = env_bool("JWT_ROTATE_REFRESH_TOKENS", False)
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=JWT_ACCESS_LIFETIME),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=JWT_REFRESH_LIFETIME),
+    "ROTATE_REFRESH_TOKENS": JWT_ROTATE_REFRESH_TOKENS,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": env_str("JWT_SIGNING_KEY") or SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "AUTH_TOKEN_CLASSES": ("rest_framework_simplejwt.tokens.AccessToken",),
+    "TOKEN_TYPE_CLAIM": "token_type",
+    "JTI_CLAIM": "jti",
+    "LEEWAY": 0,
+}
+
+# --- REST framework ------------------------------------------------------------------------
+
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["blahaj.api.JSONObjectParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "blahaj.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env_str("THROTTLE_LOGIN", "20/min"),
+        "register": env_str("THROTTLE_REGISTER", "5/hour"),
+        "email": env_str("THROTTLE_EMAIL", "5/hour"),
+        "lookup": env_str("THROTTLE_LOOKUP", "30/min"),
+    },
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "blahaj.land accounts API",
+    "DESCRIPTION": "Accounts, tokens, tiers, websites and the YunoHost operation log of blahaj.land.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Email ---------------------------------------------------------------------------------
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH") or None
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+ANYMAIL = {
+    # django-anymail reads the ESP's keys from here, e.g. ANYMAIL_MAILGUN_API_KEY.
+    key.removeprefix("ANYMAIL_"): value
+    for key, value in os.environ.items()
+    if key.startswith("ANYMAIL_")
+}
+
+# --- YunoHost ------------------------------------------------------------------------------
+
+YUNOHOST_BACKEND = env_str("YUNOHOST_BACKEND", "cli")
+_EMULATOR_BIN = str(BASE_DIR / "provisioning" / "bin" / "yunohost")
+YUNOHOST_BIN = env_str("YUNOHOST_BIN", _EMULATOR_BIN if (DEBUG or TESTING) else "yunohost")
+YUNOHOST_EMULATOR_STATE = env_str(
+    "YUNOHOST_EMULATOR_STATE", str(DATA_DIR / "yunohost-emulator.json")
+)
+YUNOHOST_API_URL = env_str("YUNOHOST_API_URL")
+YUNOHOST_API_PASSWORD = env_str("YUNOHOST_API_PASSWORD")
+YUNOHOST_DOMAIN = env_str("YUNOHOST_DOMAIN", "blahaj.land")
+YUNOHOST_TIMEOUT = env_int("YUNOHOST_TIMEOUT", 300)
+YUNOHOST_LOCK_TIMEOUT = env_int("YUNOHOST_LOCK_TIMEOUT", 5)
+YUNOHOST_PORTAL_URL = env_str("YUNOHOST_PORTAL_URL", f"https://{YUNOHOST_DOMAIN}/yunohost/sso/")
+
+# --- Notifications -------------------------------------------------------------------------
+
+DISCORD_WEBHOOK_URL = env_str("DISCORD_WEBHOOK_URL")
+DISCORD_ADMIN_ROLE_ID = env_str("DISCORD_ADMIN_ROLE_ID")
+
+WEBSITES_GIT_HOSTS = env_list("WEBSITES_GIT_HOSTS", "github.com,gitlab.com,codeberg.org")
+
+# --- The rest of Django --------------------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+LOGIN_URL = "/admin/login/"
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", SITE_URL.startswith("https://"))
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = [SITE_URL] if SITE_URL.startswith(("http://", "https://")) else []
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Request bodies never reach a log: passwords travel in them.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "INFO"},
+    },
+}

@@ -1,0 +1,106 @@
+"""The test cast: alice (`user`), bob (`other_user`), carol (`staff_user`), and clients.
+
+The suite runs twice (see scripts/test): on SQLite with in-process tasks, and on
+PostgreSQL with Redis. Tests marked `redis` need the second pass's Redis.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+os.environ.setdefault("BLAHAJ_TESTING", "true")
+
+PASSWORD = "correct-horse-battery-staple-42"
+
+
+def pytest_collection_modifyitems(config, items):
+    if settings.REDIS_URL:
+        return
+    # Without Redis (the SQLite pass) these run on the other pass instead; say so plainly.
+    deselected = [item for item in items if item.get_closest_marker("redis")]
+    if deselected:
+        items[:] = [item for item in items if not item.get_closest_marker("redis")]
+        config.hook.pytest_deselected(items=deselected)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def default_tier(db):
+    from tiers.models import Tier
+
+    # Transactional tests flush the tables, data migration included: put starter back.
+    tier, _ = Tier.objects.get_or_create(
+        slug="starter",
+        defaults={"name": "Starter", "max_websites": 1, "mailbox_quota": "500M", "is_default": True},
+    )
+    return tier
+
+
+@pytest.fixture
+def make_user(db, default_tier):
+    from accounts.models import User
+
+    def make(username: str = "alice", *, password: str = PASSWORD, **fields) -> User:
+        fields.setdefault("email", f"{username}@example.org")
+        fields.setdefault("display_name", username.capitalize())
+        fields.setdefault("status", User.Status.ACTIVE)
+        return User.objects.create_user(username, password=password, **fields)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def other_user(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def staff_user(make_user):
+    return make_user("carol", is_staff=True)
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def login(client: APIClient, username: str, password: str = PASSWORD) -> dict:
+    response = client.post("/api/user/login", {"username": username, "password": password}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.fixture
+def tokens(api_client, user) -> dict:
+    return login(api_client, user.username)
+
+
+@pytest.fixture
+def auth_client(tokens) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    return client
+
+
+@pytest.fixture
+def staff_client(staff_user) -> APIClient:
+    client = APIClient()
+    access = login(client, staff_user.username)["access"]
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    return client
