@@ -133,9 +133,15 @@ def user_revoke_all_tokens(*, user: User) -> None:
 
 @transaction.atomic
 def user_set_password(*, user: User, password: str) -> None:
-    """Change the password; `User.set_password` moves the token cut-off forward."""
+    """Change the password here and on YunoHost; every earlier token stops working.
+
+    `User.set_password` moves the token cut-off forward.
+    """
+    from provisioning import services as lane
+
     user.set_password(password)
     user.save(update_fields=["password", "tokens_valid_after"])
+    lane.account_set_password(user=user, password=password)
 
 
 @transaction.atomic
