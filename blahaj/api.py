@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
@@ -87,6 +88,11 @@ def error_body(message: str, code: str, fields: dict[str, list[str]] | None = No
     return body
 
 
+def _body_too_large() -> ApplicationError:
+    limit = settings.API_MAX_BODY_BYTES
+    return ApplicationError(f"The request body is larger than {limit} bytes.", code="body_too_large")
+
+
 class JSONObjectParser(JSONParser):
     """JSON bodies must be objects and at most API_MAX_BODY_BYTES long.
 
@@ -98,9 +104,7 @@ class JSONObjectParser(JSONParser):
         limit = settings.API_MAX_BODY_BYTES
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
-            raise ApplicationError(
-                f"The request body is larger than {limit} bytes.", code="body_too_large"
-            )
+            raise _body_too_large()
         try:
             data = json.loads(raw.decode("utf-8")) if raw else {}
         except (UnicodeDecodeError, ValueError):
@@ -167,6 +171,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
             status=exc.status_code,
             headers={"Retry-After": str(exc.retry_after)},
         )
+    if isinstance(exc, RequestDataTooBig):
+        exc = _body_too_large()
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.message, exc.code, exc.fields), status=exc.status_code)
     if isinstance(exc, Http404):

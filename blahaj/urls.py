@@ -1,10 +1,14 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from blahaj.views import not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/user/", include("accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Keep last: anything else under /api/ is a 404 in the API's envelope.
+    re_path(r"^api/", not_found),
 ]

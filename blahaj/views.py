@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from rest_framework import exceptions
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.permissions import AllowAny
+
+
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@authentication_classes([])
+@permission_classes([AllowAny])
+def not_found(request, *args, **kwargs):
+    """Unknown paths under /api/ answer in the envelope, not with Django's HTML page."""
+    raise exceptions.NotFound("There is nothing at this address.")
