@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from accounts.models import User
+from conftest import login
+
+
+def test_the_user_list_and_filters_render(admin_client, user, other_user):
+    response = admin_client.get("/admin/accounts/user/?status=active")
+
+    assert response.status_code == 200
+    assert b"alice" in response.content and b"bob" in response.content
+
+
+def test_a_password_set_in_the_admin_kills_the_users_tokens(admin_client, api_client, user):
+    old = login(api_client, "alice")
+
+    response = admin_client.post(
+        f"/admin/accounts/user/{user.pk}/password/",
+        {"password1": "a-brand-new-passphrase-9", "password2": "a-brand-new-passphrase-9"},
+    )
+
+    assert response.status_code == 302
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {old['access']}")
+    assert api_client.get("/api/user/me").status_code == 401
+    assert login(api_client, "alice", "a-brand-new-passphrase-9")
+
+
+def test_the_disable_action_disables_and_logs_out(admin_client, api_client, user):
+    old = login(api_client, "alice")
+
+    admin_client.post(
+        "/admin/accounts/user/", {"action": "disable_accounts", "_selected_action": [user.pk]}
+    )
+
+    assert User.objects.get(pk=user.pk).status == User.Status.DISABLED
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {old['access']}")
+    assert api_client.get("/api/user/me").status_code == 401
+
+
+def test_staff_add_users_on_the_default_tier(admin_client, default_tier):
+    response = admin_client.post(
+        "/admin/accounts/user/add/",
+        {"username": "erin", "display_name": "Erin", "email": "Erin@EXAMPLE.org", "tier": ""},
+    )
+
+    assert response.status_code == 302, response.content
+    erin = User.objects.get(username="erin")
+    assert erin.tier == default_tier
+    assert erin.email == "Erin@example.org"
+    assert not erin.has_usable_password()
+
+
+def test_the_admin_refuses_a_name_yunohost_would_refuse(admin_client, default_tier):
+    response = admin_client.post(
+        "/admin/accounts/user/add/",
+        {"username": "postmaster", "display_name": "Post", "email": "p@example.org"},
+    )
+
+    assert response.status_code == 200
+    assert b"This username is reserved." in response.content
+    assert not User.objects.filter(username="postmaster").exists()
