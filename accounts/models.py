@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -127,3 +129,40 @@ class User(AbstractBaseUser, PermissionsMixin):
         from django.conf import settings
 
         return f"{self.username}@{settings.YUNOHOST_DOMAIN}"
+
+
+class OneTimeToken(models.Model):
+    """A link's secret (email confirmation, password reset), stored only as its SHA-256.
+
+    The raw value exists in the worker that mails it and in the recipient's inbox; a
+    database leak gives nobody a usable link. Single use: `used_at` is set by a
+    conditional UPDATE, so of two concurrent uses exactly one wins.
+    """
+
+    class Purpose(models.TextChoices):
+        CONFIRM = "confirm", "Email confirmation"
+        RESET = "reset", "Password reset"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="one_time_tokens")
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    # Unique index: every use looks a token up by its digest.
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Issuing a token deletes the user's older ones of the same purpose.
+            models.Index(fields=["user", "purpose"], name="onetimetoken_user_purpose"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} for {self.user_id}"
+
+    @staticmethod
+    def digest_of(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    def is_expired(self, *, now=None) -> bool:
+        return self.expires_at <= (now or timezone.now())

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import secrets
 import time
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.core.cache import cache
-from django.db import transaction
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from blahaj.api import ApplicationError, Forbidden, TooManyAttempts
+from blahaj import crypto
+from blahaj.api import ApplicationError, Conflict, Forbidden, Gone, TooManyAttempts, ValidationFailed
 from rest_framework_simplejwt.exceptions import InvalidToken
+from tiers.models import ReferralCode
 
-from . import tokens
-from .models import User
+from . import emails, tokens
+from .models import OneTimeToken, User
+from .validators import normalize_email, validate_password_length
 
 # --- Login and tokens ----------------------------------------------------------------------
 
@@ -148,3 +156,283 @@ def user_set_password(*, user: User, password: str) -> None:
 def user_disable(*, user: User) -> None:
     user.status = User.Status.DISABLED
     user.save(update_fields=["status", "tokens_valid_after"])
+
+
+# --- Registration, confirmation and password reset -----------------------------------------
+
+
+class TokenInvalid(ApplicationError):
+    code = "token_invalid"
+    message = "This link is invalid or has already been used."
+
+
+class TokenExpired(Gone):
+    code = "token_expired"
+    message = "This link has expired. Ask for a new one."
+
+
+_TOKEN_LIFETIME_SETTINGS = {
+    OneTimeToken.Purpose.CONFIRM: "ACCOUNTS_CONFIRM_TOKEN_LIFETIME",
+    OneTimeToken.Purpose.RESET: "ACCOUNTS_RESET_TOKEN_LIFETIME",
+}
+# The emails that carry a link, and the purpose of the token in that link.
+_LINK_PURPOSES = {
+    emails.CONFIRMATION: OneTimeToken.Purpose.CONFIRM,
+    emails.PASSWORD_RESET: OneTimeToken.Purpose.RESET,
+}
+
+
+def _invalid(fields: dict[str, list[str]]) -> ValidationFailed:
+    # Same message rule as blahaj.api for serializer errors: one field, its own sentence.
+    message = next(iter(fields.values()))[0] if len(fields) == 1 else None
+    return ValidationFailed(message, fields=fields)
+
+
+def _password_errors(*, user: User, password: str) -> list[str]:
+    try:
+        validate_password_length(password)  # cheap, and before anything hashes or scores it
+        password_validation.validate_password(password, user=user)
+    except DjangoValidationError as error:
+        return list(error.messages)
+    return []
+
+
+def _validate_new_account(*, user: User, password: str) -> None:
+    errors: dict[str, list[str]] = {}
+    try:
+        # Uniqueness is answered with 409 (below), not as a field error.
+        user.full_clean(exclude=["password", "tier"], validate_unique=False, validate_constraints=False)
+    except DjangoValidationError as error:
+        errors.update(error.message_dict)
+    if password_errors := _password_errors(user=user, password=password):
+        errors["password"] = password_errors
+    if errors:
+        raise _invalid(errors)
+
+
+def _taken(user: User) -> Conflict | None:
+    if User.objects.filter(username=user.username).exists():
+        return Conflict("Username already taken", code="username_taken")
+    if User.objects.filter(email__iexact=user.email).exists():
+        return Conflict("Email already registered", code="email_taken")
+    return None
+
+
+def _referral_code_claim(code: str) -> int | None:
+    """Take one use of `code`; the id of its tier (None: the default tier)."""
+    now = timezone.now()
+    usable = (
+        ReferralCode.objects.filter(code=code, is_active=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .filter(Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses")))
+    )
+    # `ReferralCode.is_usable` as one conditional UPDATE: two sign-ups can't both take the
+    # last use, and the caller's rollback (a 409) gives the use back.
+    if not usable.update(uses=F("uses") + 1):
+        raise ApplicationError(
+            "This referral code is invalid, expired or used up.", code="referral_code_invalid"
+        )
+    return ReferralCode.objects.filter(code=code).values_list("tier_id", flat=True).first()
+
+
+def user_register(
+    *,
+    username: str,
+    display_name: str,
+    email: str,
+    password: str,
+    discord_username: str = "",
+    referral_code: str = "",
+) -> User:
+    """Create a `pending_confirmation` account and mail its confirmation link.
+
+    The password is stored hashed, and also encrypted (`pending_password`) until YunoHost
+    has it: `yunohost user create` needs the clear text.
+    """
+    if not settings.ACCOUNTS_REGISTRATION_OPEN:
+        raise Forbidden("Registration is closed for now.", code="registration_closed")
+    user = User(
+        username=username,
+        display_name=display_name,
+        email=normalize_email(email),
+        discord_username=discord_username,
+    )
+    _validate_new_account(user=user, password=password)
+    if conflict := _taken(user):
+        raise conflict
+    try:
+        with transaction.atomic():
+            if referral_code:
+                user.tier_id = _referral_code_claim(referral_code)
+            user.set_password(password)
+            user.pending_password = crypto.encrypt(password)
+            user.save()
+            emails.send_confirmation(user=user)
+    except IntegrityError:
+        # Lost a race to a concurrent sign-up: its row is committed, so `_taken` sees it.
+        raise _taken(user) or Conflict("Please try again.", code="conflict") from None
+    return user
+
+
+def one_time_token_issue(*, user: User, purpose: str) -> str:
+    """A new link token for `user`; the user's older ones of this purpose die with it."""
+    raw = secrets.token_urlsafe(32)
+    now = timezone.now()
+    lifetime = timedelta(seconds=getattr(settings, _TOKEN_LIFETIME_SETTINGS[purpose]))
+    with transaction.atomic():
+        # Serialises two issues for one user, so exactly one token of a purpose stays alive.
+        User.objects.select_for_update().only("pk").get(pk=user.pk)
+        OneTimeToken.objects.filter(user=user, purpose=purpose).delete()
+        OneTimeToken.objects.create(
+            user=user,
+            purpose=purpose,
+            digest=OneTimeToken.digest_of(raw),
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    return raw
+
+
+def _one_time_token_check(*, raw: str, purpose: str) -> OneTimeToken:
+    token = (
+        OneTimeToken.objects.select_related("user")
+        .filter(digest=OneTimeToken.digest_of(raw), purpose=purpose)
+        .first()
+    )
+    if token is None or token.used_at is not None or token.user.status == User.Status.DISABLED:
+        raise TokenInvalid()
+    if token.is_expired():
+        raise TokenExpired()
+    return token
+
+
+def _one_time_token_use(token: OneTimeToken) -> None:
+    # Conditional UPDATE: of two concurrent uses, the second updates nothing and loses.
+    if not OneTimeToken.objects.filter(pk=token.pk, used_at__isnull=True).update(used_at=timezone.now()):
+        raise TokenInvalid()
+
+
+def _user_move(user: User, *, from_statuses: tuple[str, ...], to: str, **fields: Any) -> None:
+    """Change the status only if it still is one of `from_statuses` (a conditional UPDATE)."""
+    if not User.objects.filter(pk=user.pk, status__in=from_statuses).update(status=to, **fields):
+        raise Conflict(f"The account is no longer {user.get_status_display().lower()}.", code="invalid_status")
+    user.status = to
+    for name, value in fields.items():
+        setattr(user, name, value)
+
+
+@transaction.atomic
+def user_confirm_email(*, token: str) -> User:
+    """Use a confirmation token: on to approval, or straight to provisioning."""
+    row = _one_time_token_check(raw=token, purpose=OneTimeToken.Purpose.CONFIRM)
+    user = row.user
+    if user.status != User.Status.PENDING_CONFIRMATION:
+        raise TokenInvalid()
+    _one_time_token_use(row)
+    user.confirmed_at = timezone.now()
+    User.objects.filter(pk=user.pk).update(confirmed_at=user.confirmed_at)
+    if settings.ACCOUNTS_REQUIRE_APPROVAL:
+        _user_move(user, from_statuses=(User.Status.PENDING_CONFIRMATION,), to=User.Status.PENDING_APPROVAL)
+    else:
+        user_begin_provisioning(user=user)
+    return user
+
+
+@transaction.atomic
+def user_begin_provisioning(*, user: User) -> None:
+    """Status `provisioning` and the YunoHost `user create`, in one transaction."""
+    from provisioning import services as lane
+
+    _user_move(
+        user,
+        from_statuses=(User.Status.PENDING_CONFIRMATION, User.Status.PENDING_APPROVAL),
+        to=User.Status.PROVISIONING,
+    )
+    lane.account_create(user=user)
+
+
+def user_approve(*, user: User) -> None:
+    """Staff let a confirmed account in (approval mode): provisioning starts."""
+    if user.status != User.Status.PENDING_APPROVAL:
+        raise Conflict("Only an account waiting for approval can be approved.", code="invalid_status")
+    user_begin_provisioning(user=user)
+
+
+def user_request_confirmation(*, email: str) -> None:
+    """Mail a new confirmation link if `email` belongs to an unconfirmed account.
+
+    The request does no lookup at all: the worker does it. So a known and an unknown address
+    cost the request the same work and get the same answer, byte for byte.
+    """
+    from .tasks import resend_confirmation_to
+
+    transaction.on_commit(lambda: resend_confirmation_to.delay(email))
+
+
+def user_request_password_reset(*, identifier: str) -> None:
+    """Mail a reset link to the account with this email or username, if there is one.
+
+    Like `user_request_confirmation`, the lookup happens in the worker.
+    """
+    from .tasks import send_password_reset_to
+
+    transaction.on_commit(lambda: send_password_reset_to.delay(identifier))
+
+
+def user_confirmation_redeliver(*, email: str) -> None:
+    """Worker side of `user_request_confirmation`."""
+    user = User.objects.filter(
+        email__iexact=normalize_email(email), status=User.Status.PENDING_CONFIRMATION
+    ).first()
+    if user is not None:
+        email_deliver(kind=emails.CONFIRMATION, user=user)
+
+
+def user_password_reset_deliver(*, identifier: str) -> None:
+    """Worker side of `user_request_password_reset`."""
+    user = _find_login_user(identifier)
+    if user is not None and user.status != User.Status.DISABLED:
+        email_deliver(kind=emails.PASSWORD_RESET, user=user)
+
+
+def email_deliver_to_user_id(*, kind: str, user_id: int) -> None:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return  # deleted since the email was queued
+    if kind == emails.CONFIRMATION and user.status != User.Status.PENDING_CONFIRMATION:
+        return  # confirmed meanwhile (a late retry): a new link would only confuse
+    email_deliver(kind=kind, user=user)
+
+
+def email_deliver(*, kind: str, user: User) -> None:
+    """Render and send one account email now (in the worker).
+
+    A link's token is issued here, so the raw token never travels through the broker.
+    A retry issues a fresh one, which kills the link of the attempt that failed.
+    """
+    purpose = _LINK_PURPOSES.get(kind)
+    link = emails.link_for(kind, one_time_token_issue(user=user, purpose=purpose)) if purpose else None
+    emails.render(kind, user=user, link=link).send()
+
+
+@transaction.atomic
+def user_confirm_password_reset(*, token: str, password: str) -> User:
+    """Set the password chosen through a reset link.
+
+    The token is used only once the password passes the policy, so a refused password
+    leaves the link working. Every JWT of the user dies (`user_set_password`), so does every
+    other reset link, and the user is told by email.
+    """
+    row = _one_time_token_check(raw=token, purpose=OneTimeToken.Purpose.RESET)
+    user = row.user
+    if password_errors := _password_errors(user=user, password=password):
+        raise _invalid({"password": password_errors})
+    _one_time_token_use(row)
+    user_set_password(user=user, password=password)
+    OneTimeToken.objects.filter(user=user, purpose=OneTimeToken.Purpose.RESET).delete()
+    if user.pending_password:
+        # Not on YunoHost yet: the account must be created with the new password.
+        user.pending_password = crypto.encrypt(password)
+        User.objects.filter(pk=user.pk).update(pending_password=user.pending_password)
+    emails.send_password_changed(user=user)
+    return user

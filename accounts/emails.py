@@ -1,0 +1,108 @@
+"""The account emails: one function per email, three templates per email.
+
+`send_*` queue the email: a Celery task (accounts/tasks.py) sends it once the caller's
+transaction has committed, so they are safe inside a transaction, cost the request nothing,
+and never raise a delivery error. The task carries only the email's kind and the user's id.
+An email with a link gets its token in the worker, right before sending (see
+`services.email_deliver`): the raw token lives in the worker's memory and in the message,
+never in the broker, the database or a log.
+
+Templates: `templates/emails/<kind>_subject.txt`, `<kind>.txt` and `<kind>.html`. Links are
+built from SITE_URL only, never from a request's Host header.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from typing import Any
+
+from anymail.exceptions import AnymailError, AnymailRequestsAPIError
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+CONFIRMATION = "confirmation"
+PASSWORD_RESET = "password_reset"
+PASSWORD_CHANGED = "password_changed"
+WELCOME = "welcome"
+KINDS = frozenset({CONFIRMATION, PASSWORD_RESET, PASSWORD_CHANGED, WELCOME})
+
+# The page each link-carrying email points at (its token is the URL's only argument).
+LINK_PAGES = {CONFIRMATION: "pages:confirm", PASSWORD_RESET: "pages:password-reset-confirm"}
+# Errors a delivery can end with; anything else is a bug and propagates.
+DELIVERY_ERRORS = (AnymailError, smtplib.SMTPException, OSError)
+
+
+def send_confirmation(*, user: Any) -> None:
+    """Ask to confirm the address: a link to /confirm/<token>/ (ACCOUNTS_CONFIRM_TOKEN_LIFETIME)."""
+    _queue(CONFIRMATION, user)
+
+
+def send_password_reset(*, user: Any) -> None:
+    """A link to /password-reset/<token>/ to choose a new password (ACCOUNTS_RESET_TOKEN_LIFETIME)."""
+    _queue(PASSWORD_RESET, user)
+
+
+def send_password_changed(*, user: Any) -> None:
+    """Tell that the password was changed, with a way back in if it wasn't them."""
+    _queue(PASSWORD_CHANGED, user)
+
+
+def send_welcome(*, user: Any) -> None:
+    """Tell that the account is ready: its mail address and the portal (the lane calls this)."""
+    _queue(WELCOME, user)
+
+
+def _queue(kind: str, user: Any) -> None:
+    from .tasks import send_account_email
+
+    user_id = user.pk
+    transaction.on_commit(lambda: send_account_email.delay(kind, user_id))
+
+
+def absolute_url(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def link_for(kind: str, token: str) -> str:
+    return absolute_url(reverse(LINK_PAGES[kind], args=[token]))
+
+
+def render(kind: str, *, user: Any, link: str | None = None) -> EmailMultiAlternatives:
+    context = {
+        "user": user,
+        "link": link,
+        "site_url": settings.SITE_URL,
+        "reset_url": absolute_url(reverse("pages:password-reset")),
+        "portal_url": settings.YUNOHOST_PORTAL_URL,
+        "confirm_hours": settings.ACCOUNTS_CONFIRM_TOKEN_LIFETIME // 3600,
+        "reset_hours": settings.ACCOUNTS_RESET_TOKEN_LIFETIME // 3600,
+    }
+    subject = " ".join(render_to_string(f"emails/{kind}_subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"emails/{kind}.txt", context),
+        to=[user.email],
+    )
+    message.attach_alternative(render_to_string(f"emails/{kind}.html", context), "text/html")
+    return message
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether sending again later can succeed (a retry is worth it)."""
+    if isinstance(error, AnymailRequestsAPIError):
+        # No status: the ESP could not be reached. 429 and 5xx: the ESP is busy or broken.
+        return error.status_code is None or error.status_code == 429 or error.status_code >= 500
+    if isinstance(error, AnymailError):
+        return False  # recipients refused, invalid address, unsupported feature
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return True
+    if isinstance(error, smtplib.SMTPException):
+        return False  # e.g. the server lacks a feature we need: sending again won't help
+    return isinstance(error, OSError)  # refused connections, resets, timeouts
