@@ -1,0 +1,40 @@
+"""Queue a Celery task without ever failing the caller because the broker is down.
+
+The work itself is a database row (an operation, a notification is the exception) committed
+before the task is sent, so a message that cannot be sent is not lost work: the row stays
+pending and a sweeper sends it again. Task arguments are ids and plain texts, never secrets, so
+they may be named in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Task
+from django.conf import settings
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+# Kombu's default retries a dead broker for about a second; the sweeper is the real retry.
+_PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.2}
+
+
+def send_now(task: Task, *args: Any, countdown: float = 0) -> bool:
+    """Send the task; False (logged) if the broker refused it or was unreachable."""
+    if countdown > 0 and settings.CELERY_TASK_ALWAYS_EAGER:
+        # In-process mode has no timer: running it now would defeat the delay.
+        logger.info("Not running %s%r now: it is due in %.0f s.", task.name, args, countdown)
+        return False
+    try:
+        task.apply_async(args=args, countdown=countdown or None, retry=True, retry_policy=_PUBLISH_RETRY)
+    except Exception as exc:  # any broker or network error: the row stays for the sweeper
+        logger.warning("Could not queue %s%r (%s); it will be re-queued later.", task.name, args, type(exc).__name__)
+        return False
+    return True
+
+
+def send_after_commit(task: Task, *args: Any, countdown: float = 0) -> None:
+    """Send the task once the caller's transaction commits (at once outside a transaction)."""
+    transaction.on_commit(lambda: send_now(task, *args, countdown=countdown))
