@@ -312,13 +312,18 @@ def _one_time_token_use(token: OneTimeToken) -> None:
         raise TokenInvalid()
 
 
-def _user_move(user: User, *, from_statuses: tuple[str, ...], to: str, **fields: Any) -> None:
-    """Change the status only if it still is one of `from_statuses` (a conditional UPDATE)."""
-    if not User.objects.filter(pk=user.pk, status__in=from_statuses).update(status=to, **fields):
+def _user_move(user: User, *, from_statuses: tuple[str, ...], to: str) -> None:
+    """Change the status only if it still is one of `from_statuses` (in a transaction).
+
+    The row lock makes two concurrent moves (two staff members approving) take turns, and
+    the second one sees the first one's status. `save()`, not `update()`: the model's save
+    keeps what depends on the row (caches) in step.
+    """
+    current = User.objects.select_for_update().values_list("status", flat=True).get(pk=user.pk)
+    if current not in from_statuses:
         raise Conflict(f"The account is no longer {user.get_status_display().lower()}.", code="invalid_status")
     user.status = to
-    for name, value in fields.items():
-        setattr(user, name, value)
+    user.save(update_fields=["status"])
 
 
 @transaction.atomic
@@ -330,7 +335,7 @@ def user_confirm_email(*, token: str) -> User:
         raise TokenInvalid()
     _one_time_token_use(row)
     user.confirmed_at = timezone.now()
-    User.objects.filter(pk=user.pk).update(confirmed_at=user.confirmed_at)
+    user.save(update_fields=["confirmed_at"])
     if settings.ACCOUNTS_REQUIRE_APPROVAL:
         _user_move(user, from_statuses=(User.Status.PENDING_CONFIRMATION,), to=User.Status.PENDING_APPROVAL)
     else:
@@ -415,6 +420,11 @@ def email_deliver(*, kind: str, user: User) -> None:
     emails.render(kind, user=user, link=link).send()
 
 
+def user_from_reset_token(*, token: str) -> User:
+    """The account a reset link belongs to, without using the link (the form page's GET)."""
+    return _one_time_token_check(raw=token, purpose=OneTimeToken.Purpose.RESET).user
+
+
 @transaction.atomic
 def user_confirm_password_reset(*, token: str, password: str) -> User:
     """Set the password chosen through a reset link.
@@ -433,6 +443,6 @@ def user_confirm_password_reset(*, token: str, password: str) -> User:
     if user.pending_password:
         # Not on YunoHost yet: the account must be created with the new password.
         user.pending_password = crypto.encrypt(password)
-        User.objects.filter(pk=user.pk).update(pending_password=user.pending_password)
+        user.save(update_fields=["pending_password"])
     emails.send_password_changed(user=user)
     return user

@@ -9,6 +9,8 @@ urlpatterns = [
     path("api/user/", include("accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # The public pages: /signup/, /confirm/<token>/, /password-reset/, /password_reset, ...
+    path("", include("accounts.page_urls")),
     # Keep last: anything else under /api/ is a 404 in the API's envelope.
     re_path(r"^api/", not_found),
 ]

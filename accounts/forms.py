@@ -1,0 +1,104 @@
+"""The public pages' forms. The rules are not repeated here: a form only shapes the input,
+and the service it feeds (the same one the API calls) applies accounts/validators.py and
+the password policy; its errors come back next to their fields through `show()`."""
+
+from __future__ import annotations
+
+from django import forms
+
+from blahaj.api import ApplicationError
+
+from .validators import PASSWORD_MAX, PASSWORD_MIN
+
+
+def _password_widget() -> forms.PasswordInput:
+    # data-strength: the live strength hint (progressive enhancement) watches this input.
+    return forms.PasswordInput(attrs={"autocomplete": "new-password", "data-strength": ""})
+
+
+def _password_field(label: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=PASSWORD_MAX,
+        strip=False,
+        widget=_password_widget(),
+        help_text=f"At least {PASSWORD_MIN} characters and hard to guess: a few unrelated "
+        "words work well. No need for symbols.",
+    )
+
+
+class ServiceForm(forms.Form):
+    # A service error's code, for errors that belong to one field.
+    error_fields: dict[str, str] = {}
+
+    def show(self, error: ApplicationError) -> None:
+        """Put a service's error next to its field (or above the form)."""
+        if error.fields:
+            for name, messages in error.fields.items():
+                self.add_error(name if name in self.fields else None, messages)
+        else:
+            self.add_error(self.error_fields.get(error.code), error.message)
+
+    def focus_first_error(self) -> None:
+        for name, field in self.fields.items():
+            if name in self.errors:
+                field.widget.attrs["autofocus"] = True
+                return
+
+
+class SignupForm(ServiceForm):
+    error_fields = {
+        "username_taken": "username",
+        "email_taken": "email",
+        "referral_code_invalid": "referral_code",
+    }
+
+    username = forms.CharField(
+        max_length=30,
+        help_text="Lower-case letters, digits, dots or underscores. "
+        "It is also the start of your new mail address.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+    )
+    display_name = forms.CharField(
+        label="Display name",
+        max_length=30,
+        help_text="How others see you, for example Ada Lovelace.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        label="Email",
+        max_length=254,
+        help_text="We send your confirmation link here, and password resets later.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password = _password_field("Password")
+    discord_username = forms.CharField(
+        label="Discord username", required=False, max_length=32, help_text="Optional."
+    )
+    referral_code = forms.CharField(
+        label="Referral code", required=False, max_length=64, help_text="Optional."
+    )
+
+
+class ResetRequestForm(ServiceForm):
+    identifier = forms.CharField(
+        label="Username or email",
+        max_length=254,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+    )
+
+
+class ResendConfirmationForm(ServiceForm):
+    email = forms.EmailField(
+        label="Your email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+class SetPasswordForm(ServiceForm):
+    password = _password_field("New password")

@@ -1,0 +1,182 @@
+"""The server-rendered public pages (API.md §4): sign-up, confirmation, password reset.
+
+They call the same services as the API and get the same per-IP limits, on the same cache
+keys: a page submission and an API call from one address share one budget.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from blahaj.api import ApplicationError, ScopedIPThrottle
+
+from . import services
+from .forms import ResendConfirmationForm, ResetRequestForm, ServiceForm, SetPasswordForm, SignupForm
+from .models import User
+
+_TOKEN_ERRORS = (services.TokenInvalid, services.TokenExpired)
+
+
+def too_many_requests(request: HttpRequest, wait: float | None) -> HttpResponse:
+    retry_after = max(1, math.ceil(wait or 60))
+    context = {"minutes": math.ceil(retry_after / 60)}
+    response = render(request, "accounts/too_many_requests.html", context, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _over_limit(request: HttpRequest, scope: str) -> HttpResponse | None:
+    throttle = ScopedIPThrottle(scope)
+    if throttle.allow_request(request, None):
+        return None
+    return too_many_requests(request, throttle.wait())
+
+
+def _form_page(request: HttpRequest, template: str, form: ServiceForm, **context) -> HttpResponse:
+    form.focus_first_error()
+    status = 400 if form.errors else 200
+    return render(request, template, {"form": form, **context}, status=status)
+
+
+def _link_invalid(request: HttpRequest, code: str, *, confirmation: bool) -> HttpResponse:
+    """A dead link: say why, and offer the way to a new one (a form, for confirmation)."""
+    expired = code == services.TokenExpired.code
+    context = {"expired": expired, "form": ResendConfirmationForm() if confirmation else None}
+    return render(request, "accounts/link_invalid.html", context, status=410 if expired else 400)
+
+
+def _confirmed(request: HttpRequest, status: str | None) -> HttpResponse:
+    context = {"awaiting_approval": status == User.Status.PENDING_APPROVAL}
+    return render(request, "accounts/confirmed.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if not settings.ACCOUNTS_REGISTRATION_OPEN:
+        return render(request, "accounts/signup_closed.html", status=403)
+    if request.method == "GET":
+        return _form_page(request, "accounts/signup.html", SignupForm())
+    if limited := _over_limit(request, "register"):
+        return limited
+    form = SignupForm(request.POST)
+    if form.is_valid():
+        try:
+            services.user_register(**form.cleaned_data)
+        except ApplicationError as error:
+            form.show(error)
+        else:
+            return redirect("pages:signup-done")
+    return _form_page(request, "accounts/signup.html", form)
+
+
+@require_GET
+def signup_done(request: HttpRequest) -> HttpResponse:
+    context = {"hours": settings.ACCOUNTS_CONFIRM_TOKEN_LIFETIME // 3600}
+    return render(request, "accounts/signup_done.html", context)
+
+
+@require_GET
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    # A GET that uses a token: the same limit as the API's confirm link.
+    if limited := _over_limit(request, "lookup"):
+        return limited
+    try:
+        user = services.user_confirm_email(token=token)
+    except ApplicationError as error:
+        return _link_invalid(request, error.code, confirmation=True)
+    return _confirmed(request, user.status)
+
+
+@require_GET
+def confirmed(request: HttpRequest) -> HttpResponse:
+    """Where the API's confirm link lands (`?next=` is the account's new status)."""
+    return _confirmed(request, request.GET.get("next"))
+
+
+@require_GET
+def link_invalid(request: HttpRequest) -> HttpResponse:
+    """Where the API's confirm link lands when the token is no good."""
+    return _link_invalid(request, request.GET.get("reason", ""), confirmation=True)
+
+
+def _link_request_page(
+    request: HttpRequest, form_class: type[ServiceForm], template: str, *, send, done: str
+) -> HttpResponse:
+    """A form that asks for a link by email: the same answer whatever was typed (the
+    service looks the account up in the worker, after the response)."""
+    if request.method == "GET":
+        return _form_page(request, template, form_class())
+    if limited := _over_limit(request, "email"):
+        return limited
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _form_page(request, template, form)
+    send(**form.cleaned_data)
+    return redirect(done)
+
+
+@require_http_methods(["GET", "POST"])
+def resend_confirmation(request: HttpRequest) -> HttpResponse:
+    return _link_request_page(
+        request,
+        ResendConfirmationForm,
+        "accounts/resend_confirmation.html",
+        send=services.user_request_confirmation,
+        done="pages:signup-done",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset(request: HttpRequest) -> HttpResponse:
+    return _link_request_page(
+        request,
+        ResetRequestForm,
+        "accounts/password_reset.html",
+        send=services.user_request_password_reset,
+        done="pages:password-reset-sent",
+    )
+
+
+@require_GET
+def password_reset_sent(request: HttpRequest) -> HttpResponse:
+    context = {"hours": settings.ACCOUNTS_RESET_TOKEN_LIFETIME // 3600}
+    return render(request, "accounts/password_reset_sent.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "POST" and (limited := _over_limit(request, "lookup")):
+        return limited
+    try:
+        user = services.user_from_reset_token(token=token)
+    except _TOKEN_ERRORS as error:
+        return _link_invalid(request, error.code, confirmation=False)
+    form = SetPasswordForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            services.user_confirm_password_reset(token=token, password=form.cleaned_data["password"])
+        except _TOKEN_ERRORS as error:
+            return _link_invalid(request, error.code, confirmation=False)
+        except ApplicationError as error:
+            form.show(error)
+        else:
+            return redirect("pages:password-reset-done")
+    return _form_page(request, "accounts/password_reset_confirm.html", form, username=user.username)
+
+
+@require_GET
+def password_reset_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/password_reset_done.html")
+
+
+@require_http_methods(["GET", "POST"])
+def seed_password_reset(request: HttpRequest) -> HttpResponse:
+    """GET /password_reset of the seed's front end: with `?token=`, choose the new password;
+    without, ask for the reset link."""
+    token = request.GET.get("token")
+    return password_reset_confirm(request, token) if token else password_reset(request)

@@ -1,0 +1,20 @@
+"""Account reads that the public endpoints answer with."""
+
+from __future__ import annotations
+
+from .models import User
+from .passwords import Strength, password_strength
+from .validators import normalize_email
+
+
+def user_email_exists(*, email: str) -> bool:
+    """Whether an account has this recovery email (case-insensitively, like the constraint)."""
+    return User.objects.filter(email__iexact=normalize_email(email)).exists()
+
+
+def password_strength_for(
+    *, password: str, username: str = "", email: str = "", display_name: str = ""
+) -> Strength:
+    """The registration policy's verdict, with the sign-up form's other fields as context."""
+    applicant = User(username=username, email=normalize_email(email), display_name=display_name)
+    return password_strength(password, user=applicant)

@@ -1,0 +1,158 @@
+"""The self-service half of the account API (API.md §1): sign-up, confirmation, password
+reset and the two look-ups the sign-up form uses. Thin: validate, call one service, answer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from urllib.parse import urlencode
+
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from blahaj.api import ApplicationError, throttles
+
+from . import pages, selectors, services
+from . import serializers_registration as io
+from .serializers import ErrorSerializer as ERROR
+from .serializers import StatusSerializer
+from .views import PublicView
+
+SUCCESS = {"status": "success"}
+_429 = OpenApiResponse(ERROR, description="throttled (per client IP); see Retry-After")
+
+
+class EmailExistsView(PublicView):
+    throttle_classes = throttles("lookup")
+
+    @extend_schema(
+        request=io.EmailSerializer,
+        responses={200: io.EmailExistsSerializer, 400: ERROR, 429: _429},
+        summary="Is this recovery email already used? (case-insensitive)",
+    )
+    def post(self, request: Request) -> Response:
+        data = io.EmailSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response({"exists": selectors.user_email_exists(email=data.validated_data["email"])})
+
+
+class PasswordStrengthView(PublicView):
+    throttle_classes = throttles("lookup")
+
+    @extend_schema(
+        request=io.PasswordStrengthInputSerializer,
+        responses={200: io.PasswordStrengthSerializer, 400: ERROR, 429: _429},
+        summary="Would `register` accept this password? Score and hints",
+    )
+    def post(self, request: Request) -> Response:
+        data = io.PasswordStrengthInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(asdict(selectors.password_strength_for(**data.validated_data)))
+
+
+class RegisterView(PublicView):
+    throttle_classes = throttles("register")
+
+    @extend_schema(
+        request=io.RegisterSerializer,
+        responses={
+            201: StatusSerializer,
+            400: OpenApiResponse(ERROR, description="`fields`, or referral_code_invalid"),
+            403: OpenApiResponse(ERROR, description="registration_closed"),
+            409: OpenApiResponse(ERROR, description="username_taken, email_taken"),
+            429: _429,
+        },
+        summary="Sign up; a confirmation email is sent",
+    )
+    def post(self, request: Request) -> Response:
+        data = io.RegisterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_register(**data.validated_data)
+        return Response(SUCCESS, status=status.HTTP_201_CREATED)
+
+
+class ResendConfirmView(PublicView):
+    throttle_classes = throttles("email")
+
+    @extend_schema(
+        request=io.EmailSerializer,
+        responses={200: StatusSerializer, 400: ERROR, 429: _429},
+        summary="Mail a new confirmation link (same answer for any address)",
+    )
+    def post(self, request: Request) -> Response:
+        data = io.EmailSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_request_confirmation(email=data.validated_data["email"])
+        return Response(SUCCESS)
+
+
+class ConfirmView(PublicView):
+    """The link in a confirmation email, for front ends that prefer the API's address.
+
+    Opened by a browser, so every outcome is a page: never a bare JSON error.
+    """
+
+    throttle_classes = throttles("lookup")
+
+    @extend_schema(
+        request=None,
+        responses={
+            302: OpenApiResponse(
+                description="To the 'email confirmed' page, or to the 'invalid or expired link' page."
+            )
+        },
+        summary="Confirm an email address (the emailed link)",
+    )
+    def get(self, request: Request, token: str) -> HttpResponse:
+        try:
+            user = services.user_confirm_email(token=token)
+        except ApplicationError as error:
+            return _redirect("pages:link-invalid", reason=error.code)
+        return _redirect("pages:confirmed", next=user.status)
+
+    def handle_exception(self, exc: Exception) -> HttpResponse:
+        if isinstance(exc, exceptions.Throttled):
+            return pages.too_many_requests(self.request, exc.wait)
+        return super().handle_exception(exc)
+
+
+def _redirect(name: str, **query: str) -> HttpResponseRedirect:
+    return HttpResponseRedirect(f"{reverse(name)}?{urlencode(query)}")
+
+
+class RequestResetView(PublicView):
+    throttle_classes = throttles("email")
+
+    @extend_schema(
+        request=io.RequestResetSerializer,
+        responses={200: StatusSerializer, 400: ERROR, 429: _429},
+        summary="Mail a password reset link (same answer whether or not the account exists)",
+    )
+    def post(self, request: Request) -> Response:
+        data = io.RequestResetSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_request_password_reset(identifier=data.validated_data["identifier"])
+        return Response(SUCCESS)
+
+
+class ConfirmResetView(PublicView):
+    throttle_classes = throttles("lookup")
+
+    @extend_schema(
+        request=io.ConfirmResetSerializer,
+        responses={
+            200: StatusSerializer,
+            400: OpenApiResponse(ERROR, description="token_invalid, or `fields` (weak password)"),
+            410: OpenApiResponse(ERROR, description="token_expired"),
+            429: _429,
+        },
+        summary="Set a new password with a reset token; every token of the user dies",
+    )
+    def post(self, request: Request) -> Response:
+        data = io.ConfirmResetSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_confirm_password_reset(**data.validated_data)
+        return Response(SUCCESS)
