@@ -103,18 +103,37 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().set_password(raw_password)
         if self.pk is not None:
             # Whoever changes a password (reset, staff, admin form) logs out every session.
-            self.tokens_valid_after = timezone.now()
+            self.revoke_tokens()
+
+    def revoke_tokens(self) -> None:
+        """Every token issued before now dies once this row is saved."""
+        self.tokens_valid_after = timezone.now()
+        self._cutoff_moved = True
 
     def save(self, *args, **kwargs) -> None:
+        from . import tokens
+
         loaded = getattr(self, "_loaded_status", None)
         if self.status == self.Status.DISABLED and loaded != self.Status.DISABLED:
-            self.tokens_valid_after = timezone.now()
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "tokens_valid_after"}
+            self.revoke_tokens()
+        if getattr(self, "_cutoff_moved", False) and kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "tokens_valid_after"}
         if self.tier_id is None:
             self.tier_id = _default_tier_id()
         super().save(*args, **kwargs)
         self._loaded_status = self.status
+        tokens.forget_user(self.pk)
+        if getattr(self, "_cutoff_moved", False):
+            tokens.publish_cutoff(self)
+            self._cutoff_moved = False
+
+    def delete(self, *args, **kwargs):
+        from . import tokens
+
+        user_id = self.pk
+        result = super().delete(*args, **kwargs)
+        tokens.forget_user(user_id)
+        return result
 
     @property
     def is_active(self) -> bool:  # Django's auth and admin read this.

@@ -63,21 +63,16 @@ class StatusMessageSerializer(StatusSerializer):
     message = serializers.CharField()
 
 
-class MeSerializer(serializers.ModelSerializer):
-    tier = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-
-    class Meta:
-        model = User
-        fields = [
-            "username",
-            "display_name",
-            "email",
-            "discord_username",
-            "tier",
-            "status",
-            "date_joined",
-        ]
-        read_only_fields = fields
+class MeSerializer(serializers.Serializer):
+    # Declared, not a ModelSerializer: /me is on every front end's hot path and model
+    # introspection on each request cost more than the rest of the request.
+    username = serializers.CharField(read_only=True)
+    display_name = serializers.CharField(read_only=True)
+    email = serializers.EmailField(read_only=True)
+    discord_username = serializers.CharField(read_only=True)
+    tier = serializers.CharField(source="tier.slug", read_only=True)
+    status = serializers.ChoiceField(choices=User.Status.choices, read_only=True)
+    date_joined = serializers.DateTimeField(read_only=True)
 
 
 class ErrorSerializer(serializers.Serializer):

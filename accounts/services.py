@@ -135,8 +135,8 @@ def token_revoke_access(*, token: Any) -> None:
 
 def user_revoke_all_tokens(*, user: User) -> None:
     """Every token issued so far stops working (logout everywhere)."""
-    user.tokens_valid_after = timezone.now()
-    User.objects.filter(pk=user.pk).update(tokens_valid_after=user.tokens_valid_after)
+    user.revoke_tokens()
+    user.save(update_fields=["tokens_valid_after"])
 
 
 @transaction.atomic
@@ -155,7 +155,7 @@ def user_set_password(*, user: User, password: str) -> None:
 @transaction.atomic
 def user_disable(*, user: User) -> None:
     user.status = User.Status.DISABLED
-    user.save(update_fields=["status", "tokens_valid_after"])
+    user.save(update_fields=["status"])
 
 
 # --- Registration, confirmation and password reset -----------------------------------------

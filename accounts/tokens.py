@@ -20,6 +20,9 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken as _RefreshToken, Token
 
 DENY_KEY = "jwt:deny:{jti}"
+CUTOFF_KEY = "jwt:cutoff:{user_id}"
+USER_KEY = "auth:user:{user_id}"
+USER_CACHE_SECONDS = 300
 
 
 class RefreshToken(_RefreshToken):
@@ -49,10 +52,26 @@ def issued_at(token: Token) -> float:
     return float(token.payload.get("ist", token.payload.get("iat", 0)))
 
 
-def check_cutoff(user: Any, token: Token) -> None:
-    cutoff = user.tokens_valid_after
-    if cutoff is not None and issued_at(token) < cutoff.timestamp():
+def check_cutoff(user: Any, token: Token, published: float | None = None) -> None:
+    cutoff = user.tokens_valid_after.timestamp() if user.tokens_valid_after else 0.0
+    if issued_at(token) < max(cutoff, published or 0.0):
         raise InvalidToken("Token is invalid or expired.")
+
+
+def publish_cutoff(user: Any) -> None:
+    """Tell every server process at once that the user's older tokens are dead.
+
+    Only revocations write this key, and only forward, so unlike the cached user (which a
+    slow reader may refill with an old row) it can never go back in time. It lives as long
+    as a refresh token could.
+    """
+    if user.tokens_valid_after is not None:
+        timeout = lifetime_seconds(RefreshToken) + 60
+        cache.set(CUTOFF_KEY.format(user_id=user.pk), user.tokens_valid_after.timestamp(), timeout)
+
+
+def forget_user(user_id: Any) -> None:
+    cache.delete(USER_KEY.format(user_id=user_id))
 
 
 def _remaining_seconds(token: Token) -> int:
@@ -62,10 +81,6 @@ def _remaining_seconds(token: Token) -> int:
 def deny_access(token: Token) -> None:
     jti = token.payload[api_settings.JTI_CLAIM]
     cache.set(DENY_KEY.format(jti=jti), 1, timeout=_remaining_seconds(token))
-
-
-def is_denied(token: Token) -> bool:
-    return cache.get(DENY_KEY.format(jti=token.payload[api_settings.JTI_CLAIM])) is not None
 
 
 def parse_refresh(raw: str) -> RefreshToken:

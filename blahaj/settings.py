@@ -127,7 +127,9 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # django-redis keeps one client per process; Django's own backend builds a new
+            # one per call, which costs more than the round trip on the auth fast path.
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("BLAHAJ_CACHE_PREFIX", "blahaj"),
         }
@@ -278,6 +280,36 @@ YUNOHOST_DOMAIN = env_str("YUNOHOST_DOMAIN", "blahaj.land")
 YUNOHOST_TIMEOUT = env_int("YUNOHOST_TIMEOUT", 300)
 YUNOHOST_LOCK_TIMEOUT = env_int("YUNOHOST_LOCK_TIMEOUT", 5)
 YUNOHOST_PORTAL_URL = env_str("YUNOHOST_PORTAL_URL", f"https://{YUNOHOST_DOMAIN}/yunohost/sso/")
+
+# The lane (provisioning/services.py, provisioning/lane.py): retries, heartbeat and sweeper.
+# All durations are in seconds.
+# Real tries of one operation before it fails (a busy YunoHost does not count as one).
+YUNOHOST_MAX_ATTEMPTS = env_int("YUNOHOST_MAX_ATTEMPTS", 5)
+# Wait before retrying a transient failure: this, doubled after each attempt, up to the max.
+YUNOHOST_RETRY_BACKOFF = env_int("YUNOHOST_RETRY_BACKOFF", 10)
+YUNOHOST_RETRY_BACKOFF_MAX = env_int("YUNOHOST_RETRY_BACKOFF_MAX", 600)
+# Wait after YunoHost answered "another operation is running" (its own lock): same doubling.
+YUNOHOST_BUSY_BACKOFF = env_int("YUNOHOST_BUSY_BACKOFF", 2)
+YUNOHOST_BUSY_BACKOFF_MAX = env_int("YUNOHOST_BUSY_BACKOFF_MAX", 60)
+# How long a task waits for the lane (another of our commands running) before re-queueing itself.
+YUNOHOST_LANE_WAIT = env_int("YUNOHOST_LANE_WAIT", 10)
+# The lane lock expires this long after YUNOHOST_TIMEOUT, should its holder die mid-command.
+YUNOHOST_LANE_LOCK_MARGIN = env_int("YUNOHOST_LANE_LOCK_MARGIN", 30)
+# Embedded mode (no REDIS_URL): the lane lock is an flock on this file.
+YUNOHOST_LANE_LOCK_FILE = env_str("YUNOHOST_LANE_LOCK_FILE", str(DATA_DIR / "yunohost-lane.lock"))
+# A running operation refreshes its heartbeat this often; the sweeper (every
+# YUNOHOST_SWEEP_INTERVAL) takes back one whose heartbeat is older than YUNOHOST_HEARTBEAT_STALE.
+YUNOHOST_HEARTBEAT_INTERVAL = env_int("YUNOHOST_HEARTBEAT_INTERVAL", 10)
+YUNOHOST_HEARTBEAT_STALE = env_int("YUNOHOST_HEARTBEAT_STALE", 60)
+# The sweeper re-queues a pending operation due for longer than this (its message was lost),
+# at most this many per sweep.
+YUNOHOST_SWEEP_GRACE = env_int("YUNOHOST_SWEEP_GRACE", 60)
+YUNOHOST_SWEEP_BATCH = env_int("YUNOHOST_SWEEP_BATCH", 500)
+if YUNOHOST_HEARTBEAT_STALE <= 2 * YUNOHOST_HEARTBEAT_INTERVAL:
+    raise ImproperlyConfigured(
+        "YUNOHOST_HEARTBEAT_STALE must be more than twice YUNOHOST_HEARTBEAT_INTERVAL, or the "
+        "sweeper would take back operations that are still running."
+    )
 
 # --- Notifications -------------------------------------------------------------------------
 

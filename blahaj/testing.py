@@ -72,8 +72,8 @@ def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> 
         if process.poll() is not None:
             raise RuntimeError(f"the server at {url} exited with {process.returncode}")
         try:
-            requests.get(f"{url}/api/schema/", timeout=1)
+            requests.get(f"{url}/api/user/me", timeout=5)  # a quick 401 means it's up
             return
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     raise RuntimeError(f"the server at {url} did not start within {timeout} s")

@@ -34,6 +34,14 @@ class Tier(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        # Signed-in users carry their tier in the auth cache; let them see the change.
+        from accounts.tokens import forget_user
+
+        for user_id in self.users.values_list("id", flat=True).iterator():
+            forget_user(user_id)
+
     @classmethod
     def get_default(cls) -> Tier:
         return cls.objects.get(is_default=True)

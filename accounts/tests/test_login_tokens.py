@@ -512,3 +512,48 @@ def test_login_is_limited_per_ip(api_client, user, settings):
     assert 1 <= int(response["Retry-After"]) <= 60
     other_ip = APIClient(REMOTE_ADDR="10.1.2.3")
     assert other_ip.post(LOGIN, {"username": "alice", "password": PASSWORD}, format="json").status_code == 200
+
+
+# --- the auth cache never outlives a revocation --------------------------------------------
+
+
+def test_a_warm_auth_cache_still_sees_a_disable(auth_client, user):
+    assert auth_client.get(ME).status_code == 200  # the user is now cached
+
+    services.user_disable(user=User.objects.get(pk=user.pk))
+
+    assert_token_refused(auth_client.get(ME))
+
+
+def test_a_stale_cache_refill_cannot_resurrect_revoked_tokens(auth_client, user):
+    from django.core.cache import cache
+
+    from accounts import tokens as token_module
+
+    stale = User.objects.select_related("tier").get(pk=user.pk)  # read before the revocation
+    services.user_revoke_all_tokens(user=user)
+    # A slow request writes its old copy back after the revocation's invalidation.
+    cache.set(token_module.USER_KEY.format(user_id=user.pk), stale, 300)
+
+    assert_token_refused(auth_client.get(ME))
+
+
+def test_a_tier_change_shows_in_me_at_once(auth_client, user, default_tier):
+    auth_client.get(ME)
+    default_tier.slug = "minnow"
+    default_tier.save()
+
+    assert auth_client.get(ME).json()["tier"] == "minnow"
+
+
+def test_the_auth_cache_holds_no_password_hash(auth_client, user):
+    from django.core.cache import cache
+
+    from accounts import tokens as token_module
+
+    auth_client.get(ME)
+    cached = cache.get(token_module.USER_KEY.format(user_id=user.pk))
+
+    assert cached.username == "alice"
+    assert "password" not in cached.__dict__
+    assert "pending_password" not in cached.__dict__
