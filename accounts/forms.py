@@ -5,6 +5,7 @@ the password policy; its errors come back next to their fields through `show()`.
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 
 from blahaj.api import ApplicationError
 
@@ -55,8 +56,6 @@ class SignupForm(ServiceForm):
 
     username = forms.CharField(
         max_length=30,
-        help_text="Lower-case letters, digits, dots or underscores. "
-        "It is also the start of your new mail address.",
         widget=forms.TextInput(
             attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
         ),
@@ -74,12 +73,15 @@ class SignupForm(ServiceForm):
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     password = _password_field("Password")
-    discord_username = forms.CharField(
-        label="Discord username", required=False, max_length=32, help_text="Optional."
-    )
-    referral_code = forms.CharField(
-        label="Referral code", required=False, max_length=64, help_text="Optional."
-    )
+    discord_username = forms.CharField(label="Discord username", required=False, max_length=32)
+    referral_code = forms.CharField(label="Referral code", required=False, max_length=64)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].help_text = (
+            "Lower-case letters, digits, dots or underscores. It also names your new mail "
+            f"address: username@{settings.YUNOHOST_DOMAIN}."
+        )
 
 
 class ResetRequestForm(ServiceForm):

@@ -8,7 +8,9 @@ broker is real but no worker listens.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,6 +21,8 @@ from rest_framework.test import APIClient
 from conftest import PASSWORD
 
 STRONG = "tidal-lantern-orbit-pebble-91"  # another strong password, not PASSWORD
+SCREENSHOTS = Path(os.environ.get("BLAHAJ_ARTIFACTS", "test-artifacts")).resolve() / "screenshots"
+screenshots_taken: list[Path] = []
 
 
 def pytest_configure(config):
@@ -32,6 +36,11 @@ def pytest_collection_modifyitems(config, items):
     if deselected:
         items[:] = [item for item in items if not item.get_closest_marker("postgres")]
         config.hook.pytest_deselected(items=deselected)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if screenshots_taken:
+        terminalreporter.write_line(f"browser screenshots ({len(screenshots_taken)}): {SCREENSHOTS}")
 
 
 @pytest.fixture

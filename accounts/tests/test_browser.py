@@ -1,0 +1,169 @@
+"""The public pages in a real browser (headless Chromium driven by Selenium): sign up,
+follow the emailed link, log in through the API, reset the password. Each page is kept as
+a screenshot under $BLAHAJ_ARTIFACTS/screenshots (the run prints the folder)."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import tempfile
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+from accounts.models import User
+from conftest import PASSWORD
+
+from .conftest import SCREENSHOTS, STRONG, links, screenshots_taken
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    profile = tempfile.mkdtemp(prefix="blahaj-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,1000",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.implicitly_wait(0)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def site(live_server, settings, tasks_inline, default_tier, mailoutbox):
+    settings.SITE_URL = live_server.url  # emailed links must lead to this server
+    return live_server.url
+
+
+def shoot(driver, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    # The whole page, not just the window (Chromium's DevTools can capture beyond it).
+    height = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]["height"]
+    width = driver.execute_script("return window.innerWidth")  # without the scrollbar's gap
+    clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True, "clip": clip})
+    path.write_bytes(base64.b64decode(shot["data"]))
+    screenshots_taken.append(path)
+    return path
+
+
+def wait_for(driver, condition, timeout: float = 10):
+    return WebDriverWait(driver, timeout).until(lambda d: condition(d))
+
+
+def fill(driver, **values: str) -> None:
+    for name, value in values.items():
+        field = driver.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+
+
+def submit(driver) -> None:
+    before = driver.current_url
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(driver, lambda d: d.execute_script("return document.readyState") == "complete" and (d.current_url != before or d.find_elements(By.CSS_SELECTOR, ".errorlist")))
+
+
+def heading(driver) -> str:
+    return driver.find_element(By.TAG_NAME, "h1").text
+
+
+def path_of(url: str) -> str:
+    return urlsplit(url).path
+
+
+def api_login(site: str, password: str) -> requests.Response:
+    return requests.post(f"{site}/api/user/login", json={"username": "dana", "password": password}, timeout=10)
+
+
+def test_sign_up_confirm_log_in_and_reset_in_a_browser(browser, site, mailoutbox):
+    browser.set_window_size(1280, 1000)
+    browser.get(f"{site}/signup/")
+    assert heading(browser) == "Join blahaj.land"
+    shoot(browser, "01-signup")
+
+    fill(browser, username="Dana S", display_name="Dana Scully", email="dana@example.org", password="password123")
+    submit(browser)
+    assert "Use 1 to 30 lower-case letters" in browser.find_element(By.ID, "id_username_error").text
+    assert "too common" in browser.find_element(By.ID, "id_password_error").text
+    assert browser.switch_to.active_element.get_attribute("name") == "username"
+    shoot(browser, "02-signup-errors")
+
+    fill(browser, username="dana", password=PASSWORD)
+    hint = wait_for(browser, lambda d: d.find_element(By.ID, "strength-hint").is_displayed() and d.find_element(By.ID, "strength-hint"))
+    wait_for(browser, lambda d: "Strong enough." in hint.text)
+    shoot(browser, "03-signup-strength-hint")
+    submit(browser)
+    assert path_of(browser.current_url) == "/signup/done/"
+    assert heading(browser) == "Check your email"
+    shoot(browser, "04-check-your-email")
+
+    (confirmation,) = mailoutbox
+    browser.get("data:text/html;charset=utf-8," + quote(confirmation.alternatives[0][0]))
+    shoot(browser, "04b-confirmation-email")
+    browser.get(links(confirmation)[0])
+    assert heading(browser) == "Email confirmed"
+    shoot(browser, "05-email-confirmed")
+    assert User.objects.get(username="dana").confirmed_at is not None
+
+    assert api_login(site, PASSWORD).status_code == 200
+
+    browser.get(f"{site}/password-reset/")
+    shoot(browser, "06-password-reset")
+    fill(browser, identifier="dana@example.org")
+    submit(browser)
+    assert path_of(browser.current_url) == "/password-reset/sent/"
+    shoot(browser, "07-password-reset-sent")
+
+    reset_link = links(mailoutbox[-1])[0]
+    browser.get(reset_link)
+    assert heading(browser) == "Choose a new password"
+    fill(browser, password=STRONG)
+    wait_for(browser, lambda d: "Strong enough." in d.find_element(By.ID, "strength-hint").text)
+    shoot(browser, "08-choose-new-password")
+    submit(browser)
+    assert path_of(browser.current_url) == "/password-reset/done/"
+    shoot(browser, "09-password-changed")
+
+    assert api_login(site, STRONG).status_code == 200
+    assert api_login(site, PASSWORD).status_code == 401
+
+    browser.get(reset_link)
+    assert heading(browser) == "This link is invalid"
+    shoot(browser, "10-link-invalid")
+
+
+def test_keyboard_focus_follows_the_form_and_it_fits_a_phone(browser, site):
+    browser.set_window_size(390, 844)
+    browser.get(f"{site}/signup/")
+
+    order = []
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.TAB)
+    for _ in range(8):
+        active = browser.switch_to.active_element
+        order.append(active.get_attribute("name") or active.get_attribute("class"))
+        active.send_keys(Keys.TAB)
+
+    assert order == ["brand", "username", "display_name", "email", "password", "discord_username", "referral_code", "button"]
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    shoot(browser, "11-signup-on-a-phone")
