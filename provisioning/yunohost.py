@@ -1,0 +1,805 @@
+"""The YunoHost client: the one module of the project that talks to YunoHost.
+
+Two backends expose the same high-level methods (``user_create``, ``webapp_install``, ...):
+
+* ``CliBackend`` runs the ``yunohost`` executable (``YUNOHOST_BIN``: the real CLI, possibly
+  behind sudo, or ``provisioning/bin/yunohost``, the emulator) as an argv list, never through
+  a shell, with ``--output-as json`` and ``--timeout`` so a busy lock fails fast instead of
+  waiting forever (YUNOHOST.md §3, §7).
+* ``ApiBackend`` talks to ``yunohost-api`` over HTTP (YUNOHOST.md §5).
+
+Every failure is a ``YunohostError`` whose class says whether a retry can help:
+``YunohostBusy`` (another operation holds the lock: retry later, it is not a failure),
+``YunohostTransient`` (timeouts, crashes, unknown failures, I/O: retry a few times) and
+``YunohostPermanent`` (bad input, validation refusals: retrying cannot help), with
+``YunohostNotFound`` and ``YunohostAlreadyExists`` so callers can make operations idempotent.
+
+Secrets (passwords) are passed to each call and replaced by ``**********``, in clear and in
+their URL-encoded and JSON-escaped forms, in every message, argv, output and repr this module
+produces; nothing here logs them.
+
+Inputs are validated before anything runs, with the server's own patterns rewritten to run in
+linear time: YunoHost's fullname and domain patterns backtrack exponentially, so a crafted name
+would pin a CPU core of the server for hours.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import subprocess
+import time
+import urllib.parse
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import requests
+
+logger = logging.getLogger(__name__)
+
+REDACTED = "**********"
+WEBAPP = "my_webapp"
+# my_webapp 1.0~ynh21 install answers that the project does not vary (YUNOHOST.md §6).
+WEBAPP_DEFAULTS = {
+    "init_main_permission": "visitors",
+    "phpversion": "8.4",
+    "database": "none",
+    "custom_error_file": "0",
+}
+
+# Same languages as the actionsmap patterns (YUNOHOST.md §1), but anchored on both ends
+# (fullmatch: moulinette's re.match lets "bob\n" through) and free of nested quantifiers.
+USERNAME_RE = re.compile(r"[a-z0-9_.]+")
+FULLNAME_RE = re.compile(r"[^\W_]+([ ,.'-]{1,3}[^\W_]+)*[ ,.'-]{0,3}")
+DOMAIN_RE = re.compile(r"([^\W_A-Z]+(-+[^\W_A-Z]+)*\.)+((xn--)?[^\W_]{2,})")
+QUOTA_RE = re.compile(r"\d+[bkMGT]|0")  # stricter than the CLI, which lets "500MB" through
+APP_ID_RE = re.compile(r"[A-Za-z0-9_-]+")
+WEB_PATH_RE = re.compile(r"/[A-Za-z0-9_.~/-]*")
+SHELL_RE = re.compile(r"/[A-Za-z0-9_./-]+")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+MAX_PASSWORD = 126  # YunoHost refuses 127 characters or more (password_too_long)
+MAX_NAME = 200
+
+
+# --- Errors -------------------------------------------------------------------------------------
+
+
+class YunohostError(Exception):
+    """A failed YunoHost call. Every text attribute is already redacted."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        command: str = "",
+        exit_code: int | None = None,
+        argv: Sequence[str] = (),
+        stdout: str = "",
+        stderr: str = "",
+        secrets: Sequence[str] = (),
+    ) -> None:
+        self.message = redact(message, secrets)
+        super().__init__(self.message)
+        self.command = command
+        self.exit_code = exit_code
+        self.argv = [redact(arg, secrets) for arg in argv]
+        self.stdout = redact(stdout, secrets)
+        self.stderr = redact(stderr, secrets)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(command={self.command!r}, exit_code={self.exit_code!r}, message={self.message!r})"
+        )
+
+
+class YunohostBusy(YunohostError):
+    """Another YunoHost operation holds the lock: try again later; not a failure."""
+
+    retryable = True
+
+
+class YunohostTransient(YunohostError):
+    """Timeouts, crashes, unknown failures, I/O: a retry may succeed."""
+
+    retryable = True
+
+
+class YunohostPermanent(YunohostError):
+    """Bad input or a refusal that a retry cannot fix."""
+
+
+class YunohostNotFound(YunohostPermanent):
+    """The user, domain or app does not exist."""
+
+
+class YunohostAlreadyExists(YunohostPermanent):
+    """The user or domain already exists."""
+
+
+# --- Redaction ----------------------------------------------------------------------------------
+
+
+def _secret_forms(secrets: Sequence[str]) -> list[str]:
+    forms: set[str] = set()
+    for secret in secrets:
+        if secret:
+            forms |= {
+                secret,
+                urllib.parse.quote(secret, safe=""),
+                urllib.parse.quote(secret),
+                urllib.parse.quote_plus(secret),
+                json.dumps(secret)[1:-1],
+                repr(secret)[1:-1],
+            }
+    # Longest first, so that a form containing another one is replaced whole.
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    for form in _secret_forms(secrets):
+        text = text.replace(form, REDACTED)
+    return text
+
+
+# --- Results and calls --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a call returned: ``data`` is the parsed JSON result, or None for silent commands."""
+
+    data: Any
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True, repr=False)
+class Call:
+    """One YunoHost action, in both of its forms (CLI argv and HTTP route)."""
+
+    command: str
+    cli: list[str]
+    method: str
+    path: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        # cli and fields hold the secrets in clear: a repr may end up in a log or a traceback.
+        cli = [redact(arg, self.secrets) for arg in self.cli]
+        return f"Call(command={self.command!r}, cli={cli!r}, method={self.method!r}, path={self.path!r})"
+
+
+# --- Classifying failures -----------------------------------------------------------------------
+
+_BUSY = [r"^There is already a YunoHost operation running"]
+_NOT_FOUND = [r"^Unknown user: ", r"^Could not find \S+ in the list of installed apps", r"^Domain '[^']*' unknown$"]
+_ALREADY_EXISTS = [r"^The user '[^']*' already exists$", r"^The domain already exists$"]
+_PERMANENT = [
+    r"^Invalid argument '",
+    r"^Argument '[^']*' is required",
+    r"^Not a tty, can't do interactive prompts",
+    r"^Invalid usage",
+    r"^This password is among the most used",
+    r"^The password needs to be at least",
+    r"^Please choose a password shorter",
+    r"^Sorry, passwords can not contain",
+    r"^Username already exists in the list of system users",
+    r"^This e-mail address is reserved",
+    r"^Could not (create|update) user .*: LDAP attribute",
+    r"^You should specify the fullname",
+    r"^Invalid e-mail address for domain",
+    r"^Invalid shell",
+    r"^Invalid field",
+    r"^This URL is either unavailable",
+    r"^Sorry, this app must be installed on a domain of its own",
+    r"^Pick a valid value",
+    r"^Unknown app$",
+    r"^Invalid app ID",
+    r" is already installed$",
+    r"^You cannot remove '",
+    r"^Those applications are still installed",
+    r"is the last user in the group 'admins'",
+    r"^You can't set a single value",
+    r"^The filter key '.*' is incorrect",
+    r"^No config panel found",
+    r"^You should either provide a value",
+    r"^There is already a YunoHost user called",
+    r"^Could not remove e-mail",
+    r"^The certificate for domain .* is not self-signed",
+    r"^You are attempting to overwrite a good and valid certificate",
+    r"^You must be root",
+    r"^YunoHost is not correctly installed",
+    r"You need to set a password to enable SFTP",
+    r"^There is not enough disk space",
+    r"^This app requires ",
+    r"^Value is required",
+    r"^YUNOHOST_EMULATOR_STATE is not set",
+]
+# Most specific first: the first class with a matching line wins.
+_CLASSES: list[tuple[type[YunohostError], re.Pattern[str]]] = [
+    (cls, re.compile("|".join(patterns), re.MULTILINE))
+    for cls, patterns in (
+        (YunohostBusy, _BUSY),
+        (YunohostNotFound, _NOT_FOUND),
+        (YunohostAlreadyExists, _ALREADY_EXISTS),
+        (YunohostPermanent, _PERMANENT),
+    )
+]
+_ERROR_KEYS: dict[str, type[YunohostError]] = {
+    "user_unknown": YunohostNotFound,
+    "domain_unknown": YunohostNotFound,
+    "domain_name_unknown": YunohostNotFound,
+    "app_not_installed": YunohostNotFound,
+    "user_already_exists": YunohostAlreadyExists,
+    "domain_exists": YunohostAlreadyExists,
+}
+
+
+def classify(message: str, *, exit_code: int | None = None) -> type[YunohostError]:
+    """The error class for a YunoHost message: unknown failures are transient."""
+    if exit_code == 2:
+        return YunohostPermanent  # argparse usage error: our own argv is wrong
+    for cls, pattern in _CLASSES:
+        if pattern.search(message):
+            return cls
+    return YunohostTransient
+
+
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
+_LEVEL_RE = re.compile(r"^(?:\d+\s+)?(ERROR|Error:|CRITICAL|WARNING|Warning:|INFO|Info:|SUCCESS|Success!|DEBUG)(?: |$)")
+
+
+def message_from_stderr(stderr: str) -> str:
+    """The error text of a failed run: its ERROR records without their level prefix.
+
+    moulinette 12 prefixes lines with ``ERROR ``/``WARNING `` when not on a tty (``Error:`` on
+    one); a multi-line message continues on unprefixed lines. Without any ERROR record
+    (argparse usage errors, Python tracebacks), the last non-empty line is the message.
+    """
+    records: list[list[str]] = []
+    for raw in stderr.splitlines():
+        line = _ANSI_RE.sub("", raw)
+        match = _LEVEL_RE.match(line)
+        if match:
+            records.append([match.group(1), line[match.end() :]])
+        elif records:
+            records[-1][1] += "\n" + line
+    errors = [text.rstrip() for level, text in records if level in ("ERROR", "Error:", "CRITICAL")]
+    if errors:
+        return "\n".join(errors)
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+# --- Validation ---------------------------------------------------------------------------------
+
+
+def _invalid(command: str, message: str) -> YunohostPermanent:
+    return YunohostPermanent(message, command=command)
+
+
+def _check(command: str, what: str, value: Any, pattern: re.Pattern[str]) -> None:
+    if not isinstance(value, str) or len(value) > MAX_NAME or not pattern.fullmatch(value):
+        raise _invalid(command, f"Invalid {what}: {value!r}")
+
+
+def _check_password(command: str, password: Any, *, app: bool = False) -> None:
+    # The message never quotes the value: it is a secret.
+    if not isinstance(password, str) or not 3 <= len(password) <= MAX_PASSWORD:
+        raise _invalid(command, f"Invalid password: it must be 3 to {MAX_PASSWORD} characters long")
+    if CONTROL_RE.search(password):
+        raise _invalid(command, "Invalid password: control characters (line breaks, NUL...) are not accepted")
+    if app and ("{" in password or "}" in password):
+        raise _invalid(command, "Invalid password: app passwords can not contain { or }")
+
+
+def _check_text(command: str, what: str, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME or CONTROL_RE.search(value):
+        raise _invalid(command, f"Invalid {what}: {value!r}")
+
+
+def _normalize_path(path: str) -> str:
+    # YunoHost's PathOption.normalize: a leading "/", no trailing "/".
+    return "/" + path.strip().strip(" /")
+
+
+def _flag_fields(**flags: bool) -> dict[str, Any]:
+    # The API counts a flag as set whenever its field is present, even "false" (§5.3).
+    return {name: "true" for name, on in flags.items() if on}
+
+
+# --- The high-level interface -------------------------------------------------------------------
+
+
+class YunohostClient:
+    """The operations the project needs; backends implement ``execute``."""
+
+    def execute(self, call: Call) -> Any:
+        raise NotImplementedError
+
+    def user_create(
+        self, *, username: str, fullname: str, password: str, domain: str, mailbox_quota: str = "0"
+    ) -> dict[str, Any]:
+        command = "user create"
+        _check(command, "username", username, USERNAME_RE)
+        _check(command, "full name", fullname, FULLNAME_RE)
+        _check_password(command, password)
+        _check(command, "domain", domain, DOMAIN_RE)
+        _check(command, "mailbox quota", mailbox_quota, QUOTA_RE)
+        fields = {
+            "username": username,
+            "fullname": fullname,
+            "password": password,
+            "domain": domain,
+            "mailbox_quota": mailbox_quota,
+        }
+        # --option=value forms: a value starting with "-" can never be read as an option.
+        cli = [
+            "user",
+            "create",
+            username,
+            f"--fullname={fullname}",
+            f"--password={password}",
+            f"--domain={domain}",
+            f"--mailbox-quota={mailbox_quota}",
+        ]
+        return self._expect(dict, Call(command, cli, "POST", "/users", fields, (password,)))
+
+    def user_update(
+        self,
+        username: str,
+        *,
+        fullname: str | None = None,
+        password: str | None = None,
+        mailbox_quota: str | None = None,
+        login_shell: str | None = None,
+    ) -> dict[str, Any]:
+        """Update a user; the login shell is kept unless ``login_shell`` is given.
+
+        `user update` resets the shell to /bin/bash when it is not passed (YUNOHOST.md §1.2), so
+        the current one is read first and passed back.
+        """
+        command = "user update"
+        cli, fields = self._user_update_args(command, username, fullname, password, mailbox_quota)
+        shell = login_shell if login_shell is not None else self._current_shell(username)
+        _check(command, "login shell", shell, SHELL_RE)
+        cli.append(f"--loginShell={shell}")
+        fields["loginShell"] = shell
+        secrets = (password,) if password else ()
+        return self._expect(dict, Call(command, cli, "PUT", f"/users/{username}", fields, secrets))
+
+    def _user_update_args(
+        self, command: str, username: str, fullname: str | None, password: str | None, quota: str | None
+    ) -> tuple[list[str], dict[str, Any]]:
+        _check(command, "username", username, USERNAME_RE)
+        cli, fields = ["user", "update", username], {}
+        if fullname is not None:
+            _check(command, "full name", fullname, FULLNAME_RE)
+            cli.append(f"--fullname={fullname}")
+            fields["fullname"] = fullname
+        if password is not None:
+            _check_password(command, password)
+            cli.append(f"--change-password={password}")
+            fields["change_password"] = password
+        if quota is not None:
+            _check(command, "mailbox quota", quota, QUOTA_RE)
+            cli.append(f"--mailbox-quota={quota}")
+            fields["mailbox_quota"] = quota
+        return cli, fields
+
+    def _current_shell(self, username: str) -> str:
+        info = self.user_info(username)
+        if info is None:
+            raise YunohostNotFound(f"Unknown user: {username}", command="user update")
+        return str(info.get("loginShell") or "/bin/bash")
+
+    def user_delete(self, username: str, *, purge: bool = True) -> None:
+        command = "user delete"
+        _check(command, "username", username, USERNAME_RE)
+        cli = ["user", "delete", username] + (["--purge"] if purge else [])
+        self.execute(Call(command, cli, "DELETE", f"/users/{username}", _flag_fields(purge=purge)))
+
+    def user_info(self, username: str) -> dict[str, Any] | None:
+        """The user's info, or None when there is no such user."""
+        command = "user info"
+        _check(command, "username", username, USERNAME_RE)
+        try:
+            return self._expect(dict, Call(command, ["user", "info", username], "GET", f"/users/{username}"))
+        except YunohostNotFound:
+            return None
+
+    def user_list(self) -> dict[str, dict[str, Any]]:
+        """Users by username, with the default fields (username, fullname, mail, mailbox-quota)."""
+        data = self._expect(dict, Call("user list", ["user", "list"], "GET", "/users"))
+        return data.get("users", {})
+
+    def domain_add(self, domain: str) -> None:
+        command = "domain add"
+        domain = domain.lower() if isinstance(domain, str) else domain
+        _check(command, "domain", domain, DOMAIN_RE)
+        self.execute(Call(command, ["domain", "add", domain], "POST", "/domains", {"domain": domain}))
+
+    def domain_remove(self, domain: str, *, remove_apps: bool = True) -> None:
+        command = "domain remove"
+        _check(command, "domain", domain, DOMAIN_RE)
+        # With apps on the domain, -r alone would prompt for confirmation (and fail without a tty).
+        flags = ["--remove-apps", "--force"] if remove_apps else []
+        fields = _flag_fields(remove_apps=remove_apps, force=remove_apps)
+        self.execute(Call(command, ["domain", "remove", domain, *flags], "DELETE", f"/domains/{domain}", fields))
+
+    def domain_list(self) -> dict[str, Any]:
+        """``{"domains": [...], "main": "<main domain>"}``."""
+        return self._expect(dict, Call("domain list", ["domain", "list"], "GET", "/domains"))
+
+    def cert_install(self, domain: str) -> None:
+        """Install a Let's Encrypt certificate, with ``--no-checks``.
+
+        Without it, a domain that fails (or never had) the diagnosis checks is only logged and
+        skipped, and the command still exits 0 (YUNOHOST.md §1.8): a success that installed
+        nothing. With ``--no-checks`` a domain that is not ready makes Let's Encrypt itself fail,
+        which exits 1 and is reported here as transient (DNS may just not have propagated yet).
+        """
+        command = "domain cert install"
+        _check(command, "domain", domain, DOMAIN_RE)
+        cli = ["domain", "cert", "install", domain, "--no-checks"]
+        self.execute(Call(command, cli, "PUT", f"/domains/{domain}/cert", _flag_fields(no_checks=True)))
+
+    def webapp_install(self, *, domain: str, path: str = "/", with_sftp: bool, password: str | None, label: str) -> str:
+        """Install a my_webapp instance; returns its id (``my_webapp``, ``my_webapp__2``, ...).
+
+        Nothing prints the new instance's id, so it is found by comparing ``app list`` before
+        and after; the single YunoHost lane guarantees no other install runs in between.
+        """
+        command = "app install"
+        args = self._webapp_args(command, domain, path, with_sftp, password, label)
+        before = {app["id"] for app in self.app_list()}
+        cli = ["app", "install", WEBAPP, "--force", f"--label={label}", f"--args={args}"]
+        fields = {"app": WEBAPP, "label": label, "args": args, "force": "true"}
+        self.execute(Call(command, cli, "POST", "/apps", fields, (password,) if password else ()))
+        return self._new_instance(before, domain + _normalize_path(path))
+
+    def _webapp_args(
+        self, command: str, domain: str, path: str, with_sftp: bool, password: str | None, label: str
+    ) -> str:
+        _check(command, "domain", domain, DOMAIN_RE)
+        _check(command, "path", path, WEB_PATH_RE)
+        _check_text(command, "label", label)
+        if with_sftp and not password:
+            raise _invalid(command, "SFTP access needs a password")
+        if password:
+            _check_password(command, password, app=True)
+        answers = {
+            "domain": domain,
+            "path": _normalize_path(path),
+            "with_sftp": "1" if with_sftp else "0",
+            "password": password or "",
+            **WEBAPP_DEFAULTS,
+        }
+        return urllib.parse.urlencode(answers)
+
+    def _new_instance(self, before: set[str], domain_path: str) -> str:
+        new = [app for app in self.app_list() if app["id"] not in before]
+        exact = [app for app in new if app.get("domain_path") == domain_path]
+        found = exact or new
+        if len(found) != 1:
+            ids = ", ".join(app["id"] for app in found) or "none"
+            raise YunohostTransient(
+                f"app install succeeded but its instance is unclear (new: {ids})", command="app install"
+            )
+        return str(found[0]["id"])
+
+    def app_remove(self, app: str) -> None:
+        command = "app remove"
+        _check(command, "app id", app, APP_ID_RE)
+        self.execute(Call(command, ["app", "remove", app], "DELETE", f"/apps/{app}"))
+
+    def app_list(self) -> list[dict[str, Any]]:
+        data = self._expect(dict, Call("app list", ["app", "list"], "GET", "/apps"))
+        return list(data.get("apps", []))
+
+    def webapp_set_sftp_password(self, app: str, password: str) -> None:
+        """Set the SFTP password (and turn SFTP on) through the whole ``main`` panel.
+
+        The option-level form ``main.sftp.password -v`` may not see ``with_sftp``, on which the
+        password's visibility depends (YUNOHOST.md §6), so the whole panel is set.
+        """
+        command = "app config set"
+        _check(command, "app id", app, APP_ID_RE)
+        _check_password(command, password, app=True)
+        args = urllib.parse.urlencode({"with_sftp": "1", "password": password})
+        cli = ["app", "config", "set", app, "main", f"--args={args}"]
+        self.execute(Call(command, cli, "PUT", f"/apps/{app}/config/main", {"args": args}, (password,)))
+
+    def _expect(self, kind: type, call: Call) -> Any:
+        data = self.execute(call)
+        if not isinstance(data, kind):
+            raise YunohostTransient(
+                f"yunohost {call.command}: unexpected result {type(data).__name__}", command=call.command
+            )
+        return data
+
+
+# --- CLI backend --------------------------------------------------------------------------------
+
+
+def _command_name(args: Sequence[str]) -> str:
+    words = []
+    for arg in args[:3]:
+        if arg.startswith("-") or not re.fullmatch(r"[a-z-]+", arg):
+            break
+        words.append(arg)
+    # Categories have actions, and `domain cert` / `app config` one more level.
+    depth = 3 if words[:2] in (["domain", "cert"], ["app", "config"], ["user", "group"], ["user", "permission"]) else 2
+    return " ".join(words[:depth])
+
+
+def _last_json(stdout: str) -> Any:
+    # The result is the last line: comments and INFO/SUCCESS lines come before it (§2.3).
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    if not lines:
+        return None
+    try:
+        return json.loads(lines[-1])
+    except ValueError:
+        return None
+
+
+def _text(output: str | bytes | None) -> str:
+    if isinstance(output, bytes):
+        return output.decode("utf-8", "replace")
+    return output or ""
+
+
+class CliBackend(YunohostClient):
+    """Runs ``bin`` (the ``yunohost`` CLI or the emulator) as a subprocess.
+
+    ``bin`` is one executable path, or an argv prefix such as ``["sudo", "-n", "/usr/bin/yunohost"]``
+    (the CLI must run as root). ``env`` adds to the inherited environment.
+    """
+
+    def __init__(
+        self,
+        bin: str | Sequence[str],
+        *,
+        timeout: float = 300,
+        lock_timeout: int | None = 5,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.bin = bin
+        self._prefix = [bin] if isinstance(bin, str) else list(bin)
+        self.timeout = timeout
+        self.lock_timeout = lock_timeout
+        # English messages whatever the host's locale: classification reads them (get_locale()
+        # takes LANG's first two letters; "C." has no translation, so English is used).
+        self.env = {**os.environ, "LANG": "C.UTF-8", **(env or {})}
+
+    def __repr__(self) -> str:
+        return f"CliBackend(bin={self.bin!r}, timeout={self.timeout!r}, lock_timeout={self.lock_timeout!r})"
+
+    def execute(self, call: Call) -> Any:
+        return self.run(call.cli, secrets=call.secrets).data
+
+    def run(self, args: list[str], *, secrets: Sequence[str] = ()) -> Result:
+        """Run ``yunohost ARGS --output-as json [--timeout N]``; raise a YunohostError on failure."""
+        command = _command_name(args)
+        argv = [*self._prefix, *args, "--output-as", "json"]
+        if self.lock_timeout is not None:
+            argv += ["--timeout", str(self.lock_timeout)]
+        if any("\x00" in arg for arg in argv):
+            raise YunohostPermanent(
+                "NUL characters are not accepted in arguments", command=command, argv=argv, secrets=secrets
+            )
+        proc = self._spawn(command, argv, secrets)
+        if proc.returncode != 0:
+            raise self._failure(command, argv, proc, secrets)
+        stdout, stderr = redact(proc.stdout, secrets), redact(proc.stderr, secrets)
+        return Result(data=_last_json(stdout), stdout=stdout, stderr=stderr)
+
+    def _spawn(self, command: str, argv: list[str], secrets: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        started = time.monotonic()
+        try:
+            proc = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                timeout=self.timeout,
+                env=self.env,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as e:
+            message = f"yunohost {command} did not finish within {self.timeout:g} s"
+            raise YunohostTransient(
+                message, command=command, argv=argv, stdout=_text(e.stdout), stderr=_text(e.stderr), secrets=secrets
+            ) from None
+        except OSError as e:
+            message = f"could not run {self.bin}: {e.strerror or e}"
+            raise YunohostTransient(message, command=command, argv=argv, secrets=secrets) from None
+        logger.info("yunohost %s: exit %s after %.2f s", command, proc.returncode, time.monotonic() - started)
+        return proc
+
+    def _failure(
+        self, command: str, argv: list[str], proc: subprocess.CompletedProcess[str], secrets: Sequence[str]
+    ) -> YunohostError:
+        message = message_from_stderr(proc.stderr) or f"yunohost {command} failed with exit code {proc.returncode}"
+        cls = classify(message, exit_code=proc.returncode)
+        return cls(
+            message,
+            command=command,
+            exit_code=proc.returncode,
+            argv=argv,
+            stdout=proc.stdout,
+            stderr=proc.stderr,
+            secrets=secrets,
+        )
+
+
+# --- HTTP API backend ---------------------------------------------------------------------------
+
+
+class ApiBackend(YunohostClient):
+    """Talks to yunohost-api, e.g. ``https://example.org/yunohost/api`` (YUNOHOST.md §5).
+
+    ``password`` holds the login credentials as ``user:password`` (an admin, YunoHost >= 11.1).
+    Bodies are form-encoded, as the webadmin sends them: a JSON body would replace the URL's
+    path parameters in moulinette 12.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        password: str,
+        *,
+        timeout: float = 300,
+        verify: bool | str = True,
+        session: requests.Session | None = None,
+    ) -> None:
+        import requests  # only the API backend needs it
+
+        self.url = url.rstrip("/")
+        self._credentials = password
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.session.verify = verify
+        # Required on form POSTs by moulinette's CSRF filter; harmless elsewhere.
+        self.session.headers["X-Requested-With"] = "XMLHttpRequest"
+        self._logged_in = False
+
+    def __repr__(self) -> str:
+        return f"ApiBackend(url={self.url!r}, timeout={self.timeout!r})"
+
+    @property
+    def _secrets(self) -> tuple[str, ...]:
+        return (self._credentials, self._credentials.partition(":")[2])
+
+    def execute(self, call: Call) -> Any:
+        return self.request(call.method, call.path, call.fields, command=call.command, secrets=call.secrets).data
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        fields: dict[str, Any] | None = None,
+        *,
+        command: str = "",
+        secrets: Sequence[str] = (),
+    ) -> Result:
+        secrets = (*secrets, *self._secrets)
+        if not self._logged_in:
+            self._login(command)
+        response = self._http(method, path, fields or {}, command, secrets)
+        if response.status_code == 401:  # session expired or invalidated: log in again, once
+            self._login(command)
+            response = self._http(method, path, fields or {}, command, secrets)
+        return self._result(response, method, path, command, secrets)
+
+    def _login(self, command: str) -> None:
+        response = self._http("POST", "/login", {"credentials": self._credentials}, command, self._secrets)
+        if response.status_code != 200:
+            cls = YunohostPermanent if response.status_code in (400, 401, 403) else classify(response.text)
+            raise cls(
+                f"login failed: {response.status_code} {response.text.strip()}",
+                command=command,
+                exit_code=response.status_code,
+                secrets=self._secrets,
+            )
+        self._logged_in = True
+
+    def _http(
+        self, method: str, path: str, fields: dict[str, Any], command: str, secrets: Sequence[str]
+    ) -> requests.Response:
+        import requests
+
+        in_body = method in ("POST", "PUT")
+        params = {"locale": "en"} if in_body else {"locale": "en", **fields}
+        url = self.url + urllib.parse.quote(path)
+        try:
+            return self.session.request(
+                method, url, params=params, data=fields if in_body else None, timeout=self.timeout
+            )
+        except requests.RequestException as e:
+            message = f"yunohost-api {method} {path}: {type(e).__name__}: {e}"
+            raise YunohostTransient(message, command=command, secrets=secrets) from None
+
+    def _result(
+        self, response: requests.Response, method: str, path: str, command: str, secrets: Sequence[str]
+    ) -> Result:
+        body = response.text
+        if response.status_code < 300:
+            data = (
+                response.json()
+                if body.strip() and "json" in response.headers.get("Content-Type", "")
+                else (body or None)
+            )
+            return Result(data=data, stdout=redact(body, secrets), stderr="")
+        cls, message = self._api_error(response)
+        raise cls(
+            message or f"yunohost-api {method} {path}: HTTP {response.status_code}",
+            command=command,
+            exit_code=response.status_code,
+            stdout=body,
+            secrets=secrets,
+        )
+
+    @staticmethod
+    def _api_error(response: requests.Response) -> tuple[type[YunohostError], str]:
+        """Map §5.5: 400 validation (JSON with error_key, or plain text), 500 errors, 401/403 auth."""
+        status = response.status_code
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and "error" in payload:
+            message = str(payload["error"])
+            cls = _ERROR_KEYS.get(str(payload.get("error_key", "")))
+            if cls is None:
+                cls = classify(message)
+                cls = YunohostPermanent if status == 400 and cls is YunohostTransient else cls
+            return cls, message
+        message = response.text.strip()
+        if status in (400, 401, 403, 404, 405):
+            found = classify(message)
+            return (YunohostPermanent if found is YunohostTransient else found), message
+        return classify(message), message  # 5xx: lock timeout (busy), crashes, proxies...
+
+
+# --- Factory ------------------------------------------------------------------------------------
+
+
+def get_client() -> YunohostClient:
+    """The client configured by Django settings (YUNOHOST_BACKEND, YUNOHOST_BIN, ...)."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    backend = getattr(settings, "YUNOHOST_BACKEND", "cli")
+    timeout = float(getattr(settings, "YUNOHOST_TIMEOUT", 300))
+    if backend == "cli":
+        lock_timeout = getattr(settings, "YUNOHOST_LOCK_TIMEOUT", 5)
+        return CliBackend(
+            getattr(settings, "YUNOHOST_BIN", "yunohost"),
+            timeout=timeout,
+            lock_timeout=None if lock_timeout is None else int(lock_timeout),
+            env=_emulator_env(settings),
+        )
+    if backend == "api":
+        return ApiBackend(settings.YUNOHOST_API_URL, settings.YUNOHOST_API_PASSWORD, timeout=timeout)
+    raise ImproperlyConfigured(f"YUNOHOST_BACKEND must be 'cli' or 'api', not {backend!r}")
+
+
+def _emulator_env(settings: Any) -> dict[str, str]:
+    # The emulator reads its state file and main domain from the environment; the settings may
+    # hold defaults that were never exported. The real CLI ignores these variables.
+    names = ("YUNOHOST_EMULATOR_STATE", "YUNOHOST_DOMAIN")
+    return {name: str(getattr(settings, name)) for name in names if getattr(settings, name, None)}
