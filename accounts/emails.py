@@ -19,9 +19,10 @@ from typing import Any
 from anymail.exceptions import AnymailError, AnymailRequestsAPIError
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+
+from blahaj.queueing import send_after_commit
 
 CONFIRMATION = "confirmation"
 PASSWORD_RESET = "password_reset"
@@ -58,8 +59,9 @@ def send_welcome(*, user: Any) -> None:
 def _queue(kind: str, user: Any) -> None:
     from .tasks import send_account_email
 
-    user_id = user.pk
-    transaction.on_commit(lambda: send_account_email.delay(kind, user_id))
+    # A broker that is down is logged, not raised: the account change the email is about
+    # is committed already, and the person can ask for the email again.
+    send_after_commit(send_account_email, kind, user.pk)
 
 
 def absolute_url(path: str) -> str:

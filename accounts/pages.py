@@ -7,6 +7,7 @@ keys: a page submission and an API call from one address share one budget.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -105,7 +106,12 @@ def link_invalid(request: HttpRequest) -> HttpResponse:
 
 
 def _link_request_page(
-    request: HttpRequest, form_class: type[ServiceForm], template: str, *, send, done: str
+    request: HttpRequest,
+    form_class: type[ServiceForm],
+    template: str,
+    *,
+    send: Callable[..., None],
+    done: str,
 ) -> HttpResponse:
     """A form that asks for a link by email: the same answer whatever was typed (the
     service looks the account up in the worker, after the response)."""

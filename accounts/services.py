@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from blahaj import crypto
 from blahaj.api import ApplicationError, Conflict, Forbidden, Gone, TooManyAttempts, ValidationFailed
+from blahaj.queueing import send_after_commit
 from rest_framework_simplejwt.exceptions import InvalidToken
 from tiers.models import ReferralCode
 
@@ -371,7 +372,7 @@ def user_request_confirmation(*, email: str) -> None:
     """
     from .tasks import resend_confirmation_to
 
-    transaction.on_commit(lambda: resend_confirmation_to.delay(email))
+    send_after_commit(resend_confirmation_to, email)
 
 
 def user_request_password_reset(*, identifier: str) -> None:
@@ -381,7 +382,7 @@ def user_request_password_reset(*, identifier: str) -> None:
     """
     from .tasks import send_password_reset_to
 
-    transaction.on_commit(lambda: send_password_reset_to.delay(identifier))
+    send_after_commit(send_password_reset_to, identifier)
 
 
 def user_confirmation_redeliver(*, email: str) -> None:

@@ -123,6 +123,20 @@ def test_a_link_just_before_expiry_still_works(web, registered, lane_calls):
     assert response.status_code == 200
 
 
+def test_too_many_confirm_links_get_a_friendly_page_not_json(web, rates):
+    rates(lookup="1/min")
+    web.get("/api/user/confirm/first-try")
+
+    api_response = web.get("/api/user/confirm/second-try")
+    page = web.get("/confirm/third-try/")
+
+    for response in (api_response, page):
+        assert response.status_code == 429
+        assert response["Content-Type"].startswith("text/html")
+        assert "Too many tries" in response.content.decode()
+        assert 1 <= int(response["Retry-After"]) <= 60
+
+
 def test_an_unknown_token_is_invalid(web, lane_calls):
     response = web.get("/confirm/not-a-real-token/")
 

@@ -151,6 +151,24 @@ def test_a_race_lost_at_the_database_is_still_409(api, signup_body, make_user, m
     assert response.json()["code"] == "username_taken"
 
 
+def test_a_broker_that_is_down_does_not_fail_the_sign_up(api, signup_body, monkeypatch, caplog):
+    from kombu.exceptions import OperationalError
+
+    from accounts import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.send_account_email, "apply_async", broker_down)
+
+    response = api.post(REGISTER, signup_body)
+
+    assert response.status_code == 201
+    assert User.objects.filter(username="dana").exists()
+    assert "Could not queue accounts.tasks.send_account_email" in caplog.text
+    assert PASSWORD not in caplog.text
+
+
 def test_registration_closed_is_403(api, signup_body, settings):
     settings.ACCOUNTS_REGISTRATION_OPEN = False
 
