@@ -29,6 +29,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import subprocess
 import time
 import urllib.parse
@@ -788,7 +789,8 @@ def get_client() -> YunohostClient:
     if backend == "cli":
         lock_timeout = getattr(settings, "YUNOHOST_LOCK_TIMEOUT", 5)
         return CliBackend(
-            getattr(settings, "YUNOHOST_BIN", "yunohost"),
+            # A command line, so that "sudo -n /usr/bin/yunohost" works; split, never a shell.
+            shlex.split(getattr(settings, "YUNOHOST_BIN", "yunohost")),
             timeout=timeout,
             lock_timeout=None if lock_timeout is None else int(lock_timeout),
             env=_emulator_env(settings),

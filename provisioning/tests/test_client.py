@@ -346,6 +346,15 @@ def test_get_client_reads_django_settings(state: Path) -> None:
     assert isinstance(api, ApiBackend) and api.url == "https://x.org/yunohost/api"
 
 
+def test_yunohost_bin_may_be_a_command_line(state: Path) -> None:
+    from django.test import override_settings
+
+    # As production would say "sudo -n /usr/bin/yunohost": split into argv, never a shell.
+    with override_settings(YUNOHOST_BIN=f"{sys.executable} {BIN}", YUNOHOST_EMULATOR_STATE=str(state)):
+        client = get_client()
+    assert client.domain_list()["main"]
+
+
 # --- API backend against an HTTP stand-in of yunohost-api ----------------------------------------
 
 
