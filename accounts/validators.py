@@ -10,8 +10,8 @@ import re
 
 from django.core.exceptions import ValidationError
 
-USERNAME_RE = re.compile(r"^[a-z0-9_.]{1,30}$")
-DISCORD_RE = re.compile(r"^[a-z0-9_.]{2,32}$")
+USERNAME_RE = re.compile(r"[a-z0-9_.]{1,30}")  # fullmatch: "$" would let "name\n" in
+DISCORD_RE = re.compile(r"[a-z0-9_.]{2,32}")
 DISPLAY_NAME_MAX = 30
 DISPLAY_NAME_SEPARATORS = frozenset(" ,.'-")
 PASSWORD_MIN = 10
@@ -31,15 +31,15 @@ RESERVED_USERNAMES = frozenset(
     info contact staff blahaj
     """.split()
 )
-_APP_INSTANCE_RE = re.compile(r"^[a-z0-9_]+__[1-9][0-9]*$")
+_APP_INSTANCE_RE = re.compile(r"[a-z0-9_]+__[1-9][0-9]*")
 
 
 def validate_username(value: str) -> None:
-    if not USERNAME_RE.match(value or ""):
+    if not USERNAME_RE.fullmatch(value or ""):
         raise ValidationError(
             "Use 1 to 30 lower-case letters, digits, dots or underscores.", code="invalid"
         )
-    if value in RESERVED_USERNAMES or _APP_INSTANCE_RE.match(value):
+    if value in RESERVED_USERNAMES or _APP_INSTANCE_RE.fullmatch(value):
         raise ValidationError("This username is reserved.", code="reserved")
 
 
@@ -77,7 +77,7 @@ def validate_display_name(value: str) -> None:
 
 
 def validate_discord_username(value: str) -> None:
-    if not DISCORD_RE.match(value) or ".." in value:
+    if not DISCORD_RE.fullmatch(value) or ".." in value:
         raise ValidationError(
             "A Discord username is 2 to 32 lower-case letters, digits, underscores or dots.",
             code="invalid",
