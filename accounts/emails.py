@@ -28,7 +28,6 @@ CONFIRMATION = "confirmation"
 PASSWORD_RESET = "password_reset"
 PASSWORD_CHANGED = "password_changed"
 WELCOME = "welcome"
-KINDS = frozenset({CONFIRMATION, PASSWORD_RESET, PASSWORD_CHANGED, WELCOME})
 
 # The page each link-carrying email points at (its token is the URL's only argument).
 LINK_PAGES = {CONFIRMATION: "pages:confirm", PASSWORD_RESET: "pages:password-reset-confirm"}
