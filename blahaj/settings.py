@@ -293,6 +293,8 @@ YUNOHOST_BUSY_BACKOFF = env_int("YUNOHOST_BUSY_BACKOFF", 2)
 YUNOHOST_BUSY_BACKOFF_MAX = env_int("YUNOHOST_BUSY_BACKOFF_MAX", 60)
 # How long a task waits for the lane (another of our commands running) before re-queueing itself.
 YUNOHOST_LANE_WAIT = env_int("YUNOHOST_LANE_WAIT", 10)
+# Once it holds the lane, a task goes on with the next runnable operations for this long (0: one).
+YUNOHOST_LANE_DRAIN = env_int("YUNOHOST_LANE_DRAIN", 5)
 # The lane lock expires this long after YUNOHOST_TIMEOUT, should its holder die mid-command.
 YUNOHOST_LANE_LOCK_MARGIN = env_int("YUNOHOST_LANE_LOCK_MARGIN", 30)
 # Embedded mode (no REDIS_URL): the lane lock is an flock on this file.

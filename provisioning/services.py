@@ -1,21 +1,521 @@
-"""The YunoHost lane's entry points for the other apps.
+"""The YunoHost lane: durable operations, their state machine, and the other apps' entry points.
 
-Placeholder interface, replaced by the lane's implementation (issue 4): until then an
-account that reaches `provisioning` honestly stays there.
+    pending ──claim──▶ running ──▶ succeeded
+       ▲                  ├──────▶ failed   (permanent error, bad secret, or out of attempts)
+       └──────────────────┘  busy YunoHost (not an attempt), transient error (backoff),
+                             stale heartbeat (the sweeper: its worker died)
+    failed ──operation_retry (staff)──▶ pending
+
+An operation is a row first, written in the caller's transaction and queued after it commits.
+The runner (`operation_run`, called by `tasks.run_operation`) takes the lane lock, claims the
+row with a conditional UPDATE that also checks no earlier operation of its subject is unfinished,
+runs the one command, and records the outcome; so a message delivered twice, or re-sent by the
+sweeper, is harmless. Secrets travel encrypted in `secret_args`, are decrypted only for the
+command, and are wiped when the operation ends.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import logging
+import secrets as random_secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connections, transaction
+from django.db.models import Case, Exists, F, Max, OuterRef, When
+from django.utils import timezone
+
+from blahaj.api import Conflict
+from blahaj.crypto import SecretUnreadable, decrypt, encrypt
+from blahaj.discord import notify_staff
+from blahaj.queueing import send_after_commit, send_now
+
+from . import commands
+from .lane import LaneLock, lane_lock
+from .models import Operation
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+logger = logging.getLogger(__name__)
+
+MAX_OUTPUT = 10_000
+MAX_ERROR = 2_000
+REDACTED = "**********"
+Status = Operation.Status
+Kind = Operation.Kind
 
 
-def account_create(*, user: Any) -> None:
-    """Queue `user create` for this account (in the caller's transaction)."""
+class LaneBusy(Exception):
+    """Another command holds the lane; the operation was not touched."""
 
 
-def account_set_password(*, user: Any, password: str) -> None:
-    """Queue `user update` with the new password, if the account exists on YunoHost."""
+# --- Recording operations --------------------------------------------------------------------
 
 
-def account_delete(*, user: Any) -> None:
-    """Queue `user delete` for this account."""
+def _seal(secrets: dict[str, str] | None) -> str:
+    return encrypt(json.dumps(secrets)) if secrets else ""
+
+
+def _unseal(secret_args: str) -> dict[str, str]:
+    return json.loads(decrypt(secret_args)) if secret_args else {}
+
+
+def _insert(*, kind: str, subject: str, args: dict, secret_args: str, user: Any) -> Operation:
+    # The unique (subject, sequence) constraint settles two writers racing for one subject:
+    # the loser's savepoint rolls back and it takes the next number.
+    for attempt in range(5):
+        try:
+            with transaction.atomic():
+                last = Operation.objects.filter(subject=subject).aggregate(m=Max("sequence"))["m"]
+                return Operation.objects.create(
+                    kind=kind, subject=subject, sequence=(last or 0) + 1, args=args,
+                    secret_args=secret_args, user=user,
+                )
+        except IntegrityError:
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+def operation_create(
+    *,
+    kind: str,
+    subject: str,
+    args: dict[str, Any],
+    secrets: dict[str, str] | None = None,
+    user: User | None = None,
+) -> Operation:
+    """Record an operation after every earlier one of `subject`; it is queued on commit."""
+    from .tasks import run_operation
+
+    operation = _insert(kind=kind, subject=subject, args=args, secret_args=_seal(secrets), user=user)
+    send_after_commit(run_operation, operation.pk)
+    return operation
+
+
+# --- The accounts app's entry points ---------------------------------------------------------
+
+
+def _user_subject(username: str) -> str:
+    return f"user:{username}"
+
+
+def _account_state(username: str) -> str:
+    """"none", "failed" (its creation failed for good) or "exists" (exists or will exist)."""
+    last = (
+        Operation.objects.filter(
+            subject=_user_subject(username), kind__in=[Kind.USER_CREATE, Kind.USER_DELETE]
+        )
+        .order_by("-sequence")
+        .values_list("kind", "status")
+        .first()
+    )
+    if last is None or last[0] == Kind.USER_DELETE:
+        return "none"
+    return "failed" if last[1] == Status.FAILED else "exists"
+
+
+def _random_password() -> str:
+    return random_secrets.token_urlsafe(24)
+
+
+def _signup_password(user: User) -> str:
+    if not user.pending_password:
+        # Created by staff: a random password; the owner sets theirs through a reset.
+        return _random_password()
+    try:
+        return decrypt(user.pending_password)
+    except SecretUnreadable:
+        logger.warning(
+            "The sign-up password of %s cannot be decrypted (DJANGO_SECRET_KEY changed); "
+            "the account gets a random one and needs a password reset.", user.username,
+        )
+        return _random_password()
+
+
+def _set_pending_password(user: User, value: str) -> None:
+    # This one column only, not User.save(): nothing else of the row changes, and the save
+    # hooks (token cut-off, cache invalidation) are not the lane's business.
+    type(user).objects.filter(pk=user.pk).update(pending_password=value)
+    user.pending_password = value
+
+
+@transaction.atomic
+def account_create(*, user: User) -> Operation:
+    """Queue `user create` for this account, with the password chosen at sign-up."""
+    password = _signup_password(user)
+    _set_pending_password(user, "")
+    args = {
+        "username": user.username,
+        "fullname": user.display_name,
+        "domain": settings.YUNOHOST_DOMAIN,
+        "mailbox_quota": user.tier.mailbox_quota,
+    }
+    return operation_create(
+        kind=Kind.USER_CREATE, subject=_user_subject(user.username), args=args,
+        secrets={"password": password}, user=user,
+    )
+
+
+@transaction.atomic
+def account_set_password(*, user: User, password: str) -> Operation | None:
+    """Give YunoHost the new password, if the account has or will have a YunoHost user."""
+    state = _account_state(user.username)
+    if state == "exists":
+        return operation_create(
+            kind=Kind.USER_UPDATE, subject=_user_subject(user.username),
+            args={"username": user.username}, secrets={"password": password}, user=user,
+        )
+    if state == "failed":
+        # A staff retry of the failed creation will use this password.
+        failed = Operation.objects.filter(
+            subject=_user_subject(user.username), kind=Kind.USER_CREATE, status=Status.FAILED
+        ).order_by("-sequence").first()
+        Operation.objects.filter(pk=failed.pk).update(secret_args=_seal({"password": password}))
+    elif user.pending_password:
+        # Not provisioned yet (awaiting confirmation or approval): provision with this one.
+        _set_pending_password(user, encrypt(password))
+    return None
+
+
+@transaction.atomic
+def account_delete(*, user: User) -> Operation | None:
+    """Queue `user delete` (with its home and mail) if a YunoHost user was ever asked for."""
+    if user.pending_password:
+        _set_pending_password(user, "")
+    if _account_state(user.username) == "none":
+        return None
+    return operation_create(
+        kind=Kind.USER_DELETE, subject=_user_subject(user.username),
+        args={"username": user.username, "purge": True}, user=user,
+    )
+
+
+# --- Staff actions ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def operation_retry(*, operation: Operation) -> Operation:
+    """Run a failed operation again, with a fresh budget of attempts."""
+    from .tasks import run_operation
+
+    # The row as it is now, not as the caller loaded it: a password change may have given a
+    # failed creation its secret back meanwhile (account_set_password).
+    current = Operation.objects.select_for_update().filter(pk=operation.pk, status=Status.FAILED).first()
+    if current is None:
+        raise Conflict("Only a failed operation can be retried.", code="not_failed")
+    current.status, current.attempts, current.busy_waits = Status.PENDING, 0, 0
+    current.next_attempt_at, current.finished_at = timezone.now(), None
+    if current.kind == Kind.USER_CREATE and not current.secret_args:
+        # The sign-up password was wiped when it failed: a random one; the owner resets it.
+        current.secret_args = _seal({"password": _random_password()})
+    current.save(update_fields=["status", "attempts", "busy_waits", "next_attempt_at", "finished_at", "secret_args"])
+    if operation.kind == Kind.USER_CREATE and operation.user_id:
+        User = get_user_model()
+        User.objects.filter(pk=operation.user_id, status=User.Status.PROVISIONING_FAILED).update(
+            status=User.Status.PROVISIONING
+        )
+    send_after_commit(run_operation, operation.pk)
+    operation.refresh_from_db()
+    return operation
+
+
+# --- Running one operation -------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    status: str
+    output: str = ""
+    error: str = ""
+    busy: bool = False
+    retry_in: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _earlier_unfinished() -> Exists:
+    return Exists(
+        Operation.objects.filter(
+            subject=OuterRef("subject"), sequence__lt=OuterRef("sequence"),
+            status__in=Operation.UNFINISHED,
+        )
+    )
+
+
+def _runnable(operation_id: int, now: Any) -> Any:
+    return Operation.objects.filter(
+        pk=operation_id, status=Status.PENDING, next_attempt_at__lte=now
+    ).exclude(_earlier_unfinished())
+
+
+def _claim(operation: Operation) -> bool:
+    """Take the row for this run, if it is still as it was read before the lane lock.
+
+    Every claim sets a new `started_at`, so an unchanged one proves nobody ran the operation
+    in between and the row read then (secret included) is the row claimed now.
+    """
+    now = timezone.now()
+    won = _runnable(operation.pk, now).filter(started_at=operation.started_at).update(
+        status=Status.RUNNING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now,
+        finished_at=None,
+    )
+    if won:
+        operation.status, operation.attempts = Status.RUNNING, operation.attempts + 1
+        operation.started_at = operation.heartbeat_at = now
+        operation.finished_at = None
+    return bool(won)
+
+
+class _Heartbeat:
+    """While the command runs: refresh the row's heartbeat and the lane lock's expiry."""
+
+    def __init__(self, operation: Operation, lock: LaneLock) -> None:
+        self._operation = operation
+        self._lock = lock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{operation.pk}", daemon=True)
+
+    def _beat(self) -> None:
+        op = self._operation
+        try:
+            while not self._stop.wait(settings.YUNOHOST_HEARTBEAT_INTERVAL):
+                Operation.objects.filter(pk=op.pk, status=Status.RUNNING, started_at=op.started_at).update(
+                    heartbeat_at=timezone.now()
+                )
+                self._lock.refresh()
+        except Exception:
+            logger.exception("The heartbeat of operation %s stopped.", op.pk)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _redact(text: str, secrets: dict[str, str]) -> str:
+    for value in secrets.values():
+        if value:
+            text = text.replace(value, REDACTED)
+    return text
+
+
+def _backoff(base: int, count: int, cap: int) -> float:
+    return float(min(cap, base * 2 ** max(count - 1, 0)))
+
+
+def _transient(operation: Operation, error: str) -> Outcome:
+    if operation.attempts >= settings.YUNOHOST_MAX_ATTEMPTS:
+        return Outcome(Status.FAILED, error=f"{error} (gave up after {operation.attempts} attempts)")
+    delay = _backoff(settings.YUNOHOST_RETRY_BACKOFF, operation.attempts, settings.YUNOHOST_RETRY_BACKOFF_MAX)
+    return Outcome(Status.PENDING, error=error, retry_in=delay)
+
+
+def _execute(operation: Operation, lock: LaneLock) -> Outcome:
+    from .yunohost import YunohostBusy, YunohostError, YunohostPermanent
+
+    try:
+        secrets = _unseal(operation.secret_args)
+    except SecretUnreadable:
+        return Outcome(Status.FAILED, error="The operation's secret cannot be decrypted (DJANGO_SECRET_KEY changed).")
+    try:
+        with _Heartbeat(operation, lock):
+            result = commands.execute(operation.kind, operation.args, secrets)
+    except YunohostBusy:
+        delay = _backoff(settings.YUNOHOST_BUSY_BACKOFF, operation.busy_waits + 1, settings.YUNOHOST_BUSY_BACKOFF_MAX)
+        return Outcome(Status.PENDING, error="YunoHost was busy with another command.", busy=True, retry_in=delay)
+    except YunohostPermanent as exc:
+        return Outcome(Status.FAILED, error=_redact(str(exc), secrets)[:MAX_ERROR])
+    except YunohostError as exc:
+        return _transient(operation, _redact(str(exc), secrets)[:MAX_ERROR])
+    except Exception as exc:  # a bug or an environment problem: logged, retried like a transient error
+        logger.exception("Operation %s (%s) raised an unexpected error.", operation.pk, operation.kind)
+        return _transient(operation, f"Unexpected error: {type(exc).__name__}.")
+    output = json.dumps(result, ensure_ascii=False, sort_keys=True) if result is not None else ""
+    return Outcome(Status.SUCCEEDED, output=_redact(output, secrets)[:MAX_OUTPUT])
+
+
+def _finish_fields(operation: Operation, outcome: Outcome, now: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {"status": outcome.status, "error": outcome.error, "heartbeat_at": now}
+    if outcome.output:
+        fields["output"] = outcome.output
+    if outcome.status == Status.PENDING:
+        fields["next_attempt_at"] = now + timedelta(seconds=outcome.retry_in)
+        if outcome.busy:  # not an attempt: give back the one the claim counted
+            fields["attempts"] = F("attempts") - 1
+            fields["busy_waits"] = F("busy_waits") + 1
+    else:
+        fields["finished_at"] = now
+        fields["secret_args"] = ""
+    return fields
+
+
+def _finish(operation: Operation, outcome: Outcome) -> bool:
+    now = timezone.now()
+    with transaction.atomic():
+        # started_at is the claim's token: if the sweeper took the row back meanwhile (a stale
+        # heartbeat), this run's result is dropped and the newer claim's stands.
+        fields = _finish_fields(operation, outcome, now)
+        won = Operation.objects.filter(
+            pk=operation.pk, status=Status.RUNNING, started_at=operation.started_at
+        ).update(**fields)
+        if not won:
+            logger.warning("Operation %s was taken back while running; its result is dropped.", operation.pk)
+            return False
+        if outcome.status != Status.PENDING:
+            for name, value in fields.items():  # final outcomes set plain values, no F()
+                setattr(operation, name, value)
+            _on_finished(operation)
+    return True
+
+
+def _next_runnable(previous: Operation) -> Operation | None:
+    """What the lane should run next: the next step of the same subject, else the oldest due."""
+    same_subject_first = Case(When(subject=previous.subject, then=0), default=1)
+    return (
+        Operation.objects.filter(status=Status.PENDING, next_attempt_at__lte=timezone.now())
+        .exclude(_earlier_unfinished())
+        .order_by(same_subject_first, "id")
+        .first()
+    )
+
+
+def operation_run(*, operation_id: int) -> None:
+    """Run the operation if it is due and first in its subject; raise LaneBusy if the lane
+    stayed taken for YUNOHOST_LANE_WAIT seconds.
+
+    While it holds the lane, it goes on with whatever else is runnable, for up to
+    YUNOHOST_LANE_DRAIN seconds: a backlog then costs one claim per operation instead of a
+    broker round trip, and the other operations' messages find them done (a no-op).
+    """
+    operation = _runnable(operation_id, timezone.now()).first()
+    if operation is None:
+        return  # done, running, not due yet (a delayed message exists) or waiting its turn
+    lock = lane_lock()
+    if not lock.acquire(wait=settings.YUNOHOST_LANE_WAIT):
+        raise LaneBusy()
+    outcomes: list[tuple[Operation, Outcome]] = []
+    deadline = time.monotonic() + settings.YUNOHOST_LANE_DRAIN
+    try:
+        while operation is not None:
+            if _claim(operation):
+                outcome = _execute(operation, lock)
+                if _finish(operation, outcome):
+                    outcomes.append((operation, outcome))
+                if outcome.busy:
+                    break  # YunoHost runs someone else's command: the next would wait too
+            if time.monotonic() >= deadline:
+                break
+            operation = _next_runnable(operation)
+            lock.refresh()  # a long drain must not outlive the lock's expiry
+    finally:
+        lock.release()
+    _queue_follow_ups(outcomes)
+
+
+def _queue_follow_ups(outcomes: list[tuple[Operation, Outcome]]) -> None:
+    """Messages for what this run leaves to others: its own retries, and the next pending
+    step of each subject it finished a step of (its message may have come while it waited)."""
+    from .tasks import run_operation
+
+    for operation, outcome in outcomes:
+        if outcome.status == Status.PENDING:
+            send_now(run_operation, operation.pk, countdown=outcome.retry_in)
+    subjects = {op.subject for op, outcome in outcomes if outcome.status != Status.PENDING}
+    if not subjects:
+        return
+    following = (
+        Operation.objects.filter(subject__in=subjects, status=Status.PENDING)
+        .exclude(_earlier_unfinished())
+        .values_list("pk", "next_attempt_at")
+    )
+    now = timezone.now()
+    for pk, due in following:
+        send_now(run_operation, pk, countdown=max(0.0, (due - now).total_seconds()))
+
+
+# --- What an outcome means to the rest of the system -----------------------------------------
+
+
+def _on_finished(operation: Operation) -> None:
+    if operation.status == Status.SUCCEEDED:
+        if operation.kind == Kind.USER_CREATE:
+            _user_created(operation)
+        return
+    notify_staff(
+        event="operation_failed",
+        message=f"YunoHost operation #{operation.pk} ({operation.kind}, {operation.subject}) "
+        f"failed after {operation.attempts} attempt(s): {operation.error}",
+    )
+    if operation.kind == Kind.USER_CREATE:
+        User = get_user_model()
+        User.objects.filter(pk=operation.user_id, status=User.Status.PROVISIONING).update(
+            status=User.Status.PROVISIONING_FAILED
+        )
+
+
+def _user_created(operation: Operation) -> None:
+    from accounts import emails
+
+    User = get_user_model()
+    # A disabled account stays disabled; a retried, already active one is not welcomed twice.
+    became_active = (
+        User.objects.filter(pk=operation.user_id)
+        .exclude(status__in=[User.Status.ACTIVE, User.Status.DISABLED])
+        .update(status=User.Status.ACTIVE)
+    )
+    if not became_active:
+        return
+    user = User.objects.get(pk=operation.user_id)
+    emails.send_welcome(user=user)
+    notify_staff(event="account_created", message=f"{user.username} now has a YunoHost account ({user.mail_address}).")
+
+
+# --- The sweeper -----------------------------------------------------------------------------
+
+
+def _recover_stale(operation: Operation) -> bool:
+    """A running operation whose worker stopped beating: pending again, or failed if out of
+    attempts. The command may have run: idempotent kinds make the re-run safe."""
+    out_of_attempts = operation.attempts >= settings.YUNOHOST_MAX_ATTEMPTS
+    error = "The worker running it stopped before it finished."
+    outcome = (
+        Outcome(Status.FAILED, error=f"{error} (gave up after {operation.attempts} attempts)")
+        if out_of_attempts
+        else Outcome(Status.PENDING, error=error)
+    )
+    return _finish(operation, outcome)
+
+
+def operations_sweep() -> dict[str, int]:
+    """Take back running operations with a stale heartbeat, and queue again pending ones
+    that are due since more than YUNOHOST_SWEEP_GRACE seconds without having run."""
+    from .tasks import run_operation
+
+    now = timezone.now()
+    stale = Operation.objects.filter(
+        status=Status.RUNNING, heartbeat_at__lt=now - timedelta(seconds=settings.YUNOHOST_HEARTBEAT_STALE)
+    )
+    recovered = [op for op in stale if _recover_stale(op)]
+    due = (
+        Operation.objects.filter(
+            status=Status.PENDING, next_attempt_at__lte=now - timedelta(seconds=settings.YUNOHOST_SWEEP_GRACE)
+        )
+        .exclude(_earlier_unfinished())
+        .order_by("id")
+        .values_list("pk", flat=True)[: settings.YUNOHOST_SWEEP_BATCH]
+    )
+    ids = {op.pk for op in recovered if op.status != Status.FAILED} | set(due)
+    queued = sum(send_now(run_operation, pk) for pk in sorted(ids))
+    return {"recovered": len(recovered), "queued": queued}

@@ -1,0 +1,39 @@
+"""The lane's Celery tasks, on the `yunohost` queue (CELERY_TASK_ROUTES). Thin: they take an
+operation id, never an argument of the command, and call one service.
+
+Acknowledged late and re-queued if their worker dies (settings); whatever a broker still loses,
+the sweeper finds in the operation table.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from blahaj.queueing import send_now
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+# After waiting YUNOHOST_LANE_WAIT seconds for the lane, a task steps aside for this long.
+LANE_RETRY_COUNTDOWN = 1
+
+
+@shared_task(name="provisioning.tasks.run_operation", ignore_result=True)
+def run_operation(operation_id: int) -> None:
+    try:
+        services.operation_run(operation_id=operation_id)
+    except services.LaneBusy:
+        # Not an attempt: the operation was not touched. Freed worker slot, message re-sent.
+        logger.info("Lane busy for %s s; operation %s re-queued.", settings.YUNOHOST_LANE_WAIT, operation_id)
+        send_now(run_operation, operation_id, countdown=LANE_RETRY_COUNTDOWN)
+
+
+@shared_task(name="provisioning.tasks.sweep_operations", ignore_result=True)
+def sweep_operations() -> None:
+    counts = services.operations_sweep()
+    if any(counts.values()):
+        logger.info("Sweeper: %(recovered)d stale operation(s) taken back, %(queued)d queued.", counts)
