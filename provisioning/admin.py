@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from blahaj.api import Conflict
+
+from . import services
+from .models import Operation
+
+
+@admin.register(Operation)
+class OperationAdmin(admin.ModelAdmin):
+    """The lane's log, read-only: rows change only through the runner and the retry action.
+
+    `secret_args` is not among the fields: no page, list or export ever shows it.
+    """
+
+    list_display = ["id", "kind", "subject", "status", "attempts", "created_at", "finished_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["subject"]
+    ordering = ["-id"]
+    fields = [
+        "kind", "subject", "sequence", "status", "attempts", "busy_waits", "user", "args",
+        "created_at", "started_at", "heartbeat_at", "next_attempt_at", "finished_at", "error", "output",
+    ]
+    readonly_fields = fields
+    actions = ["retry"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Operation | None = None) -> bool:
+        return False
+
+    @admin.action(description="Retry the selected failed operations")
+    def retry(self, request: HttpRequest, queryset: QuerySet[Operation]) -> None:
+        retried = skipped = 0
+        for operation in queryset:
+            try:
+                services.operation_retry(operation=operation)
+                retried += 1
+            except Conflict:
+                skipped += 1
+        if retried:
+            self.message_user(request, f"Queued {retried} operation(s) again.", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"Skipped {skipped} operation(s) that had not failed.", messages.WARNING)

@@ -1,0 +1,53 @@
+"""Staff see and steer the YunoHost lane: `/api/operations/` (API.md §3)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from . import services
+from .models import Operation
+from .serializers import OperationDetailSerializer, OperationFilterSerializer, OperationSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The YunoHost operation log, newest first",
+        parameters=[
+            OpenApiParameter("status", enum=Operation.Status.values),
+            OpenApiParameter("kind", enum=Operation.Kind.values),
+        ],
+    ),
+    retrieve=extend_schema(summary="One operation, with its (redacted) output"),
+)
+class OperationViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsAdminUser]
+
+    def get_queryset(self) -> QuerySet[Operation]:
+        queryset = Operation.objects.order_by("-id")
+        if self.action != "list":
+            return queryset
+        filters = OperationFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return queryset.filter(**filters.validated_data)
+
+    def get_serializer_class(self) -> type[OperationSerializer]:
+        return OperationDetailSerializer if self.action == "retrieve" else OperationSerializer
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: OperationSerializer,
+            409: OpenApiResponse(description="not_failed: only a failed operation can be retried"),
+        },
+        summary="Run a failed operation again",
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        operation = services.operation_retry(operation=self.get_object())
+        return Response(OperationSerializer(operation).data, status=status.HTTP_202_ACCEPTED)
