@@ -11,18 +11,26 @@ Three ways a token dies before it expires:
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from django.core.cache import cache
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken as _RefreshToken, Token
 
+logger = logging.getLogger(__name__)
+
+CACHE_ERRORS = (ConnectionInterrupted, RedisError)
+
 DENY_KEY = "jwt:deny:{jti}"
 CUTOFF_KEY = "jwt:cutoff:{user_id}"
 USER_KEY = "auth:user:{user_id}"
-USER_CACHE_SECONDS = 300
+# Also the longest a cached user can outlive a change made while Redis was unreachable.
+USER_CACHE_SECONDS = 60
 
 
 class RefreshToken(_RefreshToken):
@@ -65,13 +73,22 @@ def publish_cutoff(user: Any) -> None:
     slow reader may refill with an old row) it can never go back in time. It lives as long
     as a refresh token could.
     """
-    if user.tokens_valid_after is not None:
-        timeout = lifetime_seconds(RefreshToken) + 60
+    if user.tokens_valid_after is None:
+        return
+    timeout = lifetime_seconds(RefreshToken) + 60
+    try:
         cache.set(CUTOFF_KEY.format(user_id=user.pk), user.tokens_valid_after.timestamp(), timeout)
+    except CACHE_ERRORS:
+        # The database has the cut-off; a cached copy of the user may serve its old one for
+        # at most USER_CACHE_SECONDS. Saving the change matters more than that window.
+        logger.error("Could not publish the token cut-off of user %s: cache unreachable", user.pk)
 
 
 def forget_user(user_id: Any) -> None:
-    cache.delete(USER_KEY.format(user_id=user_id))
+    try:
+        cache.delete(USER_KEY.format(user_id=user_id))
+    except CACHE_ERRORS:
+        logger.warning("Could not drop cached user %s: cache unreachable", user_id)
 
 
 def _remaining_seconds(token: Token) -> int:

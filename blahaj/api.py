@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -173,6 +175,15 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         )
     if isinstance(exc, RequestDataTooBig):
         exc = _body_too_large()
+    if isinstance(exc, (ConnectionInterrupted, RedisError)):
+        # Rate limits, the token denylist and the auth cache live in Redis: without them we
+        # refuse rather than guess (a revoked token must not slip through).
+        logger.error("Redis is unreachable: %s", type(exc).__name__)
+        return Response(
+            error_body("The service is briefly unavailable. Please try again shortly.", "service_unavailable"),
+            status=503,
+            headers={"Retry-After": "30"},
+        )
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.message, exc.code, exc.fields), status=exc.status_code)
     if isinstance(exc, Http404):
