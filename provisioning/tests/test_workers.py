@@ -272,10 +272,15 @@ def _django_process(code: str, env: dict[str, str]) -> subprocess.CompletedProce
                           capture_output=True, text=True, timeout=120)
 
 
-# How "users confirm" reaches the lane: the accounts service (the real path), and the lane's
-# own entry point alone (what the lane promises, whatever the accounts app does around it).
-CONFIRM = {
-    "accounts": """
+def test_users_confirming_while_redis_is_down_are_provisioned_once_it_is_back(workers, emulator, private_redis):
+    workers.redis_url = private_redis.url
+    workers.start("one")
+    users = _signed_up(5, status=User.Status.PENDING_CONFIRMATION)
+    private_redis.kill()
+
+    started = time.monotonic()
+    confirm = _django_process(
+        """
         from django.db import transaction
         from accounts.models import User
         from accounts.services import user_begin_provisioning
@@ -283,27 +288,8 @@ CONFIRM = {
             with transaction.atomic():
                 user_begin_provisioning(user=user)
         """,
-    "lane": """
-        from django.db import transaction
-        from accounts.models import User
-        from provisioning.services import account_create
-        for user in User.objects.filter(status="pending_confirmation"):
-            with transaction.atomic():
-                User.objects.filter(pk=user.pk).update(status="provisioning")
-                account_create(user=user)
-        """,
-}
-
-
-@pytest.mark.parametrize("path", ["accounts", "lane"])
-def test_users_confirming_while_redis_is_down_are_provisioned_once_it_is_back(workers, emulator, private_redis, path):
-    workers.redis_url = private_redis.url
-    workers.start("one")
-    users = _signed_up(5, status=User.Status.PENDING_CONFIRMATION)
-    private_redis.kill()
-
-    started = time.monotonic()
-    confirm = _django_process(CONFIRM[path], workers.env())
+        workers.env(),
+    )
     assert confirm.returncode == 0, confirm.stderr
     assert time.monotonic() - started < 30  # a dead broker costs each request little
     assert "Could not queue provisioning.tasks.run_operation" in confirm.stderr
