@@ -2,9 +2,11 @@
 
 With Redis (REDIS_URL set) it is a redis-py `Lock` whose expiry outlives the longest command
 (YUNOHOST_TIMEOUT plus a margin), refreshed by the runner's heartbeat; if its holder dies, the
-lock frees itself once any command it may have left running would have timed out. In the
-embedded mode (no Redis, tasks run in-process) it is an flock on a file, which also excludes
-the threads of one process (each acquisition opens its own file description).
+lock frees itself once any command it may have left running would have timed out. Waiters do
+not poll: a release pushes a token that one waiter's BLPOP takes at once (a dead holder pushes
+none, hence a waiter also looks again every second). In the embedded mode (no Redis, tasks run
+in-process) it is an flock on a file, which also excludes the threads of one process (each
+acquisition opens its own file description).
 """
 
 from __future__ import annotations
