@@ -21,14 +21,14 @@ import logging
 import secrets as random_secrets
 import threading
 import time
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connections, transaction
-from django.db.models import Exists, F, Max, OuterRef
+from django.db.models import Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from blahaj.api import Conflict
@@ -67,7 +67,7 @@ def _unseal(secret_args: str) -> dict[str, str]:
     return json.loads(decrypt(secret_args)) if secret_args else {}
 
 
-def _insert(*, kind: str, subject: str, args: dict, secret_args: str, user: Any) -> Operation:
+def _insert(*, kind: str, subject: str, args: dict[str, Any], secret_args: str, user: User | None) -> Operation:
     # The unique (subject, sequence) constraint settles two writers racing for one subject:
     # the loser's savepoint rolls back and it takes the next number.
     for attempt in range(5):
@@ -237,7 +237,6 @@ class Outcome:
     error: str = ""
     busy: bool = False
     retry_in: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _earlier_unfinished() -> Exists:
@@ -249,7 +248,7 @@ def _earlier_unfinished() -> Exists:
     )
 
 
-def _runnable(operation_id: int, now: Any) -> Any:
+def _runnable(operation_id: int, now: datetime) -> QuerySet[Operation]:
     return Operation.objects.filter(
         pk=operation_id, status=Status.PENDING, next_attempt_at__lte=now
     ).exclude(_earlier_unfinished())
@@ -346,7 +345,7 @@ def _execute(operation: Operation, lock: LaneLock) -> Outcome:
     return Outcome(Status.SUCCEEDED, output=_redact(output, secrets)[:MAX_OUTPUT])
 
 
-def _finish_fields(operation: Operation, outcome: Outcome, now: Any) -> dict[str, Any]:
+def _finish_fields(operation: Operation, outcome: Outcome, now: datetime) -> dict[str, Any]:
     fields: dict[str, Any] = {"status": outcome.status, "error": outcome.error, "heartbeat_at": now}
     if outcome.output:
         fields["output"] = outcome.output
@@ -486,17 +485,16 @@ def _user_created(operation: Operation) -> None:
 # --- The sweeper -----------------------------------------------------------------------------
 
 
-def _recover_stale(operation: Operation) -> bool:
+def _recover_stale(operation: Operation) -> str | None:
     """A running operation whose worker stopped beating: pending again, or failed if out of
-    attempts. The command may have run: idempotent kinds make the re-run safe."""
-    out_of_attempts = operation.attempts >= settings.YUNOHOST_MAX_ATTEMPTS
+    attempts; its new status, or None if it finished meanwhile. The command may have run:
+    idempotent kinds make the re-run safe."""
     error = "The worker running it stopped before it finished."
-    outcome = (
-        Outcome(Status.FAILED, error=f"{error} (gave up after {operation.attempts} attempts)")
-        if out_of_attempts
-        else Outcome(Status.PENDING, error=error)
-    )
-    return _finish(operation, outcome)
+    if operation.attempts >= settings.YUNOHOST_MAX_ATTEMPTS:
+        outcome = Outcome(Status.FAILED, error=f"{error} (gave up after {operation.attempts} attempts)")
+    else:
+        outcome = Outcome(Status.PENDING, error=error)
+    return outcome.status if _finish(operation, outcome) else None
 
 
 def operations_sweep() -> dict[str, int]:
@@ -508,7 +506,7 @@ def operations_sweep() -> dict[str, int]:
     stale = Operation.objects.filter(
         status=Status.RUNNING, heartbeat_at__lt=now - timedelta(seconds=settings.YUNOHOST_HEARTBEAT_STALE)
     )
-    recovered = [op for op in stale if _recover_stale(op)]
+    recovered = {op.pk: _recover_stale(op) for op in stale}
     due = (
         Operation.objects.filter(
             status=Status.PENDING, next_attempt_at__lte=now - timedelta(seconds=settings.YUNOHOST_SWEEP_GRACE)
@@ -517,6 +515,6 @@ def operations_sweep() -> dict[str, int]:
         .order_by("id")
         .values_list("pk", flat=True)[: settings.YUNOHOST_SWEEP_BATCH]
     )
-    ids = {op.pk for op in recovered if op.status != Status.FAILED} | set(due)
+    ids = {pk for pk, status in recovered.items() if status == Status.PENDING} | set(due)
     queued = sum(send_now(run_operation, pk) for pk in sorted(ids))
-    return {"recovered": len(recovered), "queued": queued}
+    return {"recovered": sum(status is not None for status in recovered.values()), "queued": queued}
