@@ -30,9 +30,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
+    from accounts.revocation import mirror
+
     cache.clear()
+    mirror.reset()
     yield
     cache.clear()
+    mirror.reset()
 
 
 @pytest.fixture

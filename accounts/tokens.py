@@ -22,6 +22,8 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken as _RefreshToken, Token
 
+from . import revocation
+
 logger = logging.getLogger(__name__)
 
 CACHE_ERRORS = (ConnectionInterrupted, RedisError)
@@ -76,8 +78,10 @@ def publish_cutoff(user: Any) -> None:
     if user.tokens_valid_after is None:
         return
     timeout = lifetime_seconds(RefreshToken) + 60
+    cutoff = user.tokens_valid_after.timestamp()
     try:
-        cache.set(CUTOFF_KEY.format(user_id=user.pk), user.tokens_valid_after.timestamp(), timeout)
+        cache.set(CUTOFF_KEY.format(user_id=user.pk), cutoff, timeout)
+        revocation.publish({"t": "cutoff", "uid": str(user.pk), "ts": cutoff})
     except CACHE_ERRORS:
         # The database has the cut-off; a cached copy of the user may serve its old one for
         # at most USER_CACHE_SECONDS. Saving the change matters more than that window.
@@ -87,6 +91,7 @@ def publish_cutoff(user: Any) -> None:
 def forget_user(user_id: Any) -> None:
     try:
         cache.delete(USER_KEY.format(user_id=user_id))
+        revocation.publish({"t": "user", "uid": str(user_id)})
     except CACHE_ERRORS:
         logger.warning("Could not drop cached user %s: cache unreachable", user_id)
 
@@ -96,8 +101,11 @@ def _remaining_seconds(token: Token) -> int:
 
 
 def deny_access(token: Token) -> None:
+    """Refuse this access token from now on. Raises if the cache is unreachable: the
+    caller must not report a revocation that did not happen."""
     jti = token.payload[api_settings.JTI_CLAIM]
-    cache.set(DENY_KEY.format(jti=jti), 1, timeout=_remaining_seconds(token))
+    cache.set(DENY_KEY.format(jti=jti), token.payload["exp"], timeout=_remaining_seconds(token))
+    revocation.publish({"t": "deny", "jti": jti, "exp": token.payload["exp"]})
 
 
 def parse_refresh(raw: str) -> RefreshToken:

@@ -49,3 +49,68 @@ def test_failures_spread_over_processes_add_up_to_one_lockout(two_servers):
     assert [response.status_code for response in locked] == [429, 429]
     assert locked[0].json()["code"] == "too_many_attempts"
     assert int(locked[1].headers["Retry-After"]) > 800
+
+
+# --- the per-process revocation mirror ------------------------------------------------------
+
+
+def _in_another_process(code: str) -> None:
+    import subprocess
+    import sys
+
+    from blahaj.testing import ROOT, child_env
+
+    script = "import django; django.setup()\n" + code
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**child_env(), "DJANGO_SETTINGS_MODULE": "blahaj.settings"}, check=True)
+
+
+def test_a_warm_mirror_hears_a_revocation_made_by_another_process(api_client, user):
+    from accounts.revocation import mirror
+
+    access = _login_in_process(api_client)
+    assert api_client.get("/api/user/me", HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 200
+    assert mirror.ready() and mirror.user(str(user.pk)) is not None  # served from memory
+
+    _in_another_process(
+        "from accounts.models import User; from accounts import services\n"
+        f"services.user_revoke_all_tokens(user=User.objects.get(pk={user.pk}))\n"
+    )
+
+    response = api_client.get("/api/user/me", HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert (response.status_code, response.json()["code"]) == (401, "token_not_valid")
+
+
+def test_a_new_mirror_starts_from_what_redis_already_knows(api_client, user):
+    from accounts.revocation import mirror
+
+    access = _login_in_process(api_client)
+    api_client.delete("/api/user/revoke-access", HTTP_AUTHORIZATION=f"Bearer {access}")
+    mirror.reset()  # as a process that starts after the revocation
+
+    response = api_client.get("/api/user/me", HTTP_AUTHORIZATION=f"Bearer {access}")
+
+    assert response.status_code == 401
+    assert mirror.ready() and len(mirror.denied) == 1
+
+
+def test_a_mirror_whose_subscription_dropped_starts_again_from_redis(api_client, user):
+    from accounts.revocation import mirror
+
+    access = _login_in_process(api_client)
+    assert mirror.ready()
+    mirror._pubsub.connection.disconnect()  # Redis went away under the subscription...
+    from accounts import services
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    services.token_revoke_access(token=AccessToken(access))  # ...while this was published
+
+    response = api_client.get("/api/user/me", HTTP_AUTHORIZATION=f"Bearer {access}")
+
+    assert response.status_code == 401
+    assert len(mirror.denied) == 1  # rebuilt from a snapshot after the reconnect
+
+
+def _login_in_process(client) -> str:
+    from conftest import login
+
+    return login(client, "alice")["access"]

@@ -1,0 +1,158 @@
+"""A per-process mirror of token revocations, kept current through Redis pub/sub.
+
+Checking the denylist and the cut-off in Redis costs every authenticated request a network
+round trip, more than the rest of a small request (bench/auth.py). Instead, every revocation
+is also published on one channel, and each server process keeps what it needs in memory:
+denied jtis, published cut-offs and recently seen users.
+
+Consistency: a request drains its own subscription socket (non-blocking) before it trusts
+the mirror. Redis writes a published event to every subscriber before the publisher's
+revocation request can even answer, so any request that starts after a revocation finished,
+on any process, sees it. The mirror subscribes before it takes its snapshot, so no event falls
+in between. Whenever the subscription is not healthy (Redis restarted, not configured), the
+caller falls back to asking Redis directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "blahaj:auth-events"
+_RETRY_SECONDS = 5.0
+
+
+def publish(event: dict[str, Any]) -> None:
+    """Tell every server process; failures are logged (the cache keys remain the truth)."""
+    if not settings.REDIS_URL:
+        return
+    from django_redis import get_redis_connection
+
+    try:
+        get_redis_connection("default").publish(CHANNEL, json.dumps(event))
+    except Exception as error:  # noqa: BLE001 - any transport error: the fallback path covers it
+        logger.warning("Could not publish an auth event: %s", type(error).__name__)
+
+
+class Mirror:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pubsub = None
+        self._stale = False
+        self._retry_at = 0.0
+        self.denied: dict[str, float] = {}  # jti -> token expiry
+        self.cutoffs: dict[str, float] = {}  # user id -> published cut-off
+        self.users: dict[str, tuple[Any, float]] = {}  # user id -> (user, keep until)
+
+    def ready(self) -> bool:
+        """Subscribed and up to date with every event published so far."""
+        if not settings.REDIS_URL:
+            return False
+        with self._lock:
+            try:
+                if self._pubsub is None:
+                    if time.monotonic() < self._retry_at:
+                        return False
+                    self._connect()
+                self._drain()
+                if self._stale:
+                    # redis-py reconnected (and re-subscribed) on its own: whatever was
+                    # published meanwhile is lost to us, so start again from a snapshot.
+                    self.reset()
+                    self._connect()
+                    self._drain()
+                return True
+            except Exception as error:  # noqa: BLE001 - fall back to asking Redis each time
+                logger.warning("Auth event subscription lost (%s); asking Redis directly", type(error).__name__)
+                self.reset()
+                self._retry_at = time.monotonic() + _RETRY_SECONDS
+                return False
+
+    def reset(self) -> None:
+        if self._pubsub is not None:
+            try:
+                self._pubsub.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail too
+                pass
+        self._pubsub = None
+        self._stale = False
+        self.denied.clear()
+        self.cutoffs.clear()
+        self.users.clear()
+
+    def user(self, user_id: str) -> Any | None:
+        entry = self.users.get(user_id)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def keep_user(self, user_id: str, user: Any, seconds: float) -> None:
+        with self._lock:
+            self.users[user_id] = (user, time.monotonic() + seconds)
+
+    def _connect(self) -> None:
+        from django_redis import get_redis_connection
+
+        from . import tokens
+
+        client = get_redis_connection("default")
+        pubsub = client.pubsub()
+        pubsub.subscribe(CHANNEL)
+        # Wait for the confirmation: from here on, every event reaches this socket.
+        deadline = time.monotonic() + 2
+        while pubsub.get_message(timeout=0.5) is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError("no subscription confirmation")
+        pubsub.connection.register_connect_callback(self._on_reconnect)
+        self._pubsub = pubsub
+        now = time.time()
+        for pattern, target in ((tokens.DENY_KEY, self.denied), (tokens.CUTOFF_KEY, self.cutoffs)):
+            prefix = pattern.split("{", 1)[0]
+            keys = list(cache.iter_keys(f"{prefix}*"))
+            for key, value in cache.get_many(keys).items():
+                name = key[len(prefix):]
+                if pattern is tokens.DENY_KEY:
+                    target[name] = float(value) if float(value) > 1 else now + 86400
+                else:
+                    target[name] = float(value)
+
+    def _on_reconnect(self, connection: Any) -> None:
+        self._stale = True
+
+    def _drain(self) -> None:
+        while True:
+            message = self._pubsub.get_message(timeout=0)
+            if message is None:
+                return
+            if message.get("type") == "message":
+                self._apply(json.loads(message["data"]))
+
+    def _apply(self, event: dict[str, Any]) -> None:
+        kind = event.get("t")
+        if kind == "deny":
+            self.denied[event["jti"]] = float(event["exp"])
+            self._purge_expired()
+        elif kind == "cutoff":
+            uid = str(event["uid"])
+            self.cutoffs[uid] = max(self.cutoffs.get(uid, 0.0), float(event["ts"]))
+            self.users.pop(uid, None)
+        elif kind == "user":
+            self.users.pop(str(event["uid"]), None)
+
+    def _purge_expired(self) -> None:
+        if len(self.denied) % 256:
+            return
+        now = time.time()
+        for jti in [jti for jti, exp in self.denied.items() if exp < now]:
+            del self.denied[jti]
+
+
+mirror = Mirror()
