@@ -39,6 +39,13 @@ def _clean_cache():
     mirror.reset()
 
 
+@pytest.fixture(autouse=True)
+def _private_yunohost(tmp_path, settings):
+    """Every test gets its own emulator state and lane lock, never the developer's data/."""
+    settings.YUNOHOST_EMULATOR_STATE = str(tmp_path / "yunohost.json")
+    settings.YUNOHOST_LANE_LOCK_FILE = str(tmp_path / "lane.lock")
+
+
 @pytest.fixture
 def default_tier(db):
     from tiers.models import Tier

@@ -13,7 +13,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from zxcvbn import zxcvbn
 
-from .validators import PASSWORD_MAX, validate_password_length
+from .validators import PASSWORD_MAX, validate_password_characters, validate_password_length
 
 MIN_SCORE = 3
 ZXCVBN_MAX = 72  # zxcvbn refuses longer input (ValueError); longer passwords are scored by parts
@@ -50,6 +50,14 @@ class MaximumLengthValidator:
 
     def get_help_text(self) -> str:
         return f"Your password can be at most {PASSWORD_MAX} characters long."
+
+
+class CharactersValidator:
+    def validate(self, password: str, user: Any = None) -> None:
+        validate_password_characters(password)
+
+    def get_help_text(self) -> str:
+        return "Your password cannot contain line breaks or other control characters."
 
 
 class ZxcvbnValidator:

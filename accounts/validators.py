@@ -91,6 +91,16 @@ def normalize_email(value: str) -> str:
     return f"{local}@{domain.lower()}" if at else value
 
 
+def validate_password_characters(value: str) -> None:
+    """YunoHost's `^.{3,}$` refuses a line break (the dot does not match it), and no control
+    character belongs in a password typed by a person: refuse them at sign-up, not later."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValidationError(
+            "A password cannot contain line breaks, tabs or other control characters.",
+            code="password_control_characters",
+        )
+
+
 def validate_password_length(value: str) -> None:
     """The cheap check that runs before anything hashes or scores the password."""
     if len(value) > PASSWORD_MAX:

@@ -173,6 +173,7 @@ AUTH_PASSWORD_VALIDATORS = [
      "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "accounts.passwords.MaximumLengthValidator"},
+    {"NAME": "accounts.passwords.CharactersValidator"},
     {"NAME": "accounts.passwords.ZxcvbnValidator"},
 ]
 if TESTING and env_bool("BLAHAJ_FAST_HASHER", True):

@@ -76,3 +76,17 @@ def test_passwords_of_127_characters_are_too_long():
     validators.validate_password_length("a" * 126)
     with pytest.raises(ValidationError):
         validators.validate_password_length("a" * 127)
+
+
+@pytest.mark.parametrize("password", ["line\nbreak-in-a-passphrase", "tab\tin-a-long-passphrase", "nul\x00-in-a-long-passphrase"])
+def test_passwords_with_control_characters_are_refused(password):
+    from accounts.passwords import password_strength
+
+    with pytest.raises(ValidationError) as error:
+        validators.validate_password_characters(password)
+    assert error.value.code == "password_control_characters"
+    assert password_strength(password).strong is False
+
+
+def test_quotes_semicolons_and_dollars_are_fine_in_passwords():
+    validators.validate_password_characters("it's; $(not a shell) `ever` \\o/")
