@@ -32,3 +32,17 @@ def test_the_docs_page_needs_no_cdn(client, db):
     assert response.status_code == 200
     assert b"swagger-ui" in response.content
     assert b"cdn.jsdelivr.net" not in response.content
+
+
+def test_the_schema_generates_without_a_single_warning(tmp_path, db):
+    from django.core.management import call_command
+
+    # drf-spectacular raises on any warning or error with --fail-on-warn.
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+
+def test_protected_endpoints_declare_the_bearer_scheme(client, db):
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+
+    assert schema["components"]["securitySchemes"]["jwtAuth"]["scheme"] == "bearer"
+    assert schema["paths"]["/api/user/me"]["get"]["security"] == [{"jwtAuth": []}]
