@@ -53,6 +53,14 @@ class UserAdmin(DjangoUserAdmin):
     ]
     actions = ["revoke_tokens", "disable_accounts"]
 
+    def delete_model(self, request, obj: User) -> None:
+        services.user_delete(user=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        # The bulk "delete selected" action too: each account's YunoHost user goes with it.
+        for user in queryset:
+            services.user_delete(user=user)
+
     @admin.action(description="Log out everywhere (revoke every token)")
     def revoke_tokens(self, request, queryset) -> None:
         for user in queryset:

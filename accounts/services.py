@@ -154,6 +154,18 @@ def user_set_password(*, user: User, password: str) -> None:
 
 
 @transaction.atomic
+def user_delete(*, user: User) -> None:
+    """Delete the account here and queue `yunohost user delete` (home and mail too).
+
+    The operation carries the username, so it runs after the row is gone.
+    """
+    from provisioning import services as lane
+
+    lane.account_delete(user=user)
+    user.delete()
+
+
+@transaction.atomic
 def user_disable(*, user: User) -> None:
     user.status = User.Status.DISABLED
     user.save(update_fields=["status"])

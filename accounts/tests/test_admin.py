@@ -59,3 +59,36 @@ def test_the_admin_refuses_a_name_yunohost_would_refuse(admin_client, default_ti
     assert response.status_code == 200
     assert b"This username is reserved." in response.content
     assert not User.objects.filter(username="postmaster").exists()
+
+
+def test_deleting_an_account_in_the_admin_queues_its_yunohost_deletion(admin_client, make_user):
+    from provisioning import services as lane
+    from provisioning.models import Operation
+
+    dora = make_user("dora", status=User.Status.PROVISIONING, pending_password="")
+    lane.account_create(user=dora)  # runs in-process against the test's emulator
+
+    response = admin_client.post(f"/admin/accounts/user/{dora.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not User.objects.filter(username="dora").exists()
+    delete = Operation.objects.get(kind="user.delete")
+    assert (delete.subject, delete.args["username"], delete.user_id) == ("user:dora", "dora", None)
+
+
+def test_the_bulk_delete_action_queues_each_deletion(admin_client, make_user):
+    from provisioning import services as lane
+    from provisioning.models import Operation
+
+    users = [make_user(name, status=User.Status.PROVISIONING) for name in ("erin", "finn")]
+    for account in users:
+        lane.account_create(user=account)
+
+    admin_client.post(
+        "/admin/accounts/user/",
+        {"action": "delete_selected", "_selected_action": [u.pk for u in users], "post": "yes"},
+    )
+
+    assert sorted(Operation.objects.filter(kind="user.delete").values_list("subject", flat=True)) == [
+        "user:erin", "user:finn",
+    ]
