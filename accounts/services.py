@@ -239,8 +239,8 @@ def _referral_code_claim(code: str) -> int | None:
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .filter(Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses")))
     )
-    # `ReferralCode.is_usable` as one conditional UPDATE: two sign-ups can't both take the
-    # last use, and the caller's rollback (a 409) gives the use back.
+    # Active, unexpired, not used up: checked and taken in one conditional UPDATE, so two
+    # sign-ups can't both take the last use, and the caller's rollback (a 409) gives it back.
     if not usable.update(uses=F("uses") + 1):
         raise ApplicationError(
             "This referral code is invalid, expired or used up.", code="referral_code_invalid"

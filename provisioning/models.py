@@ -77,7 +77,3 @@ class Operation(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.kind} {self.subject} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.utils import timezone
 
 QUOTA_VALIDATOR = RegexValidator(
     r"^(0|[1-9]\d*[bkMGT])$",
@@ -70,11 +69,3 @@ class ReferralCode(models.Model):
 
     def __str__(self) -> str:
         return self.code
-
-    def is_usable(self, *, now=None) -> bool:
-        now = now or timezone.now()
-        if not self.is_active:
-            return False
-        if self.expires_at is not None and self.expires_at <= now:
-            return False
-        return self.max_uses is None or self.uses < self.max_uses
