@@ -67,7 +67,10 @@ class ZxcvbnValidator:
     def validate(self, password: str, user: Any = None) -> None:
         if len(password) > PASSWORD_MAX:
             return  # MaximumLengthValidator says so; don't spend time scoring it
-        result = zxcvbn_score(password, _user_inputs(user))
+        self.judge(zxcvbn_score(password, _user_inputs(user)))
+
+    def judge(self, result: dict[str, Any]) -> None:
+        """Refuse a zxcvbn result below the minimum score."""
         if result["score"] < self.min_score:
             feedback = result["feedback"]
             hint = feedback.get("warning") or " ".join(feedback.get("suggestions", []))
@@ -91,13 +94,19 @@ def password_strength(password: str, *, user: Any = None) -> Strength:
         validate_password_length(password)
     except ValidationError as error:
         return Strength(strong=False, score=0, feedback=list(error.messages))
-    feedback: list[str] = []
-    try:
-        password_validation.validate_password(password, user=user)
-    except ValidationError as error:
-        feedback.extend(error.messages)
-    strong = not feedback
     result = zxcvbn_score(password, _user_inputs(user))
+    feedback: list[str] = []
+    # The configured validators, as `register` runs them; zxcvbn's judges the result scored
+    # above, so a request scores the password once.
+    for validator in password_validation.get_default_password_validators():
+        try:
+            if isinstance(validator, ZxcvbnValidator):
+                validator.judge(result)
+            else:
+                validator.validate(password, user)
+        except ValidationError as error:
+            feedback.extend(error.messages)
+    strong = not feedback
     for hint in [result["feedback"].get("warning"), *result["feedback"].get("suggestions", [])]:
         if hint and not any(hint in message for message in feedback):
             feedback.append(hint)

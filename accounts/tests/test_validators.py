@@ -90,3 +90,28 @@ def test_passwords_with_control_characters_are_refused(password):
 
 def test_quotes_semicolons_and_dollars_are_fine_in_passwords():
     validators.validate_password_characters("it's; $(not a shell) `ever` \\o/")
+
+
+@pytest.mark.parametrize("password", ["short", "password1234", "purple-otter-sings-loudly-7"])
+def test_password_strength_scores_once_and_agrees_with_the_policy(monkeypatch, password):
+    from django.contrib.auth import password_validation
+
+    from accounts import passwords
+
+    calls = []
+    real = passwords.zxcvbn
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(passwords, "zxcvbn", counting)
+    strength = passwords.password_strength(password)
+
+    assert len(calls) == 1
+    try:
+        password_validation.validate_password(password)
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert strength.strong is accepted
