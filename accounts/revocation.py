@@ -144,8 +144,9 @@ class Mirror:
             uid = str(event["uid"])
             self.cutoffs[uid] = max(self.cutoffs.get(uid, 0.0), float(event["ts"]))
             self.users.pop(uid, None)
-        elif kind == "user":
-            self.users.pop(str(event["uid"]), None)
+        elif kind == "users":
+            for uid in event["uids"]:
+                self.users.pop(str(uid), None)
 
     def _purge_expired(self) -> None:
         if len(self.denied) % 256:

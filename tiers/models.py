@@ -36,10 +36,9 @@ class Tier(models.Model):
     def save(self, *args, **kwargs) -> None:
         super().save(*args, **kwargs)
         # Signed-in users carry their tier in the auth cache; let them see the change.
-        from accounts.tokens import forget_user
+        from accounts.tokens import forget_users
 
-        for user_id in self.users.values_list("id", flat=True).iterator():
-            forget_user(user_id)
+        forget_users(self.users.values_list("id", flat=True).iterator())
 
     @classmethod
     def get_default(cls) -> Tier:

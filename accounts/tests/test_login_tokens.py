@@ -557,3 +557,17 @@ def test_the_auth_cache_holds_no_password_hash(auth_client, user):
     assert cached.username == "alice"
     assert "password" not in cached.__dict__
     assert "pending_password" not in cached.__dict__
+
+
+def test_a_tier_change_reaches_every_signed_in_user_of_the_tier(api_client, make_user, default_tier):
+    clients = []
+    for name in ("amy", "ben", "cat"):
+        make_user(name)
+        clients.append(bearer(login(api_client, name)["access"]))
+    for client in clients:
+        assert client.get(ME).json()["tier"] == "starter"  # cached now
+
+    default_tier.slug = "minnow"
+    default_tier.save()
+
+    assert [client.get(ME).json()["tier"] for client in clients] == ["minnow"] * 3
