@@ -571,3 +571,19 @@ def test_a_tier_change_reaches_every_signed_in_user_of_the_tier(api_client, make
     default_tier.save()
 
     assert [client.get(ME).json()["tier"] for client in clients] == ["minnow"] * 3
+
+
+def test_revoke_refresh_is_limited_per_ip_like_refresh(api_client, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "login": "2/min"},
+    }
+    client = bearer("not-a-token")
+    for _ in range(2):
+        assert client.delete("/api/user/revoke-refresh").status_code == 401
+
+    response = client.delete("/api/user/revoke-refresh")
+
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled"
+    assert "Retry-After" in response
