@@ -20,14 +20,26 @@ import logging
 import threading
 import time
 from typing import Any
+from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "blahaj:auth-events"
 _RETRY_SECONDS = 5.0
+
+
+def channel() -> str:
+    """The pub/sub channel of this deployment's auth events.
+
+    Redis channels are shared by every database number of a server, unlike keys: the name
+    carries the cache prefix and the database, so two deployments (or two test runs) on one
+    Redis never hear each other's revocations.
+    """
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+    database = urlparse(settings.REDIS_URL).path.lstrip("/") or "0"
+    return f"{prefix}:{database}:auth-events"
 
 
 def publish(event: dict[str, Any]) -> None:
@@ -37,7 +49,7 @@ def publish(event: dict[str, Any]) -> None:
     from django_redis import get_redis_connection
 
     try:
-        get_redis_connection("default").publish(CHANNEL, json.dumps(event))
+        get_redis_connection("default").publish(channel(), json.dumps(event))
     except Exception as error:  # noqa: BLE001 - any transport error: the fallback path covers it
         logger.warning("Could not publish an auth event: %s", type(error).__name__)
 
@@ -105,7 +117,7 @@ class Mirror:
 
         client = get_redis_connection("default")
         pubsub = client.pubsub()
-        pubsub.subscribe(CHANNEL)
+        pubsub.subscribe(channel())
         # Wait for the confirmation: from here on, every event reaches this socket.
         deadline = time.monotonic() + 2
         while pubsub.get_message(timeout=0.5) is None:
