@@ -1,0 +1,96 @@
+"""A stand-in for the `yunohost` CLI (YunoHost 12.1, moulinette 12), for tests and development.
+
+Standard library only: no Django, no third-party package. Run it as
+``provisioning/bin/yunohost ...`` (or ``python3 -m provisioning.emulator ...`` from the repository
+root); it can also be imported for its helpers (``read_state``, ``add_fault``).
+
+Faithful to YunoHost as docs/yunohost.md describes it, for the commands the project uses:
+``user create/update/delete/info/list``, ``domain add/remove/list``, ``domain cert install/status``,
+``app install/remove/list`` and ``app config set`` (my_webapp), plus the global options
+``--output-as {json,plain,none}``, ``--quiet``, ``--debug`` and ``--timeout N``. Behaviour kept:
+argparse usage errors (exit 2), moulinette's extra checks (ask/password, required, pattern),
+YunoHost's validation order and English texts, ``LEVEL message`` lines as moulinette 12 prints
+them when not on a tty (INFO/SUCCESS on stdout, WARNING/ERROR on stderr, all hidden by
+``--quiet``), plain ``print`` for ``comment`` texts, one ``json.dumps`` line for results, nothing
+for commands returning None, and the global PID lock (read-only commands skip it).
+stdin/stdout are always treated as "not a tty", so anything that would prompt fails with
+``Not a tty, can't do interactive prompts``. The "must be run as root" check is not emulated.
+
+Environment:
+
+* ``YUNOHOST_EMULATOR_STATE`` (required): path of the JSON state file. It is created on first use.
+* ``YUNOHOST_DOMAIN`` (default ``blahaj.land``): main domain of a new state file.
+* ``YUNOHOST_EMULATOR_LOCK`` (default: state path + ``.lock``): the moulinette lock file.
+* ``YUNOHOST_EMULATOR_DELAY``: seconds that every locking command sleeps while holding the lock.
+* ``YUNOHOST_EMULATOR_DELAY_<CATEGORY>_<ACTION>`` (e.g. ``..._USER_CREATE``,
+  ``..._DOMAIN_CERT_INSTALL``): the same for one command, read-only ones included (these sleep
+  without the lock); it wins over the generic delay. The state key ``delays``
+  (``{"user create": 0.5}``) does the same for processes already running.
+* ``YUNOHOST_EMULATOR_LOCK_WARN_AFTER`` (default 15): seconds of waiting before the
+  "Another YunoHost command is running" warning (then times 4 each time, as moulinette does).
+* ``YUNOHOST_EMULATOR_FAIL``: JSON list of faults (below) applied to every matching invocation
+  of this process; ``times`` is ignored there.
+
+State file (JSON): ``main_domain``, ``domains`` (name -> {"cert": ...}), ``users`` (by username;
+passwords only as ``password_sha256``), ``groups``, ``apps`` (a list; the SFTP password only as
+``password_sha256``), ``settings`` (``user_strength``), ``faults``, ``delays`` and ``log``: one
+entry per command that got past argparse, appended when it ends:
+``{"argv": [...], "lock": bool, "started": float, "finished": float, "exit": int}``. Password
+values are replaced by ``**********`` in ``argv``; for locking commands ``started`` is the moment
+the lock was taken and the lock is released only after ``finished``, so entries of locking
+commands never overlap. Other keys a test may set: ``settings.user_strength`` (1 to 4, -1 turns
+the check off), ``domains.<domain>.diagnosis_ok`` (lets ``cert install`` pass without
+``--no-checks``), ``users.<name>.mail_used`` (kB, shown by ``user info``).
+
+Lock (moulinette's MoulinetteLock): the holder's PID in the lock file, created when taken and
+removed when released, polled every 0.5 s. A lock whose PID is dead is taken over. A command whose
+ancestor holds the lock passes straight through (that is how app scripts call ``yunohost``), so
+to simulate a busy YunoHost, write the PID of another live process, not the test's own.
+``<lock>.guard`` and ``<state>.guard`` are internal flock files that make the check-and-take of
+the lock and every read-modify-write of the state atomic between processes.
+
+Faults (state key ``faults``, consumed one per matching invocation; see ``add_fault``)::
+
+    {"command": "user create", "times": 2, "exit": 1, "stderr": "ERROR boom", "stdout": ""}
+    {"command": "user create", "crash": true}    # Python traceback on stderr, exit 1
+    {"command": "user create", "kill": true}     # SIGKILL itself: stale lock, no log entry
+    {"command": "user create", "after": true, "exit": 1, "stderr": "..."}  # effect happens, then fails
+
+``command`` is ``"<category> <action>"`` (``"domain cert install"``) or ``"*"``; ``times`` defaults
+to 1. A fault fires after the lock is taken and the delay is slept, instead of the command (or,
+with ``after``, once the command has succeeded). ``stderr``/``stdout`` are printed verbatim.
+
+
+Modules: ``arguments`` (argparse tree, moulinette's checks, redaction), ``state`` (JSON file,
+faults, log), ``lock`` (moulinette's lock), ``errors`` (texts, EmulatorError, exit codes),
+``output`` (console lines, result formats), ``commands`` (one module per group, ``HANDLERS``)
+and ``cli`` (``main``).
+"""
+
+from __future__ import annotations
+
+from .arguments import redact_argv
+from .cli import main
+from .commands import HANDLERS, READ_ONLY
+from .errors import EmulatorError
+from .lock import acquire_lock, lock_path, release_lock
+from .state import add_fault, read_state, sha256, state_path, transaction
+
+# The name the test fixtures use to hash a password as the state file stores it.
+_sha256 = sha256
+
+__all__ = [
+    "HANDLERS",
+    "READ_ONLY",
+    "EmulatorError",
+    "acquire_lock",
+    "add_fault",
+    "lock_path",
+    "main",
+    "read_state",
+    "redact_argv",
+    "release_lock",
+    "sha256",
+    "state_path",
+    "transaction",
+]

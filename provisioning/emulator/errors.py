@@ -1,0 +1,171 @@
+"""YunoHost's and moulinette's English texts and the error every failing command raises.
+
+A failing command prints its error as an ``ERROR`` line on stderr and exits 1 (``EmulatorError``);
+argparse usage errors exit 2 before any of this runs. Texts come from YunoHost's and moulinette's
+``locales/en.json``; the project relies on them word for word (see docs/yunohost.md).
+"""
+
+from __future__ import annotations
+
+import time
+
+# typing is only needed by type checkers; importing it would cost start-up time on every run.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+# Exit codes of the CLI.
+EXIT_OK = 0
+EXIT_ERROR = 1  # MoulinetteError/YunohostError
+EXIT_USAGE = 2  # argparse
+
+M: dict[str, str] = {
+    # moulinette
+    "invalid_argument": "Invalid argument '{argument}': {error}",
+    "argument_required": "Argument '{argument}' is required",
+    "not_a_tty": "Not a tty, can't do interactive prompts",
+    "instance_already_running": "There is already a YunoHost operation running. "
+    "Please wait for it to finish before running another one.",
+    "warn_the_user_about_waiting_lock": "Another YunoHost command is running right now, "
+    "we are waiting for it to finish before running this one",
+    "warn_the_user_about_waiting_lock_again": "Still waiting...",
+    "warn_the_user_that_lock_is_acquired": "The other command just completed, now starting this command",
+    "root_required": "You must be root to perform this action",
+    # users
+    "user_already_exists": "The user '{user}' already exists",
+    "user_unknown": "Unknown user: {user}",
+    "user_creation_failed": "Could not create user {user}: {error}",
+    "ldap_attribute_already_exists": "LDAP attribute '{attribute}' already exists with value '{value}'",
+    "system_username_exists": "Username already exists in the list of system users",
+    "mail_unavailable": "This e-mail address is reserved for the admins group",
+    "mail_domain_unknown": "Invalid e-mail address for domain '{domain}'. "
+    "Please, use a domain administrated by this server.",
+    "mail_alias_remove_failed": "Could not remove e-mail alias '{mail}'",
+    "mail_forward_remove_failed": "Could not remove e-mail forwarding '{mail}'",
+    "user_update_failed": "Could not update user {user}: {error}",
+    "user_created": "User created",
+    "user_updated": "User info changed",
+    "user_deleted": "User deleted",
+    "invalid_shell": "Invalid shell: {shell}",
+    "field_invalid": "Invalid field '{field}'",
+    "group_cannot_remove_last_admin": "The user '{user}' is the last user in the group 'admins' "
+    "and will not be removed from it.",
+    "group_user_add": "The user '{user}' will be added to the group '{group}'",
+    "fullname_missing": "You should specify the fullname of the user using option -F",
+    "password_listed": "This password is among the most used passwords in the world. "
+    "Please choose something more unique.",
+    "password_too_simple_1": "The password needs to be at least 8 characters long",
+    "password_too_simple_2": "The password needs to be at least 8 characters long and contain "
+    "a digit, upper and lower characters",
+    "password_too_simple_3": "The password needs to be at least 8 characters long and contain "
+    "a digit, upper, lower and special characters",
+    "password_too_simple_4": "The password needs to be at least 12 characters long and contain "
+    "a digit, upper, lower and special characters",
+    "password_too_long": "Please choose a password shorter than 127 characters",
+    "pattern_username": "Must be lower-case alphanumeric and underscore characters only",
+    "pattern_fullname": "Must be a valid full name (at least 3 chars)",
+    "pattern_password": "Must be at least 3 characters long",
+    "pattern_domain": "Must be a valid domain name (e.g. my-domain.org)",
+    "pattern_mailbox_quota": "Must be a size with b/k/M/G/T suffix or 0 to not have a quota",
+    "pattern_email": "Must be a valid e-mail address, without '+' symbol (e.g. someone@example.com)",
+    "pattern_email_forward": "Must be a valid e-mail address, '+' symbol accepted (e.g. someone+tag@example.com)",
+    "unlimit": "No quota",
+    "domains_available": "Available domains:",
+    "good_practices_about_user_password": "You are now about to define a new user password. "
+    "The password should be at least 8 characters long\u2014though it is good practice to use a "
+    "longer password (i.e. a passphrase) and/or to a variation of characters (uppercase, "
+    "lowercase, digits and special characters).",
+    # domains and certificates
+    "domain_exists": "The domain already exists",
+    "domain_unknown": "Domain '{domain}' unknown",
+    "domain_created": "Domain created",
+    "domain_creation_failed": "Unable to create domain {domain}: {error}",
+    "domain_deleted": "Domain deleted",
+    "domain_cannot_remove_main": "You cannot remove '{domain}' since it's the main domain, you "
+    "first need to set another domain as the main domain using 'yunohost domain main-domain -n "
+    "<another-domain>'; here is the list of candidate domains: {other_domains}",
+    "domain_cannot_remove_main_add_new_one": "You cannot remove '{domain}' since it's the main "
+    "domain and your only domain, you need to first add another domain using 'yunohost domain "
+    "add <another-domain.com>', then set is as the main domain using 'yunohost domain "
+    "main-domain -n <another-domain.com>' and then you can remove the domain '{domain}' using "
+    "'yunohost domain remove {domain}'.'",
+    "domain_uninstall_app_first": "Those applications are still installed on your domain:\n"
+    "{apps}\n\nPlease uninstall them using 'yunohost app remove the_app_id' or move them to "
+    "another domain using 'yunohost app change-url the_app_id' before proceeding to domain removal",
+    "certmanager_cert_install_success": "Let's Encrypt certificate now installed for the domain '{domain}'",
+    "certmanager_cert_install_success_selfsigned": "Self-signed certificate now installed for the domain '{domain}'",
+    "certmanager_domain_cert_not_selfsigned": "The certificate for domain {domain} is not "
+    "self-signed. Are you sure you want to replace it? (Use '--force' to do so.)",
+    "certmanager_domain_not_diagnosed_yet": "There is no diagnosis result for domain {domain} "
+    "yet. Please re-run a diagnosis for categories 'DNS records' and 'Web' in the diagnosis "
+    "section to check if the domain is ready for Let's Encrypt. (Or if you know what you are "
+    "doing, use '--no-checks' to turn off these checks.)",
+    "certmanager_attempt_to_replace_valid_cert": "You are attempting to overwrite a good and "
+    "valid certificate for domain {domain}! (Use --force to bypass)",
+    # apps
+    "app_not_installed": "Could not find {app} in the list of installed apps: {all_apps}",
+    "app_unknown": "Unknown app",
+    "app_install_failed": "Unable to install {app}: {error}",
+    "app_install_script_failed": "An error occurred inside the app installation script",
+    "app_remove_after_failed_install": "Removing the app after installation failure\u2026",
+    "app_start_install": "Installing {app}\u2026",
+    "installation_complete": "Installation completed",
+    "app_start_remove": "Removing {app}\u2026",
+    "app_removed": "{app} uninstalled",
+    "app_location_unavailable": "This URL is either unavailable, or conflicts with the already "
+    "installed app(s):\n{apps}",
+    "app_argument_invalid": "Pick a valid value for the argument '{name}': {error}",
+    "app_argument_choice_invalid": "Pick a valid value for argument '{name}': '{value}' is not "
+    "among the available choices ({choices})",
+    "app_sources_fetch_failed": "Could not fetch source files, is the URL correct?",
+    "app_user_exists": "There is already a YunoHost user called {app} ...",
+    "pydantic_value_error_const": "Unexpected value; choose between {permitted}",
+    "pattern_password_app": "Sorry, passwords can not contain the following characters: {forbidden_chars}",
+    "config_cant_set_value_on_section": "You can't set a single value on an entire config section.",
+    "config_unknown_filter_key": "The filter key '{filter_key}' is incorrect.",
+    "config_no_panel": "No config panel found.",
+    "config_apply_failed": "Applying the new configuration failed: {error}",
+    "config_value_and_args": "You should either provide a value, or a serie of args/args_file, "
+    "but not both at the same time",
+    "config_updated": "Config updated as expected",
+    "sftp_password_required": "You need to set a password to enable SFTP",
+    # operation log
+    "log_help_to_get_failed_log": "The operation '{desc}' could not be completed. Please share "
+    "the full log of this operation using the command 'yunohost log share {name}' to get help",
+    "log_user_create": "Add '{}' user",
+    "log_user_delete": "Delete '{}' user",
+    "log_user_update": "Update info for user '{}'",
+    "log_domain_add": "Add domain '{}'",
+    "log_domain_remove": "Remove domain '{}'",
+    "log_app_install": "Install the '{}' app",
+    "log_app_remove": "Remove the '{}' app",
+    "log_app_config_set": "Apply config to the '{}' app",
+    "log_letsencrypt_cert_install": "Install a Let's Encrypt certificate on '{}' domain",
+}
+
+
+def t(key: str, *args: Any, **kwargs: Any) -> str:
+    return M[key].format(*args, **kwargs)
+
+
+class EmulatorError(Exception):
+    """A MoulinetteError/YunohostError: logged as ERROR, exit 1.
+
+    ``log_help`` is set for errors raised after the operation started: YunoHost then prints
+    the log_help_to_get_failed_log text as an INFO line first.
+    """
+
+    def __init__(self, message: str, *, log_help: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.log_help = log_help
+
+
+def operation_name(operation: str, entity: str) -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{operation}-{entity}"
+
+
+def failed(desc_key: str, entity: str, operation: str, message: str) -> EmulatorError:
+    desc, name = t(desc_key, entity), operation_name(operation, entity)
+    return EmulatorError(message, log_help=t("log_help_to_get_failed_log", desc=desc, name=name))
