@@ -1,4 +1,4 @@
-"""The server-rendered public pages (API.md §4): sign-up, confirmation, password reset.
+"""The server-rendered public pages (docs/api.md §4): sign-up, confirmation, password reset.
 
 They call the same services as the API and get the same per-IP limits, on the same cache
 keys: a page submission and an API call from one address share one budget.

@@ -1,4 +1,4 @@
-"""The password policy of API.md §6: Django's validators plus a zxcvbn score of at least 3.
+"""The password policy of docs/api.md §6: Django's validators plus a zxcvbn score of at least 3.
 
 `password_strength()` is what `POST /api/user/password-strength` answers, and it runs the
 very validators `register` runs, so `strong: true` means exactly "register would accept it".

@@ -1,4 +1,4 @@
-"""Bodies of the self-service endpoints (API.md §1). The input rules themselves are applied by
+"""Bodies of the self-service endpoints (docs/api.md §1). The input rules themselves are applied by
 the services (accounts/validators.py, the password policy); these only shape the input."""
 
 from __future__ import annotations

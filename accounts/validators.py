@@ -1,4 +1,4 @@
-"""The input rules of API.md §6, in one place: what we accept, YunoHost accepts too.
+"""The input rules of docs/api.md §6, in one place: what we accept, YunoHost accepts too.
 
 Model fields, serializers, forms and the admin all use these functions, so no entry point
 can let in a value that `yunohost user create` would refuse later.

@@ -1,4 +1,4 @@
-"""The token half of the account API (API.md §1). Views validate, call a service, answer."""
+"""The token half of the account API (docs/api.md §1). Views validate, call a service, answer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The self-service half of the account API (API.md §1): sign-up, confirmation, password
+"""The self-service half of the account API (docs/api.md §1): sign-up, confirmation, password
 reset and the two look-ups the sign-up form uses. Thin: validate, call one service, answer."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The API's error envelope, its strict JSON parser and its rate-limit scopes.
 
 Every error the API answers has the same body: `{"error": <sentence>, "code": <snake_case>}`
-plus `fields` for validation errors (see ../shared/API.md, "Conventions"). Services raise
+plus `fields` for validation errors (see docs/api.md, "Conventions"). Services raise
 `ApplicationError` subclasses; DRF and Django exceptions are mapped here, in one place.
 """
 

@@ -1,6 +1,6 @@
 """The durable operation log: one row per YunoHost command, before anything runs it.
 
-A row is the job itself (STYLE.md 10): the runner claims it with a conditional UPDATE, so a
+A row is the job itself (CONTRIBUTING.md): the runner claims it with a conditional UPDATE, so a
 task delivered twice, or re-enqueued by the sweeper, runs the command at most once per claim.
 """
 

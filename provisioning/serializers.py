@@ -1,4 +1,4 @@
-"""The operation log as staff see it (API.md §3). `secret_args` is never part of any of them."""
+"""The operation log as staff see it (docs/api.md §3). `secret_args` is never part of any of them."""
 
 from __future__ import annotations
 

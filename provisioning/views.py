@@ -1,4 +1,4 @@
-"""Staff see and steer the YunoHost lane: `/api/operations/` (API.md §3)."""
+"""Staff see and steer the YunoHost lane: `/api/operations/` (docs/api.md §3)."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ Two backends expose the same high-level methods (``user_create``, ``webapp_insta
 * ``CliBackend`` runs the ``yunohost`` executable (``YUNOHOST_BIN``: the real CLI, possibly
   behind sudo, or ``provisioning/bin/yunohost``, the emulator) as an argv list, never through
   a shell, with ``--output-as json`` and ``--timeout`` so a busy lock fails fast instead of
-  waiting forever (YUNOHOST.md §3, §7).
-* ``ApiBackend`` talks to ``yunohost-api`` over HTTP (YUNOHOST.md §5).
+  waiting forever (docs/yunohost.md §3, §7).
+* ``ApiBackend`` talks to ``yunohost-api`` over HTTP (docs/yunohost.md §5).
 
 Every failure is a ``YunohostError`` whose class says whether a retry can help:
 ``YunohostBusy`` (another operation holds the lock: retry later, it is not a failure),
@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 REDACTED = "**********"
 WEBAPP = "my_webapp"
-# my_webapp 1.0~ynh21 install answers that the project does not vary (YUNOHOST.md §6).
+# my_webapp 1.0~ynh21 install answers that the project does not vary (docs/yunohost.md §6).
 WEBAPP_DEFAULTS = {
     "init_main_permission": "visitors",
     "phpversion": "8.4",
@@ -52,7 +52,7 @@ WEBAPP_DEFAULTS = {
     "custom_error_file": "0",
 }
 
-# Same languages as the actionsmap patterns (YUNOHOST.md §1), but anchored on both ends
+# Same languages as the actionsmap patterns (docs/yunohost.md §1), but anchored on both ends
 # (fullmatch: moulinette's re.match lets "bob\n" through) and free of nested quantifiers.
 USERNAME_RE = re.compile(r"[a-z0-9_.]+")
 FULLNAME_RE = re.compile(r"[^\W_]+([ ,.'-]{1,3}[^\W_]+)*[ ,.'-]{0,3}")
@@ -367,7 +367,7 @@ class YunohostClient:
     ) -> dict[str, Any]:
         """Update a user; the login shell is kept unless ``login_shell`` is given.
 
-        `user update` resets the shell to /bin/bash when it is not passed (YUNOHOST.md §1.2), so
+        `user update` resets the shell to /bin/bash when it is not passed (docs/yunohost.md §1.2), so
         the current one is read first and passed back.
         """
         command = "user update"
@@ -446,7 +446,7 @@ class YunohostClient:
         """Install a Let's Encrypt certificate, with ``--no-checks``.
 
         Without it, a domain that fails (or never had) the diagnosis checks is only logged and
-        skipped, and the command still exits 0 (YUNOHOST.md §1.8): a success that installed
+        skipped, and the command still exits 0 (docs/yunohost.md §1.8): a success that installed
         nothing. With ``--no-checks`` a domain that is not ready makes Let's Encrypt itself fail,
         which exits 1 and is reported here as transient (DNS may just not have propagated yet).
         """
@@ -512,7 +512,7 @@ class YunohostClient:
         """Set the SFTP password (and turn SFTP on) through the whole ``main`` panel.
 
         The option-level form ``main.sftp.password -v`` may not see ``with_sftp``, on which the
-        password's visibility depends (YUNOHOST.md §6), so the whole panel is set.
+        password's visibility depends (docs/yunohost.md §6), so the whole panel is set.
         """
         command = "app config set"
         _check(command, "app id", app, APP_ID_RE)
@@ -651,7 +651,7 @@ class CliBackend(YunohostClient):
 
 
 class ApiBackend(YunohostClient):
-    """Talks to yunohost-api, e.g. ``https://example.org/yunohost/api`` (YUNOHOST.md §5).
+    """Talks to yunohost-api, e.g. ``https://example.org/yunohost/api`` (docs/yunohost.md §5).
 
     ``password`` holds the login credentials as ``user:password`` (an admin, YunoHost >= 11.1).
     Bodies are form-encoded, as the webadmin sends them: a JSON body would replace the URL's

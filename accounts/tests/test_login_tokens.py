@@ -1,4 +1,4 @@
-"""Login, refresh, revocation, me and logout-all (API.md §1), with their unhappy paths."""
+"""Login, refresh, revocation, me and logout-all (docs/api.md §1), with their unhappy paths."""
 
 from __future__ import annotations
 

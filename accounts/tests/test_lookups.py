@@ -1,4 +1,4 @@
-"""POST /api/user/email-exists and /api/user/password-strength (API.md §1, §6)."""
+"""POST /api/user/email-exists and /api/user/password-strength (docs/api.md §1, §6)."""
 
 from __future__ import annotations
 

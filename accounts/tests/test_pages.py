@@ -1,4 +1,4 @@
-"""The server-rendered pages (API.md §4): forms, errors next to fields, escaping, limits."""
+"""The server-rendered pages (docs/api.md §4): forms, errors next to fields, escaping, limits."""
 
 from __future__ import annotations
 

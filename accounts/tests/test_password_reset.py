@@ -1,4 +1,4 @@
-"""Password reset through the API: request-reset and confirm-reset (API.md §1)."""
+"""Password reset through the API: request-reset and confirm-reset (docs/api.md §1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""POST /api/user/register (API.md §1, §5, §6) and the account it creates."""
+"""POST /api/user/register (docs/api.md §1, §5, §6) and the account it creates."""
 
 from __future__ import annotations
 

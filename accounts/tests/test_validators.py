@@ -1,4 +1,4 @@
-"""The input rules of API.md §6 match YunoHost's own patterns (YUNOHOST.md §1.1)."""
+"""The input rules of docs/api.md §6 match YunoHost's own patterns (docs/yunohost.md §1.1)."""
 
 from __future__ import annotations
 

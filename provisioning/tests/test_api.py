@@ -1,4 +1,4 @@
-"""Staff see and steer the lane: /api/operations/ (API.md §3) and the Operation admin."""
+"""Staff see and steer the lane: /api/operations/ (docs/api.md §3) and the Operation admin."""
 
 from __future__ import annotations
 

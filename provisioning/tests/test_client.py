@@ -105,7 +105,7 @@ def test_user_lifecycle(client: CliBackend, state: Path) -> None:
 def test_user_update_keeps_the_login_shell(client: CliBackend, state: Path) -> None:
     client.user_create(username="camille", fullname="Camille Dupont", password=PASSWORD, domain=MAIN)
     client.user_update("camille", login_shell="/bin/sh")
-    # A bare `user update` would reset it to /bin/bash (YUNOHOST.md §1.2).
+    # A bare `user update` would reset it to /bin/bash (docs/yunohost.md §1.2).
     assert client.user_update("camille", fullname="Camille Martin")["loginShell"] == "/bin/sh"
 
 
@@ -359,7 +359,7 @@ def test_yunohost_bin_may_be_a_command_line(state: Path) -> None:
 
 
 class FakeYunohostApi(BaseHTTPRequestHandler):
-    """Just enough of yunohost-api (YUNOHOST.md §5) for the client's mapping of answers."""
+    """Just enough of yunohost-api (docs/yunohost.md §5) for the client's mapping of answers."""
 
     users: dict[str, dict[str, Any]]
     sessions: set[str]

@@ -1,4 +1,4 @@
-"""The `yunohost` emulator against YUNOHOST.md, always run as a subprocess through bin/yunohost."""
+"""The `yunohost` emulator against docs/yunohost.md, always run as a subprocess through bin/yunohost."""
 
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def sha256(text: str) -> str:
 
 
 def test_bin_runs_through_its_shebang(env: dict[str, str], tmp_path: Path) -> None:
-    # From another directory, as YUNOHOST_BIN is used: the wrapper finds emulator.py by its own path.
+    # From another directory, as YUNOHOST_BIN is used: the wrapper finds the emulator package by its own path.
     proc = subprocess.run(
         [str(BIN), "domain", "list", "--output-as", "json"],
         env=env,

@@ -66,13 +66,15 @@ class Workers:
 
     def start(self, name: str, *, concurrency: int = 2, **extra: str) -> subprocess.Popen:
         log = self.tmp_path / f"worker-{name}.log"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "blahaj", "worker", "-Q", "yunohost", "-c", str(concurrency),
-             "--pool", "prefork", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-l", "INFO"],
-            cwd=ROOT, env=self.env(**extra), stdout=log.open("w"), stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        # The worker writes to its own copy of the descriptor: the parent's closes once it started.
+        with log.open("w") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "blahaj", "worker", "-Q", "yunohost", "-c", str(concurrency),
+                 "--pool", "prefork", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
+                 "--without-heartbeat", "-l", "INFO"],
+                cwd=ROOT, env=self.env(**extra), stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.running[name] = (process, log)
         wait_for(lambda: process.poll() is not None or " ready." in log.read_text(), timeout=60, what=f"worker {name}")
         assert process.poll() is None, log.read_text()
