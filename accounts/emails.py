@@ -56,11 +56,10 @@ def send_welcome(*, user: Any) -> None:
 
 
 def _queue(kind: str, user: Any) -> None:
-    from .tasks import send_account_email
-
-    # A broker that is down is logged, not raised: the account change the email is about
-    # is committed already, and the person can ask for the email again.
-    send_after_commit(send_account_email, kind, user.pk)
+    # By name: accounts.tasks imports the services, which import this module. A broker that
+    # is down is logged, not raised: the account change the email is about is committed
+    # already, and the person can ask for the email again.
+    send_after_commit("accounts.tasks.send_account_email", kind, user.pk)
 
 
 def absolute_url(path: str) -> str:

@@ -15,13 +15,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from blahaj import crypto
+from blahaj import crypto, discord
 from blahaj.api import ApplicationError, Conflict, Forbidden, Gone, TooManyAttempts, ValidationFailed
 from blahaj.queueing import send_after_commit
+from provisioning.models import Operation
 from rest_framework_simplejwt.exceptions import InvalidToken
 from tiers.models import ReferralCode
 
 from . import emails, tokens
+from . import yunohost as lane
 from .models import OneTimeToken, User
 from .validators import normalize_email, validate_password_length
 
@@ -146,8 +148,6 @@ def user_set_password(*, user: User, password: str) -> None:
 
     `User.set_password` moves the token cut-off forward.
     """
-    from provisioning import services as lane
-
     user.set_password(password)
     user.save(update_fields=["password", "tokens_valid_after"])
     lane.account_set_password(user=user, password=password)
@@ -159,8 +159,6 @@ def user_delete(*, user: User) -> None:
 
     The operation carries the username, so it runs after the row is gone.
     """
-    from provisioning import services as lane
-
     lane.account_delete(user=user)
     user.delete()
 
@@ -359,8 +357,6 @@ def user_confirm_email(*, token: str) -> User:
 @transaction.atomic
 def user_begin_provisioning(*, user: User) -> None:
     """Status `provisioning` and the YunoHost `user create`, in one transaction."""
-    from provisioning import services as lane
-
     _user_move(
         user,
         from_statuses=(User.Status.PENDING_CONFIRMATION, User.Status.PENDING_APPROVAL),
@@ -382,9 +378,7 @@ def user_request_confirmation(*, email: str) -> None:
     The request does no lookup at all: the worker does it. So a known and an unknown address
     cost the request the same work and get the same answer, byte for byte.
     """
-    from .tasks import resend_confirmation_to
-
-    send_after_commit(resend_confirmation_to, email)
+    send_after_commit("accounts.tasks.resend_confirmation_to", email)
 
 
 def user_request_password_reset(*, identifier: str) -> None:
@@ -392,9 +386,7 @@ def user_request_password_reset(*, identifier: str) -> None:
 
     Like `user_request_confirmation`, the lookup happens in the worker.
     """
-    from .tasks import send_password_reset_to
-
-    send_after_commit(send_password_reset_to, identifier)
+    send_after_commit("accounts.tasks.send_password_reset_to", identifier)
 
 
 def user_confirmation_redeliver(*, email: str) -> None:
@@ -459,3 +451,37 @@ def user_confirm_password_reset(*, token: str, password: str) -> User:
         user.save(update_fields=["pending_password"])
     emails.send_password_changed(user=user)
     return user
+
+
+# --- What the YunoHost lane's outcomes mean to the account (registered in apps.py) ----------
+# Called inside the lane's transaction that records the outcome: see provisioning/outcomes.py.
+
+
+def user_provisioned(*, operation: Operation) -> None:
+    """`user create` succeeded: the account is active, its owner welcomed, staff told."""
+    # A disabled account stays disabled; a retried, already active one is not welcomed twice.
+    became_active = (
+        User.objects.filter(pk=operation.user_id)
+        .exclude(status__in=[User.Status.ACTIVE, User.Status.DISABLED])
+        .update(status=User.Status.ACTIVE)
+    )
+    if not became_active:
+        return
+    user = User.objects.get(pk=operation.user_id)
+    emails.send_welcome(user=user)
+    discord.notify_staff(
+        event="account_created", message=f"{user.username} now has a YunoHost account ({user.mail_address})."
+    )
+
+
+def user_provisioning_failed(*, operation: Operation) -> None:
+    """`user create` failed for good: staff retry it (operation_retry) once they fixed the cause."""
+    User.objects.filter(pk=operation.user_id, status=User.Status.PROVISIONING).update(
+        status=User.Status.PROVISIONING_FAILED
+    )
+
+
+def user_provisioning_retried(*, operation: Operation) -> None:
+    User.objects.filter(pk=operation.user_id, status=User.Status.PROVISIONING_FAILED).update(
+        status=User.Status.PROVISIONING
+    )

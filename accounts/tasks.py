@@ -33,19 +33,19 @@ def _retry_if_transient(task: Task, what: str) -> Iterator[None]:
         logger.error("Sending %s failed for good (%s).", what, type(error).__name__)
 
 
-@shared_task(bind=True, max_retries=MAX_RETRIES)
+@shared_task(bind=True, name="accounts.tasks.send_account_email", max_retries=MAX_RETRIES)
 def send_account_email(self: Task, kind: str, user_id: int) -> None:
     with _retry_if_transient(self, f"the {kind} email to user {user_id}"):
         services.email_deliver_to_user_id(kind=kind, user_id=user_id)
 
 
-@shared_task(bind=True, max_retries=MAX_RETRIES)
+@shared_task(bind=True, name="accounts.tasks.send_password_reset_to", max_retries=MAX_RETRIES)
 def send_password_reset_to(self: Task, identifier: str) -> None:
     with _retry_if_transient(self, "a password reset email"):
         services.user_password_reset_deliver(identifier=identifier)
 
 
-@shared_task(bind=True, max_retries=MAX_RETRIES)
+@shared_task(bind=True, name="accounts.tasks.resend_confirmation_to", max_retries=MAX_RETRIES)
 def resend_confirmation_to(self: Task, email: str) -> None:
     with _retry_if_transient(self, "a confirmation email"):
         services.user_confirmation_redeliver(email=email)

@@ -142,6 +142,7 @@ def lane_round(first: int, n: int, state: Path) -> tuple[float, list[float], lis
     previous done -> next command start, command end -> op done)."""
     from django.db import transaction
 
+    from accounts import yunohost as accounts_lane
     from provisioning import services
     from provisioning.models import Operation
 
@@ -149,7 +150,7 @@ def lane_round(first: int, n: int, state: Path) -> tuple[float, list[float], lis
     start = time.time()
     with transaction.atomic():
         for user in users:
-            services.account_create(user=user)
+            accounts_lane.account_create(user=user)
     wait_done(timeout=max(120, n))
     names = [user.username for user in users]
     ops = list(Operation.objects.filter(args__username__in=names).order_by("started_at"))
@@ -165,6 +166,7 @@ def lane_round(first: int, n: int, state: Path) -> tuple[float, list[float], lis
 def lane_one_by_one(n: int, state: Path) -> tuple[list[float], list[float]]:
     from django.db import transaction
 
+    from accounts import yunohost as accounts_lane
     from provisioning import services
     from provisioning.models import Operation
 
@@ -172,7 +174,7 @@ def lane_one_by_one(n: int, state: Path) -> tuple[list[float], list[float]]:
     enqueued: dict[str, float] = {}
     for user in users:
         with transaction.atomic():
-            services.account_create(user=user)
+            accounts_lane.account_create(user=user)
         enqueued[user.username] = time.time()  # the message went out on commit
         wait_done(timeout=30)
     commands = commands_by_user(state)

@@ -62,7 +62,7 @@ def test_the_admin_refuses_a_name_yunohost_would_refuse(admin_client, default_ti
 
 
 def test_deleting_an_account_in_the_admin_queues_its_yunohost_deletion(admin_client, make_user):
-    from provisioning import services as lane
+    from accounts import yunohost as lane
     from provisioning.models import Operation
 
     dora = make_user("dora", status=User.Status.PROVISIONING, pending_password="")
@@ -77,7 +77,7 @@ def test_deleting_an_account_in_the_admin_queues_its_yunohost_deletion(admin_cli
 
 
 def test_the_bulk_delete_action_queues_each_deletion(admin_client, make_user):
-    from provisioning import services as lane
+    from accounts import yunohost as lane
     from provisioning.models import Operation
 
     users = [make_user(name, status=User.Status.PROVISIONING) for name in ("erin", "finn")]

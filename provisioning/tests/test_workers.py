@@ -22,6 +22,7 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
+from accounts import yunohost as accounts_lane
 from accounts.models import User
 from blahaj.celery import app as celery_app
 from blahaj.crypto import encrypt
@@ -149,9 +150,9 @@ def test_two_hundred_operations_run_one_at_a_time_in_order_none_lost_none_twice(
 
     with transaction.atomic():  # what 50 people confirming and changing their minds would queue
         for user in users:
-            services.account_create(user=user)
-            services.account_set_password(user=user, password=f"second password of {user.username}")
-            services.account_delete(user=user)
+            accounts_lane.account_create(user=user)
+            accounts_lane.account_set_password(user=user, password=f"second password of {user.username}")
+            accounts_lane.account_delete(user=user)
             services.operation_create(
                 kind="user.create", subject=f"user:{user.username}", user=user,
                 args={"username": user.username, "fullname": "Again", "domain": "blahaj.land", "mailbox_quota": "0"},
@@ -185,7 +186,7 @@ def test_a_busy_yunohost_is_retried_then_done(workers, emulator):
 
     with emulator.busy():
         with transaction.atomic():
-            operation = services.account_create(user=alice)
+            operation = accounts_lane.account_create(user=alice)
         wait_for(lambda: Operation.objects.get(pk=operation.pk).busy_waits >= 2, timeout=20, what="busy answers")
         assert "user00" not in emulator.state()["users"]
     wait_for(_all_finished, timeout=30, what="the operation")
@@ -204,7 +205,7 @@ def test_a_worker_killed_in_the_middle_of_a_command_leaves_the_operation_done_ex
     workers.start("doomed", concurrency=1, **timing)
     [alice] = _signed_up(1)
     with transaction.atomic():
-        operation = services.account_create(user=alice)
+        operation = accounts_lane.account_create(user=alice)
     wait_for(lambda: Operation.objects.get(pk=operation.pk).status == "running", timeout=20, what="the claim")
     time.sleep(0.7)  # well inside the 2 s command
 
@@ -282,7 +283,8 @@ def test_users_confirming_while_redis_is_down_are_provisioned_once_it_is_back(wo
     confirm = _django_process(
         """
         from django.db import transaction
-        from accounts.models import User
+        from accounts import yunohost as accounts_lane
+from accounts.models import User
         from accounts.services import user_begin_provisioning
         for user in User.objects.filter(status="pending_confirmation"):
             with transaction.atomic():
