@@ -7,10 +7,13 @@ PostgreSQL with Redis. Tests marked `redis` need the second pass's Redis.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.test import TestCase
 from rest_framework.test import APIClient
 
 os.environ.setdefault("BLAHAJ_TESTING", "true")
@@ -84,6 +87,22 @@ def other_user(make_user):
 @pytest.fixture
 def staff_user(make_user):
     return make_user("carol", is_staff=True)
+
+
+@contextmanager
+def committed() -> Iterator[None]:
+    """Run what the block queued for after its commit (cache invalidation, revocation events,
+    emails, lane messages), as a real commit would: the test's own transaction never commits."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        yield
+
+
+class CommittingAPIClient(APIClient):
+    """An API client whose every request runs its on-commit callbacks, as in production."""
+
+    def request(self, **kwargs):
+        with committed():
+            return super().request(**kwargs)
 
 
 @pytest.fixture
