@@ -14,6 +14,7 @@ class AccountsConfig(AppConfig):
 
         from . import schema  # noqa: F401 - registers the schema's JWT scheme
         from . import services
+        from . import tasks  # noqa: F401 - registers the tasks the services queue by name
 
         outcomes.register(
             Operation.Kind.USER_CREATE,

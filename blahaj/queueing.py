@@ -23,8 +23,8 @@ _PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.1, "
 
 def _task(task: Task | str) -> Task:
     # By name: a module can queue a task without importing the tasks module, which imports
-    # that module's services (a cycle). The Celery app has imported every tasks module
-    # (autodiscovery) by the time a name is looked up.
+    # that module's services (a cycle). Each app imports its tasks in AppConfig.ready(), so
+    # the name is registered in every process, web or worker.
     return current_app.tasks[task] if isinstance(task, str) else task
 
 

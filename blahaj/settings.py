@@ -286,7 +286,7 @@ YUNOHOST_TIMEOUT = env_int("YUNOHOST_TIMEOUT", 300)
 YUNOHOST_LOCK_TIMEOUT = env_int("YUNOHOST_LOCK_TIMEOUT", 5)
 YUNOHOST_PORTAL_URL = env_str("YUNOHOST_PORTAL_URL", f"https://{YUNOHOST_DOMAIN}/yunohost/sso/")
 
-# The lane (provisioning/services.py, provisioning/lane.py): retries, heartbeat and sweeper.
+# The lane (provisioning/services.py, provisioning/locks.py): retries, heartbeat and sweeper.
 # All durations are in seconds.
 # Real tries of one operation before it fails (a busy YunoHost does not count as one).
 YUNOHOST_MAX_ATTEMPTS = env_int("YUNOHOST_MAX_ATTEMPTS", 5)

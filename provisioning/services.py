@@ -40,7 +40,7 @@ from blahaj.crypto import SecretUnreadable, decrypt, encrypt
 from blahaj.queueing import send_after_commit, send_now
 
 from . import commands, outcomes
-from .lane import LaneLock, lane_lock
+from .locks import LaneLock, lane_lock
 from .models import Operation
 from .yunohost import YunohostBusy, YunohostError, YunohostPermanent
 

@@ -19,7 +19,7 @@ from accounts import yunohost as accounts_lane
 from accounts.models import User
 from blahaj.api import Conflict
 from provisioning import services, tasks
-from provisioning.lane import lane_lock
+from provisioning.locks import lane_lock
 from provisioning.models import Operation
 from provisioning.yunohost import get_client
 

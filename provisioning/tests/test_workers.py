@@ -28,7 +28,7 @@ from blahaj.celery import app as celery_app
 from blahaj.crypto import encrypt
 from blahaj.testing import ROOT, child_env, free_port
 from provisioning import services
-from provisioning.lane import LOCK_KEY
+from provisioning.locks import LOCK_KEY
 from provisioning.models import Operation
 
 from .conftest import Emulator, sha256
