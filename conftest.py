@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 os.environ.setdefault("BLAHAJ_TESTING", "true")
 
-PASSWORD = "correct-horse-battery-staple-42"
+from factories import PASSWORD, DefaultTierFactory, UserFactory  # noqa: E402 - after the test flag
 
 
 def pytest_collection_modifyitems(config, items):
@@ -51,25 +51,14 @@ def _private_yunohost(tmp_path, settings):
 
 @pytest.fixture
 def default_tier(db):
-    from tiers.models import Tier
-
     # Transactional tests flush the tables, data migration included: put starter back.
-    tier, _ = Tier.objects.get_or_create(
-        slug="starter",
-        defaults={"name": "Starter", "max_websites": 1, "mailbox_quota": "500M", "is_default": True},
-    )
-    return tier
+    return DefaultTierFactory()
 
 
 @pytest.fixture
 def make_user(db, default_tier):
-    from accounts.models import User
-
-    def make(username: str = "alice", *, password: str = PASSWORD, **fields) -> User:
-        fields.setdefault("email", f"{username}@example.org")
-        fields.setdefault("display_name", username.capitalize())
-        fields.setdefault("status", User.Status.ACTIVE)
-        return User.objects.create_user(username, password=password, **fields)
+    def make(username: str = "alice", *, password: str = PASSWORD, **fields):
+        return UserFactory(username=username, password=password, **fields)
 
     return make
 

@@ -18,6 +18,7 @@ from accounts import services as accounts_services
 from accounts import yunohost as accounts_lane
 from accounts.models import User
 from blahaj.api import Conflict
+from factories import TierFactory
 from provisioning import services, tasks
 from provisioning.locks import lane_lock
 from provisioning.models import Operation
@@ -69,9 +70,7 @@ def test_a_confirmed_sign_up_ends_with_a_yunohost_user(emulator, signed_up, welc
 
 
 def test_the_mailbox_quota_comes_from_the_tier(emulator, signed_up):
-    from tiers.models import Tier
-
-    plus = Tier.objects.create(slug="plus", name="Plus", mailbox_quota="2G")
+    plus = TierFactory(slug="plus", mailbox_quota="2G")
     accounts_lane.account_create(user=signed_up("alice", tier=plus))
 
     run_lane()
