@@ -143,7 +143,6 @@ def lane_round(first: int, n: int, state: Path) -> tuple[float, list[float], lis
     from django.db import transaction
 
     from accounts import yunohost as accounts_lane
-    from provisioning import services
     from provisioning.models import Operation
 
     users = make_users("bench", first, n)
@@ -167,7 +166,6 @@ def lane_one_by_one(n: int, state: Path) -> tuple[list[float], list[float]]:
     from django.db import transaction
 
     from accounts import yunohost as accounts_lane
-    from provisioning import services
     from provisioning.models import Operation
 
     users = make_users("solo", 0, n)
