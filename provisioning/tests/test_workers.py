@@ -283,8 +283,7 @@ def test_users_confirming_while_redis_is_down_are_provisioned_once_it_is_back(wo
     confirm = _django_process(
         """
         from django.db import transaction
-        from accounts import yunohost as accounts_lane
-from accounts.models import User
+        from accounts.models import User
         from accounts.services import user_begin_provisioning
         for user in User.objects.filter(status="pending_confirmation"):
             with transaction.atomic():
