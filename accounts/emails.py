@@ -51,7 +51,8 @@ def send_password_changed(*, user: Any) -> None:
 
 
 def send_welcome(*, user: Any) -> None:
-    """Tell that the account is ready: its mail address and the portal (the lane calls this)."""
+    """Tell that the account is ready: its mail address and the portal (sent by
+    `services.user_provisioned` once the lane has created the YunoHost user)."""
     _queue(WELCOME, user)
 
 
