@@ -229,11 +229,12 @@ def test_an_unusable_referral_code_is_400_and_creates_nothing(api, signup_body, 
     assert not User.objects.filter(username="dana").exists()
 
 
-def test_a_refused_sign_up_gives_the_referral_use_back(api, signup_body, gold, user, make_user, monkeypatch):
-    from accounts import services
-
+def test_a_refused_sign_up_gives_the_referral_use_back(api, signup_body, gold, make_user, before_account_insert):
     ReferralCodeFactory(code="SHARKS", tier=gold, max_uses=1)
-    monkeypatch.setattr(services, "_taken", lambda new: None)  # let the insert itself collide
+    # The use is taken, then the insert itself collides with a sign-up that slipped in.
+    before_account_insert(
+        lambda user: make_user("alice") if user.email == signup_body["email"] else None
+    )
 
     response = api.post(REGISTER, {**signup_body, "username": "alice", "referral_code": "SHARKS"})
 
