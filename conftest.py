@@ -7,15 +7,18 @@ PostgreSQL with Redis. Tests marked `redis` need the second pass's Redis.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.test import TestCase
 from rest_framework.test import APIClient
 
 os.environ.setdefault("BLAHAJ_TESTING", "true")
 
-PASSWORD = "correct-horse-battery-staple-42"
+from factories import PASSWORD, DefaultTierFactory, UserFactory  # noqa: E402 - after the test flag
 
 
 def pytest_collection_modifyitems(config, items):
@@ -48,25 +51,14 @@ def _private_yunohost(tmp_path, settings):
 
 @pytest.fixture
 def default_tier(db):
-    from tiers.models import Tier
-
     # Transactional tests flush the tables, data migration included: put starter back.
-    tier, _ = Tier.objects.get_or_create(
-        slug="starter",
-        defaults={"name": "Starter", "max_websites": 1, "mailbox_quota": "500M", "is_default": True},
-    )
-    return tier
+    return DefaultTierFactory()
 
 
 @pytest.fixture
 def make_user(db, default_tier):
-    from accounts.models import User
-
-    def make(username: str = "alice", *, password: str = PASSWORD, **fields) -> User:
-        fields.setdefault("email", f"{username}@example.org")
-        fields.setdefault("display_name", username.capitalize())
-        fields.setdefault("status", User.Status.ACTIVE)
-        return User.objects.create_user(username, password=password, **fields)
+    def make(username: str = "alice", *, password: str = PASSWORD, **fields):
+        return UserFactory(username=username, password=password, **fields)
 
     return make
 
@@ -84,6 +76,22 @@ def other_user(make_user):
 @pytest.fixture
 def staff_user(make_user):
     return make_user("carol", is_staff=True)
+
+
+@contextmanager
+def committed() -> Iterator[None]:
+    """Run what the block queued for after its commit (cache invalidation, revocation events,
+    emails, lane messages), as a real commit would: the test's own transaction never commits."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        yield
+
+
+class CommittingAPIClient(APIClient):
+    """An API client whose every request runs its on-commit callbacks, as in production."""
+
+    def request(self, **kwargs):
+        with committed():
+            return super().request(**kwargs)
 
 
 @pytest.fixture

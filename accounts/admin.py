@@ -5,6 +5,8 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 
+from blahaj.api import ApplicationError
+
 from . import services
 from .models import User
 
@@ -26,6 +28,7 @@ class UserCreationForm(forms.ModelForm):
 
     def save(self, commit: bool = True) -> User:
         user = super().save(commit=False)
+        user.tier_id = user.tier_id or User.objects.default_tier_id()
         user.set_unusable_password()
         if commit:
             user.save()
@@ -51,7 +54,20 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [
         (None, {"fields": ["username", "display_name", "email", "discord_username", "tier", "is_staff"]}),
     ]
-    actions = ["revoke_tokens", "disable_accounts"]
+    actions = ["revoke_tokens", "disable_accounts", "approve_accounts"]
+
+    def get_readonly_fields(self, request, obj: User | None = None) -> list[str]:
+        # A state change is an action (it goes through a service); the username names the
+        # account's YunoHost user and mail address, which cannot be renamed.
+        if obj is None:
+            return self.readonly_fields
+        return [*self.readonly_fields, "username", "status"]
+
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        if change:
+            services.user_update(user=obj, fields=list(form.changed_data))
+        else:
+            super().save_model(request, obj, form, change)
 
     def delete_model(self, request, obj: User) -> None:
         services.user_delete(user=obj)
@@ -72,3 +88,14 @@ class UserAdmin(DjangoUserAdmin):
         for user in queryset:
             services.user_disable(user=user)
         self.message_user(request, f"Disabled {queryset.count()} account(s).", messages.SUCCESS)
+
+    @admin.action(description="Approve the selected accounts (provisioning starts)")
+    def approve_accounts(self, request, queryset) -> None:
+        approved = 0
+        for user in queryset:
+            try:
+                services.user_approve(user=user)
+                approved += 1
+            except ApplicationError as error:
+                self.message_user(request, f"{user.username}: {error.message}", messages.WARNING)
+        self.message_user(request, f"Approved {approved} account(s).", messages.SUCCESS)

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 
@@ -6,4 +8,17 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imported here, once the models are loaded: the usual place for an app's wiring.
+        from provisioning import outcomes
+        from provisioning.models import Operation
+
         from . import schema  # noqa: F401 - registers the schema's JWT scheme
+        from . import services
+        from . import tasks  # noqa: F401 - registers the tasks the services queue by name
+
+        outcomes.register(
+            Operation.Kind.USER_CREATE,
+            on_succeeded=services.user_provisioned,
+            on_failed=services.user_provisioning_failed,
+            on_retried=services.user_provisioning_retried,
+        )

@@ -51,16 +51,16 @@ def send_password_changed(*, user: Any) -> None:
 
 
 def send_welcome(*, user: Any) -> None:
-    """Tell that the account is ready: its mail address and the portal (the lane calls this)."""
+    """Tell that the account is ready: its mail address and the portal (sent by
+    `services.user_provisioned` once the lane has created the YunoHost user)."""
     _queue(WELCOME, user)
 
 
 def _queue(kind: str, user: Any) -> None:
-    from .tasks import send_account_email
-
-    # A broker that is down is logged, not raised: the account change the email is about
-    # is committed already, and the person can ask for the email again.
-    send_after_commit(send_account_email, kind, user.pk)
+    # By name: accounts.tasks imports the services, which import this module. A broker that
+    # is down is logged, not raised: the account change the email is about is committed
+    # already, and the person can ask for the email again.
+    send_after_commit("accounts.tasks.send_account_email", kind, user.pk)
 
 
 def absolute_url(path: str) -> str:

@@ -2,24 +2,27 @@ from __future__ import annotations
 
 import hashlib
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from tiers.models import Tier
+
 from . import validators
-
-
-def _default_tier_id() -> int | None:
-    from tiers.models import Tier
-
-    return Tier.objects.filter(is_default=True).values_list("id", flat=True).first()
 
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
+    def default_tier_id(self) -> int | None:
+        """The tier of an account created without one (`User.tier` is empty only in a form)."""
+        return Tier.objects.filter(is_default=True).values_list("id", flat=True).first()
+
     def create_user(self, username: str, email: str, password: str | None = None, **fields):
+        if "tier" not in fields and "tier_id" not in fields:
+            fields["tier_id"] = self.default_tier_id()
         user = self.model(username=username, email=validators.normalize_email(email), **fields)
         user.set_password(password)  # None gives an unusable password
         user.save(using=self._db)
@@ -93,47 +96,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.username
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        user = super().from_db(db, field_names, values)
-        user._loaded_status = user.__dict__.get("status")
-        return user
-
     def set_password(self, raw_password: str | None) -> None:
         super().set_password(raw_password)
         if self.pk is not None:
-            # Whoever changes a password (reset, staff, admin form) logs out every session.
+            # Whoever changes a password logs out every session (saved with the password;
+            # the services also tell every server process at once).
             self.revoke_tokens()
 
     def revoke_tokens(self) -> None:
         """Every token issued before now dies once this row is saved."""
         self.tokens_valid_after = timezone.now()
-        self._cutoff_moved = True
-
-    def save(self, *args, **kwargs) -> None:
-        from . import tokens
-
-        loaded = getattr(self, "_loaded_status", None)
-        if self.status == self.Status.DISABLED and loaded != self.Status.DISABLED:
-            self.revoke_tokens()
-        if getattr(self, "_cutoff_moved", False) and kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "tokens_valid_after"}
-        if self.tier_id is None:
-            self.tier_id = _default_tier_id()
-        super().save(*args, **kwargs)
-        self._loaded_status = self.status
-        tokens.forget_user(self.pk)
-        if getattr(self, "_cutoff_moved", False):
-            tokens.publish_cutoff(self)
-            self._cutoff_moved = False
-
-    def delete(self, *args, **kwargs):
-        from . import tokens
-
-        user_id = self.pk
-        result = super().delete(*args, **kwargs)
-        tokens.forget_user(user_id)
-        return result
 
     @property
     def is_active(self) -> bool:  # Django's auth and admin read this.
@@ -145,8 +117,6 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def mail_address(self) -> str:
-        from django.conf import settings
-
         return f"{self.username}@{settings.YUNOHOST_DOMAIN}"
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import pages
+from .views import pages
 
 app_name = "pages"
 

@@ -24,8 +24,13 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core.cache import cache
+from django_redis import get_redis_connection
 
 logger = logging.getLogger(__name__)
+
+# The cache keys the mirror snapshots (accounts/tokens.py writes them, and imports this module).
+DENY_KEY = "jwt:deny:{jti}"
+CUTOFF_KEY = "jwt:cutoff:{user_id}"
 
 _RETRY_SECONDS = 5.0
 
@@ -46,8 +51,6 @@ def publish(event: dict[str, Any]) -> None:
     """Tell every server process; failures are logged (the cache keys remain the truth)."""
     if not settings.REDIS_URL:
         return
-    from django_redis import get_redis_connection
-
     try:
         get_redis_connection("default").publish(channel(), json.dumps(event))
     except Exception as error:  # noqa: BLE001 - any transport error: the fallback path covers it
@@ -111,10 +114,6 @@ class Mirror:
             self.users[user_id] = (user, time.monotonic() + seconds)
 
     def _connect(self) -> None:
-        from django_redis import get_redis_connection
-
-        from . import tokens
-
         client = get_redis_connection("default")
         pubsub = client.pubsub()
         pubsub.subscribe(channel())
@@ -126,12 +125,12 @@ class Mirror:
         pubsub.connection.register_connect_callback(self._on_reconnect)
         self._pubsub = pubsub
         now = time.time()
-        for pattern, target in ((tokens.DENY_KEY, self.denied), (tokens.CUTOFF_KEY, self.cutoffs)):
+        for pattern, target in ((DENY_KEY, self.denied), (CUTOFF_KEY, self.cutoffs)):
             prefix = pattern.split("{", 1)[0]
             keys = list(cache.iter_keys(f"{prefix}*"))
             for key, value in cache.get_many(keys).items():
                 name = key[len(prefix):]
-                if pattern is tokens.DENY_KEY:
+                if pattern is DENY_KEY:
                     target[name] = float(value) if float(value) > 1 else now + 86400
                 else:
                     target[name] = float(value)

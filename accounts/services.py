@@ -15,13 +15,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from blahaj import crypto
+from blahaj import crypto, discord
 from blahaj.api import ApplicationError, Conflict, Forbidden, Gone, TooManyAttempts, ValidationFailed
 from blahaj.queueing import send_after_commit
+from provisioning.models import Operation
 from rest_framework_simplejwt.exceptions import InvalidToken
 from tiers.models import ReferralCode
 
 from . import emails, tokens
+from . import yunohost as lane
 from .models import OneTimeToken, User
 from .validators import normalize_email, validate_password_length
 
@@ -134,10 +136,28 @@ def token_revoke_access(*, token: Any) -> None:
     tokens.deny_access(token)
 
 
+def _user_save(user: User, *, fields: list[str], cutoff_moved: bool = False) -> None:
+    """Save these columns of the user; once committed, every server process drops its cached
+    copy and, if the token cut-off moved, hears of the new one.
+
+    After the commit, not before: a request reading the row in between would cache the old
+    one again (the cut-off alone would survive that, the other columns would not).
+    """
+    user.save(update_fields=fields)
+    _user_forget_after_commit(user.pk)
+    if cutoff_moved:
+        transaction.on_commit(lambda: tokens.publish_cutoff(user))
+
+
+def _user_forget_after_commit(user_id: int) -> None:
+    transaction.on_commit(lambda: tokens.forget_user(user_id))
+
+
+@transaction.atomic
 def user_revoke_all_tokens(*, user: User) -> None:
     """Every token issued so far stops working (logout everywhere)."""
     user.revoke_tokens()
-    user.save(update_fields=["tokens_valid_after"])
+    _user_save(user, fields=["tokens_valid_after"], cutoff_moved=True)
 
 
 @transaction.atomic
@@ -146,10 +166,8 @@ def user_set_password(*, user: User, password: str) -> None:
 
     `User.set_password` moves the token cut-off forward.
     """
-    from provisioning import services as lane
-
     user.set_password(password)
-    user.save(update_fields=["password", "tokens_valid_after"])
+    _user_save(user, fields=["password", "tokens_valid_after"], cutoff_moved=True)
     lane.account_set_password(user=user, password=password)
 
 
@@ -159,16 +177,24 @@ def user_delete(*, user: User) -> None:
 
     The operation carries the username, so it runs after the row is gone.
     """
-    from provisioning import services as lane
-
+    user_id = user.pk
     lane.account_delete(user=user)
     user.delete()
+    _user_forget_after_commit(user_id)
 
 
 @transaction.atomic
 def user_disable(*, user: User) -> None:
+    """The account can no longer log in, and every token it holds dies."""
     user.status = User.Status.DISABLED
-    user.save(update_fields=["status"])
+    user.revoke_tokens()
+    _user_save(user, fields=["status", "tokens_valid_after"], cutoff_moved=True)
+
+
+@transaction.atomic
+def user_update(*, user: User, fields: list[str]) -> None:
+    """Save staff edits of these profile columns (the admin's change form)."""
+    _user_save(user, fields=fields)
 
 
 # --- Registration, confirmation and password reset -----------------------------------------
@@ -277,6 +303,7 @@ def user_register(
         with transaction.atomic():
             if referral_code:
                 user.tier_id = _referral_code_claim(referral_code)
+            user.tier_id = user.tier_id or User.objects.default_tier_id()
             user.set_password(password)
             user.pending_password = crypto.encrypt(password)
             user.save()
@@ -329,14 +356,13 @@ def _user_move(user: User, *, from_statuses: tuple[str, ...], to: str) -> None:
     """Change the status only if it still is one of `from_statuses` (in a transaction).
 
     The row lock makes two concurrent moves (two staff members approving) take turns, and
-    the second one sees the first one's status. `save()`, not `update()`: the model's save
-    keeps what depends on the row (caches) in step.
+    the second one sees the first one's status.
     """
     current = User.objects.select_for_update().values_list("status", flat=True).get(pk=user.pk)
     if current not in from_statuses:
         raise Conflict(f"The account is no longer {user.get_status_display().lower()}.", code="invalid_status")
     user.status = to
-    user.save(update_fields=["status"])
+    _user_save(user, fields=["status"])
 
 
 @transaction.atomic
@@ -348,7 +374,7 @@ def user_confirm_email(*, token: str) -> User:
         raise TokenInvalid()
     _one_time_token_use(row)
     user.confirmed_at = timezone.now()
-    user.save(update_fields=["confirmed_at"])
+    _user_save(user, fields=["confirmed_at"])
     if settings.ACCOUNTS_REQUIRE_APPROVAL:
         _user_move(user, from_statuses=(User.Status.PENDING_CONFIRMATION,), to=User.Status.PENDING_APPROVAL)
     else:
@@ -359,8 +385,6 @@ def user_confirm_email(*, token: str) -> User:
 @transaction.atomic
 def user_begin_provisioning(*, user: User) -> None:
     """Status `provisioning` and the YunoHost `user create`, in one transaction."""
-    from provisioning import services as lane
-
     _user_move(
         user,
         from_statuses=(User.Status.PENDING_CONFIRMATION, User.Status.PENDING_APPROVAL),
@@ -382,9 +406,7 @@ def user_request_confirmation(*, email: str) -> None:
     The request does no lookup at all: the worker does it. So a known and an unknown address
     cost the request the same work and get the same answer, byte for byte.
     """
-    from .tasks import resend_confirmation_to
-
-    send_after_commit(resend_confirmation_to, email)
+    send_after_commit("accounts.tasks.resend_confirmation_to", email)
 
 
 def user_request_password_reset(*, identifier: str) -> None:
@@ -392,9 +414,7 @@ def user_request_password_reset(*, identifier: str) -> None:
 
     Like `user_request_confirmation`, the lookup happens in the worker.
     """
-    from .tasks import send_password_reset_to
-
-    send_after_commit(send_password_reset_to, identifier)
+    send_after_commit("accounts.tasks.send_password_reset_to", identifier)
 
 
 def user_confirmation_redeliver(*, email: str) -> None:
@@ -459,3 +479,40 @@ def user_confirm_password_reset(*, token: str, password: str) -> User:
         user.save(update_fields=["pending_password"])
     emails.send_password_changed(user=user)
     return user
+
+
+# --- What the YunoHost lane's outcomes mean to the account (registered in apps.py) ----------
+# Called inside the lane's transaction that records the outcome: see provisioning/outcomes.py.
+
+
+def user_provisioned(*, operation: Operation) -> None:
+    """`user create` succeeded: the account is active, its owner welcomed, staff told."""
+    # A disabled account stays disabled; a retried, already active one is not welcomed twice.
+    became_active = (
+        User.objects.filter(pk=operation.user_id)
+        .exclude(status__in=[User.Status.ACTIVE, User.Status.DISABLED])
+        .update(status=User.Status.ACTIVE)
+    )
+    if not became_active:
+        return
+    _user_forget_after_commit(operation.user_id)
+    user = User.objects.get(pk=operation.user_id)
+    emails.send_welcome(user=user)
+    discord.notify_staff(
+        event="account_created", message=f"{user.username} now has a YunoHost account ({user.mail_address})."
+    )
+
+
+def user_provisioning_failed(*, operation: Operation) -> None:
+    """`user create` failed for good: staff retry it (operation_retry) once they fixed the cause."""
+    if User.objects.filter(pk=operation.user_id, status=User.Status.PROVISIONING).update(
+        status=User.Status.PROVISIONING_FAILED
+    ):
+        _user_forget_after_commit(operation.user_id)
+
+
+def user_provisioning_retried(*, operation: Operation) -> None:
+    if User.objects.filter(pk=operation.user_id, status=User.Status.PROVISIONING_FAILED).update(
+        status=User.Status.PROVISIONING
+    ):
+        _user_forget_after_commit(operation.user_id)

@@ -1,12 +1,17 @@
 """Celery tasks of the accounts app: thin, they take ids or what a visitor typed, never a
-password or a token (see accounts/emails.py for how a link's token reaches its email)."""
+password or a token (see accounts/emails.py for how a link's token reaches its email).
+
+Retries are Celery's own (`autoretry_for`, exponential backoff with jitter, bounded): a delivery
+error that a retry can fix (`emails.is_transient`) is raised again as `TransientDeliveryError`,
+which the tasks retry; any other is logged (its type only) and the email dropped.
+"""
 
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from celery import Task, shared_task
 
@@ -17,35 +22,51 @@ logger = logging.getLogger(__name__)
 MAX_RETRIES = 6  # 30 s doubling up to 15 min: about half an hour of trying in all
 
 
-def _backoff(retries: int) -> int:
-    return min(30 * 2**retries, 900) + random.randint(0, 10)
+class TransientDeliveryError(Exception):
+    """A delivery failed in a way that sending again later can fix."""
+
+    def __init__(self, what: str, cause: str) -> None:
+        super().__init__(what, cause)
+        self.what, self.cause = what, cause
+
+
+class EmailTask(Task):
+    autoretry_for = (TransientDeliveryError,)
+    retry_backoff = 30
+    retry_backoff_max = 900
+    retry_jitter = True
+    max_retries = MAX_RETRIES
+
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        if isinstance(exc, TransientDeliveryError):
+            logger.error("Sending %s failed for good (%s): out of retries.", exc.what, exc.cause)
 
 
 @contextmanager
-def _retry_if_transient(task: Task, what: str) -> Iterator[None]:
+def _delivery(what: str) -> Iterator[None]:
     try:
         yield
     except emails.DELIVERY_ERRORS as error:
-        if emails.is_transient(error) and task.request.retries < MAX_RETRIES:
-            logger.warning("Sending %s failed (%s); retrying.", what, type(error).__name__)
-            raise task.retry(countdown=_backoff(task.request.retries)) from None
         # Only the error's type: its text may quote the message or the ESP's answer.
+        if emails.is_transient(error):
+            logger.warning("Sending %s failed (%s); retrying.", what, type(error).__name__)
+            raise TransientDeliveryError(what, type(error).__name__) from None
         logger.error("Sending %s failed for good (%s).", what, type(error).__name__)
 
 
-@shared_task(bind=True, max_retries=MAX_RETRIES)
-def send_account_email(self: Task, kind: str, user_id: int) -> None:
-    with _retry_if_transient(self, f"the {kind} email to user {user_id}"):
+@shared_task(base=EmailTask, name="accounts.tasks.send_account_email")
+def send_account_email(kind: str, user_id: int) -> None:
+    with _delivery(f"the {kind} email to user {user_id}"):
         services.email_deliver_to_user_id(kind=kind, user_id=user_id)
 
 
-@shared_task(bind=True, max_retries=MAX_RETRIES)
-def send_password_reset_to(self: Task, identifier: str) -> None:
-    with _retry_if_transient(self, "a password reset email"):
+@shared_task(base=EmailTask, name="accounts.tasks.send_password_reset_to")
+def send_password_reset_to(identifier: str) -> None:
+    with _delivery("a password reset email"):
         services.user_password_reset_deliver(identifier=identifier)
 
 
-@shared_task(bind=True, max_retries=MAX_RETRIES)
-def resend_confirmation_to(self: Task, email: str) -> None:
-    with _retry_if_transient(self, "a confirmation email"):
+@shared_task(base=EmailTask, name="accounts.tasks.resend_confirmation_to")
+def resend_confirmation_to(email: str) -> None:
+    with _delivery("a confirmation email"):
         services.user_confirmation_redeliver(email=email)

@@ -24,13 +24,12 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken as _RefreshToken, Token
 
 from . import revocation
+from .revocation import CUTOFF_KEY, DENY_KEY
 
 logger = logging.getLogger(__name__)
 
 CACHE_ERRORS = (ConnectionInterrupted, RedisError)
 
-DENY_KEY = "jwt:deny:{jti}"
-CUTOFF_KEY = "jwt:cutoff:{user_id}"
 USER_KEY = "auth:user:{user_id}"
 # Also the longest a cached user can outlive a change made while Redis was unreachable.
 USER_CACHE_SECONDS = 60

@@ -1,21 +1,21 @@
 from django.urls import path
 
-from . import views, views_registration as registration
+from .views import password_reset, registration, tokens
 
 app_name = "accounts-api"
 
 urlpatterns = [
-    path("login", views.LoginView.as_view(), name="login"),
-    path("refresh", views.RefreshView.as_view(), name="refresh"),
-    path("revoke-access", views.RevokeAccessView.as_view(), name="revoke-access"),
-    path("revoke-refresh", views.RevokeRefreshView.as_view(), name="revoke-refresh"),
-    path("me", views.MeView.as_view(), name="me"),
-    path("logout-all", views.LogoutAllView.as_view(), name="logout-all"),
+    path("login", tokens.LoginView.as_view(), name="login"),
+    path("refresh", tokens.RefreshView.as_view(), name="refresh"),
+    path("revoke-access", tokens.RevokeAccessView.as_view(), name="revoke-access"),
+    path("revoke-refresh", tokens.RevokeRefreshView.as_view(), name="revoke-refresh"),
+    path("me", tokens.MeView.as_view(), name="me"),
+    path("logout-all", tokens.LogoutAllView.as_view(), name="logout-all"),
     path("email-exists", registration.EmailExistsView.as_view(), name="email-exists"),
     path("password-strength", registration.PasswordStrengthView.as_view(), name="password-strength"),
     path("register", registration.RegisterView.as_view(), name="register"),
     path("resend-confirm", registration.ResendConfirmView.as_view(), name="resend-confirm"),
     path("confirm/<str:token>", registration.ConfirmView.as_view(), name="confirm"),
-    path("request-reset", registration.RequestResetView.as_view(), name="request-reset"),
-    path("confirm-reset", registration.ConfirmResetView.as_view(), name="confirm-reset"),
+    path("request-reset", password_reset.RequestResetView.as_view(), name="request-reset"),
+    path("confirm-reset", password_reset.ConfirmResetView.as_view(), name="confirm-reset"),
 ]

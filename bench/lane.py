@@ -142,14 +142,14 @@ def lane_round(first: int, n: int, state: Path) -> tuple[float, list[float], lis
     previous done -> next command start, command end -> op done)."""
     from django.db import transaction
 
-    from provisioning import services
+    from accounts import yunohost as accounts_lane
     from provisioning.models import Operation
 
     users = make_users("bench", first, n)
     start = time.time()
     with transaction.atomic():
         for user in users:
-            services.account_create(user=user)
+            accounts_lane.account_create(user=user)
     wait_done(timeout=max(120, n))
     names = [user.username for user in users]
     ops = list(Operation.objects.filter(args__username__in=names).order_by("started_at"))
@@ -165,14 +165,14 @@ def lane_round(first: int, n: int, state: Path) -> tuple[float, list[float], lis
 def lane_one_by_one(n: int, state: Path) -> tuple[list[float], list[float]]:
     from django.db import transaction
 
-    from provisioning import services
+    from accounts import yunohost as accounts_lane
     from provisioning.models import Operation
 
     users = make_users("solo", 0, n)
     enqueued: dict[str, float] = {}
     for user in users:
         with transaction.atomic():
-            services.account_create(user=user)
+            accounts_lane.account_create(user=user)
         enqueued[user.username] = time.time()  # the message went out on commit
         wait_done(timeout=30)
     commands = commands_by_user(state)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import Task
+from celery import Task, current_app
 from django.conf import settings
 from django.db import transaction
 
@@ -21,8 +21,17 @@ logger = logging.getLogger(__name__)
 _PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.2}
 
 
-def send_now(task: Task, *args: Any, countdown: float = 0) -> bool:
-    """Send the task; False (logged) if the broker refused it or was unreachable."""
+def _task(task: Task | str) -> Task:
+    # By name: a module can queue a task without importing the tasks module, which imports
+    # that module's services (a cycle). Each app imports its tasks in AppConfig.ready(), so
+    # the name is registered in every process, web or worker.
+    return current_app.tasks[task] if isinstance(task, str) else task
+
+
+def send_now(task: Task | str, *args: Any, countdown: float = 0) -> bool:
+    """Send the task (or the task of that name); False (logged) if the broker refused it or
+    was unreachable."""
+    task = _task(task)
     if countdown > 0 and settings.CELERY_TASK_ALWAYS_EAGER:
         # In-process mode has no timer: running it now would defeat the delay.
         logger.info("Not running %s%r now: it is due in %.0f s.", task.name, args, countdown)
@@ -35,6 +44,6 @@ def send_now(task: Task, *args: Any, countdown: float = 0) -> bool:
     return True
 
 
-def send_after_commit(task: Task, *args: Any, countdown: float = 0) -> None:
+def send_after_commit(task: Task | str, *args: Any, countdown: float = 0) -> None:
     """Send the task once the caller's transaction commits (at once outside a transaction)."""
     transaction.on_commit(lambda: send_now(task, *args, countdown=countdown))

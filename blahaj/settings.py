@@ -182,12 +182,15 @@ if TESTING and env_bool("BLAHAJ_FAST_HASHER", True):
 
 ACCOUNTS_REGISTRATION_OPEN = env_bool("ACCOUNTS_REGISTRATION_OPEN", True)
 ACCOUNTS_REQUIRE_APPROVAL = env_bool("ACCOUNTS_REQUIRE_APPROVAL", False)
+# Read by the seed-compatible routes (coming with the staff and seed work): true makes their
+# "user not found" answers indistinguishable from success.
 ACCOUNTS_PREVENT_ENUMERATION = env_bool("ACCOUNTS_PREVENT_ENUMERATION", False)
 ACCOUNTS_CONFIRM_TOKEN_LIFETIME = env_int("ACCOUNTS_CONFIRM_TOKEN_LIFETIME", 48 * 3600)
 ACCOUNTS_RESET_TOKEN_LIFETIME = env_int("ACCOUNTS_RESET_TOKEN_LIFETIME", 2 * 3600)
 ACCOUNTS_LOGIN_MAX_FAILURES = env_int("ACCOUNTS_LOGIN_MAX_FAILURES", 5)
 ACCOUNTS_LOGIN_FAILURE_WINDOW = env_int("ACCOUNTS_LOGIN_FAILURE_WINDOW", 15 * 60)
 ACCOUNTS_LOGIN_LOCKOUT = env_int("ACCOUNTS_LOGIN_LOCKOUT", 15 * 60)
+# For the upcoming user-made referral codes (the tiers work wires it).
 REFERRALS_USER_CODES = env_bool("REFERRALS_USER_CODES", False)
 
 JWT_ACCESS_LIFETIME = env_int("JWT_ACCESS_LIFETIME", 900)
@@ -286,7 +289,7 @@ YUNOHOST_TIMEOUT = env_int("YUNOHOST_TIMEOUT", 300)
 YUNOHOST_LOCK_TIMEOUT = env_int("YUNOHOST_LOCK_TIMEOUT", 5)
 YUNOHOST_PORTAL_URL = env_str("YUNOHOST_PORTAL_URL", f"https://{YUNOHOST_DOMAIN}/yunohost/sso/")
 
-# The lane (provisioning/services.py, provisioning/lane.py): retries, heartbeat and sweeper.
+# The lane (provisioning/services.py, provisioning/locks.py): retries, heartbeat and sweeper.
 # All durations are in seconds.
 # Real tries of one operation before it fails (a busy YunoHost does not count as one).
 YUNOHOST_MAX_ATTEMPTS = env_int("YUNOHOST_MAX_ATTEMPTS", 5)
@@ -323,6 +326,7 @@ if YUNOHOST_HEARTBEAT_STALE <= 2 * YUNOHOST_HEARTBEAT_INTERVAL:
 DISCORD_WEBHOOK_URL = env_str("DISCORD_WEBHOOK_URL")
 DISCORD_ADMIN_ROLE_ID = env_str("DISCORD_ADMIN_ROLE_ID")
 
+# For the upcoming websites app: the hosts a website's git repository may come from.
 WEBSITES_GIT_HOSTS = env_list("WEBSITES_GIT_HOSTS", "github.com,gitlab.com,codeberg.org")
 
 # --- The rest of Django --------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The YunoHost lane: durable operations, their state machine, and the other apps' entry points.
+"""The YunoHost lane: durable operations and their state machine.
 
     pending ──claim──▶ running ──▶ succeeded
        ▲                  ├──────▶ failed   (permanent error, bad secret, or out of attempts)
@@ -12,6 +12,9 @@ row with a conditional UPDATE that also checks no earlier operation of its subje
 runs the one command, and records the outcome; so a message delivered twice, or re-sent by the
 sweeper, is harmless. Secrets travel encrypted in `secret_args`, are decrypted only for the
 command, and are wiped when the operation ends.
+
+The apps above (accounts, websites...) queue their operations with `operation_create` and hear
+of the outcomes through the callbacks they registered in `outcomes`; the lane never imports them.
 """
 
 from __future__ import annotations
@@ -23,25 +26,23 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
 
+from blahaj import discord
 from blahaj.api import Conflict
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
-from blahaj.discord import notify_staff
 from blahaj.queueing import send_after_commit, send_now
 
-from . import commands
-from .lane import LaneLock, lane_lock
+from . import commands, outcomes
+from .locks import LaneLock, lane_lock
 from .models import Operation
-
-if TYPE_CHECKING:
-    from accounts.models import User
+from .yunohost import YunohostBusy, YunohostError, YunohostPermanent
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ MAX_ERROR = 2_000
 REDACTED = "**********"
 Status = Operation.Status
 Kind = Operation.Kind
+# Queued by name: provisioning.tasks imports this module.
+RUN_OPERATION = "provisioning.tasks.run_operation"
 
 
 class LaneBusy(Exception):
@@ -67,7 +70,7 @@ def _unseal(secret_args: str) -> dict[str, str]:
     return json.loads(decrypt(secret_args)) if secret_args else {}
 
 
-def _insert(*, kind: str, subject: str, args: dict[str, Any], secret_args: str, user: User | None) -> Operation:
+def _insert(*, kind: str, subject: str, args: dict[str, Any], secret_args: str, user: AbstractBaseUser | None) -> Operation:
     # The unique (subject, sequence) constraint settles two writers racing for one subject:
     # the loser's savepoint rolls back and it takes the next number.
     for attempt in range(5):
@@ -90,112 +93,21 @@ def operation_create(
     subject: str,
     args: dict[str, Any],
     secrets: dict[str, str] | None = None,
-    user: User | None = None,
+    user: AbstractBaseUser | None = None,
 ) -> Operation:
     """Record an operation after every earlier one of `subject`; it is queued on commit."""
-    from .tasks import run_operation
-
     operation = _insert(kind=kind, subject=subject, args=args, secret_args=_seal(secrets), user=user)
-    send_after_commit(run_operation, operation.pk)
+    send_after_commit(RUN_OPERATION, operation.pk)
     return operation
 
 
-# --- The accounts app's entry points ---------------------------------------------------------
-
-
-def _user_subject(username: str) -> str:
-    return f"user:{username}"
-
-
-def _account_state(username: str) -> str:
-    """"none", "failed" (its creation failed for good) or "exists" (exists or will exist)."""
-    last = (
-        Operation.objects.filter(
-            subject=_user_subject(username), kind__in=[Kind.USER_CREATE, Kind.USER_DELETE]
-        )
-        .order_by("-sequence")
-        .values_list("kind", "status")
-        .first()
-    )
-    if last is None or last[0] == Kind.USER_DELETE:
-        return "none"
-    return "failed" if last[1] == Status.FAILED else "exists"
+def operation_replace_secrets(*, operation: Operation, secrets: dict[str, str]) -> None:
+    """Give a failed operation new secrets, for a staff retry (its own were wiped when it failed)."""
+    Operation.objects.filter(pk=operation.pk, status=Status.FAILED).update(secret_args=_seal(secrets))
 
 
 def _random_password() -> str:
     return random_secrets.token_urlsafe(24)
-
-
-def _signup_password(user: User) -> str:
-    if not user.pending_password:
-        # Created by staff: a random password; the owner sets theirs through a reset.
-        return _random_password()
-    try:
-        return decrypt(user.pending_password)
-    except SecretUnreadable:
-        logger.warning(
-            "The sign-up password of %s cannot be decrypted (DJANGO_SECRET_KEY changed); "
-            "the account gets a random one and needs a password reset.", user.username,
-        )
-        return _random_password()
-
-
-def _set_pending_password(user: User, value: str) -> None:
-    # This one column only, not User.save(): nothing else of the row changes, and the save
-    # hooks (token cut-off, cache invalidation) are not the lane's business.
-    type(user).objects.filter(pk=user.pk).update(pending_password=value)
-    user.pending_password = value
-
-
-@transaction.atomic
-def account_create(*, user: User) -> Operation:
-    """Queue `user create` for this account, with the password chosen at sign-up."""
-    password = _signup_password(user)
-    _set_pending_password(user, "")
-    args = {
-        "username": user.username,
-        "fullname": user.display_name,
-        "domain": settings.YUNOHOST_DOMAIN,
-        "mailbox_quota": user.tier.mailbox_quota,
-    }
-    return operation_create(
-        kind=Kind.USER_CREATE, subject=_user_subject(user.username), args=args,
-        secrets={"password": password}, user=user,
-    )
-
-
-@transaction.atomic
-def account_set_password(*, user: User, password: str) -> Operation | None:
-    """Give YunoHost the new password, if the account has or will have a YunoHost user."""
-    state = _account_state(user.username)
-    if state == "exists":
-        return operation_create(
-            kind=Kind.USER_UPDATE, subject=_user_subject(user.username),
-            args={"username": user.username}, secrets={"password": password}, user=user,
-        )
-    if state == "failed":
-        # A staff retry of the failed creation will use this password.
-        failed = Operation.objects.filter(
-            subject=_user_subject(user.username), kind=Kind.USER_CREATE, status=Status.FAILED
-        ).order_by("-sequence").first()
-        Operation.objects.filter(pk=failed.pk).update(secret_args=_seal({"password": password}))
-    elif user.pending_password:
-        # Not provisioned yet (awaiting confirmation or approval): provision with this one.
-        _set_pending_password(user, encrypt(password))
-    return None
-
-
-@transaction.atomic
-def account_delete(*, user: User) -> Operation | None:
-    """Queue `user delete` (with its home and mail) if a YunoHost user was ever asked for."""
-    if user.pending_password:
-        _set_pending_password(user, "")
-    if _account_state(user.username) == "none":
-        return None
-    return operation_create(
-        kind=Kind.USER_DELETE, subject=_user_subject(user.username),
-        args={"username": user.username, "purge": True}, user=user,
-    )
 
 
 # --- Staff actions ---------------------------------------------------------------------------
@@ -203,11 +115,10 @@ def account_delete(*, user: User) -> Operation | None:
 
 @transaction.atomic
 def operation_retry(*, operation: Operation) -> Operation:
-    """Run a failed operation again, with a fresh budget of attempts."""
-    from .tasks import run_operation
-
+    """Run a failed operation again, with a fresh budget of attempts; its kind's owner is told
+    (`outcomes.retried`) in this transaction."""
     # The row as it is now, not as the caller loaded it: a password change may have given a
-    # failed creation its secret back meanwhile (account_set_password).
+    # failed creation its secret back meanwhile (operation_replace_secrets).
     current = Operation.objects.select_for_update().filter(pk=operation.pk, status=Status.FAILED).first()
     if current is None:
         raise Conflict("Only a failed operation can be retried.", code="not_failed")
@@ -217,12 +128,8 @@ def operation_retry(*, operation: Operation) -> Operation:
         # The sign-up password was wiped when it failed: a random one; the owner resets it.
         current.secret_args = _seal({"password": _random_password()})
     current.save(update_fields=["status", "attempts", "busy_waits", "next_attempt_at", "finished_at", "secret_args"])
-    if operation.kind == Kind.USER_CREATE and operation.user_id:
-        User = get_user_model()
-        User.objects.filter(pk=operation.user_id, status=User.Status.PROVISIONING_FAILED).update(
-            status=User.Status.PROVISIONING
-        )
-    send_after_commit(run_operation, operation.pk)
+    outcomes.retried(current)
+    send_after_commit(RUN_OPERATION, operation.pk)
     operation.refresh_from_db()
     return operation
 
@@ -322,8 +229,6 @@ def _transient(operation: Operation, error: str) -> Outcome:
 
 
 def _execute(operation: Operation, lock: LaneLock) -> Outcome:
-    from .yunohost import YunohostBusy, YunohostError, YunohostPermanent
-
     try:
         secrets = _unseal(operation.secret_args)
     except SecretUnreadable:
@@ -427,11 +332,9 @@ def operation_run(*, operation_id: int) -> None:
 def _queue_follow_ups(outcomes: list[tuple[Operation, Outcome]]) -> None:
     """Messages for what this run leaves to others: its own retries, and the next pending
     step of each subject it finished a step of (its message may have come while it waited)."""
-    from .tasks import run_operation
-
     for operation, outcome in outcomes:
         if outcome.status == Status.PENDING:
-            send_now(run_operation, operation.pk, countdown=outcome.retry_in)
+            send_now(RUN_OPERATION, operation.pk, countdown=outcome.retry_in)
     subjects = {op.subject for op, outcome in outcomes if outcome.status != Status.PENDING}
     if not subjects:
         return
@@ -442,44 +345,23 @@ def _queue_follow_ups(outcomes: list[tuple[Operation, Outcome]]) -> None:
     )
     now = timezone.now()
     for pk, due in following:
-        send_now(run_operation, pk, countdown=max(0.0, (due - now).total_seconds()))
+        send_now(RUN_OPERATION, pk, countdown=max(0.0, (due - now).total_seconds()))
 
 
 # --- What an outcome means to the rest of the system -----------------------------------------
 
 
 def _on_finished(operation: Operation) -> None:
+    # In _finish's transaction: see provisioning/outcomes.py for why.
     if operation.status == Status.SUCCEEDED:
-        if operation.kind == Kind.USER_CREATE:
-            _user_created(operation)
+        outcomes.succeeded(operation)
         return
-    notify_staff(
+    discord.notify_staff(
         event="operation_failed",
         message=f"YunoHost operation #{operation.pk} ({operation.kind}, {operation.subject}) "
         f"failed after {operation.attempts} attempt(s): {operation.error}",
     )
-    if operation.kind == Kind.USER_CREATE:
-        User = get_user_model()
-        User.objects.filter(pk=operation.user_id, status=User.Status.PROVISIONING).update(
-            status=User.Status.PROVISIONING_FAILED
-        )
-
-
-def _user_created(operation: Operation) -> None:
-    from accounts import emails
-
-    User = get_user_model()
-    # A disabled account stays disabled; a retried, already active one is not welcomed twice.
-    became_active = (
-        User.objects.filter(pk=operation.user_id)
-        .exclude(status__in=[User.Status.ACTIVE, User.Status.DISABLED])
-        .update(status=User.Status.ACTIVE)
-    )
-    if not became_active:
-        return
-    user = User.objects.get(pk=operation.user_id)
-    emails.send_welcome(user=user)
-    notify_staff(event="account_created", message=f"{user.username} now has a YunoHost account ({user.mail_address}).")
+    outcomes.failed(operation)
 
 
 # --- The sweeper -----------------------------------------------------------------------------
@@ -500,8 +382,6 @@ def _recover_stale(operation: Operation) -> str | None:
 def operations_sweep() -> dict[str, int]:
     """Take back running operations with a stale heartbeat, and queue again pending ones
     that are due since more than YUNOHOST_SWEEP_GRACE seconds without having run."""
-    from .tasks import run_operation
-
     now = timezone.now()
     stale = Operation.objects.filter(
         status=Status.RUNNING, heartbeat_at__lt=now - timedelta(seconds=settings.YUNOHOST_HEARTBEAT_STALE)
@@ -516,5 +396,5 @@ def operations_sweep() -> dict[str, int]:
         .values_list("pk", flat=True)[: settings.YUNOHOST_SWEEP_BATCH]
     )
     ids = {pk for pk, status in recovered.items() if status == Status.PENDING} | set(due)
-    queued = sum(send_now(run_operation, pk) for pk in sorted(ids))
+    queued = sum(send_now(RUN_OPERATION, pk) for pk in sorted(ids))
     return {"recovered": sum(status is not None for status in recovered.values()), "queued": queued}

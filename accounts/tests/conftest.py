@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.db.models.signals import pre_save
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -129,3 +130,25 @@ def rates(settings):
         }
 
     return override
+
+
+@pytest.fixture
+def before_account_insert():
+    """`before_account_insert(action)`: call `action(user)` right before a new account's INSERT,
+    after the service's own checks: the moment a concurrent sign-up can slip in. Django's
+    `pre_save` signal, so the services under test run unpatched."""
+    from accounts.models import User
+
+    receivers = []
+
+    def hook(action) -> None:
+        def receiver(sender, instance, **kwargs) -> None:
+            if instance._state.adding:
+                action(instance)
+
+        pre_save.connect(receiver, sender=User, weak=False)
+        receivers.append(receiver)
+
+    yield hook
+    for receiver in receivers:
+        pre_save.disconnect(receiver, sender=User)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from accounts.models import User
-from conftest import login
+from conftest import committed, login
 
 
 def test_the_user_list_and_filters_render(admin_client, user, other_user):
@@ -62,7 +62,7 @@ def test_the_admin_refuses_a_name_yunohost_would_refuse(admin_client, default_ti
 
 
 def test_deleting_an_account_in_the_admin_queues_its_yunohost_deletion(admin_client, make_user):
-    from provisioning import services as lane
+    from accounts import yunohost as lane
     from provisioning.models import Operation
 
     dora = make_user("dora", status=User.Status.PROVISIONING, pending_password="")
@@ -77,7 +77,7 @@ def test_deleting_an_account_in_the_admin_queues_its_yunohost_deletion(admin_cli
 
 
 def test_the_bulk_delete_action_queues_each_deletion(admin_client, make_user):
-    from provisioning import services as lane
+    from accounts import yunohost as lane
     from provisioning.models import Operation
 
     users = [make_user(name, status=User.Status.PROVISIONING) for name in ("erin", "finn")]
@@ -91,4 +91,50 @@ def test_the_bulk_delete_action_queues_each_deletion(admin_client, make_user):
 
     assert sorted(Operation.objects.filter(kind="user.delete").values_list("subject", flat=True)) == [
         "user:erin", "user:finn",
+    ]
+
+
+def test_status_and_username_are_read_only_in_the_change_form(admin_client, user):
+    response = admin_client.post(
+        f"/admin/accounts/user/{user.pk}/change/",
+        {"username": "mallory", "status": "disabled", "display_name": "Alice L", "email": "alice@example.org",
+         "tier": user.tier_id, "discord_username": ""},
+    )
+
+    assert response.status_code == 302, response.content
+    user.refresh_from_db()
+    assert (user.username, user.status, user.display_name) == ("alice", User.Status.ACTIVE, "Alice L")
+
+
+def test_a_profile_edit_in_the_admin_shows_in_me_at_once(admin_client, api_client, user):
+    access = login(api_client, "alice")["access"]
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert api_client.get("/api/user/me").json()["display_name"] == "Alice"  # cached now
+
+    with committed():
+        admin_client.post(
+            f"/admin/accounts/user/{user.pk}/change/",
+            {"display_name": "Alice L", "email": "alice@example.org", "tier": user.tier_id, "discord_username": ""},
+        )
+
+    assert api_client.get("/api/user/me").json()["display_name"] == "Alice L"
+
+
+def test_the_approve_action_starts_provisioning_and_skips_other_states(admin_client, make_user):
+    from provisioning.models import Operation
+
+    waiting = make_user("erin", status=User.Status.PENDING_APPROVAL)
+    active = make_user("finn")
+
+    response = admin_client.post(
+        "/admin/accounts/user/",
+        {"action": "approve_accounts", "_selected_action": [waiting.pk, active.pk]},
+        follow=True,
+    )
+
+    assert User.objects.get(pk=waiting.pk).status == User.Status.PROVISIONING
+    assert User.objects.get(pk=active.pk).status == User.Status.ACTIVE
+    assert list(Operation.objects.values_list("subject", flat=True)) == ["user:erin"]
+    assert [str(m) for m in response.context["messages"]] == [
+        "finn: Only an account waiting for approval can be approved.", "Approved 1 account(s).",
     ]

@@ -7,7 +7,7 @@ import pytest
 from accounts import services
 from accounts.models import User
 from blahaj.testing import free_port
-from conftest import login
+from conftest import committed, login
 
 
 @pytest.fixture
@@ -27,7 +27,8 @@ def dead_redis_cache(settings):
 def test_account_changes_are_saved_while_the_cache_is_down(user, dead_redis_cache, caplog):
     dead_redis_cache()
 
-    services.user_disable(user=user)
+    with committed():
+        services.user_disable(user=user)
 
     assert User.objects.get(pk=user.pk).status == User.Status.DISABLED
     assert "Could not publish the token cut-off" in caplog.text

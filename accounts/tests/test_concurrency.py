@@ -42,7 +42,7 @@ def _register_at_once(bodies: list[dict]) -> list:
 
 
 @pytest.fixture
-def racing(tasks_inline, default_tier, rates, monkeypatch):
+def racing(tasks_inline, default_tier, rates, before_account_insert):
     """Everyone passes the availability pre-check before anyone inserts.
 
     Without this sync point the interpreter lock spreads the threads out enough that the
@@ -50,21 +50,9 @@ def racing(tasks_inline, default_tier, rates, monkeypatch):
     all of them reach the INSERT together: the unique constraints decide, and the losers'
     IntegrityError must come back as 409, never 500.
     """
-    from accounts import services
-
     rates(register="1000/hour")
     checked_in = threading.Barrier(RACERS)
-    seen = threading.local()
-    real_taken = services._taken
-
-    def taken(user):
-        answer = real_taken(user)
-        if not getattr(seen, "checked", False):
-            seen.checked = True
-            checked_in.wait(timeout=30)
-        return answer
-
-    monkeypatch.setattr(services, "_taken", taken)
+    before_account_insert(lambda user: checked_in.wait(timeout=30))
 
 
 def _outcomes(responses) -> Counter:

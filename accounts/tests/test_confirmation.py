@@ -19,7 +19,7 @@ RESEND = "/api/user/resend-confirm"
 @pytest.fixture
 def lane_calls(monkeypatch) -> list:
     """What reached the YunoHost lane's seam (the lane itself is another issue's)."""
-    from provisioning import services as lane
+    from accounts import yunohost as lane
 
     calls: list = []
     monkeypatch.setattr(lane, "account_create", lambda *, user: calls.append(("create", user.username, user.status)))

@@ -16,15 +16,15 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import User
-from conftest import PASSWORD, login
+from conftest import PASSWORD, CommittingAPIClient, committed, login
 
 LOGIN = "/api/user/login"
 REFRESH = "/api/user/refresh"
 ME = "/api/user/me"
 
 
-def bearer(token: str) -> APIClient:
-    client = APIClient()
+def bearer(token: str) -> CommittingAPIClient:
+    client = CommittingAPIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client
 
@@ -520,7 +520,8 @@ def test_login_is_limited_per_ip(api_client, user, settings):
 def test_a_warm_auth_cache_still_sees_a_disable(auth_client, user):
     assert auth_client.get(ME).status_code == 200  # the user is now cached
 
-    services.user_disable(user=User.objects.get(pk=user.pk))
+    with committed():
+        services.user_disable(user=User.objects.get(pk=user.pk))
 
     assert_token_refused(auth_client.get(ME))
 
@@ -531,7 +532,8 @@ def test_a_stale_cache_refill_cannot_resurrect_revoked_tokens(auth_client, user)
     from accounts import tokens as token_module
 
     stale = User.objects.select_related("tier").get(pk=user.pk)  # read before the revocation
-    services.user_revoke_all_tokens(user=user)
+    with committed():
+        services.user_revoke_all_tokens(user=user)
     # A slow request writes its old copy back after the revocation's invalidation.
     cache.set(token_module.USER_KEY.format(user_id=user.pk), stale, 300)
 

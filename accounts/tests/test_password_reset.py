@@ -27,7 +27,7 @@ def reset_email(api, user, mailoutbox):
 
 @pytest.fixture
 def lane_passwords(monkeypatch) -> list:
-    from provisioning import services as lane
+    from accounts import yunohost as lane
 
     calls: list = []
     monkeypatch.setattr(lane, "account_set_password", lambda *, user, password: calls.append((user.username, password)))

@@ -11,7 +11,8 @@ from django.utils import timezone
 from accounts.models import User
 from blahaj import crypto
 from conftest import PASSWORD
-from tiers.models import ReferralCode, Tier
+from factories import ReferralCodeFactory, TierFactory
+from tiers.models import ReferralCode
 
 from .conftest import link_path
 
@@ -184,11 +185,11 @@ def test_registration_closed_is_403(api, signup_body, settings):
 
 @pytest.fixture
 def gold(db):
-    return Tier.objects.create(slug="gold", name="Gold", max_websites=5, custom_domains=True)
+    return TierFactory(slug="gold", max_websites=5, custom_domains=True)
 
 
 def test_a_referral_code_puts_the_account_on_its_tier_and_counts_a_use(api, signup_body, gold):
-    ReferralCode.objects.create(code="SHARKS", tier=gold, max_uses=2)
+    ReferralCodeFactory(code="SHARKS", tier=gold, max_uses=2)
 
     response = api.post(REGISTER, {**signup_body, "referral_code": "SHARKS"})
 
@@ -198,7 +199,7 @@ def test_a_referral_code_puts_the_account_on_its_tier_and_counts_a_use(api, sign
 
 
 def test_a_referral_code_without_tier_keeps_the_default_tier(api, signup_body):
-    ReferralCode.objects.create(code="FRIENDS")
+    ReferralCodeFactory(code="FRIENDS")
 
     api.post(REGISTER, {**signup_body, "referral_code": "FRIENDS"})
 
@@ -216,7 +217,7 @@ def test_a_referral_code_without_tier_keeps_the_default_tier(api, signup_body):
     ids=["unknown", "inactive", "used-up", "expired"],
 )
 def test_an_unusable_referral_code_is_400_and_creates_nothing(api, signup_body, gold, code_fields):
-    ReferralCode.objects.create(tier=gold, **code_fields)
+    ReferralCodeFactory(tier=gold, **code_fields)
 
     response = api.post(REGISTER, {**signup_body, "referral_code": "SHARKS"})
 
@@ -228,11 +229,12 @@ def test_an_unusable_referral_code_is_400_and_creates_nothing(api, signup_body, 
     assert not User.objects.filter(username="dana").exists()
 
 
-def test_a_refused_sign_up_gives_the_referral_use_back(api, signup_body, gold, user, make_user, monkeypatch):
-    from accounts import services
-
-    ReferralCode.objects.create(code="SHARKS", tier=gold, max_uses=1)
-    monkeypatch.setattr(services, "_taken", lambda new: None)  # let the insert itself collide
+def test_a_refused_sign_up_gives_the_referral_use_back(api, signup_body, gold, make_user, before_account_insert):
+    ReferralCodeFactory(code="SHARKS", tier=gold, max_uses=1)
+    # The use is taken, then the insert itself collides with a sign-up that slipped in.
+    before_account_insert(
+        lambda user: make_user("alice") if user.email == signup_body["email"] else None
+    )
 
     response = api.post(REGISTER, {**signup_body, "username": "alice", "referral_code": "SHARKS"})
 

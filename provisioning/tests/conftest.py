@@ -99,8 +99,10 @@ def welcomes(monkeypatch) -> list[str]:
 
 @pytest.fixture
 def staff_notes(monkeypatch) -> list[tuple[str, str]]:
+    from blahaj import discord
+
     notes: list[tuple[str, str]] = []
-    monkeypatch.setattr(services, "notify_staff", lambda *, event, message: notes.append((event, message)))
+    monkeypatch.setattr(discord, "notify_staff", lambda *, event, message: notes.append((event, message)))
     return notes
 
 

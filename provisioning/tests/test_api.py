@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from blahaj.crypto import encrypt
 from conftest import login
+from factories import OperationFactory
 from provisioning.models import Operation
 
 pytestmark = pytest.mark.django_db
@@ -19,8 +20,8 @@ T1 = datetime(2026, 5, 1, 12, 0, 3, tzinfo=tz.utc)
 
 @pytest.fixture
 def failed(db) -> Operation:
-    return Operation.objects.create(
-        kind="user.create", subject="user:alice", sequence=1, status="failed", attempts=1,
+    return OperationFactory(
+        kind="user.create", subject="user:alice", status="failed", attempts=1,
         args={"username": "alice"}, secret_args=encrypt('{"password": "hunter2-but-longer"}'),
         output="", error="Domain 'elsewhere.example' unknown", created_at=T0, started_at=T0, finished_at=T1,
     )
@@ -28,8 +29,8 @@ def failed(db) -> Operation:
 
 @pytest.fixture
 def succeeded(db) -> Operation:
-    return Operation.objects.create(
-        kind="user.delete", subject="user:bob", sequence=1, status="succeeded", attempts=1,
+    return OperationFactory(
+        kind="user.delete", subject="user:bob", status="succeeded", attempts=1,
         args={"username": "bob", "purge": True}, output='{"note": "nothing to delete"}',
         created_at=T0, started_at=T0, finished_at=T1,
     )

@@ -15,10 +15,12 @@ import pytest
 from django.utils import timezone
 
 from accounts import services as accounts_services
+from accounts import yunohost as accounts_lane
 from accounts.models import User
 from blahaj.api import Conflict
+from factories import TierFactory
 from provisioning import services, tasks
-from provisioning.lane import lane_lock
+from provisioning.locks import lane_lock
 from provisioning.models import Operation
 from provisioning.yunohost import get_client
 
@@ -41,7 +43,7 @@ def _reload(*objects):
 def test_a_confirmed_sign_up_ends_with_a_yunohost_user(emulator, signed_up, welcomes, staff_notes):
     alice = signed_up("alice", display_name="Alice Liddell")
 
-    operation = services.account_create(user=alice)
+    operation = accounts_lane.account_create(user=alice)
 
     alice.refresh_from_db()
     assert alice.pending_password == ""
@@ -68,10 +70,8 @@ def test_a_confirmed_sign_up_ends_with_a_yunohost_user(emulator, signed_up, welc
 
 
 def test_the_mailbox_quota_comes_from_the_tier(emulator, signed_up):
-    from tiers.models import Tier
-
-    plus = Tier.objects.create(slug="plus", name="Plus", mailbox_quota="2G")
-    services.account_create(user=signed_up("alice", tier=plus))
+    plus = TierFactory(slug="plus", mailbox_quota="2G")
+    accounts_lane.account_create(user=signed_up("alice", tier=plus))
 
     run_lane()
 
@@ -81,7 +81,7 @@ def test_the_mailbox_quota_comes_from_the_tier(emulator, signed_up):
 def test_an_account_staff_created_gets_a_random_password(emulator, make_user):
     carol = make_user("carol", status=User.Status.PROVISIONING)
 
-    services.account_create(user=carol)
+    accounts_lane.account_create(user=carol)
     run_lane()
 
     carol.refresh_from_db()
@@ -91,7 +91,7 @@ def test_an_account_staff_created_gets_a_random_password(emulator, make_user):
 
 def test_a_disabled_account_is_not_reactivated_by_its_creation(emulator, signed_up, welcomes):
     alice = signed_up()
-    services.account_create(user=alice)
+    accounts_lane.account_create(user=alice)
     User.objects.filter(pk=alice.pk).update(status=User.Status.DISABLED)
 
     run_lane()
@@ -105,7 +105,7 @@ def test_a_disabled_account_is_not_reactivated_by_its_creation(emulator, signed_
 
 
 def test_a_busy_yunohost_is_retried_later_without_counting_an_attempt(emulator, signed_up, time_machine):
-    operation = services.account_create(user=signed_up())
+    operation = accounts_lane.account_create(user=signed_up())
 
     with emulator.busy():
         run_lane()
@@ -137,7 +137,7 @@ def test_transient_failures_are_retried_with_backoff_then_fail_for_good(
     settings.YUNOHOST_MAX_ATTEMPTS = 3
     emulator.add_fault(command="user create", times=3, exit=1, stderr="ERROR The LDAP server is not answering")
     alice = signed_up()
-    operation = services.account_create(user=alice)
+    operation = accounts_lane.account_create(user=alice)
 
     waits = []
     for _ in range(2):
@@ -162,7 +162,7 @@ def test_transient_failures_are_retried_with_backoff_then_fail_for_good(
 
 def test_a_transient_failure_then_success(emulator, signed_up, time_machine):
     emulator.add_fault(command="user create", times=1, crash=True)
-    operation = services.account_create(user=signed_up())
+    operation = accounts_lane.account_create(user=signed_up())
 
     run_lane()
     operation.refresh_from_db()
@@ -189,7 +189,7 @@ def test_a_refusal_fails_at_once(emulator, staff_notes):
 
 
 def test_an_operation_whose_secret_cannot_be_decrypted_fails_visibly(emulator, signed_up, settings):
-    operation = services.account_create(user=signed_up())
+    operation = accounts_lane.account_create(user=signed_up())
     settings.SECRET_KEY = "a-rotated-key"
 
     run_lane()
@@ -214,7 +214,7 @@ def test_a_kind_without_a_command_fails_at_once(emulator):
 
 def test_creating_a_user_who_exists_succeeds_without_a_second_effect(emulator, signed_up):
     get_client().user_create(username="alice", fullname="Alice", password="the first password 1", domain="blahaj.land")
-    operation = services.account_create(user=signed_up("alice"))
+    operation = accounts_lane.account_create(user=signed_up("alice"))
 
     run_lane()
 
@@ -238,7 +238,7 @@ def test_deleting_a_user_yunohost_does_not_know_succeeds(emulator):
 
 
 def test_a_run_that_read_the_row_before_another_claimed_it_does_nothing(emulator, signed_up):
-    operation = services.account_create(user=signed_up())
+    operation = accounts_lane.account_create(user=signed_up())
     read_early = Operation.objects.get(pk=operation.pk)
     run_lane()  # another worker claims, runs and finishes it
     Operation.objects.filter(pk=operation.pk).update(status=PENDING)  # and, say, staff retry it
@@ -247,7 +247,7 @@ def test_a_run_that_read_the_row_before_another_claimed_it_does_nothing(emulator
 
 
 def test_a_message_delivered_twice_runs_the_command_once(emulator, signed_up):
-    operation = services.account_create(user=signed_up())
+    operation = accounts_lane.account_create(user=signed_up())
 
     services.operation_run(operation_id=operation.pk)
     services.operation_run(operation_id=operation.pk)
@@ -262,10 +262,10 @@ def test_a_message_delivered_twice_runs_the_command_once(emulator, signed_up):
 def test_operations_of_one_subject_run_in_order(emulator, signed_up, settings):
     settings.YUNOHOST_LANE_DRAIN = 0  # one operation per run, to look between runs
     alice = signed_up()
-    create = services.account_create(user=alice)
-    update = services.account_set_password(user=alice, password=NEW_PASSWORD)
-    delete = services.account_delete(user=alice)
-    bob = services.account_create(user=signed_up("bob"))
+    create = accounts_lane.account_create(user=alice)
+    update = accounts_lane.account_set_password(user=alice, password=NEW_PASSWORD)
+    delete = accounts_lane.account_delete(user=alice)
+    bob = accounts_lane.account_create(user=signed_up("bob"))
     assert [create.sequence, update.sequence, delete.sequence, bob.sequence] == [1, 2, 3, 1]
 
     for later in (delete, update, bob):
@@ -282,9 +282,9 @@ def test_operations_of_one_subject_run_in_order(emulator, signed_up, settings):
 
 def test_holding_the_lane_a_run_goes_on_with_the_next_step_of_its_subject_then_the_oldest(emulator, signed_up):
     alice, bob = signed_up("alice"), signed_up("bob")
-    bob_create = services.account_create(user=bob)
-    alice_create = services.account_create(user=alice)
-    alice_update = services.account_set_password(user=alice, password=NEW_PASSWORD)
+    bob_create = accounts_lane.account_create(user=bob)
+    alice_create = accounts_lane.account_create(user=alice)
+    alice_update = accounts_lane.account_set_password(user=alice, password=NEW_PASSWORD)
 
     services.operation_run(operation_id=alice_create.pk)  # one message, the whole backlog
 
@@ -295,8 +295,8 @@ def test_holding_the_lane_a_run_goes_on_with_the_next_step_of_its_subject_then_t
 
 def test_a_run_stops_going_on_once_its_drain_time_is_up(emulator, signed_up, settings):
     settings.YUNOHOST_LANE_DRAIN = 0
-    first = services.account_create(user=signed_up("alice"))
-    services.account_create(user=signed_up("bob"))
+    first = accounts_lane.account_create(user=signed_up("alice"))
+    accounts_lane.account_create(user=signed_up("bob"))
 
     services.operation_run(operation_id=first.pk)
 
@@ -305,7 +305,7 @@ def test_a_run_stops_going_on_once_its_drain_time_is_up(emulator, signed_up, set
 
 def test_a_task_that_cannot_get_the_lane_steps_aside_without_touching_the_operation(emulator, signed_up, settings):
     settings.YUNOHOST_LANE_WAIT = 0
-    operation = services.account_create(user=signed_up())
+    operation = accounts_lane.account_create(user=signed_up())
     holder = lane_lock()
     assert holder.acquire(wait=0)
     try:
@@ -321,7 +321,7 @@ def test_a_task_that_cannot_get_the_lane_steps_aside_without_touching_the_operat
 
 
 def test_the_sweeper_takes_back_a_running_operation_whose_worker_died(emulator, signed_up, settings):
-    operation = services.account_create(user=signed_up())
+    operation = accounts_lane.account_create(user=signed_up())
     long_ago = timezone.now() - timedelta(seconds=settings.YUNOHOST_HEARTBEAT_STALE + 1)
     Operation.objects.filter(pk=operation.pk).update(status=RUNNING, attempts=1, started_at=long_ago, heartbeat_at=long_ago)
 
@@ -333,7 +333,7 @@ def test_the_sweeper_takes_back_a_running_operation_whose_worker_died(emulator, 
 
 
 def test_a_live_running_operation_is_left_alone(emulator, signed_up):
-    operation = services.account_create(user=signed_up())
+    operation = accounts_lane.account_create(user=signed_up())
     now = timezone.now()
     Operation.objects.filter(pk=operation.pk).update(status=RUNNING, attempts=1, started_at=now, heartbeat_at=now)
 
@@ -343,7 +343,7 @@ def test_a_live_running_operation_is_left_alone(emulator, signed_up):
 def test_the_sweeper_fails_a_stale_operation_out_of_attempts(emulator, signed_up, settings, staff_notes):
     settings.YUNOHOST_MAX_ATTEMPTS = 2
     alice = signed_up()
-    operation = services.account_create(user=alice)
+    operation = accounts_lane.account_create(user=alice)
     long_ago = timezone.now() - timedelta(seconds=settings.YUNOHOST_HEARTBEAT_STALE + 1)
     Operation.objects.filter(pk=operation.pk).update(status=RUNNING, attempts=2, started_at=long_ago, heartbeat_at=long_ago)
 
@@ -360,8 +360,8 @@ def test_the_sweeper_queues_the_first_pending_operation_of_each_subject_once_its
     emulator, signed_up, settings
 ):
     alice = signed_up()
-    create = services.account_create(user=alice)
-    services.account_set_password(user=alice, password=NEW_PASSWORD)
+    create = accounts_lane.account_create(user=alice)
+    accounts_lane.account_set_password(user=alice, password=NEW_PASSWORD)
     assert services.operations_sweep() == {"recovered": 0, "queued": 0}  # their messages may be on the way
 
     Operation.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=settings.YUNOHOST_SWEEP_GRACE + 1))
@@ -373,7 +373,7 @@ def test_the_sweeper_queues_the_first_pending_operation_of_each_subject_once_its
 
 
 def test_a_result_is_dropped_if_the_sweeper_took_the_operation_back_meanwhile(emulator, signed_up):
-    operation = services.account_create(user=signed_up())
+    operation = accounts_lane.account_create(user=signed_up())
     claimed = Operation.objects.get(pk=operation.pk)
     assert services._claim(claimed)
     Operation.objects.filter(pk=operation.pk).update(started_at=claimed.started_at + timedelta(seconds=5))
@@ -413,7 +413,7 @@ def test_the_heartbeat_refreshes_the_row_and_the_lane_lock_while_a_command_runs(
 
 def _fail_creation(emulator, alice):
     emulator.add_fault(command="user create", exit=1, stderr="ERROR This e-mail address is reserved for the admins group")
-    operation = services.account_create(user=alice)
+    operation = accounts_lane.account_create(user=alice)
     run_lane()
     operation.refresh_from_db()
     assert (operation.status, operation.secret_args) == (FAILED, "")
@@ -450,7 +450,7 @@ def test_a_password_changed_after_a_failed_creation_is_used_by_its_retry(emulato
 
 
 def test_only_a_failed_operation_can_be_retried(emulator, signed_up):
-    operation = services.account_create(user=signed_up())
+    operation = accounts_lane.account_create(user=signed_up())
 
     with pytest.raises(Conflict) as caught:
         services.operation_retry(operation=operation)
@@ -463,7 +463,7 @@ def test_only_a_failed_operation_can_be_retried(emulator, signed_up):
 
 def test_a_password_change_reaches_yunohost(emulator, signed_up):
     alice = signed_up()
-    services.account_create(user=alice)
+    accounts_lane.account_create(user=alice)
 
     accounts_services.user_set_password(user=alice, password=NEW_PASSWORD)
     update = Operation.objects.get(kind="user.update")
@@ -478,24 +478,24 @@ def test_a_password_change_reaches_yunohost(emulator, signed_up):
 def test_a_password_changed_before_provisioning_is_the_one_provisioned(emulator, signed_up):
     alice = signed_up(status=User.Status.PENDING_APPROVAL)
 
-    assert services.account_set_password(user=alice, password=NEW_PASSWORD) is None
-    services.account_create(user=alice)
+    assert accounts_lane.account_set_password(user=alice, password=NEW_PASSWORD) is None
+    accounts_lane.account_create(user=alice)
     run_lane()
 
     assert emulator.state()["users"]["alice"]["password_sha256"] == sha256(NEW_PASSWORD)
 
 
 def test_an_account_without_a_yunohost_user_changes_its_password_here_only(emulator, user):
-    assert services.account_set_password(user=user, password=NEW_PASSWORD) is None
+    assert accounts_lane.account_set_password(user=user, password=NEW_PASSWORD) is None
     assert Operation.objects.count() == 0
 
 
 def test_deleting_an_account_deletes_its_yunohost_user_with_its_mail(emulator, signed_up):
     alice = signed_up()
-    services.account_create(user=alice)
+    accounts_lane.account_create(user=alice)
     run_lane()
 
-    operation = services.account_delete(user=alice)
+    operation = accounts_lane.account_delete(user=alice)
     alice.delete()
     run_lane()
 
@@ -508,7 +508,7 @@ def test_deleting_an_account_deletes_its_yunohost_user_with_its_mail(emulator, s
 def test_deleting_an_account_that_never_reached_yunohost_queues_nothing(emulator, signed_up):
     alice = signed_up(status=User.Status.PENDING_CONFIRMATION)
 
-    assert services.account_delete(user=alice) is None
+    assert accounts_lane.account_delete(user=alice) is None
 
     alice.refresh_from_db()
     assert alice.pending_password == ""
@@ -516,11 +516,11 @@ def test_deleting_an_account_that_never_reached_yunohost_queues_nothing(emulator
 
 def test_a_new_account_with_a_deleted_ones_username_is_created_after_the_deletion(emulator, signed_up):
     alice = signed_up()
-    services.account_create(user=alice)
-    services.account_delete(user=alice)
+    accounts_lane.account_create(user=alice)
+    accounts_lane.account_delete(user=alice)
     alice.delete()
 
-    again = services.account_create(user=signed_up("alice", email="alice2@example.org"))
+    again = accounts_lane.account_create(user=signed_up("alice", email="alice2@example.org"))
     run_lane()
 
     again.refresh_from_db()
@@ -534,8 +534,8 @@ def test_a_new_account_with_a_deleted_ones_username_is_created_after_the_deletio
 def test_no_password_reaches_a_row_a_log_or_yunohosts_recorded_argv(emulator, signed_up, caplog):
     caplog.set_level(logging.DEBUG)
     alice = signed_up(password="first secret phrase 9")
-    services.account_create(user=alice)
-    services.account_set_password(user=alice, password=NEW_PASSWORD)
+    accounts_lane.account_create(user=alice)
+    accounts_lane.account_set_password(user=alice, password=NEW_PASSWORD)
 
     run_lane()
 
@@ -551,7 +551,7 @@ def test_shell_metacharacters_in_a_password_reach_yunohost_verbatim(emulator, si
     monkeypatch.chdir(tmp_path)  # where a shell would have created "pwned"
     marker = tmp_path / "pwned"
     password = "it's \"quoted\"; $(touch pwned) `touch pwned` && touch pwned | sh"
-    operation = services.account_create(user=signed_up(password=password))
+    operation = accounts_lane.account_create(user=signed_up(password=password))
 
     run_lane()
 
@@ -563,7 +563,7 @@ def test_shell_metacharacters_in_a_password_reach_yunohost_verbatim(emulator, si
 
 def test_a_password_with_a_line_break_is_refused_without_being_echoed(emulator, signed_up):
     password = "line one is fine\nline two $(reboot)"
-    operation = services.account_create(user=signed_up(password=password))
+    operation = accounts_lane.account_create(user=signed_up(password=password))
 
     run_lane()
 

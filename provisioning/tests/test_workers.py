@@ -22,12 +22,13 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
+from accounts import yunohost as accounts_lane
 from accounts.models import User
 from blahaj.celery import app as celery_app
 from blahaj.crypto import encrypt
 from blahaj.testing import ROOT, child_env, free_port
 from provisioning import services
-from provisioning.lane import LOCK_KEY
+from provisioning.locks import LOCK_KEY
 from provisioning.models import Operation
 
 from .conftest import Emulator, sha256
@@ -151,9 +152,9 @@ def test_two_hundred_operations_run_one_at_a_time_in_order_none_lost_none_twice(
 
     with transaction.atomic():  # what 50 people confirming and changing their minds would queue
         for user in users:
-            services.account_create(user=user)
-            services.account_set_password(user=user, password=f"second password of {user.username}")
-            services.account_delete(user=user)
+            accounts_lane.account_create(user=user)
+            accounts_lane.account_set_password(user=user, password=f"second password of {user.username}")
+            accounts_lane.account_delete(user=user)
             services.operation_create(
                 kind="user.create", subject=f"user:{user.username}", user=user,
                 args={"username": user.username, "fullname": "Again", "domain": "blahaj.land", "mailbox_quota": "0"},
@@ -187,7 +188,7 @@ def test_a_busy_yunohost_is_retried_then_done(workers, emulator):
 
     with emulator.busy():
         with transaction.atomic():
-            operation = services.account_create(user=alice)
+            operation = accounts_lane.account_create(user=alice)
         wait_for(lambda: Operation.objects.get(pk=operation.pk).busy_waits >= 2, timeout=20, what="busy answers")
         assert "user00" not in emulator.state()["users"]
     wait_for(_all_finished, timeout=30, what="the operation")
@@ -206,7 +207,7 @@ def test_a_worker_killed_in_the_middle_of_a_command_leaves_the_operation_done_ex
     workers.start("doomed", concurrency=1, **timing)
     [alice] = _signed_up(1)
     with transaction.atomic():
-        operation = services.account_create(user=alice)
+        operation = accounts_lane.account_create(user=alice)
     wait_for(lambda: Operation.objects.get(pk=operation.pk).status == "running", timeout=20, what="the claim")
     time.sleep(0.7)  # well inside the 2 s command
 

@@ -16,9 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from blahaj.api import ApplicationError, ScopedIPThrottle
 
-from . import services
-from .forms import ResendConfirmationForm, ResetRequestForm, ServiceForm, SetPasswordForm, SignupForm
-from .models import User
+from .. import services
+from ..forms import ResendConfirmationForm, ResetRequestForm, ServiceForm, SetPasswordForm, SignupForm
+from ..models import User
 
 _TOKEN_ERRORS = (services.TokenInvalid, services.TokenExpired)
 

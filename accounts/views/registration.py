@@ -1,5 +1,5 @@
-"""The self-service half of the account API (docs/api.md §1): sign-up, confirmation, password
-reset and the two look-ups the sign-up form uses. Thin: validate, call one service, answer."""
+"""Registration: email-exists, password-strength, register, resend-confirm and confirm.
+Thin: validate, call one service, answer."""
 
 from __future__ import annotations
 
@@ -15,14 +15,11 @@ from rest_framework.response import Response
 
 from blahaj.api import ApplicationError, throttles
 
-from . import pages, selectors, services
-from . import serializers_registration as io
-from .serializers import ErrorSerializer as ERROR
-from .serializers import StatusSerializer
-from .views import PublicView
-
-SUCCESS = {"status": "success"}
-_429 = OpenApiResponse(ERROR, description="throttled (per client IP); see Retry-After")
+from .. import selectors, services
+from .. import serializers_registration as io
+from ..serializers import StatusSerializer
+from . import pages
+from .base import _429, ERROR, SUCCESS, PublicView
 
 
 class EmailExistsView(PublicView):
@@ -121,38 +118,3 @@ class ConfirmView(PublicView):
 
 def _redirect(name: str, **query: str) -> HttpResponseRedirect:
     return HttpResponseRedirect(f"{reverse(name)}?{urlencode(query)}")
-
-
-class RequestResetView(PublicView):
-    throttle_classes = throttles("email")
-
-    @extend_schema(
-        request=io.RequestResetSerializer,
-        responses={200: StatusSerializer, 400: ERROR, 429: _429},
-        summary="Mail a password reset link (same answer whether or not the account exists)",
-    )
-    def post(self, request: Request) -> Response:
-        data = io.RequestResetSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.user_request_password_reset(identifier=data.validated_data["identifier"])
-        return Response(SUCCESS)
-
-
-class ConfirmResetView(PublicView):
-    throttle_classes = throttles("lookup")
-
-    @extend_schema(
-        request=io.ConfirmResetSerializer,
-        responses={
-            200: StatusSerializer,
-            400: OpenApiResponse(ERROR, description="token_invalid, or `fields` (weak password)"),
-            410: OpenApiResponse(ERROR, description="token_expired"),
-            429: _429,
-        },
-        summary="Set a new password with a reset token; every token of the user dies",
-    )
-    def post(self, request: Request) -> Response:
-        data = io.ConfirmResetSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.user_confirm_password_reset(**data.validated_data)
-        return Response(SUCCESS)

@@ -1,10 +1,11 @@
-"""The token half of the account API (docs/api.md §1). Views validate, call a service, answer."""
+"""Tokens: login, refresh, revoke-access, revoke-refresh, me and logout-all.
+Views validate, call a service, answer."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,28 +13,8 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 
 from blahaj.api import throttles
 
-from . import serializers, services
-
-ERROR = serializers.ErrorSerializer
-_401 = OpenApiResponse(ERROR, description="Missing, invalid, expired or revoked token.")
-
-
-def _bearer(request: Request) -> str | None:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return value.strip() or None
-
-
-class PublicView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    def get_authenticate_header(self, request: Request) -> str:
-        # Keeps a refused token a 401 (DRF makes it a 403 on views without authenticators).
-        return 'Bearer realm="api"'
-
+from .. import serializers, services
+from .base import _401, ERROR, PublicView, _bearer
 
 class LoginView(PublicView):
     throttle_classes = throttles("login")

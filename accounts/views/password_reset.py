@@ -1,0 +1,49 @@
+"""Password reset: request-reset and confirm-reset. Thin: validate, call one service, answer."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from blahaj.api import throttles
+
+from .. import serializers_registration as io
+from .. import services
+from ..serializers import StatusSerializer
+from .base import _429, ERROR, SUCCESS, PublicView
+
+
+class RequestResetView(PublicView):
+    throttle_classes = throttles("email")
+
+    @extend_schema(
+        request=io.RequestResetSerializer,
+        responses={200: StatusSerializer, 400: ERROR, 429: _429},
+        summary="Mail a password reset link (same answer whether or not the account exists)",
+    )
+    def post(self, request: Request) -> Response:
+        data = io.RequestResetSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_request_password_reset(identifier=data.validated_data["identifier"])
+        return Response(SUCCESS)
+
+
+class ConfirmResetView(PublicView):
+    throttle_classes = throttles("lookup")
+
+    @extend_schema(
+        request=io.ConfirmResetSerializer,
+        responses={
+            200: StatusSerializer,
+            400: OpenApiResponse(ERROR, description="token_invalid, or `fields` (weak password)"),
+            410: OpenApiResponse(ERROR, description="token_expired"),
+            429: _429,
+        },
+        summary="Set a new password with a reset token; every token of the user dies",
+    )
+    def post(self, request: Request) -> Response:
+        data = io.ConfirmResetSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_confirm_password_reset(**data.validated_data)
+        return Response(SUCCESS)

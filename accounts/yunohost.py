@@ -1,0 +1,114 @@
+"""An account's YunoHost user: what accounts asks of the lane, and what the lane's answers do.
+
+The lane (provisioning) runs commands and knows nothing of accounts. This module turns an
+account change into lane operations (`account_create`, `account_set_password`,
+`account_delete`); the services call these inside their own transaction. What a finished
+`user.create` means to the account (active and welcomed, or failed) is in services.py, wired to
+the lane in `AccountsConfig.ready()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from django.conf import settings
+from django.db import transaction
+
+from blahaj.crypto import SecretUnreadable, decrypt, encrypt
+from provisioning import selectors as lane_selectors
+from provisioning import services as lane
+from provisioning.models import Operation
+
+from .models import User
+
+logger = logging.getLogger(__name__)
+
+Kind = Operation.Kind
+
+
+def user_subject(username: str) -> str:
+    return f"user:{username}"
+
+
+def _yunohost_user_state(username: str) -> str:
+    """"none", "failed" (its creation failed for good) or "exists" (exists or will exist)."""
+    last = lane_selectors.operation_last(
+        subject=user_subject(username), kinds=[Kind.USER_CREATE, Kind.USER_DELETE]
+    )
+    if last is None or last.kind == Kind.USER_DELETE:
+        return "none"
+    return "failed" if last.status == Operation.Status.FAILED else "exists"
+
+
+def _random_password() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _signup_password(user: User) -> str:
+    if not user.pending_password:
+        # Created by staff: a random password; the owner sets theirs through a reset.
+        return _random_password()
+    try:
+        return decrypt(user.pending_password)
+    except SecretUnreadable:
+        logger.warning(
+            "The sign-up password of %s cannot be decrypted (DJANGO_SECRET_KEY changed); "
+            "the account gets a random one and needs a password reset.", user.username,
+        )
+        return _random_password()
+
+
+def _set_pending_password(user: User, value: str) -> None:
+    # This one column only: nothing a cache or a token depends on changes with it.
+    User.objects.filter(pk=user.pk).update(pending_password=value)
+    user.pending_password = value
+
+
+@transaction.atomic
+def account_create(*, user: User) -> Operation:
+    """Queue `user create` for this account, with the password chosen at sign-up."""
+    password = _signup_password(user)
+    _set_pending_password(user, "")
+    args = {
+        "username": user.username,
+        "fullname": user.display_name,
+        "domain": settings.YUNOHOST_DOMAIN,
+        "mailbox_quota": user.tier.mailbox_quota,
+    }
+    return lane.operation_create(
+        kind=Kind.USER_CREATE, subject=user_subject(user.username), args=args,
+        secrets={"password": password}, user=user,
+    )
+
+
+@transaction.atomic
+def account_set_password(*, user: User, password: str) -> Operation | None:
+    """Give YunoHost the new password, if the account has or will have a YunoHost user."""
+    state = _yunohost_user_state(user.username)
+    if state == "exists":
+        return lane.operation_create(
+            kind=Kind.USER_UPDATE, subject=user_subject(user.username),
+            args={"username": user.username}, secrets={"password": password}, user=user,
+        )
+    if state == "failed":
+        # A staff retry of the failed creation will use this password.
+        failed = lane_selectors.operation_last(subject=user_subject(user.username), kinds=[Kind.USER_CREATE])
+        lane.operation_replace_secrets(operation=failed, secrets={"password": password})
+    elif user.pending_password:
+        # Not provisioned yet (awaiting confirmation or approval): provision with this one.
+        _set_pending_password(user, encrypt(password))
+    return None
+
+
+@transaction.atomic
+def account_delete(*, user: User) -> Operation | None:
+    """Queue `user delete` (with its home and mail) if a YunoHost user was ever asked for."""
+    if user.pending_password:
+        _set_pending_password(user, "")
+    if _yunohost_user_state(user.username) == "none":
+        return None
+    return lane.operation_create(
+        kind=Kind.USER_DELETE, subject=user_subject(user.username),
+        args={"username": user.username, "purge": True}, user=user,
+    )
