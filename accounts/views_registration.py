@@ -13,7 +13,8 @@ from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from blahaj.api import ApplicationError, throttles
+from blahaj.errors import ApplicationError
+from blahaj.throttling import throttles
 
 from . import pages, selectors, services
 from . import serializers_registration as io
