@@ -31,7 +31,7 @@ from django.db import IntegrityError, connections, transaction
 from django.db.models import Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
 
-from blahaj.api import Conflict
+from blahaj.errors import Conflict
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
 from blahaj.discord import notify_staff
 from blahaj.queueing import send_after_commit, send_now

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts import services as accounts_services
 from accounts.models import User
-from blahaj.api import Conflict
+from blahaj.errors import Conflict
 from provisioning import services, tasks
 from provisioning.lane import lane_lock
 from provisioning.models import Operation
