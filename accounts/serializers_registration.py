@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from blahaj.serializers import StrictSerializer
+
 from .serializers import PasswordField
 
 # Generous caps so that nothing huge reaches the rules; the rules give the precise limits.
 _TEXT = {"max_length": 254}
 
 
-class EmailSerializer(serializers.Serializer):
+class EmailSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
 
 
@@ -19,7 +21,7 @@ class EmailExistsSerializer(serializers.Serializer):
     exists = serializers.BooleanField()
 
 
-class PasswordStrengthInputSerializer(serializers.Serializer):
+class PasswordStrengthInputSerializer(StrictSerializer):
     # Not capped at 126 like PasswordField: a too-long password gets `strong: false` and says why.
     password = serializers.CharField(trim_whitespace=False, write_only=True)
     username = serializers.CharField(required=False, allow_blank=True, **_TEXT)
@@ -33,7 +35,7 @@ class PasswordStrengthSerializer(serializers.Serializer):
     feedback = serializers.ListField(child=serializers.CharField())
 
 
-class RegisterSerializer(serializers.Serializer):
+class RegisterSerializer(StrictSerializer):
     username = serializers.CharField(**_TEXT)
     display_name = serializers.CharField(**_TEXT)
     email = serializers.CharField(**_TEXT)
@@ -42,7 +44,7 @@ class RegisterSerializer(serializers.Serializer):
     referral_code = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
 
 
-class RequestResetSerializer(serializers.Serializer):
+class RequestResetSerializer(StrictSerializer):
     email = serializers.EmailField(required=False, max_length=254)
     username = serializers.CharField(required=False, max_length=254)
 
@@ -53,6 +55,6 @@ class RequestResetSerializer(serializers.Serializer):
         return {"identifier": identifier}
 
 
-class ConfirmResetSerializer(serializers.Serializer):
+class ConfirmResetSerializer(StrictSerializer):
     token = serializers.CharField(max_length=128)
     password = PasswordField()
