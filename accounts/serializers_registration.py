@@ -3,14 +3,40 @@ the services (accounts/validators.py, the password policy); these only shape the
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from blahaj.serializers import StrictSerializer
 
 from .serializers import PasswordField
+from .validators import DISPLAY_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 
 # Generous caps so that nothing huge reaches the rules; the rules give the precise limits.
 _TEXT = {"max_length": 254}
+
+
+# The schema states the rules of accounts/validators.py; the services apply them (with their
+# own sentences), so these fields only describe.
+@extend_schema_field({"type": "string", "pattern": "^[a-z0-9_.]*[a-z0-9_][a-z0-9_.]*$", "maxLength": 30})
+class UsernameField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": DISPLAY_NAME_MAX})
+class DisplayNameField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": "^([a-z0-9_.]{2,32})?$"})
+class DiscordUsernameField(serializers.CharField):
+    pass
+
+
+@extend_schema_field(
+    {"type": "string", "format": "password", "minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX, "writeOnly": True}
+)
+class NewPasswordField(PasswordField):
+    pass
 
 
 class EmailSerializer(StrictSerializer):
@@ -36,11 +62,11 @@ class PasswordStrengthSerializer(serializers.Serializer):
 
 
 class RegisterSerializer(StrictSerializer):
-    username = serializers.CharField(**_TEXT)
-    display_name = serializers.CharField(**_TEXT)
+    username = UsernameField(**_TEXT)
+    display_name = DisplayNameField(**_TEXT)
     email = serializers.CharField(**_TEXT)
-    password = PasswordField()
-    discord_username = serializers.CharField(required=False, allow_blank=True, default="", **_TEXT)
+    password = NewPasswordField()
+    discord_username = DiscordUsernameField(required=False, allow_blank=True, default="", **_TEXT)
     referral_code = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
 
 
@@ -57,4 +83,4 @@ class RequestResetSerializer(StrictSerializer):
 
 class ConfirmResetSerializer(StrictSerializer):
     token = serializers.CharField(max_length=128)
-    password = PasswordField()
+    password = NewPasswordField()

@@ -103,7 +103,8 @@ class ConfirmView(PublicView):
         responses={
             302: OpenApiResponse(
                 description="To the 'email confirmed' page, or to the 'invalid or expired link' page."
-            )
+            ),
+            (429, "text/html"): OpenApiResponse(description="The 'too many requests' page; see Retry-After"),
         },
         summary="Confirm an email address (the emailed link)",
     )

@@ -73,4 +73,9 @@ class AutoSchema(SpectacularAutoSchema):
         for code, response in self._default_errors().items():
             if code not in responses:
                 responses[code] = self._get_response_for_code(response, code, direction=direction)
+            elif not responses[code].get("description"):
+                responses[code]["description"] = response.description
+            elif code == "400" and "invalid_json" not in responses[code]["description"]:
+                # A view names its own 400s; the parser's are the same everywhere.
+                responses[code]["description"] += "; or invalid_json, body_too_large"
         return responses

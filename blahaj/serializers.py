@@ -41,7 +41,8 @@ def _wrong_type(value: Any, expected: tuple[type, ...]) -> bool:
 
 
 class StrictSerializer(serializers.Serializer):
-    """A Serializer that refuses a value of the wrong JSON type before DRF coerces it."""
+    # A comment, not a docstring: the schema would give every subclass this description.
+    # Refuses a value of the wrong JSON type before DRF coerces it.
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
