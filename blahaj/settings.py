@@ -146,7 +146,9 @@ else:
 
 # --- Celery --------------------------------------------------------------------------------
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Embedded mode never sends a message, but eager tasks still open the broker connection for its
+# serializer: name a host, or kombu warns "No hostname was supplied" on every task.
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # embedded mode: tasks run in-process
 CELERY_TASK_EAGER_PROPAGATES = False
@@ -397,8 +399,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's defaults give "django" a handler of its own (every line printed twice, once
+        # through the root) and "django.server" one that does not propagate: both go through
+        # the root's one handler instead, once, with a timestamp.
+        "django": {"handlers": [], "propagate": True},
         # Request bodies never reach a log: passwords travel in them.
         "django.request": {"level": "ERROR"},
-        "django.server": {"level": "INFO"},
+        # The dev server's line per request.
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }
