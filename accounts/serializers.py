@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from blahaj.schema import ErrorSerializer as ErrorSerializer  # the envelope, for the views' schemas
+from blahaj.schema import ErrorSerializer  # noqa: F401 - the envelope, re-exported for the views' schemas
 from blahaj.serializers import StrictSerializer
 
 from .models import User

@@ -28,8 +28,10 @@ def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
-BAD_REQUEST = _error("invalid (with `fields`), invalid_json (not a JSON object, unparsable, nested too deep, "
-                     "or not sent as application/json), body_too_large")
+BAD_REQUEST = _error(
+    "invalid (with `fields`), invalid_json (not a JSON object, unparsable, nested too deep, "
+    "or not sent as application/json), body_too_large"
+)
 UNAUTHORIZED = _error("not_authenticated, authentication_failed or token_not_valid; with `WWW-Authenticate: Bearer`")
 FORBIDDEN = _error("permission_denied")
 NOT_FOUND = _error("not_found")
