@@ -17,9 +17,9 @@ from rest_framework import status
 class ApplicationError(Exception):
     """A failure the client can understand and act on."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
-    code = "invalid"
-    message = "The request could not be processed."
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    code: str = "invalid"
+    message: str = "The request could not be processed."
 
     def __init__(
         self,

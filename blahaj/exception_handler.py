@@ -59,16 +59,17 @@ _DRF_CODES = {
 
 def _api_exception_response(exc: exceptions.APIException) -> Response:
     headers = {}
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+    if wait is not None:
+        headers["Retry-After"] = str(max(1, int(wait + 0.999)))
         message = f"Too many requests. Try again in {headers['Retry-After']} seconds."
     else:
         message = _flatten(exc.detail)[0] if exc.detail else "Request failed."
     code = getattr(exc, "blahaj_code", None) or _DRF_CODES.get(type(exc))
     if code is None:
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
+    if auth_header := getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = auth_header
     return Response(error_body(str(message), str(code)), status=exc.status_code, headers=headers)
 
 

@@ -28,7 +28,7 @@ def chunked_body(get_response: Callable[[HttpRequest], HttpResponse]) -> Callabl
         ):
             raw = meta["wsgi.input"].read(settings.API_MAX_BODY_BYTES + 1)
             meta["CONTENT_LENGTH"] = str(len(raw))
-            request._stream = LimitedStream(BytesIO(raw), len(raw))  # type: ignore[attr-defined]
+            request._stream = LimitedStream(BytesIO(raw), len(raw))  # type: ignore[assignment]
         return get_response(request)
 
     return middleware

@@ -21,7 +21,10 @@ class ErrorSerializer(serializers.Serializer):
 
     error = serializers.CharField()
     code = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    # A field named like Serializer.fields: DRF's metaclass takes it out of the class body.
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
 
 
 def _error(description: str) -> OpenApiResponse:

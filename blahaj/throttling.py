@@ -10,6 +10,8 @@ from blahaj.client_ip import client_ip
 class ScopedIPThrottle(SimpleRateThrottle):
     """A per-client-IP limit on the shared cache; the scope is named by the view."""
 
+    scope: str
+
     def __init__(self, scope: str) -> None:
         self.scope = scope
         super().__init__()
@@ -18,7 +20,8 @@ class ScopedIPThrottle(SimpleRateThrottle):
         # Read at request time, not import time, so that settings overrides apply.
         from rest_framework.settings import api_settings
 
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        return str(rate) if rate is not None else None
 
     def get_ident(self, request) -> str:
         # DRF's own get_ident believes X-Forwarded-For as the client sent it.
