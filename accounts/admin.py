@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 
-from blahaj.api import ApplicationError
+from blahaj.errors import ApplicationError
 
 from . import services
 from .models import User

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
-from blahaj.api import ApplicationError
+from blahaj.errors import ApplicationError
 
 from .validators import PASSWORD_MAX, PASSWORD_MIN
 

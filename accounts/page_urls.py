@@ -5,6 +5,7 @@ from .views import pages
 app_name = "pages"
 
 urlpatterns = [
+    path("", pages.home, name="home"),
     path("signup/", pages.signup, name="signup"),
     path("signup/done/", pages.signup_done, name="signup-done"),
     path("confirm/<str:token>/", pages.confirm, name="confirm"),

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from blahaj.schema import ErrorSerializer  # noqa: F401 - the envelope, re-exported for the views' schemas
+from blahaj.serializers import StrictSerializer
+
 from .models import User
 from .validators import PASSWORD_MAX
 
@@ -21,7 +24,7 @@ class PasswordField(serializers.CharField):
         super().__init__(**kwargs)
 
 
-class LoginSerializer(serializers.Serializer):
+class LoginSerializer(StrictSerializer):
     username = serializers.CharField(required=False, max_length=254)
     email = serializers.CharField(required=False, max_length=254)
     password = PasswordField()
@@ -41,7 +44,7 @@ class TokenPairSerializer(serializers.Serializer):
     refresh_expires_in = serializers.IntegerField(help_text="Seconds.")
 
 
-class RefreshInputSerializer(serializers.Serializer):
+class RefreshInputSerializer(StrictSerializer):
     refresh = serializers.CharField(
         required=False,
         help_text="The refresh token, if it is not in the `Authorization: Bearer` header.",
@@ -89,11 +92,3 @@ class MeSerializer(serializers.Serializer):
             "status": user.status,
             "date_joined": _DATETIME.to_representation(user.date_joined),
         }
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The error envelope, for the schema."""
-
-    error = serializers.CharField()
-    code = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)

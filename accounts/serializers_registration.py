@@ -3,15 +3,43 @@ the services (accounts/validators.py, the password policy); these only shape the
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from blahaj.serializers import StrictSerializer
+
 from .serializers import PasswordField
+from .validators import DISPLAY_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 
 # Generous caps so that nothing huge reaches the rules; the rules give the precise limits.
 _TEXT = {"max_length": 254}
 
 
-class EmailSerializer(serializers.Serializer):
+# The schema states the rules of accounts/validators.py; the services apply them (with their
+# own sentences), so these fields only describe.
+@extend_schema_field({"type": "string", "pattern": "^[a-z0-9_.]*[a-z0-9_][a-z0-9_.]*$", "maxLength": 30})
+class UsernameField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": DISPLAY_NAME_MAX})
+class DisplayNameField(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": "^([a-z0-9_.]{2,32})?$"})
+class DiscordUsernameField(serializers.CharField):
+    pass
+
+
+@extend_schema_field(
+    {"type": "string", "format": "password", "minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX, "writeOnly": True}
+)
+class NewPasswordField(PasswordField):
+    pass
+
+
+class EmailSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
 
 
@@ -19,7 +47,7 @@ class EmailExistsSerializer(serializers.Serializer):
     exists = serializers.BooleanField()
 
 
-class PasswordStrengthInputSerializer(serializers.Serializer):
+class PasswordStrengthInputSerializer(StrictSerializer):
     # Not capped at 126 like PasswordField: a too-long password gets `strong: false` and says why.
     password = serializers.CharField(trim_whitespace=False, write_only=True)
     username = serializers.CharField(required=False, allow_blank=True, **_TEXT)
@@ -33,16 +61,16 @@ class PasswordStrengthSerializer(serializers.Serializer):
     feedback = serializers.ListField(child=serializers.CharField())
 
 
-class RegisterSerializer(serializers.Serializer):
-    username = serializers.CharField(**_TEXT)
-    display_name = serializers.CharField(**_TEXT)
+class RegisterSerializer(StrictSerializer):
+    username = UsernameField(**_TEXT)
+    display_name = DisplayNameField(**_TEXT)
     email = serializers.CharField(**_TEXT)
-    password = PasswordField()
-    discord_username = serializers.CharField(required=False, allow_blank=True, default="", **_TEXT)
+    password = NewPasswordField()
+    discord_username = DiscordUsernameField(required=False, allow_blank=True, default="", **_TEXT)
     referral_code = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
 
 
-class RequestResetSerializer(serializers.Serializer):
+class RequestResetSerializer(StrictSerializer):
     email = serializers.EmailField(required=False, max_length=254)
     username = serializers.CharField(required=False, max_length=254)
 
@@ -53,6 +81,6 @@ class RequestResetSerializer(serializers.Serializer):
         return {"identifier": identifier}
 
 
-class ConfirmResetSerializer(serializers.Serializer):
+class ConfirmResetSerializer(StrictSerializer):
     token = serializers.CharField(max_length=128)
-    password = PasswordField()
+    password = NewPasswordField()

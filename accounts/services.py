@@ -16,7 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from blahaj import crypto, discord
-from blahaj.api import ApplicationError, Conflict, Forbidden, Gone, TooManyAttempts, ValidationFailed
+from blahaj.errors import ApplicationError, Conflict, Forbidden, Gone, TooManyAttempts, ValidationFailed
 from blahaj.queueing import send_after_commit
 from provisioning.models import Operation
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -222,7 +222,7 @@ _LINK_PURPOSES = {
 
 
 def _invalid(fields: dict[str, list[str]]) -> ValidationFailed:
-    # Same message rule as blahaj.api for serializer errors: one field, its own sentence.
+    # Same message rule as blahaj.exception_handler for serializer errors: one field, its own sentence.
     message = next(iter(fields.values()))[0] if len(fields) == 1 else None
     return ValidationFailed(message, fields=fields)
 

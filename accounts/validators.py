@@ -39,6 +39,9 @@ def validate_username(value: str) -> None:
         raise ValidationError(
             "Use 1 to 30 lower-case letters, digits, dots or underscores.", code="invalid"
         )
+    if not value.strip("."):
+        # "." and ".." become paths on YunoHost (home and mail directories).
+        raise ValidationError("A username needs at least one letter, digit or underscore.", code="invalid")
     if value in RESERVED_USERNAMES or _APP_INSTANCE_RE.fullmatch(value):
         raise ValidationError("This username is reserved.", code="reserved")
 

@@ -70,11 +70,13 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "anymail",
     "tiers",
     "accounts",
@@ -84,6 +86,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the pages' CSS and script, the API docs' assets) from the app server
+    # itself, in development and under gunicorn alike.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "blahaj.middleware.chunked_body",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -139,7 +146,9 @@ else:
 
 # --- Celery --------------------------------------------------------------------------------
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Embedded mode never sends a message, but eager tasks still open the broker connection for its
+# serializer: name a host, or kombu warns "No hostname was supplied" on every task.
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # embedded mode: tasks run in-process
 CELERY_TASK_EAGER_PROPAGATES = False
@@ -222,10 +231,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["blahaj.api.JSONObjectParser"],
+    "DEFAULT_PARSER_CLASSES": ["blahaj.parsers.JSONObjectParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "blahaj.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "blahaj.exception_handler.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "blahaj.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
@@ -336,16 +345,56 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves the apps' static files where they are, so collectstatic is optional: set
+# STATIC_ROOT only to collect them (e.g. for nginx to serve them instead).
+WHITENOISE_USE_FINDERS = True
+STATICFILES_DIRS = [BASE_DIR / "static"]  # the pages' and the API docs' own files
+STATIC_ROOT = env_str("STATIC_ROOT") or None
 LOGIN_URL = "/admin/login/"
 
+# --- Transport and headers -----------------------------------------------------------------
+
+# The proxies in front of us (blahaj/client_ip.py): a count (`1`) or addresses and networks
+# (`127.0.0.1,10.0.0.0/8`). Empty: none, the peer's address is the client's.
+TRUSTED_PROXIES = env_str("TRUSTED_PROXIES")
+if TRUSTED_PROXIES:
+    # Only a proxy of ours may say the original request was HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# The pages post forms to themselves: same-origin keeps the Origin/Referer CSRF checks need,
+# and no page sends its address (a reset link's token) to another site.
+SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # no script of ours reads it: forms carry the token
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", SITE_URL.startswith("https://"))
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", SITE_URL.startswith("https://"))
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if SITE_URL.startswith("https://") else 0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 CSRF_TRUSTED_ORIGINS = [SITE_URL] if SITE_URL.startswith(("http://", "https://")) else []
+if not DEBUG and not SECURE_HSTS_PRELOAD:
+    # Preloading is a promise to a browser vendor, not a default; its check would warn forever.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Content-Security-Policy (django-csp) on every response: our own origin only, no inline
+# script or style. The API docs page gets a nonce for its one inline script (blahaj/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
 
 LOGGING = {
     "version": 1,
@@ -354,8 +403,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's defaults give "django" a handler of its own (every line printed twice, once
+        # through the root) and "django.server" one that does not propagate: both go through
+        # the root's one handler instead, once, with a timestamp.
+        "django": {"handlers": [], "propagate": True},
         # Request bodies never reach a log: passwords travel in them.
         "django.request": {"level": "ERROR"},
-        "django.server": {"level": "INFO"},
+        # The dev server's line per request.
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from blahaj.api import Conflict
+from blahaj.errors import Conflict
 
 from . import services
 from .models import Operation

@@ -35,7 +35,7 @@ from django.db.models import Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from blahaj import discord
-from blahaj.api import Conflict
+from blahaj.errors import Conflict
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
 from blahaj.queueing import send_after_commit, send_now
 

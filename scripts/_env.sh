@@ -5,6 +5,15 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY="${PYTHON:-python3}"
+# The project runs on Python 3.11 (its pins are tested there): stop early and say so.
+check="$PY"
+[ -x .venv/bin/python ] && check=.venv/bin/python
+if ! "$check" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+  found="$("$check" --version 2>/dev/null || echo "nothing runnable at $check")"
+  echo "error: Python 3.11 is required, found: $found." >&2
+  echo "       Install Python 3.11 and run again with PYTHON=python3.11 (remove .venv if it was made by another Python)." >&2
+  exit 1
+fi
 LOCK_COMMAND=".venv/bin/pip-compile --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --output-file requirements.lock requirements.txt"
 
 # A pin of requirements.txt missing from the lock means the lock was not regenerated after an edit.

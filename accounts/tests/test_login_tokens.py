@@ -151,7 +151,7 @@ def test_a_body_that_is_not_a_json_object_is_a_400(api_client, user, hash_calls,
     response = api_client.post(LOGIN, body, content_type="application/json")
 
     assert response.status_code == 400
-    assert response.json()["code"] == "parse_error"
+    assert response.json()["code"] == "invalid_json"
     assert hash_calls == []
 
 
@@ -189,11 +189,14 @@ def test_unknown_users_cost_one_hash_like_known_ones(api_client, user, hash_call
     assert hash_calls == ["make"]
 
 
-def test_form_encoded_bodies_are_a_415(api_client, user):
+def test_form_encoded_bodies_are_invalid_json(api_client, user):
     response = api_client.post(LOGIN, {"username": "alice", "password": PASSWORD})
 
-    assert response.status_code == 415
-    assert response.json()["code"] == "unsupported_media_type"
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "The request body must be JSON, sent as Content-Type: application/json.",
+        "code": "invalid_json",
+    }
 
 
 def test_a_wrong_method_is_a_405_in_the_envelope(api_client):

@@ -41,7 +41,7 @@ def test_the_signup_page_is_a_labelled_csrf_protected_form(web):
         assert f'id="id_{name}"' in page
     assert 'aria-describedby="id_username_helptext"' in page
     assert 'id="strength-hint" aria-live="polite"' in page
-    assert "/api/user/password-strength" in page  # the live hint, on top of the plain form
+    assert "/static/accounts/strength.js" in page  # the live hint, on top of the plain form
     assert '<meta name="viewport"' in page
 
 

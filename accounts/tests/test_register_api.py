@@ -262,4 +262,4 @@ def test_a_body_that_is_not_a_json_object_is_400(api):
     response = api.post(REGISTER, ["dana"])
 
     assert response.status_code == 400
-    assert response.json()["code"] == "parse_error"
+    assert response.json()["code"] == "invalid_json"

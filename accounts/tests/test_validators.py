@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts import validators
+from conftest import PASSWORD
 
 YUNOHOST_FULLNAME = re.compile(r"^([^\W_]{1,30}[ ,.'-]{0,3})+$")
 
@@ -36,7 +37,7 @@ def test_display_name_check_is_linear_where_the_regex_backtracks():
     assert time.perf_counter() - start < 0.5
 
 
-@pytest.mark.parametrize("name", ["alice", "a", "a.b_c", "x" * 30, "user42"])
+@pytest.mark.parametrize("name", ["alice", "a", "a.b_c", "x" * 30, "user42", ".a", "_", "a.."])
 def test_good_usernames(name):
     validators.validate_username(name)
 
@@ -55,6 +56,24 @@ def test_bad_usernames(name, code):
     with pytest.raises(ValidationError) as error:
         validators.validate_username(name)
     assert error.value.code == code
+
+
+@pytest.mark.parametrize("name", [".", "..", "...", "." * 30])
+def test_usernames_made_only_of_dots_are_refused(name):
+    # They would become paths on YunoHost: /home/.., a mail directory named "."
+    with pytest.raises(ValidationError) as error:
+        validators.validate_username(name)
+    assert error.value.code == "invalid"
+    assert error.value.message == "A username needs at least one letter, digit or underscore."
+
+
+def test_the_register_api_refuses_a_username_of_dots(api_client, db, default_tier):
+    body = {"username": "..", "display_name": "Dot", "email": "dot@example.org", "password": PASSWORD}
+
+    response = api_client.post("/api/user/register", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["fields"]["username"] == ["A username needs at least one letter, digit or underscore."]
 
 
 @pytest.mark.parametrize("value", ["ab", "some.name_1", "x" * 32])

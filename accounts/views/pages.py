@@ -14,7 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from blahaj.api import ApplicationError, ScopedIPThrottle
+from blahaj.errors import ApplicationError
+from blahaj.throttling import ScopedIPThrottle
 
 from .. import services
 from ..forms import ResendConfirmationForm, ResetRequestForm, ServiceForm, SetPasswordForm, SignupForm
@@ -54,6 +55,12 @@ def _link_invalid(request: HttpRequest, code: str, *, confirmation: bool) -> Htt
 def _confirmed(request: HttpRequest, status: str | None) -> HttpResponse:
     context = {"awaiting_approval": status == User.Status.PENDING_APPROVAL}
     return render(request, "accounts/confirmed.html", context)
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """`/`: where to go from here (sign up, reset a password, the API docs, the admin)."""
+    return render(request, "accounts/home.html")
 
 
 @require_http_methods(["GET", "POST"])

@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from blahaj.api import throttles
+from blahaj.throttling import throttles
 
 from .. import serializers_registration as io
 from .. import services

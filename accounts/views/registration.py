@@ -13,7 +13,8 @@ from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from blahaj.api import ApplicationError, throttles
+from blahaj.errors import ApplicationError
+from blahaj.throttling import throttles
 
 from .. import selectors, services
 from .. import serializers_registration as io
@@ -99,7 +100,8 @@ class ConfirmView(PublicView):
         responses={
             302: OpenApiResponse(
                 description="To the 'email confirmed' page, or to the 'invalid or expired link' page."
-            )
+            ),
+            (429, "text/html"): OpenApiResponse(description="The 'too many requests' page; see Retry-After"),
         },
         summary="Confirm an email address (the emailed link)",
     )

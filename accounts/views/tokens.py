@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken
 
-from blahaj.api import throttles
+from blahaj.throttling import throttles
 
 from .. import serializers, services
 from .base import _401, ERROR, PublicView, _bearer

@@ -46,3 +46,46 @@ def test_protected_endpoints_declare_the_bearer_scheme(client, db):
 
     assert schema["components"]["securitySchemes"]["jwtAuth"]["scheme"] == "bearer"
     assert schema["paths"]["/api/user/me"]["get"]["security"] == [{"jwtAuth": []}]
+
+
+def test_every_operation_documents_the_answers_of_the_machinery(client, db):
+    paths = yaml.safe_load(client.get("/api/schema/").content)["paths"]
+
+    assert set(paths["/api/user/me"]["get"]["responses"]) == {"200", "401", "503"}
+    assert set(paths["/api/user/register"]["post"]["responses"]) == {"201", "400", "403", "409", "429", "503"}
+    assert set(paths["/api/operations/{id}/"]["get"]["responses"]) == {"200", "401", "403", "404", "503"}
+    assert "invalid_json" in paths["/api/user/login"]["post"]["responses"]["400"]["description"]
+
+
+def test_request_bodies_carry_their_rules(client, db):
+    components = yaml.safe_load(client.get("/api/schema/").content)["components"]["schemas"]
+    register = components["RegisterRequest"]["properties"]
+
+    assert register["username"]["maxLength"] == 30
+    assert register["username"]["pattern"] == "^[a-z0-9_.]*[a-z0-9_][a-z0-9_.]*$"
+    assert register["display_name"]["maxLength"] == 30
+    assert register["password"]["maxLength"] == 126
+    assert components["LoginRequest"]["properties"]["username"]["maxLength"] == 254
+
+
+def test_a_number_where_a_string_belongs_is_refused(api_client, db):
+    response = api_client.post("/api/user/login", {"username": 12345, "password": "x" * 12}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"username": ["Must be a string."]}
+
+
+def test_strict_serializers_refuse_strings_for_integers_and_booleans():
+    from rest_framework import serializers
+
+    from blahaj.serializers import StrictSerializer
+
+    class Body(StrictSerializer):
+        count = serializers.IntegerField()
+        flag = serializers.BooleanField(required=False)
+
+    assert Body(data={"count": 3, "flag": True}).is_valid()
+    refused = Body(data={"count": "3", "flag": "true"})
+    assert not refused.is_valid()
+    assert refused.errors == {"count": ["Must be a whole number."], "flag": ["Must be true or false."]}
+    assert not Body(data={"count": True}).is_valid()  # a boolean is not a number in JSON

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts import services as accounts_services
 from accounts import yunohost as accounts_lane
 from accounts.models import User
-from blahaj.api import Conflict
+from blahaj.errors import Conflict
 from factories import TierFactory
 from provisioning import services, tasks
 from provisioning.locks import lane_lock

@@ -1,4 +1,3 @@
-<script>
 /* Live strength hint: progressive enhancement over the plain form (which works without it).
    Asks POST /api/user/password-strength, the same policy the server applies on submit. */
 (function () {
@@ -42,4 +41,3 @@
     timer = setTimeout(check, 400);
   });
 })();
-</script>

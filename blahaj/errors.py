@@ -1,0 +1,91 @@
+"""The API's error envelope and the exceptions services raise to produce it.
+
+Every error the API answers has the same body: `{"error": <sentence>, "code": <snake_case>}`
+plus `fields` for validation errors (the HTTP contract's "Conventions"). Services raise
+`ApplicationError` subclasses; `blahaj.exception_handler` turns them (and DRF's and Django's
+own exceptions) into responses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import status
+
+
+class ApplicationError(Exception):
+    """A failure the client can understand and act on."""
+
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    code: str = "invalid"
+    message: str = "The request could not be processed."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        fields: dict[str, list[str]] | None = None,
+    ) -> None:
+        self.message = message or self.message
+        self.code = code or self.code
+        self.status_code = status_code or self.status_code
+        self.fields = fields
+        super().__init__(self.message)
+
+
+class ValidationFailed(ApplicationError):
+    code = "invalid"
+    message = "Some fields are invalid."
+
+
+class InvalidJSON(ApplicationError):
+    """A body that is not a JSON object we can read: unparsable, too deep, not JSON at all."""
+
+    code = "invalid_json"
+    message = "The request body is not valid JSON."
+
+
+class Conflict(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "conflict"
+
+
+class Forbidden(ApplicationError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "forbidden"
+
+
+class NotFound(ApplicationError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+    message = "Not found."
+
+
+class Gone(ApplicationError):
+    status_code = status.HTTP_410_GONE
+    code = "gone"
+
+
+class TooManyAttempts(ApplicationError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "too_many_attempts"
+    message = "Too many attempts. Try again later."
+
+    def __init__(self, *, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def body_too_large() -> ApplicationError:
+    limit = settings.API_MAX_BODY_BYTES
+    return ApplicationError(f"The request body is larger than {limit} bytes.", code="body_too_large")
+
+
+def error_body(message: str, code: str, fields: dict[str, list[str]] | None = None) -> dict:
+    body: dict[str, Any] = {"error": message, "code": code}
+    if fields:
+        body["fields"] = fields
+    return body

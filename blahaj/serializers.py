@@ -1,0 +1,59 @@
+"""Input serializers that take JSON types at their word.
+
+DRF coerces: `"5"` passes an IntegerField, `5` a CharField, `"true"` a BooleanField. The
+schema says `integer`, `string`, `boolean`; a client that sends another type has a bug we
+should tell it about, not guess around.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rest_framework import fields, serializers
+
+_NAMES = {bool: "true or false", int: "a whole number", str: "a string", list: "a list", dict: "an object"}
+
+
+def _expected(field: fields.Field) -> tuple[type, ...] | None:
+    if isinstance(field, fields.BooleanField):
+        return (bool,)
+    if isinstance(field, fields.IntegerField):
+        return (int,)
+    if isinstance(field, (fields.FloatField, fields.DecimalField)):
+        return (int, float)
+    if isinstance(field, fields.ChoiceField):
+        kinds = {type(choice) for choice in field.choices}
+        return tuple(kinds) if kinds else None
+    if isinstance(field, fields.CharField):
+        return (str,)
+    if isinstance(field, fields.ListField):
+        return (list,)
+    if isinstance(field, (fields.DictField, serializers.Serializer)):
+        return (dict,)
+    return None
+
+
+def _wrong_type(value: Any, expected: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in expected:
+        return True  # True is an int to Python, not to JSON
+    return not isinstance(value, expected)
+
+
+class StrictSerializer(serializers.Serializer):
+    # A comment, not a docstring: the schema would give every subclass this description.
+    # Refuses a value of the wrong JSON type before DRF coerces it.
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            errors = {}
+            for name, field in self.fields.items():
+                value = data.get(name)
+                if field.read_only or value is None:
+                    continue
+                expected = _expected(field)
+                if expected and _wrong_type(value, expected):
+                    errors[name] = [f"Must be {_NAMES.get(expected[0], expected[0].__name__)}."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
