@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/user/", include("accounts.urls")),
     path("api/", include("provisioning.urls")),
+    path("api/", include("tiers.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # The public pages: /signup/, /confirm/<token>/, /password-reset/, /password_reset, ...
