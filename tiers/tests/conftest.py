@@ -11,6 +11,7 @@ from accounts.tests.conftest import (  # noqa: F401 - fixtures
     pytest_collection_modifyitems,
     pytest_configure,
     rates,
+    signup_body,
     tasks_inline,
 )
 from provisioning.tests.conftest import emulator, signed_up  # noqa: F401 - fixtures
