@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.shortcuts import redirect
 
@@ -12,6 +14,10 @@ from blahaj.api import ApplicationError
 
 from . import services
 from .models import ReferralCode, Tier
+
+
+TIER_FORM_FIELDS = ["slug", "name", "max_websites", "custom_domains", "mailbox_quota", "max_referral_codes", "description"]
+CODE_FORM_FIELDS = ["code", "tier", "max_uses", "expires_at", "owner", "is_active", "skips_approval"]
 
 
 class TierForm(forms.ModelForm):
@@ -23,7 +29,7 @@ class TierForm(forms.ModelForm):
 
     class Meta:
         model = Tier
-        fields = ["slug", "name", "max_websites", "custom_domains", "mailbox_quota", "max_referral_codes", "description"]
+        fields = TIER_FORM_FIELDS
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -49,16 +55,21 @@ class TierAdmin(admin.ModelAdmin):
     fields = ["slug", "name", "max_websites", "custom_domains", "mailbox_quota", "max_referral_codes", "make_default", "description"]
     actions = ["make_default"]
 
+    show_full_result_count = False
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tier]:
-        # The member count in the same query as the rows.
-        return super().get_queryset(request).annotate(user_count=Count("users"))
+        # The member count in the same query as the rows; a subquery rather than a join, so
+        # the paginator's COUNT leaves it out instead of grouping every user.
+        members = get_user_model().objects.filter(tier=OuterRef("pk")).order_by()
+        counted = members.values("tier").annotate(n=Count("pk")).values("n")
+        return super().get_queryset(request).annotate(user_count=Coalesce(Subquery(counted), 0))
 
     @admin.display(description="Users", ordering="user_count")
     def user_count(self, obj: Tier) -> int:
         return obj.user_count
 
     def save_model(self, request: HttpRequest, obj: Tier, form: TierForm, change: bool) -> None:
-        data = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        data = {name: form.cleaned_data[name] for name in TIER_FORM_FIELDS}
         if change:
             services.tier_update(tier=obj, data={**data, "is_default": form.cleaned_data["make_default"]})
         else:
@@ -101,7 +112,7 @@ class ReferralCodeForm(forms.ModelForm):
 
     class Meta:
         model = ReferralCode
-        fields = ["code", "tier", "max_uses", "expires_at", "owner", "is_active", "skips_approval"]
+        fields = CODE_FORM_FIELDS
 
 
 @admin.register(ReferralCode)
@@ -116,7 +127,7 @@ class ReferralCodeAdmin(admin.ModelAdmin):
     actions = ["deactivate"]
 
     def save_model(self, request: HttpRequest, obj: ReferralCode, form: ReferralCodeForm, change: bool) -> None:
-        data = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        data = {name: form.cleaned_data[name] for name in CODE_FORM_FIELDS}
         try:
             if change:
                 services.referral_code_update(referral_code=obj, data=data)
