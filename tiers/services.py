@@ -74,8 +74,7 @@ def tier_update(*, tier: Tier, data: dict[str, Any]) -> Tier:
         tier_limits_changed.send(sender=Tier, tier=current, mailbox_quota_changed="mailbox_quota" in changed)
     if data.get("is_default") and not current.is_default:
         tier_make_default(tier=current)
-    current.refresh_from_db()
-    tier.__dict__.update(current.__dict__)
+    tier.refresh_from_db()
     return tier
 
 
