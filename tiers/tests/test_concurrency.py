@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from conftest import PASSWORD
-from tiers.models import ReferralCode
+from tiers.models import ReferralCode, Tier
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -77,3 +77,29 @@ def test_a_ten_use_code_admits_exactly_ten_of_fifty_racers(racing, tasks_inline,
     assert User.objects.filter(username__startswith="racer").count() == USES
     assert User.objects.filter(referral_code__code="TEN-SEATS", tier=gold).count() == USES
     assert ReferralCode.objects.get(code="TEN-SEATS").uses == USES
+
+
+def test_concurrent_default_moves_leave_exactly_one_default(default_tier):
+    from tiers import services
+
+    tiers = [default_tier] + [Tier.objects.create(slug=f"t{i}", name=f"T{i}") for i in range(9)]
+    start = threading.Barrier(len(tiers))
+    errors: list[BaseException] = []
+
+    def make_default(tier: Tier) -> None:
+        try:
+            start.wait(timeout=30)
+            services.tier_make_default(tier=tier)
+        except BaseException as error:  # noqa: BLE001 - any failure fails the test below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=make_default, args=(tier,)) for tier in tiers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert Tier.objects.filter(is_default=True).count() == 1
