@@ -69,7 +69,11 @@ def tier_update(*, tier: Tier, data: dict[str, Any]) -> Tier:
     if "slug" in changed and Tier.objects.filter(slug=current.slug).exclude(pk=current.pk).exists():
         raise _slug_taken(current.slug)
     if changed:
-        current.save(update_fields=changed)
+        try:
+            with transaction.atomic():
+                current.save(update_fields=changed)
+        except IntegrityError:  # a concurrent create or rename took the slug after the check
+            raise _slug_taken(current.slug) from None
         # Signed-in members carry their tier in the auth cache: any change must reach them.
         tier_limits_changed.send(sender=Tier, tier=current, mailbox_quota_changed="mailbox_quota" in changed)
     if data.get("is_default") and not current.is_default:
