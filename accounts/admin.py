@@ -43,11 +43,11 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["status", "tier", "is_staff"]
     search_fields = ["username", "display_name", "email", "discord_username"]
     ordering = ["-date_joined"]
-    readonly_fields = ["date_joined", "last_login", "confirmed_at", "tokens_valid_after"]
+    readonly_fields = ["date_joined", "last_login", "confirmed_at", "tokens_valid_after", "referred_by"]
     list_select_related = ["tier"]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
-        ("Profile", {"fields": ["display_name", "email", "discord_username", "tier"]}),
+        ("Profile", {"fields": ["display_name", "email", "discord_username", "tier", "referred_by"]}),
         ("State", {"fields": ["status", "confirmed_at", "tokens_valid_after", "date_joined", "last_login"]}),
         ("Permissions", {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]}),
     ]
@@ -68,6 +68,13 @@ class UserAdmin(DjangoUserAdmin):
             services.user_update(user=obj, fields=list(form.changed_data))
         else:
             super().save_model(request, obj, form, change)
+
+    @admin.display(description="Referred by")
+    def referred_by(self, obj: User) -> str:
+        code = obj.referral_code
+        if code is None:
+            return "-"
+        return f"{code.code} (owned by {code.owner})" if code.owner_id else f"{code.code} (a staff code)"
 
     def delete_model(self, request, obj: User) -> None:
         services.user_delete(user=obj)

@@ -12,8 +12,10 @@ class AccountsConfig(AppConfig):
         from provisioning import outcomes
         from provisioning.models import Operation
 
+        from tiers.signals import tier_limits_changed
+
+        from . import receivers, services
         from . import schema  # noqa: F401 - registers the schema's JWT scheme
-        from . import services
         from . import tasks  # noqa: F401 - registers the tasks the services queue by name
 
         outcomes.register(
@@ -22,3 +24,4 @@ class AccountsConfig(AppConfig):
             on_failed=services.user_provisioning_failed,
             on_retried=services.user_provisioning_retried,
         )
+        tier_limits_changed.connect(receivers.tier_changed, dispatch_uid="accounts.tier_changed")

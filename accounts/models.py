@@ -74,6 +74,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     tokens_valid_after = models.DateTimeField(null=True, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
     is_staff = models.BooleanField(default=False)
+    # Who referred whom: the code given at sign-up (its owner is the referrer).
+    referral_code = models.ForeignKey(
+        "tiers.ReferralCode",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referred_users",
+        editable=False,
+    )
     # The password chosen at sign-up, encrypted, kept only until YunoHost has it.
     pending_password = models.TextField(blank=True, default="", editable=False)
 

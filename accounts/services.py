@@ -19,8 +19,9 @@ from blahaj import crypto, discord
 from blahaj.errors import ApplicationError, Conflict, Forbidden, Gone, TooManyAttempts, ValidationFailed
 from blahaj.queueing import send_after_commit
 from provisioning.models import Operation
+from provisioning.services import NewOperation, operations_create_bulk
 from rest_framework_simplejwt.exceptions import InvalidToken
-from tiers.models import ReferralCode
+from tiers.models import ReferralCode, Tier
 
 from . import emails, tokens
 from . import yunohost as lane
@@ -257,8 +258,8 @@ def _taken(user: User) -> Conflict | None:
     return None
 
 
-def _referral_code_claim(code: str) -> int | None:
-    """Take one use of `code`; the id of its tier (None: the default tier)."""
+def _referral_code_claim(code: str) -> tuple[int, int | None]:
+    """Take one use of `code`; its id, and the id of its tier (None: the default tier)."""
     now = timezone.now()
     usable = (
         ReferralCode.objects.filter(code=code, is_active=True)
@@ -271,7 +272,7 @@ def _referral_code_claim(code: str) -> int | None:
         raise ApplicationError(
             "This referral code is invalid, expired or used up.", code="referral_code_invalid"
         )
-    return ReferralCode.objects.filter(code=code).values_list("tier_id", flat=True).first()
+    return ReferralCode.objects.values_list("pk", "tier_id").get(code=code)
 
 
 def user_register(
@@ -302,7 +303,7 @@ def user_register(
     try:
         with transaction.atomic():
             if referral_code:
-                user.tier_id = _referral_code_claim(referral_code)
+                user.referral_code_id, user.tier_id = _referral_code_claim(referral_code)
             user.tier_id = user.tier_id or User.objects.default_tier_id()
             user.set_password(password)
             user.pending_password = crypto.encrypt(password)
@@ -365,6 +366,13 @@ def _user_move(user: User, *, from_statuses: tuple[str, ...], to: str) -> None:
     _user_save(user, fields=["status"])
 
 
+def _referral_skips_approval(user: User) -> bool:
+    # Read now, not at sign-up: a code staff deactivated meanwhile no longer lets anyone in.
+    return user.referral_code_id is not None and ReferralCode.objects.filter(
+        pk=user.referral_code_id, is_active=True, skips_approval=True
+    ).exists()
+
+
 @transaction.atomic
 def user_confirm_email(*, token: str) -> User:
     """Use a confirmation token: on to approval, or straight to provisioning."""
@@ -375,7 +383,7 @@ def user_confirm_email(*, token: str) -> User:
     _one_time_token_use(row)
     user.confirmed_at = timezone.now()
     _user_save(user, fields=["confirmed_at"])
-    if settings.ACCOUNTS_REQUIRE_APPROVAL:
+    if settings.ACCOUNTS_REQUIRE_APPROVAL and not _referral_skips_approval(user):
         _user_move(user, from_statuses=(User.Status.PENDING_CONFIRMATION,), to=User.Status.PENDING_APPROVAL)
     else:
         user_begin_provisioning(user=user)
@@ -516,3 +524,49 @@ def user_provisioning_retried(*, operation: Operation) -> None:
         status=User.Status.PROVISIONING
     ):
         _user_forget_after_commit(operation.user_id)
+
+
+# --- Tiers -----------------------------------------------------------------------------------
+
+# Accounts that have, or are about to have, a YunoHost user: a quota change must reach them.
+# Earlier ones get their tier's quota when their `user create` is queued.
+_ON_YUNOHOST = (User.Status.PROVISIONING, User.Status.ACTIVE, User.Status.DISABLED)
+TIER_BATCH = 1000
+
+
+def _quota_operations(members: list[tuple[int, str]], quota: str) -> list[NewOperation]:
+    return [
+        NewOperation(subject=f"user:{username}", args={"username": username, "mailbox_quota": quota}, user_id=pk)
+        for pk, username in members
+    ]
+
+
+def _queue_quota_updates(members: list[tuple[int, str]], quota: str) -> None:
+    operations_create_bulk(kind=Operation.Kind.USER_UPDATE, operations=_quota_operations(members, quota))
+
+
+def tier_members_refresh(*, tier: Tier, mailbox_quota_changed: bool) -> None:
+    """A tier changed (in the caller's transaction): its members' cached copies go once it
+    commits, and YunoHost gets the new quota, one bulk INSERT per TIER_BATCH members."""
+    members = list(User.objects.filter(tier=tier).order_by("pk").values_list("pk", "username", "status"))
+    ids = [pk for pk, _, _ in members]
+    transaction.on_commit(lambda: tokens.forget_users(ids, chunk=TIER_BATCH))
+    if not mailbox_quota_changed:
+        return
+    on_yunohost = [(pk, username) for pk, username, status in members if status in _ON_YUNOHOST]
+    for start in range(0, len(on_yunohost), TIER_BATCH):
+        _queue_quota_updates(on_yunohost[start : start + TIER_BATCH], tier.mailbox_quota)
+
+
+@transaction.atomic
+def user_set_tier(*, user: User, tier: Tier) -> User:
+    """Move a member to `tier`: its limits apply at once, and its quota on YunoHost."""
+    current = User.objects.select_for_update().select_related("tier").get(pk=user.pk)
+    user.tier = tier
+    if current.tier_id == tier.pk:
+        return user
+    User.objects.filter(pk=user.pk).update(tier=tier)
+    transaction.on_commit(lambda: tokens.forget_user(user.pk))
+    if current.tier.mailbox_quota != tier.mailbox_quota and current.status in _ON_YUNOHOST:
+        _queue_quota_updates([(current.pk, current.username)], tier.mailbox_quota)
+    return user

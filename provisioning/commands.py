@@ -28,7 +28,10 @@ def _user_create(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> 
 
 
 def _user_update(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
-    return client.user_update(args["username"], password=secrets.get("password"))
+    # Setting a password or a quota twice has the effect of setting it once.
+    return client.user_update(
+        args["username"], password=secrets.get("password"), mailbox_quota=args.get("mailbox_quota")
+    )
 
 
 def _user_delete(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:

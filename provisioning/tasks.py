@@ -32,6 +32,13 @@ def run_operation(operation_id: int) -> None:
         send_now(run_operation, operation_id, countdown=LANE_RETRY_COUNTDOWN)
 
 
+@shared_task(name="provisioning.tasks.run_operations", ignore_result=True)
+def run_operations(operation_ids: list[int]) -> None:
+    """A batch recorded at once (`operations_create_bulk`): one message each, sent from here."""
+    for operation_id in operation_ids:
+        send_now(run_operation, operation_id)
+
+
 @shared_task(name="provisioning.tasks.sweep_operations", ignore_result=True)
 def sweep_operations() -> None:
     counts = services.operations_sweep()

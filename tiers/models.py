@@ -20,6 +20,9 @@ class Tier(models.Model):
     mailbox_quota = models.CharField(max_length=16, default="500M", validators=[QUOTA_VALIDATOR])
     is_default = models.BooleanField(default=False)
     description = models.TextField(blank=True)
+    max_referral_codes = models.PositiveIntegerField(
+        default=3, help_text="Active referral codes a member on this tier may create for themselves."
+    )
 
     class Meta:
         ordering = ["slug"]
@@ -32,13 +35,6 @@ class Tier(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args, **kwargs) -> None:
-        super().save(*args, **kwargs)
-        # Signed-in users carry their tier in the auth cache; let them see the change.
-        from accounts.tokens import forget_users
-
-        forget_users(self.users.values_list("id", flat=True).iterator())
 
     @classmethod
     def get_default(cls) -> Tier:
@@ -61,6 +57,9 @@ class ReferralCode(models.Model):
         related_name="referral_codes",
     )
     is_active = models.BooleanField(default=True)
+    skips_approval = models.BooleanField(
+        default=False, help_text="Accounts signed up with this code need no staff approval."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -543,10 +543,12 @@ def test_a_stale_cache_refill_cannot_resurrect_revoked_tokens(auth_client, user)
     assert_token_refused(auth_client.get(ME))
 
 
-def test_a_tier_change_shows_in_me_at_once(auth_client, user, default_tier):
+def test_a_tier_change_shows_in_me_at_once(auth_client, user, default_tier, django_capture_on_commit_callbacks):
+    from tiers.services import tier_update
+
     auth_client.get(ME)
-    default_tier.slug = "minnow"
-    default_tier.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        tier_update(tier=default_tier, data={"slug": "minnow"})
 
     assert auth_client.get(ME).json()["tier"] == "minnow"
 
@@ -564,7 +566,11 @@ def test_the_auth_cache_holds_no_password_hash(auth_client, user):
     assert "pending_password" not in cached.__dict__
 
 
-def test_a_tier_change_reaches_every_signed_in_user_of_the_tier(api_client, make_user, default_tier):
+def test_a_tier_change_reaches_every_signed_in_user_of_the_tier(
+    api_client, make_user, default_tier, django_capture_on_commit_callbacks
+):
+    from tiers.services import tier_update
+
     clients = []
     for name in ("amy", "ben", "cat"):
         make_user(name)
@@ -572,8 +578,8 @@ def test_a_tier_change_reaches_every_signed_in_user_of_the_tier(api_client, make
     for client in clients:
         assert client.get(ME).json()["tier"] == "starter"  # cached now
 
-    default_tier.slug = "minnow"
-    default_tier.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        tier_update(tier=default_tier, data={"slug": "minnow"})
 
     assert [client.get(ME).json()["tier"] for client in clients] == ["minnow"] * 3
 

@@ -1,0 +1,92 @@
+"""`/api/tiers/` and `/api/referral-codes/`: thin views over tiers.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import permissions, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from . import services
+from .models import ReferralCode, Tier
+from .serializers import MemberReferralCodeSerializer, ReferralCodeSerializer, TierSerializer
+
+_CONFLICT = OpenApiResponse(description="The error envelope, e.g. tier_in_use or code_taken")
+
+
+class ReadAnyoneWriteStaff(permissions.BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return bool(request.user and request.user.is_staff)
+
+
+@extend_schema_view(
+    create=extend_schema(responses={201: TierSerializer, 409: _CONFLICT}),
+    destroy=extend_schema(responses={204: None, 409: _CONFLICT}),
+)
+class TierViewSet(viewsets.ModelViewSet):
+    """Tiers: anyone reads them (the sign-up page shows them), staff change them."""
+
+    queryset = Tier.objects.order_by("slug")
+    serializer_class = TierSerializer
+    permission_classes = [ReadAnyoneWriteStaff]
+    lookup_field = "slug"
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        serializer.instance = services.tier_create(**serializer.validated_data)
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        services.tier_update(tier=serializer.instance, data=serializer.validated_data)
+
+    def perform_destroy(self, instance: Tier) -> None:
+        services.tier_delete(tier=instance)
+
+
+class ReferralCodePermission(permissions.BasePermission):
+    """Staff: everything. Members: list, read and create their own, if REFERRALS_USER_CODES."""
+
+    message = "Only staff manage referral codes."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        if request.user.is_staff:
+            return True
+        return settings.REFERRALS_USER_CODES and view.action in ("list", "retrieve", "create")
+
+
+class ReferralCodeViewSet(viewsets.ModelViewSet):
+    serializer_class = ReferralCodeSerializer
+    permission_classes = [ReferralCodePermission]
+    lookup_field = "code"
+
+    def get_queryset(self) -> QuerySet[ReferralCode]:
+        queryset = ReferralCode.objects.select_related("tier", "owner").order_by("-created_at", "-id")
+        if getattr(self, "swagger_fake_view", False) or self.request.user.is_staff:
+            return queryset
+        return queryset.filter(owner=self.request.user)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if request.user.is_staff:
+            return super().create(request, *args, **kwargs)
+        serializer = MemberReferralCodeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        code = services.referral_code_create_for_member(user=request.user, **serializer.validated_data)
+        return Response(ReferralCodeSerializer(code).data, status=status.HTTP_201_CREATED)
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        serializer.instance = services.referral_code_create(**serializer.validated_data)
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        serializer.instance = services.referral_code_update(
+            referral_code=serializer.instance, data=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: ReferralCode) -> None:
+        services.referral_code_delete(referral_code=instance)
