@@ -28,7 +28,7 @@ def _user_create(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> 
 
 
 def _user_update(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
-    return client.user_update(args["username"], password=secrets.get("password"))
+    return client.user_update(args["username"], fullname=args.get("fullname"), password=secrets.get("password"))
 
 
 def _user_delete(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from blahaj.api import Conflict
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
-from blahaj.discord import notify_staff
+from blahaj import notifications
 from blahaj.queueing import send_after_commit, send_now
 
 from . import commands
@@ -183,6 +183,17 @@ def account_set_password(*, user: User, password: str) -> Operation | None:
         # Not provisioned yet (awaiting confirmation or approval): provision with this one.
         _set_pending_password(user, encrypt(password))
     return None
+
+
+@transaction.atomic
+def account_set_fullname(*, user: User) -> Operation | None:
+    """Give YunoHost the new display name, if the account has or will have a YunoHost user."""
+    if _account_state(user.username) != "exists":
+        return None  # nothing there yet: a creation queued later takes the name from the row
+    return operation_create(
+        kind=Kind.USER_UPDATE, subject=_user_subject(user.username),
+        args={"username": user.username, "fullname": user.display_name}, user=user,
+    )
 
 
 @transaction.atomic
@@ -453,12 +464,17 @@ def _on_finished(operation: Operation) -> None:
         if operation.kind == Kind.USER_CREATE:
             _user_created(operation)
         return
-    notify_staff(
-        event="operation_failed",
-        message=f"YunoHost operation #{operation.pk} ({operation.kind}, {operation.subject}) "
-        f"failed after {operation.attempts} attempt(s): {operation.error}",
+    if operation.kind != Kind.USER_CREATE:
+        notifications.operation_failed(
+            operation_id=operation.pk, kind=operation.kind, subject=operation.subject,
+            attempts=operation.attempts, error=operation.error,
+        )
+        return
+    notifications.provisioning_failed(
+        username=operation.args.get("username", operation.subject), operation_id=operation.pk,
+        attempts=operation.attempts, error=operation.error,
     )
-    if operation.kind == Kind.USER_CREATE:
+    if operation.user_id:
         User = get_user_model()
         User.objects.filter(pk=operation.user_id, status=User.Status.PROVISIONING).update(
             status=User.Status.PROVISIONING_FAILED
@@ -479,7 +495,7 @@ def _user_created(operation: Operation) -> None:
         return
     user = User.objects.get(pk=operation.user_id)
     emails.send_welcome(user=user)
-    notify_staff(event="account_created", message=f"{user.username} now has a YunoHost account ({user.mail_address}).")
+    notifications.account_created(username=user.username, mail_address=user.mail_address)
 
 
 # --- The sweeper -----------------------------------------------------------------------------

@@ -100,7 +100,9 @@ def welcomes(monkeypatch) -> list[str]:
 @pytest.fixture
 def staff_notes(monkeypatch) -> list[tuple[str, str]]:
     notes: list[tuple[str, str]] = []
-    monkeypatch.setattr(services, "notify_staff", lambda *, event, message: notes.append((event, message)))
+    from blahaj import discord
+
+    monkeypatch.setattr(discord, "notify_staff", lambda *, event, message: notes.append((event, message)))
     return notes
 
 
