@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from datetime import timedelta
@@ -15,11 +16,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from blahaj import crypto
+from blahaj import crypto, notifications
 from blahaj.api import ApplicationError, Conflict, Forbidden, Gone, TooManyAttempts, ValidationFailed
 from blahaj.queueing import send_after_commit
 from rest_framework_simplejwt.exceptions import InvalidToken
-from tiers.models import ReferralCode
+from tiers.models import ReferralCode, Tier
 
 from . import emails, tokens
 from .models import OneTimeToken, User
@@ -192,6 +193,7 @@ _TOKEN_LIFETIME_SETTINGS = {
 _LINK_PURPOSES = {
     emails.CONFIRMATION: OneTimeToken.Purpose.CONFIRM,
     emails.PASSWORD_RESET: OneTimeToken.Purpose.RESET,
+    emails.SET_PASSWORD: OneTimeToken.Purpose.RESET,
 }
 
 
@@ -351,6 +353,7 @@ def user_confirm_email(*, token: str) -> User:
     user.save(update_fields=["confirmed_at"])
     if settings.ACCOUNTS_REQUIRE_APPROVAL:
         _user_move(user, from_statuses=(User.Status.PENDING_CONFIRMATION,), to=User.Status.PENDING_APPROVAL)
+        notifications.signup_waiting(username=user.username, display_name=user.display_name)
     else:
         user_begin_provisioning(user=user)
     return user
@@ -374,6 +377,7 @@ def user_approve(*, user: User) -> None:
     if user.status != User.Status.PENDING_APPROVAL:
         raise Conflict("Only an account waiting for approval can be approved.", code="invalid_status")
     user_begin_provisioning(user=user)
+    emails.send_approved(user=user)
 
 
 def user_request_confirmation(*, email: str) -> None:
@@ -459,3 +463,185 @@ def user_confirm_password_reset(*, token: str, password: str) -> User:
         user.save(update_fields=["pending_password"])
     emails.send_password_changed(user=user)
     return user
+
+
+# --- Staff administration ------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+
+
+def _judge(user: User, *, fields: list[str]) -> None:
+    """Validate `fields` of `user` (field errors: 400), then uniqueness (409)."""
+    others = [f.name for f in User._meta.fields if f.name not in fields]
+    try:
+        user.full_clean(exclude=others, validate_unique=False, validate_constraints=False)
+    except DjangoValidationError as error:
+        raise _invalid(error.message_dict) from None
+
+
+def _email_in_use(user: User) -> Conflict | None:
+    if User.objects.filter(email__iexact=user.email).exclude(pk=user.pk).exists():
+        return Conflict("Email already in use", code="email_taken")
+    return None
+
+
+def _lower_case_username(username: str) -> str:
+    # YunoHost's rule. Refused rather than lowered: the person meant some name, and staff
+    # should see that it is not the one that will exist.
+    if username != username.lower():
+        raise _invalid({"username": ["Usernames are lower case: use a-z, 0-9, dots and underscores only."]})
+    return username
+
+
+@transaction.atomic
+def user_create_by_staff(
+    *,
+    username: str,
+    display_name: str,
+    email: str,
+    discord_username: str = "",
+    tier: Tier | None = None,
+    actor: User | None = None,
+) -> User:
+    """Create a confirmed account on staff's word: provisioning starts at once, and the owner
+    gets a one-time link to choose the password.
+
+    No password exists until then: the YunoHost account is created with a random one (the
+    lane's rule for an account without a sign-up password), replaced when the owner picks one.
+    Approval does not apply: staff created it. Neither does the public sign-up limit.
+    """
+    user = User(
+        username=_lower_case_username(username.strip()),
+        display_name=display_name.strip(),
+        email=normalize_email(email.strip()),
+        discord_username=discord_username.strip().lower(),
+        tier=tier,
+        confirmed_at=timezone.now(),
+    )
+    _judge(user, fields=["username", "display_name", "email", "discord_username"])
+    if conflict := _taken(user):
+        raise Conflict("Email already in use", code="email_taken") if conflict.code == "email_taken" else conflict
+    user.set_unusable_password()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise _taken(user) or Conflict("Please try again.", code="conflict") from None
+    user_begin_provisioning(user=user)
+    emails.send_set_password(user=user)
+    logger.info("Account %s created by %s.", user.username, actor.username if actor else "staff")
+    return user
+
+
+def user_update(
+    *,
+    user: User,
+    display_name: str | None = None,
+    email: str | None = None,
+    discord_username: str | None = None,
+) -> User:
+    """Change the profile fields given (None: unchanged), judged like at sign-up."""
+    changes = {
+        "display_name": None if display_name is None else display_name.strip(),
+        "email": None if email is None else normalize_email(email.strip()),
+        "discord_username": None if discord_username is None else discord_username.strip().lower(),
+    }
+    changed = [name for name, value in changes.items() if value is not None and value != getattr(user, name)]
+    if not changed:
+        return user
+    for name in changed:
+        setattr(user, name, changes[name])
+    _judge(user, fields=changed)
+    if "email" in changed and (conflict := _email_in_use(user)):
+        raise conflict
+    try:
+        with transaction.atomic():
+            user.save(update_fields=changed)
+            if "display_name" in changed:
+                _account_set_fullname(user)
+    except IntegrityError:
+        raise _email_in_use(user) or Conflict("Please try again.", code="conflict") from None
+    return user
+
+
+def _account_set_fullname(user: User) -> None:
+    from provisioning import services as lane
+
+    lane.account_set_fullname(user=user)
+
+
+def _status_before_disable(user: User) -> str:
+    """What a disabled account was, from what the lane did for it (the status is not kept)."""
+    from provisioning.models import Operation
+
+    created = (
+        Operation.objects.filter(user=user, kind=Operation.Kind.USER_CREATE)
+        .order_by("-id")
+        .values_list("status", flat=True)
+        .first()
+    )
+    if created == Operation.Status.SUCCEEDED:
+        return User.Status.ACTIVE
+    if created == Operation.Status.FAILED:
+        return User.Status.PROVISIONING_FAILED
+    if created is not None:
+        return User.Status.PROVISIONING
+    if user.confirmed_at is None:
+        return User.Status.PENDING_CONFIRMATION
+    # A sign-up keeps its encrypted password until YunoHost has it: it was waiting for approval.
+    # Without one and without any operation, the account came from YunoHost (yunohost_import).
+    return User.Status.PENDING_APPROVAL if user.pending_password else User.Status.ACTIVE
+
+
+@transaction.atomic
+def user_enable(*, user: User) -> User:
+    """Undo `user_disable`: the account gets back the status its history says it had."""
+    _user_move(user, from_statuses=(User.Status.DISABLED,), to=_status_before_disable(user))
+    return user
+
+
+class InvalidStatusChange(ApplicationError):
+    code = "invalid_status_change"
+    message = "Staff can disable an account, or make a disabled one active again; nothing else."
+
+
+def user_set_status(*, user: User, status: str) -> User:
+    """The status staff may set by hand: disabled, or active for a disabled account."""
+    if status == user.status:
+        return user
+    if status == User.Status.DISABLED:
+        user_disable(user=user)
+    elif status == User.Status.ACTIVE and user.status == User.Status.DISABLED:
+        user_enable(user=user)
+    else:
+        raise InvalidStatusChange()
+    return user
+
+
+def user_send_password_reset(*, user: User) -> None:
+    """Staff send the owner a reset link (queued)."""
+    if user.status == User.Status.DISABLED:
+        raise Conflict("A disabled account cannot reset its password.", code="account_disabled")
+    emails.send_password_reset(user=user)
+
+
+@transaction.atomic
+def user_reject(*, user: User, reason: str = "") -> None:
+    """Staff turn a sign-up down (approval mode): the applicant is told, the account deleted.
+
+    Deleted rather than kept in some status: the name and address are free again, and we keep
+    no data about someone who never got an account. Nothing exists on YunoHost yet.
+    """
+    current = User.objects.select_for_update().values_list("status", flat=True).get(pk=user.pk)
+    if current != User.Status.PENDING_APPROVAL:
+        raise Conflict("Only an account waiting for approval can be rejected.", code="invalid_status")
+    emails.send_rejected(user=user, reason=reason.strip())
+    user_delete(user=user)
+
+
+def email_deliver_detached(*, kind: str, recipient: dict[str, str], reason: str = "") -> None:
+    """Worker side of an email about an account that no longer exists (`send_rejected`)."""
+    person = User(
+        username=recipient["username"], display_name=recipient["display_name"], email=recipient["email"]
+    )
+    emails.render(kind, user=person, reason=reason).send()

@@ -49,3 +49,10 @@ def send_password_reset_to(self: Task, identifier: str) -> None:
 def resend_confirmation_to(self: Task, email: str) -> None:
     with _retry_if_transient(self, "a confirmation email"):
         services.user_confirmation_redeliver(email=email)
+
+
+@shared_task(bind=True, max_retries=MAX_RETRIES)
+def send_detached_email(self: Task, kind: str, recipient: dict[str, str], reason: str = "") -> None:
+    """An email about an account that no longer exists (a rejected sign-up)."""
+    with _retry_if_transient(self, f"the {kind} email"):
+        services.email_deliver_detached(kind=kind, recipient=recipient, reason=reason)

@@ -13,6 +13,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from blahaj.api import throttles
 
 from . import serializers, services
+from .throttling import CountsFailedLogins
 
 ERROR = serializers.ErrorSerializer
 _401 = OpenApiResponse(ERROR, description="Missing, invalid, expired or revoked token.")
@@ -35,8 +36,8 @@ class PublicView(APIView):
         return 'Bearer realm="api"'
 
 
-class LoginView(PublicView):
-    throttle_classes = throttles("login")
+class LoginView(CountsFailedLogins, PublicView):
+    """Limited per IP on failed attempts only (a front end's server logs in for each sign-up)."""
 
     @extend_schema(
         request=serializers.LoginSerializer,

@@ -10,6 +10,8 @@ urlpatterns = [
     path("api/", include("provisioning.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # The seed's routes: /login, /create_user, /request_password_reset, /reset_password.
+    path("", include("accounts.seed_urls")),
     # The public pages: /signup/, /confirm/<token>/, /password-reset/, /password_reset, ...
     path("", include("accounts.page_urls")),
     # Keep last: anything else under /api/ is a 404 in the API's envelope.
