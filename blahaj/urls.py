@@ -7,6 +7,7 @@ from blahaj.views import not_found
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/user/", include("accounts.urls")),
+    path("api/", include("accounts.staff_urls")),
     path("api/", include("provisioning.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
