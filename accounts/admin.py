@@ -5,6 +5,8 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 
+from blahaj import notifications
+
 from . import services
 from .models import User
 
@@ -51,7 +53,7 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [
         (None, {"fields": ["username", "display_name", "email", "discord_username", "tier", "is_staff"]}),
     ]
-    actions = ["revoke_tokens", "disable_accounts"]
+    actions = ["revoke_tokens", "disable_accounts", "send_test_notification"]
 
     def delete_model(self, request, obj: User) -> None:
         services.user_delete(user=obj)
@@ -72,3 +74,10 @@ class UserAdmin(DjangoUserAdmin):
         for user in queryset:
             services.user_disable(user=user)
         self.message_user(request, f"Disabled {queryset.count()} account(s).", messages.SUCCESS)
+
+    @admin.action(description="Send a test notification to staff on Discord (any selection)")
+    def send_test_notification(self, request, queryset) -> None:
+        if notifications.staff_test(requested_by=request.user.username):
+            self.message_user(request, "A test notification is on its way to Discord.", messages.SUCCESS)
+        else:
+            self.message_user(request, "DISCORD_WEBHOOK_URL is not set: nothing was sent.", messages.WARNING)
