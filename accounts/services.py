@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -645,3 +646,73 @@ def email_deliver_detached(*, kind: str, recipient: dict[str, str], reason: str 
         username=recipient["username"], display_name=recipient["display_name"], email=recipient["email"]
     )
     emails.render(kind, user=person, reason=reason).send()
+
+
+# --- Importing YunoHost's users -------------------------------------------------------------
+
+
+class LaneBusy(ApplicationError):
+    status_code = 503
+    code = "lane_busy"
+    message = "The YunoHost lane stayed busy; try again in a moment."
+
+
+@dataclass
+class ImportSummary:
+    created: list[str] = field(default_factory=list)
+    already_there: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # username: why
+
+
+def _yunohost_users() -> dict[str, dict[str, Any]]:
+    """`user list`, read while holding the lane: no operation of ours runs meanwhile."""
+    from provisioning.lane import lane_lock
+    from provisioning.yunohost import YunohostError, get_client
+
+    lock = lane_lock()
+    if not lock.acquire(wait=settings.YUNOHOST_LANE_WAIT):
+        raise LaneBusy()
+    try:
+        return get_client().user_list()
+    except YunohostError as error:
+        raise ApplicationError(f"YunoHost could not list its users: {error}", code="yunohost_error") from None
+    finally:
+        lock.release()
+
+
+def _imported_user(username: str, info: dict[str, Any]) -> User:
+    # The recovery email is unknown to YunoHost: the account's own mailbox stands in for it
+    # (a reset link then reaches the person through their blahaj.land mail).
+    mail = info.get("mail") or f"{username}@{settings.YUNOHOST_DOMAIN}"
+    user = User(
+        username=username,
+        display_name=(info.get("fullname") or username).strip()[:30],
+        email=normalize_email(mail),
+        status=User.Status.ACTIVE,
+        confirmed_at=timezone.now(),
+    )
+    _judge(user, fields=["username", "display_name", "email"])
+    if conflict := _email_in_use(user):
+        raise conflict
+    user.set_unusable_password()  # YunoHost has the password; a reset sets ours (and theirs)
+    return user
+
+
+def users_import_from_yunohost(*, dry_run: bool = False) -> ImportSummary:
+    """Create, as active accounts, the YunoHost users we have no account for. Idempotent."""
+    summary = ImportSummary()
+    known = set(User.objects.values_list("username", flat=True))
+    for username, info in sorted(_yunohost_users().items()):
+        if username in known:
+            summary.already_there.append(username)
+            continue
+        try:
+            user = _imported_user(username, info)
+            if not dry_run:
+                with transaction.atomic():
+                    user.save()
+        except (ApplicationError, IntegrityError) as error:
+            summary.skipped[username] = error.message if isinstance(error, ApplicationError) else "already taken"
+            continue
+        summary.created.append(username)
+    return summary
