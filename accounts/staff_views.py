@@ -11,8 +11,8 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from . import services
 from . import serializers_staff as io
+from . import services
 from .models import User
 from .serializers import ErrorSerializer as ERROR
 from .serializers import StatusSerializer
