@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 
+from blahaj import notifications
 from blahaj.errors import ApplicationError
 
 from . import services
@@ -54,7 +55,7 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [
         (None, {"fields": ["username", "display_name", "email", "discord_username", "tier", "is_staff"]}),
     ]
-    actions = ["revoke_tokens", "disable_accounts", "approve_accounts"]
+    actions = ["revoke_tokens", "disable_accounts", "approve_accounts", "send_test_notification"]
 
     def get_readonly_fields(self, request, obj: User | None = None) -> list[str]:
         # A state change is an action (it goes through a service); the username names the
@@ -64,10 +65,24 @@ class UserAdmin(DjangoUserAdmin):
         return [*self.readonly_fields, "username", "status"]
 
     def save_model(self, request, obj: User, form, change: bool) -> None:
-        if change:
-            services.user_update(user=obj, fields=list(form.changed_data))
-        else:
+        if not change:
             super().save_model(request, obj, form, change)
+            return
+        # The form has already written its values onto `obj`: each service gets the row as it
+        # is in the database, so that it sees what changes (and validates, and tells YunoHost).
+        current = User.objects.select_related("tier").get(pk=obj.pk)
+        changed = set(form.changed_data)
+        data = form.cleaned_data
+        profile = {name: data[name] for name in ("display_name", "email", "discord_username") if name in changed}
+        if profile:
+            services.user_update(user=current, **profile)
+        if "tier" in changed and data["tier"] is not None:
+            services.user_set_tier(user=current, tier=data["tier"])
+        if changed & {"is_staff", "is_superuser"}:
+            services.user_set_roles(
+                user=current, is_staff=data.get("is_staff", current.is_staff),
+                is_superuser=data.get("is_superuser", current.is_superuser),
+            )
 
     @admin.display(description="Referred by")
     def referred_by(self, obj: User) -> str:
@@ -106,3 +121,10 @@ class UserAdmin(DjangoUserAdmin):
             except ApplicationError as error:
                 self.message_user(request, f"{user.username}: {error.message}", messages.WARNING)
         self.message_user(request, f"Approved {approved} account(s).", messages.SUCCESS)
+
+    @admin.action(description="Send a test notification to staff on Discord (any selection)")
+    def send_test_notification(self, request, queryset) -> None:
+        if notifications.staff_test(requested_by=request.user.username):
+            self.message_user(request, "A test notification is on its way to Discord.", messages.SUCCESS)
+        else:
+            self.message_user(request, "DISCORD_WEBHOOK_URL is not set: nothing was sent.", messages.WARNING)

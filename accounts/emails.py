@@ -28,9 +28,16 @@ CONFIRMATION = "confirmation"
 PASSWORD_RESET = "password_reset"
 PASSWORD_CHANGED = "password_changed"
 WELCOME = "welcome"
+SET_PASSWORD = "set_password"
+APPROVED = "approved"
+REJECTED = "rejected"
 
 # The page each link-carrying email points at (its token is the URL's only argument).
-LINK_PAGES = {CONFIRMATION: "pages:confirm", PASSWORD_RESET: "pages:password-reset-confirm"}
+LINK_PAGES = {
+    CONFIRMATION: "pages:confirm",
+    PASSWORD_RESET: "pages:password-reset-confirm",
+    SET_PASSWORD: "pages:password-reset-confirm",
+}
 # Errors a delivery can end with; anything else is a bug and propagates.
 DELIVERY_ERRORS = (AnymailError, smtplib.SMTPException, OSError)
 
@@ -56,6 +63,26 @@ def send_welcome(*, user: Any) -> None:
     _queue(WELCOME, user)
 
 
+def send_set_password(*, user: Any) -> None:
+    """An account created by staff: a one-time link to choose its first password (a reset link)."""
+    _queue(SET_PASSWORD, user)
+
+
+def send_approved(*, user: Any) -> None:
+    """Tell an applicant that staff approved the account and that it is being set up."""
+    _queue(APPROVED, user)
+
+
+def send_rejected(*, user: Any, reason: str = "") -> None:
+    """Tell an applicant that staff turned the sign-up down.
+
+    The account is deleted in the same transaction, so the task cannot load it by id: it gets
+    the few fields the email shows (no secret among them).
+    """
+    recipient = {"username": user.username, "display_name": user.display_name, "email": user.email}
+    send_after_commit("accounts.tasks.send_detached_email", REJECTED, recipient, reason)
+
+
 def _queue(kind: str, user: Any) -> None:
     # By name: accounts.tasks imports the services, which import this module. A broker that
     # is down is logged, not raised: the account change the email is about is committed
@@ -71,8 +98,9 @@ def link_for(kind: str, token: str) -> str:
     return absolute_url(reverse(LINK_PAGES[kind], args=[token]))
 
 
-def render(kind: str, *, user: Any, link: str | None = None) -> EmailMultiAlternatives:
+def render(kind: str, *, user: Any, link: str | None = None, **extra: Any) -> EmailMultiAlternatives:
     context = {
+        **extra,
         "user": user,
         "link": link,
         "site_url": settings.SITE_URL,

@@ -18,3 +18,8 @@ def password_strength_for(
     """The registration policy's verdict, with the sign-up form's other fields as context."""
     applicant = User(username=username, email=normalize_email(email), display_name=display_name)
     return password_strength(password, user=applicant)
+
+
+def user_username_exists(*, username: str) -> bool:
+    """Whether an account has this username (usernames are stored lower-case)."""
+    return User.objects.filter(username=username.strip().lower()).exists()

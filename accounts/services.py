@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -15,11 +17,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from blahaj import crypto, discord
+from blahaj import crypto, notifications
 from blahaj.errors import ApplicationError, Conflict, Forbidden, Gone, TooManyAttempts, ValidationFailed
 from blahaj.queueing import send_after_commit
 from provisioning.models import Operation
-from provisioning.services import NewOperation, operations_create_bulk
+from provisioning.locks import lane_lock
+from provisioning.yunohost import YunohostError, get_client
 from rest_framework_simplejwt.exceptions import InvalidToken
 from tiers.models import ReferralCode, Tier
 
@@ -27,6 +30,8 @@ from . import emails, tokens
 from . import yunohost as lane
 from .models import OneTimeToken, User
 from .validators import normalize_email, validate_password_length
+
+logger = logging.getLogger(__name__)
 
 # --- Login and tokens ----------------------------------------------------------------------
 
@@ -193,9 +198,10 @@ def user_disable(*, user: User) -> None:
 
 
 @transaction.atomic
-def user_update(*, user: User, fields: list[str]) -> None:
-    """Save staff edits of these profile columns (the admin's change form)."""
-    _user_save(user, fields=fields)
+def user_set_roles(*, user: User, is_staff: bool, is_superuser: bool) -> None:
+    """Staff status and superuser status, as the admin's change form sets them."""
+    user.is_staff, user.is_superuser = is_staff, is_superuser
+    _user_save(user, fields=["is_staff", "is_superuser"])
 
 
 # --- Registration, confirmation and password reset -----------------------------------------
@@ -219,6 +225,7 @@ _TOKEN_LIFETIME_SETTINGS = {
 _LINK_PURPOSES = {
     emails.CONFIRMATION: OneTimeToken.Purpose.CONFIRM,
     emails.PASSWORD_RESET: OneTimeToken.Purpose.RESET,
+    emails.SET_PASSWORD: OneTimeToken.Purpose.RESET,
 }
 
 
@@ -385,6 +392,7 @@ def user_confirm_email(*, token: str) -> User:
     _user_save(user, fields=["confirmed_at"])
     if settings.ACCOUNTS_REQUIRE_APPROVAL and not _referral_skips_approval(user):
         _user_move(user, from_statuses=(User.Status.PENDING_CONFIRMATION,), to=User.Status.PENDING_APPROVAL)
+        notifications.signup_waiting(username=user.username, display_name=user.display_name)
     else:
         user_begin_provisioning(user=user)
     return user
@@ -406,6 +414,7 @@ def user_approve(*, user: User) -> None:
     if user.status != User.Status.PENDING_APPROVAL:
         raise Conflict("Only an account waiting for approval can be approved.", code="invalid_status")
     user_begin_provisioning(user=user)
+    emails.send_approved(user=user)
 
 
 def user_request_confirmation(*, email: str) -> None:
@@ -506,13 +515,16 @@ def user_provisioned(*, operation: Operation) -> None:
     _user_forget_after_commit(operation.user_id)
     user = User.objects.get(pk=operation.user_id)
     emails.send_welcome(user=user)
-    discord.notify_staff(
-        event="account_created", message=f"{user.username} now has a YunoHost account ({user.mail_address})."
-    )
+    notifications.account_created(username=user.username, mail_address=user.mail_address)
 
 
 def user_provisioning_failed(*, operation: Operation) -> None:
-    """`user create` failed for good: staff retry it (operation_retry) once they fixed the cause."""
+    """`user create` failed for good: staff are told, and retry it (operation_retry) once they
+    fixed the cause."""
+    notifications.provisioning_failed(
+        username=operation.args.get("username", operation.subject), operation_id=operation.pk,
+        attempts=operation.attempts, error=operation.error,
+    )
     if User.objects.filter(pk=operation.user_id, status=User.Status.PROVISIONING).update(
         status=User.Status.PROVISIONING_FAILED
     ):
@@ -534,15 +546,8 @@ _ON_YUNOHOST = (User.Status.PROVISIONING, User.Status.ACTIVE, User.Status.DISABL
 TIER_BATCH = 1000
 
 
-def _quota_operations(members: list[tuple[int, str]], quota: str) -> list[NewOperation]:
-    return [
-        NewOperation(subject=f"user:{username}", args={"username": username, "mailbox_quota": quota}, user_id=pk)
-        for pk, username in members
-    ]
-
-
 def _queue_quota_updates(members: list[tuple[int, str]], quota: str) -> None:
-    operations_create_bulk(kind=Operation.Kind.USER_UPDATE, operations=_quota_operations(members, quota))
+    lane.accounts_set_quota(members=members, quota=quota)
 
 
 def tier_members_refresh(*, tier: Tier, mailbox_quota_changed: bool) -> None:
@@ -570,3 +575,243 @@ def user_set_tier(*, user: User, tier: Tier) -> User:
     if current.tier.mailbox_quota != tier.mailbox_quota and current.status in _ON_YUNOHOST:
         _queue_quota_updates([(current.pk, current.username)], tier.mailbox_quota)
     return user
+
+
+# --- Staff administration ------------------------------------------------------------------
+
+
+def _judge(user: User, *, fields: list[str]) -> None:
+    """Validate `fields` of `user` (field errors: 400), then uniqueness (409)."""
+    others = [f.name for f in User._meta.fields if f.name not in fields]
+    try:
+        user.full_clean(exclude=others, validate_unique=False, validate_constraints=False)
+    except DjangoValidationError as error:
+        raise _invalid(error.message_dict) from None
+
+
+def _email_in_use(user: User) -> Conflict | None:
+    if User.objects.filter(email__iexact=user.email).exclude(pk=user.pk).exists():
+        return Conflict("Email already in use", code="email_taken")
+    return None
+
+
+def _lower_case_username(username: str) -> str:
+    # YunoHost's rule. Refused rather than lowered: the person meant some name, and staff
+    # should see that it is not the one that will exist.
+    if username != username.lower():
+        raise _invalid({"username": ["Usernames are lower case: use a-z, 0-9, dots and underscores only."]})
+    return username
+
+
+@transaction.atomic
+def user_create_by_staff(
+    *,
+    username: str,
+    display_name: str,
+    email: str,
+    discord_username: str = "",
+    tier: Tier | None = None,
+    actor: User | None = None,
+) -> User:
+    """Create a confirmed account on staff's word: provisioning starts at once, and the owner
+    gets a one-time link to choose the password.
+
+    No password exists until then: the YunoHost account is created with a random one (the
+    lane's rule for an account without a sign-up password), replaced when the owner picks one.
+    Approval does not apply: staff created it. Neither does the public sign-up limit.
+    """
+    user = User(
+        username=_lower_case_username(username.strip()),
+        display_name=display_name.strip(),
+        email=normalize_email(email.strip()),
+        discord_username=discord_username.strip().lower(),
+        tier_id=tier.pk if tier is not None else User.objects.default_tier_id(),
+        confirmed_at=timezone.now(),
+    )
+    _judge(user, fields=["username", "display_name", "email", "discord_username"])
+    if conflict := _taken(user):
+        raise Conflict("Email already in use", code="email_taken") if conflict.code == "email_taken" else conflict
+    user.set_unusable_password()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise _taken(user) or Conflict("Please try again.", code="conflict") from None
+    user_begin_provisioning(user=user)
+    emails.send_set_password(user=user)
+    logger.info("Account %s created by %s.", user.username, actor.username if actor else "staff")
+    return user
+
+
+def user_update(
+    *,
+    user: User,
+    display_name: str | None = None,
+    email: str | None = None,
+    discord_username: str | None = None,
+) -> User:
+    """Change the profile fields given (None: unchanged), judged like at sign-up."""
+    changes = {
+        "display_name": None if display_name is None else display_name.strip(),
+        "email": None if email is None else normalize_email(email.strip()),
+        "discord_username": None if discord_username is None else discord_username.strip().lower(),
+    }
+    changed = [name for name, value in changes.items() if value is not None and value != getattr(user, name)]
+    if not changed:
+        return user
+    for name in changed:
+        setattr(user, name, changes[name])
+    _judge(user, fields=changed)
+    if "email" in changed and (conflict := _email_in_use(user)):
+        raise conflict
+    try:
+        with transaction.atomic():
+            _user_save(user, fields=changed)
+            if "display_name" in changed:
+                lane.account_set_fullname(user=user)
+    except IntegrityError:
+        raise _email_in_use(user) or Conflict("Please try again.", code="conflict") from None
+    return user
+
+
+def _status_before_disable(user: User) -> str:
+    """What a disabled account was, from what the lane did for it (the status is not kept)."""
+    created = (
+        Operation.objects.filter(user=user, kind=Operation.Kind.USER_CREATE)
+        .order_by("-id")
+        .values_list("status", flat=True)
+        .first()
+    )
+    if created == Operation.Status.SUCCEEDED:
+        return User.Status.ACTIVE
+    if created == Operation.Status.FAILED:
+        return User.Status.PROVISIONING_FAILED
+    if created is not None:
+        return User.Status.PROVISIONING
+    if user.confirmed_at is None:
+        return User.Status.PENDING_CONFIRMATION
+    # A sign-up keeps its encrypted password until YunoHost has it: it was waiting for approval.
+    # Without one and without any operation, the account came from YunoHost (yunohost_import).
+    return User.Status.PENDING_APPROVAL if user.pending_password else User.Status.ACTIVE
+
+
+@transaction.atomic
+def user_enable(*, user: User) -> User:
+    """Undo `user_disable`: the account gets back the status its history says it had."""
+    _user_move(user, from_statuses=(User.Status.DISABLED,), to=_status_before_disable(user))
+    return user
+
+
+class InvalidStatusChange(ApplicationError):
+    code = "invalid_status_change"
+    message = "Staff can disable an account, or make a disabled one active again; nothing else."
+
+
+def user_set_status(*, user: User, status: str) -> User:
+    """The status staff may set by hand: disabled, or active for a disabled account."""
+    if status == user.status:
+        return user
+    if status == User.Status.DISABLED:
+        user_disable(user=user)
+    elif status == User.Status.ACTIVE and user.status == User.Status.DISABLED:
+        user_enable(user=user)
+    else:
+        raise InvalidStatusChange()
+    return user
+
+
+def user_send_password_reset(*, user: User) -> None:
+    """Staff send the owner a reset link (queued)."""
+    if user.status == User.Status.DISABLED:
+        raise Conflict("A disabled account cannot reset its password.", code="account_disabled")
+    emails.send_password_reset(user=user)
+
+
+@transaction.atomic
+def user_reject(*, user: User, reason: str = "") -> None:
+    """Staff turn a sign-up down (approval mode): the applicant is told, the account deleted.
+
+    Deleted rather than kept in some status: the name and address are free again, and we keep
+    no data about someone who never got an account. Nothing exists on YunoHost yet.
+    """
+    current = User.objects.select_for_update().values_list("status", flat=True).get(pk=user.pk)
+    if current != User.Status.PENDING_APPROVAL:
+        raise Conflict("Only an account waiting for approval can be rejected.", code="invalid_status")
+    emails.send_rejected(user=user, reason=reason.strip())
+    user_delete(user=user)
+
+
+def email_deliver_detached(*, kind: str, recipient: dict[str, str], reason: str = "") -> None:
+    """Worker side of an email about an account that no longer exists (`send_rejected`)."""
+    person = User(
+        username=recipient["username"], display_name=recipient["display_name"], email=recipient["email"]
+    )
+    emails.render(kind, user=person, reason=reason).send()
+
+
+# --- Importing YunoHost's users -------------------------------------------------------------
+
+
+class LaneBusy(ApplicationError):
+    status_code = 503
+    code = "lane_busy"
+    message = "The YunoHost lane stayed busy; try again in a moment."
+
+
+@dataclass
+class ImportSummary:
+    created: list[str] = field(default_factory=list)
+    already_there: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # username: why
+
+
+def _yunohost_users() -> dict[str, dict[str, Any]]:
+    """`user list`, read while holding the lane: no operation of ours runs meanwhile."""
+    lock = lane_lock()
+    if not lock.acquire(wait=settings.YUNOHOST_LANE_WAIT):
+        raise LaneBusy()
+    try:
+        return get_client().user_list()
+    except YunohostError as error:
+        raise ApplicationError(f"YunoHost could not list its users: {error}", code="yunohost_error") from None
+    finally:
+        lock.release()
+
+
+def _imported_user(username: str, info: dict[str, Any]) -> User:
+    # The recovery email is unknown to YunoHost: the account's own mailbox stands in for it
+    # (a reset link then reaches the person through their blahaj.land mail).
+    mail = info.get("mail") or f"{username}@{settings.YUNOHOST_DOMAIN}"
+    user = User(
+        username=username,
+        display_name=(info.get("fullname") or username).strip()[:30],
+        email=normalize_email(mail),
+        status=User.Status.ACTIVE,
+        confirmed_at=timezone.now(),
+        tier_id=User.objects.default_tier_id(),
+    )
+    _judge(user, fields=["username", "display_name", "email"])
+    if conflict := _email_in_use(user):
+        raise conflict
+    user.set_unusable_password()  # YunoHost has the password; a reset sets ours (and theirs)
+    return user
+
+
+def users_import_from_yunohost(*, dry_run: bool = False) -> ImportSummary:
+    """Create, as active accounts, the YunoHost users we have no account for. Idempotent."""
+    summary = ImportSummary()
+    known = set(User.objects.values_list("username", flat=True))
+    for username, info in sorted(_yunohost_users().items()):
+        if username in known:
+            summary.already_there.append(username)
+            continue
+        try:
+            user = _imported_user(username, info)
+            if not dry_run:
+                with transaction.atomic():
+                    user.save()
+        except (ApplicationError, IntegrityError) as error:
+            summary.skipped[username] = error.message if isinstance(error, ApplicationError) else "already taken"
+            continue
+        summary.created.append(username)
+    return summary

@@ -70,3 +70,10 @@ def send_password_reset_to(identifier: str) -> None:
 def resend_confirmation_to(email: str) -> None:
     with _delivery("a confirmation email"):
         services.user_confirmation_redeliver(email=email)
+
+
+@shared_task(base=EmailTask, name="accounts.tasks.send_detached_email")
+def send_detached_email(kind: str, recipient: dict[str, str], reason: str = "") -> None:
+    """An email about an account that no longer exists (a rejected sign-up)."""
+    with _delivery(f"the {kind} email"):
+        services.email_deliver_detached(kind=kind, recipient=recipient, reason=reason)

@@ -112,3 +112,27 @@ def account_delete(*, user: User) -> Operation | None:
         kind=Kind.USER_DELETE, subject=user_subject(user.username),
         args={"username": user.username, "purge": True}, user=user,
     )
+
+
+@transaction.atomic
+def account_set_fullname(*, user: User) -> Operation | None:
+    """Give YunoHost the new display name, if the account has or will have a YunoHost user."""
+    if _yunohost_user_state(user.username) != "exists":
+        return None  # nothing there yet: a creation queued later takes the name from the row
+    return lane.operation_create(
+        kind=Kind.USER_UPDATE, subject=user_subject(user.username),
+        args={"username": user.username, "fullname": user.display_name}, user=user,
+    )
+
+
+def accounts_set_quota(*, members: list[tuple[int, str]], quota: str) -> list[Operation]:
+    """Queue `user update --mailbox-quota` for these (id, username) accounts: one INSERT."""
+    return lane.operations_create_bulk(
+        kind=Kind.USER_UPDATE,
+        operations=[
+            lane.NewOperation(
+                subject=user_subject(username), args={"username": username, "mailbox_quota": quota}, user_id=pk
+            )
+            for pk, username in members
+        ],
+    )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -77,3 +80,47 @@ def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> 
         except requests.RequestException:
             time.sleep(0.1)
     raise RuntimeError(f"the server at {url} did not start within {timeout} s")
+
+
+class FakeDiscord:
+    """Answers each POST with the next scripted (status, body, headers); records what came."""
+
+    def __init__(self) -> None:
+        self.script: list[tuple[int, dict, dict]] = []
+        self.received: list[dict] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                fake.received.append({"path": self.path, "json": json.loads(self.rfile.read(length))})
+                status, body, headers = fake.script.pop(0) if fake.script else (204, {}, {})
+                payload = json.dumps(body).encode() if body else b""
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/api/webhooks/123/s3cret-token"
+
+
+@contextmanager
+def running_fake_discord(settings) -> Iterator[FakeDiscord]:
+    """A FakeDiscord serving on 127.0.0.1, configured as the webhook (admin role 987654321)."""
+    fake = FakeDiscord()
+    thread = threading.Thread(target=fake.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    settings.DISCORD_WEBHOOK_URL = fake.url
+    settings.DISCORD_ADMIN_ROLE_ID = "987654321"
+    try:
+        yield fake
+    finally:
+        fake.server.shutdown()
+        fake.server.server_close()

@@ -7,6 +7,7 @@ from blahaj.views import not_found
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/user/", include("accounts.urls")),
+    path("api/", include("accounts.staff_urls")),
     path("api/", include("provisioning.urls")),
     path("api/", include("tiers.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -17,6 +18,8 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api_docs.html"),
         name="docs",
     ),
+    # The seed's routes: /login, /create_user, /request_password_reset, /reset_password.
+    path("", include("accounts.seed_urls")),
     # The public pages: /signup/, /confirm/<token>/, /password-reset/, /password_reset, ...
     path("", include("accounts.page_urls")),
     # Keep last: anything else under /api/ is a 404 in the API's envelope.

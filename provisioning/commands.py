@@ -28,9 +28,12 @@ def _user_create(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> 
 
 
 def _user_update(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
-    # Setting a password or a quota twice has the effect of setting it once.
+    # Setting a password, a quota or a name twice has the effect of setting it once.
     return client.user_update(
-        args["username"], password=secrets.get("password"), mailbox_quota=args.get("mailbox_quota")
+        args["username"],
+        fullname=args.get("fullname"),
+        password=secrets.get("password"),
+        mailbox_quota=args.get("mailbox_quota"),
     )
 
 

@@ -25,8 +25,8 @@ import secrets as random_secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -35,9 +35,9 @@ from django.db import IntegrityError, connections, transaction
 from django.db.models import Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
 
-from blahaj import discord
-from blahaj.errors import Conflict
+from blahaj import notifications
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
+from blahaj.errors import Conflict
 from blahaj.queueing import send_after_commit, send_now
 
 from . import commands, outcomes
@@ -407,11 +407,13 @@ def _on_finished(operation: Operation) -> None:
     if operation.status == Status.SUCCEEDED:
         outcomes.succeeded(operation)
         return
-    discord.notify_staff(
-        event="operation_failed",
-        message=f"YunoHost operation #{operation.pk} ({operation.kind}, {operation.subject}) "
-        f"failed after {operation.attempts} attempt(s): {operation.error}",
-    )
+    if not outcomes.registered(operation.kind).on_failed:
+        # A kind whose owner registered a failure callback tells staff in its own words there
+        # (a failed account creation names the account); any other failure is told here.
+        notifications.operation_failed(
+            operation_id=operation.pk, kind=operation.kind, subject=operation.subject,
+            attempts=operation.attempts, error=operation.error,
+        )
     outcomes.failed(operation)
 
 

@@ -13,11 +13,13 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 
 from blahaj.throttling import throttles
 
+from ..throttling import CountsFailedLogins
+
 from .. import serializers, services
 from .base import _401, ERROR, PublicView, _bearer
 
-class LoginView(PublicView):
-    throttle_classes = throttles("login")
+class LoginView(CountsFailedLogins, PublicView):
+    """Limited per IP on failed attempts only (a front end's server logs in for each sign-up)."""
 
     @extend_schema(
         request=serializers.LoginSerializer,

@@ -2,55 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import contextmanager
 
 import pytest
+from django.test import TestCase
 
-from blahaj import discord
-
-
-class FakeDiscord:
-    """Answers each POST with the next scripted (status, body, headers); records what came."""
-
-    def __init__(self) -> None:
-        self.script: list[tuple[int, dict, dict]] = []
-        self.received: list[dict] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers["Content-Length"])
-                fake.received.append({"path": self.path, "json": json.loads(self.rfile.read(length))})
-                status, body, headers = fake.script.pop(0) if fake.script else (204, {}, {})
-                payload = json.dumps(body).encode() if body else b""
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/api/webhooks/123/s3cret-token"
+from blahaj import discord, notifications
+from blahaj.testing import FakeDiscord, running_fake_discord
 
 
 @pytest.fixture
 def fake_discord(settings) -> Iterator[FakeDiscord]:
-    fake = FakeDiscord()
-    thread = threading.Thread(target=fake.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    settings.DISCORD_WEBHOOK_URL = fake.url
-    settings.DISCORD_ADMIN_ROLE_ID = "987654321"
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    with running_fake_discord(settings) as fake:
+        yield fake
 
 
 def test_the_message_pings_the_admin_role_only(fake_discord):
@@ -152,3 +117,89 @@ def test_with_a_webhook_the_post_is_queued_after_commit(fake_discord, django_cap
         discord.notify_staff(event="operation_failed", message="boom")
 
     assert len(callbacks) == 1
+
+
+# --- the events (blahaj/notifications.py) --------------------------------------------------
+
+
+@contextmanager
+def tasks_context() -> Iterator[None]:
+    """Run what a notification queues, in this process: its task, after the 'commit'."""
+    from blahaj.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            yield
+    finally:
+        app.conf.task_always_eager = before
+
+
+def _contents(fake) -> list[str]:
+    return [entry["json"]["content"] for entry in fake.received]
+
+
+@pytest.mark.django_db
+def test_every_event_has_its_message(fake_discord):
+    with tasks_context():
+        notifications.signup_waiting(username="dana", display_name="Dana Scully")
+        notifications.account_created(username="dana", mail_address="dana@blahaj.land")
+        notifications.provisioning_failed(username="dana", operation_id=7, attempts=3, error="LDAP down")
+        notifications.operation_failed(operation_id=8, kind="user.delete", subject="user:dana", attempts=1, error="boom")
+        notifications.staff_test(requested_by="carol")
+
+    assert _contents(fake_discord) == [
+        "<@&987654321> [signup_waiting] dana (Dana Scully) confirmed their email and waits for approval.",
+        "<@&987654321> [account_created] dana now has a YunoHost account (dana@\u200bblahaj.land).",
+        "<@&987654321> [provisioning_failed] The YunoHost account of dana could not be created "
+        "(operation #7, 3 attempt(s)): LDAP down",
+        "<@&987654321> [operation_failed] YunoHost operation #8 (user.delete, user:dana) failed after 1 attempt(s): boom",
+        "<@&987654321> [test] Test notification requested by carol: staff notifications work.",
+    ]
+    assert all(e["json"]["allowed_mentions"] == {"parse": [], "roles": ["987654321"]} for e in fake_discord.received)
+
+
+@pytest.mark.django_db
+def test_user_text_can_neither_ping_nor_format(fake_discord):
+    with tasks_context():
+        notifications.signup_waiting(
+            username="dana", display_name="@everyone <@&111> <@222> **big** [click](https://evil.example)\nline two"
+        )
+
+    (content,) = _contents(fake_discord)
+    assert content.startswith("<@&987654321> [signup_waiting] dana (")
+    assert "@everyone" not in content and "<@&111>" not in content and "<@222>" not in content
+    assert "@\u200beveryone" in content
+    assert "\\*\\*big\\*\\*" in content and "\\[click\\]" in content
+    assert "\n" not in content
+
+
+@pytest.mark.django_db
+def test_a_notification_survives_429_then_5xx_and_lands(fake_discord):
+    fake_discord.script = [(429, {"retry_after": 0.01, "global": False}, {}), (502, {}, {}), (204, {}, {})]
+
+    with tasks_context():
+        notifications.account_created(username="dana", mail_address="dana@blahaj.land")
+
+    assert len(fake_discord.received) == 3
+    assert fake_discord.script == []
+    assert len(set(_contents(fake_discord))) == 1  # the same message each time
+
+
+def test_the_test_notification_says_when_no_webhook_is_set(settings):
+    settings.DISCORD_WEBHOOK_URL = ""
+
+    assert notifications.staff_test(requested_by="carol") is False
+
+
+def test_staff_send_a_test_notification_from_the_admin(admin_client, admin_user, fake_discord):
+    with tasks_context():
+        response = admin_client.post(
+            "/admin/accounts/user/", {"action": "send_test_notification", "_selected_action": [admin_user.pk]}, follow=True
+        )
+
+    assert b"A test notification is on its way to Discord." in response.content
+    assert _contents(fake_discord) == [
+        f"<@&987654321> [test] Test notification requested by {admin_user.username}: staff notifications work."
+    ]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from blahaj import discord
 from blahaj.crypto import encrypt
 from conftest import PASSWORD
 from provisioning import emulator as emulator_module
@@ -99,8 +100,6 @@ def welcomes(monkeypatch) -> list[str]:
 
 @pytest.fixture
 def staff_notes(monkeypatch) -> list[tuple[str, str]]:
-    from blahaj import discord
-
     notes: list[tuple[str, str]] = []
     monkeypatch.setattr(discord, "notify_staff", lambda *, event, message: notes.append((event, message)))
     return notes

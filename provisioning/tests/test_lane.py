@@ -66,7 +66,7 @@ def test_a_confirmed_sign_up_ends_with_a_yunohost_user(emulator, signed_up, welc
     assert on_yunohost["password_sha256"] == sha256("correct-horse-battery-staple-42")
     assert (on_yunohost["fullname"], on_yunohost["quota"]) == ("Alice Liddell", "500M")
     assert welcomes == ["alice"]
-    assert staff_notes == [("account_created", "alice now has a YunoHost account (alice@blahaj.land).")]
+    assert staff_notes == [("account_created", "alice now has a YunoHost account (alice@\u200bblahaj.land).")]
 
 
 def test_the_mailbox_quota_comes_from_the_tier(emulator, signed_up):
@@ -154,8 +154,8 @@ def test_transient_failures_are_retried_with_backoff_then_fail_for_good(
     assert operation.error == "The LDAP server is not answering (gave up after 3 attempts)"
     assert alice.status == User.Status.PROVISIONING_FAILED
     assert staff_notes == [(
-        "operation_failed",
-        f"YunoHost operation #{operation.pk} (user.create, user:alice) failed after 3 attempt(s): "
+        "provisioning_failed",
+        f"The YunoHost account of alice could not be created (operation #{operation.pk}, 3 attempt(s)): "
         "The LDAP server is not answering (gave up after 3 attempts)",
     )]
 
@@ -185,7 +185,7 @@ def test_a_refusal_fails_at_once(emulator, staff_notes):
 
     operation.refresh_from_db()
     assert (operation.status, operation.attempts, operation.error) == (FAILED, 1, "Domain 'elsewhere.example' unknown")
-    assert [event for event, _ in staff_notes] == ["operation_failed"]
+    assert [event for event, _ in staff_notes] == ["provisioning_failed"]
 
 
 def test_an_operation_whose_secret_cannot_be_decrypted_fails_visibly(emulator, signed_up, settings):
@@ -353,7 +353,7 @@ def test_the_sweeper_fails_a_stale_operation_out_of_attempts(emulator, signed_up
     assert (operation.status, operation.secret_args) == (FAILED, "")
     assert operation.error == "The worker running it stopped before it finished. (gave up after 2 attempts)"
     assert alice.status == User.Status.PROVISIONING_FAILED
-    assert [event for event, _ in staff_notes] == ["operation_failed"]
+    assert [event for event, _ in staff_notes] == ["provisioning_failed"]
 
 
 def test_the_sweeper_queues_the_first_pending_operation_of_each_subject_once_its_grace_is_over(

@@ -67,4 +67,4 @@ def test_failure_and_retry_move_the_account_and_the_welcome_waits_for_success(em
     run_lane()
     alice.refresh_from_db()
     assert (alice.status, welcomes) == ("active", ["alice"])
-    assert [event for event, _ in staff_notes] == ["operation_failed", "account_created"]
+    assert [event for event, _ in staff_notes] == ["provisioning_failed", "account_created"]

@@ -1,0 +1,32 @@
+"""Create accounts for the YunoHost users this service does not know yet (the seed's
+"update the DB with YunoHost users"). Safe to run again: known usernames are left alone."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts import services
+from blahaj.errors import ApplicationError
+
+
+class Command(BaseCommand):
+    help = (
+        "Import YunoHost's users as active accounts (recovery email: their YunoHost mail address; "
+        "no password here until they reset it)."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--dry-run", action="store_true", help="Say what would be imported; change nothing.")
+
+    def handle(self, *args, dry_run: bool = False, **options) -> None:
+        try:
+            summary = services.users_import_from_yunohost(dry_run=dry_run)
+        except ApplicationError as error:
+            raise CommandError(error.message) from None
+        for username, why in summary.skipped.items():
+            self.stderr.write(f"Skipped {username}: {why}")
+        verb = "would create" if dry_run else "created"
+        self.stdout.write(
+            f"{verb} {len(summary.created)}, already there {len(summary.already_there)}, "
+            f"skipped invalid names {len(summary.skipped)}"
+        )

@@ -1,0 +1,200 @@
+"""The seed's account routes at the site's root (API.md §2): thin adapters over the services
+that section 1 uses, in the shapes blahaj.land's sign-up front end expects.
+
+That front end's server logs in with a staff service account, posts the form to /create_user
+and shows the person only the status and the `error` string. Hence: every answer is JSON (the
+one exception is a dead reset link, which a person opens in a browser), a 400's `error` names
+the bad field in plain ASCII, and the seed's own status codes (432) are kept.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from blahaj.errors import ApplicationError, NotFound
+from blahaj.throttling import throttles
+
+from . import selectors, services
+from . import serializers_seed as io
+from .serializers import ErrorSerializer as ERROR
+from .throttling import CountsFailedLogins
+
+# How the front end's form calls each field, for the sentence in `error`.
+FIELD_LABELS = {
+    "username": "Username",
+    "display_name": "Display name",
+    "email": "Recovery email",
+    "recovery_email": "Recovery email",
+    "discord_username": "Discord username",
+    "password": "Password",
+}
+USERNAME_TAKEN = 432  # the seed's code; kept because the front end branches on it
+
+
+def ascii_sentence(text: str) -> str:
+    """The front end shows `error` as is, in a page that may not be UTF-8."""
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    text = text.replace("\u2026", "...").replace("\u2013", "-").replace("\u2014", "-")
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+def _name_the_field(body: dict) -> None:
+    fields = body.get("fields") or {}
+    if "email" in fields:  # the seed calls it recovery_email
+        fields["recovery_email"] = fields.pop("email")
+    if not fields:
+        return
+    name, messages = next(iter(fields.items()))
+    label = FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
+    message = messages[0] if messages else "Invalid value."
+    if label.lower() not in message.lower() and name.replace("_", " ") not in message.lower():
+        message = f"{label}: {message[:1].lower()}{message[1:]}"
+    body["error"] = message
+
+
+class SeedView(APIView):
+    """JSON only (no browsable API even with DEBUG), CSRF-exempt like every APIView (token or
+    no authentication: no cookies), a refused or missing token is a 401."""
+
+    renderer_classes = [JSONRenderer]
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        body = response.data if isinstance(response.data, dict) else None
+        if body is not None and isinstance(body.get("error"), str):
+            if response.status_code == 400:
+                _name_the_field(body)
+            body["error"] = ascii_sentence(body["error"])
+        return response
+
+
+class PublicSeedView(SeedView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+class SeedLoginView(CountsFailedLogins, PublicSeedView):
+    @extend_schema(
+        request=io.SeedLoginSerializer,
+        responses={
+            200: io.SeedTokenPairSerializer,
+            401: OpenApiResponse(ERROR, description='{"msg": "Bad username or password"} (plus error, code)'),
+            403: OpenApiResponse(ERROR, description="email_unconfirmed, approval_pending, account_disabled"),
+            429: OpenApiResponse(ERROR, description="too_many_attempts, or too many failed logins from this IP"),
+        },
+        summary="Seed route: log in with a username (tokens named access_token, refresh_token)",
+    )
+    def post(self, request: Request) -> Response:
+        data = io.SeedLoginSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        pair = services.user_login(identifier=data.validated_data["username"], password=data.validated_data["password"])
+        return Response({
+            "access_token": pair["access"],
+            "refresh_token": pair["refresh"],
+            "access_expires_in": pair["access_expires_in"],
+            "refresh_expires_in": pair["refresh_expires_in"],
+        })
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        if isinstance(exc, services.InvalidCredentials):
+            response.data = {"msg": "Bad username or password", **response.data}
+        return response
+
+
+class SeedCreateUserView(SeedView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        request=io.SeedCreateUserSerializer,
+        responses={
+            201: io.MessageSerializer,
+            400: OpenApiResponse(ERROR, description="`error` names the bad field"),
+            401: ERROR,
+            403: ERROR,
+            409: OpenApiResponse(ERROR, description="Email already in use"),
+            USERNAME_TAKEN: OpenApiResponse(ERROR, description="Username already taken"),
+            500: OpenApiResponse(ERROR, description="Failed to create user (nothing was saved)"),
+        },
+        summary="Seed route (staff): create an account; its owner gets a link to choose a password",
+    )
+    def post(self, request: Request) -> Response:
+        data = io.SeedCreateUserSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_create_by_staff(**data.validated_data, actor=request.user)
+        return Response({"message": "User created successfully"}, status=status.HTTP_201_CREATED)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        if isinstance(exc, ApplicationError) and exc.code == "username_taken":
+            response.status_code = USERNAME_TAKEN
+            response.reason_phrase = "Username Taken"
+        elif response.status_code >= 500:
+            # The service runs in one transaction: a crash left nothing behind.
+            response.data = {"error": "Failed to create user", "code": "server_error"}
+        return response
+
+
+class SeedRequestResetView(PublicSeedView):
+    throttle_classes = throttles("email")  # one budget with /api/user/request-reset
+
+    @extend_schema(
+        request=io.SeedUsernameSerializer,
+        responses={
+            200: io.MessageSerializer,
+            404: OpenApiResponse(ERROR, description="User not found (not with ACCOUNTS_PREVENT_ENUMERATION)"),
+            429: ERROR,
+        },
+        summary="Seed route: mail a password reset link to the account's recovery email",
+    )
+    def post(self, request: Request) -> Response:
+        data = io.SeedUsernameSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        username = data.validated_data["username"]
+        if not settings.ACCOUNTS_PREVENT_ENUMERATION and not selectors.user_username_exists(username=username):
+            raise NotFound("User not found", code="user_not_found")
+        services.user_request_password_reset(identifier=username)
+        return Response({"message": "Password reset link sent"})
+
+
+class SeedResetPasswordView(PublicSeedView):
+    """The link of the seed's reset emails: on to the page that carries the token, where the
+    person chooses the password. A GET changes nothing; the token stays unused."""
+
+    throttle_classes = throttles("lookup")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("token", str, required=True)],
+        responses={
+            302: OpenApiResponse(description="To /password-reset/<token>/"),
+            400: OpenApiResponse(ERROR, description="Token not provided (JSON), or an HTML page: invalid link"),
+            410: OpenApiResponse(description="An HTML page: the link expired"),
+        },
+        summary="Seed route: open a reset link",
+    )
+    def get(self, request: Request) -> HttpResponse:
+        token = request.query_params.get("token", "").strip()
+        if not token:
+            raise ApplicationError("Token not provided", code="token_missing")
+        try:
+            services.user_from_reset_token(token=token)
+        except (services.TokenInvalid, services.TokenExpired) as error:
+            expired = isinstance(error, services.TokenExpired)
+            context = {"expired": expired, "form": None}
+            return render(request._request, "accounts/link_invalid.html", context, status=410 if expired else 400)
+        return HttpResponseRedirect(reverse("pages:password-reset-confirm", args=[token]))

@@ -1,0 +1,74 @@
+"""Bodies of the staff user API, `/api/users/` (API.md §3). Fields are listed one by one:
+no password hash, pending password or token can ever appear."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from tiers.models import Tier
+
+from .models import User
+
+_TEXT = {"max_length": 254}
+ORDERINGS = ["username", "-username", "date_joined", "-date_joined"]
+
+
+class StaffUserSerializer(serializers.ModelSerializer):
+    tier = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = User
+        fields = [
+            "username",
+            "display_name",
+            "email",
+            "discord_username",
+            "tier",
+            "status",
+            "is_staff",
+            "date_joined",
+            "confirmed_at",
+            "last_login",
+        ]
+        read_only_fields = fields
+
+
+class _TierField(serializers.SlugRelatedField):
+    default_error_messages = {"does_not_exist": "Unknown tier: {value}.", "invalid": "Give a tier's slug."}
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="slug", queryset=Tier.objects.all(), **kwargs)
+
+
+class StaffUserCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(**_TEXT)
+    display_name = serializers.CharField(**_TEXT)
+    email = serializers.CharField(**_TEXT)
+    discord_username = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="", **_TEXT)
+    tier = _TierField(required=False, allow_null=True, default=None)
+
+    def validate_discord_username(self, value: str | None) -> str:
+        return value or ""
+
+
+class StaffUserUpdateSerializer(serializers.Serializer):
+    display_name = serializers.CharField(required=False, **_TEXT)
+    email = serializers.CharField(required=False, **_TEXT)
+    discord_username = serializers.CharField(required=False, allow_blank=True, **_TEXT)
+    status = serializers.ChoiceField(choices=User.Status.choices, required=False)
+
+
+class StaffUserFilterSerializer(serializers.Serializer):
+    search = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    status = serializers.ChoiceField(choices=User.Status.choices, required=False)
+    tier = serializers.SlugField(required=False, max_length=50)
+    ordering = serializers.ChoiceField(choices=ORDERINGS, required=False)
+
+    def validate_tier(self, value: str) -> str:
+        if not Tier.objects.filter(slug=value).exists():
+            raise serializers.ValidationError(f"Unknown tier: {value}.")
+        return value
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)

@@ -1,0 +1,10 @@
+from rest_framework.routers import SimpleRouter
+
+from .staff_views import StaffUserViewSet
+
+router = SimpleRouter()
+# An optional slash, like /api/operations/: `/api/users/alice/approve` and `.../approve/`.
+router.trailing_slash = "/?"
+router.register("users", StaffUserViewSet, basename="staff-user")
+
+urlpatterns = router.urls

@@ -1,0 +1,127 @@
+"""The staff user API, `/api/users/` (lookup: username; API.md §3). Staff only: a member's
+token gets 403. Each verb calls one service, the same the seed route and the admin use."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from . import serializers_staff as io
+from . import services
+from .models import User
+from .serializers import ErrorSerializer as ERROR
+from .serializers import StatusSerializer
+
+SUCCESS = {"status": "success"}
+_409 = OpenApiResponse(ERROR, description="invalid_status: the account is not in a state that allows it")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Accounts, paginated",
+        parameters=[
+            OpenApiParameter("search", description="In username, display name, email and Discord name"),
+            OpenApiParameter("status", enum=User.Status.values),
+            OpenApiParameter("tier", description="A tier's slug"),
+            OpenApiParameter("ordering", enum=io.ORDERINGS),
+        ],
+    ),
+    retrieve=extend_schema(summary="One account"),
+    create=extend_schema(
+        request=io.StaffUserCreateSerializer,
+        responses={201: io.StaffUserSerializer, 400: ERROR, 409: OpenApiResponse(ERROR, description="username_taken, email_taken")},
+        summary="Create an account (as /create_user): YunoHost queued, a choose-your-password email sent",
+    ),
+    partial_update=extend_schema(
+        request=io.StaffUserUpdateSerializer,
+        responses={200: io.StaffUserSerializer, 400: ERROR, 409: OpenApiResponse(ERROR, description="email_taken")},
+        summary="Change display name, email, Discord name, or disable / enable the account",
+    ),
+    destroy=extend_schema(responses={202: StatusSerializer}, summary="Delete the account; its YunoHost user is queued for deletion"),
+)
+class StaffUserViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    permission_classes = [IsAdminUser]
+    serializer_class = io.StaffUserSerializer
+    lookup_field = "username"
+    lookup_value_regex = r"[^/]+"  # usernames may hold dots
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[User]:
+        queryset = User.objects.select_related("tier")
+        if self.action != "list":
+            return queryset
+        filters = io.StaffUserFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return _filtered(queryset, **filters.validated_data)
+
+    def create(self, request: Request) -> Response:
+        data = io.StaffUserCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_create_by_staff(**data.validated_data, actor=request.user)
+        return Response(io.StaffUserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, username: str) -> Response:
+        user = self.get_object()
+        data = io.StaffUserUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        new_status = changes.pop("status", None)
+        services.user_update(user=user, **changes)
+        if new_status is not None:
+            services.user_set_status(user=user, status=new_status)
+        return Response(io.StaffUserSerializer(user).data)
+
+    def destroy(self, request: Request, username: str) -> Response:
+        services.user_delete(user=self.get_object())
+        return Response(SUCCESS, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={202: StatusSerializer, 409: _409}, summary="Mail the owner a reset link")
+    @action(detail=True, methods=["post"], url_path="send-reset")
+    def send_reset(self, request: Request, username: str) -> Response:
+        services.user_send_password_reset(user=self.get_object())
+        return Response(SUCCESS, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={202: io.StaffUserSerializer, 409: _409}, summary="Approve a sign-up: provisioning starts")
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, username: str) -> Response:
+        user = self.get_object()
+        services.user_approve(user=user)
+        return Response(io.StaffUserSerializer(user).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=io.RejectSerializer, responses={200: StatusSerializer, 409: _409}, summary="Reject a sign-up: the applicant is told, the account deleted")
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, username: str) -> Response:
+        user = self.get_object()
+        data = io.RejectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_reject(user=user, reason=data.validated_data["reason"])
+        return Response(SUCCESS)
+
+
+_ORDERINGS = {name: [name, "username"] if name.lstrip("-") != "username" else [name] for name in io.ORDERINGS}
+
+
+def _filtered(
+    queryset: QuerySet[User], *, search: str = "", status: str = "", tier: str = "", ordering: str = "username"
+) -> QuerySet[User]:
+    if search := search.strip():
+        queryset = queryset.filter(
+            Q(username__icontains=search)
+            | Q(display_name__icontains=search)
+            | Q(email__icontains=search)
+            | Q(discord_username__icontains=search)
+        )
+    if status:
+        queryset = queryset.filter(status=status)
+    if tier:
+        queryset = queryset.filter(tier__slug=tier)
+    return queryset.order_by(*_ORDERINGS[ordering])

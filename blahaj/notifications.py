@@ -1,0 +1,83 @@
+"""What staff are told on Discord: one function per event, each with its own template.
+
+Every message pings the admin role (see `blahaj.discord.build_payload`, whose
+`allowed_mentions` lets only that role be pinged) and is posted by a task after the caller's
+transaction commits. Messages are built from plain values, never a secret; anything a user
+typed (a username, a display name) or a YunoHost error that may quote it is neutralised first,
+so it can neither ping anyone nor break the message's formatting.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from blahaj import discord
+
+MAX_VALUE = 300  # a field longer than this is cut: one message stays readable
+
+
+class Event(StrEnum):
+    SIGNUP_WAITING = "signup_waiting"
+    ACCOUNT_CREATED = "account_created"
+    PROVISIONING_FAILED = "provisioning_failed"
+    OPERATION_FAILED = "operation_failed"
+    TEST = "test"
+
+
+TEMPLATES: dict[Event, str] = {
+    Event.SIGNUP_WAITING: "{username} ({display_name}) confirmed their email and waits for approval.",
+    Event.ACCOUNT_CREATED: "{username} now has a YunoHost account ({mail_address}).",
+    Event.PROVISIONING_FAILED: "The YunoHost account of {username} could not be created "
+    "(operation #{operation_id}, {attempts} attempt(s)): {error}",
+    Event.OPERATION_FAILED: "YunoHost operation #{operation_id} ({kind}, {subject}) "
+    "failed after {attempts} attempt(s): {error}",
+    Event.TEST: "Test notification requested by {requested_by}: staff notifications work.",
+}
+
+# Mentions (<@1>, <@&2>, <#3>), @everyone/@here, and Markdown that could hide or restyle text.
+_MENTION_RE = re.compile(r"<(@[!&]?|#)(\d+)>")
+_MARKDOWN_RE = re.compile(r"([\\*_~`|>\[\]])")
+
+
+def neutralise(value: object) -> str:
+    """A user-provided value, safe inside a Discord message: one line, no pings, no Markdown."""
+    text = " ".join(str(value).split())
+    if len(text) > MAX_VALUE:
+        text = text[: MAX_VALUE - 1] + "…"
+    text = _MENTION_RE.sub(lambda m: f"<{m.group(1)}\u200b{m.group(2)}>", text)
+    text = text.replace("@", "@\u200b")  # a zero-width space: @everyone no longer reads as a ping
+    return _MARKDOWN_RE.sub(r"\\\1", text)
+
+
+def _send(event: Event, **values: object) -> None:
+    message = TEMPLATES[event].format(**{name: neutralise(value) for name, value in values.items()})
+    discord.notify_staff(event=event.value, message=message)
+
+
+def signup_waiting(*, username: str, display_name: str) -> None:
+    _send(Event.SIGNUP_WAITING, username=username, display_name=display_name)
+
+
+def account_created(*, username: str, mail_address: str) -> None:
+    _send(Event.ACCOUNT_CREATED, username=username, mail_address=mail_address)
+
+
+def provisioning_failed(*, username: str, operation_id: int, attempts: int, error: str) -> None:
+    _send(Event.PROVISIONING_FAILED, username=username, operation_id=operation_id, attempts=attempts, error=error)
+
+
+def operation_failed(*, operation_id: int, kind: str, subject: str, attempts: int, error: str) -> None:
+    _send(
+        Event.OPERATION_FAILED, operation_id=operation_id, kind=kind, subject=subject, attempts=attempts, error=error
+    )
+
+
+def staff_test(*, requested_by: str) -> bool:
+    """Send a test message; False when no webhook is configured (nothing is sent)."""
+    from django.conf import settings
+
+    if not settings.DISCORD_WEBHOOK_URL:
+        return False
+    _send(Event.TEST, requested_by=requested_by)
+    return True
