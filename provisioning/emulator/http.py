@@ -238,7 +238,9 @@ def error_answer(error: EmulatorError) -> Answer:
     if error.log_help or key in _SERVER_ERROR_KEYS:
         ref = re.search(r"yunohost log share (\S+?)'", error.log_help)
         return Answer(500, {"error": error.message, "log_ref": ref.group(1) if ref else ""})
-    return Answer(400, {"error": error.message, "error_key": key, **params})
+    # Parameters first: user_creation_failed has one named "error" that must not hide the text.
+    # (YunoHost would put an exception object there and answer a generic 500: docs/yunohost.md §5.5.)
+    return Answer(400, {**params, "error": error.message, "error_key": key})
 
 
 # --- From a request to the CLI's argv -------------------------------------------------------------
