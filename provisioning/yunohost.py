@@ -704,6 +704,7 @@ class ApiBackend(YunohostClient):
         self._credentials = password
         self.timeout = timeout
         self.version = version
+        self.verify = verify
         self.session = session or requests.Session()
         self.session.verify = verify
         # Required on form POSTs by moulinette's CSRF filter; harmless elsewhere.
@@ -765,7 +766,13 @@ class ApiBackend(YunohostClient):
         started = time.monotonic()
         try:
             response = self.session.request(
-                method, url, params=params, data=fields if in_body else None, timeout=self.timeout
+                method,
+                url,
+                params=params,
+                data=fields if in_body else None,
+                timeout=self.timeout,
+                # Per request: with trust_env, REQUESTS_CA_BUNDLE would override the session's verify.
+                verify=self.verify,
             )
         except requests.RequestException as e:
             # The exception's text may quote the URL or the request; never the body or the cookie.
@@ -786,11 +793,12 @@ class ApiBackend(YunohostClient):
                 data=self._data(response, method, path, command, secrets), stdout=redact(body, secrets), stderr=""
             )
         cls, message = self._api_error(response)
+        crashed = message.startswith("yunohost-api crashed")
         raise cls(
             message or f"yunohost-api {method} {path}: HTTP {response.status_code}",
             command=command,
             exit_code=response.status_code,
-            stdout=body,
+            stdout="" if crashed else body,  # a traceback may quote anything, secrets included
             secrets=secrets,
         )
 
