@@ -281,7 +281,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def _positionals(names: list[str], path_args: dict[str, str | None], values: dict[str, list[str]]) -> list[str]:
     out = []
     for name in names:
-        value = path_args.get(name) if name in path_args else (values.get(name) or [None])[-1]
+        given = values.get(name) or [""]
+        value = path_args.get(name) if name in path_args else given[-1]
         if name == "key" and not value:
             continue  # `app config set APP` without a key: the whole configuration
         if not value:

@@ -252,4 +252,5 @@ def test_get_client_builds_the_api_backend(settings, tls_cert) -> None:
         "https://yunohost.example.org/yunohost/api", (7.0, 120.0), str(tls_cert[0]), "11",
     )
     settings.YUNOHOST_API_CA_BUNDLE = ""
-    assert get_client().session.verify is True
+    default = get_client()
+    assert isinstance(default, ApiBackend) and default.verify is True and default.session.verify is True

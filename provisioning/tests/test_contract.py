@@ -23,6 +23,7 @@ from provisioning.yunohost import (
     YunohostAlreadyExists,
     YunohostBusy,
     YunohostClient,
+    YunohostError,
     YunohostNotFound,
     YunohostPermanent,
     YunohostTransient,
@@ -139,7 +140,9 @@ def test_quota_alone_keeps_the_shell(target: Target) -> None:
         ({"username": "sshd"}, YunohostPermanent, "Username already exists in the list of system users"),
     ],
 )
-def test_user_create_refusals(target: Target, kwargs: dict[str, str], error: type, message: str) -> None:
+def test_user_create_refusals(
+    target: Target, kwargs: dict[str, str], error: type[YunohostError], message: str
+) -> None:
     target.client.user_create(username="camille", fullname="Camille Dupont", password=PASSWORD, domain=MAIN)
     arguments = {"fullname": "Someone Else", "password": PASSWORD, "domain": MAIN, **kwargs}
     with pytest.raises(error) as exc:
