@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ from provisioning.models import Operation
 from provisioning.yunohost import (
     REDACTED,
     ApiBackend,
+    CliBackend,
     YunohostBusy,
     YunohostPermanent,
     YunohostTransient,
@@ -110,8 +113,6 @@ def test_a_second_writer_waits_for_the_first_cli_or_api(state: Path, tls_cert: t
 
 
 def test_a_held_lock_is_busy_after_the_lock_timeout(url: str, state: Path, tls_cert: tuple[Path, Path]) -> None:
-    import subprocess
-
     holder = subprocess.Popen(["sleep", "60"])
     try:
         Path(str(state) + ".lock").write_text(str(holder.pid))
@@ -254,3 +255,14 @@ def test_get_client_builds_the_api_backend(settings, tls_cert) -> None:
     settings.YUNOHOST_API_CA_BUNDLE = ""
     default = get_client()
     assert isinstance(default, ApiBackend) and default.verify is True and default.session.verify is True
+
+
+def test_an_unknown_yunohost_version_is_a_configuration_error(settings) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.YUNOHOST_VERSION = "13"
+    with pytest.raises(ImproperlyConfigured, match=r"^YUNOHOST_VERSION must be '11' or '12', not '13'$"):
+        get_client()
+    settings.YUNOHOST_VERSION = "11"
+    cli = get_client()
+    assert isinstance(cli, CliBackend) and cli.version == "11"
