@@ -92,10 +92,7 @@ def test_an_expired_session_logs_in_again_once(state: Path, tls_cert: tuple[Path
 
 
 def test_a_second_writer_waits_for_the_first_cli_or_api(state: Path, tls_cert: tuple[Path, Path]) -> None:
-    import sys
-
     from provisioning import emulator
-    from provisioning.yunohost import CliBackend
 
     with emulator.transaction(str(state)) as data:
         data["faults"], data["delays"] = [], {"user create": 1.0}
