@@ -263,3 +263,22 @@ def test_an_unknown_yunohost_version_is_a_configuration_error(settings) -> None:
     settings.YUNOHOST_VERSION = "11"
     cli = get_client()
     assert isinstance(cli, CliBackend) and cli.version == "11"
+
+
+def test_the_http_emulator_acts_as_yunohost_11(state: Path, tls_cert: tuple[Path, Path]) -> None:
+    session = requests.Session()
+    session.trust_env, session.verify = False, str(tls_cert[0])
+    headers = {"X-Requested-With": "XMLHttpRequest"}
+    with http_emulator_process(state, version="11", tls=tls_cert) as base:
+        login = session.post(f"{base}/login", data={"credentials": f"{API_ADMIN}:{API_PASSWORD}"}, headers=headers)
+        assert login.status_code == 200 and "Path=" not in login.headers["Set-Cookie"]  # a bottle cookie (§5.6)
+        # `GET /domains/*/cert` is 12 only: 11 takes "*" for a domain name.
+        everything = session.get(f"{base}/domains/*/cert")
+        assert (everything.status_code, everything.json()["error"]) == (400, "Domain '*' unknown")
+        # The deprecated names still create a user in 11 (docs/yunohost.md §1.1).
+        created = session.post(f"{base}/users", headers=headers, data={
+            "username": "camille", "firstname": "Camille", "lastname": "Dupont", "password": PASSWORD, "domain": MAIN,
+        })
+        assert (created.status_code, created.json()) == (
+            201, {"fullname": "Camille Dupont", "username": "camille", "mail": "camille@blahaj.land"}
+        )
