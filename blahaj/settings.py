@@ -293,6 +293,11 @@ YUNOHOST_EMULATOR_STATE = env_str(
 )
 YUNOHOST_API_URL = env_str("YUNOHOST_API_URL")
 YUNOHOST_API_PASSWORD = env_str("YUNOHOST_API_PASSWORD")
+# A private CA's bundle (PEM) for the API's certificate; empty: the system's CAs. Never "no verification".
+YUNOHOST_API_CA_BUNDLE = env_str("YUNOHOST_API_CA_BUNDLE")
+YUNOHOST_API_CONNECT_TIMEOUT = env_int("YUNOHOST_API_CONNECT_TIMEOUT", 10)
+# The YunoHost major version the client talks to: "12" (12.x) or "11" (11.2/11.3).
+YUNOHOST_VERSION = env_str("YUNOHOST_VERSION", "12")
 YUNOHOST_DOMAIN = env_str("YUNOHOST_DOMAIN", "blahaj.land")
 YUNOHOST_TIMEOUT = env_int("YUNOHOST_TIMEOUT", 300)
 YUNOHOST_LOCK_TIMEOUT = env_int("YUNOHOST_LOCK_TIMEOUT", 5)

@@ -6,7 +6,13 @@ Two backends expose the same high-level methods (``user_create``, ``webapp_insta
   behind sudo, or ``provisioning/bin/yunohost``, the emulator) as an argv list, never through
   a shell, with ``--output-as json`` and ``--timeout`` so a busy lock fails fast instead of
   waiting forever (docs/yunohost.md §3, §7).
-* ``ApiBackend`` talks to ``yunohost-api`` over HTTP (docs/yunohost.md §5).
+* ``ApiBackend`` talks to ``yunohost-api`` over HTTP (docs/yunohost.md §5), with form-encoded
+  fields, the ``yunohost.admin`` session cookie (logged in again once when it expired), connect
+  and read timeouts and TLS verification (a CA bundle for a private certificate).
+
+Both speak to YunoHost 12.x or 11.2+ (``version``, the ``YUNOHOST_VERSION`` setting): the argv and
+routes the project uses are the same in both (docs/yunohost.md §1, §5.6); what differs is how
+the 11 CLI prints its errors when not on a tty (bare lines, no ``ERROR`` prefix, §2.3).
 
 Every failure is a ``YunohostError`` whose class says whether a retry can help:
 ``YunohostBusy`` (another operation holds the lock: retry later, it is not a failure),
@@ -260,13 +266,17 @@ _ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 _LEVEL_RE = re.compile(r"^(?:\d+\s+)?(ERROR|Error:|CRITICAL|WARNING|Warning:|INFO|Info:|SUCCESS|Success!|DEBUG)(?: |$)")
 
 
-def message_from_stderr(stderr: str) -> str:
+def message_from_stderr(stderr: str, *, version: str = "12") -> str:
     """The error text of a failed run: its ERROR records without their level prefix.
+
+    moulinette 11 prints bare lines when not on a tty: the whole of stderr is the message.
 
     moulinette 12 prefixes lines with ``ERROR ``/``WARNING `` when not on a tty (``Error:`` on
     one); a multi-line message continues on unprefixed lines. Without any ERROR record
     (argparse usage errors, Python tracebacks), the last non-empty line is the message.
     """
+    if version == "11":
+        return "\n".join(line.rstrip() for line in _ANSI_RE.sub("", stderr).splitlines() if line.strip())
     records: list[list[str]] = []
     for raw in stderr.splitlines():
         line = _ANSI_RE.sub("", raw)
@@ -455,6 +465,16 @@ class YunohostClient:
         cli = ["domain", "cert", "install", domain, "--no-checks"]
         self.execute(Call(command, cli, "PUT", f"/domains/{domain}/cert", _flag_fields(no_checks=True)))
 
+    def cert_status(self, domain: str) -> dict[str, Any]:
+        """The certificate of one domain: ``{"CA_type": "letsencrypt"|"selfsigned", "validity": days, ...}``."""
+        command = "domain cert status"
+        _check(command, "domain", domain, DOMAIN_RE)
+        data = self._expect(dict, Call(command, ["domain", "cert", "status", domain], "GET", f"/domains/{domain}/cert"))
+        certificate = data.get("certificates", {}).get(domain)
+        if not isinstance(certificate, dict):
+            raise YunohostTransient(f"yunohost {command}: no certificate for {domain} in the answer", command=command)
+        return certificate
+
     def webapp_install(self, *, domain: str, path: str = "/", with_sftp: bool, password: str | None, label: str) -> str:
         """Install a my_webapp instance; returns its id (``my_webapp``, ``my_webapp__2``, ...).
 
@@ -575,8 +595,10 @@ class CliBackend(YunohostClient):
         timeout: float = 300,
         lock_timeout: int | None = 5,
         env: dict[str, str] | None = None,
+        version: str = "12",
     ) -> None:
         self.bin = bin
+        self.version = version
         self._prefix = [bin] if isinstance(bin, str) else list(bin)
         self.timeout = timeout
         self.lock_timeout = lock_timeout
@@ -634,7 +656,10 @@ class CliBackend(YunohostClient):
     def _failure(
         self, command: str, argv: list[str], proc: subprocess.CompletedProcess[str], secrets: Sequence[str]
     ) -> YunohostError:
-        message = message_from_stderr(proc.stderr) or f"yunohost {command} failed with exit code {proc.returncode}"
+        message = (
+            message_from_stderr(proc.stderr, version=self.version)
+            or f"yunohost {command} failed with exit code {proc.returncode}"
+        )
         cls = classify(message, exit_code=proc.returncode)
         return cls(
             message,
@@ -655,7 +680,12 @@ class ApiBackend(YunohostClient):
 
     ``password`` holds the login credentials as ``user:password`` (an admin, YunoHost >= 11.1).
     Bodies are form-encoded, as the webadmin sends them: a JSON body would replace the URL's
-    path parameters in moulinette 12.
+    path parameters in moulinette 12. ``timeout`` is ``(connect, read)`` seconds (or one number
+    for both); ``verify`` is True (the system's CAs) or the path of a CA bundle.
+
+    Failures map to the CLI backend's classes: a refused login is permanent (retrying wrong
+    credentials cannot help); no answer, a TLS failure, a timeout, a proxy's 502 or a body that
+    is not the JSON it claims are transient.
     """
 
     def __init__(
@@ -663,15 +693,18 @@ class ApiBackend(YunohostClient):
         url: str,
         password: str,
         *,
-        timeout: float = 300,
+        timeout: float | tuple[float, float] = (10, 300),
         verify: bool | str = True,
         session: requests.Session | None = None,
+        version: str = "12",
     ) -> None:
         import requests  # only the API backend needs it
 
         self.url = url.rstrip("/")
         self._credentials = password
         self.timeout = timeout
+        self.version = version
+        self.verify = verify
         self.session = session or requests.Session()
         self.session.verify = verify
         # Required on form POSTs by moulinette's CSRF filter; harmless elsewhere.
@@ -679,7 +712,7 @@ class ApiBackend(YunohostClient):
         self._logged_in = False
 
     def __repr__(self) -> str:
-        return f"ApiBackend(url={self.url!r}, timeout={self.timeout!r})"
+        return f"ApiBackend(url={self.url!r}, timeout={self.timeout!r}, version={self.version!r})"
 
     @property
     def _secrets(self) -> tuple[str, ...]:
@@ -702,20 +735,24 @@ class ApiBackend(YunohostClient):
             self._login(command)
         response = self._http(method, path, fields or {}, command, secrets)
         if response.status_code == 401:  # session expired or invalidated: log in again, once
+            self._logged_in = False
             self._login(command)
             response = self._http(method, path, fields or {}, command, secrets)
         return self._result(response, method, path, command, secrets)
 
     def _login(self, command: str) -> None:
+        self.session.cookies.clear()
         response = self._http("POST", "/login", {"credentials": self._credentials}, command, self._secrets)
         if response.status_code != 200:
-            cls = YunohostPermanent if response.status_code in (400, 401, 403) else classify(response.text)
-            raise cls(
-                f"login failed: {response.status_code} {response.text.strip()}",
-                command=command,
-                exit_code=response.status_code,
-                secrets=self._secrets,
+            status, text = response.status_code, _short(response.text)
+            refused = status in (400, 401, 403)
+            cls = YunohostPermanent if refused else classify(text)
+            message = (
+                f"YunoHost refused the admin credentials (YUNOHOST_API_PASSWORD): {status} {text}"
+                if refused
+                else f"login failed: {status} {text}"
             )
+            raise cls(message, command=command, exit_code=status, secrets=self._secrets)
         self._logged_in = True
 
     def _http(
@@ -726,33 +763,64 @@ class ApiBackend(YunohostClient):
         in_body = method in ("POST", "PUT")
         params = {"locale": "en"} if in_body else {"locale": "en", **fields}
         url = self.url + urllib.parse.quote(path)
+        started = time.monotonic()
         try:
-            return self.session.request(
-                method, url, params=params, data=fields if in_body else None, timeout=self.timeout
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                data=fields if in_body else None,
+                timeout=self.timeout,
+                # Per request: with trust_env, REQUESTS_CA_BUNDLE would override the session's verify.
+                verify=self.verify,
             )
         except requests.RequestException as e:
+            # The exception's text may quote the URL or the request; never the body or the cookie.
             message = f"yunohost-api {method} {path}: {type(e).__name__}: {e}"
+            logger.warning("yunohost-api %s %s: %s", method, path, type(e).__name__)
             raise YunohostTransient(message, command=command, secrets=secrets) from None
+        logger.info(
+            "yunohost-api %s %s: HTTP %s after %.2f s", method, path, response.status_code, time.monotonic() - started
+        )
+        return response
 
     def _result(
         self, response: requests.Response, method: str, path: str, command: str, secrets: Sequence[str]
     ) -> Result:
         body = response.text
         if response.status_code < 300:
-            data = (
-                response.json()
-                if body.strip() and "json" in response.headers.get("Content-Type", "")
-                else (body or None)
+            return Result(
+                data=self._data(response, method, path, command, secrets), stdout=redact(body, secrets), stderr=""
             )
-            return Result(data=data, stdout=redact(body, secrets), stderr="")
         cls, message = self._api_error(response)
+        crashed = message.startswith("yunohost-api crashed")
         raise cls(
             message or f"yunohost-api {method} {path}: HTTP {response.status_code}",
             command=command,
             exit_code=response.status_code,
-            stdout=body,
+            stdout="" if crashed else body,  # a traceback may quote anything, secrets included
             secrets=secrets,
         )
+
+    @staticmethod
+    def _data(response: requests.Response, method: str, path: str, command: str, secrets: Sequence[str]) -> Any:
+        body = response.text
+        if not body.strip():
+            return None
+        if "json" not in response.headers.get("Content-Type", ""):
+            # yunohost-api answers JSON: anything else came from something in between (a portal, a proxy).
+            raise YunohostTransient(
+                f"yunohost-api {method} {path}: HTTP {response.status_code} with a non-JSON body: {_short(body)}",
+                command=command,
+                exit_code=response.status_code,
+                secrets=secrets,
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise YunohostTransient(
+                f"yunohost-api {method} {path}: malformed JSON in the answer", command=command, secrets=secrets
+            ) from None
 
     @staticmethod
     def _api_error(response: requests.Response) -> tuple[type[YunohostError], str]:
@@ -762,18 +830,26 @@ class ApiBackend(YunohostClient):
             payload = response.json()
         except ValueError:
             payload = None
-        if isinstance(payload, dict) and "error" in payload:
-            message = str(payload["error"])
+        if isinstance(payload, dict) and isinstance(payload.get("error"), str):
+            message = payload["error"]
             cls = _ERROR_KEYS.get(str(payload.get("error_key", "")))
             if cls is None:
                 cls = classify(message)
                 cls = YunohostPermanent if status == 400 and cls is YunohostTransient else cls
             return cls, message
-        message = response.text.strip()
+        if isinstance(payload, dict) and "traceback" in payload:
+            return YunohostTransient, f"yunohost-api crashed (HTTP {status})"  # not the traceback: it may hold secrets
+        message = _short(response.text)
         if status in (400, 401, 403, 404, 405):
             found = classify(message)
             return (YunohostPermanent if found is YunohostTransient else found), message
         return classify(message), message  # 5xx: lock timeout (busy), crashes, proxies...
+
+
+def _short(text: str, limit: int = 300) -> str:
+    # A proxy's error page can be long HTML: keep messages readable in an operation's error field.
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # --- Factory ------------------------------------------------------------------------------------
@@ -786,6 +862,9 @@ def get_client() -> YunohostClient:
 
     backend = getattr(settings, "YUNOHOST_BACKEND", "cli")
     timeout = float(getattr(settings, "YUNOHOST_TIMEOUT", 300))
+    version = str(getattr(settings, "YUNOHOST_VERSION", "12"))
+    if version not in ("11", "12"):
+        raise ImproperlyConfigured(f"YUNOHOST_VERSION must be '11' or '12', not {version!r}")
     if backend == "cli":
         lock_timeout = getattr(settings, "YUNOHOST_LOCK_TIMEOUT", 5)
         return CliBackend(
@@ -794,14 +873,22 @@ def get_client() -> YunohostClient:
             timeout=timeout,
             lock_timeout=None if lock_timeout is None else int(lock_timeout),
             env=_emulator_env(settings),
+            version=version,
         )
     if backend == "api":
-        return ApiBackend(settings.YUNOHOST_API_URL, settings.YUNOHOST_API_PASSWORD, timeout=timeout)
+        connect = float(getattr(settings, "YUNOHOST_API_CONNECT_TIMEOUT", 10))
+        return ApiBackend(
+            settings.YUNOHOST_API_URL,
+            settings.YUNOHOST_API_PASSWORD,
+            timeout=(connect, timeout),
+            verify=getattr(settings, "YUNOHOST_API_CA_BUNDLE", "") or True,
+            version=version,
+        )
     raise ImproperlyConfigured(f"YUNOHOST_BACKEND must be 'cli' or 'api', not {backend!r}")
 
 
 def _emulator_env(settings: Any) -> dict[str, str]:
     # The emulator reads its state file and main domain from the environment; the settings may
     # hold defaults that were never exported. The real CLI ignores these variables.
-    names = ("YUNOHOST_EMULATOR_STATE", "YUNOHOST_DOMAIN")
+    names = ("YUNOHOST_EMULATOR_STATE", "YUNOHOST_DOMAIN", "YUNOHOST_EMULATOR_VERSION")
     return {name: str(getattr(settings, name)) for name in names if getattr(settings, name, None)}

@@ -28,6 +28,11 @@ Environment:
   (``{"user create": 0.5}``) does the same for processes already running.
 * ``YUNOHOST_EMULATOR_LOCK_WARN_AFTER`` (default 15): seconds of waiting before the
   "Another YunoHost command is running" warning (then times 4 each time, as moulinette does).
+* ``YUNOHOST_EMULATOR_VERSION`` (default ``12``): ``11`` acts as YunoHost 11.2/11.3 where the
+  project's commands differ: ``user create`` also takes the deprecated ``-f/-l`` and does not
+  require ``-F``; ``user delete`` has no ``--force``, ``domain add`` no
+  ``--install-letsencrypt-cert``, ``app install`` no ``-i``; log lines are bare messages, with no
+  ``LEVEL`` prefix (moulinette 11 when not on a tty).
 * ``YUNOHOST_EMULATOR_FAIL``: JSON list of faults (below) applied to every matching invocation
   of this process; ``times`` is ignored there.
 
@@ -63,8 +68,9 @@ with ``after``, once the command has succeeded). ``stderr``/``stdout`` are print
 
 Modules: ``arguments`` (argparse tree, moulinette's checks, redaction), ``state`` (JSON file,
 faults, log), ``lock`` (moulinette's lock), ``errors`` (texts, EmulatorError, exit codes),
-``output`` (console lines, result formats), ``commands`` (one module per group, ``HANDLERS``)
-and ``cli`` (``main``).
+``output`` (console lines, result formats), ``commands`` (one module per group, ``HANDLERS``),
+``cli`` (``main``) and ``http`` (yunohost-api: the same state, lock, checks and handlers over
+HTTP; ``python -m provisioning.emulator.http --state FILE --port N``, see its docstring).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import argparse
 import re
 
 from .errors import EmulatorError, t
+from .state import version
 
 # typing is only needed by type checkers; importing it would cost start-up time on every run.
 TYPE_CHECKING = False
@@ -68,9 +69,14 @@ def _add_action(sub: Any, name: str, command: str, extras: list, build: Callable
 
 
 def _user_parsers(sub: Any) -> None:
+    eleven = version() == "11"
+
     def create(p: argparse.ArgumentParser) -> None:
         p.add_argument("username")
         p.add_argument("-F", "--fullname")
+        if eleven:  # deprecated in 11.1-11.3, removed in 12 (docs/yunohost.md §1.1)
+            p.add_argument("-f", "--firstname")
+            p.add_argument("-l", "--lastname")
         p.add_argument("-p", "--password")
         p.add_argument("-d", "--domain")
         p.add_argument("-q", "--mailbox-quota", default="0", metavar="{SIZE|0}")
@@ -91,7 +97,8 @@ def _user_parsers(sub: Any) -> None:
     def delete(p: argparse.ArgumentParser) -> None:
         p.add_argument("username")
         p.add_argument("--purge", action="store_true")
-        p.add_argument("--force", action="store_true")
+        if not eleven:  # added in 12.0.11 (docs/yunohost.md §1.3)
+            p.add_argument("--force", action="store_true")
 
     cat = sub.add_parser("user").add_subparsers(dest="_action", metavar="{list,create,delete,update,info}")
     cat.required = True
@@ -102,7 +109,7 @@ def _user_parsers(sub: Any) -> None:
         "user create",
         [
             ("username", {"pattern": P_USERNAME}),
-            ("fullname", {"ask": True, "required": True, "pattern": P_FULLNAME}),
+            ("fullname", {"ask": True, "required": not eleven, "pattern": P_FULLNAME}),
             (
                 "password",
                 {
@@ -140,7 +147,8 @@ def _domain_parsers(sub: Any) -> None:
         p.add_argument("domain")
         p.add_argument("--ignore-dyndns", action="store_true")
         p.add_argument("--dyndns-recovery-password", metavar="PASSWORD", nargs="?", const=0)
-        p.add_argument("--install-letsencrypt-cert", action="store_true")
+        if version() != "11":  # added in 12.0.4 (docs/yunohost.md §1.8)
+            p.add_argument("--install-letsencrypt-cert", action="store_true")
 
     def remove(p: argparse.ArgumentParser) -> None:
         p.add_argument("domain")
@@ -183,7 +191,8 @@ def _app_parsers(sub: Any) -> None:
         p.add_argument("-a", "--args")
         p.add_argument("-n", "--no-remove-on-failure", action="store_true")
         p.add_argument("-f", "--force", action="store_true")
-        p.add_argument("-i", "--ignore-yunohost-version", action="store_true")
+        if version() != "11":  # 12.1.0+ (docs/yunohost.md §1.9)
+            p.add_argument("-i", "--ignore-yunohost-version", action="store_true")
 
     def remove(p: argparse.ArgumentParser) -> None:
         p.add_argument("app")
@@ -221,13 +230,16 @@ def action_parser(category: str | None) -> argparse.ArgumentParser:
     return parser
 
 
-def apply_extras(ns: argparse.Namespace, console: Console) -> None:
-    """moulinette's extra checks: argument by argument, comment → ask/password → required → pattern."""
+def apply_extras(ns: argparse.Namespace, console: Console, *, api: bool = False) -> None:
+    """moulinette's extra checks: argument by argument, comment → ask/password → required → pattern.
+
+    Over the HTTP API, comment, ask and password are skipped (docs/yunohost.md §5.3).
+    """
     for dest, extra in ns._extras:
         value = getattr(ns, dest, None)
-        if "comment" in extra and value is not None:
+        if "comment" in extra and value is not None and not api:
             console.display(t(extra["comment"]))
-        if (extra.get("ask") or extra.get("password")) and not value:
+        if (extra.get("ask") or extra.get("password")) and not value and not api:
             raise EmulatorError(t("not_a_tty"))
         if extra.get("required") and (value is None or value == ""):
             raise EmulatorError(t("argument_required", argument=dest))

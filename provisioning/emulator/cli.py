@@ -16,7 +16,7 @@ from .commands import HANDLERS, READ_ONLY
 from .errors import EXIT_ERROR, EXIT_OK, EmulatorError
 from .lock import acquire_lock, lock_path, release_lock
 from .output import Console, print_result
-from .state import append_log, consume_fault, read_state, state_path, transaction
+from .state import append_log, consume_fault, read_state, state_path, transaction, version
 
 # typing is only needed by type checkers; importing it would cost start-up time on every run.
 TYPE_CHECKING = False
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         opts.output_as = "json"
     category = next((arg for arg in rest if not arg.startswith("-")), None)
     ns = action_parser(category).parse_args(rest)  # usage errors: exit 2, as argparse does
-    console = Console(quiet=opts.quiet, debug=opts.debug)
+    console = Console(quiet=opts.quiet, debug=opts.debug, bare=version() == "11")
     entry: dict[str, Any] = {"argv": redact_argv(argv), "lock": False, "started": time.time()}
     code = EXIT_ERROR
     try:

@@ -52,6 +52,9 @@ M: dict[str, str] = {
     "group_cannot_remove_last_admin": "The user '{user}' is the last user in the group 'admins' "
     "and will not be removed from it.",
     "group_user_add": "The user '{user}' will be added to the group '{group}'",
+    "user_create_names_deprecated": "Options --firstname / --lastname of 'yunohost user create' are "
+    "deprecated. We recommend using --fullname instead.",
+    "domain_argument_missing": "Invalid usage, you should specify a domain argument",
     "fullname_missing": "You should specify the fullname of the user using option -F",
     "password_listed": "This password is among the most used passwords in the world. "
     "Please choose something more unique.",

@@ -20,15 +20,19 @@ _T0 = time.monotonic()
 
 
 class Console:
-    def __init__(self, *, quiet: bool = False, debug: bool = False) -> None:
+    def __init__(self, *, quiet: bool = False, debug: bool = False, bare: bool = False) -> None:
         self.quiet = quiet
         self.debug_on = debug
+        self.bare = bare
 
     def _emit(self, level: str, message: str, stream: Any) -> None:
         if self.quiet:
             return
         prefix = f"{int((time.monotonic() - _T0) * 1000):<4d} " if self.debug_on else ""
-        print(f"{prefix}{level} {message}", file=stream, flush=True)
+        if self.bare:  # moulinette 11 prints the bare message when not on a tty (docs/yunohost.md §2.3)
+            print(f"{prefix}{message}", file=stream, flush=True)
+        else:
+            print(f"{prefix}{level} {message}", file=stream, flush=True)
 
     def debug(self, message: str) -> None:
         if self.debug_on:

@@ -30,6 +30,11 @@ def sha256(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+def version() -> str:
+    """The YunoHost major version to act as: "12" (default) or "11" (11.2/11.3)."""
+    return "11" if os.environ.get("YUNOHOST_EMULATOR_VERSION", "").split(".")[0] == "11" else "12"
+
+
 def state_path() -> str:
     path = os.environ.get("YUNOHOST_EMULATOR_STATE")
     if not path:

@@ -1,8 +1,13 @@
-"""The lane's test kit: a fresh emulator per test, and a way to run the lane in this process."""
+"""The lane's test kit: a fresh emulator per test (CLI, and HTTP as a subprocess on a free port),
+and a way to run the lane in this process."""
 
 from __future__ import annotations
 
+import os
+import selectors
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +18,7 @@ from django.utils import timezone
 
 from blahaj import discord
 from blahaj.crypto import encrypt
+from blahaj.testing import ROOT
 from conftest import PASSWORD
 from provisioning import emulator as emulator_module
 from provisioning import services
@@ -50,6 +56,75 @@ class Emulator:
             holder.kill()
             holder.wait()
             lock.unlink(missing_ok=True)
+
+
+API_ADMIN = "admin"
+API_PASSWORD = "Adm1n-api-Secret"
+
+
+@contextmanager
+def http_emulator_process(
+    state: Path, *, version: str = "12", tls: tuple[Path, Path] | None = None, **options: Any
+) -> Iterator[str]:
+    """``python -m provisioning.emulator.http`` on a free port of 127.0.0.1; yields its base URL.
+
+    ``options`` become ``--name value`` (``session_ttl=1`` → ``--session-ttl 1``).
+    """
+    argv = [sys.executable, "-m", "provisioning.emulator.http", "--state", str(state), "--port", "0",
+            "--admin", API_ADMIN, "--version", version]
+    if tls:
+        argv += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
+    for name, value in options.items():
+        argv += ["--" + name.replace("_", "-"), str(value)]
+    env = {**os.environ, "YUNOHOST_EMULATOR_API_PASSWORD": API_PASSWORD, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        yield _listening_url(process)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stdout.close()  # type: ignore[union-attr]
+
+
+def _listening_url(process: subprocess.Popen, timeout: float = 20) -> str:
+    # The port is the server's own pick (port 0), printed once it listens: no race on a free port.
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if selector.select(timeout=0.2):
+                line = process.stdout.readline()  # type: ignore[union-attr]
+                if line.startswith("listening on "):
+                    return line.split()[-1]
+            if process.poll() is not None:
+                raise RuntimeError(f"the HTTP emulator exited with {process.returncode}")
+    raise RuntimeError(f"the HTTP emulator did not listen within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def tls_cert(tmp_path_factory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1: the CA bundle of the tests' private YunoHost."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def http_emulator(emulator, tls_cert, settings) -> Iterator[str]:
+    """The HTTP emulator over TLS on the `emulator` fixture's state, and the settings that use it."""
+    with http_emulator_process(emulator.path, tls=tls_cert, lock_timeout=1) as url:
+        settings.YUNOHOST_BACKEND = "api"
+        settings.YUNOHOST_API_URL = url
+        settings.YUNOHOST_API_PASSWORD = f"{API_ADMIN}:{API_PASSWORD}"
+        settings.YUNOHOST_API_CA_BUNDLE = str(tls_cert[0])
+        settings.YUNOHOST_TIMEOUT = 20
+        yield url
 
 
 @pytest.fixture

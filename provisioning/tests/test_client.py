@@ -1,4 +1,4 @@
-"""The YunoHost client against the emulator (a subprocess) and against an HTTP stand-in of the API."""
+"""The YunoHost client against the emulator (a subprocess); the API backend: test_contract.py, test_api_backend.py."""
 
 from __future__ import annotations
 
@@ -7,15 +7,12 @@ import json
 import subprocess
 import sys
 import tempfile
-import threading
 import urllib.parse
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from provisioning.yunohost import (
     REDACTED,
@@ -353,159 +350,6 @@ def test_yunohost_bin_may_be_a_command_line(state: Path) -> None:
     with override_settings(YUNOHOST_BIN=f"{sys.executable} {BIN}", YUNOHOST_EMULATOR_STATE=str(state)):
         client = get_client()
     assert client.domain_list()["main"]
-
-
-# --- API backend against an HTTP stand-in of yunohost-api ----------------------------------------
-
-
-class FakeYunohostApi(BaseHTTPRequestHandler):
-    """Just enough of yunohost-api (docs/yunohost.md §5) for the client's mapping of answers."""
-
-    users: dict[str, dict[str, Any]]
-    sessions: set[str]
-    busy: bool
-    logins: list[str]
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    do_GET = do_POST = do_PUT = do_DELETE = lambda self: self._handle()
-
-    def _handle(self) -> None:
-        url = urllib.parse.urlsplit(self.path)
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-        form = {k: v[-1] for k, v in urllib.parse.parse_qs(body + "&" + url.query, keep_blank_values=True).items()}
-        route = url.path.removeprefix("/yunohost/api")
-        if self.command == "POST" and "X-Requested-With" not in self.headers:
-            return self._send(403, "CSRF protection")
-        if route == "/login":
-            return self._login(form)
-        if self.headers.get("Cookie", "").removeprefix("yunohost.admin=") not in self.server.sessions:  # type: ignore[attr-defined]
-            return self._send(401, "Authentication required")
-        if self.server.busy:  # type: ignore[attr-defined]
-            return self._send(500, LOCK_MESSAGE)
-        self._route(route, form)
-
-    def _login(self, form: dict[str, str]) -> None:
-        self.server.logins.append(form.get("credentials", ""))  # type: ignore[attr-defined]
-        if form.get("credentials") != "admin:Sup3r-secret":
-            return self._send(401, "Invalid password or username")
-        session = f"s{len(self.server.logins)}"  # type: ignore[attr-defined]
-        self.server.sessions.add(session)  # type: ignore[attr-defined]
-        self._send(200, "Logged in", headers={"Set-Cookie": f"yunohost.admin={session}; HttpOnly; Path=/yunohost/api"})
-
-    def _route(self, route: str, form: dict[str, str]) -> None:
-        users = self.server.users  # type: ignore[attr-defined]
-        name = route.removeprefix("/users/")
-        if (self.command, route) == ("POST", "/users"):
-            if form["username"] in users:
-                u = form["username"]
-                return self._json(
-                    400, {"error": f"The user '{u}' already exists", "error_key": "user_already_exists", "user": u}
-                )
-            users[form["username"]] = {
-                "username": form["username"],
-                "fullname": form["fullname"],
-                "loginShell": "/bin/bash",
-            }
-            return self._json(
-                201,
-                {
-                    "fullname": form["fullname"],
-                    "username": form["username"],
-                    "mail": f"{form['username']}@{form['domain']}",
-                },
-            )
-        if route.startswith("/users/") and name not in users:
-            return self._json(400, {"error": f"Unknown user: {name}", "error_key": "user_unknown", "user": name})
-        if self.command == "GET" and route.startswith("/users/"):
-            return self._json(200, users[name])
-        if self.command == "PUT" and route.startswith("/users/"):
-            users[name].update(
-                {"fullname": form.get("fullname", users[name]["fullname"]), "loginShell": form["loginShell"]}
-            )
-            return self._json(200, users[name])
-        if self.command == "DELETE" and route.startswith("/users/"):
-            del users[name]
-            return self._send(204, "")
-        if route == "/crash":
-            return self._json(500, {"route": ["GET", "/crash"], "arguments": {}, "traceback": "KeyError"})
-        self._send(404, "Not found")
-
-    def _json(self, status: int, payload: Any) -> None:
-        self._send(status, json.dumps(payload), content_type="application/json")
-
-    def _send(
-        self, status: int, body: str, content_type: str = "text/plain", headers: dict[str, str] | None = None
-    ) -> None:
-        data = body.encode()
-        self.send_response(status)
-        for key, value in {"Content-Type": content_type, "Content-Length": str(len(data)), **(headers or {})}.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-
-@pytest.fixture
-def api_server() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeYunohostApi)
-    server.users, server.sessions, server.busy, server.logins = {}, set(), False, []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def api_client(server: ThreadingHTTPServer, credentials: str = "admin:Sup3r-secret") -> ApiBackend:
-    session = requests.Session()
-    session.trust_env = False  # no proxy between the test and 127.0.0.1
-    return ApiBackend(f"http://127.0.0.1:{server.server_port}/yunohost/api", credentials, timeout=5, session=session)
-
-
-def test_api_user_flow(api_server: ThreadingHTTPServer) -> None:
-    api = api_client(api_server)
-    created = api.user_create(username="camille", fullname="Camille Dupont", password=PASSWORD, domain=MAIN)
-    assert created == {"fullname": "Camille Dupont", "username": "camille", "mail": "camille@blahaj.land"}
-    with pytest.raises(YunohostAlreadyExists, match=r"^The user 'camille' already exists$"):
-        api.user_create(username="camille", fullname="Camille Dupont", password=PASSWORD, domain=MAIN)
-    assert api.user_update("camille", fullname="Camille Martin")["fullname"] == "Camille Martin"
-    api.user_delete("camille")
-    assert api.user_info("camille") is None
-    with pytest.raises(YunohostNotFound, match=r"^Unknown user: camille$"):
-        api.user_delete("camille")
-    assert api_server.logins == ["admin:Sup3r-secret"]  # type: ignore[attr-defined]
-
-
-def test_api_logs_in_again_when_the_session_expired(api_server: ThreadingHTTPServer) -> None:
-    api = api_client(api_server)
-    assert api.user_info("ghost") is None
-    api_server.sessions.clear()  # type: ignore[attr-defined]
-    assert api.user_info("ghost") is None
-    assert len(api_server.logins) == 2  # type: ignore[attr-defined]
-
-
-def test_api_errors(api_server: ThreadingHTTPServer) -> None:
-    api_server.busy = True  # type: ignore[attr-defined]
-    with pytest.raises(YunohostBusy, match=r"^There is already a YunoHost operation running"):
-        api_client(api_server).domain_add("example.org")
-    api_server.busy = False  # type: ignore[attr-defined]
-    with pytest.raises(YunohostTransient):
-        api_client(api_server).request("GET", "/crash")
-    with pytest.raises(YunohostPermanent) as exc:
-        api_client(api_server, "admin:wrong-Secret").user_list()
-    assert (
-        "wrong-Secret" not in repr(exc.value) and exc.value.message == "login failed: 401 Invalid password or username"
-    )
-
-
-def test_api_unreachable_is_transient() -> None:
-    session = requests.Session()
-    session.trust_env = False
-    api = ApiBackend("http://127.0.0.1:9/yunohost/api", "admin:Sup3r-secret", timeout=2, session=session)
-    with pytest.raises(YunohostTransient, match=r"ConnectionError") as exc:
-        api.user_list()
-    assert "Sup3r-secret" not in str(exc.value)
 
 
 def test_every_error_is_a_yunohost_error() -> None:

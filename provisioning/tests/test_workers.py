@@ -57,20 +57,20 @@ class Workers:
         self.redis_url = settings.REDIS_URL
 
     def env(self, **extra: str) -> dict[str, str]:
-        return child_env(
-            REDIS_URL=self.redis_url,
-            DJANGO_DEBUG="true",
-            YUNOHOST_BIN=EMULATOR_BIN,
-            YUNOHOST_EMULATOR_STATE=str(self.emulator.path),
-            **extra,
-        )
+        defaults = {
+            "REDIS_URL": self.redis_url,
+            "DJANGO_DEBUG": "true",
+            "YUNOHOST_BIN": EMULATOR_BIN,
+            "YUNOHOST_EMULATOR_STATE": str(self.emulator.path),
+        }
+        return child_env(**{**defaults, **extra})
 
-    def start(self, name: str, *, concurrency: int = 2, **extra: str) -> subprocess.Popen:
+    def start(self, name: str, *, concurrency: int = 2, queue: str = "yunohost", **extra: str) -> subprocess.Popen:
         log = self.tmp_path / f"worker-{name}.log"
         # The worker writes to its own copy of the descriptor: the parent's closes once it started.
         with log.open("w") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "blahaj", "worker", "-Q", "yunohost", "-c", str(concurrency),
+                [sys.executable, "-m", "celery", "-A", "blahaj", "worker", "-Q", queue, "-c", str(concurrency),
                  "--pool", "prefork", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
                  "--without-heartbeat", "-l", "INFO"],
                 cwd=ROOT, env=self.env(**extra), stdout=out, stderr=subprocess.STDOUT,

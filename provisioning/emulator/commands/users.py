@@ -27,12 +27,12 @@ if TYPE_CHECKING:
 
 
 def user_create(state: dict[str, Any], a: argparse.Namespace, console: Console) -> dict[str, str]:
-    if not a.fullname.strip():
+    fullname = (a.fullname or _fullname_11(a, console)).strip()
+    if not fullname:
         raise EmulatorError(t("fullname_missing"))
-    fullname = a.fullname.strip()
     assert_password_compatible(a.password)
     assert_password_strong(state, a.password)
-    domain = a.domain if a.domain is not None else _prompt_domain(state)
+    domain = a.domain if a.domain is not None else _prompt_domain(state, api=getattr(a, "_api", False))
     assert_domain_exists(state, domain)
     username, mail = a.username, f"{a.username}@{domain}"
     if username in state["users"]:
@@ -55,7 +55,17 @@ def user_create(state: dict[str, Any], a: argparse.Namespace, console: Console) 
     return {"fullname": fullname, "username": username, "mail": mail}
 
 
-def _prompt_domain(state: dict[str, Any]) -> str:
+def _fullname_11(a: argparse.Namespace, console: Console) -> str:
+    # 11.1-11.3 still take the deprecated -f/-l (docs/yunohost.md §1.1); 12 has no such options.
+    first, last = getattr(a, "firstname", None), getattr(a, "lastname", None)
+    if first or last:
+        console.warning(t("user_create_names_deprecated"))
+    return " ".join(x for x in (first, last) if x)
+
+
+def _prompt_domain(state: dict[str, Any], *, api: bool = False) -> str:
+    if api:
+        raise EmulatorError(t("domain_argument_missing"))
     Console.display(t("domains_available"))
     for domain in sorted_domains(state):
         Console.display(f"- {domain}")
