@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from accounts import yunohost as accounts_lane
 from provisioning import services
 from provisioning.models import Operation
 from provisioning.yunohost import (
@@ -209,7 +210,7 @@ def test_the_lane_retries_a_bad_gateway_then_succeeds(http_emulator, emulator, s
     settings.YUNOHOST_RETRY_BACKOFF = 0
     alice = signed_up("alice")
     emulator.add_fault(command="user create", status=502, body="<html>502 Bad Gateway</html>", content_type="text/html")
-    operation = services.account_create(user=alice)
+    operation = accounts_lane.account_create(user=alice)
     run_lane()
     operation.refresh_from_db()
     assert (operation.status, operation.attempts) == (Operation.Status.SUCCEEDED, 2)
@@ -222,7 +223,7 @@ def test_wrong_admin_credentials_fail_the_operation_and_tell_staff(http_emulator
                                                                    settings):
     settings.YUNOHOST_API_PASSWORD = f"{API_ADMIN}:Wr0ng-Secret"
     alice = signed_up("alice")
-    operation = services.account_create(user=alice)
+    operation = accounts_lane.account_create(user=alice)
     run_lane()
     operation.refresh_from_db()
     alice.refresh_from_db()
@@ -231,7 +232,7 @@ def test_wrong_admin_credentials_fail_the_operation_and_tell_staff(http_emulator
         "YunoHost refused the admin credentials (YUNOHOST_API_PASSWORD): 401 Invalid password or username"
     )
     assert alice.status == alice.Status.PROVISIONING_FAILED
-    assert [event for event, _ in staff_notes] == ["operation_failed"]
+    assert [event for event, _ in staff_notes] == ["provisioning_failed"]  # told by the account's owner
     assert "Wr0ng-Secret" not in staff_notes[0][1] and "refused the admin credentials" in staff_notes[0][1]
     assert emulator.state()["users"] == {}
 
