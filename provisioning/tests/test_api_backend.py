@@ -16,7 +16,6 @@ import pytest
 import requests
 
 from accounts import yunohost as accounts_lane
-from provisioning import services
 from provisioning.models import Operation
 from provisioning.yunohost import (
     REDACTED,
