@@ -13,7 +13,7 @@ from tiers.models import Tier
 from . import validators
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def default_tier_id(self) -> int | None:
@@ -34,8 +34,8 @@ class UserManager(BaseUserManager):
         fields.setdefault("confirmed_at", timezone.now())
         return self.create_user(username, email, password, **fields)
 
-    def get_by_natural_key(self, username: str) -> User:
-        return self.get(username=username.lower())
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(username=(username or "").lower())
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -116,8 +116,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         """Every token issued before now dies once this row is saved."""
         self.tokens_valid_after = timezone.now()
 
+    # Django declares is_active a plain attribute; here the status machine decides it.
     @property
-    def is_active(self) -> bool:  # Django's auth and admin read this.
+    def is_active(self) -> bool:  # type: ignore[override]  # Django's auth and admin read this.
         return self.status != self.Status.DISABLED
 
     def clean(self) -> None:

@@ -45,7 +45,10 @@ class RefreshToken(_RefreshToken):
 
 
 def lifetime_seconds(token_class: type[Token]) -> int:
-    return int(token_class.lifetime.total_seconds())
+    lifetime = token_class.lifetime
+    if lifetime is None:  # only SimpleJWT's abstract Token has none
+        raise TypeError(f"{token_class.__name__} has no lifetime")
+    return int(lifetime.total_seconds())
 
 
 def issue_for_user(user: Any) -> dict[str, Any]:
@@ -119,6 +122,6 @@ def deny_access(token: Token) -> None:
 def parse_refresh(raw: str) -> RefreshToken:
     """A valid, unexpired, not blacklisted refresh token, or InvalidToken."""
     try:
-        return RefreshToken(raw)
+        return RefreshToken(raw)  # type: ignore[arg-type]  # SimpleJWT annotates the encoded token as Token
     except TokenError:
         raise InvalidToken("Token is invalid or expired.") from None

@@ -11,6 +11,10 @@ class ScopedIPThrottle(SimpleRateThrottle):
     """A per-client-IP limit on the shared cache; the scope is named by the view."""
 
     scope: str
+    # Set by SimpleRateThrottle.__init__ from the rate (the stubs omit them); read only when
+    # `rate` is set.
+    num_requests: int
+    duration: int
 
     def __init__(self, scope: str) -> None:
         self.scope = scope

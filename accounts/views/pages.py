@@ -34,7 +34,8 @@ def too_many_requests(request: HttpRequest, wait: float | None) -> HttpResponse:
 
 def _over_limit(request: HttpRequest, scope: str) -> HttpResponse | None:
     throttle = ScopedIPThrottle(scope)
-    if throttle.allow_request(request, None):
+    # A plain Django page: the throttle reads nothing but the client address from the request.
+    if throttle.allow_request(request, None):  # type: ignore[arg-type]
         return None
     return too_many_requests(request, throttle.wait())
 
