@@ -15,6 +15,7 @@ caller falls back to asking Redis directly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -94,10 +95,8 @@ class Mirror:
 
     def reset(self) -> None:
         if self._pubsub is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken connection may fail too
                 self._pubsub.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail too
-                pass
         self._pubsub = None
         self._stale = False
         self.denied.clear()

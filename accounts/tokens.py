@@ -21,7 +21,8 @@ from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken as _RefreshToken, Token
+from rest_framework_simplejwt.tokens import AccessToken, Token
+from rest_framework_simplejwt.tokens import RefreshToken as _RefreshToken
 
 from . import revocation
 from .revocation import CUTOFF_KEY, DENY_KEY

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from rest_framework.test import APIClient
 
 from accounts import yunohost as lane
 from accounts.models import OneTimeToken, User
 from conftest import PASSWORD, committed, login
-from rest_framework.test import APIClient
 from provisioning.models import Operation
 from tiers.models import Tier
 

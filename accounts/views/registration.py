@@ -20,7 +20,7 @@ from .. import selectors, services
 from .. import serializers_registration as io
 from ..serializers import StatusSerializer
 from . import pages
-from .base import _429, ERROR, SUCCESS, PublicView
+from .base import ERROR, SUCCESS, PublicView, _429
 
 
 class EmailExistsView(PublicView):

@@ -14,11 +14,11 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 
 from blahaj.throttling import throttles
 
-from ..throttling import CountsFailedLogins
-
 from .. import serializers, services
 from ..models import User
-from .base import _401, ERROR, PublicView, _bearer
+from ..throttling import CountsFailedLogins
+from .base import ERROR, PublicView, _401, _bearer
+
 
 class LoginView(CountsFailedLogins, PublicView):
     """Limited per IP on failed attempts only (a front end's server logs in for each sign-up)."""

@@ -130,7 +130,7 @@ def test_the_api_docs_start_up_script_is_served_as_a_script(db):
 
 def test_the_strength_hint_is_a_static_script(db):
     response = Client().get("/static/accounts/strength.js")
-    body = b"".join(response.streaming_content)
+    body = response.getvalue()  # the joined streaming content
     response.close()
 
     assert response.status_code == 200
