@@ -133,6 +133,7 @@ def test_approving_twice_is_refused_the_second_time(waiting, staff_api, emulator
     second = staff_api.post(f"{USERS}dana/approve")
 
     assert second.status_code == 409
+    assert second.json() == {"error": "Only an account waiting for approval can be approved.", "code": "invalid_status"}
     assert Operation.objects.filter(subject="user:dana").count() == 1
 
 

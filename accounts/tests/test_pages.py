@@ -233,6 +233,7 @@ def test_the_reset_form_shares_the_email_limit_with_the_api(api, web, rates):
 
     assert response.status_code == 429
     assert "Retry-After" in response
+    assert "<h1>Too many tries</h1>" in response.content.decode()
 
 
 # --- the seed's /password_reset ------------------------------------------------------------

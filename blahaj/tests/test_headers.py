@@ -62,6 +62,7 @@ def test_a_refused_login_for_an_unconfirmed_account_is_a_403(api_client, user):
     response = api_client.post("/api/user/login", {"username": "alice", "password": PASSWORD}, format="json")
 
     assert response.status_code == 403
+    assert response.json() == {"error": "Please confirm your email address first: we sent you a link.", "code": "email_unconfirmed"}
     assert "WWW-Authenticate" not in response
 
 
