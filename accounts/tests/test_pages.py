@@ -139,7 +139,9 @@ def test_signup_shares_the_register_limit_with_the_api(api, web, signup_body, si
 
 
 def test_only_get_and_post(web):
-    assert web.client.put(SIGNUP).status_code == 405
+    response = web.client.put(SIGNUP)
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, POST"
 
 
 # --- confirmation --------------------------------------------------------------------------

@@ -169,4 +169,7 @@ def test_a_staff_token_from_login_works_on_the_api(make_user, failed):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {login(client, 'dora')['access']}")
 
-    assert client.get("/api/operations/").status_code == 200
+    response = client.get("/api/operations/")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["count"], [op["id"] for op in body["results"]]) == (1, [failed.pk])
