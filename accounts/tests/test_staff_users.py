@@ -8,8 +8,8 @@ from rest_framework.test import APIClient
 from accounts import yunohost as lane
 from accounts.models import OneTimeToken, User
 from conftest import PASSWORD, committed, login
+from factories import TierFactory
 from provisioning.models import Operation
-from tiers.models import Tier
 
 USERS = "/api/users/"
 SECRET_KEYS = {"password", "pending_password", "access", "refresh", "token", "tokens_valid_after"}
@@ -17,7 +17,7 @@ SECRET_KEYS = {"password", "pending_password", "access", "refresh", "token", "to
 
 @pytest.fixture
 def gold(db):
-    return Tier.objects.create(slug="gold", name="Gold", max_websites=5, mailbox_quota="5G")
+    return TierFactory.create(slug="gold", max_websites=5, mailbox_quota="5G")
 
 
 def usernames(response) -> list[str]:

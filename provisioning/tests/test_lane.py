@@ -18,7 +18,7 @@ from accounts import services as accounts_services
 from accounts import yunohost as accounts_lane
 from accounts.models import User
 from blahaj.errors import Conflict
-from factories import TierFactory
+from factories import OperationFactory, TierFactory
 from provisioning import services, tasks
 from provisioning.locks import lane_lock
 from provisioning.models import Operation
@@ -417,9 +417,7 @@ def test_the_heartbeat_refreshes_the_row_and_the_lane_lock_while_a_command_runs(
             pass
 
     started = timezone.now()
-    operation = Operation.objects.create(
-        kind="user.delete", subject="user:alice", sequence=1, status=RUNNING, started_at=started, heartbeat_at=started
-    )
+    operation = OperationFactory.create(kind="user.delete", status=RUNNING, started_at=started, heartbeat_at=started)
     lock = CountingLock()
 
     with services._Heartbeat(operation, lock):

@@ -29,6 +29,7 @@ from accounts.models import User
 from blahaj.celery import app as celery_app
 from blahaj.crypto import encrypt
 from blahaj.testing import ROOT, child_env, free_port
+from factories import UserFactory
 from provisioning import services
 from provisioning.locks import LOCK_KEY
 from provisioning.models import Operation
@@ -126,8 +127,8 @@ def workers(transactional_db, default_tier, emulator, tmp_path) -> Iterator[Work
 
 def _signed_up(count: int, *, prefix: str = "user", status: str = User.Status.PROVISIONING) -> list[User]:
     return [
-        User.objects.create_user(
-            f"{prefix}{i:02d}", email=f"{prefix}{i:02d}@example.org", password=f"password of {prefix} {i}!",
+        UserFactory.create(
+            username=f"{prefix}{i:02d}", password=f"password of {prefix} {i}!",
             display_name=f"User {i}", status=status, pending_password=encrypt(f"password of {prefix} {i}!"),
         )
         for i in range(count)
