@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -20,7 +22,7 @@ class UserManager(BaseUserManager["User"]):
         """The tier of an account created without one (`User.tier` is empty only in a form)."""
         return Tier.objects.filter(is_default=True).values_list("id", flat=True).first()
 
-    def create_user(self, username: str, email: str, password: str | None = None, **fields):
+    def create_user(self, username: str, email: str, password: str | None = None, **fields: Any) -> User:
         if "tier" not in fields and "tier_id" not in fields:
             fields["tier_id"] = self.default_tier_id()
         user = self.model(username=username, email=validators.normalize_email(email), **fields)
@@ -28,7 +30,7 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, username: str, email: str, password: str | None = None, **fields):
+    def create_superuser(self, username: str, email: str, password: str | None = None, **fields: Any) -> User:
         fields.setdefault("display_name", username)
         fields.update(is_staff=True, is_superuser=True, status=User.Status.ACTIVE)
         fields.setdefault("confirmed_at", timezone.now())
@@ -163,5 +165,5 @@ class OneTimeToken(models.Model):
     def digest_of(raw: str) -> str:
         return hashlib.sha256(raw.encode()).hexdigest()
 
-    def is_expired(self, *, now=None) -> bool:
+    def is_expired(self, *, now: datetime | None = None) -> bool:
         return self.expires_at <= (now or timezone.now())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
@@ -37,7 +38,7 @@ USER_CACHE_SECONDS = 60
 
 
 class RefreshToken(_RefreshToken):
-    def set_iat(self, claim: str = "iat", at_time=None) -> None:
+    def set_iat(self, claim: str = "iat", at_time: datetime | None = None) -> None:
         super().set_iat(claim, at_time)
         if claim == "iat":
             # Copied into the access tokens minted from this refresh token: they belong to

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
 
 from blahaj.client_ip import client_ip
 
@@ -27,11 +29,11 @@ class ScopedIPThrottle(SimpleRateThrottle):
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
         return str(rate) if rate is not None else None
 
-    def get_ident(self, request) -> str:
+    def get_ident(self, request: Request) -> str:
         # DRF's own get_ident believes X-Forwarded-For as the client sent it.
         return client_ip(request)
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request: Request, view: APIView | None) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
