@@ -53,7 +53,7 @@ class RefreshView(PublicView):
         summary="A new access token from a refresh token (header or body)",
     )
     def post(self, request: Request) -> Response:
-        body = request.data if isinstance(request.data, dict) else {}
+        body = request.data if isinstance(request.data, dict) else {}  # the parser admits objects only
         raw = _bearer(request) or body.get("refresh")
         if not isinstance(raw, str) or not raw:
             raise InvalidToken("A refresh token is required.")
