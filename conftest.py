@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 os.environ.setdefault("BLAHAJ_TESTING", "true")
 
-from factories import PASSWORD, DefaultTierFactory, UserFactory  # noqa: E402 - after the test flag
+from factories import PASSWORD, DefaultTierFactory, UserFactory
 
 
 def pytest_collection_modifyitems(config, items):

@@ -23,13 +23,14 @@ from tiers.models import ReferralCode, Tier
 PASSWORD = "correct-horse-battery-staple-42"
 
 
-class TierFactory(DjangoModelFactory):
+class TierFactory(DjangoModelFactory[Tier]):
     class Meta:
         model = Tier
         django_get_or_create = ("slug",)
 
-    slug = factory.Sequence(lambda n: f"tier{n}")
-    name = factory.LazyAttribute(lambda tier: tier.slug.capitalize())
+    # Declarations here, plain values in DefaultTierFactory: typed for both.
+    slug: Any = factory.Sequence(lambda n: f"tier{n}")
+    name: Any = factory.LazyAttribute(lambda tier: tier.slug.capitalize())
     max_websites = 1
     mailbox_quota = "500M"
 
@@ -42,7 +43,7 @@ class DefaultTierFactory(TierFactory):
     is_default = True
 
 
-class UserFactory(DjangoModelFactory):
+class UserFactory(DjangoModelFactory[User]):
     class Meta:
         model = User
 
@@ -59,7 +60,7 @@ class UserFactory(DjangoModelFactory):
         return model_class.objects.create_user(username, email, password, **fields)
 
 
-class ReferralCodeFactory(DjangoModelFactory):
+class ReferralCodeFactory(DjangoModelFactory[ReferralCode]):
     class Meta:
         model = ReferralCode
 
@@ -67,7 +68,7 @@ class ReferralCodeFactory(DjangoModelFactory):
     tier = None
 
 
-class OperationFactory(DjangoModelFactory):
+class OperationFactory(DjangoModelFactory[Operation]):
     """An operation row as the lane would have written it (not queued: nothing runs it)."""
 
     class Meta:

@@ -11,12 +11,14 @@ class AccountsConfig(AppConfig):
         # Imported here, once the models are loaded: the usual place for an app's wiring.
         from provisioning import outcomes
         from provisioning.models import Operation
-
         from tiers.signals import tier_limits_changed
 
-        from . import receivers, services
-        from . import schema  # noqa: F401 - registers the schema's JWT scheme
-        from . import tasks  # noqa: F401 - registers the tasks the services queue by name
+        from . import (
+            receivers,
+            schema,  # noqa: F401 - registers the schema's JWT scheme
+            services,
+            tasks,  # noqa: F401 - registers the tasks the services queue by name
+        )
 
         outcomes.register(
             Operation.Kind.USER_CREATE,

@@ -4,7 +4,7 @@ from django.core.cache import cache
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.tokens import AccessToken
+from rest_framework_simplejwt.tokens import AccessToken, Token
 
 from . import revocation, tokens
 from .models import User
@@ -22,16 +22,17 @@ class JWTAuthentication(authentication.JWTAuthentication):
 
     def get_validated_token(self, raw_token: bytes) -> AccessToken:
         try:
-            return AccessToken(raw_token)
+            return AccessToken(raw_token)  # type: ignore[arg-type]  # SimpleJWT annotates the encoded token as Token
         except TokenError:
             raise InvalidToken("Token is invalid or expired.") from None
 
-    def get_user(self, validated_token: AccessToken) -> User:
+    # SimpleJWT declares the result as a TypeVar bound to nothing in the signature.
+    def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
         if revocation.mirror.ready():
             return self._user_from_mirror(validated_token)
         return self._user_from_cache(validated_token)
 
-    def _user_from_mirror(self, validated_token: AccessToken) -> User:
+    def _user_from_mirror(self, validated_token: Token) -> User:
         mirror = revocation.mirror
         user_id = str(validated_token.get(api_settings.USER_ID_CLAIM))
         if validated_token[api_settings.JTI_CLAIM] in mirror.denied:
@@ -46,7 +47,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
         tokens.check_cutoff(user, validated_token, mirror.cutoffs.get(user_id))
         return user
 
-    def _user_from_cache(self, validated_token: AccessToken) -> User:
+    def _user_from_cache(self, validated_token: Token) -> User:
         user_id = validated_token.get(api_settings.USER_ID_CLAIM)
         deny_key = tokens.DENY_KEY.format(jti=validated_token[api_settings.JTI_CLAIM])
         cutoff_key = tokens.CUTOFF_KEY.format(user_id=user_id)
@@ -61,7 +62,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
         return user
 
     @staticmethod
-    def _load_user(user_id, user_key: str) -> User:
+    def _load_user(user_id: str | int, user_key: str) -> User:
         # The password hash and the pending YunoHost password never go to the cache; code
         # that needs them (check_password) loads them from the database when it asks.
         user = (

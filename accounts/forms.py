@@ -4,6 +4,8 @@ the password policy; its errors come back next to their fields through `show()`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 
@@ -76,7 +78,7 @@ class SignupForm(ServiceForm):
     discord_username = forms.CharField(label="Discord username", required=False, max_length=32)
     referral_code = forms.CharField(label="Referral code", required=False, max_length=64)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["username"].help_text = (
             "Lower-case letters, digits, dots or underscores. It also names your new mail "

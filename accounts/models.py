@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -13,14 +15,14 @@ from tiers.models import Tier
 from . import validators
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def default_tier_id(self) -> int | None:
         """The tier of an account created without one (`User.tier` is empty only in a form)."""
         return Tier.objects.filter(is_default=True).values_list("id", flat=True).first()
 
-    def create_user(self, username: str, email: str, password: str | None = None, **fields):
+    def create_user(self, username: str, email: str, password: str | None = None, **fields: Any) -> User:
         if "tier" not in fields and "tier_id" not in fields:
             fields["tier_id"] = self.default_tier_id()
         user = self.model(username=username, email=validators.normalize_email(email), **fields)
@@ -28,14 +30,14 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, username: str, email: str, password: str | None = None, **fields):
+    def create_superuser(self, username: str, email: str, password: str | None = None, **fields: Any) -> User:
         fields.setdefault("display_name", username)
         fields.update(is_staff=True, is_superuser=True, status=User.Status.ACTIVE)
         fields.setdefault("confirmed_at", timezone.now())
         return self.create_user(username, email, password, **fields)
 
-    def get_by_natural_key(self, username: str) -> User:
-        return self.get(username=username.lower())
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(username=(username or "").lower())
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -116,8 +118,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         """Every token issued before now dies once this row is saved."""
         self.tokens_valid_after = timezone.now()
 
+    # Django declares is_active a plain attribute; here the status machine decides it.
     @property
-    def is_active(self) -> bool:  # Django's auth and admin read this.
+    def is_active(self) -> bool:  # type: ignore[override]  # Django's auth and admin read this.
         return self.status != self.Status.DISABLED
 
     def clean(self) -> None:
@@ -162,5 +165,5 @@ class OneTimeToken(models.Model):
     def digest_of(raw: str) -> str:
         return hashlib.sha256(raw.encode()).hexdigest()
 
-    def is_expired(self, *, now=None) -> bool:
+    def is_expired(self, *, now: datetime | None = None) -> bool:
         return self.expires_at <= (now or timezone.now())

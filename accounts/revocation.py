@@ -15,6 +15,7 @@ caller falls back to asking Redis directly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -25,6 +26,7 @@ from urllib.parse import urlparse
 from django.conf import settings
 from django.core.cache import cache
 from django_redis import get_redis_connection
+from redis.client import PubSub
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ def publish(event: dict[str, Any]) -> None:
 class Mirror:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pubsub = None
+        self._pubsub: PubSub | None = None
         self._stale = False
         self._retry_at = 0.0
         self.denied: dict[str, float] = {}  # jti -> token expiry
@@ -93,10 +95,8 @@ class Mirror:
 
     def reset(self) -> None:
         if self._pubsub is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken connection may fail too
                 self._pubsub.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail too
-                pass
         self._pubsub = None
         self._stale = False
         self.denied.clear()
@@ -127,7 +127,8 @@ class Mirror:
         now = time.time()
         for pattern, target in ((DENY_KEY, self.denied), (CUTOFF_KEY, self.cutoffs)):
             prefix = pattern.split("{", 1)[0]
-            keys = list(cache.iter_keys(f"{prefix}*"))
+            # The mirror runs only with REDIS_URL, where the cache is django-redis's (iter_keys).
+            keys = list(cache.iter_keys(f"{prefix}*"))  # type: ignore[attr-defined]
             for key, value in cache.get_many(keys).items():
                 name = key[len(prefix):]
                 if pattern is DENY_KEY:
@@ -139,8 +140,11 @@ class Mirror:
         self._stale = True
 
     def _drain(self) -> None:
+        pubsub = self._pubsub
+        if pubsub is None:  # ready() connects first
+            raise RuntimeError("drained before connecting")
         while True:
-            message = self._pubsub.get_message(timeout=0)
+            message = pubsub.get_message(timeout=0)
             if message is None:
                 return
             if message.get("type") == "message":

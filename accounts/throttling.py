@@ -11,6 +11,7 @@ from typing import Any
 
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from blahaj.throttling import ScopedIPThrottle
 
@@ -46,7 +47,7 @@ class FailedLoginThrottle(ScopedIPThrottle):
         self.cache.set(self.key, self.history, self.duration)
 
 
-class CountsFailedLogins:
+class CountsFailedLogins(APIView):
     """For login views: limited by FailedLoginThrottle, which hears of each failed attempt."""
 
     throttle_classes = [FailedLoginThrottle]
@@ -54,4 +55,4 @@ class CountsFailedLogins:
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, InvalidCredentials):
             FailedLoginThrottle().record_failure(self.request)
-        return super().handle_exception(exc)  # type: ignore[misc]
+        return super().handle_exception(exc)

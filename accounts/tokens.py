@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
@@ -21,7 +22,8 @@ from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken as _RefreshToken, Token
+from rest_framework_simplejwt.tokens import AccessToken, Token
+from rest_framework_simplejwt.tokens import RefreshToken as _RefreshToken
 
 from . import revocation
 from .revocation import CUTOFF_KEY, DENY_KEY
@@ -36,7 +38,7 @@ USER_CACHE_SECONDS = 60
 
 
 class RefreshToken(_RefreshToken):
-    def set_iat(self, claim: str = "iat", at_time=None) -> None:
+    def set_iat(self, claim: str = "iat", at_time: datetime | None = None) -> None:
         super().set_iat(claim, at_time)
         if claim == "iat":
             # Copied into the access tokens minted from this refresh token: they belong to
@@ -45,7 +47,10 @@ class RefreshToken(_RefreshToken):
 
 
 def lifetime_seconds(token_class: type[Token]) -> int:
-    return int(token_class.lifetime.total_seconds())
+    lifetime = token_class.lifetime
+    if lifetime is None:  # only SimpleJWT's abstract Token has none
+        raise TypeError(f"{token_class.__name__} has no lifetime")
+    return int(lifetime.total_seconds())
 
 
 def issue_for_user(user: Any) -> dict[str, Any]:
@@ -119,6 +124,6 @@ def deny_access(token: Token) -> None:
 def parse_refresh(raw: str) -> RefreshToken:
     """A valid, unexpired, not blacklisted refresh token, or InvalidToken."""
     try:
-        return RefreshToken(raw)
+        return RefreshToken(raw)  # type: ignore[arg-type]  # SimpleJWT annotates the encoded token as Token
     except TokenError:
         raise InvalidToken("Token is invalid or expired.") from None

@@ -34,6 +34,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported at run time after django.setup()
+    from provisioning.models import Operation
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -84,7 +88,7 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
     return process
 
 
-def loop_round(first: int, n: int) -> tuple[float, list[float]]:
+def loop_round(first: int, n: int, state: Path) -> tuple[float, list[float]]:
     """Run n commands back to back; (seconds, client call -> command start of each)."""
     from provisioning.yunohost import get_client
 
@@ -97,7 +101,7 @@ def loop_round(first: int, n: int) -> tuple[float, list[float]]:
         client.user_create(username=username, fullname=f"Bench {i}", password=PASSWORD,
                            domain="blahaj.land", mailbox_quota="500M")
     elapsed = time.monotonic() - start
-    commands = commands_by_user(Path(client.env["YUNOHOST_EMULATOR_STATE"]))
+    commands = commands_by_user(state)
     return elapsed, [commands[name]["started"] - at for name, at in called.items()]
 
 
@@ -154,12 +158,19 @@ def lane_round(first: int, n: int, state: Path) -> tuple[float, list[float], lis
     names = [user.username for user in users]
     ops = list(Operation.objects.filter(args__username__in=names).order_by("started_at"))
     commands = commands_by_user(state)
+    finished = [_finished_at(op) for op in ops]
     handover = [
-        commands[op.args["username"]]["started"] - before.finished_at.timestamp()
-        for before, op in zip(ops, ops[1:])
+        commands[op.args["username"]]["started"] - before for before, op in zip(finished[:-1], ops[1:], strict=True)
     ]
-    recording = [op.finished_at.timestamp() - commands[op.args["username"]]["finished"] for op in ops]
-    return ops[-1].finished_at.timestamp() - start, handover, recording
+    recording = [at - commands[op.args["username"]]["finished"] for at, op in zip(finished, ops, strict=True)]
+    return finished[-1] - start, handover, recording
+
+
+def _finished_at(op: Operation) -> float:
+    """When the lane recorded the operation done (wait_done has waited for every one)."""
+    if op.finished_at is None:
+        raise RuntimeError(f"operation {op.pk} has not finished")
+    return op.finished_at.timestamp()
 
 
 def lane_one_by_one(n: int, state: Path) -> tuple[list[float], list[float]]:
@@ -180,13 +191,13 @@ def lane_one_by_one(n: int, state: Path) -> tuple[list[float], list[float]]:
     for op in Operation.objects.filter(subject__startswith="user:solo"):
         command = commands[op.args["username"]]
         to_start.append(command["started"] - enqueued[op.args["username"]])
-        to_done.append(op.finished_at.timestamp() - command["finished"])
+        to_done.append(_finished_at(op) - command["finished"])
     return to_start, to_done
 
 
 def ms(values: list[float]) -> tuple[str, str]:
     ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return f"{statistics.median(ordered) * 1000:7.1f} ms", f"{p95 * 1000:7.1f} ms"
 
 
@@ -216,7 +227,7 @@ def main() -> None:
             n = min(args.round, args.ops - first)
             print(f"round {first // args.round + 1}: {n} commands by the loop, {n} operations by the lane", flush=True)
             settings.YUNOHOST_EMULATOR_STATE = str(loop_state)
-            seconds, starts = loop_round(first, n)
+            seconds, starts = loop_round(first, n, loop_state)
             loop_seconds += seconds
             loop_starts += starts
             settings.YUNOHOST_EMULATOR_STATE = str(lane_state)

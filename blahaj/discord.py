@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 import requests
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 
 from blahaj.queueing import send_after_commit
@@ -79,11 +79,11 @@ def deliver(*, event: str, message: str) -> None:
 
 
 @shared_task(bind=True, name="blahaj.discord.post", max_retries=MAX_RETRIES, ignore_result=True)
-def post_to_discord(self, event: str, message: str) -> None:
+def post_to_discord(self: Task, event: str, message: str) -> None:
     try:
         deliver(event=event, message=message)
     except RetryLater as exc:
-        if self.request.retries >= self.max_retries:
+        if self.request.retries >= MAX_RETRIES:
             logger.error("Dropped the %s notification after %d tries: %s.", event, self.request.retries + 1, exc)
             return
         raise self.retry(countdown=exc.after, exc=exc) from None

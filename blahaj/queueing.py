@@ -37,8 +37,8 @@ def send_now(task: Task | str, *args: Any, countdown: float = 0) -> bool:
         logger.info("Not running %s%r now: it is due in %.0f s.", task.name, args, countdown)
         return False
     try:
-        task.apply_async(args=args, countdown=countdown or None, retry=True, retry_policy=_PUBLISH_RETRY)
-    except Exception as exc:  # any broker or network error: the row stays for the sweeper
+        task.apply_async(args=args, countdown=countdown, retry=True, retry_policy=_PUBLISH_RETRY)
+    except Exception as exc:  # noqa: BLE001 - any broker or network error: the row stays for the sweeper
         logger.warning("Could not queue %s%r (%s); it will be re-queued later.", task.name, args, type(exc).__name__)
         return False
     return True

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -112,7 +113,7 @@ class FakeDiscord:
 
 
 @contextmanager
-def running_fake_discord(settings) -> Iterator[FakeDiscord]:
+def running_fake_discord(settings: Any) -> Iterator[FakeDiscord]:
     """A FakeDiscord serving on 127.0.0.1, configured as the webhook (admin role 987654321)."""
     fake = FakeDiscord()
     thread = threading.Thread(target=fake.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)

@@ -69,7 +69,11 @@ class RedisLaneLock:
         except LockError:
             logger.warning("The YunoHost lane lock had already expired when released.")
         # One token at most, short-lived: a waiter that finds one stale just looks again.
-        self._client.pipeline().lpush(FREED_KEY, 1).ltrim(FREED_KEY, 0, 0).expire(FREED_KEY, 60).execute()
+        pipe = self._client.pipeline()
+        pipe.lpush(FREED_KEY, 1)
+        pipe.ltrim(FREED_KEY, 0, 0)
+        pipe.expire(FREED_KEY, 60)
+        pipe.execute()
 
 
 class FileLaneLock:

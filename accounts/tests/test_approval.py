@@ -133,6 +133,7 @@ def test_approving_twice_is_refused_the_second_time(waiting, staff_api, emulator
     second = staff_api.post(f"{USERS}dana/approve")
 
     assert second.status_code == 409
+    assert second.json() == {"error": "Only an account waiting for approval can be approved.", "code": "invalid_status"}
     assert Operation.objects.filter(subject="user:dana").count() == 1
 
 
@@ -140,5 +141,7 @@ def test_members_cannot_approve(waiting, api, user):
     tokens = api.post("/api/user/login", {"username": "alice", "password": PASSWORD}).json()
     api.client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
 
-    assert api.post(f"{USERS}dana/approve").status_code == 403
+    refused = api.post(f"{USERS}dana/approve")
+    assert refused.status_code == 403
+    assert refused.json() == {"error": "You do not have permission to perform this action.", "code": "permission_denied"}
     assert User.objects.get(username="dana").status == User.Status.PENDING_APPROVAL

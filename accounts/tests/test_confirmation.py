@@ -121,6 +121,8 @@ def test_a_link_just_before_expiry_still_works(web, registered, lane_calls):
         response = web.get(link_path(email))
 
     assert response.status_code == 200
+    assert "We are creating your account now" in response.content.decode()
+    assert lane_calls == [("create", "dana", User.Status.PROVISIONING)]
 
 
 def test_too_many_confirm_links_get_a_friendly_page_not_json(web, rates):
@@ -193,6 +195,7 @@ def test_resend_is_limited_per_ip(api, rates):
     response = api.post(RESEND, {"email": "a@example.org"})
 
     assert response.status_code == 429
+    assert response.json()["code"] == "throttled"
     assert "Retry-After" in response
 
 

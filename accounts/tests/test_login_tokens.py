@@ -52,6 +52,7 @@ def test_login_by_email_ignores_case(api_client, user):
     response = api_client.post(LOGIN, {"email": "ALICE@Example.org", "password": PASSWORD}, format="json")
 
     assert response.status_code == 200
+    assert bearer(response.json()["access"]).get(ME).json()["username"] == "alice"
 
 
 def test_token_lifetimes_come_from_the_environment():
@@ -100,6 +101,7 @@ def test_a_pending_account_with_a_wrong_password_learns_nothing(api_client, make
     response = api_client.post(LOGIN, {"username": "dora", "password": "wrong-password-x"}, format="json")
 
     assert response.status_code == 401
+    assert response.json() == {"error": "Invalid username or password.", "code": "invalid_credentials"}
 
 
 @pytest.mark.parametrize("status", [User.Status.PROVISIONING, User.Status.PROVISIONING_FAILED])
@@ -180,6 +182,7 @@ def test_a_password_of_126_characters_is_checked(api_client, user, hash_calls):
     response = api_client.post(LOGIN, {"username": "alice", "password": "a" * 126}, format="json")
 
     assert response.status_code == 401
+    assert response.json() == {"error": "Invalid username or password.", "code": "invalid_credentials"}
     assert hash_calls == ["check"]
 
 
@@ -248,6 +251,7 @@ def test_refresh_from_the_body(api_client, tokens):
     response = api_client.post(REFRESH, {"refresh": tokens["refresh"]}, format="json")
 
     assert response.status_code == 200
+    assert bearer(response.json()["access"]).get(ME).json()["username"] == "alice"
 
 
 def test_refresh_without_a_token_is_a_401(api_client):
@@ -466,6 +470,7 @@ def test_the_username_and_the_email_share_one_budget(api_client, user):
     response = api_client.post(LOGIN, {"email": "alice@example.org", "password": PASSWORD}, format="json")
 
     assert response.status_code == 429
+    assert response.json()["code"] == "too_many_attempts"
 
 
 def test_the_lockout_ends_after_fifteen_minutes(api_client, user):
@@ -497,7 +502,8 @@ def test_unknown_usernames_are_locked_out_too(api_client, db):
     for _ in range(5):
         _fail(api_client, "ghost")
 
-    assert _fail(api_client, "ghost").status_code == 429
+    locked = _fail(api_client, "ghost")
+    assert (locked.status_code, locked.json()["code"]) == (429, "too_many_attempts")
 
 
 def test_failed_logins_are_limited_per_ip(api_client, user, settings):

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import requests
+from rest_framework_simplejwt.tokens import AccessToken
 
-from blahaj.testing import gunicorn
-from conftest import PASSWORD
+from accounts import services
+from accounts.revocation import mirror
+from blahaj.testing import ROOT, child_env, gunicorn
+from conftest import PASSWORD, login
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -29,9 +35,12 @@ def test_a_token_revoked_on_one_process_is_refused_by_another(two_servers):
     first, second = two_servers
     tokens = _login(first).json()
 
-    assert requests.get(f"{second}/api/user/me", headers=_bearer(tokens["access"]), timeout=10).status_code == 200
-    assert requests.delete(f"{first}/api/user/revoke-access", headers=_bearer(tokens["access"]), timeout=10).status_code == 200
-    assert requests.delete(f"{first}/api/user/revoke-refresh", headers=_bearer(tokens["refresh"]), timeout=10).status_code == 200
+    me = requests.get(f"{second}/api/user/me", headers=_bearer(tokens["access"]), timeout=10)
+    assert (me.status_code, me.json()["username"]) == (200, "alice")
+    revoked = requests.delete(f"{first}/api/user/revoke-access", headers=_bearer(tokens["access"]), timeout=10)
+    assert (revoked.status_code, revoked.json()) == (200, {"status": "success", "message": "Access token revoked!"})
+    revoked = requests.delete(f"{first}/api/user/revoke-refresh", headers=_bearer(tokens["refresh"]), timeout=10)
+    assert (revoked.status_code, revoked.json()) == (200, {"status": "success", "message": "Refresh token revoked!"})
 
     me = requests.get(f"{second}/api/user/me", headers=_bearer(tokens["access"]), timeout=10)
     refresh = requests.post(f"{second}/api/user/refresh", headers=_bearer(tokens["refresh"]), timeout=10)
@@ -42,7 +51,8 @@ def test_a_token_revoked_on_one_process_is_refused_by_another(two_servers):
 def test_failures_spread_over_processes_add_up_to_one_lockout(two_servers):
     first, second = two_servers
     for attempt in range(5):
-        assert _login(two_servers[attempt % 2], "wrong-password-x").status_code == 401
+        failed = _login(two_servers[attempt % 2], "wrong-password-x")
+        assert (failed.status_code, failed.json()["code"]) == (401, "invalid_credentials")
 
     locked = [_login(base) for base in (first, second)]
 
@@ -55,20 +65,14 @@ def test_failures_spread_over_processes_add_up_to_one_lockout(two_servers):
 
 
 def _in_another_process(code: str) -> None:
-    import subprocess
-    import sys
-
-    from blahaj.testing import ROOT, child_env
-
     script = "import django; django.setup()\n" + code
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**child_env(), "DJANGO_SETTINGS_MODULE": "blahaj.settings"}, check=True)
 
 
 def test_a_warm_mirror_hears_a_revocation_made_by_another_process(api_client, user):
-    from accounts.revocation import mirror
-
     access = _login_in_process(api_client)
-    assert api_client.get("/api/user/me", HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 200
+    me = api_client.get("/api/user/me", HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert (me.status_code, me.json()["username"]) == (200, "alice")
     assert mirror.ready() and mirror.user(str(user.pk)) is not None  # served from memory
 
     _in_another_process(
@@ -81,36 +85,30 @@ def test_a_warm_mirror_hears_a_revocation_made_by_another_process(api_client, us
 
 
 def test_a_new_mirror_starts_from_what_redis_already_knows(api_client, user):
-    from accounts.revocation import mirror
-
     access = _login_in_process(api_client)
-    api_client.delete("/api/user/revoke-access", HTTP_AUTHORIZATION=f"Bearer {access}")
+    revoked = api_client.delete("/api/user/revoke-access", HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert revoked.status_code == 200
     mirror.reset()  # as a process that starts after the revocation
 
     response = api_client.get("/api/user/me", HTTP_AUTHORIZATION=f"Bearer {access}")
 
-    assert response.status_code == 401
+    assert (response.status_code, response.json()["code"]) == (401, "token_not_valid")
     assert mirror.ready() and len(mirror.denied) == 1
 
 
 def test_a_mirror_whose_subscription_dropped_starts_again_from_redis(api_client, user):
-    from accounts.revocation import mirror
-
     access = _login_in_process(api_client)
     assert mirror.ready()
-    mirror._pubsub.connection.disconnect()  # Redis went away under the subscription...
-    from accounts import services
-    from rest_framework_simplejwt.tokens import AccessToken
-
+    subscription = mirror._pubsub
+    assert subscription is not None and subscription.connection is not None
+    subscription.connection.disconnect()  # Redis went away under the subscription...
     services.token_revoke_access(token=AccessToken(access))  # ...while this was published
 
     response = api_client.get("/api/user/me", HTTP_AUTHORIZATION=f"Bearer {access}")
 
-    assert response.status_code == 401
+    assert (response.status_code, response.json()["code"]) == (401, "token_not_valid")
     assert len(mirror.denied) == 1  # rebuilt from a snapshot after the reconnect
 
 
 def _login_in_process(client) -> str:
-    from conftest import login
-
     return login(client, "alice")["access"]

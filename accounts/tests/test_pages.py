@@ -27,6 +27,13 @@ def html(response) -> str:
     return response.content.decode()
 
 
+def _input(page: str, name: str) -> str:
+    """The <input> element of that field."""
+    found = re.search(rf'<input [^>]*name="{name}"[^>]*>', page)
+    assert found, f"no input named {name}"
+    return found.group(0)
+
+
 # --- sign-up -------------------------------------------------------------------------------
 
 
@@ -62,11 +69,11 @@ def test_field_errors_sit_next_to_their_fields(web, signup_form):
     assert response.status_code == 400
     assert re.search(r'<ul class="errorlist" id="id_username_error"><li>Use 1 to 30 lower-case', page)
     assert re.search(r'<ul class="errorlist" id="id_password_error"><li>This password is too common.', page)
-    username_input = re.search(r'<input [^>]*name="username"[^>]*>', page).group(0)
+    username_input = _input(page, "username")
     assert 'aria-invalid="true"' in username_input
     assert 'aria-describedby="id_username_helptext id_username_error"' in username_input
     assert "autofocus" in username_input  # the first field in error gets the focus
-    assert "autofocus" not in re.search(r'<input [^>]*name="password"[^>]*>', page).group(0)
+    assert "autofocus" not in _input(page, "password")
     assert 'role="alert"' in page
     assert 'value="Not Valid"' in page  # what was typed stays, except the password
     assert "password123" not in page
@@ -132,7 +139,9 @@ def test_signup_shares_the_register_limit_with_the_api(api, web, signup_body, si
 
 
 def test_only_get_and_post(web):
-    assert web.client.put(SIGNUP).status_code == 405
+    response = web.client.put(SIGNUP)
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, POST"
 
 
 # --- confirmation --------------------------------------------------------------------------
@@ -226,6 +235,7 @@ def test_the_reset_form_shares_the_email_limit_with_the_api(api, web, rates):
 
     assert response.status_code == 429
     assert "Retry-After" in response
+    assert "<h1>Too many tries</h1>" in response.content.decode()
 
 
 # --- the seed's /password_reset ------------------------------------------------------------

@@ -106,6 +106,7 @@ def test_a_long_passphrase_beyond_zxcvbn_limit_is_accepted(api, signup_body):
     response = api.post(REGISTER, {**signup_body, "password": passphrase})
 
     assert response.status_code == 201
+    assert response.json() == {"status": "success"}
     assert User.objects.get(username="dana").check_password(passphrase)
 
 
@@ -133,6 +134,10 @@ def test_a_taken_email_is_409_whatever_its_case(api, signup_body, user):
 
 def test_a_race_lost_at_the_database_is_still_409(api, signup_body, make_user, monkeypatch):
     # The pre-check saw nothing; a concurrent sign-up then committed the same username.
+    # The one private patch of the suite: the rival row must be committed by the time the
+    # INSERT fails and the service looks again. A `pre_save` hook (before_account_insert)
+    # adds it inside the service's own transaction, which the failed INSERT rolls back
+    # with it, so the service then finds nothing and answers the generic `conflict`.
     from accounts import services
 
     real_taken = services._taken
@@ -149,7 +154,8 @@ def test_a_race_lost_at_the_database_is_still_409(api, signup_body, make_user, m
     response = api.post(REGISTER, signup_body)
 
     assert response.status_code == 409
-    assert response.json()["code"] == "username_taken"
+    assert response.json() == {"error": "Username already taken", "code": "username_taken"}
+    assert User.objects.get(username="dana").email == "someone@example.org"
 
 
 def test_a_broker_that_is_down_does_not_fail_the_sign_up(api, signup_body, monkeypatch, caplog):
@@ -165,6 +171,7 @@ def test_a_broker_that_is_down_does_not_fail_the_sign_up(api, signup_body, monke
     response = api.post(REGISTER, signup_body)
 
     assert response.status_code == 201
+    assert response.json() == {"status": "success"}
     assert User.objects.filter(username="dana").exists()
     assert "Could not queue accounts.tasks.send_account_email" in caplog.text
     assert PASSWORD not in caplog.text
@@ -194,6 +201,7 @@ def test_a_referral_code_puts_the_account_on_its_tier_and_counts_a_use(api, sign
     response = api.post(REGISTER, {**signup_body, "referral_code": "SHARKS"})
 
     assert response.status_code == 201
+    assert response.json() == {"status": "success"}
     assert User.objects.get(username="dana").tier == gold
     assert ReferralCode.objects.get(code="SHARKS").uses == 1
 
@@ -239,6 +247,7 @@ def test_a_refused_sign_up_gives_the_referral_use_back(api, signup_body, gold, m
     response = api.post(REGISTER, {**signup_body, "username": "alice", "referral_code": "SHARKS"})
 
     assert response.status_code == 409
+    assert response.json() == {"error": "Please try again.", "code": "conflict"}
     assert ReferralCode.objects.get(code="SHARKS").uses == 0
 
 

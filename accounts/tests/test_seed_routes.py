@@ -193,6 +193,7 @@ def test_input_is_normalized_before_it_is_judged(front_end):
     response = front_end(username="  dana ", display_name=" Dana Scully ", recovery_email=" dana@Example.ORG ", discord_username=" Dana.S ")
 
     assert response.status_code == 201
+    assert response.json() == {"message": "User created successfully"}
     dana = User.objects.get(username="dana")
     assert (dana.display_name, dana.email, dana.discord_username) == ("Dana Scully", "dana@example.org", "dana.s")
 
@@ -271,6 +272,7 @@ def test_the_seed_routes_need_no_csrf_token(staff_user):
     )
 
     assert response.status_code == 201
+    assert response.json() == {"message": "User created successfully"}
 
 
 @pytest.mark.parametrize(

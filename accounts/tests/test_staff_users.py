@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from rest_framework.test import APIClient
 
 from accounts import yunohost as lane
 from accounts.models import OneTimeToken, User
 from conftest import PASSWORD, committed, login
-from rest_framework.test import APIClient
+from factories import TierFactory
 from provisioning.models import Operation
-from tiers.models import Tier
 
 USERS = "/api/users/"
 SECRET_KEYS = {"password", "pending_password", "access", "refresh", "token", "tokens_valid_after"}
@@ -17,7 +17,7 @@ SECRET_KEYS = {"password", "pending_password", "access", "refresh", "token", "to
 
 @pytest.fixture
 def gold(db):
-    return Tier.objects.create(slug="gold", name="Gold", max_websites=5, mailbox_quota="5G")
+    return TierFactory.create(slug="gold", max_websites=5, mailbox_quota="5G")
 
 
 def usernames(response) -> list[str]:
@@ -224,6 +224,7 @@ def test_disabling_kills_every_token(staff_client, user, tokens):
     assert alice.get("/api/user/me").status_code == 401
     refreshed = APIClient().post("/api/user/refresh", {"refresh": tokens["refresh"]}, format="json")
     assert refreshed.status_code == 401
+    assert refreshed.json() == {"error": "Token is invalid or expired.", "code": "token_not_valid"}
 
 
 def test_enabling_gives_back_the_status_the_account_had(staff_client, user):
@@ -285,6 +286,7 @@ def test_send_reset_mails_a_link(staff_client, user, mailoutbox, tasks_inline, d
         response = staff_client.post(f"{USERS}alice/send-reset")
 
     assert response.status_code == 202
+    assert response.json() == {"status": "success"}
     (message,) = mailoutbox
     assert message.to == ["alice@example.org"]
     assert OneTimeToken.objects.get(user=user).purpose == OneTimeToken.Purpose.RESET

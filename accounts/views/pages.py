@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -34,12 +35,13 @@ def too_many_requests(request: HttpRequest, wait: float | None) -> HttpResponse:
 
 def _over_limit(request: HttpRequest, scope: str) -> HttpResponse | None:
     throttle = ScopedIPThrottle(scope)
-    if throttle.allow_request(request, None):
+    # A plain Django page: the throttle reads nothing but the client address from the request.
+    if throttle.allow_request(request, None):  # type: ignore[arg-type]
         return None
     return too_many_requests(request, throttle.wait())
 
 
-def _form_page(request: HttpRequest, template: str, form: ServiceForm, **context) -> HttpResponse:
+def _form_page(request: HttpRequest, template: str, form: ServiceForm, **context: Any) -> HttpResponse:
     form.focus_first_error()
     status = 400 if form.errors else 200
     return render(request, template, {"form": form, **context}, status=status)

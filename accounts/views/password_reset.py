@@ -11,7 +11,7 @@ from blahaj.throttling import throttles
 from .. import serializers_registration as io
 from .. import services
 from ..serializers import StatusSerializer
-from .base import _429, ERROR, SUCCESS, PublicView
+from .base import ERROR, SUCCESS, PublicView, _429
 
 
 class RequestResetView(PublicView):

@@ -20,7 +20,7 @@ from .. import selectors, services
 from .. import serializers_registration as io
 from ..serializers import StatusSerializer
 from . import pages
-from .base import _429, ERROR, SUCCESS, PublicView
+from .base import ERROR, SUCCESS, PublicView, _429
 
 
 class EmailExistsView(PublicView):
@@ -112,9 +112,10 @@ class ConfirmView(PublicView):
             return _redirect("pages:link-invalid", reason=error.code)
         return _redirect("pages:confirmed", next=user.status)
 
-    def handle_exception(self, exc: Exception) -> HttpResponse:
+    # An HTML page, not a DRF Response (finalize_response accepts any HttpResponse).
+    def handle_exception(self, exc: Exception) -> HttpResponse:  # type: ignore[override]
         if isinstance(exc, exceptions.Throttled):
-            return pages.too_many_requests(self.request, exc.wait)
+            return pages.too_many_requests(self.request, exc.wait)  # type: ignore[attr-defined]  # the stubs omit Throttled.wait
         return super().handle_exception(exc)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,10 +14,11 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 
 from blahaj.throttling import throttles
 
-from ..throttling import CountsFailedLogins
-
 from .. import serializers, services
-from .base import _401, ERROR, PublicView, _bearer
+from ..models import User
+from ..throttling import CountsFailedLogins
+from .base import ERROR, PublicView, _401, _bearer
+
 
 class LoginView(CountsFailedLogins, PublicView):
     """Limited per IP on failed attempts only (a front end's server logs in for each sign-up)."""
@@ -51,7 +53,8 @@ class RefreshView(PublicView):
         summary="A new access token from a refresh token (header or body)",
     )
     def post(self, request: Request) -> Response:
-        raw = _bearer(request) or request.data.get("refresh")
+        body = request.data if isinstance(request.data, dict) else {}  # the parser admits objects only
+        raw = _bearer(request) or body.get("refresh")
         if not isinstance(raw, str) or not raw:
             raise InvalidToken("A refresh token is required.")
         return Response(services.token_refresh(raw_refresh=raw))
@@ -102,5 +105,8 @@ class LogoutAllView(APIView):
         summary="Revoke every token of the caller",
     )
     def post(self, request: Request) -> Response:
-        services.user_revoke_all_tokens(user=request.user)
+        user = request.user
+        if not isinstance(user, User):  # IsAuthenticated has refused anonymous callers
+            raise NotAuthenticated()
+        services.user_revoke_all_tokens(user=user)
         return Response({"status": "success"}, status=status.HTTP_200_OK)

@@ -27,8 +27,12 @@ def login_rate(settings):
 
 
 def ip_of(remote: str, forwarded: str | None = None) -> str:
-    extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
-    return client_ip(RequestFactory().get("/", REMOTE_ADDR=remote, **extra))
+    meta = {"REMOTE_ADDR": remote}
+    if forwarded is not None:
+        meta["HTTP_X_FORWARDED_FOR"] = forwarded
+    request = RequestFactory().get("/")
+    request.META.update(meta)
+    return client_ip(request)
 
 
 def attempt(remote: str, forwarded: str) -> int:

@@ -19,7 +19,7 @@ def fake_discord(settings) -> Iterator[FakeDiscord]:
 
 
 def test_the_message_pings_the_admin_role_only(fake_discord):
-    discord.post_to_discord.apply(args=["operation_failed", "user.create for @everyone failed"])
+    discord.post_to_discord.apply(args=("operation_failed", "user.create for @everyone failed"))
 
     assert fake_discord.received == [{
         "path": "/api/webhooks/123/s3cret-token",
@@ -67,7 +67,7 @@ def test_a_rate_limit_without_a_body_uses_the_retry_after_header(fake_discord):
 def test_server_errors_and_rate_limits_are_retried_until_delivered(fake_discord):
     fake_discord.script = [(503, {}, {}), (429, {"retry_after": 0.01}, {}), (204, {}, {})]
 
-    discord.post_to_discord.apply(args=["operation_failed", "boom"])
+    discord.post_to_discord.apply(args=("operation_failed", "boom"))
 
     assert len(fake_discord.received) == 3
     assert fake_discord.script == []
@@ -76,7 +76,7 @@ def test_server_errors_and_rate_limits_are_retried_until_delivered(fake_discord)
 def test_retries_are_bounded(fake_discord, caplog):
     fake_discord.script = [(500, {}, {})] * (discord.MAX_RETRIES + 3)
 
-    discord.post_to_discord.apply(args=["operation_failed", "boom"])
+    discord.post_to_discord.apply(args=("operation_failed", "boom"))
 
     assert len(fake_discord.received) == discord.MAX_RETRIES + 1
     assert "Dropped the operation_failed notification" in caplog.text
@@ -85,7 +85,7 @@ def test_retries_are_bounded(fake_discord, caplog):
 def test_a_refused_webhook_is_not_retried(fake_discord, caplog):
     fake_discord.script = [(404, {"message": "Unknown Webhook"}, {})]
 
-    discord.post_to_discord.apply(args=["operation_failed", "boom"])
+    discord.post_to_discord.apply(args=("operation_failed", "boom"))
 
     assert len(fake_discord.received) == 1
     assert "HTTP 404" in caplog.text
@@ -97,7 +97,7 @@ def test_an_unreachable_discord_is_retried_and_the_url_never_logged(fake_discord
 
     with pytest.raises(discord.RetryLater):
         discord.deliver(event="e", message="m")
-    discord.post_to_discord.apply(args=["e", "m"])
+    discord.post_to_discord.apply(args=("e", "m"))
 
     assert "s3cret-token" not in caplog.text
 

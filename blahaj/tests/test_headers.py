@@ -62,6 +62,7 @@ def test_a_refused_login_for_an_unconfirmed_account_is_a_403(api_client, user):
     response = api_client.post("/api/user/login", {"username": "alice", "password": PASSWORD}, format="json")
 
     assert response.status_code == 403
+    assert response.json() == {"error": "Please confirm your email address first: we sent you a link.", "code": "email_unconfirmed"}
     assert "WWW-Authenticate" not in response
 
 
@@ -130,7 +131,7 @@ def test_the_api_docs_start_up_script_is_served_as_a_script(db):
 
 def test_the_strength_hint_is_a_static_script(db):
     response = Client().get("/static/accounts/strength.js")
-    body = b"".join(response.streaming_content)
+    body = response.getvalue()  # the joined streaming content
     response.close()
 
     assert response.status_code == 200

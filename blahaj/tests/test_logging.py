@@ -53,7 +53,7 @@ def test_an_eager_task_does_not_warn_about_the_broker(caplog, settings):
     app.conf.task_always_eager = True
     try:
         with caplog.at_level(logging.WARNING, logger="kombu"):
-            post_to_discord.apply_async(args=["test", "hello"], retry=False)
+            post_to_discord.apply_async(args=("test", "hello"), retry=False)
     finally:
         app.conf.task_always_eager = before
 

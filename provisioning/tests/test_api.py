@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone as tz
+from datetime import UTC, datetime
 
 import pytest
 from rest_framework.test import APIClient
@@ -14,13 +14,13 @@ from provisioning.models import Operation
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime(2026, 5, 1, 12, 0, tzinfo=tz.utc)
-T1 = datetime(2026, 5, 1, 12, 0, 3, tzinfo=tz.utc)
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+T1 = datetime(2026, 5, 1, 12, 0, 3, tzinfo=UTC)
 
 
 @pytest.fixture
 def failed(db) -> Operation:
-    return OperationFactory(
+    return OperationFactory.create(
         kind="user.create", subject="user:alice", status="failed", attempts=1,
         args={"username": "alice"}, secret_args=encrypt('{"password": "hunter2-but-longer"}'),
         output="", error="Domain 'elsewhere.example' unknown", created_at=T0, started_at=T0, finished_at=T1,
@@ -29,7 +29,7 @@ def failed(db) -> Operation:
 
 @pytest.fixture
 def succeeded(db) -> Operation:
-    return OperationFactory(
+    return OperationFactory.create(
         kind="user.delete", subject="user:bob", status="succeeded", attempts=1,
         args={"username": "bob", "purge": True}, output='{"note": "nothing to delete"}',
         created_at=T0, started_at=T0, finished_at=T1,
@@ -169,4 +169,7 @@ def test_a_staff_token_from_login_works_on_the_api(make_user, failed):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {login(client, 'dora')['access']}")
 
-    assert client.get("/api/operations/").status_code == 200
+    response = client.get("/api/operations/")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["count"], [op["id"] for op in body["results"]]) == (1, [failed.pk])

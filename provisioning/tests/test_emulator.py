@@ -6,11 +6,13 @@ import hashlib
 import itertools
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +63,7 @@ def yh(env: dict[str, str]) -> Run:
 
 
 @pytest.fixture
-def spawn(env: dict[str, str]) -> Callable[..., subprocess.Popen]:
+def spawn(env: dict[str, str]) -> Iterator[Callable[..., subprocess.Popen]]:
     procs: list[subprocess.Popen] = []
 
     def start(*args: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -84,7 +86,7 @@ def spawn(env: dict[str, str]) -> Callable[..., subprocess.Popen]:
 
 
 @pytest.fixture
-def holder(lock: Path) -> subprocess.Popen:
+def holder(lock: Path) -> Iterator[subprocess.Popen]:
     """Another live process holding the YunoHost lock (its PID in the lock file)."""
     proc = subprocess.Popen(["sleep", "60"])
     lock.write_text(str(proc.pid))
@@ -582,11 +584,25 @@ def test_waits_for_the_lock_then_runs(
         MAIN,
         extra_env={"YUNOHOST_EMULATOR_LOCK_WARN_AFTER": "0.2"},
     )
-    time.sleep(1.8)  # warnings after 0.2 s and 0.8 s of waiting; the next one would be at 3.2 s
+    # Warnings after 0.2 s and 0.8 s of waiting; the next one would be at 3.2 s. Release the
+    # lock as soon as the second one is out.
+    lines: queue.Queue[str] = queue.Queue()
+    stderr = waiting.stderr
+    assert stderr is not None
+
+    def read() -> None:
+        for line in stderr:
+            lines.put(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    seen = [lines.get(timeout=10), lines.get(timeout=10)]
     assert waiting.poll() is None
     released = time.time()
     lock.unlink()
-    _, err = waiting.communicate(timeout=10)
+    assert waiting.wait(timeout=10) == 0
+    reader.join(timeout=10)
+    err = "".join(seen) + "".join(lines.queue)
     assert waiting.returncode == 0, err
     assert err == (
         "WARNING Another YunoHost command is running right now, "

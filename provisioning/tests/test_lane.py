@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-import time
+import threading
 from datetime import timedelta
 
 import pytest
@@ -18,7 +18,7 @@ from accounts import services as accounts_services
 from accounts import yunohost as accounts_lane
 from accounts.models import User
 from blahaj.errors import Conflict
-from factories import TierFactory
+from factories import OperationFactory, TierFactory
 from provisioning import services, tasks
 from provisioning.locks import lane_lock
 from provisioning.models import Operation
@@ -35,6 +35,12 @@ NEW_PASSWORD = "a brand new passphrase 2 remember"
 def _reload(*objects):
     for obj in objects:
         obj.refresh_from_db()
+
+
+def _queued(operation: Operation | None) -> Operation:
+    """The operation a lane entry point recorded (None means it had nothing to do)."""
+    assert operation is not None
+    return operation
 
 
 # --- The happy path --------------------------------------------------------------------------
@@ -60,6 +66,7 @@ def test_a_confirmed_sign_up_ends_with_a_yunohost_user(emulator, signed_up, welc
     _reload(operation, alice)
     assert (operation.status, operation.attempts, operation.error, operation.secret_args) == (SUCCEEDED, 1, "", "")
     assert json.loads(operation.output) == {"fullname": "Alice Liddell", "mail": "alice@blahaj.land", "username": "alice"}
+    assert operation.started_at is not None and operation.finished_at is not None
     assert operation.created_at <= operation.started_at <= operation.finished_at
     assert alice.status == User.Status.ACTIVE
     on_yunohost = emulator.state()["users"]["alice"]
@@ -113,6 +120,7 @@ def test_a_busy_yunohost_is_retried_later_without_counting_an_attempt(emulator, 
     operation.refresh_from_db()
     assert (operation.status, operation.attempts, operation.busy_waits) == (PENDING, 0, 1)
     assert operation.error == "YunoHost was busy with another command."
+    assert operation.heartbeat_at is not None
     assert operation.next_attempt_at - operation.heartbeat_at == timedelta(seconds=2)
     run_lane()  # not due yet
     assert [e["exit"] for e in emulator.log("user create")] == [1]
@@ -144,6 +152,7 @@ def test_transient_failures_are_retried_with_backoff_then_fail_for_good(
         run_lane()
         operation.refresh_from_db()
         assert (operation.status, operation.error) == (PENDING, "The LDAP server is not answering")
+        assert operation.heartbeat_at is not None
         waits.append((operation.next_attempt_at - operation.heartbeat_at).total_seconds())
         time_machine.move_to(operation.next_attempt_at + timedelta(seconds=1))
     run_lane()
@@ -251,7 +260,7 @@ def test_a_message_delivered_twice_runs_the_command_once(emulator, signed_up):
 
     services.operation_run(operation_id=operation.pk)
     services.operation_run(operation_id=operation.pk)
-    tasks.run_operation.apply(args=[operation.pk])
+    tasks.run_operation.apply(args=(operation.pk,))
 
     assert len(emulator.log("user create")) == 1
 
@@ -262,10 +271,10 @@ def test_a_message_delivered_twice_runs_the_command_once(emulator, signed_up):
 def test_operations_of_one_subject_run_in_order(emulator, signed_up, settings):
     settings.YUNOHOST_LANE_DRAIN = 0  # one operation per run, to look between runs
     alice = signed_up()
-    create = accounts_lane.account_create(user=alice)
-    update = accounts_lane.account_set_password(user=alice, password=NEW_PASSWORD)
-    delete = accounts_lane.account_delete(user=alice)
-    bob = accounts_lane.account_create(user=signed_up("bob"))
+    create = _queued(accounts_lane.account_create(user=alice))
+    update = _queued(accounts_lane.account_set_password(user=alice, password=NEW_PASSWORD))
+    delete = _queued(accounts_lane.account_delete(user=alice))
+    bob = _queued(accounts_lane.account_create(user=signed_up("bob")))
     assert [create.sequence, update.sequence, delete.sequence, bob.sequence] == [1, 2, 3, 1]
 
     for later in (delete, update, bob):
@@ -282,9 +291,9 @@ def test_operations_of_one_subject_run_in_order(emulator, signed_up, settings):
 
 def test_holding_the_lane_a_run_goes_on_with_the_next_step_of_its_subject_then_the_oldest(emulator, signed_up):
     alice, bob = signed_up("alice"), signed_up("bob")
-    bob_create = accounts_lane.account_create(user=bob)
-    alice_create = accounts_lane.account_create(user=alice)
-    alice_update = accounts_lane.account_set_password(user=alice, password=NEW_PASSWORD)
+    bob_create = _queued(accounts_lane.account_create(user=bob))
+    alice_create = _queued(accounts_lane.account_create(user=alice))
+    alice_update = _queued(accounts_lane.account_set_password(user=alice, password=NEW_PASSWORD))
 
     services.operation_run(operation_id=alice_create.pk)  # one message, the whole backlog
 
@@ -311,7 +320,7 @@ def test_a_task_that_cannot_get_the_lane_steps_aside_without_touching_the_operat
     try:
         with pytest.raises(services.LaneBusy):
             services.operation_run(operation_id=operation.pk)
-        tasks.run_operation.apply(args=[operation.pk])  # re-queues itself, raises nothing
+        tasks.run_operation.apply(args=(operation.pk,))  # re-queues itself, raises nothing
     finally:
         holder.release()
 
@@ -376,6 +385,7 @@ def test_a_result_is_dropped_if_the_sweeper_took_the_operation_back_meanwhile(em
     operation = accounts_lane.account_create(user=signed_up())
     claimed = Operation.objects.get(pk=operation.pk)
     assert services._claim(claimed)
+    assert claimed.started_at is not None
     Operation.objects.filter(pk=operation.pk).update(started_at=claimed.started_at + timedelta(seconds=5))
 
     assert services._finish(claimed, services.Outcome(SUCCEEDED, output="{}")) is False
@@ -389,22 +399,34 @@ def test_the_heartbeat_refreshes_the_row_and_the_lane_lock_while_a_command_runs(
     settings.YUNOHOST_HEARTBEAT_INTERVAL = 0.05
 
     class CountingLock:
-        refreshed = 0
+        """A lane lock that counts refreshes and says when the third one came."""
+
+        def __init__(self) -> None:
+            self.refreshed = 0
+            self.third = threading.Event()
+
+        def acquire(self, *, wait: float) -> bool:
+            return True
 
         def refresh(self) -> None:
             self.refreshed += 1
+            if self.refreshed >= 3:
+                self.third.set()
+
+        def release(self) -> None:
+            pass
 
     started = timezone.now()
-    operation = Operation.objects.create(
-        kind="user.delete", subject="user:alice", sequence=1, status=RUNNING, started_at=started, heartbeat_at=started
-    )
+    operation = OperationFactory.create(kind="user.delete", status=RUNNING, started_at=started, heartbeat_at=started)
     lock = CountingLock()
 
     with services._Heartbeat(operation, lock):
-        time.sleep(0.4)
+        # Each refresh follows the row's update: three refreshes, three heartbeats written.
+        assert lock.third.wait(timeout=10), "the heartbeat did not beat three times"
 
     operation.refresh_from_db()
     assert lock.refreshed >= 3
+    assert operation.heartbeat_at is not None
     assert operation.heartbeat_at > started
 
 
@@ -495,7 +517,7 @@ def test_deleting_an_account_deletes_its_yunohost_user_with_its_mail(emulator, s
     accounts_lane.account_create(user=alice)
     run_lane()
 
-    operation = accounts_lane.account_delete(user=alice)
+    operation = _queued(accounts_lane.account_delete(user=alice))
     alice.delete()
     run_lane()
 

@@ -6,6 +6,7 @@ Refuses to run without DJANGO_DEBUG: a known staff account has no place in produ
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -19,7 +20,7 @@ USERNAME = "demo_staff"
 class Command(BaseCommand):
     help = "Create or reset the demo staff account (development only) and print its password."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
             raise CommandError("ensure_demo_staff only runs with DJANGO_DEBUG=true.")
         password = "-".join(secrets.token_urlsafe(6) for _ in range(3))

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts import services
 from blahaj.errors import ApplicationError
@@ -15,10 +17,10 @@ class Command(BaseCommand):
         "no password here until they reset it)."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="Say what would be imported; change nothing.")
 
-    def handle(self, *args, dry_run: bool = False, **options) -> None:
+    def handle(self, *args: Any, dry_run: bool = False, **options: Any) -> None:
         try:
             summary = services.users_import_from_yunohost(dry_run=dry_run)
         except ApplicationError as error:
