@@ -94,6 +94,9 @@ def test_production_stack_end_to_end(workers, emulator, tls_cert, tmp_path, sett
             "BLAHAJ_TESTING": "false",  # real password hashing, no test shortcuts
             "DJANGO_DEBUG": "false",
             "SITE_URL": SITE,
+            # TLS ends at nginx in production (which also redirects plain HTTP); here the test
+            # itself stands where nginx would and talks plain HTTP to gunicorn.
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "EMAIL_FILE_PATH": str(mail_dir),
             "YUNOHOST_BACKEND": "api",
