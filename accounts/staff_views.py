@@ -51,6 +51,7 @@ class StaffUserViewSet(
 ):
     permission_classes = [IsAdminUser]
     serializer_class = io.StaffUserSerializer
+    filter_serializer_class = io.StaffUserFilterSerializer
     lookup_field = "username"
     lookup_value_regex = r"[^/]+"  # usernames may hold dots
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -59,7 +60,7 @@ class StaffUserViewSet(
         queryset = User.objects.select_related("tier")
         if self.action != "list":
             return queryset
-        filters = io.StaffUserFilterSerializer(data=self.request.query_params)
+        filters = self.filter_serializer_class(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return _filtered(queryset, **filters.validated_data)
 
