@@ -71,5 +71,9 @@ class StaffUserFilterSerializer(StrictSerializer):
         return value
 
 
+class StaffUserTierSerializer(StrictSerializer):
+    tier = _TierField()
+
+
 class RejectSerializer(StrictSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)

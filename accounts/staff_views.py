@@ -54,7 +54,7 @@ class StaffUserViewSet(
     filter_serializer_class = io.StaffUserFilterSerializer
     lookup_field = "username"
     lookup_value_regex = r"[^/]+"  # usernames may hold dots
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[User]:
         queryset = User.objects.select_related("tier")
@@ -84,6 +84,19 @@ class StaffUserViewSet(
     def destroy(self, request: Request, username: str) -> Response:
         services.user_delete(user=self.get_object())
         return Response(SUCCESS, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=io.StaffUserTierSerializer,
+        responses={200: io.StaffUserSerializer, 400: OpenApiResponse(ERROR, description="invalid: unknown tier")},
+        summary="Move the account to another tier; its mailbox quota goes to YunoHost through the lane",
+    )
+    @action(detail=True, methods=["put"], url_path="tier")
+    def tier(self, request: Request, username: str) -> Response:
+        user = self.get_object()
+        data = io.StaffUserTierSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_set_tier(user=user, tier=data.validated_data["tier"])
+        return Response(io.StaffUserSerializer(user).data)
 
     @extend_schema(request=None, responses={202: StatusSerializer, 409: _409}, summary="Mail the owner a reset link")
     @action(detail=True, methods=["post"], url_path="send-reset")
