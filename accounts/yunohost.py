@@ -117,7 +117,13 @@ def account_delete(*, user: User) -> Operation | None:
 @transaction.atomic
 def account_set_fullname(*, user: User) -> Operation | None:
     """Give YunoHost the new display name, if the account has or will have a YunoHost user."""
-    if _yunohost_user_state(user.username) != "exists":
+    state = _yunohost_user_state(user.username)
+    if state == "failed":
+        # A staff retry of the failed creation must create the user under the new name.
+        failed = lane_selectors.operation_last(subject=user_subject(user.username), kinds=[Kind.USER_CREATE])
+        lane.operation_update_args(operation=failed, args={"fullname": user.display_name})
+        return None
+    if state != "exists":
         return None  # nothing there yet: a creation queued later takes the name from the row
     return lane.operation_create(
         kind=Kind.USER_UPDATE, subject=user_subject(user.username),
