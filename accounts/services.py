@@ -191,10 +191,16 @@ def user_delete(*, user: User) -> None:
 
 @transaction.atomic
 def user_disable(*, user: User) -> None:
-    """The account can no longer log in, and every token it holds dies."""
+    """The account can no longer log in, and every token it holds dies.
+
+    YunoHost has no "disabled" flag: its user gets a fresh random password nobody knows
+    (`user update`, through the lane), so mail, SSO and SFTP logins stop there too.
+    `user_enable` mails the owner a reset link to choose a new password on both sides.
+    """
     user.status = User.Status.DISABLED
     user.revoke_tokens()
     _user_save(user, fields=["status", "tokens_valid_after"], cutoff_moved=True)
+    lane.account_lock(user=user)
 
 
 @transaction.atomic
@@ -697,8 +703,14 @@ def _status_before_disable(user: User) -> str:
 
 @transaction.atomic
 def user_enable(*, user: User) -> User:
-    """Undo `user_disable`: the account gets back the status its history says it had."""
+    """Undo `user_disable`: the account gets back the status its history says it had.
+
+    Its YunoHost password was scrambled when it was disabled: the owner gets a reset link,
+    and the password they choose is set here and on YunoHost alike.
+    """
     _user_move(user, from_statuses=(User.Status.DISABLED,), to=_status_before_disable(user))
+    if lane.account_has_user(user=user):
+        emails.send_password_reset(user=user)
     return user
 
 

@@ -101,6 +101,25 @@ def account_set_password(*, user: User, password: str) -> Operation | None:
     return None
 
 
+def account_has_user(*, user: User) -> bool:
+    """Whether the account has, will have, or failed to get a YunoHost user."""
+    return _yunohost_user_state(user.username) != "none"
+
+
+@transaction.atomic
+def account_lock(*, user: User) -> Operation | None:
+    """Shut a disabled account out of YunoHost: its password there becomes a random one
+    nobody knows, so mail, SSO and SFTP logins stop (YunoHost has no "disabled" flag).
+
+    Not a permission change: removing a user from `all_users` is refused by YunoHost and the
+    per-app permissions would miss mail. A creation that failed gets the random password for a
+    staff retry; an account not provisioned yet keeps its sign-up password (nothing to lock).
+    """
+    if _yunohost_user_state(user.username) == "none":
+        return None
+    return account_set_password(user=user, password=_random_password())
+
+
 @transaction.atomic
 def account_delete(*, user: User) -> Operation | None:
     """Queue `user delete` (with its home and mail) if a YunoHost user was ever asked for."""
