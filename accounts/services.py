@@ -609,6 +609,32 @@ def _lower_case_username(username: str) -> str:
     return username
 
 
+def _new_staff_user(*, username: str, display_name: str, email: str, discord_username: str, tier: Tier | None) -> User:
+    """The unsaved account `user_create_by_staff` would create; refused as it would refuse it."""
+    user = User(
+        username=_lower_case_username(username.strip()),
+        display_name=display_name.strip(),
+        email=normalize_email(email.strip()),
+        discord_username=discord_username.strip().lower(),
+        tier_id=tier.pk if tier is not None else User.objects.default_tier_id(),
+        confirmed_at=timezone.now(),
+    )
+    _judge(user, fields=["username", "display_name", "email", "discord_username"])
+    if conflict := _taken(user):
+        raise Conflict("Email already in use", code="email_taken") if conflict.code == "email_taken" else conflict
+    return user
+
+
+def user_create_by_staff_check(
+    *, username: str, display_name: str, email: str, discord_username: str = "", tier: Tier | None = None
+) -> None:
+    """Raise what `user_create_by_staff` would raise for this input, creating nothing (the
+    admin's add form shows it next to the fields)."""
+    _new_staff_user(
+        username=username, display_name=display_name, email=email, discord_username=discord_username, tier=tier
+    )
+
+
 @transaction.atomic
 def user_create_by_staff(
     *,
@@ -626,17 +652,9 @@ def user_create_by_staff(
     lane's rule for an account without a sign-up password), replaced when the owner picks one.
     Approval does not apply: staff created it. Neither does the public sign-up limit.
     """
-    user = User(
-        username=_lower_case_username(username.strip()),
-        display_name=display_name.strip(),
-        email=normalize_email(email.strip()),
-        discord_username=discord_username.strip().lower(),
-        tier_id=tier.pk if tier is not None else User.objects.default_tier_id(),
-        confirmed_at=timezone.now(),
+    user = _new_staff_user(
+        username=username, display_name=display_name, email=email, discord_username=discord_username, tier=tier
     )
-    _judge(user, fields=["username", "display_name", "email", "discord_username"])
-    if conflict := _taken(user):
-        raise Conflict("Email already in use", code="email_taken") if conflict.code == "email_taken" else conflict
     user.set_unusable_password()
     try:
         with transaction.atomic():

@@ -18,6 +18,7 @@ from . import services
 from .models import ReferralCode, Tier
 from .serializers import MemberReferralCodeSerializer, ReferralCodeSerializer, TierSerializer
 
+
 def _conflict(codes: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=codes)
 
