@@ -10,11 +10,10 @@ from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from blahaj import notifications
 from blahaj.errors import ApplicationError
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-
 from tiers.models import Tier
 
 from . import services
