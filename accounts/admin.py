@@ -16,7 +16,7 @@ from blahaj import notifications
 from blahaj.errors import ApplicationError
 from tiers.models import Tier
 
-from . import services
+from . import selectors, services
 from .models import OneTimeToken, User
 
 
@@ -73,6 +73,8 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ["-date_joined"]
     readonly_fields = ["date_joined", "last_login", "confirmed_at", "tokens_valid_after", "referred_by"]
     list_select_related = ["tier"]
+    # The total under the search box is one more COUNT of every account on each page.
+    show_full_result_count = False
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
         ("Profile", {"fields": ["display_name", "email", "discord_username", "tier", "referred_by"]}),
@@ -86,6 +88,10 @@ class UserAdmin(DjangoUserAdmin):
         "approve_accounts", "reject_accounts", "resend_confirmation", "send_reset_link", "change_tier",
         "revoke_tokens", "disable_accounts", "enable_accounts", "send_test_notification",
     ]
+
+    def get_search_results(self, request, queryset, search_term: str) -> tuple[QuerySet[User], bool]:
+        # The same search as the staff API: one generated, lower-cased column (see the model).
+        return selectors.users_matching(queryset, search_term), False
 
     def get_readonly_fields(self, request, obj: User | None = None) -> list[str]:
         # A state change is an action (it goes through a service); the username names the

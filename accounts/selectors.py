@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.urls import reverse
 
 from provisioning.models import Operation
@@ -64,3 +64,10 @@ def staff_waiting() -> list[Waiting]:
         Waiting("Failed YunoHost operations (retry them from the list)", failed,
                 f"{operations}?status__exact={Operation.Status.FAILED}"),
     ]
+
+
+def users_matching(queryset: QuerySet[User], term: str) -> QuerySet[User]:
+    """Accounts whose username, display name, email or Discord name contains `term`, in any
+    case: the staff API's `?search=` and the admin's search box alike."""
+    term = term.strip().lower()
+    return queryset.filter(search_text__contains=term) if term else queryset

@@ -3,7 +3,7 @@ token gets 403. Each verb calls one service, the same the seed route and the adm
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -11,8 +11,8 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from . import selectors, services
 from . import serializers_staff as io
-from . import services
 from .models import User
 from .serializers import ErrorSerializer as ERROR
 from .serializers import StatusSerializer
@@ -127,13 +127,7 @@ _ORDERINGS = {name: [name, "username"] if name.lstrip("-") != "username" else [n
 def _filtered(
     queryset: QuerySet[User], *, search: str = "", status: str = "", tier: str = "", ordering: str = "username"
 ) -> QuerySet[User]:
-    if search := search.strip():
-        queryset = queryset.filter(
-            Q(username__icontains=search)
-            | Q(display_name__icontains=search)
-            | Q(email__icontains=search)
-            | Q(discord_username__icontains=search)
-        )
+    queryset = selectors.users_matching(queryset, search)
     if status:
         queryset = queryset.filter(status=status)
     if tier:
