@@ -283,3 +283,18 @@ def test_no_secret_shows_on_the_change_and_list_pages(admin_client, api_client, 
 def test_tokens_and_links_are_read_only(admin_client, user):
     assert admin_client.get("/admin/accounts/onetimetoken/add/").status_code == 403
     assert admin_client.get("/admin/token_blacklist/outstandingtoken/add/").status_code == 403
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+def test_the_admin_and_the_api_search_alike_in_any_case_and_see_a_new_name(admin_client, staff_client, make_user):
+    make_user("alice", display_name="Alice", email="alice@example.org", discord_username="rabbit_hole")
+    make_user("bob", display_name="Bob", email="bob@example.org")
+    services.user_update(user=User.objects.get(username="bob"), display_name="Robert Wonder")
+
+    for term, expected in [("WONDER", ["bob"]), ("Rabbit", ["alice"]), ("E@EXAMPLE.org", ["alice"]), ("zzz", [])]:
+        listed = admin_client.get(USERS, {"q": term}).context["cl"].result_list
+        assert sorted(u.username for u in listed) == expected, term
+        found = staff_client.get("/api/users/", {"search": term}).json()["results"]
+        assert sorted(row["username"] for row in found) == expected, term
