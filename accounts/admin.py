@@ -1,15 +1,23 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from blahaj import notifications
 from blahaj.errors import ApplicationError
+from tiers.models import Tier
 
-from . import services
-from .models import User
+from . import selectors, services
+from .models import OneTimeToken, User
 
 
 class PasswordChangeForm(AdminPasswordChangeForm):
@@ -21,19 +29,38 @@ class PasswordChangeForm(AdminPasswordChangeForm):
 
 
 class UserCreationForm(forms.ModelForm):
-    """Staff create the account; its owner chooses the password through a reset link."""
+    """Staff create the account through `user_create_by_staff` (UserAdmin.save_model): it is
+    provisioned at once and its owner chooses the password through a one-time link."""
 
     class Meta:
         model = User
         fields = ["username", "display_name", "email", "discord_username", "tier", "is_staff"]
 
-    def save(self, commit: bool = True) -> User:
-        user = super().save(commit=False)
-        user.tier_id = user.tier_id or User.objects.default_tier_id()
-        user.set_unusable_password()
-        if commit:
-            user.save()
-        return user
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            services.user_create_by_staff_check(**self.service_arguments())
+        except ApplicationError as error:
+            for name, problems in (error.fields or {}).items():
+                for problem in problems:
+                    self.add_error(name if name in self.fields else None, problem)
+            if not error.fields:
+                field = {"username_taken": "username", "email_taken": "email"}.get(error.code)
+                self.add_error(field, error.message)
+        return data
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "username": data["username"], "display_name": data["display_name"], "email": data["email"],
+            "discord_username": data.get("discord_username") or "", "tier": data.get("tier"),
+        }
+
+
+class ChangeTierForm(forms.Form):
+    tier = forms.ModelChoiceField(queryset=Tier.objects.order_by("name"), empty_label=None)
 
 
 @admin.register(User)
@@ -46,6 +73,8 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ["-date_joined"]
     readonly_fields = ["date_joined", "last_login", "confirmed_at", "tokens_valid_after", "referred_by"]
     list_select_related = ["tier"]
+    # The total under the search box is one more COUNT of every account on each page.
+    show_full_result_count = False
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
         ("Profile", {"fields": ["display_name", "email", "discord_username", "tier", "referred_by"]}),
@@ -55,7 +84,14 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [
         (None, {"fields": ["username", "display_name", "email", "discord_username", "tier", "is_staff"]}),
     ]
-    actions = ["revoke_tokens", "disable_accounts", "approve_accounts", "send_test_notification"]
+    actions = [
+        "approve_accounts", "reject_accounts", "resend_confirmation", "send_reset_link", "change_tier",
+        "revoke_tokens", "disable_accounts", "enable_accounts", "send_test_notification",
+    ]
+
+    def get_search_results(self, request, queryset, search_term: str) -> tuple[QuerySet[User], bool]:
+        # The same search as the staff API: one generated, lower-cased column (see the model).
+        return selectors.users_matching(queryset, search_term), False
 
     def get_readonly_fields(self, request, obj: User | None = None) -> list[str]:
         # A state change is an action (it goes through a service); the username names the
@@ -66,7 +102,14 @@ class UserAdmin(DjangoUserAdmin):
 
     def save_model(self, request, obj: User, form, change: bool) -> None:
         if not change:
-            super().save_model(request, obj, form, change)
+            created = services.user_create_by_staff(**form.service_arguments(), actor=request.user)
+            if form.cleaned_data.get("is_staff"):
+                services.user_set_roles(user=created, is_staff=True, is_superuser=False)
+            obj.pk, obj.tier_id, obj.status = created.pk, created.tier_id, created.status
+            self.message_user(
+                request, f"{created.username} is being set up on YunoHost; a link to choose a password "
+                f"was mailed to {created.email}.", messages.SUCCESS,
+            )
             return
         # The form has already written its values onto `obj`: each service gets the row as it
         # is in the database, so that it sees what changes (and validates, and tells YunoHost).
@@ -99,28 +142,83 @@ class UserAdmin(DjangoUserAdmin):
         for user in queryset:
             services.user_delete(user=user)
 
-    @admin.action(description="Log out everywhere (revoke every token)")
-    def revoke_tokens(self, request, queryset) -> None:
-        for user in queryset:
-            services.user_revoke_all_tokens(user=user)
-        self.message_user(request, f"Revoked the tokens of {queryset.count()} account(s).", messages.SUCCESS)
-
-    @admin.action(description="Disable the selected accounts")
-    def disable_accounts(self, request, queryset) -> None:
-        for user in queryset:
-            services.user_disable(user=user)
-        self.message_user(request, f"Disabled {queryset.count()} account(s).", messages.SUCCESS)
+    def _each(
+        self, request: HttpRequest, queryset: QuerySet[User], service: Callable[[User], object], done: str
+    ) -> None:
+        """Run `service` on each account: one success message with the count, one warning per
+        account it refused (the service's own sentence), never a 500."""
+        succeeded = 0
+        for user in queryset.order_by("username"):
+            try:
+                service(user)
+            except ApplicationError as error:
+                self.message_user(request, f"{user.username}: {error.message}", messages.WARNING)
+            else:
+                succeeded += 1
+        level = messages.SUCCESS if succeeded else messages.WARNING
+        self.message_user(request, f"{done} {succeeded} account(s).", level)
 
     @admin.action(description="Approve the selected accounts (provisioning starts)")
     def approve_accounts(self, request, queryset) -> None:
-        approved = 0
-        for user in queryset:
-            try:
-                services.user_approve(user=user)
-                approved += 1
-            except ApplicationError as error:
-                self.message_user(request, f"{user.username}: {error.message}", messages.WARNING)
-        self.message_user(request, f"Approved {approved} account(s).", messages.SUCCESS)
+        self._each(request, queryset, lambda user: services.user_approve(user=user), "Approved")
+
+    @admin.action(description="Reject the selected sign-ups (the applicant is told; the account is deleted)")
+    def reject_accounts(self, request, queryset) -> None:
+        self._each(request, queryset, lambda user: services.user_reject(user=user), "Rejected")
+
+    @admin.action(description="Resend the email confirmation link")
+    def resend_confirmation(self, request, queryset) -> None:
+        def resend(user: User) -> None:
+            if user.status != User.Status.PENDING_CONFIRMATION:
+                raise ApplicationError("Only an account waiting for its email confirmation gets a new link.")
+            services.user_request_confirmation(email=user.email)
+
+        self._each(request, queryset, resend, "Sent a confirmation link to")
+
+    @admin.action(description="Mail a password reset link")
+    def send_reset_link(self, request, queryset) -> None:
+        self._each(request, queryset, lambda user: services.user_send_password_reset(user=user), "Sent a reset link to")
+
+    @admin.action(description="Change the tier (the mailbox quota goes to YunoHost)")
+    def change_tier(self, request, queryset):
+        form = ChangeTierForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            tier = form.cleaned_data["tier"]
+            self._each(
+                request, queryset, lambda user: services.user_set_tier(user=user, tier=tier), f"Moved to {tier.name}:"
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Change the tier",
+            "opts": self.model._meta,
+            "form": form,
+            "users": queryset.select_related("tier").order_by("username"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/accounts/user/change_tier.html", context)
+
+    @admin.action(description="Log out everywhere (revoke every token)")
+    def revoke_tokens(self, request, queryset) -> None:
+        self._each(request, queryset, lambda user: services.user_revoke_all_tokens(user=user), "Revoked the tokens of")
+
+    @admin.action(description="Disable the selected accounts (YunoHost logins stop too)")
+    def disable_accounts(self, request, queryset) -> None:
+        def disable(user: User) -> None:
+            if user.status == User.Status.DISABLED:
+                raise ApplicationError("This account is already disabled.")
+            services.user_disable(user=user)
+
+        self._each(request, queryset, disable, "Disabled")
+
+    @admin.action(description="Enable the selected disabled accounts (the owner gets a reset link)")
+    def enable_accounts(self, request, queryset) -> None:
+        def enable(user: User) -> None:
+            if user.status != User.Status.DISABLED:
+                raise ApplicationError("Only a disabled account can be enabled.")
+            services.user_enable(user=user)
+
+        self._each(request, queryset, enable, "Enabled")
 
     @admin.action(description="Send a test notification to staff on Discord (any selection)")
     def send_test_notification(self, request, queryset) -> None:
@@ -128,3 +226,64 @@ class UserAdmin(DjangoUserAdmin):
             self.message_user(request, "A test notification is on its way to Discord.", messages.SUCCESS)
         else:
             self.message_user(request, "DISCORD_WEBHOOK_URL is not set: nothing was sent.", messages.WARNING)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the services only: staff look, nobody edits here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(OneTimeToken)
+class OneTimeTokenAdmin(ReadOnlyAdmin):
+    """Confirmation and reset links sent: who, what for, when. The digest is never shown (it
+    is not the link, but nothing about a link belongs on a page)."""
+
+    list_display = ["user", "purpose", "created_at", "expires_at", "used_at"]
+    list_filter = ["purpose", ("used_at", admin.EmptyFieldListFilter)]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+    fields = ["user", "purpose", "created_at", "expires_at", "used_at"]
+    ordering = ["-created_at"]
+
+
+# SimpleJWT's own admin shows each refresh token in full (a working credential) and lets staff
+# edit rows: replaced by read-only lists without it. Revoking goes through the user actions.
+for _model in (OutstandingToken, BlacklistedToken):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+@admin.register(OutstandingToken)
+class OutstandingTokenAdmin(ReadOnlyAdmin):
+    list_display = ["jti", "user", "created_at", "expires_at"]
+    list_filter = [("expires_at", admin.DateFieldListFilter)]
+    search_fields = ["user__username", "jti"]
+    list_select_related = ["user"]
+    fields = ["jti", "user", "created_at", "expires_at"]
+    ordering = ["-id"]
+
+
+@admin.register(BlacklistedToken)
+class BlacklistedTokenAdmin(ReadOnlyAdmin):
+    list_display = ["token_jti", "token_user", "blacklisted_at"]
+    list_filter = [("blacklisted_at", admin.DateFieldListFilter)]
+    search_fields = ["token__user__username", "token__jti"]
+    list_select_related = ["token__user"]
+    fields = ["token_jti", "token_user", "blacklisted_at"]
+    ordering = ["-id"]
+
+    @admin.display(description="Token id (jti)")
+    def token_jti(self, obj: BlacklistedToken) -> str:
+        return obj.token.jti
+
+    @admin.display(description="User")
+    def token_user(self, obj: BlacklistedToken) -> object:
+        return obj.token.user

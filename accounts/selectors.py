@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.db.models import Count, QuerySet
+from django.urls import reverse
+
+from provisioning.models import Operation
+
 from .models import User
 from .passwords import Strength, password_strength
 from .validators import normalize_email
@@ -23,3 +30,44 @@ def password_strength_for(
 def user_username_exists(*, username: str) -> bool:
     """Whether an account has this username (usernames are stored lower-case)."""
     return User.objects.filter(username=username.strip().lower()).exists()
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One line of the admin index's "waiting for staff" box."""
+
+    label: str
+    count: int
+    url: str
+
+
+def staff_waiting() -> list[Waiting]:
+    """What waits for staff, each with the admin list that shows it: three COUNT queries."""
+    users = reverse("admin:accounts_user_changelist")
+    operations = reverse("admin:provisioning_operation_changelist")
+    by_status = dict(
+        User.objects.filter(
+            status__in=[User.Status.PENDING_APPROVAL, User.Status.PROVISIONING, User.Status.PROVISIONING_FAILED]
+        )
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    failed = Operation.objects.filter(status=Operation.Status.FAILED).count()
+    return [
+        Waiting("Sign-ups waiting for approval", by_status.get(User.Status.PENDING_APPROVAL, 0),
+                f"{users}?status__exact={User.Status.PENDING_APPROVAL}"),
+        Waiting("Accounts whose provisioning failed", by_status.get(User.Status.PROVISIONING_FAILED, 0),
+                f"{users}?status__exact={User.Status.PROVISIONING_FAILED}"),
+        Waiting("Accounts still being provisioned", by_status.get(User.Status.PROVISIONING, 0),
+                f"{users}?status__exact={User.Status.PROVISIONING}"),
+        Waiting("Failed YunoHost operations (retry them from the list)", failed,
+                f"{operations}?status__exact={Operation.Status.FAILED}"),
+    ]
+
+
+def users_matching(queryset: QuerySet[User], term: str) -> QuerySet[User]:
+    """Accounts whose username, display name, email or Discord name contains `term`, in any
+    case: the staff API's `?search=` and the admin's search box alike."""
+    term = term.strip().lower()
+    return queryset.filter(search_text__contains=term) if term else queryset

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from blahaj.serializers import StrictSerializer
+
 from .serializers import PasswordField
 
 _TEXT = {"max_length": 254}
 
 
-class SeedLoginSerializer(serializers.Serializer):
+class SeedLoginSerializer(StrictSerializer):
     username = serializers.CharField(**_TEXT)
     password = PasswordField()
 
@@ -25,7 +27,7 @@ class SeedTokenPairSerializer(serializers.Serializer):
     refresh_expires_in = serializers.IntegerField(help_text="Seconds.")
 
 
-class SeedCreateUserSerializer(serializers.Serializer):
+class SeedCreateUserSerializer(StrictSerializer):
     username = serializers.CharField(**_TEXT)
     display_name = serializers.CharField(**_TEXT)
     recovery_email = serializers.CharField(**_TEXT)
@@ -41,7 +43,7 @@ class SeedCreateUserSerializer(serializers.Serializer):
         }
 
 
-class SeedUsernameSerializer(serializers.Serializer):
+class SeedUsernameSerializer(StrictSerializer):
     username = serializers.CharField(**_TEXT)
 
 

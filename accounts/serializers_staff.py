@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from blahaj.serializers import StrictSerializer
 from tiers.models import Tier
 
 from .models import User
@@ -40,7 +41,7 @@ class _TierField(serializers.SlugRelatedField):
         super().__init__(slug_field="slug", queryset=Tier.objects.all(), **kwargs)
 
 
-class StaffUserCreateSerializer(serializers.Serializer):
+class StaffUserCreateSerializer(StrictSerializer):
     username = serializers.CharField(**_TEXT)
     display_name = serializers.CharField(**_TEXT)
     email = serializers.CharField(**_TEXT)
@@ -51,14 +52,14 @@ class StaffUserCreateSerializer(serializers.Serializer):
         return value or ""
 
 
-class StaffUserUpdateSerializer(serializers.Serializer):
+class StaffUserUpdateSerializer(StrictSerializer):
     display_name = serializers.CharField(required=False, **_TEXT)
     email = serializers.CharField(required=False, **_TEXT)
     discord_username = serializers.CharField(required=False, allow_blank=True, **_TEXT)
     status = serializers.ChoiceField(choices=User.Status.choices, required=False)
 
 
-class StaffUserFilterSerializer(serializers.Serializer):
+class StaffUserFilterSerializer(StrictSerializer):
     search = serializers.CharField(required=False, allow_blank=True, max_length=100)
     status = serializers.ChoiceField(choices=User.Status.choices, required=False)
     tier = serializers.SlugField(required=False, max_length=50)
@@ -70,5 +71,9 @@ class StaffUserFilterSerializer(serializers.Serializer):
         return value
 
 
-class RejectSerializer(serializers.Serializer):
+class StaffUserTierSerializer(StrictSerializer):
+    tier = _TierField()
+
+
+class RejectSerializer(StrictSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000)

@@ -191,10 +191,16 @@ def user_delete(*, user: User) -> None:
 
 @transaction.atomic
 def user_disable(*, user: User) -> None:
-    """The account can no longer log in, and every token it holds dies."""
+    """The account can no longer log in, and every token it holds dies.
+
+    YunoHost has no "disabled" flag: its user gets a fresh random password nobody knows
+    (`user update`, through the lane), so mail, SSO and SFTP logins stop there too.
+    `user_enable` mails the owner a reset link to choose a new password on both sides.
+    """
     user.status = User.Status.DISABLED
     user.revoke_tokens()
     _user_save(user, fields=["status", "tokens_valid_after"], cutoff_moved=True)
+    lane.account_lock(user=user)
 
 
 @transaction.atomic
@@ -603,6 +609,32 @@ def _lower_case_username(username: str) -> str:
     return username
 
 
+def _new_staff_user(*, username: str, display_name: str, email: str, discord_username: str, tier: Tier | None) -> User:
+    """The unsaved account `user_create_by_staff` would create; refused as it would refuse it."""
+    user = User(
+        username=_lower_case_username(username.strip()),
+        display_name=display_name.strip(),
+        email=normalize_email(email.strip()),
+        discord_username=discord_username.strip().lower(),
+        tier_id=tier.pk if tier is not None else User.objects.default_tier_id(),
+        confirmed_at=timezone.now(),
+    )
+    _judge(user, fields=["username", "display_name", "email", "discord_username"])
+    if conflict := _taken(user):
+        raise Conflict("Email already in use", code="email_taken") if conflict.code == "email_taken" else conflict
+    return user
+
+
+def user_create_by_staff_check(
+    *, username: str, display_name: str, email: str, discord_username: str = "", tier: Tier | None = None
+) -> None:
+    """Raise what `user_create_by_staff` would raise for this input, creating nothing (the
+    admin's add form shows it next to the fields)."""
+    _new_staff_user(
+        username=username, display_name=display_name, email=email, discord_username=discord_username, tier=tier
+    )
+
+
 @transaction.atomic
 def user_create_by_staff(
     *,
@@ -620,17 +652,9 @@ def user_create_by_staff(
     lane's rule for an account without a sign-up password), replaced when the owner picks one.
     Approval does not apply: staff created it. Neither does the public sign-up limit.
     """
-    user = User(
-        username=_lower_case_username(username.strip()),
-        display_name=display_name.strip(),
-        email=normalize_email(email.strip()),
-        discord_username=discord_username.strip().lower(),
-        tier_id=tier.pk if tier is not None else User.objects.default_tier_id(),
-        confirmed_at=timezone.now(),
+    user = _new_staff_user(
+        username=username, display_name=display_name, email=email, discord_username=discord_username, tier=tier
     )
-    _judge(user, fields=["username", "display_name", "email", "discord_username"])
-    if conflict := _taken(user):
-        raise Conflict("Email already in use", code="email_taken") if conflict.code == "email_taken" else conflict
     user.set_unusable_password()
     try:
         with transaction.atomic():
@@ -697,8 +721,14 @@ def _status_before_disable(user: User) -> str:
 
 @transaction.atomic
 def user_enable(*, user: User) -> User:
-    """Undo `user_disable`: the account gets back the status its history says it had."""
+    """Undo `user_disable`: the account gets back the status its history says it had.
+
+    Its YunoHost password was scrambled when it was disabled: the owner gets a reset link,
+    and the password they choose is set here and on YunoHost alike.
+    """
     _user_move(user, from_statuses=(User.Status.DISABLED,), to=_status_before_disable(user))
+    if lane.account_has_user(user=user):
+        emails.send_password_reset(user=user)
     return user
 
 

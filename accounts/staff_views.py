@@ -3,7 +3,7 @@ token gets 403. Each verb calls one service, the same the seed route and the adm
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -11,8 +11,8 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from . import selectors, services
 from . import serializers_staff as io
-from . import services
 from .models import User
 from .serializers import ErrorSerializer as ERROR
 from .serializers import StatusSerializer
@@ -51,15 +51,16 @@ class StaffUserViewSet(
 ):
     permission_classes = [IsAdminUser]
     serializer_class = io.StaffUserSerializer
+    filter_serializer_class = io.StaffUserFilterSerializer
     lookup_field = "username"
     lookup_value_regex = r"[^/]+"  # usernames may hold dots
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[User]:
         queryset = User.objects.select_related("tier")
         if self.action != "list":
             return queryset
-        filters = io.StaffUserFilterSerializer(data=self.request.query_params)
+        filters = self.filter_serializer_class(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return _filtered(queryset, **filters.validated_data)
 
@@ -83,6 +84,19 @@ class StaffUserViewSet(
     def destroy(self, request: Request, username: str) -> Response:
         services.user_delete(user=self.get_object())
         return Response(SUCCESS, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=io.StaffUserTierSerializer,
+        responses={200: io.StaffUserSerializer, 400: OpenApiResponse(ERROR, description="invalid: unknown tier")},
+        summary="Move the account to another tier; its mailbox quota goes to YunoHost through the lane",
+    )
+    @action(detail=True, methods=["put"], url_path="tier")
+    def tier(self, request: Request, username: str) -> Response:
+        user = self.get_object()
+        data = io.StaffUserTierSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_set_tier(user=user, tier=data.validated_data["tier"])
+        return Response(io.StaffUserSerializer(user).data)
 
     @extend_schema(request=None, responses={202: StatusSerializer, 409: _409}, summary="Mail the owner a reset link")
     @action(detail=True, methods=["post"], url_path="send-reset")
@@ -113,13 +127,7 @@ _ORDERINGS = {name: [name, "username"] if name.lstrip("-") != "username" else [n
 def _filtered(
     queryset: QuerySet[User], *, search: str = "", status: str = "", tier: str = "", ordering: str = "username"
 ) -> QuerySet[User]:
-    if search := search.strip():
-        queryset = queryset.filter(
-            Q(username__icontains=search)
-            | Q(display_name__icontains=search)
-            | Q(email__icontains=search)
-            | Q(discord_username__icontains=search)
-        )
+    queryset = selectors.users_matching(queryset, search)
     if status:
         queryset = queryset.filter(status=status)
     if tier:

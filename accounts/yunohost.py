@@ -101,6 +101,25 @@ def account_set_password(*, user: User, password: str) -> Operation | None:
     return None
 
 
+def account_has_user(*, user: User) -> bool:
+    """Whether the account has, will have, or failed to get a YunoHost user."""
+    return _yunohost_user_state(user.username) != "none"
+
+
+@transaction.atomic
+def account_lock(*, user: User) -> Operation | None:
+    """Shut a disabled account out of YunoHost: its password there becomes a random one
+    nobody knows, so mail, SSO and SFTP logins stop (YunoHost has no "disabled" flag).
+
+    Not a permission change: removing a user from `all_users` is refused by YunoHost and the
+    per-app permissions would miss mail. A creation that failed gets the random password for a
+    staff retry; an account not provisioned yet keeps its sign-up password (nothing to lock).
+    """
+    if _yunohost_user_state(user.username) == "none":
+        return None
+    return account_set_password(user=user, password=_random_password())
+
+
 @transaction.atomic
 def account_delete(*, user: User) -> Operation | None:
     """Queue `user delete` (with its home and mail) if a YunoHost user was ever asked for."""
@@ -117,7 +136,13 @@ def account_delete(*, user: User) -> Operation | None:
 @transaction.atomic
 def account_set_fullname(*, user: User) -> Operation | None:
     """Give YunoHost the new display name, if the account has or will have a YunoHost user."""
-    if _yunohost_user_state(user.username) != "exists":
+    state = _yunohost_user_state(user.username)
+    if state == "failed":
+        # A staff retry of the failed creation must create the user under the new name.
+        failed = lane_selectors.operation_last(subject=user_subject(user.username), kinds=[Kind.USER_CREATE])
+        lane.operation_update_args(operation=failed, args={"fullname": user.display_name})
+        return None
+    if state != "exists":
         return None  # nothing there yet: a creation queued later takes the name from the row
     return lane.operation_create(
         kind=Kind.USER_UPDATE, subject=user_subject(user.username),

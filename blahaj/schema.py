@@ -59,7 +59,8 @@ class AutoSchema(SpectacularAutoSchema):
     def _default_errors(self) -> dict[str, OpenApiResponse]:
         defaults: dict[str, OpenApiResponse] = {}
         has_body = self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
-        if has_body or self._has_filters():
+        # A list refuses unknown query parameters (blahaj.filters).
+        if has_body or self._has_filters() or self._is_list_view():
             defaults["400"] = BAD_REQUEST
         if self._requires_auth():
             defaults["401"] = UNAUTHORIZED

@@ -40,7 +40,7 @@ def _wrong_type(value: Any, expected: tuple[type, ...]) -> bool:
     return not isinstance(value, expected)
 
 
-class StrictSerializer(serializers.Serializer):
+class StrictTypesMixin:
     # A comment, not a docstring: the schema would give every subclass this description.
     # Refuses a value of the wrong JSON type before DRF coerces it.
 
@@ -56,4 +56,12 @@ class StrictSerializer(serializers.Serializer):
                     errors[name] = [f"Must be {_NAMES.get(expected[0], expected[0].__name__)}."]
             if errors:
                 raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StrictSerializer(StrictTypesMixin, serializers.Serializer):
+    pass
+
+
+class StrictModelSerializer(StrictTypesMixin, serializers.ModelSerializer):
+    pass

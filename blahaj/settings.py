@@ -236,6 +236,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "blahaj.exception_handler.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "blahaj.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_FILTER_BACKENDS": ["blahaj.filters.RefuseUnknownQueryParameters"],
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_RATES": {

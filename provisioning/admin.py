@@ -17,7 +17,8 @@ class OperationAdmin(admin.ModelAdmin):
     `secret_args` is not among the fields: no page, list or export ever shows it.
     """
 
-    list_display = ["id", "kind", "subject", "status", "attempts", "created_at", "finished_at"]
+    list_display = ["id", "kind", "subject", "status", "attempts", "user", "created_at", "finished_at"]
+    list_select_related = ["user"]
     list_filter = ["status", "kind"]
     search_fields = ["subject"]
     ordering = ["-id"]

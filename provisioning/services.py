@@ -108,6 +108,16 @@ def operation_replace_secrets(*, operation: Operation, secrets: dict[str, str]) 
     Operation.objects.filter(pk=operation.pk, status=Status.FAILED).update(secret_args=_seal(secrets))
 
 
+@transaction.atomic
+def operation_update_args(*, operation: Operation, args: dict[str, Any]) -> None:
+    """Merge `args` into a failed operation's arguments, for a staff retry (a display name
+    changed since it failed: the retry must not bring the old one back)."""
+    current = Operation.objects.select_for_update().filter(pk=operation.pk, status=Status.FAILED).first()
+    if current is not None:
+        current.args = {**current.args, **args}
+        current.save(update_fields=["args"])
+
+
 @dataclass(frozen=True)
 class NewOperation:
     """One row for `operations_create_bulk`: no secrets (bulk kinds carry none)."""

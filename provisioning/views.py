@@ -27,6 +27,7 @@ from .serializers import OperationDetailSerializer, OperationFilterSerializer, O
 )
 class OperationViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsAdminUser]
+    filter_serializer_class = OperationFilterSerializer
 
     def get_queryset(self) -> QuerySet[Operation]:
         queryset = Operation.objects.order_by("-id")

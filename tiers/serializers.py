@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from blahaj.serializers import StrictModelSerializer
+
 from .models import ReferralCode, Tier
 
 
-class TierSerializer(serializers.ModelSerializer):
+class TierSerializer(StrictModelSerializer):
     # Declared, not derived: the model's partial unique constraint and unique slug are the
     # service's to answer (409s), not a generated validator's (400s).
     slug = serializers.SlugField(max_length=50)
@@ -22,7 +24,7 @@ class TierSerializer(serializers.ModelSerializer):
         ]
 
 
-class ReferralCodeSerializer(serializers.ModelSerializer):
+class ReferralCodeSerializer(StrictModelSerializer):
     code = serializers.RegexField(
         r"^[A-Za-z0-9_-]{4,64}$",
         required=False,
@@ -44,7 +46,7 @@ class ReferralCodeSerializer(serializers.ModelSerializer):
         read_only_fields = ["uses", "created_at"]
 
 
-class MemberReferralCodeSerializer(serializers.ModelSerializer):
+class MemberReferralCodeSerializer(StrictModelSerializer):
     """What a member may choose for their own code: how often and how long it works."""
 
     class Meta:

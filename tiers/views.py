@@ -12,11 +12,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from blahaj.schema import ErrorSerializer
+
 from . import services
 from .models import ReferralCode, Tier
 from .serializers import MemberReferralCodeSerializer, ReferralCodeSerializer, TierSerializer
 
-_CONFLICT = OpenApiResponse(description="The error envelope, e.g. tier_in_use or code_taken")
+
+def _conflict(codes: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=codes)
+
+
+_TIER_WRITE = {409: _conflict("slug_taken, default_tier_required (the default flag cannot be taken off)")}
+_CODE_WRITE = {409: _conflict("code_taken")}
 
 
 class ReadAnyoneWriteStaff(permissions.BasePermission):
@@ -27,8 +35,15 @@ class ReadAnyoneWriteStaff(permissions.BasePermission):
 
 
 @extend_schema_view(
-    create=extend_schema(responses={201: TierSerializer, 409: _CONFLICT}),
-    destroy=extend_schema(responses={204: None, 409: _CONFLICT}),
+    # Public: the sign-up page reads them without a token.
+    list=extend_schema(auth=[]),
+    retrieve=extend_schema(auth=[]),
+    create=extend_schema(responses={201: TierSerializer, 409: _conflict("slug_taken")}),
+    update=extend_schema(responses={200: TierSerializer, **_TIER_WRITE}),
+    partial_update=extend_schema(responses={200: TierSerializer, **_TIER_WRITE}),
+    destroy=extend_schema(
+        responses={204: None, 409: _conflict("tier_in_use (with the number of users), default_tier_required")}
+    ),
 )
 class TierViewSet(viewsets.ModelViewSet):
     """Tiers: anyone reads them (the sign-up page shows them), staff change them."""
@@ -61,6 +76,14 @@ class ReferralCodePermission(permissions.BasePermission):
         return settings.REFERRALS_USER_CODES and view.action in ("list", "retrieve", "create")
 
 
+@extend_schema_view(
+    create=extend_schema(
+        responses={201: ReferralCodeSerializer, 409: _conflict("code_taken, referral_code_limit (a member's cap)")}
+    ),
+    update=extend_schema(responses={200: ReferralCodeSerializer, **_CODE_WRITE}),
+    partial_update=extend_schema(responses={200: ReferralCodeSerializer, **_CODE_WRITE}),
+    destroy=extend_schema(responses={204: None, 409: _conflict("code_in_use: deactivate a used code instead")}),
+)
 class ReferralCodeViewSet(viewsets.ModelViewSet):
     serializer_class = ReferralCodeSerializer
     permission_classes = [ReferralCodePermission]
