@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 
 import requests
@@ -26,6 +27,18 @@ def test_the_dev_server_logs_each_request_once_with_a_timestamp():
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    lines: list[str] = []
+    static_logged = threading.Event()
+
+    def read() -> None:
+        assert server.stdout is not None
+        for line in server.stdout:
+            lines.append(line)
+            if "GET /static/site.css" in line:
+                static_logged.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -36,9 +49,16 @@ def test_the_dev_server_logs_each_request_once_with_a_timestamp():
                 assert time.monotonic() < deadline, "the dev server did not start"
                 time.sleep(0.1)
         requests.get(f"http://127.0.0.1:{port}/static/site.css", timeout=5)
+        # The server logs a request once it has closed it, which may be after the client
+        # has read the whole answer: wait for the line rather than racing it.
+        static_logged.wait(timeout=10)
     finally:
         server.terminate()
-        output = server.communicate(timeout=20)[0]
+        server.wait(timeout=20)
+        reader.join(timeout=5)
+        if server.stdout is not None:
+            server.stdout.close()
+    output = "".join(lines)
 
     request_lines = [line for line in output.splitlines() if '"GET / HTTP/1.1" 200' in line]
     assert len(request_lines) == 1, output
