@@ -31,6 +31,8 @@ WELCOME = "welcome"
 SET_PASSWORD = "set_password"
 APPROVED = "approved"
 REJECTED = "rejected"
+INVITATION = "invitation"
+INVITATION_USED = "invitation_used"
 
 # The page each link-carrying email points at (its token is the URL's only argument).
 LINK_PAGES = {
@@ -81,6 +83,11 @@ def send_rejected(*, user: Any, reason: str = "") -> None:
     """
     recipient = {"username": user.username, "display_name": user.display_name, "email": user.email}
     send_after_commit("accounts.tasks.send_detached_email", REJECTED, recipient, reason)
+
+
+def send_invitation_used(*, inviter_id: int, invitation_id: int) -> None:
+    """Tell an inviter that their invitation was used (and by which new account)."""
+    send_after_commit("accounts.tasks.send_invitation_used", inviter_id, invitation_id)
 
 
 def _queue(kind: str, user: Any) -> None:

@@ -85,6 +85,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     # The password chosen at sign-up, encrypted, kept only until YunoHost has it.
     pending_password = models.TextField(blank=True, default="", editable=False)
+    # What the person accepted at sign-up (ACCOUNTS_TERMS_URL): when, and which version.
+    terms_accepted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    terms_version = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # A few words to the staff who approve the request (plain text, escaped wherever shown).
+    signup_note = models.TextField("note to the admins", max_length=500, blank=True, default="", editable=False)
 
     objects = UserManager()
 
@@ -164,3 +169,53 @@ class OneTimeToken(models.Model):
 
     def is_expired(self, *, now=None) -> bool:
         return self.expires_at <= (now or timezone.now())
+
+
+class Invitation(models.Model):
+    """An email invitation to sign up: a referral whose code only its link can use.
+
+    Like a OneTimeToken, the link's secret is stored only as its SHA-256 (set by the worker
+    that mails it, so the raw value never reaches the broker or the database) and is used once,
+    by a conditional UPDATE. Who invited whom is recorded like any referral: the single-use
+    `referral_code` (owned by the inviter) becomes the new account's `referral_code`.
+    """
+
+    email = models.EmailField(max_length=254)
+    note = models.CharField(max_length=500, blank=True, default="")
+    inviter = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations_sent"
+    )
+    referral_code = models.OneToOneField(
+        "tiers.ReferralCode", on_delete=models.PROTECT, related_name="invitation"
+    )
+    # Unique index: the sign-up page looks an invitation up by its digest. Empty until mailed.
+    digest = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    invitee = models.OneToOneField(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitation"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The member cap counts an inviter's pending invitations.
+            models.Index(fields=["inviter", "used_at", "cancelled_at"], name="invitation_inviter_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email}"
+
+    digest_of = staticmethod(OneTimeToken.digest_of)
+
+    @property
+    def state(self) -> str:
+        if self.cancelled_at is not None:
+            return "cancelled"
+        if self.used_at is not None:
+            return "used"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
