@@ -33,6 +33,7 @@ APPROVED = "approved"
 REJECTED = "rejected"
 INVITATION = "invitation"
 INVITATION_USED = "invitation_used"
+STAFF_DIGEST = "staff_digest"
 
 # The page each link-carrying email points at (its token is the URL's only argument).
 LINK_PAGES = {

@@ -219,3 +219,24 @@ class Invitation(models.Model):
         if self.expires_at <= timezone.now():
             return "expired"
         return "pending"
+
+
+class StaffNotice(models.Model):
+    """An event staff hear of by email too (a pending request, a failed provisioning), queued
+    here so that one digest per STAFF_DIGEST_WINDOW carries a burst of them."""
+
+    class Kind(models.TextChoices):
+        PENDING_REQUEST = "pending_request", "Sign-up waiting for approval"
+        PROVISIONING_FAILED = "provisioning_failed", "Provisioning failed"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    text = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Indexed: the digest takes the rows not sent yet.
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.text[:50]}"

@@ -31,7 +31,7 @@ from tiers.models import ReferralCode, Tier
 
 from . import emails, tokens
 from . import yunohost as lane
-from .models import Invitation, OneTimeToken, User
+from .models import Invitation, OneTimeToken, StaffNotice, User
 from .validators import normalize_email, validate_password_length
 
 logger = logging.getLogger(__name__)
@@ -416,6 +416,11 @@ def user_confirm_email(*, token: str) -> User:
     if settings.ACCOUNTS_REQUIRE_APPROVAL and not _referral_skips_approval(user):
         _user_move(user, from_statuses=(User.Status.PENDING_CONFIRMATION,), to=User.Status.PENDING_APPROVAL)
         notifications.signup_waiting(username=user.username, display_name=user.display_name, note=user.signup_note)
+        staff_notice_record(
+            kind=StaffNotice.Kind.PENDING_REQUEST,
+            text=f"{user.username} ({user.display_name}) waits for approval."
+            + (f" Their note: {user.signup_note}" if user.signup_note else ""),
+        )
     else:
         user_begin_provisioning(user=user)
     return user
@@ -547,6 +552,11 @@ def user_provisioning_failed(*, operation: Operation) -> None:
     notifications.provisioning_failed(
         username=operation.args.get("username", operation.subject), operation_id=operation.pk,
         attempts=operation.attempts, error=operation.error,
+    )
+    staff_notice_record(
+        kind=StaffNotice.Kind.PROVISIONING_FAILED,
+        text=f"The YunoHost account of {operation.args.get('username', operation.subject)} could not be created "
+        f"(operation #{operation.pk}): {operation.error}",
     )
     if User.objects.filter(pk=operation.user_id, status=User.Status.PROVISIONING).update(
         status=User.Status.PROVISIONING_FAILED
@@ -1007,3 +1017,51 @@ def invitation_used_deliver(*, inviter_id: int, invitation_id: int) -> None:
     if invitation is None or inviter is None or invitation.invitee is None:
         return
     emails.render(emails.INVITATION_USED, user=inviter, invitation=invitation).send()
+
+
+# --- Staff told by email too (a digest per window) --------------------------------------------
+
+_DIGEST_SCHEDULED = "staff-digest:scheduled"
+
+
+def staff_notice_record(*, kind: str, text: str) -> None:
+    """Queue `text` for the staff's next digest email (in the caller's transaction).
+
+    The first event of a window schedules the digest STAFF_DIGEST_WINDOW seconds later; the
+    events after it just join the queue, so a burst of sign-ups makes one email. The periodic
+    `send_staff_digest` (Celery beat) sends whatever a lost message left behind.
+    """
+    StaffNotice.objects.create(kind=kind, text=text[:1000])
+    window = settings.STAFF_DIGEST_WINDOW
+    if cache.add(_DIGEST_SCHEDULED, 1, timeout=window):
+        send_after_commit("accounts.tasks.send_staff_digest", countdown=window)
+
+
+def staff_digest_recipients() -> list[str]:
+    """STAFF_NOTIFY_EMAILS, or else every active staff account's address."""
+    if settings.STAFF_NOTIFY_EMAILS:
+        return list(settings.STAFF_NOTIFY_EMAILS)
+    staff = User.objects.filter(is_staff=True).exclude(status=User.Status.DISABLED).exclude(email="")
+    return sorted(set(staff.values_list("email", flat=True)))
+
+
+def staff_digest_send() -> int:
+    """Send every queued notice in one email; how many it carried (0: nothing sent).
+
+    The rows are claimed (sent_at) in the transaction that reads them, skipping rows another
+    worker holds, so two digests never carry the same event.
+    """
+    recipients = staff_digest_recipients()
+    with transaction.atomic():
+        notices = list(
+            StaffNotice.objects.select_for_update(skip_locked=True).filter(sent_at__isnull=True).order_by("id")
+        )
+        if not notices or not recipients:
+            return 0
+        StaffNotice.objects.filter(pk__in=[notice.pk for notice in notices]).update(sent_at=timezone.now())
+    message = emails.render(
+        emails.STAFF_DIGEST, user=User(email=recipients[0]), notices=notices, admin_url=emails.absolute_url("/admin/")
+    )
+    message.to = recipients
+    message.send()
+    return len(notices)

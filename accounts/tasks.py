@@ -89,3 +89,10 @@ def send_invitation(invitation_id: int) -> None:
 def send_invitation_used(inviter_id: int, invitation_id: int) -> None:
     with _delivery(f"the invitation-used email of invitation {invitation_id}"):
         services.invitation_used_deliver(inviter_id=inviter_id, invitation_id=invitation_id)
+
+
+@shared_task(base=EmailTask, name="accounts.tasks.send_staff_digest")
+def send_staff_digest() -> None:
+    """Scheduled by the first event of a window, and periodically by beat (STAFF_DIGEST_WINDOW)."""
+    with _delivery("the staff digest"):
+        services.staff_digest_send()

@@ -170,6 +170,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "provisioning.tasks.sweep_operations",
         "schedule": float(env_int("YUNOHOST_SWEEP_INTERVAL", 60)),
     },
+    # Staff digest emails: what a lost scheduled message left behind goes out at the latest now.
+    "staff-digest": {
+        "task": "accounts.tasks.send_staff_digest",
+        "schedule": float(env_int("STAFF_DIGEST_WINDOW", 300)),
+    },
 }
 
 # --- Auth and accounts ---------------------------------------------------------------------
