@@ -10,6 +10,7 @@ from blahaj.errors import ApplicationError
 
 from . import services
 from .admin_invitations import InvitationAdmin  # noqa: F401 - registered there
+from .admin_site import SiteSettingsAdmin  # noqa: F401 - registered there
 from .models import User
 
 

@@ -1,4 +1,4 @@
-"""What every page may show: the sign-up options an admin turned on."""
+"""What every page may show: the service's name and contact, and the sign-up options."""
 
 from __future__ import annotations
 
@@ -7,6 +7,12 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from . import site
+
 
 def signup_options(request: HttpRequest) -> dict[str, Any]:
-    return {"terms_url": settings.ACCOUNTS_TERMS_URL, "approval_required": settings.ACCOUNTS_REQUIRE_APPROVAL}
+    return {
+        "site": site.current(),
+        "terms_url": settings.ACCOUNTS_TERMS_URL,
+        "approval_required": settings.ACCOUNTS_REQUIRE_APPROVAL,
+    }

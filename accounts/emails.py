@@ -24,6 +24,8 @@ from django.urls import reverse
 
 from blahaj.queueing import send_after_commit
 
+from . import site
+
 CONFIRMATION = "confirmation"
 PASSWORD_RESET = "password_reset"
 PASSWORD_CHANGED = "password_changed"
@@ -109,6 +111,7 @@ def link_for(kind: str, token: str) -> str:
 def render(kind: str, *, user: Any, link: str | None = None, **extra: Any) -> EmailMultiAlternatives:
     context = {
         **extra,
+        "site": site.current(),
         "user": user,
         "link": link,
         "site_url": settings.SITE_URL,

@@ -240,3 +240,25 @@ class StaffNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.text[:50]}"
+
+
+class SiteSettings(models.Model):
+    """The words staff control: one row (pk 1), edited in the admin, read through
+    accounts.site (cached; the service that saves it clears the cache)."""
+
+    SINGLETON = 1
+
+    service_name = models.CharField(max_length=60, default="blahaj.land", help_text="In every page and email.")
+    contact_email = models.EmailField(blank=True, help_text="Shown in every page and email, if set.")
+    signup_text = models.TextField(
+        blank=True, max_length=3000, help_text="Above the sign-up form. Markdown: emphasis, links, lists."
+    )
+    approval_criteria = models.TextField(
+        blank=True, max_length=3000, help_text="Who gets an account (shown when approval is on). Markdown."
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "site settings"
+
+    def __str__(self) -> str:
+        return "Site settings"

@@ -29,9 +29,9 @@ from provisioning.yunohost import YunohostError, get_client
 from tiers import services as tier_services
 from tiers.models import ReferralCode, Tier
 
-from . import emails, tokens
+from . import emails, site, tokens
 from . import yunohost as lane
-from .models import Invitation, OneTimeToken, StaffNotice, User
+from .models import Invitation, OneTimeToken, SiteSettings, StaffNotice, User
 from .validators import normalize_email, validate_password_length
 
 logger = logging.getLogger(__name__)
@@ -1065,3 +1065,16 @@ def staff_digest_send() -> int:
     message.to = recipients
     message.send()
     return len(notices)
+
+
+# --- The words staff control ------------------------------------------------------------------
+
+
+@transaction.atomic
+def site_settings_save(*, site_settings: SiteSettings) -> SiteSettings:
+    """Save the single SiteSettings row; pages and emails use it once this commits."""
+    site_settings.pk = SiteSettings.SINGLETON
+    site_settings.full_clean()
+    site_settings.save()
+    transaction.on_commit(site.forget)
+    return site_settings

@@ -52,7 +52,7 @@ def test_the_configured_addresses_get_it(db, settings, scheduled, mailoutbox):
 
 def test_a_pending_request_is_queued_for_the_digest(registered, web, settings, mailoutbox, staff_user):
     settings.ACCOUNTS_REQUIRE_APPROVAL = True
-    dana, confirmation = registered
+    _dana, confirmation = registered
     web.get(link_path(confirmation))
 
     (notice,) = StaffNotice.objects.all()
