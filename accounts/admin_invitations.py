@@ -3,6 +3,8 @@ through accounts.services, like the API's."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
@@ -22,12 +24,15 @@ class InvitationForm(forms.ModelForm):
         fields = ["email", "note"]
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if self.errors:
             return data
         try:
             self.instance = services.invitation_create(
-                inviter=self.request_user, email=data["email"], note=data.get("note", ""), tier=data.get("tier")
+                inviter=self.request_user,  # type: ignore[attr-defined]  # set by InvitationAdmin.get_form
+                email=data["email"],
+                note=data.get("note", ""),
+                tier=data.get("tier"),
             )
         except ApplicationError as error:
             raise forms.ValidationError(error.message) from None
@@ -55,15 +60,15 @@ class InvitationAdmin(admin.ModelAdmin):
     ]
     actions = ["cancel_invitations"]
 
-    def get_form(self, request: HttpRequest, obj: Invitation | None = None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        form.request_user = request.user  # the service needs the inviter
-        return form
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        # The service needs the inviter: a subclass per request carries it.
+        return type(form.__name__, (form,), {"request_user": request.user})
 
     def get_readonly_fields(self, request: HttpRequest, obj: Invitation | None = None) -> list[str]:
         return self.readonly_fields if obj is not None else []
 
-    def get_fields(self, request: HttpRequest, obj: Invitation | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Invitation | None = None) -> Any:
         return self.readonly_fields if obj is not None else ["email", "note", "tier"]
 
     def has_change_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:

@@ -33,9 +33,15 @@ class InvitationCreateSerializer(StrictSerializer):
 
 
 class InvitationSerializer(serializers.ModelSerializer):
-    inviter = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
-    invitee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
-    tier = serializers.SlugRelatedField(source="referral_code.tier", slug_field="slug", read_only=True, allow_null=True)
+    inviter: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    invitee: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    tier: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        source="referral_code.tier", slug_field="slug", read_only=True, allow_null=True
+    )
     state = serializers.ChoiceField(choices=["pending", "used", "cancelled", "expired"], read_only=True)
 
     class Meta:

@@ -926,7 +926,7 @@ def _invitation_accepted(invitation: Invitation, *, user: User) -> None:
     user_begin_provisioning(user=user)
     if invitation.inviter_id is not None:
         emails.send_invitation_used(inviter_id=invitation.inviter_id, invitation_id=invitation.pk)
-    inviter = invitation.inviter.username if invitation.inviter_id else "staff"
+    inviter = invitation.inviter.username if invitation.inviter is not None else "staff"
     notifications.invitation_used(username=user.username, inviter=inviter)
 
 

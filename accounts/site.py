@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import markdown
+import markdown  # type: ignore[import-untyped]
 import nh3
 from django.core.cache import cache
 from django.utils.safestring import SafeString, mark_safe

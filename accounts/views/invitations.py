@@ -4,7 +4,7 @@ tier's cap and a per-member rate limit. Thin: validate, call one service, answer
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -20,7 +20,7 @@ from blahaj.errors import ValidationFailed
 
 from .. import serializers_invitations as io
 from .. import services
-from ..models import Invitation
+from ..models import Invitation, User
 from ..serializers import ErrorSerializer as ERROR
 
 STATES: dict[str, Callable[[], Q]] = {
@@ -50,7 +50,8 @@ class MemberInviteThrottle(SimpleRateThrottle):
         # Read at request time, so that settings overrides apply.
         from rest_framework.settings import api_settings
 
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        return str(rate) if rate is not None else None
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         if request.method != "POST" or getattr(view, "action", None) != "create" or request.user.is_staff:
@@ -95,7 +96,7 @@ class InvitationViewSet(
             raise ValidationFailed("Unknown state.", fields={"state": [f"One of: {', '.join(STATES)}."]})
         return super().list(request, *args, **kwargs)
 
-    def filter_queryset(self, queryset: QuerySet[Invitation]) -> QuerySet[Invitation]:
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         state = self.request.query_params.get("state") if self.action == "list" else None
         return queryset.filter(STATES[state]()) if state else queryset
 
@@ -103,12 +104,12 @@ class InvitationViewSet(
         queryset = Invitation.objects.select_related("inviter", "invitee", "referral_code__tier")
         if getattr(self, "swagger_fake_view", False) or self.request.user.is_staff:
             return queryset
-        return queryset.filter(inviter=self.request.user)
+        return queryset.filter(inviter=cast(User, self.request.user))
 
     def create(self, request: Request) -> Response:
         data = io.InvitationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        invitation = services.invitation_create(inviter=request.user, **data.validated_data)
+        invitation = services.invitation_create(inviter=cast(User, request.user), **data.validated_data)
         return Response(io.InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: Invitation) -> None:
