@@ -272,12 +272,15 @@ def _referral_code_claim(code: str, *, public: bool = False) -> tuple[int, int |
     """Take one use of `code`; its id, and the id of its tier (None: the default tier).
 
     `public`: the code was typed into a sign-up form, where an invitation's code (its link's
-    privilege) does not work.
+    privilege) does not work. Checked apart from the UPDATE: a join would make it an
+    `id IN (subquery)`, whose conditions PostgreSQL does not re-check after waiting for a
+    concurrent claim's row lock.
     """
     now = timezone.now()
-    codes = ReferralCode.objects.filter(invitation__isnull=True) if public else ReferralCode.objects
+    if public and Invitation.objects.filter(referral_code__code=code).exists():
+        raise ApplicationError("This referral code is invalid, expired or used up.", code="referral_code_invalid")
     usable = (
-        codes.filter(code=code, is_active=True)
+        ReferralCode.objects.filter(code=code, is_active=True)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .filter(Q(max_uses__isnull=True) | Q(uses__lt=F("max_uses")))
     )

@@ -8,14 +8,18 @@ so the result is safe to insert into a page.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import markdown  # type: ignore[import-untyped]
 import nh3
 from django.core.cache import cache
+from django.db import DatabaseError, transaction
 from django.utils.safestring import SafeString, mark_safe
 
 from .models import SiteSettings
+
+logger = logging.getLogger(__name__)
 
 CACHE_KEY = "site-settings:v1"
 CACHE_SECONDS = 24 * 3600  # cleared on every save; the timeout only bounds a missed clear
@@ -46,8 +50,19 @@ class Site:
     approval_html: SafeString
 
 
-def _build() -> dict[str, str]:
-    row = SiteSettings.objects.filter(pk=SiteSettings.SINGLETON).first() or SiteSettings()
+def _row() -> SiteSettings | None:
+    """The row (an unsaved default one if staff never saved it); None if unreadable."""
+    try:
+        # A savepoint: a failed read must not break the caller's transaction.
+        with transaction.atomic():
+            return SiteSettings.objects.filter(pk=SiteSettings.SINGLETON).first() or SiteSettings()
+    except DatabaseError:
+        # Before `migrate` (a fresh development database) pages still render, with the defaults.
+        logger.warning("The site settings could not be read; using the defaults.")
+        return None
+
+
+def _values(row: SiteSettings) -> dict[str, str]:
     return {
         "service_name": row.service_name,
         "contact_email": row.contact_email,
@@ -60,12 +75,14 @@ def current() -> Site:
     """The settings as shown (cached: one cache read per page or email)."""
     values = cache.get(CACHE_KEY)
     if values is None:
-        values = _build()
-        cache.set(CACHE_KEY, values, CACHE_SECONDS)
+        row = _row()
+        values = _values(row or SiteSettings())
+        if row is not None:  # defaults standing in for an unreadable row are not kept
+            cache.set(CACHE_KEY, values, CACHE_SECONDS)
     return Site(
         service_name=values["service_name"],
         contact_email=values["contact_email"],
-        # Sanitized by render_markdown above: safe to insert as HTML.
+        # Sanitized by render_markdown: safe to insert as HTML.
         signup_html=mark_safe(values["signup_html"]),  # noqa: S308
         approval_html=mark_safe(values["approval_html"]),  # noqa: S308
     )

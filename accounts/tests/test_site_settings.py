@@ -107,3 +107,18 @@ def test_the_admin_edits_the_single_row(admin_client, django_capture_on_commit_c
     assert site.current().signup_html == "<p>Bye</p>" and SiteSettings.objects.count() == 1
     assert admin_client.post("/admin/accounts/sitesettings/1/delete/", {"post": "yes"}).status_code == 403
     assert User.objects.filter(username="root").exists()
+
+
+def test_pages_render_with_the_defaults_when_the_row_cannot_be_read(web, monkeypatch, caplog):
+    from django.db import DatabaseError
+
+    def unreadable(*args, **kwargs):
+        raise DatabaseError("no such table: accounts_sitesettings")
+
+    monkeypatch.setattr(SiteSettings.objects, "filter", unreadable)
+
+    page = web.get("/signup/")
+
+    assert page.status_code == 200 and "<h1>Join blahaj.land</h1>" in page.content.decode()
+    assert cache.get(site.CACHE_KEY) is None
+    assert "could not be read" in caplog.text
