@@ -17,6 +17,8 @@ from blahaj.errors import ApplicationError
 from tiers.models import Tier
 
 from . import selectors, services
+from .admin_invitations import InvitationAdmin  # noqa: F401 - registered there
+from .admin_site import SiteSettingsAdmin  # noqa: F401 - registered there
 from .models import OneTimeToken, User
 
 
@@ -67,11 +69,14 @@ class ChangeTierForm(forms.Form):
 class UserAdmin(DjangoUserAdmin):
     change_password_form = PasswordChangeForm
     add_form = UserCreationForm
-    list_display = ["username", "display_name", "email", "tier", "status", "is_staff", "date_joined"]
+    list_display = ["username", "display_name", "email", "tier", "status", "is_staff", "date_joined", "note"]
     list_filter = ["status", "tier", "is_staff"]
     search_fields = ["username", "display_name", "email", "discord_username"]
     ordering = ["-date_joined"]
-    readonly_fields = ["date_joined", "last_login", "confirmed_at", "tokens_valid_after", "referred_by"]
+    readonly_fields = [
+        "date_joined", "last_login", "confirmed_at", "tokens_valid_after", "referred_by",
+        "signup_note", "terms_accepted_at", "terms_version",
+    ]
     list_select_related = ["tier"]
     # The total under the search box is one more COUNT of every account on each page.
     show_full_result_count = False
@@ -79,6 +84,7 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"fields": ["username", "password"]}),
         ("Profile", {"fields": ["display_name", "email", "discord_username", "tier", "referred_by"]}),
         ("State", {"fields": ["status", "confirmed_at", "tokens_valid_after", "date_joined", "last_login"]}),
+        ("Sign-up", {"fields": ["signup_note", "terms_accepted_at", "terms_version"]}),
         ("Permissions", {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]}),
     ]
     add_fieldsets = [
@@ -126,6 +132,11 @@ class UserAdmin(DjangoUserAdmin):
                 user=current, is_staff=data.get("is_staff", current.is_staff),
                 is_superuser=data.get("is_superuser", current.is_superuser),
             )
+
+    @admin.display(description="Note to the admins")
+    def note(self, obj: User) -> str:
+        # Plain text: the admin escapes it; cut so that the list stays a list.
+        return obj.signup_note if len(obj.signup_note) <= 80 else obj.signup_note[:79] + "…"
 
     @admin.display(description="Referred by")
     def referred_by(self, obj: User) -> str:

@@ -24,6 +24,8 @@ from django.urls import reverse
 
 from blahaj.queueing import send_after_commit
 
+from . import site
+
 CONFIRMATION = "confirmation"
 PASSWORD_RESET = "password_reset"
 PASSWORD_CHANGED = "password_changed"
@@ -31,6 +33,9 @@ WELCOME = "welcome"
 SET_PASSWORD = "set_password"
 APPROVED = "approved"
 REJECTED = "rejected"
+INVITATION = "invitation"
+INVITATION_USED = "invitation_used"
+STAFF_DIGEST = "staff_digest"
 
 # The page each link-carrying email points at (its token is the URL's only argument).
 LINK_PAGES = {
@@ -83,6 +88,11 @@ def send_rejected(*, user: Any, reason: str = "") -> None:
     send_after_commit("accounts.tasks.send_detached_email", REJECTED, recipient, reason)
 
 
+def send_invitation_used(*, inviter_id: int, invitation_id: int) -> None:
+    """Tell an inviter that their invitation was used (and by which new account)."""
+    send_after_commit("accounts.tasks.send_invitation_used", inviter_id, invitation_id)
+
+
 def _queue(kind: str, user: Any) -> None:
     # By name: accounts.tasks imports the services, which import this module. A broker that
     # is down is logged, not raised: the account change the email is about is committed
@@ -101,6 +111,7 @@ def link_for(kind: str, token: str) -> str:
 def render(kind: str, *, user: Any, link: str | None = None, **extra: Any) -> EmailMultiAlternatives:
     context = {
         **extra,
+        "site": site.current(),
         "user": user,
         "link": link,
         "site_url": settings.SITE_URL,

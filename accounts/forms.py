@@ -54,6 +54,7 @@ class SignupForm(ServiceForm):
         "username_taken": "username",
         "email_taken": "email",
         "referral_code_invalid": "referral_code",
+        "terms_not_accepted": "accept_terms",
     }
 
     username = forms.CharField(
@@ -77,13 +78,33 @@ class SignupForm(ServiceForm):
     password = _password_field("Password")
     discord_username = forms.CharField(label="Discord username", required=False, max_length=32)
     referral_code = forms.CharField(label="Referral code", required=False, max_length=64)
+    note = forms.CharField(
+        label="A note to the admins",
+        required=False,
+        max_length=500,
+        help_text="Who you are or why you join, if you like (500 characters at most).",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    accept_terms = forms.BooleanField(label="I accept the terms of service", required=False)
+    invitation = forms.CharField(required=False, max_length=128, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not settings.ACCOUNTS_TERMS_URL:
+            del self.fields["accept_terms"]
         self.fields["username"].help_text = (
             "Lower-case letters, digits, dots or underscores. It also names your new mail "
             f"address: username@{settings.YUNOHOST_DOMAIN}."
         )
+
+
+def signup_form_invited(form: SignupForm, *, email: str, token: str) -> SignupForm:
+    """The sign-up form of an invitation's link: the address is the invited one."""
+    form.initial.update(email=email, invitation=token)
+    form.fields["email"].widget.attrs["readonly"] = True
+    form.fields["email"].help_text = "The address you were invited at: the invitation's link confirms it."
+    del form.fields["referral_code"]
+    return form
 
 
 class ResetRequestForm(ServiceForm):

@@ -103,6 +103,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         db_persist=True,
         editable=False,
     )
+    # What the person accepted at sign-up (ACCOUNTS_TERMS_URL): when, and which version.
+    terms_accepted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    terms_version = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # A few words to the staff who approve the request (plain text, escaped wherever shown).
+    signup_note = models.TextField("note to the admins", max_length=500, blank=True, default="", editable=False)
 
     objects = UserManager()
 
@@ -187,3 +192,96 @@ class OneTimeToken(models.Model):
 
     def is_expired(self, *, now: datetime | None = None) -> bool:
         return self.expires_at <= (now or timezone.now())
+
+
+class Invitation(models.Model):
+    """An email invitation to sign up: a referral whose code only its link can use.
+
+    Like a OneTimeToken, the link's secret is stored only as its SHA-256 (set by the worker
+    that mails it, so the raw value never reaches the broker or the database) and is used once,
+    by a conditional UPDATE. Who invited whom is recorded like any referral: the single-use
+    `referral_code` (owned by the inviter) becomes the new account's `referral_code`.
+    """
+
+    email = models.EmailField(max_length=254)
+    note = models.CharField(max_length=500, blank=True, default="")
+    inviter = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations_sent"
+    )
+    referral_code = models.OneToOneField(
+        "tiers.ReferralCode", on_delete=models.PROTECT, related_name="invitation"
+    )
+    # Unique index: the sign-up page looks an invitation up by its digest. Empty until mailed.
+    digest = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    invitee = models.OneToOneField(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitation"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The member cap counts an inviter's pending invitations.
+            models.Index(fields=["inviter", "used_at", "cancelled_at"], name="invitation_inviter_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email}"
+
+    digest_of = staticmethod(OneTimeToken.digest_of)
+
+    @property
+    def state(self) -> str:
+        if self.cancelled_at is not None:
+            return "cancelled"
+        if self.used_at is not None:
+            return "used"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+
+class StaffNotice(models.Model):
+    """An event staff hear of by email too (a pending request, a failed provisioning), queued
+    here so that one digest per STAFF_DIGEST_WINDOW carries a burst of them."""
+
+    class Kind(models.TextChoices):
+        PENDING_REQUEST = "pending_request", "Sign-up waiting for approval"
+        PROVISIONING_FAILED = "provisioning_failed", "Provisioning failed"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    text = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Indexed: the digest takes the rows not sent yet.
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.text[:50]}"
+
+
+class SiteSettings(models.Model):
+    """The words staff control: one row (pk 1), edited in the admin, read through
+    accounts.site (cached; the service that saves it clears the cache)."""
+
+    SINGLETON = 1
+
+    service_name = models.CharField(max_length=60, default="blahaj.land", help_text="In every page and email.")
+    contact_email = models.EmailField(blank=True, help_text="Shown in every page and email, if set.")
+    signup_text = models.TextField(
+        blank=True, max_length=3000, help_text="Above the sign-up form. Markdown: emphasis, links, lists."
+    )
+    approval_criteria = models.TextField(
+        blank=True, max_length=3000, help_text="Who gets an account (shown when approval is on). Markdown."
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "site settings"
+
+    def __str__(self) -> str:
+        return "Site settings"

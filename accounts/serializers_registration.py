@@ -68,6 +68,16 @@ class RegisterSerializer(StrictSerializer):
     password = NewPasswordField()
     discord_username = DiscordUsernameField(required=False, allow_blank=True, default="", **_TEXT)
     referral_code = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    accept_terms = serializers.BooleanField(
+        required=False, default=False, help_text="Required (true) when the service has terms of service."
+    )
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=500, help_text="A note to the admins."
+    )
+    invitation = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=128,
+        help_text="The token of an invitation link: the address is confirmed and approval skipped.",
+    )
 
 
 class RequestResetSerializer(StrictSerializer):

@@ -30,6 +30,9 @@ class StaffUserSerializer(serializers.ModelSerializer):
             "date_joined",
             "confirmed_at",
             "last_login",
+            "signup_note",
+            "terms_accepted_at",
+            "terms_version",
         ]
         read_only_fields = fields
 

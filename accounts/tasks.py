@@ -77,3 +77,22 @@ def send_detached_email(kind: str, recipient: dict[str, str], reason: str = "") 
     """An email about an account that no longer exists (a rejected sign-up)."""
     with _delivery(f"the {kind} email"):
         services.email_deliver_detached(kind=kind, recipient=recipient, reason=reason)
+
+
+@shared_task(base=EmailTask, name="accounts.tasks.send_invitation")
+def send_invitation(invitation_id: int) -> None:
+    with _delivery(f"invitation {invitation_id}"):
+        services.invitation_deliver(invitation_id=invitation_id)
+
+
+@shared_task(base=EmailTask, name="accounts.tasks.send_invitation_used")
+def send_invitation_used(inviter_id: int, invitation_id: int) -> None:
+    with _delivery(f"the invitation-used email of invitation {invitation_id}"):
+        services.invitation_used_deliver(inviter_id=inviter_id, invitation_id=invitation_id)
+
+
+@shared_task(base=EmailTask, name="accounts.tasks.send_staff_digest")
+def send_staff_digest() -> None:
+    """Scheduled by the first event of a window, and periodically by beat (STAFF_DIGEST_WINDOW)."""
+    with _delivery("the staff digest"):
+        services.staff_digest_send()

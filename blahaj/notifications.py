@@ -23,6 +23,7 @@ class Event(StrEnum):
     PROVISIONING_FAILED = "provisioning_failed"
     OPERATION_FAILED = "operation_failed"
     TEST = "test"
+    INVITATION_USED = "invitation_used"
 
 
 TEMPLATES: dict[Event, str] = {
@@ -33,6 +34,7 @@ TEMPLATES: dict[Event, str] = {
     Event.OPERATION_FAILED: "YunoHost operation #{operation_id} ({kind}, {subject}) "
     "failed after {attempts} attempt(s): {error}",
     Event.TEST: "Test notification requested by {requested_by}: staff notifications work.",
+    Event.INVITATION_USED: "{username} signed up with an invitation from {inviter}.",
 }
 
 # Mentions (<@1>, <@&2>, <#3>), @everyone/@here, and Markdown that could hide or restyle text.
@@ -55,8 +57,21 @@ def _send(event: Event, **values: object) -> None:
     discord.notify_staff(event=event.value, message=message)
 
 
-def signup_waiting(*, username: str, display_name: str) -> None:
+def signup_waiting(*, username: str, display_name: str, note: str = "") -> None:
+    if note:
+        # The applicant's words: neutralised and cut like every value, after a fixed label.
+        message = TEMPLATES[Event.SIGNUP_WAITING] + " Their note: {note}"
+        values = {"username": username, "display_name": display_name, "note": note}
+        discord.notify_staff(
+            event=Event.SIGNUP_WAITING.value,
+            message=message.format(**{name: neutralise(value) for name, value in values.items()}),
+        )
+        return
     _send(Event.SIGNUP_WAITING, username=username, display_name=display_name)
+
+
+def invitation_used(*, username: str, inviter: str) -> None:
+    _send(Event.INVITATION_USED, username=username, inviter=inviter)
 
 
 def account_created(*, username: str, mail_address: str) -> None:

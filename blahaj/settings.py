@@ -113,6 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.signup_options",
             ],
         },
     },
@@ -169,6 +170,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "provisioning.tasks.sweep_operations",
         "schedule": float(env_int("YUNOHOST_SWEEP_INTERVAL", 60)),
     },
+    # Staff digest emails: what a lost scheduled message left behind goes out at the latest now.
+    "staff-digest": {
+        "task": "accounts.tasks.send_staff_digest",
+        "schedule": float(env_int("STAFF_DIGEST_WINDOW", 300)),
+    },
 }
 
 # --- Auth and accounts ---------------------------------------------------------------------
@@ -201,6 +207,12 @@ ACCOUNTS_LOGIN_FAILURE_WINDOW = env_int("ACCOUNTS_LOGIN_FAILURE_WINDOW", 15 * 60
 ACCOUNTS_LOGIN_LOCKOUT = env_int("ACCOUNTS_LOGIN_LOCKOUT", 15 * 60)
 # For the upcoming user-made referral codes (the tiers work wires it).
 REFERRALS_USER_CODES = env_bool("REFERRALS_USER_CODES", False)
+# Sign-up options (README, "Sign-up options an admin can turn on").
+INVITATIONS_TTL = env_int("INVITATIONS_TTL", 14 * 24 * 3600)
+ACCOUNTS_TERMS_URL = env_str("ACCOUNTS_TERMS_URL", "")
+ACCOUNTS_TERMS_VERSION = env_str("ACCOUNTS_TERMS_VERSION", "1")
+STAFF_NOTIFY_EMAILS = [a.strip() for a in env_str("STAFF_NOTIFY_EMAILS", "").split(",") if a.strip()]
+STAFF_DIGEST_WINDOW = env_int("STAFF_DIGEST_WINDOW", 300)
 
 JWT_ACCESS_LIFETIME = env_int("JWT_ACCESS_LIFETIME", 900)
 JWT_REFRESH_LIFETIME = env_int("JWT_REFRESH_LIFETIME", 86400)
@@ -244,6 +256,7 @@ REST_FRAMEWORK = {
         "register": env_str("THROTTLE_REGISTER", "5/hour"),
         "email": env_str("THROTTLE_EMAIL", "5/hour"),
         "lookup": env_str("THROTTLE_LOOKUP", "30/min"),
+        "invite": env_str("THROTTLE_INVITE", "10/hour"),
     },
 }
 if DEBUG:

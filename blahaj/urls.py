@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/", include("accounts.staff_urls")),
     path("api/", include("provisioning.urls")),
     path("api/", include("tiers.urls")),
+    path("api/", include("accounts.invitation_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script from ?script: no inline script, so
     # the Content-Security-Policy needs no exception for this page.

@@ -159,11 +159,40 @@ def test_keyboard_focus_follows_the_form_and_it_fits_a_phone(browser, site):
     order = []
     body = browser.find_element(By.TAG_NAME, "body")
     body.send_keys(Keys.TAB)
-    for _ in range(8):
+    for _ in range(9):
         active = browser.switch_to.active_element
         order.append(active.get_attribute("name") or active.get_attribute("class"))
         active.send_keys(Keys.TAB)
 
-    assert order == ["brand", "username", "display_name", "email", "password", "discord_username", "referral_code", "button"]
+    assert order == ["brand", "username", "display_name", "email", "password", "discord_username", "referral_code", "note", "button"]
     assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
     shoot(browser, "11-signup-on-a-phone")
+
+
+def test_an_invited_sign_up_in_a_browser(browser, site, mailoutbox, make_user, monkeypatch):
+    from accounts import services
+    from provisioning import tasks
+
+    monkeypatch.setattr(tasks.run_operation, "apply_async", lambda *args, **kwargs: None)
+    carol = make_user("carol", is_staff=True)
+    services.invitation_create(inviter=carol, email="dana@example.org", note="Welcome aboard!")
+    (invitation,) = mailoutbox
+    browser.set_window_size(1280, 1000)
+    browser.get(links(invitation)[0])
+    assert browser.find_element(By.ID, "invited").is_displayed()
+    email = browser.find_element(By.NAME, "email")
+    assert email.get_attribute("value") == "dana@example.org" and email.get_attribute("readonly")
+    shoot(browser, "12-invited-signup")
+
+    fill(browser, username="dana", display_name="Dana Scully", password=PASSWORD, note="Thanks, Carol!")
+    submit(browser)
+    assert heading(browser) == "Email confirmed"
+    shoot(browser, "13-invited-account-being-created")
+    dana = User.objects.get(username="dana")
+    assert dana.status == User.Status.PROVISIONING and dana.referral_code.owner == carol
+    assert [message.to for message in mailoutbox[1:]] == [["carol@example.org"]]  # no confirmation email
+
+    browser.get(links(invitation)[0])
+    assert "already been used" in browser.find_element(By.ID, "invitation-problem").text
+    assert browser.find_element(By.NAME, "email").get_attribute("value") == ""
+    shoot(browser, "14-invitation-used")

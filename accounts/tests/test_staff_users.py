@@ -73,6 +73,9 @@ def test_the_list_is_paginated_and_never_shows_a_secret(staff_client, user, othe
         "date_joined": body["results"][0]["date_joined"],
         "confirmed_at": None,
         "last_login": None,
+        "signup_note": "",
+        "terms_accepted_at": None,
+        "terms_version": "",
     }
     assert not SECRET_KEYS & set(body["results"][0])
 

@@ -9,17 +9,26 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from blahaj.errors import ApplicationError
 from blahaj.throttling import ScopedIPThrottle
 
 from .. import services
-from ..forms import ResendConfirmationForm, ResetRequestForm, ServiceForm, SetPasswordForm, SignupForm
+from ..forms import (
+    ResendConfirmationForm,
+    ResetRequestForm,
+    ServiceForm,
+    SetPasswordForm,
+    SignupForm,
+    signup_form_invited,
+)
 from ..models import User
 
 _TOKEN_ERRORS = (services.TokenInvalid, services.TokenExpired)
@@ -70,18 +79,37 @@ def signup(request: HttpRequest) -> HttpResponse:
     if not settings.ACCOUNTS_REGISTRATION_OPEN:
         return render(request, "accounts/signup_closed.html", status=403)
     if request.method == "GET":
-        return _form_page(request, "accounts/signup.html", SignupForm())
+        return _signup_get(request)
     if limited := _over_limit(request, "register"):
         return limited
     form = SignupForm(request.POST)
+    if token := request.POST.get("invitation"):
+        signup_form_invited(form, email=request.POST.get("email", ""), token=token)
     if form.is_valid():
         try:
-            services.user_register(**form.cleaned_data)
+            user = services.user_register(**form.cleaned_data)
         except ApplicationError as error:
             form.show(error)
         else:
+            if user.confirmed_at is not None:  # invited: the link confirmed the address
+                return redirect(f"{reverse('pages:confirmed')}?{urlencode({'next': user.status})}")
             return redirect("pages:signup-done")
     return _form_page(request, "accounts/signup.html", form)
+
+
+def _signup_get(request: HttpRequest) -> HttpResponse:
+    """The form; with `?invite=`, pre-filled for the invited address, or, for a dead
+    invitation, the normal form under a plain word of why."""
+    form = SignupForm()
+    token = request.GET.get("invite", "")
+    if not token:
+        return _form_page(request, "accounts/signup.html", form)
+    try:
+        invitation = services.invitation_for_link(raw=token)
+    except services.InvitationInvalid as error:
+        return _form_page(request, "accounts/signup.html", form, invitation_problem=error.message)
+    form = signup_form_invited(form, email=invitation.email, token=token)
+    return _form_page(request, "accounts/signup.html", form, invited=True)
 
 
 @require_GET

@@ -1,0 +1,96 @@
+"""Invitations in the admin: send one (the add form), see them, cancel them. Every write goes
+through accounts.services, like the API's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from blahaj.errors import ApplicationError
+from tiers.models import Tier
+
+from . import services
+from .models import Invitation
+
+
+class InvitationForm(forms.ModelForm):
+    tier = forms.ModelChoiceField(Tier.objects.all(), required=False, help_text="Empty: the default tier.")
+
+    class Meta:
+        model = Invitation
+        fields = ["email", "note"]
+
+    def clean(self):
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        try:
+            self.instance = services.invitation_create(
+                inviter=self.request_user,  # type: ignore[attr-defined]  # set by InvitationAdmin.get_form
+                email=data["email"],
+                note=data.get("note", ""),
+                tier=data.get("tier"),
+            )
+        except ApplicationError as error:
+            raise forms.ValidationError(error.message) from None
+        return data
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    form = InvitationForm
+    list_display = ["email", "inviter", "state", "invitee", "created_at", "expires_at"]
+    list_select_related = ["inviter", "invitee"]
+    search_fields = ["email", "inviter__username", "invitee__username"]
+    ordering = ["-created_at"]
+    readonly_fields = [
+        "email",
+        "note",
+        "inviter",
+        "invitee",
+        "referral_code",
+        "state",
+        "created_at",
+        "expires_at",
+        "used_at",
+        "cancelled_at",
+    ]
+    actions = ["cancel_invitations"]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        # The service needs the inviter: a subclass per request carries it.
+        return type(form.__name__, (form,), {"request_user": request.user})
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Invitation | None = None) -> list[str]:
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request: HttpRequest, obj: Invitation | None = None) -> Any:
+        return self.readonly_fields if obj is not None else ["email", "note", "tier"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        return False  # an invitation is sent, then used or cancelled (the action): never edited
+
+    def has_delete_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        return False  # cancelled, not deleted: a used one records who invited whom
+
+    def save_model(self, request: HttpRequest, obj: Invitation, form, change: bool) -> None:
+        pass  # the form's clean() created it through the service
+
+    @admin.display(description="State")
+    def state(self, obj: Invitation) -> str:
+        return obj.state
+
+    @admin.action(description="Cancel the selected invitations")
+    def cancel_invitations(self, request: HttpRequest, queryset) -> None:
+        cancelled = 0
+        for invitation in queryset:
+            try:
+                services.invitation_cancel(invitation=invitation)
+                cancelled += 1
+            except ApplicationError as error:
+                self.message_user(request, f"{invitation.email}: {error.message}", messages.WARNING)
+        self.message_user(request, f"Cancelled {cancelled} invitation(s).", messages.SUCCESS)

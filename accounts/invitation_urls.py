@@ -1,0 +1,9 @@
+from rest_framework.routers import SimpleRouter
+
+from .views.invitations import InvitationViewSet
+
+router = SimpleRouter()
+router.trailing_slash = "/?"
+router.register("invitations", InvitationViewSet, basename="invitation")
+
+urlpatterns = router.urls

@@ -1,0 +1,81 @@
+"""Staff told by email too: pending requests and failed provisionings are queued and sent as
+one digest per STAFF_DIGEST_WINDOW, to STAFF_NOTIFY_EMAILS or every active staff account."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts import services, tasks
+from accounts.models import StaffNotice, User
+
+from .conftest import link_path
+
+
+@pytest.fixture
+def scheduled(monkeypatch):
+    """The digests the events asked for (the task and its countdown), instead of the broker."""
+    calls: list[tuple] = []
+    monkeypatch.setattr(services, "send_after_commit", lambda task, *args, **kwargs: calls.append((task, kwargs)))
+    return calls
+
+
+def test_a_burst_of_100_pending_requests_makes_one_email(db, staff_user, make_user, settings, scheduled, mailoutbox):
+    settings.STAFF_DIGEST_WINDOW = 120
+    make_user("erin", is_staff=True, status=User.Status.DISABLED)  # a disabled staff account hears nothing
+    for number in range(100):
+        services.staff_notice_record(kind=StaffNotice.Kind.PENDING_REQUEST, text=f"user{number} waits for approval.")
+
+    assert scheduled == [("accounts.tasks.send_staff_digest", {"countdown": 120})]
+    tasks.send_staff_digest()
+
+    (digest,) = mailoutbox
+    assert digest.to == ["carol@example.org"]
+    assert digest.subject == "blahaj.land: 100 events for staff"
+    assert digest.body.count("Sign-up waiting for approval: user") == 100
+    assert "user99 waits for approval." in digest.body
+    assert not StaffNotice.objects.filter(sent_at__isnull=True).exists()
+    tasks.send_staff_digest()
+    assert len(mailoutbox) == 1  # nothing new: no empty digest
+
+
+def test_the_configured_addresses_get_it(db, settings, scheduled, mailoutbox):
+    settings.STAFF_NOTIFY_EMAILS = ["ops@example.org", "boss@example.org"]
+    services.staff_notice_record(kind=StaffNotice.Kind.PROVISIONING_FAILED, text="<b>dana</b> failed")
+
+    assert services.staff_digest_send() == 1
+
+    (digest,) = mailoutbox
+    assert digest.to == ["ops@example.org", "boss@example.org"]
+    html = digest.alternatives[0][0]
+    assert "&lt;b&gt;dana&lt;/b&gt;" in html and "<b>dana</b>" not in html
+
+
+def test_a_pending_request_is_queued_for_the_digest(registered, web, settings, mailoutbox, staff_user):
+    settings.ACCOUNTS_REQUIRE_APPROVAL = True
+    _dana, confirmation = registered
+    web.get(link_path(confirmation))
+
+    (notice,) = StaffNotice.objects.all()
+    assert notice.kind == StaffNotice.Kind.PENDING_REQUEST
+    assert notice.text == "dana (Dana Scully) waits for approval."
+
+
+def test_a_failed_provisioning_is_queued_for_the_digest(db, user, scheduled):
+    from provisioning.models import Operation
+
+    # The lane's outcome callback gets the failed row; only these columns are read.
+    operation = Operation(
+        pk=7,
+        kind=Operation.Kind.USER_CREATE,
+        subject="user:alice",
+        user=user,
+        args={"username": "alice"},
+        attempts=3,
+        error="YunoHost said no",
+    )
+
+    services.user_provisioning_failed(operation=operation)
+
+    (notice,) = StaffNotice.objects.all()
+    assert notice.kind == StaffNotice.Kind.PROVISIONING_FAILED
+    assert "alice" in notice.text and "YunoHost said no" in notice.text
