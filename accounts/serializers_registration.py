@@ -6,13 +6,13 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from blahaj.serializers import StrictSerializer
+from blahaj.serializers import StrictSerializer, TextCap
 
 from .serializers import PasswordField
 from .validators import DISPLAY_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 
 # Generous caps so that nothing huge reaches the rules; the rules give the precise limits.
-_TEXT = {"max_length": 254}
+_TEXT: TextCap = {"max_length": 254}
 
 
 # The schema states the rules of accounts/validators.py; the services apply them (with their

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from blahaj.serializers import StrictSerializer
+from blahaj.serializers import StrictSerializer, TextCap
 from tiers.models import Tier
 
 from .models import User
 
-_TEXT = {"max_length": 254}
+_TEXT: TextCap = {"max_length": 254}
 ORDERINGS = ["username", "-username", "date_joined", "-date_joined"]
 
 

@@ -8,9 +8,16 @@ should tell it about, not guess around.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from rest_framework import fields, serializers
+
+
+class TextCap(TypedDict):
+    """A CharField's cap, spread as `CharField(**cap)`: a TypedDict, so mypy checks the other keywords."""
+
+    max_length: int
+
 
 _NAMES = {bool: "true or false", int: "a whole number", str: "a string", list: "a list", dict: "an object"}
 
