@@ -16,14 +16,14 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from rest_framework_simplejwt.exceptions import InvalidToken
 
 from blahaj import crypto, notifications
 from blahaj.errors import ApplicationError, Conflict, Forbidden, Gone, TooManyAttempts, ValidationFailed
 from blahaj.queueing import send_after_commit
-from provisioning.models import Operation
 from provisioning.locks import lane_lock
+from provisioning.models import Operation
 from provisioning.yunohost import YunohostError, get_client
-from rest_framework_simplejwt.exceptions import InvalidToken
 from tiers.models import ReferralCode, Tier
 
 from . import emails, tokens
@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 _FAILURES_KEY = "login:failures:{ident}"
 _LOCK_KEY = "login:locked:{ident}"
-_INACTIVE_ANSWERS = {
+_INACTIVE_ANSWERS: dict[str, tuple[str, str]] = {
     User.Status.PENDING_CONFIRMATION: (
         "email_unconfirmed",
         "Please confirm your email address first: we sent you a link.",
@@ -115,7 +115,8 @@ def user_login(*, identifier: str, password: str) -> dict[str, Any]:
 
 def token_refresh(*, raw_refresh: str) -> dict[str, Any]:
     refresh = tokens.parse_refresh(raw_refresh)
-    user = User.objects.filter(pk=refresh.payload.get("user_id")).first()
+    user_id = refresh.payload.get("user_id")
+    user = User.objects.filter(pk=user_id).first() if user_id is not None else None
     if user is None or user.status in _INACTIVE_ANSWERS:
         raise InvalidToken("Token is invalid or expired.")
     tokens.check_cutoff(user, refresh)
@@ -223,7 +224,7 @@ class TokenExpired(Gone):
     message = "This link has expired. Ask for a new one."
 
 
-_TOKEN_LIFETIME_SETTINGS = {
+_TOKEN_LIFETIME_SETTINGS: dict[str, str] = {
     OneTimeToken.Purpose.CONFIRM: "ACCOUNTS_CONFIRM_TOKEN_LIFETIME",
     OneTimeToken.Purpose.RESET: "ACCOUNTS_RESET_TOKEN_LIFETIME",
 }
@@ -271,8 +272,8 @@ def _taken(user: User) -> Conflict | None:
     return None
 
 
-def _referral_code_claim(code: str) -> tuple[int, int | None]:
-    """Take one use of `code`; its id, and the id of its tier (None: the default tier)."""
+def _referral_code_claim(code: str) -> tuple[int, int]:
+    """Take one use of `code`; its id, and the id of its tier (or of the default tier)."""
     now = timezone.now()
     usable = (
         ReferralCode.objects.filter(code=code, is_active=True)
@@ -285,7 +286,8 @@ def _referral_code_claim(code: str) -> tuple[int, int | None]:
         raise ApplicationError(
             "This referral code is invalid, expired or used up.", code="referral_code_invalid"
         )
-    return ReferralCode.objects.values_list("pk", "tier_id").get(code=code)
+    code_id, tier_id = ReferralCode.objects.values_list("pk", "tier_id").get(code=code)
+    return code_id, tier_id or User.objects.default_tier_id()
 
 
 def user_register(
@@ -510,6 +512,8 @@ def user_confirm_password_reset(*, token: str, password: str) -> User:
 
 def user_provisioned(*, operation: Operation) -> None:
     """`user create` succeeded: the account is active, its owner welcomed, staff told."""
+    if operation.user_id is None:
+        return  # the account was deleted meanwhile
     # A disabled account stays disabled; a retried, already active one is not welcomed twice.
     became_active = (
         User.objects.filter(pk=operation.user_id)
@@ -531,6 +535,8 @@ def user_provisioning_failed(*, operation: Operation) -> None:
         username=operation.args.get("username", operation.subject), operation_id=operation.pk,
         attempts=operation.attempts, error=operation.error,
     )
+    if operation.user_id is None:
+        return  # the account was deleted meanwhile
     if User.objects.filter(pk=operation.user_id, status=User.Status.PROVISIONING).update(
         status=User.Status.PROVISIONING_FAILED
     ):
@@ -538,6 +544,8 @@ def user_provisioning_failed(*, operation: Operation) -> None:
 
 
 def user_provisioning_retried(*, operation: Operation) -> None:
+    if operation.user_id is None:
+        return  # the account was deleted meanwhile
     if User.objects.filter(pk=operation.user_id, status=User.Status.PROVISIONING_FAILED).update(
         status=User.Status.PROVISIONING
     ):
