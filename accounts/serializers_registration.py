@@ -74,7 +74,7 @@ class RequestResetSerializer(StrictSerializer):
     email = serializers.EmailField(required=False, max_length=254)
     username = serializers.CharField(required=False, max_length=254)
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict) -> dict:
         identifier = attrs.get("email") or attrs.get("username")
         if not identifier:
             raise serializers.ValidationError({"email": ["Give an email or a username."]})

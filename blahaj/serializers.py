@@ -8,7 +8,7 @@ should tell it about, not guess around.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from rest_framework import fields, serializers
 
@@ -47,7 +47,14 @@ def _wrong_type(value: Any, expected: tuple[type, ...]) -> bool:
     return not isinstance(value, expected)
 
 
-class StrictTypesMixin:
+# The mixin reads `self.fields`: to mypy it is the Serializer it is always mixed into.
+if TYPE_CHECKING:
+    _SerializerBase = serializers.Serializer
+else:
+    _SerializerBase = object
+
+
+class StrictTypesMixin(_SerializerBase):
     # A comment, not a docstring: the schema would give every subclass this description.
     # Refuses a value of the wrong JSON type before DRF coerces it.
 
@@ -63,7 +70,7 @@ class StrictTypesMixin:
                     errors[name] = [f"Must be {_NAMES.get(expected[0], expected[0].__name__)}."]
             if errors:
                 raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)  # type: ignore[misc]
+        return super().to_internal_value(data)
 
 
 class StrictSerializer(StrictTypesMixin, serializers.Serializer):
