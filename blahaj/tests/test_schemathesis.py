@@ -18,7 +18,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 if TYPE_CHECKING:
-    from accounts.models import User
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,7 +50,7 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_app
 )
 
 # Whose token the generated requests carry: the test sets it (the staff user is a per-test row).
-_bearer: dict[str, User] = {}
+_bearer: dict[str, AbstractBaseUser] = {}
 _NO_USER_YET = "no-user-yet"
 
 
