@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from blahaj.errors import ApplicationError
@@ -23,7 +24,7 @@ class InvitationForm(forms.ModelForm):
         model = Invitation
         fields = ["email", "note"]
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if self.errors:
             return data
@@ -77,7 +78,7 @@ class InvitationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
         return False  # cancelled, not deleted: a used one records who invited whom
 
-    def save_model(self, request: HttpRequest, obj: Invitation, form, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: Invitation, form: Any, change: bool) -> None:
         pass  # the form's clean() created it through the service
 
     @admin.display(description="State")
@@ -85,7 +86,7 @@ class InvitationAdmin(admin.ModelAdmin):
         return obj.state
 
     @admin.action(description="Cancel the selected invitations")
-    def cancel_invitations(self, request: HttpRequest, queryset) -> None:
+    def cancel_invitations(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
         cancelled = 0
         for invitation in queryset:
             try:

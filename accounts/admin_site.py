@@ -3,6 +3,8 @@ pages' cache); never added twice, never deleted."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -27,5 +29,5 @@ class SiteSettingsAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(reverse("admin:accounts_sitesettings_change", args=[SiteSettings.SINGLETON]))
         return HttpResponseRedirect(reverse("admin:accounts_sitesettings_add"))
 
-    def save_model(self, request: HttpRequest, obj: SiteSettings, form, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: SiteSettings, form: Any, change: bool) -> None:
         services.site_settings_save(site_settings=obj)

@@ -27,10 +27,10 @@ from blahaj.queueing import send_after_commit
 from . import site
 
 CONFIRMATION = "confirmation"
-PASSWORD_RESET = "password_reset"
-PASSWORD_CHANGED = "password_changed"
+PASSWORD_RESET = "password_reset"  # noqa: S105 - an email's name, not a password
+PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an email's name, not a password
 WELCOME = "welcome"
-SET_PASSWORD = "set_password"
+SET_PASSWORD = "set_password"  # noqa: S105 - an email's name, not a password
 APPROVED = "approved"
 REJECTED = "rejected"
 INVITATION = "invitation"

@@ -19,9 +19,10 @@ from . import validators
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def default_tier_id(self) -> int | None:
-        """The tier of an account created without one (`User.tier` is empty only in a form)."""
-        return Tier.objects.filter(is_default=True).values_list("id", flat=True).first()
+    def default_tier_id(self) -> int:
+        """The tier of an account created without one (`User.tier` is empty only in a form).
+        There is always exactly one: a migration creates it and tiers.services keep it."""
+        return Tier.objects.values_list("id", flat=True).get(is_default=True)
 
     def create_user(self, username: str, email: str, password: str | None = None, **fields: Any) -> User:
         if "tier" not in fields and "tier_id" not in fields:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from blahaj.schema import ErrorSerializer  # noqa: F401 - the envelope, re-exported for the views' schemas
@@ -12,7 +14,7 @@ from .validators import PASSWORD_MAX
 class PasswordField(serializers.CharField):
     """Never trimmed, and capped before anything hashes it (YunoHost's own limit)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("trim_whitespace", False)
         kwargs.setdefault("max_length", PASSWORD_MAX)
         kwargs.setdefault("style", {"input_type": "password"})
@@ -29,7 +31,7 @@ class LoginSerializer(StrictSerializer):
     email = serializers.CharField(required=False, max_length=254)
     password = PasswordField()
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         identifier = attrs.get("username") or attrs.get("email")
         if not identifier:
             raise serializers.ValidationError({"username": ["Give a username or an email."]})

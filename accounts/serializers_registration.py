@@ -6,13 +6,13 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from blahaj.serializers import StrictSerializer
+from blahaj.serializers import StrictSerializer, TextCap
 
 from .serializers import PasswordField
 from .validators import DISPLAY_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 
 # Generous caps so that nothing huge reaches the rules; the rules give the precise limits.
-_TEXT = {"max_length": 254}
+_TEXT: TextCap = {"max_length": 254}
 
 
 # The schema states the rules of accounts/validators.py; the services apply them (with their
@@ -84,7 +84,7 @@ class RequestResetSerializer(StrictSerializer):
     email = serializers.EmailField(required=False, max_length=254)
     username = serializers.CharField(required=False, max_length=254)
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict) -> dict:
         identifier = attrs.get("email") or attrs.get("username")
         if not identifier:
             raise serializers.ValidationError({"email": ["Give an email or a username."]})

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from blahaj.serializers import StrictSerializer
+from blahaj.serializers import StrictSerializer, TextCap
 
 from .serializers import PasswordField
 
-_TEXT = {"max_length": 254}
+_TEXT: TextCap = {"max_length": 254}
 
 
 class SeedLoginSerializer(StrictSerializer):

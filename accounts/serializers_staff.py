@@ -3,19 +3,21 @@ no password hash, pending password or token can ever appear."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
-from blahaj.serializers import StrictSerializer
+from blahaj.serializers import StrictSerializer, TextCap
 from tiers.models import Tier
 
 from .models import User
 
-_TEXT = {"max_length": 254}
+_TEXT: TextCap = {"max_length": 254}
 ORDERINGS = ["username", "-username", "date_joined", "-date_joined"]
 
 
 class StaffUserSerializer(serializers.ModelSerializer):
-    tier = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tier: serializers.SlugRelatedField[Tier] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
     class Meta:
         model = User
@@ -40,7 +42,7 @@ class StaffUserSerializer(serializers.ModelSerializer):
 class _TierField(serializers.SlugRelatedField):
     default_error_messages = {"does_not_exist": "Unknown tier: {value}.", "invalid": "Give a tier's slug."}
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(slug_field="slug", queryset=Tier.objects.all(), **kwargs)
 
 

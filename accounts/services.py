@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 _FAILURES_KEY = "login:failures:{ident}"
 _LOCK_KEY = "login:locked:{ident}"
-_INACTIVE_ANSWERS = {
+_INACTIVE_ANSWERS: dict[str, tuple[str, str]] = {
     User.Status.PENDING_CONFIRMATION: (
         "email_unconfirmed",
         "Please confirm your email address first: we sent you a link.",
@@ -118,7 +118,8 @@ def user_login(*, identifier: str, password: str) -> dict[str, Any]:
 
 def token_refresh(*, raw_refresh: str) -> dict[str, Any]:
     refresh = tokens.parse_refresh(raw_refresh)
-    user = User.objects.filter(pk=refresh.payload.get("user_id")).first()
+    user_id = refresh.payload.get("user_id")
+    user = User.objects.filter(pk=user_id).first() if user_id is not None else None
     if user is None or user.status in _INACTIVE_ANSWERS:
         raise InvalidToken("Token is invalid or expired.")
     tokens.check_cutoff(user, refresh)
@@ -226,7 +227,7 @@ class TokenExpired(Gone):
     message = "This link has expired. Ask for a new one."
 
 
-_TOKEN_LIFETIME_SETTINGS = {
+_TOKEN_LIFETIME_SETTINGS: dict[str, str] = {
     OneTimeToken.Purpose.CONFIRM: "ACCOUNTS_CONFIRM_TOKEN_LIFETIME",
     OneTimeToken.Purpose.RESET: "ACCOUNTS_RESET_TOKEN_LIFETIME",
 }
@@ -274,8 +275,8 @@ def _taken(user: User) -> Conflict | None:
     return None
 
 
-def _referral_code_claim(code: str, *, public: bool = False) -> tuple[int, int | None]:
-    """Take one use of `code`; its id, and the id of its tier (None: the default tier).
+def _referral_code_claim(code: str, *, public: bool = False) -> tuple[int, int]:
+    """Take one use of `code`; its id, and the id of its tier (or of the default tier).
 
     `public`: the code was typed into a sign-up form, where an invitation's code (its link's
     privilege) does not work. Checked apart from the UPDATE: a join would make it an
@@ -296,7 +297,8 @@ def _referral_code_claim(code: str, *, public: bool = False) -> tuple[int, int |
         raise ApplicationError(
             "This referral code is invalid, expired or used up.", code="referral_code_invalid"
         )
-    return ReferralCode.objects.values_list("pk", "tier_id").get(code=code)
+    code_id, tier_id = ReferralCode.objects.values_list("pk", "tier_id").get(code=code)
+    return code_id, tier_id or User.objects.default_tier_id()
 
 
 def user_register(
@@ -541,6 +543,8 @@ def user_confirm_password_reset(*, token: str, password: str) -> User:
 
 def user_provisioned(*, operation: Operation) -> None:
     """`user create` succeeded: the account is active, its owner welcomed, staff told."""
+    if operation.user_id is None:
+        return  # the account was deleted meanwhile
     # A disabled account stays disabled; a retried, already active one is not welcomed twice.
     became_active = (
         User.objects.filter(pk=operation.user_id)
@@ -567,6 +571,8 @@ def user_provisioning_failed(*, operation: Operation) -> None:
         text=f"The YunoHost account of {operation.args.get('username', operation.subject)} could not be created "
         f"(operation #{operation.pk}): {operation.error}",
     )
+    if operation.user_id is None:
+        return  # the account was deleted meanwhile
     if User.objects.filter(pk=operation.user_id, status=User.Status.PROVISIONING).update(
         status=User.Status.PROVISIONING_FAILED
     ):
@@ -574,6 +580,8 @@ def user_provisioning_failed(*, operation: Operation) -> None:
 
 
 def user_provisioning_retried(*, operation: Operation) -> None:
+    if operation.user_id is None:
+        return  # the account was deleted meanwhile
     if User.objects.filter(pk=operation.user_id, status=User.Status.PROVISIONING_FAILED).update(
         status=User.Status.PROVISIONING
     ):
@@ -942,7 +950,7 @@ def _invitation_for_signup(*, raw: str, email: str) -> Invitation:
     return invitation
 
 
-def _invitation_claim(invitation: Invitation) -> tuple[int, int | None]:
+def _invitation_claim(invitation: Invitation) -> tuple[int, int]:
     """Use the invitation (conditional UPDATE: of two concurrent sign-ups one wins) and take
     its referral code, like any referral."""
     won = Invitation.objects.filter(_invitation_pending(), pk=invitation.pk).update(used_at=timezone.now())

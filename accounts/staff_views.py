@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -67,6 +68,8 @@ class StaffUserViewSet(
     def create(self, request: Request) -> Response:
         data = io.StaffUserCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        if not isinstance(request.user, User):  # IsAdminUser has refused anonymous callers
+            raise NotAuthenticated()
         user = services.user_create_by_staff(**data.validated_data, actor=request.user)
         return Response(io.StaffUserSerializer(user).data, status=status.HTTP_201_CREATED)
 

@@ -41,6 +41,14 @@ def _yunohost_user_state(username: str) -> str:
     return "failed" if last.status == Operation.Status.FAILED else "exists"
 
 
+def _failed_creation(username: str) -> Operation:
+    """The failed `user create` that puts the account in the "failed" state."""
+    failed = lane_selectors.operation_last(subject=user_subject(username), kinds=[Kind.USER_CREATE])
+    if failed is None:  # the "failed" state is read from this very operation
+        raise AssertionError(f"{username} has no failed user creation")
+    return failed
+
+
 def _random_password() -> str:
     return secrets.token_urlsafe(24)
 
@@ -93,8 +101,7 @@ def account_set_password(*, user: User, password: str) -> Operation | None:
         )
     if state == "failed":
         # A staff retry of the failed creation will use this password.
-        failed = lane_selectors.operation_last(subject=user_subject(user.username), kinds=[Kind.USER_CREATE])
-        lane.operation_replace_secrets(operation=failed, secrets={"password": password})
+        lane.operation_replace_secrets(operation=_failed_creation(user.username), secrets={"password": password})
     elif user.pending_password:
         # Not provisioned yet (awaiting confirmation or approval): provision with this one.
         _set_pending_password(user, encrypt(password))
@@ -139,8 +146,7 @@ def account_set_fullname(*, user: User) -> Operation | None:
     state = _yunohost_user_state(user.username)
     if state == "failed":
         # A staff retry of the failed creation must create the user under the new name.
-        failed = lane_selectors.operation_last(subject=user_subject(user.username), kinds=[Kind.USER_CREATE])
-        lane.operation_update_args(operation=failed, args={"fullname": user.display_name})
+        lane.operation_update_args(operation=_failed_creation(user.username), args={"fullname": user.display_name})
         return None
     if state != "exists":
         return None  # nothing there yet: a creation queued later takes the name from the row

@@ -128,7 +128,8 @@ def set_page_size(size: int) -> None:
 
     from accounts.models import User
 
-    admin.site._registry[User].list_per_page = size
+    # On the registered admin's class: Django reads list_per_page as a class setting.
+    type(admin.site._registry[User]).list_per_page = size
     PageNumberPagination.page_size = size
 
 

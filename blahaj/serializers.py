@@ -8,9 +8,16 @@ should tell it about, not guess around.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from rest_framework import fields, serializers
+
+
+class TextCap(TypedDict):
+    """A CharField's cap, spread as `CharField(**cap)`: a TypedDict, so mypy checks the other keywords."""
+
+    max_length: int
+
 
 _NAMES = {bool: "true or false", int: "a whole number", str: "a string", list: "a list", dict: "an object"}
 
@@ -40,7 +47,14 @@ def _wrong_type(value: Any, expected: tuple[type, ...]) -> bool:
     return not isinstance(value, expected)
 
 
-class StrictTypesMixin:
+# The mixin reads `self.fields`: to mypy it is the Serializer it is always mixed into.
+if TYPE_CHECKING:
+    _SerializerBase = serializers.Serializer
+else:
+    _SerializerBase = object
+
+
+class StrictTypesMixin(_SerializerBase):
     # A comment, not a docstring: the schema would give every subclass this description.
     # Refuses a value of the wrong JSON type before DRF coerces it.
 
@@ -56,7 +70,7 @@ class StrictTypesMixin:
                     errors[name] = [f"Must be {_NAMES.get(expected[0], expected[0].__name__)}."]
             if errors:
                 raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)  # type: ignore[misc]
+        return super().to_internal_value(data)
 
 
 class StrictSerializer(StrictTypesMixin, serializers.Serializer):

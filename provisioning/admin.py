@@ -22,11 +22,11 @@ class OperationAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind"]
     search_fields = ["subject"]
     ordering = ["-id"]
-    fields = [
+    # A tuple: the stubs give the two settings different list types, a tuple suits both.
+    fields = readonly_fields = (
         "kind", "subject", "sequence", "status", "attempts", "busy_waits", "user", "args",
         "created_at", "started_at", "heartbeat_at", "next_attempt_at", "finished_at", "error", "output",
-    ]
-    readonly_fields = fields
+    )
     actions = ["retry"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

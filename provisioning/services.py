@@ -24,8 +24,8 @@ import logging
 import secrets as random_secrets
 import threading
 import time
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -79,7 +79,8 @@ def _insert(*, kind: str, subject: str, args: dict[str, Any], secret_args: str, 
         try:
             with transaction.atomic():
                 last = Operation.objects.filter(subject=subject).aggregate(m=Max("sequence"))["m"]
-                return Operation.objects.create(
+                # The plugin types the user column as accounts.User, which provisioning may not import.
+                return Operation.objects.create(  # type: ignore[misc]
                     kind=kind, subject=subject, sequence=(last or 0) + 1, args=args,
                     secret_args=secret_args, user=user,
                 )

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, TypedDict
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from blahaj.errors import ApplicationError
 
 from . import services
 from .models import ReferralCode, Tier
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 TIER_FORM_FIELDS = ["slug", "name", "max_websites", "custom_domains", "mailbox_quota", "max_referral_codes", "description"]
@@ -31,7 +36,7 @@ class TierForm(forms.ModelForm):
         model = Tier
         fields = TIER_FORM_FIELDS
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["make_default"].initial = bool(self.instance.pk and self.instance.is_default)
 
@@ -40,6 +45,10 @@ class TierForm(forms.ModelForm):
         if self.instance.pk and self.instance.is_default and not value:
             raise forms.ValidationError("There must always be a default tier: make another tier the default instead.")
         return value
+
+
+class _MemberCount(TypedDict):
+    user_count: int
 
 
 @admin.register(Tier)
@@ -65,7 +74,7 @@ class TierAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(user_count=Coalesce(Subquery(counted), 0))
 
     @admin.display(description="Users", ordering="user_count")
-    def user_count(self, obj: Tier) -> int:
+    def user_count(self, obj: WithAnnotations[Tier, _MemberCount]) -> int:
         return obj.user_count
 
     def save_model(self, request: HttpRequest, obj: Tier, form: TierForm, change: bool) -> None:
@@ -79,7 +88,7 @@ class TierAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Tier) -> None:
         services.tier_delete(tier=obj)
 
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None):
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         # Refused before Django lists the protected rows: a tier may have thousands of users.
         tier = self.get_object(request, object_id)
         if tier is not None and (refusal := services.tier_delete_refusal(tier=tier)):

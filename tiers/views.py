@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, status, viewsets
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
@@ -18,9 +20,18 @@ from . import services
 from .models import ReferralCode, Tier
 from .serializers import MemberReferralCodeSerializer, ReferralCodeSerializer, TierSerializer
 
+_Row = TypeVar("_Row", Tier, ReferralCode)
+
 
 def _conflict(codes: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=codes)
+
+
+def _instance(serializer: BaseSerializer[_Row]) -> _Row:
+    """The row an update's serializer was built around (UpdateModelMixin always gives one)."""
+    if serializer.instance is None:
+        raise AssertionError("an update's serializer has its instance")
+    return serializer.instance
 
 
 _TIER_WRITE = {409: _conflict("slug_taken, default_tier_required (the default flag cannot be taken off)")}
@@ -56,8 +67,8 @@ class TierViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer: BaseSerializer) -> None:
         serializer.instance = services.tier_create(**serializer.validated_data)
 
-    def perform_update(self, serializer: BaseSerializer) -> None:
-        services.tier_update(tier=serializer.instance, data=serializer.validated_data)
+    def perform_update(self, serializer: BaseSerializer[Tier]) -> None:
+        services.tier_update(tier=_instance(serializer), data=serializer.validated_data)
 
     def perform_destroy(self, instance: Tier) -> None:
         services.tier_delete(tier=instance)
@@ -93,7 +104,10 @@ class ReferralCodeViewSet(viewsets.ModelViewSet):
         queryset = ReferralCode.objects.select_related("tier", "owner").order_by("-created_at", "-id")
         if getattr(self, "swagger_fake_view", False) or self.request.user.is_staff:
             return queryset
-        return queryset.filter(owner=self.request.user)
+        user = self.request.user
+        if not isinstance(user, get_user_model()):  # the permission has refused anonymous callers
+            raise NotAuthenticated()
+        return queryset.filter(owner=user)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if request.user.is_staff:
@@ -106,9 +120,9 @@ class ReferralCodeViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer: BaseSerializer) -> None:
         serializer.instance = services.referral_code_create(**serializer.validated_data)
 
-    def perform_update(self, serializer: BaseSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[ReferralCode]) -> None:
         serializer.instance = services.referral_code_update(
-            referral_code=serializer.instance, data=serializer.validated_data
+            referral_code=_instance(serializer), data=serializer.validated_data
         )
 
     def perform_destroy(self, instance: ReferralCode) -> None:

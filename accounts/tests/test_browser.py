@@ -189,6 +189,7 @@ def test_an_invited_sign_up_in_a_browser(browser, site, mailoutbox, make_user, m
     assert heading(browser) == "Email confirmed"
     shoot(browser, "13-invited-account-being-created")
     dana = User.objects.get(username="dana")
+    assert dana.referral_code is not None
     assert dana.status == User.Status.PROVISIONING and dana.referral_code.owner == carol
     assert [message.to for message in mailoutbox[1:]] == [["carol@example.org"]]  # no confirmation email
 

@@ -78,7 +78,7 @@ def test_emails_carry_the_name_and_contact(db, user):
 
     assert message.subject == "Your Shark Club account is ready"
     assert "help@shark.example" in message.body
-    assert "help@shark.example" in message.alternatives[0][0]
+    assert "help@shark.example" in str(message.alternatives[0][0])
 
 
 def test_the_admin_edits_the_single_row(admin_client, django_capture_on_commit_callbacks):

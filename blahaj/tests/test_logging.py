@@ -24,7 +24,8 @@ def test_the_dev_server_logs_each_request_once_with_a_timestamp():
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
     env.update(DJANGO_DEBUG="true", PYTHONUNBUFFERED="1")
     server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        # One thread: each request is logged before the next is served (see the last request).
+        [sys.executable, "manage.py", "runserver", "--noreload", "--nothreading", f"127.0.0.1:{port}"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     lines: list[str] = []

@@ -7,12 +7,18 @@ as soon as the schema lists them."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, Phase, settings
+from requests.structures import CaseInsensitiveDict
 from rest_framework_simplejwt.tokens import AccessToken
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,7 +50,7 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_app
 )
 
 # Whose token the generated requests carry: the test sets it (the staff user is a per-test row).
-_bearer: dict[str, object] = {}
+_bearer: dict[str, AbstractBaseUser] = {}
 _NO_USER_YET = "no-user-yet"
 
 
@@ -60,7 +66,9 @@ class StaffBearer:
         return str(AccessToken.for_user(user)) if user is not None else _NO_USER_YET
 
     def set(self, case: schemathesis.Case, data: str, context: schemathesis.AuthContext) -> None:
-        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+        headers = CaseInsensitiveDict(case.headers or {})
+        headers["Authorization"] = f"Bearer {data}"
+        case.headers = headers
 
 
 @schema.parametrize()

@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts import services as accounts_services
-from accounts.models import User
 from accounts import yunohost as lane
+from accounts.models import User
 from provisioning import services as provisioning_services
 from provisioning.models import Operation
 from provisioning.tests.conftest import run_lane

@@ -182,6 +182,7 @@ def test_the_user_records_which_code_referred_them(api, signup_body, other_user,
 
     assert response.status_code == 201
     dana = User.objects.get(username="dana")
+    assert dana.referral_code is not None
     assert (dana.referral_code, dana.referral_code.owner, dana.tier) == (code, other_user, gold)
     assert list(code.referred_users.all()) == [dana]
 
