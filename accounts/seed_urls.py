@@ -1,4 +1,4 @@
-"""The seed's routes at the site's root (API.md §2); `/password_reset` is a page (page_urls)."""
+"""The seed's routes at the site's root (docs/api.md §2); `/password_reset` is a page (page_urls)."""
 
 from django.urls import re_path
 

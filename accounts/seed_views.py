@@ -1,4 +1,4 @@
-"""The seed's account routes at the site's root (API.md §2): thin adapters over the services
+"""The seed's account routes at the site's root (docs/api.md §2): thin adapters over the services
 that section 1 uses, in the shapes blahaj.land's sign-up front end expects.
 
 That front end's server logs in with a staff service account, posts the form to /create_user

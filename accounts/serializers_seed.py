@@ -1,4 +1,4 @@
-"""Bodies of the seed-compatible routes (API.md §2): the seed's field names, shaped only.
+"""Bodies of the seed-compatible routes (docs/api.md §2): the seed's field names, shaped only.
 
 The rules themselves are the services'; these trim what the front end sends and let the
 services judge it. Caps are generous so nothing huge reaches a rule.

@@ -1,4 +1,4 @@
-"""Bodies of the staff user API, `/api/users/` (API.md §3). Fields are listed one by one:
+"""Bodies of the staff user API, `/api/users/` (docs/api.md §3). Fields are listed one by one:
 no password hash, pending password or token can ever appear."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The staff user API, `/api/users/` (lookup: username; API.md §3). Staff only: a member's
+"""The staff user API, `/api/users/` (lookup: username; docs/api.md §3). Staff only: a member's
 token gets 403. Each verb calls one service, the same the seed route and the admin use."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The per-IP limit on failed logins (API.md §5, "failed logins, per client IP").
+"""The per-IP limit on failed logins (docs/api.md §5, "failed logins, per client IP").
 
 Only failures count: a front end's server logs in once per sign-up from one address, and its
 successful logins must not use up the budget that stops password guessing. The throttle
