@@ -165,6 +165,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
 }
 CELERY_BEAT_SCHEDULE = {
+    "websites-recheck-domains": {
+        "task": "websites.tasks.recheck_domains",
+        "schedule": float(env_int("WEBSITES_RECHECK_INTERVAL", 6 * 3600)),
+    },
     "provisioning-sweep": {
         "task": "provisioning.tasks.sweep_operations",
         "schedule": float(env_int("YUNOHOST_SWEEP_INTERVAL", 60)),
@@ -335,8 +339,20 @@ if YUNOHOST_HEARTBEAT_STALE <= 2 * YUNOHOST_HEARTBEAT_INTERVAL:
 DISCORD_WEBHOOK_URL = env_str("DISCORD_WEBHOOK_URL")
 DISCORD_ADMIN_ROLE_ID = env_str("DISCORD_ADMIN_ROLE_ID")
 
-# For the upcoming websites app: the hosts a website's git repository may come from.
-WEBSITES_GIT_HOSTS = env_list("WEBSITES_GIT_HOSTS", "github.com,gitlab.com,codeberg.org")
+# --- Websites ------------------------------------------------------------------------------
+
+# The hosts a website's git repository may come from.
+WEBSITES_GIT_HOSTS = env_list("WEBSITES_GIT_HOSTS", "github.com,gitlab.com,codeberg.org,git.blahaj.land")
+# DNS servers for custom domain verification ("ip" or "ip:port"); empty: the system's.
+WEBSITES_DNS_RESOLVERS = env_list("WEBSITES_DNS_RESOLVERS", "")
+WEBSITES_DNS_TIMEOUT = env_int("WEBSITES_DNS_TIMEOUT", 5)
+# How long a website confirmation link works (seconds).
+WEBSITES_CONFIRM_TOKEN_LIFETIME = env_int("WEBSITES_CONFIRM_TOKEN_LIFETIME", 2 * 3600)
+# What the progress page tells an SFTP site's owner.
+WEBSITES_SFTP_HOST = env_str("WEBSITES_SFTP_HOST", "")
+WEBSITES_SFTP_PORT = env_int("WEBSITES_SFTP_PORT", 22)
+# How often verified custom domains are checked again (seconds).
+WEBSITES_RECHECK_INTERVAL = env_int("WEBSITES_RECHECK_INTERVAL", 6 * 3600)
 
 # --- The rest of Django --------------------------------------------------------------------
 

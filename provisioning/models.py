@@ -21,6 +21,8 @@ class Operation(models.Model):
         APP_INSTALL = "app.install", "Install an app"
         APP_REMOVE = "app.remove", "Remove an app"
         APP_CONFIG_SET = "app.config_set", "Change an app's configuration"
+        DOMAIN_REMOVE = "domain.remove", "Remove a domain"
+        WEBAPP_RESET = "webapp.reset", "Reset a web app to its initial state"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

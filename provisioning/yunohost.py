@@ -455,6 +455,19 @@ class YunohostClient:
         cli = ["domain", "cert", "install", domain, "--no-checks"]
         self.execute(Call(command, cli, "PUT", f"/domains/{domain}/cert", _flag_fields(no_checks=True)))
 
+    def cert_status(self, domain: str) -> dict[str, Any]:
+        """The certificate of one domain: ``{"CA_type": "letsencrypt" | "selfsigned", ...}``."""
+        command = "domain cert status"
+        _check(command, "domain", domain, DOMAIN_RE)
+        call = Call(command, ["domain", "cert", "status", domain], "GET", f"/domains/{domain}/cert")
+        data = self._expect(dict, call)
+        return dict((data.get("certificates") or {}).get(domain) or {})
+
+    def webapp_find(self, domain: str, path: str = "/") -> str | None:
+        """The instance id of the app installed at ``domain`` + ``path``, if any."""
+        where = domain + _normalize_path(path)
+        return next((str(app["id"]) for app in self.app_list() if app.get("domain_path") == where), None)
+
     def webapp_install(self, *, domain: str, path: str = "/", with_sftp: bool, password: str | None, label: str) -> str:
         """Install a my_webapp instance; returns its id (``my_webapp``, ``my_webapp__2``, ...).
 
