@@ -18,7 +18,7 @@ def test_create_website_answers_the_seeds_message_and_mails_both_addresses(owner
 
     assert response.status_code == 200 and response.json() == OK
     [mail] = mailoutbox
-    assert set(mail.to) == {user.email, f"alice@blahaj.land"}
+    assert set(mail.to) == {user.email, "alice@blahaj.land"}
     assert "/confirm_site?token=" in mail.body and "2 hours" in mail.body
     assert Website.objects.get().kind == "sftp"
 
