@@ -21,6 +21,7 @@ both alike. Reported: sites per minute for both, and the ratio lane / loop (goal
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -120,7 +121,7 @@ def lane_round(first: int, n: int) -> tuple[float, float]:
     from websites.models import Website
 
     members = make_members(first, n)
-    sites = [services.website_request(owner=m, domain=domain("site", i)) for i, m in zip(range(first, first + n), members)]
+    sites = [services.website_request(owner=m, domain=domain("site", i)) for i, m in zip(range(first, first + n), members, strict=True)]
     tokens = [services.website_confirmation_issue(website=site) for site in sites]
     start = time.time()
     with transaction.atomic():
@@ -131,6 +132,12 @@ def lane_round(first: int, n: int) -> tuple[float, float]:
     last_live = Website.objects.filter(pk__in=ids).aggregate(m=Max("live_at"))["m"].timestamp()
     last_done = Operation.objects.filter(args__website_id__in=ids).aggregate(m=Max("finished_at"))["m"].timestamp()
     return last_live - start, last_done - start
+
+
+def command_seconds(state: Path) -> tuple[int, float]:
+    """How many commands the emulator ran, and for how long in all (lock taken -> done)."""
+    log = json.loads(state.read_text())["log"]
+    return len(log), sum(entry["finished"] - entry["started"] for entry in log)
 
 
 def main() -> None:
@@ -171,6 +178,9 @@ def main() -> None:
           f"= {60 * args.sites / lane_live_seconds:6.1f} sites/min (certificates still running)")
     print(f"the lane, confirm -> all done   : {args.sites} sites in {lane_seconds:6.1f} s = {lane:6.1f} sites/min")
     print(f"ratio lane / loop (all done)    : {lane / loop:6.2f}   (goal >= 0.90)")
+    for name, state in (("loop", loop_state), ("lane", lane_state)):
+        count, seconds = command_seconds(state)
+        print(f"emulator, {name}: {count} commands, {seconds:6.1f} s inside them (after start-up and lock)")
 
 
 if __name__ == "__main__":

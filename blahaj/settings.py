@@ -261,6 +261,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AccountStatusEnum": "accounts.models.User.Status",
         "OperationStatusEnum": "provisioning.models.Operation.Status",
+        "OperationKindEnum": "provisioning.models.Operation.Kind",
+        "WebsiteKindEnum": "websites.models.Website.Kind",
+        "WebsiteStatusEnum": "websites.models.Website.Status",
     },
     # The docs page's assets are served from here, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

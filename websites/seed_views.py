@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -81,8 +82,10 @@ class SeedConfirmSiteView(PublicSeedView):
         parameters=[OpenApiParameter("token", str, required=True)],
         responses={
             302: OpenApiResponse(description="To /website_being_made"),
-            400: OpenApiResponse(ERROR, description="Token not provided (JSON), or an HTML page: invalid link"),
-            410: OpenApiResponse(description="An HTML page: the link expired"),
+            (400, "application/json"): OpenApiResponse(ERROR, description="Token not provided"),
+            (400, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="An HTML page: invalid link"),
+            (410, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="An HTML page: the link expired"),
+            (429, "application/json"): OpenApiResponse(ERROR, description="too many requests"),
         },
         summary="Seed route: open a website confirmation link",
     )

@@ -106,17 +106,17 @@ def website_confirmation_issue(*, website: Website) -> str:
 
 
 @transaction.atomic
-def website_confirm(*, token: str) -> tuple[Website, bool]:
-    """Confirm the site of this link: (site, True) if it was confirmed already.
+def website_confirm(*, token: str, website_id: int | None = None) -> tuple[Website, bool]:
+    """Confirm the site of this link (and of `website_id`, when the caller names one):
+    (site, True) if it was confirmed already.
 
     Single use: the first use starts the site (verification for a custom domain, else
     provisioning); any later use changes nothing.
     """
-    website = (
-        Website.objects.select_for_update().select_related("owner")
-        .filter(confirmation_token_hash=_hash(token or "")).first()
-        if token else None
-    )
+    candidates = Website.objects.select_for_update().select_related("owner")
+    if website_id is not None:
+        candidates = candidates.filter(pk=website_id)
+    website = candidates.filter(confirmation_token_hash=_hash(token)).first() if token else None
     if website is None or website.status == Status.DELETED:
         raise TokenInvalid()
     if website.confirmed_at is not None:

@@ -11,7 +11,9 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from blahaj.errors import NotFound
+from blahaj.errors import NotFound, ValidationFailed
+from blahaj.schema import ErrorSerializer as ERROR
+from blahaj.throttling import throttles
 
 from . import selectors, services
 from .models import Website
@@ -19,7 +21,10 @@ from .serializers import TokenSerializer, VerifiedSerializer, WebsiteCreateSeria
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Websites: your own (staff: every one)"),
+    list=extend_schema(
+        summary="Websites: your own (staff: every one)",
+        responses={200: WebsiteSerializer(many=True), 400: OpenApiResponse(ERROR, description="an unknown query parameter")},
+    ),
     retrieve=extend_schema(summary="One website, with its provisioning steps"),
     create=extend_schema(
         request=WebsiteCreateSerializer,
@@ -38,9 +43,11 @@ class WebsiteViewSet(
 ):
     serializer_class = WebsiteSerializer
     permission_classes = [IsAuthenticated]
+    queryset = Website.objects.none()  # the schema's type of `id`; get_queryset decides the rows
+    lookup_value_regex = r"[^/]+"
 
     def get_queryset(self) -> QuerySet[Website]:
-        if not self.request.user.is_authenticated:
+        if getattr(self, "swagger_fake_view", False) or not self.request.user.is_authenticated:
             return Website.objects.none()
         return selectors.websites_visible(user=self.request.user).exclude(status=Website.Status.DELETED)
 
@@ -51,6 +58,15 @@ class WebsiteViewSet(
         if website is None:
             raise NotFound("Website not found.", code="website_not_found")
         return website
+
+    def list(self, request: Request) -> Response:
+        # Only the pagination's parameter: a misspelt filter must not look like "no sites".
+        unknown = sorted(set(request.query_params) - {"page"})
+        if unknown:
+            raise ValidationFailed(
+                "Unknown query parameter.", fields={name: ["Unknown query parameter."] for name in unknown[:10]}
+            )
+        return super().list(request)
 
     def create(self, request: Request) -> Response:
         data = WebsiteCreateSerializer(data=request.data)
@@ -68,13 +84,16 @@ class WebsiteViewSet(
                    410: OpenApiResponse(description="token_expired")},
         summary="Confirm a website with the emailed token: provisioning is queued",
     )
-    @action(detail=True, methods=["post"], permission_classes=[AllowAny], authentication_classes=[])
+    @action(
+        detail=True, methods=["post"], permission_classes=[AllowAny], authentication_classes=[],
+        throttle_classes=throttles("lookup"),
+    )
     def confirm(self, request: Request, pk: str | None = None) -> Response:
         data = TokenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        website, _ = services.website_confirm(token=data.validated_data["token"])
-        if str(website.pk) != str(pk):
+        if not str(pk).isdigit():
             raise services.TokenInvalid()
+        website, _ = services.website_confirm(token=data.validated_data["token"], website_id=int(str(pk)))
         return Response(WebsiteSerializer(website).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -82,7 +101,7 @@ class WebsiteViewSet(
         responses={200: VerifiedSerializer, 409: OpenApiResponse(VerifiedSerializer, description="not found yet")},
         summary="Look for the custom domain's DNS TXT record",
     )
-    @action(detail=True, methods=["post"], url_path="verify-domain")
+    @action(detail=True, methods=["post"], url_path="verify-domain", throttle_classes=throttles("lookup"))
     def verify_domain(self, request: Request, pk: str | None = None) -> Response:
         website = self.get_object()
         if services.website_verify_domain(website=website):

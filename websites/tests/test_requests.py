@@ -153,3 +153,15 @@ def test_an_ssg_site_is_installed_without_sftp_and_staff_are_pinged(
     events = [event for event, _ in staff_notes]
     assert events[:1] == ["website_requested"] and "ssg_setup_needed" in events and "website_live" in events
     assert not [m for m in mailoutbox if "SFTP password" in m.subject]
+
+
+def test_a_token_confirms_only_its_own_site(owner_api, other_api, mailoutbox):
+    mine = owner_api.post(API, {"domain": SITE}).json()
+    token = confirmation_token(mailoutbox)
+    theirs = other_api.post(API, {"domain": "bob.blahaj.land"}).json()
+
+    response = owner_api.post(f"{API}{theirs['id']}/confirm", {"token": token})
+
+    assert response.status_code == 400 and response.json()["code"] == "token_invalid"
+    assert Website.objects.get(pk=mine["id"]).confirmed_at is None
+    assert not Operation.objects.exists()
