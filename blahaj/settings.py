@@ -165,6 +165,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
 }
 CELERY_BEAT_SCHEDULE = {
+    "websites-pull-git-sites": {
+        "task": "websites.tasks.pull_git_sites",
+        "schedule": float(env_int("WEBSITES_GIT_PULL_INTERVAL", 15 * 60)),
+    },
     "websites-recheck-domains": {
         "task": "websites.tasks.recheck_domains",
         "schedule": float(env_int("WEBSITES_RECHECK_INTERVAL", 6 * 3600)),
@@ -356,6 +360,12 @@ WEBSITES_SFTP_HOST = env_str("WEBSITES_SFTP_HOST", "")
 WEBSITES_SFTP_PORT = env_int("WEBSITES_SFTP_PORT", 22)
 # How often verified custom domains are checked again (seconds).
 WEBSITES_RECHECK_INTERVAL = env_int("WEBSITES_RECHECK_INTERVAL", 6 * 3600)
+# git and ssg sites: how often they are pulled (seconds), and the clone's limits.
+WEBSITES_GIT_PULL_INTERVAL = env_int("WEBSITES_GIT_PULL_INTERVAL", 15 * 60)
+WEBSITES_GIT_TIMEOUT = env_int("WEBSITES_GIT_TIMEOUT", 120)
+WEBSITES_GIT_MAX_BYTES = env_int("WEBSITES_GIT_MAX_BYTES", 200 * 1024 * 1024)
+# Where my_webapp's web roots are (/var/www on YunoHost); empty: that, or beside the emulator's state.
+YUNOHOST_WEBROOT_BASE = env_str("YUNOHOST_WEBROOT_BASE", "")
 
 # --- The rest of Django --------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+from . import gitsync
 from .yunohost import YunohostAlreadyExists, YunohostNotFound, YunohostPermanent, YunohostTransient, get_client
 
 Handler = Callable[[Any, dict[str, Any], dict[str, str]], Any]
@@ -115,6 +116,10 @@ def _webapp_reset(client: Any, args: dict[str, Any], secrets: dict[str, str]) ->
     return _webapp_install(client, args, secrets)
 
 
+def _git_sync(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
+    return gitsync.sync(app=args["app"], url=args["git_url"])
+
+
 HANDLERS: dict[str, Handler] = {
     "user.create": _user_create,
     "user.update": _user_update,
@@ -126,6 +131,7 @@ HANDLERS: dict[str, Handler] = {
     "app.remove": _app_remove,
     "app.config_set": _app_config_set,
     "webapp.reset": _webapp_reset,
+    "webapp.git_sync": _git_sync,
 }
 
 

@@ -24,7 +24,8 @@ class WebsiteAdmin(admin.ModelAdmin):
     ordering = ["-created_at"]
     fields = [
         "owner", "domain", "kind", "git_url", "status", "failed_step", "error", "app_id", "sftp_username",
-        "certificate", "verification_token", "verified_at", "confirmed_at", "created_at", "live_at", "deleted_at",
+        "certificate", "verification_token", "verified_at", "confirmed_at", "created_at", "live_at", "synced_at",
+        "deleted_at",
     ]
     readonly_fields = fields
     actions = ["retry", "delete_sites", "reset", "reverify"]

@@ -86,6 +86,11 @@ def website_reset(*, website: Website) -> Operation:
     return _queue(website, Kind.WEBAPP_RESET, _install_args(website), secrets)
 
 
+def website_git_sync(*, website: Website) -> Operation:
+    """Clone (again) the site's repository into its web root; a failure keeps the last content."""
+    return _queue(website, Kind.GIT_SYNC, _args(website, app=website.app_id, git_url=website.git_url))
+
+
 def website_set_sftp_password(*, website: Website) -> Operation:
     secrets = _new_password(website)
     website.save(update_fields=["pending_password"])
@@ -139,6 +144,8 @@ def app_installed(*, operation: Operation) -> None:
     lane.operation_create(
         kind=Kind.CERT_INSTALL, subject=cert_subject(website.domain), args=_args(website), user=website.owner
     )
+    if website.kind != Website.Kind.SFTP:
+        website_git_sync(website=website)
     emails.send_live(website=website)
     if website.pending_password:
         emails.send_sftp_password(website=website)
@@ -215,6 +222,8 @@ def webapp_reset(*, operation: Operation) -> None:
     if website.status == Status.PROVISIONING:  # a retried reset
         website.status = Status.LIVE
     _save(website, "app_id", "sftp_username", "status")
+    if website.kind != Website.Kind.SFTP:
+        website_git_sync(website=website)  # the reset emptied the web root: the repository again
     if website.pending_password:
         emails.send_sftp_password(website=website)
 
@@ -226,6 +235,22 @@ def sftp_password_set(*, operation: Operation) -> None:
     if website is not None and website.status == Status.PROVISIONING:
         website.status = Status.LIVE
         _save(website, "status")
+
+
+def git_synced(*, operation: Operation) -> None:
+    Website.objects.filter(pk=(operation.args or {}).get("website_id")).update(
+        synced_at=operation.finished_at, error=""
+    )
+
+
+def git_sync_failed(*, operation: Operation) -> None:
+    """The site stays live with its last good content; staff are told, the error is kept."""
+    website = _site(operation)
+    if website is None:
+        return
+    website.error = operation.error
+    _save(website, "error")
+    _notify_failure(website, operation)
 
 
 def certificate_installed(*, operation: Operation) -> None:
@@ -255,6 +280,7 @@ def register_outcomes() -> None:
     outcomes.register(
         Kind.APP_CONFIG_SET, on_succeeded=sftp_password_set, on_failed=step_failed, on_retried=step_retried
     )
+    outcomes.register(Kind.GIT_SYNC, on_succeeded=git_synced, on_failed=git_sync_failed)
     outcomes.register(
         Kind.CERT_INSTALL, on_succeeded=certificate_installed, on_failed=certificate_failing,
         on_retried=certificate_retried,

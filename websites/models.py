@@ -55,6 +55,7 @@ class Website(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     live_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True, help_text="Last clone of a git or ssg site.")
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

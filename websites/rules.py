@@ -88,6 +88,12 @@ def domain_check_tier(domain: str, *, custom_domains: bool) -> None:
         raise DomainNotAllowed(f"Your tier allows only a name under {main}, such as myname.{main}.")
 
 
+def _allowed_host(host: str, port: int | None) -> bool:
+    # An entry is a host (https on its default port) or "host:port".
+    allowed = settings.WEBSITES_GIT_HOSTS
+    return (host in allowed and port in (None, 443)) or f"{host}:{port}" in allowed
+
+
 def git_url_check(raw: str) -> str:
     """An https URL on an allowed host, without credentials, query or fragment."""
     url = raw.strip()
@@ -103,7 +109,7 @@ def git_url_check(raw: str) -> str:
         problem = "Git URL: remove the credentials from the URL."
     elif parts.query or parts.fragment or "?" in url or "#" in url:
         problem = "Git URL: remove the query or fragment from the URL."
-    elif (parts.hostname or "") not in settings.WEBSITES_GIT_HOSTS or port not in (None, 443):
+    elif not _allowed_host(parts.hostname or "", port):
         hosts = ", ".join(settings.WEBSITES_GIT_HOSTS)
         problem = f"Git URL: the repository must be on one of {hosts}."
     elif not re.fullmatch(r"/[A-Za-z0-9._~/-]+", parts.path or "") or ".." in parts.path:

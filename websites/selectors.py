@@ -22,6 +22,7 @@ PLAN = [
     ("verify", "Domain ownership verified"),
     (Kind.DOMAIN_ADD, "Domain added to the server"),
     (Kind.APP_INSTALL, "Web space installed"),
+    (Kind.GIT_SYNC, "Content cloned from git"),
     ("live", "Website online"),
     (Kind.CERT_INSTALL, "Secure certificate (in the background)"),
 ]
@@ -60,6 +61,8 @@ def website_steps(website: Website, *, with_errors: bool = False) -> list[dict[s
     steps = []
     for name, label in PLAN:
         if name == "verify" and not website.is_custom_domain:
+            continue
+        if name == Kind.GIT_SYNC and website.kind == Website.Kind.SFTP:
             continue
         step: dict[str, Any] = {"name": str(name), "label": label, "state": _state(website, name, operations)}
         operation = operations.get(name)

@@ -175,6 +175,24 @@ def websites_recheck_domains() -> list[str]:
     return lost
 
 
+def websites_git_pull() -> int:
+    """The beat's pull: one `webapp.git_sync` for each live git or ssg site that has none
+    waiting already (a slow lane does not pile them up). Returns how many were queued."""
+    queued = 0
+    live = Website.objects.select_related("owner").filter(
+        status=Status.LIVE, kind__in=[Website.Kind.GIT, Website.Kind.SSG]
+    ).exclude(app_id="")
+    for website in live:
+        waiting = Operation.objects.filter(
+            subject=website.subject, kind=Operation.Kind.GIT_SYNC, status__in=Operation.UNFINISHED
+        ).exists()
+        if not waiting:
+            with transaction.atomic():
+                lane.website_git_sync(website=website)
+            queued += 1
+    return queued
+
+
 @transaction.atomic
 def website_delete(*, website: Website) -> Website:
     """Delete the site: at once if nothing was made on YunoHost yet, else through the lane

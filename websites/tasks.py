@@ -32,3 +32,10 @@ def recheck_domains() -> None:
     lost = services.websites_recheck_domains()
     if lost:
         logger.info("Custom domains that stopped verifying: %s", ", ".join(lost))
+
+
+@shared_task(name="websites.tasks.pull_git_sites", ignore_result=True)
+def pull_git_sites() -> None:
+    queued = services.websites_git_pull()
+    if queued:
+        logger.info("Queued the pull of %d git site(s).", queued)
