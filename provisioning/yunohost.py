@@ -47,7 +47,8 @@ WEBAPP = "my_webapp"
 # my_webapp 1.0~ynh21 install answers that the project does not vary (docs/yunohost.md §6).
 WEBAPP_DEFAULTS = {
     "init_main_permission": "visitors",
-    "phpversion": "8.4",
+    # Members' sites are static (SFTP uploads, git checkouts): no PHP-FPM pool per site.
+    "phpversion": "none",
     "database": "none",
     "custom_error_file": "0",
 }

@@ -173,3 +173,16 @@ def test_the_progress_page_shows_the_steps_and_then_the_sftp_access(owner_api, e
     assert progress.status_code == 200 and progress.json()["sftp"]["username"] == "my_webapp"
     assert Client().get(f"/websites/{created.json()['id']}/progress?key=forged").status_code == 404
 
+
+
+def test_the_install_is_a_static_my_webapp_with_url_encoded_answers(owner_api, emulator, mailoutbox):
+    _request_and_confirm(owner_api, mailoutbox)
+
+    [install] = emulator.log("app install")
+    argv = install["argv"]
+    assert argv[:4] == ["app", "install", "my_webapp", "--force"]
+    answers = next(arg for arg in argv if arg.startswith("--args="))
+    assert "domain=alice.blahaj.land&path=%2F&with_sftp=1&password=" in answers
+    assert answers.endswith("init_main_permission=visitors&phpversion=none&database=none&custom_error_file=0")
+    [app] = emulator.state()["apps"]
+    assert (app["settings"]["phpversion"], app["settings"]["database"]) == ("none", "none")
