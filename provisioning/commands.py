@@ -64,7 +64,11 @@ def _cert_install(client: Any, args: dict[str, Any], secrets: dict[str, str]) ->
     """Let's Encrypt for the domain, confirmed by `cert status`: the install may exit 0 having
     installed nothing (docs/yunohost.md §1.8). Not there yet is transient: the lane backs off."""
     domain = args["domain"]
-    if client.cert_status(domain).get("CA_type") == "letsencrypt":
+    try:
+        current = client.cert_status(domain)
+    except YunohostNotFound:
+        return {"note": "The domain is no longer on YunoHost: no certificate to install."}
+    if current.get("CA_type") == "letsencrypt":
         return {"certificate": "letsencrypt"}
     client.cert_install(domain)
     status = client.cert_status(domain)

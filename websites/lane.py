@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from blahaj import notifications
 from blahaj.crypto import encrypt
+from blahaj.errors import Conflict
 from provisioning import outcomes
 from provisioning import services as lane
 from provisioning.models import Operation
@@ -186,6 +187,9 @@ def step_retried(*, operation: Operation) -> None:
     website = _site(operation)
     if website is None:
         return
+    if website.status == Status.DELETED:
+        # Running it would put back on YunoHost what the deletion removed; the retry is undone.
+        raise Conflict("This website was deleted: its steps cannot be retried.", code="website_deleted")
     if operation.kind in (Kind.APP_INSTALL, Kind.WEBAPP_RESET, Kind.APP_CONFIG_SET):
         # Its password was wiped when it failed: a new one, mailed once the step succeeds.
         secrets = _new_password(website)

@@ -186,3 +186,36 @@ def test_the_install_is_a_static_my_webapp_with_url_encoded_answers(owner_api, e
     assert answers.endswith("init_main_permission=visitors&phpversion=none&database=none&custom_error_file=0")
     [app] = emulator.state()["apps"]
     assert (app["settings"]["phpversion"], app["settings"]["database"]) == ("none", "none")
+
+
+def test_a_deleted_sites_failed_step_cannot_be_retried_and_its_certificate_step_ends_quietly(
+    owner_api, staff_api, emulator, mailoutbox, settings
+):
+    settings.YUNOHOST_MAX_ATTEMPTS = 1
+    emulator.add_fault(command="app install", exit=1, stderr="Error: The install script failed", times=1)
+    website = _request_and_confirm(owner_api, mailoutbox)
+    assert owner_api.delete(f"{API}{website.pk}").status_code == 202
+    run_lane()
+    website.refresh_from_db()
+    assert website.status == Website.Status.DELETED and SITE not in emulator.state()["domains"]
+
+    failed = Operation.objects.get(kind="app.install", status="failed")
+    response = staff_api.post(f"/api/operations/{failed.pk}/retry")
+
+    assert response.status_code == 409 and response.json()["code"] == "website_deleted"
+    failed.refresh_from_db()
+    assert failed.status == "failed"
+    run_lane()
+    assert emulator.state()["apps"] == [] and SITE not in emulator.state()["domains"]
+
+
+def test_a_certificate_step_for_a_domain_gone_meanwhile_succeeds_without_effect(emulator):
+    from provisioning import services as lane_services
+
+    operation = lane_services.operation_create(
+        kind="cert.install", subject="cert:gone.blahaj.land", args={"domain": "gone.blahaj.land"}
+    )
+    run_lane()
+
+    operation.refresh_from_db()
+    assert operation.status == "succeeded" and "no longer on YunoHost" in operation.output
