@@ -24,6 +24,11 @@ class Event(StrEnum):
     OPERATION_FAILED = "operation_failed"
     TEST = "test"
     INVITATION_USED = "invitation_used"
+    WEBSITE_REQUESTED = "website_requested"
+    WEBSITE_LIVE = "website_live"
+    WEBSITE_FAILED = "website_failed"
+    SSG_SETUP_NEEDED = "ssg_setup_needed"
+    DOMAIN_UNVERIFIED = "domain_unverified"
 
 
 TEMPLATES: dict[Event, str] = {
@@ -35,6 +40,13 @@ TEMPLATES: dict[Event, str] = {
     "failed after {attempts} attempt(s): {error}",
     Event.TEST: "Test notification requested by {requested_by}: staff notifications work.",
     Event.INVITATION_USED: "{username} signed up with an invitation from {inviter}.",
+    Event.WEBSITE_REQUESTED: "{username} asked for the website {domain} ({kind}).",
+    Event.WEBSITE_LIVE: "The website {domain} of {username} is live.",
+    Event.WEBSITE_FAILED: "The website {domain} of {username} could not be set up: step {step} failed "
+    "(operation #{operation_id}): {error}",
+    Event.SSG_SETUP_NEEDED: "The website {domain} of {username} uses a static site generator ({git_url}): "
+    "its build needs setting up by hand.",
+    Event.DOMAIN_UNVERIFIED: "The custom domain {domain} of {username} no longer has its verification record.",
 }
 
 # Mentions (<@1>, <@&2>, <#3>), @everyone/@here, and Markdown that could hide or restyle text.
@@ -86,6 +98,26 @@ def operation_failed(*, operation_id: int, kind: str, subject: str, attempts: in
     _send(
         Event.OPERATION_FAILED, operation_id=operation_id, kind=kind, subject=subject, attempts=attempts, error=error
     )
+
+
+def website_requested(*, username: str, domain: str, kind: str) -> None:
+    _send(Event.WEBSITE_REQUESTED, username=username, domain=domain, kind=kind)
+
+
+def website_live(*, username: str, domain: str) -> None:
+    _send(Event.WEBSITE_LIVE, username=username, domain=domain)
+
+
+def website_failed(*, username: str, domain: str, step: str, operation_id: int, error: str) -> None:
+    _send(Event.WEBSITE_FAILED, username=username, domain=domain, step=step, operation_id=operation_id, error=error)
+
+
+def ssg_setup_needed(*, username: str, domain: str, git_url: str) -> None:
+    _send(Event.SSG_SETUP_NEEDED, username=username, domain=domain, git_url=git_url)
+
+
+def domain_unverified(*, username: str, domain: str) -> None:
+    _send(Event.DOMAIN_UNVERIFIED, username=username, domain=domain)
 
 
 def staff_test(*, requested_by: str) -> bool:

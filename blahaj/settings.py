@@ -167,6 +167,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
 }
 CELERY_BEAT_SCHEDULE = {
+    "websites-pull-git-sites": {
+        "task": "websites.tasks.pull_git_sites",
+        "schedule": float(env_int("WEBSITES_GIT_PULL_INTERVAL", 15 * 60)),
+    },
+    "websites-recheck-domains": {
+        "task": "websites.tasks.recheck_domains",
+        "schedule": float(env_int("WEBSITES_RECHECK_INTERVAL", 6 * 3600)),
+    },
     "provisioning-sweep": {
         "task": "provisioning.tasks.sweep_operations",
         "schedule": float(env_int("YUNOHOST_SWEEP_INTERVAL", 60)),
@@ -272,6 +280,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AccountStatusEnum": "accounts.models.User.Status",
         "OperationStatusEnum": "provisioning.models.Operation.Status",
+        "OperationKindEnum": "provisioning.models.Operation.Kind",
+        "WebsiteKindEnum": "websites.models.Website.Kind",
+        "WebsiteStatusEnum": "websites.models.Website.Status",
     },
     # The docs page's assets are served from here, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -355,8 +366,26 @@ if YUNOHOST_HEARTBEAT_STALE <= 2 * YUNOHOST_HEARTBEAT_INTERVAL:
 DISCORD_WEBHOOK_URL = env_str("DISCORD_WEBHOOK_URL")
 DISCORD_ADMIN_ROLE_ID = env_str("DISCORD_ADMIN_ROLE_ID")
 
-# For the upcoming websites app: the hosts a website's git repository may come from.
-WEBSITES_GIT_HOSTS = env_list("WEBSITES_GIT_HOSTS", "github.com,gitlab.com,codeberg.org")
+# --- Websites ------------------------------------------------------------------------------
+
+# The hosts a website's git repository may come from.
+WEBSITES_GIT_HOSTS = env_list("WEBSITES_GIT_HOSTS", "github.com,gitlab.com,codeberg.org,git.blahaj.land")
+# DNS servers for custom domain verification ("ip" or "ip:port"); empty: the system's.
+WEBSITES_DNS_RESOLVERS = env_list("WEBSITES_DNS_RESOLVERS", "")
+WEBSITES_DNS_TIMEOUT = env_int("WEBSITES_DNS_TIMEOUT", 5)
+# How long a website confirmation link works (seconds).
+WEBSITES_CONFIRM_TOKEN_LIFETIME = env_int("WEBSITES_CONFIRM_TOKEN_LIFETIME", 2 * 3600)
+# What the progress page tells an SFTP site's owner.
+WEBSITES_SFTP_HOST = env_str("WEBSITES_SFTP_HOST", "")
+WEBSITES_SFTP_PORT = env_int("WEBSITES_SFTP_PORT", 22)
+# How often verified custom domains are checked again (seconds).
+WEBSITES_RECHECK_INTERVAL = env_int("WEBSITES_RECHECK_INTERVAL", 6 * 3600)
+# git and ssg sites: how often they are pulled (seconds), and the clone's limits.
+WEBSITES_GIT_PULL_INTERVAL = env_int("WEBSITES_GIT_PULL_INTERVAL", 15 * 60)
+WEBSITES_GIT_TIMEOUT = env_int("WEBSITES_GIT_TIMEOUT", 120)
+WEBSITES_GIT_MAX_BYTES = env_int("WEBSITES_GIT_MAX_BYTES", 200 * 1024 * 1024)
+# Where my_webapp's web roots are (/var/www on YunoHost); empty: that, or beside the emulator's state.
+YUNOHOST_WEBROOT_BASE = env_str("YUNOHOST_WEBROOT_BASE", "")
 
 # --- The rest of Django --------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/", include("provisioning.urls")),
     path("api/", include("tiers.urls")),
     path("api/", include("accounts.invitation_urls")),
+    path("api/", include("websites.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script from ?script: no inline script, so
     # the Content-Security-Policy needs no exception for this page.
@@ -21,6 +22,10 @@ urlpatterns = [
     ),
     # The seed's routes: /login, /create_user, /request_password_reset, /reset_password.
     path("", include("accounts.seed_urls")),
+    # The seed's website routes: /create_website, /confirm_site, /website_being_made.
+    path("", include("websites.seed_urls")),
+    # A website's progress page: /websites/<id>/.
+    path("", include("websites.page_urls")),
     # The public pages: /signup/, /confirm/<token>/, /password-reset/, /password_reset, ...
     path("", include("accounts.page_urls")),
     # Keep last: anything else under /api/ is a 404 in the API's envelope.

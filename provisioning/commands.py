@@ -6,10 +6,12 @@ middle of the command: a re-run whose effect already exists succeeds without a s
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from .yunohost import YunohostAlreadyExists, YunohostNotFound, YunohostPermanent, get_client
+from . import gitsync
+from .yunohost import YunohostAlreadyExists, YunohostNotFound, YunohostPermanent, YunohostTransient, get_client
 
 Handler = Callable[[Any, dict[str, Any], dict[str, str]], Any]
 
@@ -44,12 +46,96 @@ def _user_delete(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> 
         return {"note": "The user was not on YunoHost: nothing to delete."}
 
 
-# The other kinds (domain.add, cert.install, app.*) get their handler with the websites lane,
-# each with its own idempotency rule (an app install must first look for its instance).
+def _domain_add(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
+    try:
+        return client.domain_add(args["domain"])
+    except YunohostAlreadyExists:
+        return {"note": "The domain already existed on YunoHost: nothing was changed."}
+
+
+def _domain_remove(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
+    try:
+        return client.domain_remove(args["domain"], remove_apps=True)
+    except YunohostNotFound:
+        return {"note": "The domain was not on YunoHost: nothing to remove."}
+
+
+def _cert_install(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
+    """Let's Encrypt for the domain, confirmed by `cert status`: the install may exit 0 having
+    installed nothing (docs/yunohost.md §1.8). Not there yet is transient: the lane backs off."""
+    domain = args["domain"]
+    try:
+        current = client.cert_status(domain)
+    except YunohostNotFound:
+        return {"note": "The domain is no longer on YunoHost: no certificate to install."}
+    if current.get("CA_type") == "letsencrypt":
+        return {"certificate": "letsencrypt"}
+    client.cert_install(domain)
+    status = client.cert_status(domain)
+    if status.get("CA_type") != "letsencrypt":
+        raise YunohostTransient(f"No Let's Encrypt certificate for {domain} yet.", command="domain cert install")
+    return {"certificate": "letsencrypt"}
+
+
+def _webapp_install(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
+    # A re-run after a crash finds the instance the first run installed: no second install.
+    found = client.webapp_find(args["domain"], args.get("path", "/"))
+    if found:
+        return {"app": found}
+    app = client.webapp_install(
+        domain=args["domain"], path=args.get("path", "/"), with_sftp=bool(args.get("with_sftp")),
+        password=secrets.get("password"), label=args["label"],
+    )
+    return {"app": app}
+
+
+def _app_remove(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
+    # By domain, at run time: the instance id may not be known when the removal is queued.
+    app = client.webapp_find(args["domain"], args.get("path", "/"))
+    if app is None:
+        return {"note": "No app was installed on the domain: nothing to remove."}
+    try:
+        client.app_remove(app)
+    except YunohostNotFound:
+        return {"note": "The app was not installed: nothing to remove."}
+    return {"app": app}
+
+
+def _app_config_set(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
+    # Setting the same password twice has the effect of setting it once.
+    client.webapp_set_sftp_password(args["app"], secrets["password"])
+    return {"app": args["app"]}
+
+
+def _webapp_reset(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
+    """The web root back to my_webapp's initial state: remove the instance and install it again.
+
+    YunoHost gives the freed instance number back (docs/yunohost.md §1.9), so the SFTP login,
+    which is the instance id, is kept. A re-run after a crash ends in the same fresh state.
+    """
+    found = client.webapp_find(args["domain"], args.get("path", "/"))
+    if found:
+        with contextlib.suppress(YunohostNotFound):  # removed meanwhile: as good
+            client.app_remove(found)
+    return _webapp_install(client, args, secrets)
+
+
+def _git_sync(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
+    return gitsync.sync(app=args["app"], url=args["git_url"])
+
+
 HANDLERS: dict[str, Handler] = {
     "user.create": _user_create,
     "user.update": _user_update,
     "user.delete": _user_delete,
+    "domain.add": _domain_add,
+    "domain.remove": _domain_remove,
+    "cert.install": _cert_install,
+    "app.install": _webapp_install,
+    "app.remove": _app_remove,
+    "app.config_set": _app_config_set,
+    "webapp.reset": _webapp_reset,
+    "webapp.git_sync": _git_sync,
 }
 
 

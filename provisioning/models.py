@@ -21,6 +21,9 @@ class Operation(models.Model):
         APP_INSTALL = "app.install", "Install an app"
         APP_REMOVE = "app.remove", "Remove an app"
         APP_CONFIG_SET = "app.config_set", "Change an app's configuration"
+        DOMAIN_REMOVE = "domain.remove", "Remove a domain"
+        WEBAPP_RESET = "webapp.reset", "Reset a web app to its initial state"
+        GIT_SYNC = "webapp.git_sync", "Clone a site's git repository into its web root"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -53,7 +53,8 @@ WEBAPP = "my_webapp"
 # my_webapp 1.0~ynh21 install answers that the project does not vary (docs/yunohost.md §6).
 WEBAPP_DEFAULTS = {
     "init_main_permission": "visitors",
-    "phpversion": "8.4",
+    # Members' sites are static (SFTP uploads, git checkouts): no PHP-FPM pool per site.
+    "phpversion": "none",
     "database": "none",
     "custom_error_file": "0",
 }
@@ -474,6 +475,11 @@ class YunohostClient:
         if not isinstance(certificate, dict):
             raise YunohostTransient(f"yunohost {command}: no certificate for {domain} in the answer", command=command)
         return certificate
+
+    def webapp_find(self, domain: str, path: str = "/") -> str | None:
+        """The instance id of the app installed at ``domain`` + ``path``, if any."""
+        where = domain + _normalize_path(path)
+        return next((str(app["id"]) for app in self.app_list() if app.get("domain_path") == where), None)
 
     def webapp_install(self, *, domain: str, path: str = "/", with_sftp: bool, password: str | None, label: str) -> str:
         """Install a my_webapp instance; returns its id (``my_webapp``, ``my_webapp__2``, ...).

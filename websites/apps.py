@@ -1,6 +1,17 @@
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 
 class WebsitesConfig(AppConfig):
     name = "websites"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Imported here, once the models are loaded: the usual place for an app's wiring.
+        from . import (
+            lane,
+            tasks,  # noqa: F401 - registers the tasks the services queue by name
+        )
+
+        lane.register_outcomes()

@@ -210,12 +210,12 @@ def test_an_operation_whose_secret_cannot_be_decrypted_fails_visibly(emulator, s
 
 
 def test_a_kind_without_a_command_fails_at_once(emulator):
-    operation = services.operation_create(kind="domain.add", subject="domain:x.example", args={"domain": "x.example"})
+    operation = services.operation_create(kind="app.upgrade", subject="app:x", args={"app": "x"})
 
     run_lane()
 
     operation.refresh_from_db()
-    assert (operation.status, operation.error) == (FAILED, "The lane has no command for operations of kind 'domain.add' yet.")
+    assert (operation.status, operation.error) == (FAILED, "The lane has no command for operations of kind 'app.upgrade' yet.")
 
 
 # --- Idempotency -----------------------------------------------------------------------------

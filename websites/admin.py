@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from blahaj.errors import ApplicationError
+
+from . import services
+from .models import Website
+
+
+@admin.register(Website)
+class WebsiteAdmin(admin.ModelAdmin):
+    """Websites, read-only: every change goes through the services (the actions below)."""
+
+    list_display = ["domain", "owner", "kind", "status", "certificate", "failed_step", "created_at"]
+    list_filter = ["status", "kind", "certificate"]
+    search_fields = ["domain", "owner__username", "owner__email"]
+    list_select_related = ["owner"]
+    ordering = ["-created_at"]
+    fields = [
+        "owner", "domain", "kind", "git_url", "status", "failed_step", "error", "app_id", "sftp_username",
+        "certificate", "verification_token", "verified_at", "confirmed_at", "created_at", "live_at", "synced_at",
+        "deleted_at",
+    ]
+    readonly_fields = fields
+    actions = ["retry", "delete_sites", "reset", "reverify"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Website | None = None) -> bool:
+        return False  # deleting a site is the "delete" action: it removes it from YunoHost first
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[Website], verb: str, call: Callable[[Website], Any]) -> None:
+        done, refused = [], []
+        for website in queryset:
+            try:
+                call(website)
+                done.append(website.domain)
+            except ApplicationError as error:
+                refused.append(f"{website.domain} ({error.message})")
+        if done:
+            self.message_user(request, f"{verb}: {', '.join(done)}.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, f"Not done: {'; '.join(refused)}", messages.WARNING)
+
+    @admin.action(description="Retry the failed step of the selected websites")
+    def retry(self, request: HttpRequest, queryset: QuerySet[Website]) -> None:
+        self._each(request, queryset, "Failed step queued again", lambda w: services.website_retry(website=w))
+
+    @admin.action(description="Delete the selected websites (from YunoHost too)")
+    def delete_sites(self, request: HttpRequest, queryset: QuerySet[Website]) -> None:
+        self._each(request, queryset, "Deletion queued", lambda w: services.website_delete(website=w))
+
+    @admin.action(description="Reset the files of the selected websites")
+    def reset(self, request: HttpRequest, queryset: QuerySet[Website]) -> None:
+        self._each(request, queryset, "Reset queued", lambda w: services.website_reset(website=w))
+
+    @admin.action(description="Check the DNS verification of the selected websites again")
+    def reverify(self, request: HttpRequest, queryset: QuerySet[Website]) -> None:
+        verified, missing = [], []
+        for website in queryset:
+            (verified if services.website_verify_domain(website=website) else missing).append(website.domain)
+        if verified:
+            self.message_user(request, f"Verified: {', '.join(verified)}.", messages.SUCCESS)
+        if missing:
+            self.message_user(request, f"Record not found: {', '.join(missing)}.", messages.WARNING)

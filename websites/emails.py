@@ -1,0 +1,109 @@
+"""The website emails: one function per email, three templates per email (as accounts/emails.py).
+
+`send_*` queue the email (websites/tasks.py) after the caller's transaction commits; the task
+carries the email's kind and the site's id only. The confirmation link's token is issued in the
+worker and the one SFTP password email reads the password, encrypted on the site's row, there:
+neither travels through the broker. Each goes to the owner's blahaj.land mailbox and to their
+recovery address.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from blahaj.queueing import send_after_commit
+
+CONFIRMATION = "website_confirmation"
+LIVE = "website_live"
+FAILED = "website_failed"
+DELETED = "website_deleted"
+SFTP_PASSWORD = "website_sftp_password"  # noqa: S105 - not a password
+PROGRESS_SALT = "websites.progress"
+KINDS = (CONFIRMATION, LIVE, FAILED, DELETED, SFTP_PASSWORD)
+
+# What a failed step means, in words a member understands.
+STEP_SENTENCES = {
+    "domain.add": "we could not add your domain to the server",
+    "app.install": "we could not install the web space for your site",
+    "app.remove": "we could not remove your site's web space",
+    "domain.remove": "we could not remove your domain from the server",
+    "webapp.reset": "we could not reset your site's files",
+    "app.config_set": "we could not change your SFTP password",
+}
+
+
+def _queue(kind: str, website: Any) -> None:
+    send_after_commit("websites.tasks.send_website_email", kind, website.pk)
+
+
+def send_confirmation(*, website: Any) -> None:
+    """A link to /confirm_site?token=... (WEBSITES_CONFIRM_TOKEN_LIFETIME)."""
+    _queue(CONFIRMATION, website)
+
+
+def send_live(*, website: Any) -> None:
+    """The site is online: its address and, for SFTP, host, port and login (never the password)."""
+    _queue(LIVE, website)
+
+
+def send_failed(*, website: Any) -> None:
+    _queue(FAILED, website)
+
+
+def send_deleted(*, website: Any) -> None:
+    _queue(DELETED, website)
+
+
+def send_sftp_password(*, website: Any) -> None:
+    """The one email that holds an SFTP password."""
+    _queue(SFTP_PASSWORD, website)
+
+
+def absolute_url(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def confirmation_link(token: str) -> str:
+    return absolute_url(reverse("websites-seed:confirm-site")) + f"?token={token}"
+
+
+def progress_key(website: Any) -> str:
+    """What opens a site's progress page without logging in (a signed id; the page shows
+    nothing secret)."""
+    return signing.dumps(website.pk, salt=PROGRESS_SALT)
+
+
+def page_url(website: Any) -> str:
+    return absolute_url(reverse("websites-pages:detail", args=[website.pk])) + f"?key={progress_key(website)}"
+
+
+def sftp_host(website: Any) -> str:
+    return settings.WEBSITES_SFTP_HOST or website.domain
+
+
+def render(kind: str, *, website: Any, **extra: Any) -> EmailMultiAlternatives:
+    owner = website.owner
+    context = {
+        **extra,
+        "website": website,
+        "user": owner,
+        "site_url": settings.SITE_URL,
+        "page_url": page_url(website),
+        "sftp_host": sftp_host(website),
+        "sftp_port": settings.WEBSITES_SFTP_PORT,
+        "confirm_hours": settings.WEBSITES_CONFIRM_TOKEN_LIFETIME // 3600,
+        "failure": STEP_SENTENCES.get(website.failed_step, "a step of its setup failed"),
+    }
+    subject = " ".join(render_to_string(f"emails/{kind}_subject.txt", context).split())
+    recipients = list(dict.fromkeys([owner.mail_address, owner.email]))
+    message = EmailMultiAlternatives(
+        subject=subject, body=render_to_string(f"emails/{kind}.txt", context), to=recipients
+    )
+    message.attach_alternative(render_to_string(f"emails/{kind}.html", context), "text/html")
+    return message

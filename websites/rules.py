@@ -1,0 +1,129 @@
+"""What a website request may ask for: the domain and git URL rules of the HTTP contract
+(docs/api.md, "Input rules"), checked before anything is recorded or queued, so that what we
+accept, YunoHost accepts too."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from blahaj.errors import ApplicationError
+
+LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+TLD_RE = re.compile(r"^([a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
+# Names YunoHost itself refuses (domain add, in 11) or uses for its own services.
+REFUSED_PREFIXES = ("xmpp-upload.", "muc.")
+# Names under the main domain that are not a member's to take.
+RESERVED_LABELS = frozenset({
+    "www", "mail", "smtp", "imap", "pop", "pop3", "autoconfig", "autodiscover", "xmpp-upload", "muc",
+    "admin", "admins", "root", "webmaster", "postmaster", "abuse", "yunohost", "sso", "backhaj", "api",
+})
+# An alphabet, not a password; never { or }: my_webapp refuses them (docs/yunohost.md §6).
+PASSWORD_SYMBOLS = "-_.!@%+*"  # noqa: S105
+
+
+class DomainInvalid(ApplicationError):
+    code = "domain_invalid"
+
+
+class DomainNotAllowed(ApplicationError):
+    code = "domain_not_allowed"
+    message = "This domain is not allowed for your tier."
+
+
+class GitUrlInvalid(ApplicationError):
+    code = "git_url_invalid"
+
+
+def _invalid_domain(sentence: str) -> DomainInvalid:
+    return DomainInvalid(sentence, fields={"domain": [sentence]})
+
+
+def domain_normalize(raw: str) -> str:
+    """The domain as YunoHost will have it (lower case, IDN as punycode), or DomainInvalid."""
+    domain = raw.strip()
+    if not domain:
+        raise _invalid_domain("Domain: this field may not be blank.")
+    if domain != domain.lower():
+        raise _invalid_domain("Domain names are lower case: write the domain in lower case.")
+    if domain.endswith("."):
+        raise _invalid_domain("Domain: write it without the trailing dot.")
+    if "*" in domain:
+        raise _invalid_domain("Domain: wildcard domains are not supported.")
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise _invalid_domain("Domain: this is not a valid domain name.") from None
+    labels = domain.split(".")
+    if (
+        len(domain) > 253 or len(labels) < 2 or not TLD_RE.match(labels[-1])
+        or not all(LABEL_RE.match(label) for label in labels)
+    ):
+        raise _invalid_domain("Domain: this is not a valid domain name.")
+    if domain.startswith(REFUSED_PREFIXES):
+        raise _invalid_domain("Domain: names starting with xmpp-upload. or muc. are reserved by YunoHost.")
+    return domain
+
+
+def is_subdomain_of_main(domain: str) -> bool:
+    return domain.endswith("." + settings.YUNOHOST_DOMAIN)
+
+
+def domain_check_tier(domain: str, *, custom_domains: bool) -> None:
+    """Every tier: exactly one free label under the main domain; custom domains if the tier says so."""
+    main = settings.YUNOHOST_DOMAIN
+    if is_subdomain_of_main(domain):
+        label = domain[: -len(main) - 1]
+        if "." in label:
+            raise DomainNotAllowed(f"Choose a name of one label under {main}, such as myname.{main}.")
+        if label in RESERVED_LABELS:
+            raise DomainNotAllowed(f"{domain} is reserved; choose another name.")
+        return
+    if domain == main or not custom_domains:
+        raise DomainNotAllowed(f"Your tier allows only a name under {main}, such as myname.{main}.")
+
+
+def _allowed_host(host: str, port: int | None) -> bool:
+    # An entry is a host (https on its default port) or "host:port".
+    allowed = settings.WEBSITES_GIT_HOSTS
+    return (host in allowed and port in (None, 443)) or f"{host}:{port}" in allowed
+
+
+def git_url_check(raw: str) -> str:
+    """An https URL on an allowed host, without credentials, query or fragment."""
+    url = raw.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise GitUrlInvalid("Git URL: this is not a valid URL.", fields={"git_url": ["Not a valid URL."]}) from None
+    problem = None
+    if parts.scheme != "https":
+        problem = "Git URL: only https:// URLs are accepted."
+    elif parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        problem = "Git URL: remove the credentials from the URL."
+    elif parts.query or parts.fragment or "?" in url or "#" in url:
+        problem = "Git URL: remove the query or fragment from the URL."
+    elif not _allowed_host(parts.hostname or "", port):
+        hosts = ", ".join(settings.WEBSITES_GIT_HOSTS)
+        problem = f"Git URL: the repository must be on one of {hosts}."
+    elif not re.fullmatch(r"/[A-Za-z0-9._~/-]+", parts.path or "") or ".." in parts.path:
+        problem = "Git URL: the path names no repository."
+    if problem:
+        raise GitUrlInvalid(problem, fields={"git_url": [problem]})
+    return url
+
+
+def sftp_password() -> str:
+    """A random password that passes YunoHost's strongest check (level 4) and has no { or }."""
+    classes = [string.ascii_lowercase, string.ascii_uppercase, string.digits, PASSWORD_SYMBOLS]
+    alphabet = "".join(classes)
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(24))
+        if all(any(char in group for char in password) for group in classes):
+            return password

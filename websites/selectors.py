@@ -1,0 +1,106 @@
+"""Reads of websites: what the API, the pages and the admin show."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.db.models import QuerySet
+
+from accounts.models import User
+from provisioning.models import Operation
+
+from . import emails, lane
+from .models import Website
+
+Kind = Operation.Kind
+Status = Website.Status
+# The provisioning plan as its owner sees it: (step, label).
+PLAN = [
+    ("confirm", "Request confirmed"),
+    ("verify", "Domain ownership verified"),
+    (Kind.DOMAIN_ADD, "Domain added to the server"),
+    (Kind.APP_INSTALL, "Web space installed"),
+    (Kind.GIT_SYNC, "Content cloned from git"),
+    ("live", "Website online"),
+    (Kind.CERT_INSTALL, "Secure certificate (in the background)"),
+]
+OPERATION_STATES = {
+    Operation.Status.PENDING: "pending",
+    Operation.Status.RUNNING: "running",
+    Operation.Status.SUCCEEDED: "done",
+    Operation.Status.FAILED: "failed",
+}
+
+
+def websites_visible(*, user: User) -> QuerySet[Website]:
+    """Staff see every site; a member sees their own."""
+    queryset = Website.objects.select_related("owner")
+    return queryset if user.is_staff else queryset.filter(owner=user)
+
+
+def website_from_key(key: str) -> Website | None:
+    try:
+        pk = signing.loads(key, salt=emails.PROGRESS_SALT)
+    except signing.BadSignature:
+        return None
+    return Website.objects.select_related("owner").filter(pk=pk).first() if isinstance(pk, int) else None
+
+
+def _operations(website: Website) -> dict[str, Operation]:
+    """The latest operation of each kind of this site (a retried step is the same row)."""
+    rows = Operation.objects.filter(
+        subject__in=[website.subject, lane.cert_subject(website.domain)], args__website_id=website.pk
+    ).order_by("sequence", "id")
+    return {row.kind: row for row in rows}
+
+
+def website_steps(website: Website, *, with_errors: bool = False) -> list[dict[str, Any]]:
+    operations = _operations(website)
+    steps = []
+    for name, label in PLAN:
+        if name == "verify" and not website.is_custom_domain:
+            continue
+        if name == Kind.GIT_SYNC and website.kind == Website.Kind.SFTP:
+            continue
+        step: dict[str, Any] = {"name": str(name), "label": label, "state": _state(website, name, operations)}
+        operation = operations.get(name)
+        if step["state"] == "failed" and operation is not None:
+            step["error"] = operation.error if with_errors else emails.STEP_SENTENCES.get(name, "This step failed.")
+        steps.append(step)
+    return steps
+
+
+def _state(website: Website, name: str, operations: dict[str, Operation]) -> str:
+    if name == "confirm":
+        return "done" if website.confirmed_at else "waiting"
+    if name == "verify":
+        return "done" if website.verified_at else ("pending" if website.confirmed_at else "waiting")
+    if name == "live":
+        return "done" if website.live_at else "waiting"
+    operation = operations.get(name)
+    return OPERATION_STATES[operation.status] if operation else "waiting"
+
+
+def website_progress(website: Website) -> dict[str, Any]:
+    """The progress page's JSON: steps, and once live, the address and SFTP access."""
+    data: dict[str, Any] = {
+        "id": website.pk,
+        "domain": website.domain,
+        "kind": website.kind,
+        "status": website.status,
+        "certificate": website.certificate,
+        "steps": website_steps(website),
+        "finished": website.status in (Status.LIVE, Status.FAILED, Status.DELETED),
+    }
+    if website.status == Status.LIVE:
+        data["url"] = website.url
+        if website.kind == Website.Kind.SFTP:
+            data["sftp"] = {
+                "host": emails.sftp_host(website), "port": settings.WEBSITES_SFTP_PORT,
+                "username": website.sftp_username,
+            }
+    if website.status == Status.PENDING_VERIFICATION:
+        data["verification"] = {"record": website.verification_record, "value": website.verification_token}
+    return data

@@ -1,0 +1,83 @@
+"""The websites API's bodies (docs/api.md §3). Input serializers only shape; the services judge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from blahaj.serializers import StrictSerializer
+
+from . import selectors
+from .models import Website
+
+_TEXT = {"max_length": 500, "trim_whitespace": True}
+
+
+class WebsiteCreateSerializer(StrictSerializer):
+    domain = serializers.CharField(max_length=253)
+    kind = serializers.ChoiceField(choices=Website.Kind.choices, default=Website.Kind.SFTP)
+    git_url = serializers.CharField(required=False, allow_blank=True, default="", **_TEXT)
+
+
+class SeedCreateWebsiteSerializer(StrictSerializer):
+    domain = serializers.CharField(max_length=253)
+    git_url = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="", **_TEXT)
+    sftp_access = serializers.BooleanField(required=False, allow_null=True, default=None)
+    ssg = serializers.BooleanField(required=False, default=False)
+    username = serializers.CharField(required=False, max_length=254)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # The seed's flags, as a kind: a git URL makes a git site (an SSG one with "ssg").
+        git_url = attrs.get("git_url") or ""
+        attrs["git_url"] = git_url
+        attrs["kind"] = (Website.Kind.SSG if attrs.get("ssg") else Website.Kind.GIT) if git_url else Website.Kind.SFTP
+        if attrs.get("ssg") and not git_url:
+            raise serializers.ValidationError({"git_url": ["A static site generator site needs a git URL."]})
+        return attrs
+
+
+class TokenSerializer(StrictSerializer):
+    token = serializers.CharField(max_length=200)
+
+
+class VerificationSerializer(serializers.Serializer):
+    record = serializers.CharField(help_text="The TXT record's name.")
+    value = serializers.CharField(help_text="The value it must hold.")
+
+
+class StepSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    state = serializers.ChoiceField(choices=["waiting", "pending", "running", "done", "failed"])
+    error = serializers.CharField(required=False)
+
+
+class WebsiteSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    verification = serializers.SerializerMethodField()
+    steps = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Website
+        fields = [
+            "id", "domain", "kind", "git_url", "status", "sftp_username", "verification", "created_at",
+            "owner", "certificate", "failed_step", "steps",
+        ]
+        read_only_fields = fields
+
+    def get_verification(self, website: Website) -> dict[str, str] | None:
+        if not website.is_custom_domain:
+            return None
+        return {"record": website.verification_record, "value": website.verification_token}
+
+    def get_steps(self, website: Website) -> list[dict[str, Any]]:
+        request = self.context.get("request")
+        staff = bool(request and request.user.is_staff)
+        return selectors.website_steps(website, with_errors=staff)
+
+
+class VerifiedSerializer(serializers.Serializer):
+    verified = serializers.BooleanField()
+    record = serializers.CharField(required=False)
+    value = serializers.CharField(required=False)

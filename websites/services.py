@@ -1,0 +1,273 @@
+"""The website services: one per action, used by the API, the seed routes, the pages and the
+admin alike. Keyword-only; each runs in one transaction, and what leaves the process (emails,
+lane messages, notifications) is queued for after its commit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from blahaj import notifications
+from blahaj.crypto import SecretUnreadable, decrypt
+from blahaj.errors import ApplicationError, Conflict, Gone
+from provisioning import services as lane_services
+from provisioning.models import Operation
+
+from . import dns, emails, lane, rules
+from .models import Website
+
+Status = Website.Status
+# The states in which a site has (or is getting) something on YunoHost.
+ON_YUNOHOST = (Status.PROVISIONING, Status.LIVE, Status.FAILED)
+
+
+class TokenInvalid(ApplicationError):
+    code = "token_invalid"
+    message = "This confirmation link is not valid."
+
+
+class TokenExpired(Gone):
+    code = "token_expired"
+    message = "This confirmation link has expired: ask for the website again."
+
+
+class LimitReached(Conflict):
+    code = "website_limit_reached"
+    message = "Your tier's website limit is reached."
+
+
+class DomainTaken(Conflict):
+    code = "domain_taken"
+    message = "This domain is already taken."
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _kind(kind: str, git_url: str) -> tuple[str, str]:
+    if kind not in Website.Kind.values:
+        raise ApplicationError("Kind: choose sftp, git or ssg.", code="invalid", fields={"kind": ["Not a valid kind."]})
+    if kind == Website.Kind.SFTP:
+        if git_url:
+            raise rules.GitUrlInvalid(
+                "Git URL: an SFTP site takes no git URL.", fields={"git_url": ["Not for an SFTP site."]}
+            )
+        return kind, ""
+    if not git_url:
+        raise rules.GitUrlInvalid("Git URL: a git or ssg site needs one.", fields={"git_url": ["This field is required."]})
+    return kind, rules.git_url_check(git_url)
+
+
+def website_request(*, owner: User, domain: str, kind: str = Website.Kind.SFTP, git_url: str = "") -> Website:
+    """Record a site waiting for its owner's confirmation, and mail the confirmation link.
+
+    The checks that need no lock come first (nothing is recorded for bad input); the tier's
+    limits are then checked and the row inserted with the owner's row locked, so concurrent
+    requests of one owner are counted one after the other.
+    """
+    domain = rules.domain_normalize(domain)
+    kind, git_url = _kind(kind, git_url)
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=owner.pk)
+        tier = locked.tier
+        rules.domain_check_tier(domain, custom_domains=bool(tier and tier.custom_domains))
+        if Website.objects.filter(domain__iexact=domain).exclude(status=Status.DELETED).exists():
+            raise DomainTaken()
+        used = Website.objects.filter(owner_id=owner.pk).exclude(status=Status.DELETED).count()
+        if tier is None or used >= tier.max_websites:
+            raise LimitReached()
+        try:
+            with transaction.atomic():
+                website = Website.objects.create(
+                    owner=locked, domain=domain, kind=kind, git_url=git_url,
+                    verification_token=secrets.token_urlsafe(24),
+                )
+        except IntegrityError:
+            raise DomainTaken() from None
+        emails.send_confirmation(website=website)
+        notifications.website_requested(username=locked.username, domain=domain, kind=kind)
+    return website
+
+
+def website_confirmation_issue(*, website: Website) -> str:
+    """A new confirmation token (in the worker, right before the email is sent)."""
+    token = secrets.token_urlsafe(32)
+    expires = timezone.now() + timedelta(seconds=settings.WEBSITES_CONFIRM_TOKEN_LIFETIME)
+    Website.objects.filter(pk=website.pk).update(confirmation_token_hash=_hash(token), confirmation_expires_at=expires)
+    return token
+
+
+@transaction.atomic
+def website_confirm(*, token: str, website_id: int | None = None) -> tuple[Website, bool]:
+    """Confirm the site of this link (and of `website_id`, when the caller names one):
+    (site, True) if it was confirmed already.
+
+    Single use: the first use starts the site (verification for a custom domain, else
+    provisioning); any later use changes nothing.
+    """
+    candidates = Website.objects.select_for_update().select_related("owner")
+    if website_id is not None:
+        candidates = candidates.filter(pk=website_id)
+    website = candidates.filter(confirmation_token_hash=_hash(token)).first() if token else None
+    if website is None or website.status == Status.DELETED:
+        raise TokenInvalid()
+    if website.confirmed_at is not None:
+        return website, True
+    if website.confirmation_expires_at is None or website.confirmation_expires_at < timezone.now():
+        raise TokenExpired()
+    website.confirmed_at = timezone.now()
+    if website.is_custom_domain and website.verified_at is None:
+        website.status = Status.PENDING_VERIFICATION
+    else:
+        website.status = Status.PROVISIONING
+        lane.website_provision(website=website)
+    website.save(update_fields=["confirmed_at", "status", "updated_at"])
+    return website, False
+
+
+def website_verify_domain(*, website: Website) -> bool:
+    """Look for the TXT record `_blahaj-verify.<domain>` holding the site's token.
+
+    Found: the domain is verified, and a confirmed site waiting for it starts provisioning.
+    The look-up happens before the transaction: no row is locked while DNS answers.
+    """
+    if not website.is_custom_domain:
+        return True
+    found = website.verification_token in dns.txt_values(website.verification_record)
+    with transaction.atomic():
+        locked = Website.objects.select_for_update().get(pk=website.pk)
+        if found:
+            locked.verified_at = locked.verified_at or timezone.now()
+            if locked.status == Status.PENDING_VERIFICATION:
+                locked.status = Status.PROVISIONING
+                lane.website_provision(website=locked)
+            locked.save(update_fields=["verified_at", "status", "updated_at"])
+    website.refresh_from_db()
+    return found
+
+
+def websites_recheck_domains() -> list[str]:
+    """Check every verified custom domain again; staff are told of each that stopped verifying.
+
+    Its verification is withdrawn (the owner sees it and can verify again); the site stays up.
+    """
+    lost = []
+    candidates = Website.objects.select_related("owner").filter(
+        verified_at__isnull=False, status__in=[Status.LIVE, Status.PROVISIONING, Status.FAILED]
+    )
+    for website in candidates:
+        if not website.is_custom_domain:
+            continue
+        if website.verification_token in dns.txt_values(website.verification_record):
+            continue
+        with transaction.atomic():
+            Website.objects.filter(pk=website.pk).update(verified_at=None)
+            notifications.domain_unverified(username=website.owner.username, domain=website.domain)
+        lost.append(website.domain)
+    return lost
+
+
+def websites_git_pull() -> int:
+    """The beat's pull: one `webapp.git_sync` for each live git or ssg site that has none
+    waiting already (a slow lane does not pile them up). Returns how many were queued."""
+    queued = 0
+    live = Website.objects.select_related("owner").filter(
+        status=Status.LIVE, kind__in=[Website.Kind.GIT, Website.Kind.SSG]
+    ).exclude(app_id="")
+    for website in live:
+        waiting = Operation.objects.filter(
+            subject=website.subject, kind=Operation.Kind.GIT_SYNC, status__in=Operation.UNFINISHED
+        ).exists()
+        if not waiting:
+            with transaction.atomic():
+                lane.website_git_sync(website=website)
+            queued += 1
+    return queued
+
+
+@transaction.atomic
+def website_delete(*, website: Website) -> Website:
+    """Delete the site: at once if nothing was made on YunoHost yet, else through the lane
+    (app remove, then domain remove). Deleting a site being deleted changes nothing."""
+    locked = Website.objects.select_for_update().select_related("owner").get(pk=website.pk)
+    if locked.status in (Status.DELETING, Status.DELETED):
+        return locked
+    if locked.status in ON_YUNOHOST:
+        locked.status = Status.DELETING
+        locked.save(update_fields=["status", "updated_at"])
+        lane.website_remove(website=locked)
+    else:
+        locked.status, locked.deleted_at = Status.DELETED, timezone.now()
+        locked.save(update_fields=["status", "deleted_at", "updated_at"])
+        emails.send_deleted(website=locked)
+    return locked
+
+
+def _live(website: Website) -> Website:
+    locked = Website.objects.select_for_update().select_related("owner").get(pk=website.pk)
+    if locked.status != Status.LIVE:
+        raise Conflict("This can be done only to a site that is live.", code="website_not_live")
+    return locked
+
+
+@transaction.atomic
+def website_reset(*, website: Website) -> Operation:
+    """Wipe the site's files back to the initial state (same SFTP login; a new password is mailed)."""
+    return lane.website_reset(website=_live(website))
+
+
+@transaction.atomic
+def website_sftp_password_rotate(*, website: Website) -> Operation:
+    """Set a new, generated SFTP password and mail it once to the owner."""
+    locked = _live(website)
+    if locked.kind != Website.Kind.SFTP or not locked.app_id:
+        raise Conflict("This site has no SFTP access.", code="no_sftp")
+    return lane.website_set_sftp_password(website=locked)
+
+
+def website_failed_operation(*, website: Website) -> Operation | None:
+    return (
+        Operation.objects.filter(subject=website.subject, args__website_id=website.pk, status=Operation.Status.FAILED)
+        .order_by("-sequence").first()
+    )
+
+
+def website_retry(*, website: Website) -> Operation:
+    """Staff: run the failed step again; the plan goes on from there."""
+    operation = website_failed_operation(website=website)
+    if operation is None or website.status != Status.FAILED:
+        raise Conflict("This site has no failed step to retry.", code="not_failed")
+    return lane_services.operation_retry(operation=operation)
+
+
+# --- Emails (in the worker) -------------------------------------------------------------------
+
+
+def website_email_deliver(*, kind: str, website_id: int) -> None:
+    website = Website.objects.select_related("owner").filter(pk=website_id).first()
+    if website is None or kind not in emails.KINDS:
+        return
+    extra: dict[str, Any] = {}
+    if kind == emails.CONFIRMATION:
+        if website.status != Status.PENDING_CONFIRMATION:
+            return  # confirmed or deleted meanwhile
+        extra["link"] = emails.confirmation_link(website_confirmation_issue(website=website))
+    if kind == emails.SFTP_PASSWORD:
+        if not website.pending_password:
+            return  # sent already
+        try:
+            extra["password"] = decrypt(website.pending_password)
+        except SecretUnreadable:
+            return
+    emails.render(kind, website=website, **extra).send()
+    if kind == emails.SFTP_PASSWORD:
+        # Only this encrypted copy, and only if no newer password replaced it meanwhile.
+        Website.objects.filter(pk=website.pk, pending_password=website.pending_password).update(pending_password="")

@@ -1,0 +1,79 @@
+"""A website from request to live in a real browser (headless Chromium): the API request, the
+emailed confirmation link, the progress page that follows the lane's steps by itself, and the
+address and SFTP access once live. Screenshots under $BLAHAJ_ARTIFACTS/screenshots."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+from django.db import connections
+from selenium.webdriver.common.by import By
+
+from accounts.tests.conftest import screenshots_taken  # noqa: F401 - the run lists the screenshots
+from accounts.tests.test_browser import browser, shoot, wait_for  # noqa: F401 - the Chromium fixture
+from conftest import PASSWORD
+from provisioning.locks import lane_lock
+from websites.models import Website
+from websites.tests.conftest import run_lane
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def site(live_server, settings, tasks_inline, emulator, mailoutbox, monkeypatch):
+    # The page polls: each poll may be served by a new server thread, whose connection must
+    # close with its request, or the test database could not be dropped at the end.
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+    settings.SITE_URL = live_server.url
+    settings.YUNOHOST_LANE_WAIT = 0  # a busy lane steps aside at once (the test holds it below)
+    return live_server.url
+
+
+def _steps(driver) -> dict[str, str]:
+    return {
+        item.get_attribute("data-step"): item.get_attribute("data-state")
+        for item in driver.find_elements(By.CSS_SELECTOR, "#website-steps li")
+    }
+
+
+def test_request_confirm_follow_the_progress_and_see_the_site_live(browser, site, user, mailoutbox):  # noqa: F811
+    access = requests.post(f"{site}/api/user/login", json={"username": "alice", "password": PASSWORD}, timeout=10)
+    headers = {"Authorization": f"Bearer {access.json()['access']}"}
+    created = requests.post(f"{site}/create_website", json={"domain": "alice.blahaj.land"}, headers=headers, timeout=10)
+    assert created.status_code == 200, created.text
+    link = re.search(r"https?://\S+", mailoutbox[-1].body).group(0)
+    assert link.startswith(f"{site}/confirm_site?token=")
+
+    # The lane is busy with something else while the page first loads: the steps wait.
+    lock = lane_lock()
+    assert lock.acquire(wait=5)
+    try:
+        browser.get(link)
+        assert "/website_being_made?site=" in browser.current_url
+        assert browser.find_element(By.TAG_NAME, "h1").text == "alice.blahaj.land"
+        steps = _steps(browser)
+        assert steps["confirm"] == "done" and steps["domain.add"] == "pending" and steps["live"] == "waiting"
+        assert not browser.find_element(By.ID, "website-access").is_displayed()
+        shoot(browser, "website-01-progress")
+    finally:
+        lock.release()
+
+    run_lane()  # what the yunohost worker does; the page polls and redraws by itself
+
+    wait_for(browser, lambda d: _steps(d).get("live") == "done", timeout=20)
+    wait_for(browser, lambda d: d.find_element(By.ID, "website-access").is_displayed())
+    assert browser.find_element(By.ID, "website-url").text == "https://alice.blahaj.land/"
+    assert browser.find_element(By.ID, "sftp-username").text == "my_webapp"
+    assert browser.find_element(By.ID, "sftp-port").text == "22"
+    assert browser.find_element(By.ID, "website-status").text == "Your website is online."
+    wait_for(browser, lambda d: d.find_element(By.ID, "website-certificate").text == "ok", timeout=20)
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]]
+    assert errors == []  # no script error, no refused inline code (CSP)
+    shoot(browser, "website-02-live")
+    assert Website.objects.get().status == Website.Status.LIVE
+
+    browser.get(link)  # the link again: already confirmed, nothing queued twice
+    assert "already confirmed" in browser.find_element(By.ID, "already-confirmed").text
+    shoot(browser, "website-03-already-confirmed")

@@ -1,0 +1,133 @@
+"""`/api/websites/` (docs/api.md §3): the owner's own sites, every site for staff. Thin: each
+action calls one service."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from blahaj.errors import NotFound, ValidationFailed
+from blahaj.schema import ErrorSerializer as ERROR
+from blahaj.throttling import throttles
+
+from . import selectors, services
+from .models import Website
+from .serializers import TokenSerializer, VerifiedSerializer, WebsiteCreateSerializer, WebsiteSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Websites: your own (staff: every one)",
+        responses={200: WebsiteSerializer(many=True), 400: OpenApiResponse(ERROR, description="an unknown query parameter")},
+    ),
+    retrieve=extend_schema(summary="One website, with its provisioning steps"),
+    create=extend_schema(
+        request=WebsiteCreateSerializer,
+        responses={
+            202: WebsiteSerializer,
+            400: OpenApiResponse(description="domain_invalid, git_url_invalid, domain_not_allowed"),
+            409: OpenApiResponse(description="website_limit_reached, domain_taken"),
+        },
+        summary="Ask for a website: a confirmation link is mailed",
+    ),
+    destroy=extend_schema(request=None, responses={202: WebsiteSerializer}, summary="Delete a website (queued)"),
+)
+class WebsiteViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = WebsiteSerializer
+    permission_classes = [IsAuthenticated]
+    queryset = Website.objects.none()  # the schema's type of `id`; get_queryset decides the rows
+    lookup_value_regex = r"[^/]+"
+
+    def get_queryset(self) -> QuerySet[Website]:
+        if getattr(self, "swagger_fake_view", False) or not self.request.user.is_authenticated:
+            return Website.objects.none()
+        return selectors.websites_visible(user=self.request.user).exclude(status=Website.Status.DELETED)
+
+    def get_object(self) -> Website:
+        # Somebody else's site is a 404, like one that does not exist.
+        pk = self.kwargs.get("pk", "")
+        website = self.get_queryset().filter(pk=int(pk)).first() if str(pk).isdigit() else None
+        if website is None:
+            raise NotFound("Website not found.", code="website_not_found")
+        return website
+
+    def list(self, request: Request) -> Response:
+        # Only the pagination's parameter: a misspelt filter must not look like "no sites".
+        unknown = sorted(set(request.query_params) - {"page"})
+        if unknown:
+            raise ValidationFailed(
+                "Unknown query parameter.", fields={name: ["Unknown query parameter."] for name in unknown[:10]}
+            )
+        return super().list(request)
+
+    def create(self, request: Request) -> Response:
+        data = WebsiteCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        website = services.website_request(owner=request.user, **data.validated_data)
+        return Response(self.get_serializer(website).data, status=status.HTTP_202_ACCEPTED)
+
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        website = services.website_delete(website=self.get_object())
+        return Response(self.get_serializer(website).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=TokenSerializer,
+        responses={202: WebsiteSerializer, 400: OpenApiResponse(description="token_invalid"),
+                   410: OpenApiResponse(description="token_expired")},
+        summary="Confirm a website with the emailed token: provisioning is queued",
+    )
+    @action(
+        detail=True, methods=["post"], permission_classes=[AllowAny], authentication_classes=[],
+        throttle_classes=throttles("lookup"),
+    )
+    def confirm(self, request: Request, pk: str | None = None) -> Response:
+        data = TokenSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not str(pk).isdigit():
+            raise services.TokenInvalid()
+        website, _ = services.website_confirm(token=data.validated_data["token"], website_id=int(str(pk)))
+        return Response(WebsiteSerializer(website).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=None,
+        responses={200: VerifiedSerializer, 409: OpenApiResponse(VerifiedSerializer, description="not found yet")},
+        summary="Look for the custom domain's DNS TXT record",
+    )
+    @action(detail=True, methods=["post"], url_path="verify-domain", throttle_classes=throttles("lookup"))
+    def verify_domain(self, request: Request, pk: str | None = None) -> Response:
+        website = self.get_object()
+        if services.website_verify_domain(website=website):
+            return Response({"verified": True})
+        return Response(
+            {
+                "verified": False, "error": "The DNS TXT record was not found yet.", "code": "domain_not_verified",
+                "record": website.verification_record, "value": website.verification_token,
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
+
+    @extend_schema(request=None, responses={202: WebsiteSerializer, 409: OpenApiResponse(description="website_not_live")},
+                   summary="Wipe the website's files back to the initial state")
+    @action(detail=True, methods=["post"])
+    def reset(self, request: Request, pk: str | None = None) -> Response:
+        website = self.get_object()
+        services.website_reset(website=website)
+        website.refresh_from_db()
+        return Response(self.get_serializer(website).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={202: WebsiteSerializer, 409: OpenApiResponse(description="no_sftp")},
+                   summary="Set a new SFTP password, mailed to the owner (never in a response)")
+    @action(detail=True, methods=["post"], url_path="sftp-password")
+    def sftp_password(self, request: Request, pk: str | None = None) -> Response:
+        website = self.get_object()
+        services.website_sftp_password_rotate(website=website)
+        website.refresh_from_db()
+        return Response(self.get_serializer(website).data, status=status.HTTP_202_ACCEPTED)
