@@ -12,6 +12,12 @@ from blahaj.errors import ApplicationError
 from . import services
 from .models import Website
 
+# Every column, read-only: a site changes through the actions (services), never by hand.
+_FIELDS: list[str] = [
+    "owner", "domain", "kind", "git_url", "status", "failed_step", "error", "app_id", "sftp_username",
+    "certificate", "verification_token", "verified_at", "confirmed_at", "created_at", "live_at", "synced_at",
+    "deleted_at",
+]
 
 @admin.register(Website)
 class WebsiteAdmin(admin.ModelAdmin):
@@ -22,12 +28,8 @@ class WebsiteAdmin(admin.ModelAdmin):
     search_fields = ["domain", "owner__username", "owner__email"]
     list_select_related = ["owner"]
     ordering = ["-created_at"]
-    fields = [
-        "owner", "domain", "kind", "git_url", "status", "failed_step", "error", "app_id", "sftp_username",
-        "certificate", "verification_token", "verified_at", "confirmed_at", "created_at", "live_at", "synced_at",
-        "deleted_at",
-    ]
-    readonly_fields = fields
+    fields = tuple(_FIELDS)
+    readonly_fields = _FIELDS
     actions = ["retry", "delete_sites", "reset", "reverify"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -63,7 +65,8 @@ class WebsiteAdmin(admin.ModelAdmin):
 
     @admin.action(description="Check the DNS verification of the selected websites again")
     def reverify(self, request: HttpRequest, queryset: QuerySet[Website]) -> None:
-        verified, missing = [], []
+        verified: list[str] = []
+        missing: list[str] = []
         for website in queryset:
             (verified if services.website_verify_domain(website=website) else missing).append(website.domain)
         if verified:

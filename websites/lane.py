@@ -242,9 +242,7 @@ def sftp_password_set(*, operation: Operation) -> None:
 
 
 def git_synced(*, operation: Operation) -> None:
-    Website.objects.filter(pk=(operation.args or {}).get("website_id")).update(
-        synced_at=operation.finished_at, error=""
-    )
+    Website.objects.filter(pk=_website_id(operation)).update(synced_at=operation.finished_at, error="")
 
 
 def git_sync_failed(*, operation: Operation) -> None:
@@ -270,7 +268,12 @@ def certificate_retried(*, operation: Operation) -> None:
 
 
 def _set_certificate(operation: Operation, state: str) -> None:
-    Website.objects.filter(pk=(operation.args or {}).get("website_id")).update(certificate=state)
+    Website.objects.filter(pk=_website_id(operation)).update(certificate=state)
+
+
+def _website_id(operation: Operation) -> int:
+    # Every website step carries its site's id (website_operation_args); 0 matches no row.
+    return int((operation.args or {}).get("website_id") or 0)
 
 
 def register_outcomes() -> None:

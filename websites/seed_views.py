@@ -12,6 +12,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import signed_in_user
 from accounts.models import User
 from accounts.seed_views import PublicSeedView, SeedView
 from accounts.serializers_seed import MessageSerializer
@@ -52,8 +53,9 @@ class SeedCreateWebsiteView(SeedView):
         return Response({"message": "Website setup confirmation link sent"})
 
     def _owner(self, request: Request, username: str | None) -> User:
-        if not username or username == request.user.username:
-            return request.user
+        caller = signed_in_user(request)
+        if not username or username == caller.username:
+            return caller
         if not request.user.is_staff:
             raise Forbidden("Only staff may ask for a website for another user.")
         owner = User.objects.filter(username=username.strip().lower()).first()

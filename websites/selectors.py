@@ -80,7 +80,7 @@ def _state(website: Website, name: str, operations: dict[str, Operation]) -> str
     if name == "live":
         return "done" if website.live_at else "waiting"
     operation = operations.get(name)
-    return OPERATION_STATES[operation.status] if operation else "waiting"
+    return OPERATION_STATES[Operation.Status(operation.status)] if operation else "waiting"
 
 
 def website_progress(website: Website) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import signed_in_user
 from blahaj.errors import NotFound, ValidationFailed
 from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.throttling import throttles
@@ -71,7 +72,7 @@ class WebsiteViewSet(
     def create(self, request: Request) -> Response:
         data = WebsiteCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        website = services.website_request(owner=request.user, **data.validated_data)
+        website = services.website_request(owner=signed_in_user(request), **data.validated_data)
         return Response(self.get_serializer(website).data, status=status.HTTP_202_ACCEPTED)
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:

@@ -88,12 +88,15 @@ def plus_tier(db):
 def confirmation_token(mailoutbox) -> str:
     """The token of the last website confirmation email."""
     message = [m for m in mailoutbox if "Confirm your website" in m.subject][-1]
-    url = re.search(r"https?://\S+", message.body).group(0)
-    return url.split("token=", 1)[1]
+    found = re.search(r"https?://\S+", message.body)
+    assert found is not None, message.body
+    return found.group(0).split("token=", 1)[1]
 
 
 def confirm_path(mailoutbox) -> str:
     message = [m for m in mailoutbox if "Confirm your website" in m.subject][-1]
-    url = urlsplit(re.search(r"https?://\S+", message.body).group(0))
+    found = re.search(r"https?://\S+", message.body)
+    assert found is not None, message.body
+    url = urlsplit(found.group(0))
     assert f"{url.scheme}://{url.netloc}" == settings.SITE_URL
     return f"{url.path}?{url.query}"

@@ -43,7 +43,9 @@ def test_request_confirm_follow_the_progress_and_see_the_site_live(browser, site
     headers = {"Authorization": f"Bearer {access.json()['access']}"}
     created = requests.post(f"{site}/create_website", json={"domain": "alice.blahaj.land"}, headers=headers, timeout=10)
     assert created.status_code == 200, created.text
-    link = re.search(r"https?://\S+", mailoutbox[-1].body).group(0)
+    found = re.search(r"https?://\S+", mailoutbox[-1].body)
+    assert found is not None, mailoutbox[-1].body
+    link = found.group(0)
     assert link.startswith(f"{site}/confirm_site?token=")
 
     # The lane is busy with something else while the page first loads: the steps wait.
