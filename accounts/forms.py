@@ -87,11 +87,24 @@ class SignupForm(ServiceForm):
     )
     accept_terms = forms.BooleanField(label="I accept the terms of service", required=False)
     invitation = forms.CharField(required=False, max_length=128, widget=forms.HiddenInput)
+    # Filled by accounts/altcha.js with the solved challenge (README, "Abuse defences").
+    challenge = forms.CharField(
+        required=False, max_length=2000, widget=forms.HiddenInput(attrs={"data-challenge": ""})
+    )
+    # The honeypot: hidden from people (site.css), filled by form-filling bots.
+    homepage = forms.CharField(
+        label="Leave this empty",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not settings.ACCOUNTS_TERMS_URL:
             del self.fields["accept_terms"]
+        if settings.SIGNUP_CHALLENGE == "off":
+            del self.fields["challenge"]
         self.fields["username"].help_text = (
             "Lower-case letters, digits, dots or underscores. It also names your new mail "
             f"address: username@{settings.YUNOHOST_DOMAIN}."

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Value
 from django.db.models.functions import Concat, Lower
@@ -285,3 +287,35 @@ class SiteSettings(models.Model):
 
     def __str__(self) -> str:
         return "Site settings"
+
+
+def network_normalized(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError:
+        raise ValidationError("Give an address or a CIDR range, e.g. 203.0.113.7 or 2001:db8::/32.") from None
+
+
+class NetworkBlock(models.Model):
+    """An address or range that may not sign up (README, "Abuse defences"), until it expires."""
+
+    network = models.CharField(
+        max_length=49,  # an IPv6 address with its /128, with room
+        unique=True,
+        help_text="An address or a CIDR range: 203.0.113.7, 203.0.113.0/24, 2001:db8::/32.",
+    )
+    reason = models.CharField(max_length=200, blank=True, default="", help_text="For staff only.")
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until removed.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.network
+
+    def clean(self) -> None:
+        self.network = network_normalized(self.network)

@@ -213,6 +213,15 @@ ACCOUNTS_TERMS_URL = env_str("ACCOUNTS_TERMS_URL", "")
 ACCOUNTS_TERMS_VERSION = env_str("ACCOUNTS_TERMS_VERSION", "1")
 STAFF_NOTIFY_EMAILS = [a.strip() for a in env_str("STAFF_NOTIFY_EMAILS", "").split(",") if a.strip()]
 STAFF_DIGEST_WINDOW = env_int("STAFF_DIGEST_WINDOW", 300)
+# Abuse defences (README, "Abuse defences").
+SIGNUP_CHALLENGE = env_str("SIGNUP_CHALLENGE", "altcha")  # altcha | off
+if SIGNUP_CHALLENGE not in ("altcha", "off"):
+    raise ImproperlyConfigured("SIGNUP_CHALLENGE must be altcha or off.")
+SIGNUP_CHALLENGE_API = env_bool("SIGNUP_CHALLENGE_API", False)
+SIGNUP_CHALLENGE_HMAC_KEY = env_str("SIGNUP_CHALLENGE_HMAC_KEY")  # empty: derived from SECRET_KEY
+# The work: about a second in a browser (half the range on average, SubtleCrypto SHA-256).
+SIGNUP_CHALLENGE_MAX_NUMBER = env_int("SIGNUP_CHALLENGE_MAX_NUMBER", 100_000)
+SIGNUP_CHALLENGE_LIFETIME = env_int("SIGNUP_CHALLENGE_LIFETIME", 20 * 60)
 
 JWT_ACCESS_LIFETIME = env_int("JWT_ACCESS_LIFETIME", 900)
 JWT_REFRESH_LIFETIME = env_int("JWT_REFRESH_LIFETIME", 86400)

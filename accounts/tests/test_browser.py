@@ -50,6 +50,8 @@ def browser():
 @pytest.fixture
 def site(live_server, settings, tasks_inline, default_tier, mailoutbox):
     settings.SITE_URL = live_server.url  # emailed links must lead to this server
+    # Every sign-up here goes through the real challenge: the page's script solves it.
+    settings.SIGNUP_CHALLENGE = "altcha"
     return live_server.url
 
 

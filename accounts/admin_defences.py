@@ -1,0 +1,47 @@
+"""The abuse defences in the admin (README, "Abuse defences"): blocked networks. Writes go
+through accounts.defences, like the staff API's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from . import defences
+from .models import NetworkBlock, User
+
+
+class LiveFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "live"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "In force"), ("no", "Expired")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        live = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+        if self.value() == "yes":
+            return queryset.filter(live)
+        if self.value() == "no":
+            return queryset.exclude(live)
+        return queryset
+
+
+@admin.register(NetworkBlock)
+class NetworkBlockAdmin(admin.ModelAdmin):
+    list_display = ["network", "reason", "expires_at", "created_at", "created_by"]
+    list_filter = [LiveFilter]
+    search_fields = ["network", "reason"]
+    fields = ["network", "reason", "expires_at"]
+
+    def save_model(self, request: HttpRequest, obj: NetworkBlock, form: Any, change: bool) -> None:
+        # The form's clean() has normalised and checked the network already.
+        if change:
+            defences.network_block_update(block=obj, data=form.cleaned_data)
+        else:
+            actor = request.user if isinstance(request.user, User) else None
+            created = defences.network_block_create(**form.cleaned_data, actor=actor)
+            obj.pk = created.pk
