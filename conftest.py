@@ -55,6 +55,7 @@ def _signup_defences_off(settings):
     challenge, and there is no network here for DNS: accounts/tests/test_defences*.py turn
     each defence back on."""
     settings.SIGNUP_CHALLENGE = "off"
+    settings.SIGNUP_CHECK_MX = False
 
 
 @pytest.fixture

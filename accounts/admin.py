@@ -71,7 +71,7 @@ class UserAdmin(DjangoUserAdmin):
     change_password_form = PasswordChangeForm
     add_form = UserCreationForm
     list_display = ["username", "display_name", "email", "tier", "status", "is_staff", "date_joined", "note"]
-    list_filter = ["status", "tier", "is_staff"]
+    list_filter = ["status", "tier", "is_staff", "email_domain_unverified"]
     search_fields = ["username", "display_name", "email", "discord_username"]
     ordering = ["-date_joined"]
     readonly_fields = [

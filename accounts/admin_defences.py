@@ -1,4 +1,4 @@
-"""The abuse defences in the admin (README, "Abuse defences"): blocked networks. Writes go
+"""The abuse defences in the admin (README, "Abuse defences"): blocked networks and email domains. Writes go
 through accounts.defences, like the staff API's."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from . import defences
-from .models import NetworkBlock, User
+from .models import EmailDomainBlock, NetworkBlock, User
 
 
 class LiveFilter(admin.SimpleListFilter):
@@ -45,3 +45,17 @@ class NetworkBlockAdmin(admin.ModelAdmin):
             actor = request.user if isinstance(request.user, User) else None
             created = defences.network_block_create(**form.cleaned_data, actor=actor)
             obj.pk = created.pk
+
+
+@admin.register(EmailDomainBlock)
+class EmailDomainBlockAdmin(admin.ModelAdmin):
+    list_display = ["domain", "reason", "created_at", "created_by"]
+    search_fields = ["domain", "reason"]
+    fields = ["domain", "reason"]
+
+    def save_model(self, request: HttpRequest, obj: EmailDomainBlock, form: Any, change: bool) -> None:
+        if change:
+            defences.email_domain_block_update(block=obj, data=form.cleaned_data)
+        else:
+            actor = request.user if isinstance(request.user, User) else None
+            obj.pk = defences.email_domain_block_create(**form.cleaned_data, actor=actor).pk

@@ -18,6 +18,7 @@ from typing import Any, Final
 from urllib.parse import parse_qs
 
 import altcha
+import disposable_email_domains
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -27,8 +28,8 @@ from django.utils.crypto import salted_hmac
 
 from blahaj.errors import ApplicationError, Conflict
 
-from . import services
-from .models import NetworkBlock, User, network_normalized
+from . import mail_domains, services
+from .models import EmailDomainBlock, NetworkBlock, User, domain_normalized, network_normalized
 
 CHALLENGE_OFF = "off"
 CHALLENGE_ALTCHA = "altcha"
@@ -40,6 +41,11 @@ class NetworkBlocked(ApplicationError):
     status_code = 403
     code = "network_blocked"
     message = "Sign-ups from your network are blocked for now. If this is a mistake, write to the staff."
+
+
+class EmailDomainBlocked(ApplicationError):
+    code = "email_domain_blocked"
+    message = "We do not accept sign-ups with addresses at this domain. Please use another email address."
 
 
 class ChallengeFailed(ApplicationError):
@@ -165,6 +171,72 @@ def network_block_update(*, block: NetworkBlock, data: dict[str, Any]) -> Networ
     return block
 
 
+def _parents(domain: str) -> list[str]:
+    """`a.b.example` -> a.b.example, b.example, example: a block covers its subdomains."""
+    labels = domain.split(".")
+    return [".".join(labels[index:]) for index in range(len(labels))]
+
+
+def _domain_of(email: str) -> str | None:
+    try:
+        return domain_normalized(email.rpartition("@")[2])
+    except ValidationError:
+        return None  # not an address: the registration's own validation says so
+
+
+def email_domain_screen(*, email: str) -> bool:
+    """Raise EmailDomainBlocked for a blocked, throwaway or mail-less domain, or one whose
+    mail servers are blocked. False when the DNS could not answer: accept, and flag."""
+    domain = _domain_of(email)
+    if domain is None:
+        return True
+    names = _parents(domain)
+    if any(name in disposable_email_domains.blocklist for name in names):
+        raise EmailDomainBlocked()
+    if EmailDomainBlock.objects.filter(domain__in=names).exists():
+        raise EmailDomainBlocked()
+    if not settings.SIGNUP_CHECK_MX:
+        return True
+    try:
+        hosts = mail_domains.mail_hosts(domain)
+    except mail_domains.DnsUnavailable:
+        return False
+    if not hosts:
+        raise EmailDomainBlocked(
+            "This email domain cannot receive mail. Check the address, or use another one."
+        )
+    host_names = {name for host in hosts for name in _parents(host)}
+    if EmailDomainBlock.objects.filter(domain__in=host_names).exists():
+        raise EmailDomainBlocked()
+    return True
+
+
+def _domain_value(domain: str) -> str:
+    try:
+        return domain_normalized(domain)
+    except ValidationError as error:
+        raise ApplicationError(fields={"domain": list(error.messages)}) from None
+
+
+def email_domain_block_create(*, domain: str, reason: str = "", actor: User | None = None) -> EmailDomainBlock:
+    value = _domain_value(domain)
+    if EmailDomainBlock.objects.filter(domain=value).exists():
+        raise Conflict(f"{value} is already blocked.", code="email_domain_block_exists")
+    return EmailDomainBlock.objects.create(domain=value, reason=reason, created_by=actor)
+
+
+def email_domain_block_update(*, block: EmailDomainBlock, data: dict[str, Any]) -> EmailDomainBlock:
+    if "domain" in data:
+        value = _domain_value(data["domain"])
+        if EmailDomainBlock.objects.filter(domain=value).exclude(pk=block.pk).exists():
+            raise Conflict(f"{value} is already blocked.", code="email_domain_block_exists")
+        block.domain = value
+    if "reason" in data:
+        block.reason = data["reason"]
+    block.save()
+    return block
+
+
 def user_register_screened(
     *, client_ip: str, challenge: str | None, honeypot: str = "", **fields: Any
 ) -> User | None:
@@ -179,5 +251,10 @@ def user_register_screened(
         raise NetworkBlocked()
     if challenge is not None:
         challenge_verify(payload=challenge)
-    return services.user_register(**fields)
+    verified = email_domain_screen(email=fields["email"])
+    user = services.user_register(**fields)
+    if not verified:
+        User.objects.filter(pk=user.pk).update(email_domain_unverified=True)
+        user.email_domain_unverified = True
+    return user
 

@@ -53,6 +53,7 @@ class SignupForm(ServiceForm):
     error_fields = {
         "username_taken": "username",
         "email_taken": "email",
+        "email_domain_blocked": "email",
         "referral_code_invalid": "referral_code",
         "terms_not_accepted": "accept_terms",
     }

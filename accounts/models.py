@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 from datetime import datetime
 from typing import Any
 
@@ -110,6 +111,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     terms_version = models.CharField(max_length=64, blank=True, default="", editable=False)
     # A few words to the staff who approve the request (plain text, escaped wherever shown).
     signup_note = models.TextField("note to the admins", max_length=500, blank=True, default="", editable=False)
+    # The sign-up's mail-domain check could not finish (DNS down or slow): accepted, for staff to look at.
+    email_domain_unverified = models.BooleanField(
+        "email domain not verified", default=False, help_text="DNS failed while checking the domain at sign-up."
+    )
 
     objects = UserManager()
 
@@ -319,3 +324,39 @@ class NetworkBlock(models.Model):
 
     def clean(self) -> None:
         self.network = network_normalized(self.network)
+
+
+class EmailDomainBlock(models.Model):
+    """A mail domain that may not sign up; it also matches the domain's mail servers (MX), so a
+    new throwaway domain served by a known throwaway mail host is caught too."""
+
+    domain = models.CharField(
+        max_length=253,
+        unique=True,
+        help_text="A domain (its subdomains too): throwaway.example. Also matched against mail servers.",
+    )
+    reason = models.CharField(max_length=200, blank=True, default="", help_text="For staff only.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+    def clean(self) -> None:
+        self.domain = domain_normalized(self.domain)
+
+
+def domain_normalized(value: str) -> str:
+    domain = value.strip().strip(".").lower()
+    labels = domain.split(".")
+    if len(domain) > 253 or len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise ValidationError("Give a domain name, e.g. throwaway.example.")
+    return domain
+
+
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")

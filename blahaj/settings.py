@@ -222,6 +222,12 @@ SIGNUP_CHALLENGE_HMAC_KEY = env_str("SIGNUP_CHALLENGE_HMAC_KEY")  # empty: deriv
 # The work: about a second in a browser (half the range on average, SubtleCrypto SHA-256).
 SIGNUP_CHALLENGE_MAX_NUMBER = env_int("SIGNUP_CHALLENGE_MAX_NUMBER", 100_000)
 SIGNUP_CHALLENGE_LIFETIME = env_int("SIGNUP_CHALLENGE_LIFETIME", 20 * 60)
+# Refuse addresses whose domain has no mail server (MX, else A/AAAA). A DNS failure never
+# refuses: the account is flagged for staff. Resolvers: "ip" or "ip:port", comma-separated;
+# empty: the system's.
+SIGNUP_CHECK_MX = env_bool("SIGNUP_CHECK_MX", True)
+SIGNUP_DNS_RESOLVERS = env_list("SIGNUP_DNS_RESOLVERS", "")
+SIGNUP_DNS_TIMEOUT = float(env_str("SIGNUP_DNS_TIMEOUT", "2"))
 
 JWT_ACCESS_LIFETIME = env_int("JWT_ACCESS_LIFETIME", 900)
 JWT_REFRESH_LIFETIME = env_int("JWT_REFRESH_LIFETIME", 86400)

@@ -1,4 +1,4 @@
-"""Staff API for the abuse defences: `/api/network-blocks/`. Thin: each write calls one
+"""Staff API for the abuse defences: `/api/network-blocks/` and `/api/email-domain-blocks/`. Thin: each write calls one
 service of accounts.defences, the same the admin uses."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.serializers import BaseSerializer
 
 from .. import defences
-from ..models import NetworkBlock, User
+from ..models import EmailDomainBlock, NetworkBlock, User
 from ..serializers import ErrorSerializer as ERROR
-from ..serializers_defences import NetworkBlockSerializer
+from ..serializers_defences import EmailDomainBlockSerializer, NetworkBlockSerializer
 
 _EXISTS = {409: OpenApiResponse(ERROR, description="network_block_exists")}
 
@@ -33,3 +33,25 @@ class NetworkBlockViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer: BaseSerializer) -> None:
         defences.network_block_update(block=serializer.instance, data=serializer.validated_data)  # type: ignore[arg-type]  # a NetworkBlock
+
+
+_DOMAIN_EXISTS = {409: OpenApiResponse(ERROR, description="email_domain_block_exists")}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Blocked email domains (also matched against a domain's mail servers)"),
+    create=extend_schema(responses={201: EmailDomainBlockSerializer, 400: ERROR, **_DOMAIN_EXISTS}),
+    update=extend_schema(responses={200: EmailDomainBlockSerializer, 400: ERROR, **_DOMAIN_EXISTS}),
+    partial_update=extend_schema(responses={200: EmailDomainBlockSerializer, 400: ERROR, **_DOMAIN_EXISTS}),
+)
+class EmailDomainBlockViewSet(viewsets.ModelViewSet):
+    queryset = EmailDomainBlock.objects.select_related("created_by")
+    serializer_class = EmailDomainBlockSerializer
+    permission_classes = [IsAdminUser]
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        actor = self.request.user if isinstance(self.request.user, User) else None
+        serializer.instance = defences.email_domain_block_create(**serializer.validated_data, actor=actor)
+
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        defences.email_domain_block_update(block=serializer.instance, data=serializer.validated_data)  # type: ignore[arg-type]  # an EmailDomainBlock
