@@ -17,7 +17,7 @@ from blahaj.errors import ApplicationError
 from tiers.models import Tier
 
 from . import selectors, services
-from .admin_defences import NetworkBlockAdmin  # noqa: F401 - registered there
+from .admin_defences import AbuseReportAdmin, EmailDomainBlockAdmin, NetworkBlockAdmin  # noqa: F401 - registered there
 from .admin_invitations import InvitationAdmin  # noqa: F401 - registered there
 from .admin_site import SiteSettingsAdmin  # noqa: F401 - registered there
 from .models import OneTimeToken, User

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from blahaj.errors import ApplicationError
 
+from .models import AbuseReport
 from .validators import PASSWORD_MAX, PASSWORD_MIN
 
 
@@ -141,3 +142,40 @@ class ResendConfirmationForm(ServiceForm):
 
 class SetPasswordForm(ServiceForm):
     password = _password_field("New password")
+
+
+class AbuseReportForm(ServiceForm):
+    target = forms.CharField(
+        label="Site address or username",
+        max_length=253,
+        help_text="The address of the site (e.g. https://name.example) or the account's username.",
+        widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
+    )
+    reason = forms.ChoiceField(label="What is wrong", choices=AbuseReport.Reason.choices)
+    details = forms.CharField(
+        label="Details",
+        max_length=3000,
+        help_text="What you saw, and where (3000 characters at most).",
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+    reply_to = forms.EmailField(
+        label="Your email",
+        required=False,
+        max_length=254,
+        help_text="If you would like an answer.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    challenge = forms.CharField(
+        required=False, max_length=2000, widget=forms.HiddenInput(attrs={"data-challenge": ""})
+    )
+    homepage = forms.CharField(
+        label="Leave this empty",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if settings.SIGNUP_CHALLENGE == "off":
+            del self.fields["challenge"]

@@ -360,3 +360,44 @@ def domain_normalized(value: str) -> str:
 
 
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+class AbuseReport(models.Model):
+    """Someone tells staff about an account or a site (the public /abuse/ page or the API)."""
+
+    class Reason(models.TextChoices):
+        SPAM = "spam", "Spam"
+        PHISHING = "phishing", "Phishing or fraud"
+        MALWARE = "malware", "Malware"
+        HARASSMENT = "harassment", "Harassment or hate"
+        ILLEGAL = "illegal", "Illegal content"
+        OTHER = "other", "Something else"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    target = models.CharField(max_length=253, help_text="A site's address or a username, as the reporter wrote it.")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    details = models.TextField(max_length=3000)
+    reply_to = models.EmailField(max_length=254, blank=True, default="")
+    # Indexed with created_at: the staff list is "open reports, newest first".
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"is_staff": True},
+    )
+    staff_note = models.TextField(max_length=3000, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "-created_at"], name="abuse_report_status_created")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_reason_display()}: {self.target}"

@@ -1,6 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
 from .staff_views import StaffUserViewSet
+from .views.abuse import AbuseReportViewSet
 from .views.defences import EmailDomainBlockViewSet, NetworkBlockViewSet
 
 router = SimpleRouter()
@@ -9,5 +10,6 @@ router.trailing_slash = "/?"
 router.register("users", StaffUserViewSet, basename="staff-user")
 router.register("network-blocks", NetworkBlockViewSet, basename="network-block")
 router.register("email-domain-blocks", EmailDomainBlockViewSet, basename="email-domain-block")
+router.register("abuse-reports", AbuseReportViewSet, basename="abuse-report")
 
 urlpatterns = router.urls

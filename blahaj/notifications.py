@@ -24,6 +24,7 @@ class Event(StrEnum):
     OPERATION_FAILED = "operation_failed"
     TEST = "test"
     INVITATION_USED = "invitation_used"
+    ABUSE_REPORTED = "abuse_reported"
 
 
 TEMPLATES: dict[Event, str] = {
@@ -35,6 +36,7 @@ TEMPLATES: dict[Event, str] = {
     "failed after {attempts} attempt(s): {error}",
     Event.TEST: "Test notification requested by {requested_by}: staff notifications work.",
     Event.INVITATION_USED: "{username} signed up with an invitation from {inviter}.",
+    Event.ABUSE_REPORTED: "Abuse report #{report_id} ({reason}) about {target}: {details}",
 }
 
 # Mentions (<@1>, <@&2>, <#3>), @everyone/@here, and Markdown that could hide or restyle text.
@@ -72,6 +74,11 @@ def signup_waiting(*, username: str, display_name: str, note: str = "") -> None:
 
 def invitation_used(*, username: str, inviter: str) -> None:
     _send(Event.INVITATION_USED, username=username, inviter=inviter)
+
+
+def abuse_reported(*, report_id: int, reason: str, target: str, details: str) -> None:
+    # The target and details are the reporter's words: neutralised like every value.
+    _send(Event.ABUSE_REPORTED, report_id=report_id, reason=reason, target=target, details=details)
 
 
 def account_created(*, username: str, mail_address: str) -> None:

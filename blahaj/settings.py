@@ -272,6 +272,7 @@ REST_FRAMEWORK = {
         "email": env_str("THROTTLE_EMAIL", "5/hour"),
         "lookup": env_str("THROTTLE_LOOKUP", "30/min"),
         "invite": env_str("THROTTLE_INVITE", "10/hour"),
+        "abuse_report": env_str("THROTTLE_ABUSE_REPORT", "5/hour"),
     },
 }
 if DEBUG:
