@@ -40,7 +40,10 @@ def _resolver() -> dns.resolver.Resolver:
     except dns.resolver.NoResolverConfiguration as error:
         raise DnsUnavailable("no resolver configured") from error
     if servers:
-        resolver.nameservers = [_nameserver(server) for server in servers]
+        try:
+            resolver.nameservers = [_nameserver(server) for server in servers]
+        except ValueError as error:  # a mistyped SIGNUP_DNS_RESOLVERS: flag, never refuse
+            raise DnsUnavailable("bad SIGNUP_DNS_RESOLVERS") from error
     return resolver
 
 

@@ -88,6 +88,12 @@ def test_a_dns_failure_is_neither_yes_nor_no(dns):
         mail_domains.mail_hosts("servfail.example")
 
 
+def test_a_mistyped_resolver_setting_is_a_dns_failure(dns, settings):
+    settings.SIGNUP_DNS_RESOLVERS = ["127.0.0.1:notaport"]
+    with pytest.raises(mail_domains.DnsUnavailable):
+        mail_domains.mail_hosts("good.example")
+
+
 def test_the_answer_is_cached(dns, settings):
     assert mail_domains.mail_hosts("good.example") == ("mx.good.example",)
     settings.SIGNUP_DNS_RESOLVERS = ["127.0.0.1:9"]  # nothing there: only the cache can answer
