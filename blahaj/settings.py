@@ -288,6 +288,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AccountStatusEnum": "accounts.models.User.Status",
         "OperationStatusEnum": "provisioning.models.Operation.Status",
+        "AbuseReportStatusEnum": "accounts.models.AbuseReport.Status",
     },
     # The docs page's assets are served from here, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
