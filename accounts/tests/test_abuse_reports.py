@@ -162,3 +162,19 @@ def test_the_admin_lists_escapes_assigns_and_resolves(admin_client, admin_user, 
     report.refresh_from_db()
     assert (report.assignee, report.status) == (admin_user, "resolved")
     assert report.resolved_at is not None
+
+
+def test_the_admin_change_form_assigns_and_resolves(admin_client, admin_user, api):
+    api.post(REPORTS, report_body())
+    report = AbuseReport.objects.get()
+
+    response = admin_client.post(
+        f"/admin/accounts/abusereport/{report.pk}/change/",
+        {"status": "resolved", "assignee": admin_user.pk, "staff_note": "Taken down."},
+    )
+
+    assert response.status_code == 302
+    report.refresh_from_db()
+    assert (report.status, report.assignee, report.staff_note) == ("resolved", admin_user, "Taken down.")
+    assert report.resolved_at is not None
+    assert report.details == "A fake bank login."  # the reporter's words stay as sent
