@@ -191,6 +191,7 @@ def test_an_invited_sign_up_in_a_browser(browser, site, mailoutbox, make_user, m
     assert heading(browser) == "Email confirmed"
     shoot(browser, "13-invited-account-being-created")
     dana = User.objects.get(username="dana")
+    assert dana.referral_code is not None
     assert dana.status == User.Status.PROVISIONING and dana.referral_code.owner == carol
     assert [message.to for message in mailoutbox[1:]] == [["carol@example.org"]]  # no confirmation email
 
@@ -227,4 +228,4 @@ def test_a_report_from_the_abuse_page(browser, site):
     assert path_of(browser.current_url) == "/abuse/sent/"
     report = AbuseReport.objects.get()
     assert (report.target, report.reason, report.details) == ("phish.example", "spam", "<b>A fake bank</b> @everyone")
-    shoot(browser, "13-abuse-report-sent")
+    shoot(browser, "14-abuse-report-sent")
