@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -40,7 +41,7 @@ class UserCreationForm(forms.ModelForm):
         fields = ["username", "display_name", "email", "discord_username", "tier", "is_staff"]
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = super().clean() or {}
         if self.errors:
             return data
         try:
@@ -96,20 +97,21 @@ class UserAdmin(DjangoUserAdmin):
         "revoke_tokens", "disable_accounts", "enable_accounts", "send_test_notification",
     ]
 
-    def get_search_results(self, request, queryset, search_term: str) -> tuple[QuerySet[User], bool]:
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[User], search_term: str) -> tuple[QuerySet[User], bool]:
         # The same search as the staff API: one generated, lower-cased column (see the model).
         return selectors.users_matching(queryset, search_term), False
 
-    def get_readonly_fields(self, request, obj: User | None = None) -> list[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
         # A state change is an action (it goes through a service); the username names the
         # account's YunoHost user and mail address, which cannot be renamed.
         if obj is None:
             return self.readonly_fields
         return [*self.readonly_fields, "username", "status"]
 
-    def save_model(self, request, obj: User, form, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         if not change:
-            created = services.user_create_by_staff(**form.service_arguments(), actor=request.user)
+            actor = request.user if isinstance(request.user, User) else None  # staff: always a User
+            created = services.user_create_by_staff(**form.service_arguments(), actor=actor)
             if form.cleaned_data.get("is_staff"):
                 services.user_set_roles(user=created, is_staff=True, is_superuser=False)
             obj.pk, obj.tier_id, obj.status = created.pk, created.tier_id, created.status
@@ -146,10 +148,10 @@ class UserAdmin(DjangoUserAdmin):
             return "-"
         return f"{code.code} (owned by {code.owner})" if code.owner_id else f"{code.code} (a staff code)"
 
-    def delete_model(self, request, obj: User) -> None:
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
         services.user_delete(user=obj)
 
-    def delete_queryset(self, request, queryset) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         # The bulk "delete selected" action too: each account's YunoHost user goes with it.
         for user in queryset:
             services.user_delete(user=user)
@@ -171,15 +173,15 @@ class UserAdmin(DjangoUserAdmin):
         self.message_user(request, f"{done} {succeeded} account(s).", level)
 
     @admin.action(description="Approve the selected accounts (provisioning starts)")
-    def approve_accounts(self, request, queryset) -> None:
+    def approve_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self._each(request, queryset, lambda user: services.user_approve(user=user), "Approved")
 
     @admin.action(description="Reject the selected sign-ups (the applicant is told; the account is deleted)")
-    def reject_accounts(self, request, queryset) -> None:
+    def reject_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self._each(request, queryset, lambda user: services.user_reject(user=user), "Rejected")
 
     @admin.action(description="Resend the email confirmation link")
-    def resend_confirmation(self, request, queryset) -> None:
+    def resend_confirmation(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         def resend(user: User) -> None:
             if user.status != User.Status.PENDING_CONFIRMATION:
                 raise ApplicationError("Only an account waiting for its email confirmation gets a new link.")
@@ -188,11 +190,11 @@ class UserAdmin(DjangoUserAdmin):
         self._each(request, queryset, resend, "Sent a confirmation link to")
 
     @admin.action(description="Mail a password reset link")
-    def send_reset_link(self, request, queryset) -> None:
+    def send_reset_link(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self._each(request, queryset, lambda user: services.user_send_password_reset(user=user), "Sent a reset link to")
 
     @admin.action(description="Change the tier (the mailbox quota goes to YunoHost)")
-    def change_tier(self, request, queryset):
+    def change_tier(self, request: HttpRequest, queryset: QuerySet[User]) -> TemplateResponse | None:
         form = ChangeTierForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
             tier = form.cleaned_data["tier"]
@@ -211,11 +213,11 @@ class UserAdmin(DjangoUserAdmin):
         return TemplateResponse(request, "admin/accounts/user/change_tier.html", context)
 
     @admin.action(description="Log out everywhere (revoke every token)")
-    def revoke_tokens(self, request, queryset) -> None:
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self._each(request, queryset, lambda user: services.user_revoke_all_tokens(user=user), "Revoked the tokens of")
 
     @admin.action(description="Disable the selected accounts (YunoHost logins stop too)")
-    def disable_accounts(self, request, queryset) -> None:
+    def disable_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         def disable(user: User) -> None:
             if user.status == User.Status.DISABLED:
                 raise ApplicationError("This account is already disabled.")
@@ -224,7 +226,7 @@ class UserAdmin(DjangoUserAdmin):
         self._each(request, queryset, disable, "Disabled")
 
     @admin.action(description="Enable the selected disabled accounts (the owner gets a reset link)")
-    def enable_accounts(self, request, queryset) -> None:
+    def enable_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         def enable(user: User) -> None:
             if user.status != User.Status.DISABLED:
                 raise ApplicationError("Only a disabled account can be enabled.")
@@ -233,7 +235,7 @@ class UserAdmin(DjangoUserAdmin):
         self._each(request, queryset, enable, "Enabled")
 
     @admin.action(description="Send a test notification to staff on Discord (any selection)")
-    def send_test_notification(self, request, queryset) -> None:
+    def send_test_notification(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         if notifications.staff_test(requested_by=request.user.username):
             self.message_user(request, "A test notification is on its way to Discord.", messages.SUCCESS)
         else:
