@@ -35,7 +35,11 @@ def abuse_report_create(
 
 
 def abuse_report_update(
-    *, report: AbuseReport, assignee: User | object | None = _UNSET, status: str | None = None, staff_note: str | None = None
+    *,
+    report: AbuseReport,
+    assignee: User | object | None = _UNSET,
+    status: str | None = None,
+    staff_note: str | None = None,
 ) -> AbuseReport:
     """Assign (a staff member, or None), resolve or reopen, and note."""
     fields = []

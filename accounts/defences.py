@@ -202,9 +202,7 @@ def email_domain_screen(*, email: str) -> bool:
     except mail_domains.DnsUnavailable:
         return False
     if not hosts:
-        raise EmailDomainBlocked(
-            "This email domain cannot receive mail. Check the address, or use another one."
-        )
+        raise EmailDomainBlocked("This email domain cannot receive mail. Check the address, or use another one.")
     host_names = {name for host in hosts for name in _parents(host)}
     if EmailDomainBlock.objects.filter(domain__in=host_names).exists():
         raise EmailDomainBlocked()
@@ -237,9 +235,7 @@ def email_domain_block_update(*, block: EmailDomainBlock, data: dict[str, Any]) 
     return block
 
 
-def user_register_screened(
-    *, client_ip: str, challenge: str | None, honeypot: str = "", **fields: Any
-) -> User | None:
+def user_register_screened(*, client_ip: str, challenge: str | None, honeypot: str = "", **fields: Any) -> User | None:
     """`user_register` behind the sign-up defences. `challenge` is None where none is asked.
 
     Answers None for a filled honeypot: the caller answers as for a success and nothing is made,
@@ -257,4 +253,3 @@ def user_register_screened(
         User.objects.filter(pk=user.pk).update(email_domain_unverified=True)
         user.email_domain_unverified = True
     return user
-

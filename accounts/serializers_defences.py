@@ -33,7 +33,10 @@ class EmailDomainBlockSerializer(StrictModelSerializer):
 
 class AbuseReportCreateSerializer(StrictModelSerializer):
     challenge = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
         help_text="A solved ALTCHA challenge (GET /api/user/challenge), when the service asks for it.",
     )
 
@@ -48,15 +51,26 @@ class AbuseReportSerializer(StrictModelSerializer):
     class Meta:
         model = AbuseReport
         fields = [
-            "id", "target", "reason", "details", "reply_to", "status", "assignee", "staff_note",
-            "created_at", "resolved_at",
+            "id",
+            "target",
+            "reason",
+            "details",
+            "reply_to",
+            "status",
+            "assignee",
+            "staff_note",
+            "created_at",
+            "resolved_at",
         ]
         read_only_fields = fields
 
 
 class AbuseReportUpdateSerializer(StrictSerializer):
     assignee = serializers.SlugRelatedField(
-        slug_field="username", queryset=User.objects.filter(is_staff=True), required=False, allow_null=True,
+        slug_field="username",
+        queryset=User.objects.filter(is_staff=True),
+        required=False,
+        allow_null=True,
         help_text="A staff member's username, or null to unassign.",
     )
     status = serializers.ChoiceField(choices=AbuseReport.Status.choices, required=False)

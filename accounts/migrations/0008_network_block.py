@@ -7,24 +7,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0007_site_settings'),
+        ("accounts", "0007_site_settings"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='NetworkBlock',
+            name="NetworkBlock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('network', models.CharField(help_text='An address or a CIDR range: 203.0.113.7, 203.0.113.0/24, 2001:db8::/32.', max_length=49, unique=True)),
-                ('reason', models.CharField(blank=True, default='', help_text='For staff only.', max_length=200)),
-                ('expires_at', models.DateTimeField(blank=True, help_text='Empty: until removed.', null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "network",
+                    models.CharField(
+                        help_text="An address or a CIDR range: 203.0.113.7, 203.0.113.0/24, 2001:db8::/32.",
+                        max_length=49,
+                        unique=True,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, default="", help_text="For staff only.", max_length=200)),
+                ("expires_at", models.DateTimeField(blank=True, help_text="Empty: until removed.", null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

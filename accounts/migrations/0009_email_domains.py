@@ -7,28 +7,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0008_network_block'),
+        ("accounts", "0008_network_block"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='email_domain_unverified',
-            field=models.BooleanField(default=False, help_text='DNS failed while checking the domain at sign-up.', verbose_name='email domain not verified'),
+            model_name="user",
+            name="email_domain_unverified",
+            field=models.BooleanField(
+                default=False,
+                help_text="DNS failed while checking the domain at sign-up.",
+                verbose_name="email domain not verified",
+            ),
         ),
         migrations.CreateModel(
-            name='EmailDomainBlock',
+            name="EmailDomainBlock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('domain', models.CharField(help_text='A domain (its subdomains too): throwaway.example. Also matched against mail servers.', max_length=253, unique=True)),
-                ('reason', models.CharField(blank=True, default='', help_text='For staff only.', max_length=200)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "domain",
+                    models.CharField(
+                        help_text="A domain (its subdomains too): throwaway.example. Also matched against mail servers.",
+                        max_length=253,
+                        unique=True,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, default="", help_text="For staff only.", max_length=200)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['domain'],
+                "ordering": ["domain"],
             },
         ),
     ]

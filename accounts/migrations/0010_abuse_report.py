@@ -7,29 +7,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0009_email_domains'),
+        ("accounts", "0009_email_domains"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AbuseReport',
+            name="AbuseReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('target', models.CharField(help_text="A site's address or a username, as the reporter wrote it.", max_length=253)),
-                ('reason', models.CharField(choices=[('spam', 'Spam'), ('phishing', 'Phishing or fraud'), ('malware', 'Malware'), ('harassment', 'Harassment or hate'), ('illegal', 'Illegal content'), ('other', 'Something else')], max_length=16)),
-                ('details', models.TextField(max_length=3000)),
-                ('reply_to', models.EmailField(blank=True, default='', max_length=254)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('resolved', 'Resolved')], default='open', max_length=16)),
-                ('staff_note', models.TextField(blank=True, default='', max_length=3000)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('resolved_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('assignee', models.ForeignKey(blank=True, limit_choices_to={'is_staff': True}, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "target",
+                    models.CharField(
+                        help_text="A site's address or a username, as the reporter wrote it.", max_length=253
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("spam", "Spam"),
+                            ("phishing", "Phishing or fraud"),
+                            ("malware", "Malware"),
+                            ("harassment", "Harassment or hate"),
+                            ("illegal", "Illegal content"),
+                            ("other", "Something else"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("details", models.TextField(max_length=3000)),
+                ("reply_to", models.EmailField(blank=True, default="", max_length=254)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("resolved", "Resolved")], default="open", max_length=16
+                    ),
+                ),
+                ("staff_note", models.TextField(blank=True, default="", max_length=3000)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("resolved_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        limit_choices_to={"is_staff": True},
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['status', '-created_at'], name='abuse_report_status_created')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["status", "-created_at"], name="abuse_report_status_created")],
             },
         ),
     ]

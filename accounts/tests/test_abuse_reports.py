@@ -36,7 +36,11 @@ def test_anyone_files_a_report_and_staff_hear_of_it(api, fake_discord):
     assert response.json() == {"status": "success"}
     report = AbuseReport.objects.get()
     assert (report.target, report.reason, report.details, report.reply_to, report.status) == (
-        "phish.example", "phishing", NASTY, "me@example.org", "open",
+        "phish.example",
+        "phishing",
+        NASTY,
+        "me@example.org",
+        "open",
     )
     (posted,) = fake_discord.received
     content = posted["json"]["content"]
@@ -127,13 +131,17 @@ def test_staff_list_assign_and_resolve(staff_client, staff_user, api):
     assigned = staff_client.patch(f"{REPORTS}{spam.pk}/", {"assignee": staff_user.username}, format="json")
     assert assigned.status_code == 200
     assert assigned.json()["assignee"] == staff_user.username
-    assert [row["id"] for row in staff_client.get(REPORTS, {"assignee": staff_user.username}).json()["results"]] == [spam.pk]
+    assert [row["id"] for row in staff_client.get(REPORTS, {"assignee": staff_user.username}).json()["results"]] == [
+        spam.pk
+    ]
 
     member = UserFactory.create(username="mallory")
     refused = staff_client.patch(f"{REPORTS}{spam.pk}/", {"assignee": member.username}, format="json")
     assert refused.status_code == 400 and "assignee" in refused.json()["fields"]
 
-    resolved = staff_client.patch(f"{REPORTS}{spam.pk}/", {"status": "resolved", "staff_note": "Site removed."}, format="json")
+    resolved = staff_client.patch(
+        f"{REPORTS}{spam.pk}/", {"status": "resolved", "staff_note": "Site removed."}, format="json"
+    )
     assert resolved.status_code == 200
     body = resolved.json()
     assert (body["status"], body["staff_note"]) == ("resolved", "Site removed.")

@@ -44,7 +44,12 @@ class Zone(BaseResolver):
 
 @pytest.fixture(scope="module")
 def dns_server():
-    server = DNSServer(Zone(), address="127.0.0.1", port=0, logger=DNSLogger("-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False))
+    server = DNSServer(
+        Zone(),
+        address="127.0.0.1",
+        port=0,
+        logger=DNSLogger("-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False),
+    )
     server.start_thread()
     yield f"127.0.0.1:{server.server.server_address[1]}"
     server.stop()

@@ -73,7 +73,10 @@ def test_staff_manage_blocks_through_the_api(staff_client, staff_user):
     assert created.status_code == 201, created.json()
     body = created.json()
     assert (body["network"], body["reason"], body["expires_at"], body["created_by"]) == (
-        "203.0.113.0/24", "spam", None, staff_user.username,
+        "203.0.113.0/24",
+        "spam",
+        None,
+        staff_user.username,
     )
 
     again = staff_client.post(BLOCKS, {"network": "203.0.113.0/24"}, format="json")

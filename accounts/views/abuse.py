@@ -71,7 +71,11 @@ def abuse_sent(request: HttpRequest) -> HttpResponse:
     create=extend_schema(
         auth=[],
         request=AbuseReportCreateSerializer,
-        responses={201: StatusSerializer, 400: OpenApiResponse(ERROR, description="`fields`, challenge_failed"), 429: _429},
+        responses={
+            201: StatusSerializer,
+            400: OpenApiResponse(ERROR, description="`fields`, challenge_failed"),
+            429: _429,
+        },
         summary="Report abuse by an account or a site (anyone; throttled per IP)",
     ),
     partial_update=extend_schema(
