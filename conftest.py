@@ -49,6 +49,15 @@ def _private_yunohost(tmp_path, settings):
     settings.YUNOHOST_LANE_LOCK_FILE = str(tmp_path / "lane.lock")
 
 
+@pytest.fixture(autouse=True)
+def _signup_defences_off(settings):
+    """Sign-up tests that are not about the abuse defences post forms without a solved
+    challenge, and there is no network here for DNS: accounts/tests/test_defences*.py turn
+    each defence back on."""
+    settings.SIGNUP_CHALLENGE = "off"
+    settings.SIGNUP_CHECK_MX = False
+
+
 @pytest.fixture
 def default_tier(db):
     # Transactional tests flush the tables, data migration included: put starter back.

@@ -19,6 +19,7 @@ from blahaj.errors import ApplicationError
 from tiers.models import Tier
 
 from . import selectors, services
+from .admin_defences import AbuseReportAdmin, EmailDomainBlockAdmin, NetworkBlockAdmin  # noqa: F401 - registered there
 from .admin_invitations import InvitationAdmin  # noqa: F401 - registered there
 from .admin_site import SiteSettingsAdmin  # noqa: F401 - registered there
 from .models import OneTimeToken, User
@@ -72,7 +73,7 @@ class UserAdmin(DjangoUserAdmin):
     change_password_form = PasswordChangeForm
     add_form = UserCreationForm
     list_display = ["username", "display_name", "email", "tier", "status", "is_staff", "date_joined", "note"]
-    list_filter = ["status", "tier", "is_staff"]
+    list_filter = ["status", "tier", "is_staff", "email_domain_unverified"]
     search_fields = ["username", "display_name", "email", "discord_username"]
     ordering = ["-date_joined"]
     readonly_fields = [
@@ -112,7 +113,8 @@ class UserAdmin(DjangoUserAdmin):
         if not isinstance(request.user, User):  # the admin lets signed-in staff in only
             raise PermissionDenied
         if not change:
-            created = services.user_create_by_staff(**form.service_arguments(), actor=request.user)
+            actor = request.user if isinstance(request.user, User) else None  # staff: always a User
+            created = services.user_create_by_staff(**form.service_arguments(), actor=actor)
             if form.cleaned_data.get("is_staff"):
                 services.user_set_roles(user=created, is_staff=True, is_superuser=False)
             obj.pk, obj.tier_id, obj.status = created.pk, created.tier_id, created.status

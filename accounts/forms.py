@@ -11,6 +11,7 @@ from django.conf import settings
 
 from blahaj.errors import ApplicationError
 
+from .models import AbuseReport
 from .validators import PASSWORD_MAX, PASSWORD_MIN
 
 
@@ -53,6 +54,7 @@ class SignupForm(ServiceForm):
     error_fields = {
         "username_taken": "username",
         "email_taken": "email",
+        "email_domain_blocked": "email",
         "referral_code_invalid": "referral_code",
         "terms_not_accepted": "accept_terms",
     }
@@ -87,11 +89,24 @@ class SignupForm(ServiceForm):
     )
     accept_terms = forms.BooleanField(label="I accept the terms of service", required=False)
     invitation = forms.CharField(required=False, max_length=128, widget=forms.HiddenInput)
+    # Filled by accounts/altcha.js with the solved challenge (README, "Abuse defences").
+    challenge = forms.CharField(
+        required=False, max_length=2000, widget=forms.HiddenInput(attrs={"data-challenge": ""})
+    )
+    # The honeypot: hidden from people (site.css), filled by form-filling bots.
+    homepage = forms.CharField(
+        label="Leave this empty",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not settings.ACCOUNTS_TERMS_URL:
             del self.fields["accept_terms"]
+        if settings.SIGNUP_CHALLENGE == "off":
+            del self.fields["challenge"]
         self.fields["username"].help_text = (
             "Lower-case letters, digits, dots or underscores. It also names your new mail "
             f"address: username@{settings.YUNOHOST_DOMAIN}."
@@ -127,3 +142,40 @@ class ResendConfirmationForm(ServiceForm):
 
 class SetPasswordForm(ServiceForm):
     password = _password_field("New password")
+
+
+class AbuseReportForm(ServiceForm):
+    target = forms.CharField(
+        label="Site address or username",
+        max_length=253,
+        help_text="The address of the site (e.g. https://name.example) or the account's username.",
+        widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
+    )
+    reason = forms.ChoiceField(label="What is wrong", choices=AbuseReport.Reason.choices)
+    details = forms.CharField(
+        label="Details",
+        max_length=3000,
+        help_text="What you saw, and where (3000 characters at most).",
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+    reply_to = forms.EmailField(
+        label="Your email",
+        required=False,
+        max_length=254,
+        help_text="If you would like an answer.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    challenge = forms.CharField(
+        required=False, max_length=2000, widget=forms.HiddenInput(attrs={"data-challenge": ""})
+    )
+    homepage = forms.CharField(
+        label="Leave this empty",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if settings.SIGNUP_CHALLENGE == "off":
+            del self.fields["challenge"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import pages
+from .views import abuse, pages
 
 app_name = "pages"
 
@@ -17,4 +17,6 @@ urlpatterns = [
     path("password-reset/done/", pages.password_reset_done, name="password-reset-done"),
     path("password-reset/<str:token>/", pages.password_reset_confirm, name="password-reset-confirm"),
     path("password_reset", pages.seed_password_reset, name="seed-password-reset"),
+    path("abuse/", abuse.abuse_page, name="abuse"),
+    path("abuse/sent/", abuse.abuse_sent, name="abuse-sent"),
 ]

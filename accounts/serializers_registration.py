@@ -78,6 +78,11 @@ class RegisterSerializer(StrictSerializer):
         required=False, allow_blank=True, default="", max_length=128,
         help_text="The token of an invitation link: the address is confirmed and approval skipped.",
     )
+    challenge = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=2000,
+        help_text="A solved ALTCHA challenge (GET /api/user/challenge), base64 JSON; required "
+        "when the service asks for it (challenge_failed otherwise).",
+    )
 
 
 class RequestResetSerializer(StrictSerializer):
@@ -94,3 +99,11 @@ class RequestResetSerializer(StrictSerializer):
 class ConfirmResetSerializer(StrictSerializer):
     token = serializers.CharField(max_length=128)
     password = NewPasswordField()
+
+
+class ChallengeSerializer(serializers.Serializer):
+    algorithm = serializers.CharField()
+    challenge = serializers.CharField()
+    maxNumber = serializers.IntegerField()  # ALTCHA's own field name
+    salt = serializers.CharField()
+    signature = serializers.CharField()

@@ -14,6 +14,7 @@ urlpatterns = [
     path("email-exists", registration.EmailExistsView.as_view(), name="email-exists"),
     path("password-strength", registration.PasswordStrengthView.as_view(), name="password-strength"),
     path("register", registration.RegisterView.as_view(), name="register"),
+    path("challenge", registration.ChallengeView.as_view(), name="challenge"),
     path("resend-confirm", registration.ResendConfirmView.as_view(), name="resend-confirm"),
     path("confirm/<str:token>", registration.ConfirmView.as_view(), name="confirm"),
     path("request-reset", password_reset.RequestResetView.as_view(), name="request-reset"),

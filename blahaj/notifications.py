@@ -29,6 +29,7 @@ class Event(StrEnum):
     WEBSITE_FAILED = "website_failed"
     SSG_SETUP_NEEDED = "ssg_setup_needed"
     DOMAIN_UNVERIFIED = "domain_unverified"
+    ABUSE_REPORTED = "abuse_reported"
 
 
 TEMPLATES: dict[Event, str] = {
@@ -47,6 +48,7 @@ TEMPLATES: dict[Event, str] = {
     Event.SSG_SETUP_NEEDED: "The website {domain} of {username} uses a static site generator ({git_url}): "
     "its build needs setting up by hand.",
     Event.DOMAIN_UNVERIFIED: "The custom domain {domain} of {username} no longer has its verification record.",
+    Event.ABUSE_REPORTED: "Abuse report #{report_id} ({reason}) about {target}: {details}",
 }
 
 # Mentions (<@1>, <@&2>, <#3>), @everyone/@here, and Markdown that could hide or restyle text.
@@ -84,6 +86,11 @@ def signup_waiting(*, username: str, display_name: str, note: str = "") -> None:
 
 def invitation_used(*, username: str, inviter: str) -> None:
     _send(Event.INVITATION_USED, username=username, inviter=inviter)
+
+
+def abuse_reported(*, report_id: int, reason: str, target: str, details: str) -> None:
+    # The target and details are the reporter's words: neutralised like every value.
+    _send(Event.ABUSE_REPORTED, report_id=report_id, reason=reason, target=target, details=details)
 
 
 def account_created(*, username: str, mail_address: str) -> None:

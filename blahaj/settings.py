@@ -222,6 +222,22 @@ ACCOUNTS_TERMS_URL = env_str("ACCOUNTS_TERMS_URL", "")
 ACCOUNTS_TERMS_VERSION = env_str("ACCOUNTS_TERMS_VERSION", "1")
 STAFF_NOTIFY_EMAILS = [a.strip() for a in env_str("STAFF_NOTIFY_EMAILS", "").split(",") if a.strip()]
 STAFF_DIGEST_WINDOW = env_int("STAFF_DIGEST_WINDOW", 300)
+# Abuse defences (README, "Abuse defences").
+SIGNUP_CHALLENGE = env_str("SIGNUP_CHALLENGE", "altcha")  # altcha | off
+if SIGNUP_CHALLENGE not in ("altcha", "off"):
+    raise ImproperlyConfigured("SIGNUP_CHALLENGE must be altcha or off.")
+SIGNUP_CHALLENGE_API = env_bool("SIGNUP_CHALLENGE_API", False)
+SIGNUP_CHALLENGE_HMAC_KEY = env_str("SIGNUP_CHALLENGE_HMAC_KEY")  # empty: derived from SECRET_KEY
+# The work: about a second in a browser (half the range on average, SubtleCrypto SHA-256).
+SIGNUP_CHALLENGE_MAX_NUMBER = env_int("SIGNUP_CHALLENGE_MAX_NUMBER", 100_000)
+SIGNUP_CHALLENGE_LIFETIME = env_int("SIGNUP_CHALLENGE_LIFETIME", 20 * 60)
+# Refuse addresses whose domain has no mail server (MX, else A/AAAA). A DNS failure never
+# refuses: the account is flagged for staff. Resolvers: "ip" or "ip:port", comma-separated;
+# empty: the system's. Off by default in development (DJANGO_DEBUG): a laptop offline or behind
+# a DNS sinkhole would see every domain as mail-less.
+SIGNUP_CHECK_MX = env_bool("SIGNUP_CHECK_MX", not DEBUG)
+SIGNUP_DNS_RESOLVERS = env_list("SIGNUP_DNS_RESOLVERS", "")
+SIGNUP_DNS_TIMEOUT = float(env_str("SIGNUP_DNS_TIMEOUT", "2"))
 
 JWT_ACCESS_LIFETIME = env_int("JWT_ACCESS_LIFETIME", 900)
 JWT_REFRESH_LIFETIME = env_int("JWT_REFRESH_LIFETIME", 86400)
@@ -266,6 +282,7 @@ REST_FRAMEWORK: dict[str, Any] = {
         "email": env_str("THROTTLE_EMAIL", "5/hour"),
         "lookup": env_str("THROTTLE_LOOKUP", "30/min"),
         "invite": env_str("THROTTLE_INVITE", "10/hour"),
+        "abuse_report": env_str("THROTTLE_ABUSE_REPORT", "5/hour"),
     },
 }
 if DEBUG:
@@ -283,6 +300,7 @@ SPECTACULAR_SETTINGS = {
         "OperationKindEnum": "provisioning.models.Operation.Kind",
         "WebsiteKindEnum": "websites.models.Website.Kind",
         "WebsiteStatusEnum": "websites.models.Website.Status",
+        "AbuseReportStatusEnum": "accounts.models.AbuseReport.Status",
     },
     # The docs page's assets are served from here, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

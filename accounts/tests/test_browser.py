@@ -50,6 +50,8 @@ def browser():
 @pytest.fixture
 def site(live_server, settings, tasks_inline, default_tier, mailoutbox):
     settings.SITE_URL = live_server.url  # emailed links must lead to this server
+    # Every sign-up here goes through the real challenge: the page's script solves it.
+    settings.SIGNUP_CHALLENGE = "altcha"
     return live_server.url
 
 
@@ -197,3 +199,33 @@ def test_an_invited_sign_up_in_a_browser(browser, site, mailoutbox, make_user, m
     assert "already been used" in browser.find_element(By.ID, "invitation-problem").text
     assert browser.find_element(By.NAME, "email").get_attribute("value") == ""
     shoot(browser, "14-invitation-used")
+
+
+def test_the_page_solves_the_challenge_and_the_sign_up_succeeds(browser, site, settings):
+    assert settings.SIGNUP_CHALLENGE == "altcha" and settings.SIGNUP_CHALLENGE_MAX_NUMBER == 100_000
+    browser.set_window_size(1280, 1000)
+    browser.get(f"{site}/signup/")
+    field = browser.find_element(By.NAME, "challenge")
+    # The default work: about a second here, well within the wait.
+    wait_for(browser, lambda d: field.get_attribute("value"), timeout=30)
+    assert browser.find_element(By.ID, "challenge-status").text == "Check done."
+
+    fill(browser, username="erin", display_name="Erin", email="erin@example.org", password=PASSWORD)
+    submit(browser)
+
+    assert path_of(browser.current_url) == "/signup/done/"
+    assert User.objects.filter(username="erin").exists()
+
+
+def test_a_report_from_the_abuse_page(browser, site):
+    from accounts.models import AbuseReport
+
+    browser.get(f"{site}/abuse/")
+    assert heading(browser) == "Report abuse"
+    fill(browser, target="phish.example", details="<b>A fake bank</b> @everyone")
+    submit(browser)  # before the check finishes: the script sends the form once it has
+
+    assert path_of(browser.current_url) == "/abuse/sent/"
+    report = AbuseReport.objects.get()
+    assert (report.target, report.reason, report.details) == ("phish.example", "spam", "<b>A fake bank</b> @everyone")
+    shoot(browser, "14-abuse-report-sent")

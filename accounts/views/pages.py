@@ -17,10 +17,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError
 from blahaj.throttling import ScopedIPThrottle
 
-from .. import services
+from .. import defences, services
 from ..forms import (
     ResendConfirmationForm,
     ResetRequestForm,
@@ -50,9 +51,11 @@ def _over_limit(request: HttpRequest, scope: str) -> HttpResponse | None:
     return too_many_requests(request, throttle.wait())
 
 
-def _form_page(request: HttpRequest, template: str, form: ServiceForm, **context: Any) -> HttpResponse:
+def _form_page(
+    request: HttpRequest, template: str, form: ServiceForm, *, status: int | None = None, **context: Any
+) -> HttpResponse:
     form.focus_first_error()
-    status = 400 if form.errors else 200
+    status = status or (400 if form.errors else 200)
     return render(request, template, {"form": form, **context}, status=status)
 
 
@@ -86,11 +89,21 @@ def signup(request: HttpRequest) -> HttpResponse:
     if token := request.POST.get("invitation"):
         signup_form_invited(form, email=request.POST.get("email", ""), token=token)
     if form.is_valid():
+        fields = dict(form.cleaned_data)
+        honeypot = fields.pop("homepage")
+        challenge = fields.pop("challenge", None) if defences.challenge_required(api=False) else None
         try:
-            user = services.user_register(**form.cleaned_data)
+            user = defences.user_register_screened(
+                client_ip=client_ip(request), challenge=challenge, honeypot=honeypot, **fields
+            )
+        except defences.NetworkBlocked as error:
+            form.show(error)
+            return _form_page(request, "accounts/signup.html", form, status=error.status_code)
         except ApplicationError as error:
             form.show(error)
         else:
+            if user is None:  # the honeypot: the same answer as a success
+                return redirect("pages:signup-done")
             if user.confirmed_at is not None:  # invited: the link confirmed the address
                 return redirect(f"{reverse('pages:confirmed')}?{urlencode({'next': user.status})}")
             return redirect("pages:signup-done")

@@ -13,10 +13,11 @@ from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError
 from blahaj.throttling import throttles
 
-from .. import selectors, services
+from .. import defences, selectors, services
 from .. import serializers_registration as io
 from ..serializers import StatusSerializer
 from . import pages
@@ -58,7 +59,7 @@ class RegisterView(PublicView):
         request=io.RegisterSerializer,
         responses={
             201: StatusSerializer,
-            400: OpenApiResponse(ERROR, description="`fields`, or referral_code_invalid"),
+            400: OpenApiResponse(ERROR, description="`fields`, referral_code_invalid or challenge_failed"),
             403: OpenApiResponse(ERROR, description="registration_closed"),
             409: OpenApiResponse(ERROR, description="username_taken, email_taken"),
             429: _429,
@@ -68,8 +69,25 @@ class RegisterView(PublicView):
     def post(self, request: Request) -> Response:
         data = io.RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.user_register(**data.validated_data)
+        fields = dict(data.validated_data)
+        challenge = fields.pop("challenge")
+        defences.user_register_screened(
+            client_ip=client_ip(request),
+            challenge=challenge if defences.challenge_required(api=True) else None, **fields
+        )
         return Response(SUCCESS, status=status.HTTP_201_CREATED)
+
+
+class ChallengeView(PublicView):
+    throttle_classes = throttles("lookup")
+
+    @extend_schema(
+        request=None,
+        responses={200: io.ChallengeSerializer, 429: _429},
+        summary="A sign-up challenge (ALTCHA v1) to solve and send back in `challenge`",
+    )
+    def get(self, request: Request) -> Response:
+        return Response(defences.challenge_create(), headers={"Cache-Control": "no-store"})
 
 
 class ResendConfirmView(PublicView):

@@ -1,0 +1,255 @@
+"""Sign-up defences (README, "Abuse defences"): a proof-of-work challenge and a honeypot.
+
+The challenge is ALTCHA's (v1: find the number n with SHA-256(salt + n) = challenge, the salt
+carrying its expiry, the whole signed with our HMAC key), computed by the visitor's browser:
+no third party sees anything. A solved challenge is accepted once: its signature is remembered
+in the cache until it expires.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+import time
+from datetime import datetime, timedelta
+from typing import Any, Final
+from urllib.parse import parse_qs
+
+import altcha
+import disposable_email_domains
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from blahaj.errors import ApplicationError, Conflict
+
+from . import mail_domains, services
+from .models import EmailDomainBlock, NetworkBlock, User, domain_normalized, network_normalized
+
+CHALLENGE_OFF = "off"
+CHALLENGE_ALTCHA = "altcha"
+_PAYLOAD_MAX = 2000
+_ALGORITHM: Final = "SHA-256"  # what SubtleCrypto computes in every browser
+
+
+class NetworkBlocked(ApplicationError):
+    status_code = 403
+    code = "network_blocked"
+    message = "Sign-ups from your network are blocked for now. If this is a mistake, write to the staff."
+
+
+class EmailDomainBlocked(ApplicationError):
+    code = "email_domain_blocked"
+    message = "We do not accept sign-ups with addresses at this domain. Please use another email address."
+
+
+class ChallengeFailed(ApplicationError):
+    code = "challenge_failed"
+    message = "The anti-robot check is missing, expired or wrong. Reload the page and try again."
+
+
+def _hmac_key() -> str:
+    # Its own setting if given; otherwise derived from SECRET_KEY, so nothing else to configure.
+    own: str = settings.SIGNUP_CHALLENGE_HMAC_KEY
+    return own or salted_hmac("accounts.defences.challenge", "altcha", algorithm="sha256").hexdigest()
+
+
+def challenge_create() -> dict[str, Any]:
+    """A fresh challenge, as ALTCHA's widget and `accounts/altcha.js` read it."""
+    expires = timezone.now() + timedelta(seconds=settings.SIGNUP_CHALLENGE_LIFETIME)
+    options = altcha.ChallengeOptionsV1(
+        algorithm=_ALGORITHM,
+        hmac_key=_hmac_key(),
+        max_number=settings.SIGNUP_CHALLENGE_MAX_NUMBER,
+        expires=expires,
+    )
+    return dict(altcha.create_challenge_v1(options).to_dict())
+
+
+def _decode(payload: str) -> dict[str, Any] | None:
+    if not payload or len(payload) > _PAYLOAD_MAX:
+        return None
+    try:
+        decoded = json.loads(base64.b64decode(payload, validate=True))
+    except (binascii.Error, ValueError):
+        return None
+    fields = ("algorithm", "challenge", "salt", "signature")
+    if not isinstance(decoded, dict) or not all(isinstance(decoded.get(name), str) for name in fields):
+        return None
+    number = decoded.get("number")
+    if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+        return None
+    if decoded["algorithm"] != _ALGORITHM:
+        return None
+    return decoded
+
+
+def _expires_at(salt: str) -> int | None:
+    _, _, query = salt.partition("?")
+    values = parse_qs(query).get("expires", [])
+    # One expiry only: a salt with two could be read one way here and another by altcha.
+    if len(values) != 1 or not values[0].isdigit():
+        return None
+    return int(values[0])
+
+
+def challenge_verify(*, payload: str) -> None:
+    """Accept a solved challenge once, or raise ChallengeFailed (missing, wrong, expired, reused)."""
+    decoded = _decode(payload)
+    expires = _expires_at(decoded["salt"]) if decoded else None
+    if decoded is None or expires is None or expires <= time.time():
+        raise ChallengeFailed()
+    solution = altcha.PayloadV1(
+        algorithm=_ALGORITHM,
+        challenge=decoded["challenge"],
+        number=decoded["number"],
+        salt=decoded["salt"],
+        signature=decoded["signature"],
+    )
+    ok, _ = altcha.verify_solution_v1(solution, _hmac_key(), check_expires=True)
+    if not ok:
+        raise ChallengeFailed()
+    # add() is atomic on Redis: of two requests with one solution, exactly one wins.
+    remember = max(1, int(expires - time.time()) + 1)
+    if not cache.add(f"signup-challenge:{decoded['signature']}", 1, timeout=remember):
+        raise ChallengeFailed()
+
+
+def challenge_required(*, api: bool) -> bool:
+    if settings.SIGNUP_CHALLENGE == CHALLENGE_OFF:
+        return False
+    return bool(settings.SIGNUP_CHALLENGE_API) if api else True
+
+
+def network_blocked(*, ip: str) -> bool:
+    """Is `ip` in a block that has not expired? (A handful of rows: read them all.)"""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    live = NetworkBlock.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+    for network in live.values_list("network", flat=True):
+        try:
+            if address in ipaddress.ip_network(network, strict=False):
+                return True
+        except (ValueError, TypeError):  # a mixed family (v4 address, v6 range) or a bad row
+            continue
+    return False
+
+
+def _network_value(network: str) -> str:
+    try:
+        return network_normalized(network)
+    except ValidationError as error:
+        raise ApplicationError(fields={"network": list(error.messages)}) from None
+
+
+def network_block_create(
+    *, network: str, reason: str = "", expires_at: datetime | None = None, actor: User | None = None
+) -> NetworkBlock:
+    value = _network_value(network)
+    if NetworkBlock.objects.filter(network=value).exists():
+        raise Conflict(f"{value} is already blocked.", code="network_block_exists")
+    return NetworkBlock.objects.create(network=value, reason=reason, expires_at=expires_at, created_by=actor)
+
+
+def network_block_update(*, block: NetworkBlock, data: dict[str, Any]) -> NetworkBlock:
+    if "network" in data:
+        value = _network_value(data["network"])
+        if NetworkBlock.objects.filter(network=value).exclude(pk=block.pk).exists():
+            raise Conflict(f"{value} is already blocked.", code="network_block_exists")
+        block.network = value
+    for name in ("reason", "expires_at"):
+        if name in data:
+            setattr(block, name, data[name])
+    block.save()
+    return block
+
+
+def _parents(domain: str) -> list[str]:
+    """`a.b.example` -> a.b.example, b.example, example: a block covers its subdomains."""
+    labels = domain.split(".")
+    return [".".join(labels[index:]) for index in range(len(labels))]
+
+
+def _domain_of(email: str) -> str | None:
+    try:
+        return domain_normalized(email.rpartition("@")[2])
+    except ValidationError:
+        return None  # not an address: the registration's own validation says so
+
+
+def email_domain_screen(*, email: str) -> bool:
+    """Raise EmailDomainBlocked for a blocked, throwaway or mail-less domain, or one whose
+    mail servers are blocked. False when the DNS could not answer: accept, and flag."""
+    domain = _domain_of(email)
+    if domain is None:
+        return True
+    names = _parents(domain)
+    if any(name in disposable_email_domains.blocklist for name in names):
+        raise EmailDomainBlocked()
+    if EmailDomainBlock.objects.filter(domain__in=names).exists():
+        raise EmailDomainBlocked()
+    if not settings.SIGNUP_CHECK_MX:
+        return True
+    try:
+        hosts = mail_domains.mail_hosts(domain)
+    except mail_domains.DnsUnavailable:
+        return False
+    if not hosts:
+        raise EmailDomainBlocked("This email domain cannot receive mail. Check the address, or use another one.")
+    host_names = {name for host in hosts for name in _parents(host)}
+    if EmailDomainBlock.objects.filter(domain__in=host_names).exists():
+        raise EmailDomainBlocked()
+    return True
+
+
+def _domain_value(domain: str) -> str:
+    try:
+        return domain_normalized(domain)
+    except ValidationError as error:
+        raise ApplicationError(fields={"domain": list(error.messages)}) from None
+
+
+def email_domain_block_create(*, domain: str, reason: str = "", actor: User | None = None) -> EmailDomainBlock:
+    value = _domain_value(domain)
+    if EmailDomainBlock.objects.filter(domain=value).exists():
+        raise Conflict(f"{value} is already blocked.", code="email_domain_block_exists")
+    return EmailDomainBlock.objects.create(domain=value, reason=reason, created_by=actor)
+
+
+def email_domain_block_update(*, block: EmailDomainBlock, data: dict[str, Any]) -> EmailDomainBlock:
+    if "domain" in data:
+        value = _domain_value(data["domain"])
+        if EmailDomainBlock.objects.filter(domain=value).exclude(pk=block.pk).exists():
+            raise Conflict(f"{value} is already blocked.", code="email_domain_block_exists")
+        block.domain = value
+    if "reason" in data:
+        block.reason = data["reason"]
+    block.save()
+    return block
+
+
+def user_register_screened(*, client_ip: str, challenge: str | None, honeypot: str = "", **fields: Any) -> User | None:
+    """`user_register` behind the sign-up defences. `challenge` is None where none is asked.
+
+    Answers None for a filled honeypot: the caller answers as for a success and nothing is made,
+    so a bot learns nothing.
+    """
+    if honeypot:
+        return None
+    if network_blocked(ip=client_ip):
+        raise NetworkBlocked()
+    if challenge is not None:
+        challenge_verify(payload=challenge)
+    verified = email_domain_screen(email=fields["email"])
+    user = services.user_register(**fields)
+    if not verified:
+        User.objects.filter(pk=user.pk).update(email_domain_unverified=True)
+        user.email_domain_unverified = True
+    return user
