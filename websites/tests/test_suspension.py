@@ -8,6 +8,7 @@ import pytest
 from django.test import TestCase
 
 from accounts import services as account_services
+from provisioning.commands import execute
 from provisioning.models import Operation
 from provisioning.yunohost import get_client
 from websites import services
@@ -165,3 +166,14 @@ def test_admin_actions_ask_for_a_reason_then_say_what_they_did(admin_client, liv
     assert f"Unsuspended: {SITE}." in lifted.content.decode()
     run_lane()
     assert _allowed(emulator) == ["visitors"]
+
+
+def test_the_access_step_run_again_after_a_crash_ends_in_the_same_state(live_site, emulator):
+    args = {"website_id": live_site.pk, "domain": SITE, "path": "/", "state": "suspended", "owner": "alice"}
+    first = execute("webapp.access", args, {})
+    second = execute("webapp.access", args, {})
+    assert first == {"app": "my_webapp", "added": ["admins", "alice"]} and second["app"] == "my_webapp"
+    assert _allowed(emulator) == ["admins", "alice"]
+    public = {**args, "state": "public", "suspension": None}
+    assert execute("webapp.access", public, {}) == execute("webapp.access", public, {})
+    assert _allowed(emulator) == ["admins", "alice", "visitors"]  # no record of the suspension: nothing revoked
