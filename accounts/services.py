@@ -29,7 +29,7 @@ from provisioning.yunohost import YunohostError, get_client
 from tiers import services as tier_services
 from tiers.models import ReferralCode, Tier
 
-from . import emails, site, tokens
+from . import emails, signals, site, tokens
 from . import yunohost as lane
 from .models import Invitation, OneTimeToken, SiteSettings, StaffNotice, User
 from .validators import normalize_email, validate_password_length
@@ -205,6 +205,7 @@ def user_disable(*, user: User) -> None:
     user.revoke_tokens()
     _user_save(user, fields=["status", "tokens_valid_after"], cutoff_moved=True)
     lane.account_lock(user=user)
+    signals.user_disabled.send(sender=User, user=user)
 
 
 @transaction.atomic
@@ -773,6 +774,7 @@ def user_enable(*, user: User) -> User:
     _user_move(user, from_statuses=(User.Status.DISABLED,), to=_status_before_disable(user))
     if lane.account_has_user(user=user):
         emails.send_password_reset(user=user)
+    signals.user_enabled.send(sender=User, user=user)
     return user
 
 

@@ -7,10 +7,12 @@ middle of the command: a re-run whose effect already exists succeeds without a s
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable
 from typing import Any
 
 from . import gitsync
+from .models import Operation
 from .yunohost import YunohostAlreadyExists, YunohostNotFound, YunohostPermanent, YunohostTransient, get_client
 
 Handler = Callable[[Any, dict[str, Any], dict[str, str]], Any]
@@ -120,6 +122,42 @@ def _webapp_reset(client: Any, args: dict[str, Any], secrets: dict[str, str]) ->
     return _webapp_install(client, args, secrets)
 
 
+def _webapp_access(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
+    """The site's `main` permission to a target state, `suspended` or `public`.
+
+    suspended: `visitors` removed, then `admins` and the owner allowed; the output records which
+    of those two were not allowed before, so that `public` removes only what the suspension
+    added (args["suspension"], the suspending operation's id). Both YunoHost commands are
+    idempotent: a re-run after a crash ends in the same state.
+    """
+    app = client.webapp_find(args["domain"], args.get("path", "/"))
+    if app is None:
+        return {"note": "No app is installed on the domain: no access to change."}
+    permission = f"{app}.main"
+    if args["state"] == "suspended":
+        before = client.permission_info(permission).get("allowed", [])
+        added = [name for name in ("admins", args["owner"]) if name not in before]
+        client.permission_remove(permission, ["visitors"])
+        client.permission_add(permission, ["admins", args["owner"]])
+        return {"app": app, "added": added}
+    client.permission_add(permission, ["visitors"])
+    revoke = _suspension_grants(args.get("suspension"))
+    if revoke:
+        client.permission_remove(permission, revoke)
+    return {"app": app, "removed": revoke}
+
+
+def _suspension_grants(operation_id: Any) -> list[str]:
+    # What the suspension's own run added; it ran before this one (same subject, in order).
+    output = Operation.objects.filter(pk=operation_id or 0).values_list("output", flat=True).first()
+    try:
+        data = json.loads(output or "{}")
+    except ValueError:
+        return []
+    added = data.get("added", []) if isinstance(data, dict) else []
+    return [str(name) for name in added if isinstance(name, str)]
+
+
 def _git_sync(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
     return gitsync.sync(app=args["app"], url=args["git_url"])
 
@@ -136,6 +174,7 @@ HANDLERS: dict[str, Handler] = {
     "app.config_set": _app_config_set,
     "webapp.reset": _webapp_reset,
     "webapp.git_sync": _git_sync,
+    "webapp.access": _webapp_access,
 }
 
 

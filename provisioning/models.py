@@ -24,6 +24,7 @@ class Operation(models.Model):
         DOMAIN_REMOVE = "domain.remove", "Remove a domain"
         WEBAPP_RESET = "webapp.reset", "Reset a web app to its initial state"
         GIT_SYNC = "webapp.git_sync", "Clone a site's git repository into its web root"
+        WEBAPP_ACCESS = "webapp.access", "Make a site public, or open to its owner and the admins only"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -66,6 +66,7 @@ FULLNAME_RE = re.compile(r"[^\W_]+([ ,.'-]{1,3}[^\W_]+)*[ ,.'-]{0,3}")
 DOMAIN_RE = re.compile(r"([^\W_A-Z]+(-+[^\W_A-Z]+)*\.)+((xn--)?[^\W_]{2,})")
 QUOTA_RE = re.compile(r"\d+[bkMGT]|0")  # stricter than the CLI, which lets "500MB" through
 APP_ID_RE = re.compile(r"[A-Za-z0-9_-]+")
+PERMISSION_RE = re.compile(r"[A-Za-z0-9_-]+\.[a-z0-9_]+")  # <app>.main, mail.main, ...
 WEB_PATH_RE = re.compile(r"/[A-Za-z0-9_.~/-]*")
 SHELL_RE = re.compile(r"/[A-Za-z0-9_./-]+")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -190,10 +191,12 @@ class Call:
 # --- Classifying failures -----------------------------------------------------------------------
 
 _BUSY = [r"^There is already a YunoHost operation running"]
-_NOT_FOUND = [r"^Unknown user: ", r"^Could not find \S+ in the list of installed apps", r"^Domain '[^']*' unknown$"]
+_NOT_FOUND = [r"^Unknown user: ", r"^Could not find \S+ in the list of installed apps", r"^Domain '[^']*' unknown$",
+              r"^Permission '[^']*' not found$"]
 _ALREADY_EXISTS = [r"^The user '[^']*' already exists$", r"^The domain already exists$"]
 _PERMANENT = [
     r"^Invalid argument '",
+    r"^The group '[^']*' is unknown$",
     r"^Argument '[^']*' is required",
     r"^Not a tty, can't do interactive prompts",
     r"^Invalid usage",
@@ -248,6 +251,7 @@ _ERROR_KEYS: dict[str, type[YunohostError]] = {
     "domain_unknown": YunohostNotFound,
     "domain_name_unknown": YunohostNotFound,
     "app_not_installed": YunohostNotFound,
+    "permission_not_found": YunohostNotFound,
     "user_already_exists": YunohostAlreadyExists,
     "domain_exists": YunohostAlreadyExists,
 }
@@ -546,6 +550,31 @@ class YunohostClient:
         args = urllib.parse.urlencode({"with_sftp": "1", "password": password})
         cli = ["app", "config", "set", app, "main", f"--args={args}"]
         self.execute(Call(command, cli, "PUT", f"/apps/{app}/config/main", {"args": args}, (password,)))
+
+    def permission_info(self, permission: str) -> dict[str, Any]:
+        """One permission: ``{"allowed": [groups...], "corresponding_users": [...], ...}``."""
+        command = "user permission info"
+        _check(command, "permission", permission, PERMISSION_RE)
+        path = f"/users/permissions/{permission}"
+        return self._expect(dict, Call(command, ["user", "permission", "info", permission], "GET", path))
+
+    def permission_add(self, permission: str, names: Sequence[str]) -> None:
+        """Allow groups (a username is its primary group) on a permission; already allowed is a no-op."""
+        self._permission_update("add", permission, names)
+
+    def permission_remove(self, permission: str, names: Sequence[str]) -> None:
+        """Disallow groups on a permission; already disallowed is a no-op."""
+        self._permission_update("remove", permission, names)
+
+    def _permission_update(self, verb: str, permission: str, names: Sequence[str]) -> None:
+        command = f"user permission {verb}"
+        _check(command, "permission", permission, PERMISSION_RE)
+        for name in names:
+            _check(command, "group", name, USERNAME_RE)
+        # One name a call: the API route takes one name in its path, as the webadmin sends it.
+        for name in names:
+            cli = ["user", "permission", verb, permission, name]
+            self.execute(Call(command, cli, "PUT", f"/users/permissions/{permission}/{verb}/{name}"))
 
     def _expect(self, kind: type, call: Call) -> Any:
         data = self.execute(call)

@@ -3,9 +3,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
 from blahaj.errors import ApplicationError
 
@@ -16,21 +19,27 @@ from .models import Website
 _FIELDS: list[str] = [
     "owner", "domain", "kind", "git_url", "status", "failed_step", "error", "app_id", "sftp_username",
     "certificate", "verification_token", "verified_at", "confirmed_at", "created_at", "live_at", "synced_at",
-    "deleted_at",
+    "deleted_at", "suspended_at", "suspension_reason", "suspended_with_account",
 ]
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
+                             help_text="Mailed to the owner as it is written here.")
+
 
 @admin.register(Website)
 class WebsiteAdmin(admin.ModelAdmin):
     """Websites, read-only: every change goes through the services (the actions below)."""
 
     list_display = ["domain", "owner", "kind", "status", "certificate", "failed_step", "created_at"]
-    list_filter = ["status", "kind", "certificate"]
+    list_filter = ["status", "kind", "certificate", ("suspended_at", admin.EmptyFieldListFilter)]
     search_fields = ["domain", "owner__username", "owner__email"]
     list_select_related = ["owner"]
     ordering = ["-created_at"]
     fields = tuple(_FIELDS)
     readonly_fields = _FIELDS
-    actions = ["retry", "delete_sites", "reset", "reverify"]
+    actions = ["retry", "delete_sites", "reset", "reverify", "suspend", "unsuspend"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -73,3 +82,30 @@ class WebsiteAdmin(admin.ModelAdmin):
             self.message_user(request, f"Verified: {', '.join(verified)}.", messages.SUCCESS)
         if missing:
             self.message_user(request, f"Record not found: {', '.join(missing)}.", messages.WARNING)
+
+    @admin.action(description="Suspend the selected websites (owner and admins only), with a reason")
+    def suspend(self, request: HttpRequest, queryset: QuerySet[Website]) -> HttpResponse | None:
+        form = SuspendForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._each(
+                request, queryset, "Suspended",
+                lambda w: services.website_suspend(website=w, reason=reason, actor=request.user),  # type: ignore[arg-type]
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Suspend websites",
+            "opts": self.model._meta,
+            "form": form,
+            "websites": queryset.select_related("owner").order_by("domain"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/websites/website/suspend.html", context)
+
+    @admin.action(description="Lift the suspension of the selected websites")
+    def unsuspend(self, request: HttpRequest, queryset: QuerySet[Website]) -> None:
+        self._each(
+            request, queryset, "Unsuspended",
+            lambda w: services.website_unsuspend(website=w, actor=request.user),  # type: ignore[arg-type]
+        )

@@ -9,9 +9,14 @@ class WebsitesConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, once the models are loaded: the usual place for an app's wiring.
+        from accounts.signals import user_disabled, user_enabled
+
         from . import (
             lane,
+            receivers,
             tasks,  # noqa: F401 - registers the tasks the services queue by name
         )
 
         lane.register_outcomes()
+        user_disabled.connect(receivers.account_disabled, dispatch_uid="websites.account_disabled")
+        user_enabled.connect(receivers.account_enabled, dispatch_uid="websites.account_enabled")

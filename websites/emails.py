@@ -24,8 +24,10 @@ LIVE = "website_live"
 FAILED = "website_failed"
 DELETED = "website_deleted"
 SFTP_PASSWORD = "website_sftp_password"  # noqa: S105 - not a password
+SUSPENDED = "website_suspended"
+UNSUSPENDED = "website_unsuspended"
 PROGRESS_SALT = "websites.progress"
-KINDS = (CONFIRMATION, LIVE, FAILED, DELETED, SFTP_PASSWORD)
+KINDS = (CONFIRMATION, LIVE, FAILED, DELETED, SFTP_PASSWORD, SUSPENDED, UNSUSPENDED)
 
 # What a failed step means, in words a member understands.
 STEP_SENTENCES = {
@@ -63,6 +65,15 @@ def send_deleted(*, website: Any) -> None:
 def send_sftp_password(*, website: Any) -> None:
     """The one email that holds an SFTP password."""
     _queue(SFTP_PASSWORD, website)
+
+
+def send_suspended(*, website: Any) -> None:
+    """The site answers only to its owner now, and why (the reason staff gave)."""
+    _queue(SUSPENDED, website)
+
+
+def send_unsuspended(*, website: Any) -> None:
+    _queue(UNSUSPENDED, website)
 
 
 def absolute_url(path: str) -> str:

@@ -7,6 +7,7 @@ stops the plan there and a staff retry of that operation continues from it:
     provision: domain.add -> app.install -> live, then cert.install in the background
     delete:    app.remove -> domain.remove -> deleted
     reset:     webapp.reset             sftp password: app.config_set
+    suspend:   webapp.access (suspended)   unsuspend: webapp.access (public)
 
 The certificate has a subject of its own (`cert:<domain>`): its retries with backoff must not
 hold back the site's other steps, and its failure never fails the site.
@@ -36,7 +37,10 @@ Kind = Operation.Kind
 Status = Website.Status
 PROVISION_KINDS = (Kind.DOMAIN_ADD, Kind.APP_INSTALL)
 DELETE_KINDS = (Kind.APP_REMOVE, Kind.DOMAIN_REMOVE)
-SITE_KINDS = (*PROVISION_KINDS, *DELETE_KINDS, Kind.WEBAPP_RESET, Kind.APP_CONFIG_SET, Kind.CERT_INSTALL)
+SITE_KINDS = (
+    *PROVISION_KINDS, *DELETE_KINDS, Kind.WEBAPP_RESET, Kind.APP_CONFIG_SET, Kind.CERT_INSTALL, Kind.WEBAPP_ACCESS
+)
+SUSPENDED, PUBLIC = "suspended", "public"
 
 
 def cert_subject(domain: str) -> str:
@@ -98,6 +102,23 @@ def website_set_sftp_password(*, website: Website) -> Operation:
     return _queue(website, Kind.APP_CONFIG_SET, _args(website, app=website.app_id), secrets)
 
 
+def website_access(*, website: Website, state: str, suspension: int | None = None) -> Operation:
+    """The site's `main` permission to `suspended` (owner and admins only) or back to `public`;
+    `suspension` is the suspending step, whose record says what the suspension added."""
+    args = _args(website, path="/", state=state, owner=website.owner.username)
+    if suspension is not None:
+        args["suspension"] = suspension
+    return _queue(website, Kind.WEBAPP_ACCESS, args)
+
+
+def last_suspension(*, website: Website) -> Operation | None:
+    return (
+        Operation.objects.filter(
+            subject=website.subject, kind=Kind.WEBAPP_ACCESS, args__website_id=website.pk, args__state=SUSPENDED
+        ).order_by("-sequence").first()
+    )
+
+
 # --- Outcomes (registered in WebsitesConfig.ready) --------------------------------------------
 
 
@@ -147,6 +168,8 @@ def app_installed(*, operation: Operation) -> None:
     )
     if website.kind != Website.Kind.SFTP:
         website_git_sync(website=website)
+    if website.is_suspended:  # suspended before its app existed: the new app starts public
+        website_access(website=website, state=SUSPENDED)
     emails.send_live(website=website)
     if website.pending_password:
         emails.send_sftp_password(website=website)
@@ -228,6 +251,8 @@ def webapp_reset(*, operation: Operation) -> None:
     _save(website, "app_id", "sftp_username", "status")
     if website.kind != Website.Kind.SFTP:
         website_git_sync(website=website)  # the reset emptied the web root: the repository again
+    if website.is_suspended:  # the reinstalled app starts public
+        website_access(website=website, state=SUSPENDED)
     if website.pending_password:
         emails.send_sftp_password(website=website)
 
@@ -247,6 +272,17 @@ def git_synced(*, operation: Operation) -> None:
 
 def git_sync_failed(*, operation: Operation) -> None:
     """The site stays live with its last good content; staff are told, the error is kept."""
+    website = _site(operation)
+    if website is None:
+        return
+    website.error = operation.error
+    _save(website, "error")
+    _notify_failure(website, operation)
+
+
+def access_failed(*, operation: Operation) -> None:
+    """The site keeps its status: its access on YunoHost is not what the row says; staff are
+    told and can retry the step."""
     website = _site(operation)
     if website is None:
         return
@@ -288,6 +324,7 @@ def register_outcomes() -> None:
         Kind.APP_CONFIG_SET, on_succeeded=sftp_password_set, on_failed=step_failed, on_retried=step_retried
     )
     outcomes.register(Kind.GIT_SYNC, on_succeeded=git_synced, on_failed=git_sync_failed)
+    outcomes.register(Kind.WEBAPP_ACCESS, on_failed=access_failed)
     outcomes.register(
         Kind.CERT_INSTALL, on_succeeded=certificate_installed, on_failed=certificate_failing,
         on_retried=certificate_retried,

@@ -57,6 +57,12 @@ class Website(models.Model):
     live_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True, help_text="Last clone of a git or ssg site.")
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Suspended by staff: the site answers only to its owner and the admins on YunoHost; it keeps
+    # its status (and still counts against the tier). `suspended_with_account` marks a suspension
+    # that came from disabling the account: enabling the account lifts only those.
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspension_reason = models.TextField(blank=True)
+    suspended_with_account = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -74,6 +80,10 @@ class Website(models.Model):
     def subject(self) -> str:
         """The lane subject of the site's steps: they run in order, one after the other."""
         return f"site:{self.domain}"
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
     @property
     def is_custom_domain(self) -> bool:

@@ -64,7 +64,7 @@ class WebsiteSerializer(serializers.ModelSerializer):
         model = Website
         fields = [
             "id", "domain", "kind", "git_url", "status", "sftp_username", "verification", "created_at",
-            "owner", "certificate", "failed_step", "steps",
+            "owner", "certificate", "failed_step", "steps", "suspended_at", "suspension_reason",
         ]
         read_only_fields = fields
 
@@ -77,6 +77,10 @@ class WebsiteSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         staff = bool(request and request.user.is_staff)
         return selectors.website_steps(website, with_errors=staff)
+
+
+class SuspendSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=2000, allow_blank=True)
 
 
 class VerifiedSerializer(serializers.Serializer):

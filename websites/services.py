@@ -5,6 +5,7 @@ lane messages, notifications) is queued for after its commit."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from .models import Website
 Status = Website.Status
 # The states in which a site has (or is getting) something on YunoHost.
 ON_YUNOHOST = (Status.PROVISIONING, Status.LIVE, Status.FAILED)
+logger = logging.getLogger(__name__)
 
 
 class TokenInvalid(ApplicationError):
@@ -218,10 +220,16 @@ def _live(website: Website) -> Website:
     return locked
 
 
+def _not_suspended(website: Website) -> Website:
+    if website.is_suspended:
+        raise Conflict("This site is suspended: ask staff.", code="website_suspended")
+    return website
+
+
 @transaction.atomic
 def website_reset(*, website: Website) -> Operation:
     """Wipe the site's files back to the initial state (same SFTP login; a new password is mailed)."""
-    return lane.website_reset(website=_live(website))
+    return lane.website_reset(website=_not_suspended(_live(website)))
 
 
 @transaction.atomic
@@ -248,6 +256,90 @@ def website_retry(*, website: Website) -> Operation:
     return lane_services.operation_retry(operation=operation)
 
 
+# --- Suspension ---------------------------------------------------------------------------------
+
+ACCOUNT_REASON = "Your account was suspended."
+
+
+class WebsiteGone(Conflict):
+    code = "website_deleted"
+    message = "This website was deleted."
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(
+            "Reason: say why the site is suspended.", code="invalid", fields={"reason": ["This field is required."]}
+        )
+    return reason[:2000]
+
+
+def website_suspend(*, website: Website, reason: str, actor: User | None, with_account: bool = False) -> Website:
+    """Staff: the site answers only to its owner and the admins on YunoHost (through the lane),
+    and the owner is told why. It keeps its status and still counts against the tier.
+
+    Suspending a suspended site changes nothing, except that a suspension that came with the
+    account becomes the site's own (enabling the account no longer lifts it).
+    """
+    reason = _reason(reason)
+    with transaction.atomic():
+        locked = Website.objects.select_for_update().select_related("owner").get(pk=website.pk)
+        if locked.status in (Status.DELETING, Status.DELETED):
+            raise WebsiteGone()
+        if locked.is_suspended:
+            if locked.suspended_with_account and not with_account:
+                locked.suspended_with_account, locked.suspension_reason = False, reason
+                locked.save(update_fields=["suspended_with_account", "suspension_reason", "updated_at"])
+            return locked
+        locked.suspended_at, locked.suspension_reason = timezone.now(), reason
+        locked.suspended_with_account = with_account
+        locked.save(update_fields=["suspended_at", "suspension_reason", "suspended_with_account", "updated_at"])
+        if locked.status in ON_YUNOHOST:
+            # A site whose app is not installed yet gets this step again once it is (lane.app_installed).
+            lane.website_access(website=locked, state=lane.SUSPENDED)
+        emails.send_suspended(website=locked)
+        logger.info("Website %s suspended by %s", locked.domain, actor.username if actor else "the account's suspension")
+    return locked
+
+
+def website_unsuspend(*, website: Website, actor: User | None) -> Website:
+    """Undo `website_suspend`: the site is public again, and what the suspension allowed
+    (admins, the owner) is taken back unless it was allowed before; the owner is told."""
+    with transaction.atomic():
+        locked = Website.objects.select_for_update().select_related("owner").get(pk=website.pk)
+        if not locked.is_suspended:
+            return locked
+        locked.suspended_at, locked.suspension_reason, locked.suspended_with_account = None, "", False
+        locked.save(update_fields=["suspended_at", "suspension_reason", "suspended_with_account", "updated_at"])
+        if locked.status in ON_YUNOHOST:
+            suspension = lane.last_suspension(website=locked)
+            lane.website_access(website=locked, state=lane.PUBLIC, suspension=suspension.pk if suspension else None)
+        if locked.status != Status.DELETED:
+            emails.send_unsuspended(website=locked)
+        logger.info("Website %s unsuspended by %s", locked.domain, actor.username if actor else "the account's return")
+    return locked
+
+
+def websites_suspend_with_account(*, user: User) -> int:
+    """The account was disabled: each of its sites not suspended yet is, with the account."""
+    sites = Website.objects.filter(owner_id=user.pk, suspended_at__isnull=True).exclude(
+        status__in=[Status.DELETING, Status.DELETED]
+    )
+    for site in sites:
+        website_suspend(website=site, reason=ACCOUNT_REASON, actor=None, with_account=True)
+    return len(sites)
+
+
+def websites_unsuspend_with_account(*, user: User) -> int:
+    """The account is enabled again: the sites suspended with it come back; those suspended for
+    themselves stay suspended."""
+    sites = Website.objects.filter(owner_id=user.pk, suspended_at__isnull=False, suspended_with_account=True)
+    for site in sites:
+        website_unsuspend(website=site, actor=None)
+    return len(sites)
+
+
 # --- Emails (in the worker) -------------------------------------------------------------------
 
 
@@ -260,6 +352,8 @@ def website_email_deliver(*, kind: str, website_id: int) -> None:
         if website.status != Status.PENDING_CONFIRMATION:
             return  # confirmed or deleted meanwhile
         extra["link"] = emails.confirmation_link(website_confirmation_issue(website=website))
+    if kind == emails.SUSPENDED and not website.is_suspended:
+        return  # lifted meanwhile: no reason left to tell
     if kind == emails.SFTP_PASSWORD:
         if not website.pending_password:
             return  # sent already

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -18,7 +18,13 @@ from blahaj.throttling import throttles
 
 from . import selectors, services
 from .models import Website
-from .serializers import TokenSerializer, VerifiedSerializer, WebsiteCreateSerializer, WebsiteSerializer
+from .serializers import (
+    SuspendSerializer,
+    TokenSerializer,
+    VerifiedSerializer,
+    WebsiteCreateSerializer,
+    WebsiteSerializer,
+)
 
 
 @extend_schema_view(
@@ -131,4 +137,30 @@ class WebsiteViewSet(
         website = self.get_object()
         services.website_sftp_password_rotate(website=website)
         website.refresh_from_db()
+        return Response(self.get_serializer(website).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=SuspendSerializer,
+        responses={202: WebsiteSerializer, 400: OpenApiResponse(ERROR, description="invalid: no reason"),
+                   403: OpenApiResponse(ERROR, description="staff only"),
+                   409: OpenApiResponse(ERROR, description="website_deleted")},
+        summary="Staff: suspend a website (owner and admins only on YunoHost); the owner is mailed the reason",
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAdminUser])
+    def suspend(self, request: Request, pk: str | None = None) -> Response:
+        data = SuspendSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        website = services.website_suspend(
+            website=self.get_object(), reason=data.validated_data["reason"], actor=signed_in_user(request)
+        )
+        return Response(self.get_serializer(website).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=None,
+        responses={202: WebsiteSerializer, 403: OpenApiResponse(ERROR, description="staff only")},
+        summary="Staff: lift a website's suspension (public again); the owner is mailed",
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAdminUser])
+    def unsuspend(self, request: Request, pk: str | None = None) -> Response:
+        website = services.website_unsuspend(website=self.get_object(), actor=signed_in_user(request))
         return Response(self.get_serializer(website).data, status=status.HTTP_202_ACCEPTED)

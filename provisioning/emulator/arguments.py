@@ -100,7 +100,7 @@ def _user_parsers(sub: Any) -> None:
         if not eleven:  # added in 12.0.11 (docs/yunohost.md §1.3)
             p.add_argument("--force", action="store_true")
 
-    cat = sub.add_parser("user").add_subparsers(dest="_action", metavar="{list,create,delete,update,info}")
+    cat = sub.add_parser("user").add_subparsers(dest="_action", metavar="{list,create,delete,update,info,permission}")
     cat.required = True
     _add_action(cat, "list", "user list", [], lambda p: p.add_argument("--fields", nargs="+"))
     _add_action(
@@ -140,6 +140,16 @@ def _user_parsers(sub: Any) -> None:
         update,
     )
     _add_action(cat, "info", "user info", [], lambda p: p.add_argument("username"))
+    permission = cat.add_parser("permission").add_subparsers(dest="_subaction", metavar="{info,add,remove}")
+    permission.required = True
+    _add_action(permission, "info", "user permission info", [], lambda p: p.add_argument("permission"))
+    for verb in ("add", "remove"):
+        _add_action(permission, verb, f"user permission {verb}", [], _permission_names)
+
+
+def _permission_names(p: argparse.ArgumentParser) -> None:
+    p.add_argument("permission")
+    p.add_argument("names", nargs="+")
 
 
 def _domain_parsers(sub: Any) -> None:

@@ -52,6 +52,13 @@ M: dict[str, str] = {
     "group_cannot_remove_last_admin": "The user '{user}' is the last user in the group 'admins' "
     "and will not be removed from it.",
     "group_user_add": "The user '{user}' will be added to the group '{group}'",
+    # permissions
+    "group_unknown": "The group '{group}' is unknown",
+    "permission_not_found": "Permission '{permission}' not found",
+    "permission_already_allowed": "Group '{group}' already has permission '{permission}' enabled",
+    "permission_already_disallowed": "Group '{group}' already has permission '{permission}' disabled",
+    "permission_already_up_to_date": "The permission was not updated because the addition/removal "
+    "requests already match the current state.",
     "user_create_names_deprecated": "Options --firstname / --lastname of 'yunohost user create' are "
     "deprecated. We recommend using --fullname instead.",
     "domain_argument_missing": "Invalid usage, you should specify a domain argument",

@@ -135,6 +135,11 @@ ROUTES: list[tuple[str, re.Pattern[str], str, list[str], dict[str, str]]] = [
                 "self_signed": F,
             },
         ),
+        ("GET", r"/users/permissions/(?P<permission>[^/]+)", "user permission info", ["permission"], {}),
+        ("PUT", r"/users/permissions/(?P<permission>[^/]+)/add/(?P<names>[^/]+)", "user permission add",
+         ["permission", "names"], {}),
+        ("PUT", r"/users/permissions/(?P<permission>[^/]+)/remove/(?P<names>[^/]+)", "user permission remove",
+         ["permission", "names"], {}),
         ("GET", r"/apps", "app list", [], {"full": F}),
         (
             "POST",

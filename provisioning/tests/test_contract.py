@@ -203,6 +203,32 @@ def test_webapps(target: Target) -> None:
         target.client.webapp_set_sftp_password("ghost", "An0ther-passphrase")
 
 
+def test_permissions(target: Target) -> None:
+    """A site answering to its owner and the admins only, then public again (docs/yunohost.md §1.10)."""
+    target.client.user_create(username="camille", fullname="Camille Dupont", password=PASSWORD, domain=MAIN)
+    target.client.webapp_install(domain=MAIN, path="/camille", with_sftp=False, password=None, label="Blog")
+    assert target.client.permission_info("my_webapp.main")["allowed"] == ["visitors"]
+    target.client.permission_remove("my_webapp.main", ["visitors"])
+    target.client.permission_add("my_webapp.main", ["admins", "camille"])
+    info = target.client.permission_info("my_webapp.main")
+    assert (info["allowed"], info["corresponding_users"]) == (["admins", "camille"], ["camille"])
+    # Idempotent, as YunoHost: a name already (dis)allowed is only a warning.
+    target.client.permission_remove("my_webapp.main", ["visitors"])
+    target.client.permission_add("my_webapp.main", ["camille"])
+    assert target.client.app_list()[0]["id"] == "my_webapp"
+    target.client.permission_add("my_webapp.main", ["visitors"])
+    target.client.permission_remove("my_webapp.main", ["admins", "camille"])
+    assert target.client.permission_info("my_webapp.main")["allowed"] == ["visitors"]
+    with pytest.raises(YunohostNotFound, match=r"^Permission 'ghost.main' not found$"):
+        target.client.permission_add("ghost.main", ["admins"])
+    with pytest.raises(YunohostNotFound, match=r"^Permission 'ghost.main' not found$"):
+        target.client.permission_info("ghost.main")
+    with pytest.raises(YunohostPermanent, match=r"^The group 'ghost' is unknown$") as exc:
+        target.client.permission_add("my_webapp.main", ["ghost"])
+    assert type(exc.value) is YunohostPermanent
+    assert target.client.permission_info("my_webapp.main")["allowed"] == ["visitors"]
+
+
 def test_domain_remove_takes_its_apps(target: Target) -> None:
     target.client.domain_add("example.org")
     target.client.webapp_install(domain="example.org", path="/", with_sftp=False, password=None, label="Site")

@@ -501,6 +501,31 @@ def test_app_remove_unknown(yh: Run) -> None:
     assert yh("app", "remove", "ghost").stderr.strip() == expected
 
 
+def test_permission_add_and_remove_warn_when_nothing_changes(yh: Run, state: Path) -> None:
+    create(yh, "camille")
+    install_webapp(yh)
+    removed = yh("user", "permission", "remove", "my_webapp.main", "visitors", "--output-as", "json")
+    assert removed.returncode == 0 and json.loads(removed.stdout.strip().splitlines()[-1])["allowed"] == []
+    assert yh("user", "permission", "add", "my_webapp", "admins", "camille").returncode == 0  # `.main` implied
+    assert load(state)["apps"][0]["allowed"] == ["admins", "camille"]
+    again = yh("user", "permission", "add", "my_webapp.main", "camille")
+    assert again.returncode == 0
+    assert again.stderr == (
+        "WARNING Group 'camille' already has permission 'my_webapp.main' enabled\n"
+        "WARNING The permission was not updated because the addition/removal requests already match the "
+        "current state.\n"
+    )
+    gone = yh("user", "permission", "remove", "my_webapp.main", "visitors")
+    assert gone.returncode == 0
+    assert "WARNING Group 'visitors' already has permission 'my_webapp.main' disabled" in gone.stderr
+    assert error_of(yh("user", "permission", "add", "my_webapp.main", "ghost")) == "ERROR The group 'ghost' is unknown"
+    assert error_of(yh("user", "permission", "add", "ghost.main", "admins")) == (
+        "ERROR Permission 'ghost.main' not found"
+    )
+    assert load(state)["apps"][0]["allowed"] == ["admins", "camille"]
+    assert yh("user", "permission", "add", "my_webapp.main").returncode == 2  # NAMES is required
+
+
 def test_config_set_sftp_password(yh: Run, state: Path) -> None:
     install_webapp(yh, password=None, sftp="0")
     no_password = yh("app", "config", "set", "my_webapp", "main", "-a", "with_sftp=1")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from .apps import app_config_set, app_install, app_list, app_remove
 from .certs import domain_cert_install, domain_cert_status
 from .domains import domain_add, domain_list, domain_remove
+from .permissions import user_permission_add, user_permission_info, user_permission_remove
 from .users import user_create, user_delete, user_info, user_list, user_update
 
 # typing is only needed by type checkers; importing it would cost start-up time on every run.
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 
 # Commands whose API routes are all GET: moulinette >= 11.1.2 does not lock for them.
-READ_ONLY = {"user info", "user list", "domain list", "domain cert status", "app list"}
+READ_ONLY = {"user info", "user list", "domain list", "domain cert status", "app list", "user permission info"}
 
 HANDLERS: dict[str, Callable[[dict[str, Any], argparse.Namespace, Console], Any]] = {
     "user create": user_create,
@@ -39,4 +40,7 @@ HANDLERS: dict[str, Callable[[dict[str, Any], argparse.Namespace, Console], Any]
     "app install": app_install,
     "app remove": app_remove,
     "app config set": app_config_set,
+    "user permission info": user_permission_info,
+    "user permission add": user_permission_add,
+    "user permission remove": user_permission_remove,
 }

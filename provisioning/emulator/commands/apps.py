@@ -8,6 +8,7 @@ import re
 from ..errors import EmulatorError, failed, operation_name, t
 from ..state import sha256
 from .checks import assert_password_strong, sorted_domains
+from .permissions import allowed
 
 # typing is only needed by type checkers; importing it would cost start-up time on every run.
 TYPE_CHECKING = False
@@ -45,7 +46,7 @@ def app_list(state: dict[str, Any], a: argparse.Namespace, console: Console) -> 
         entry["domain_path"] = app["domain"] + app["path"]
         if a.full:
             entry["settings"] = {k: v for k, v in app["settings"].items() if "password" not in k}
-            entry["permissions"] = {f"{app['id']}.main": {"allowed": [app["settings"]["init_main_permission"]]}}
+            entry["permissions"] = {f"{app['id']}.main": {"allowed": allowed(app)}}
         apps.append(entry)
     return {"apps": apps}
 
