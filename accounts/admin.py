@@ -59,8 +59,11 @@ class UserCreationForm(forms.ModelForm):
     def service_arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {
-            "username": data["username"], "display_name": data["display_name"], "email": data["email"],
-            "discord_username": data.get("discord_username") or "", "tier": data.get("tier"),
+            "username": data["username"],
+            "display_name": data["display_name"],
+            "email": data["email"],
+            "discord_username": data.get("discord_username") or "",
+            "tier": data.get("tier"),
         }
 
 
@@ -77,8 +80,14 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ["username", "display_name", "email", "discord_username"]
     ordering = ["-date_joined"]
     readonly_fields = [
-        "date_joined", "last_login", "confirmed_at", "tokens_valid_after", "referred_by",
-        "signup_note", "terms_accepted_at", "terms_version",
+        "date_joined",
+        "last_login",
+        "confirmed_at",
+        "tokens_valid_after",
+        "referred_by",
+        "signup_note",
+        "terms_accepted_at",
+        "terms_version",
     ]
     list_select_related = ["tier"]
     # The total under the search box is one more COUNT of every account on each page.
@@ -94,11 +103,20 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"fields": ["username", "display_name", "email", "discord_username", "tier", "is_staff"]}),
     ]
     actions = [
-        "approve_accounts", "reject_accounts", "resend_confirmation", "send_reset_link", "change_tier",
-        "revoke_tokens", "disable_accounts", "enable_accounts", "send_test_notification",
+        "approve_accounts",
+        "reject_accounts",
+        "resend_confirmation",
+        "send_reset_link",
+        "change_tier",
+        "revoke_tokens",
+        "disable_accounts",
+        "enable_accounts",
+        "send_test_notification",
     ]
 
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet[User], search_term: str) -> tuple[QuerySet[User], bool]:
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[User], search_term: str
+    ) -> tuple[QuerySet[User], bool]:
         # The same search as the staff API: one generated, lower-cased column (see the model).
         return selectors.users_matching(queryset, search_term), False
 
@@ -119,8 +137,10 @@ class UserAdmin(DjangoUserAdmin):
                 services.user_set_roles(user=created, is_staff=True, is_superuser=False)
             obj.pk, obj.tier_id, obj.status = created.pk, created.tier_id, created.status
             self.message_user(
-                request, f"{created.username} is being set up on YunoHost; a link to choose a password "
-                f"was mailed to {created.email}.", messages.SUCCESS,
+                request,
+                f"{created.username} is being set up on YunoHost; a link to choose a password "
+                f"was mailed to {created.email}.",
+                messages.SUCCESS,
             )
             return
         # The form has already written its values onto `obj`: each service gets the row as it
@@ -135,7 +155,8 @@ class UserAdmin(DjangoUserAdmin):
             services.user_set_tier(user=current, tier=data["tier"])
         if changed & {"is_staff", "is_superuser"}:
             services.user_set_roles(
-                user=current, is_staff=data.get("is_staff", current.is_staff),
+                user=current,
+                is_staff=data.get("is_staff", current.is_staff),
                 is_superuser=data.get("is_superuser", current.is_superuser),
             )
 

@@ -61,9 +61,7 @@ class SignupForm(ServiceForm):
 
     username = forms.CharField(
         max_length=30,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
-        ),
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
     )
     display_name = forms.CharField(
         label="Display name",
@@ -90,9 +88,7 @@ class SignupForm(ServiceForm):
     accept_terms = forms.BooleanField(label="I accept the terms of service", required=False)
     invitation = forms.CharField(required=False, max_length=128, widget=forms.HiddenInput)
     # Filled by accounts/altcha.js with the solved challenge (README, "Abuse defences").
-    challenge = forms.CharField(
-        required=False, max_length=2000, widget=forms.HiddenInput(attrs={"data-challenge": ""})
-    )
+    challenge = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput(attrs={"data-challenge": ""}))
     # The honeypot: hidden from people (site.css), filled by form-filling bots.
     homepage = forms.CharField(
         label="Leave this empty",
@@ -126,9 +122,7 @@ class ResetRequestForm(ServiceForm):
     identifier = forms.CharField(
         label="Username or email",
         max_length=254,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
-        ),
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
     )
 
 
@@ -165,9 +159,7 @@ class AbuseReportForm(ServiceForm):
         help_text="If you would like an answer.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    challenge = forms.CharField(
-        required=False, max_length=2000, widget=forms.HiddenInput(attrs={"data-challenge": ""})
-    )
+    challenge = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput(attrs={"data-challenge": ""}))
     homepage = forms.CharField(
         label="Leave this empty",
         required=False,

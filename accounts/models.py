@@ -62,9 +62,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     display_name = models.CharField(max_length=30, validators=[validators.validate_display_name])
     email = models.EmailField("recovery email", max_length=254)
-    discord_username = models.CharField(
-        max_length=32, blank=True, validators=[validators.validate_discord_username]
-    )
+    discord_username = models.CharField(max_length=32, blank=True, validators=[validators.validate_discord_username])
     tier = models.ForeignKey(
         "tiers.Tier",
         on_delete=models.PROTECT,
@@ -73,9 +71,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text="Empty: the default tier.",
     )
     # Indexed: the staff list filters by status, and the admin's sidebar counts by it.
-    status = models.CharField(
-        max_length=24, choices=Status.choices, default=Status.PENDING_CONFIRMATION, db_index=True
-    )
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING_CONFIRMATION, db_index=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     # Every token issued before this instant is dead (logout-all, password change, disable).
     tokens_valid_after = models.DateTimeField(null=True, blank=True)
@@ -99,7 +95,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     search_text = models.GeneratedField(
         expression=Lower(
             Concat(
-                "username", Value(" "), "display_name", Value(" "), "email", Value(" "), "discord_username",
+                "username",
+                Value(" "),
+                "display_name",
+                Value(" "),
+                "email",
+                Value(" "),
+                "discord_username",
                 output_field=models.TextField(),
             )
         ),
@@ -213,21 +215,15 @@ class Invitation(models.Model):
 
     email = models.EmailField(max_length=254)
     note = models.CharField(max_length=500, blank=True, default="")
-    inviter = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations_sent"
-    )
-    referral_code = models.OneToOneField(
-        "tiers.ReferralCode", on_delete=models.PROTECT, related_name="invitation"
-    )
+    inviter = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations_sent")
+    referral_code = models.OneToOneField("tiers.ReferralCode", on_delete=models.PROTECT, related_name="invitation")
     # Unique index: the sign-up page looks an invitation up by its digest. Empty until mailed.
     digest = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    invitee = models.OneToOneField(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitation"
-    )
+    invitee = models.OneToOneField(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitation")
 
     class Meta:
         ordering = ["-created_at", "-id"]

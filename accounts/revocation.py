@@ -130,7 +130,7 @@ class Mirror:
             # The mirror runs only with REDIS_URL, where the cache is django-redis's (iter_keys).
             keys = list(cache.iter_keys(f"{prefix}*"))  # type: ignore[attr-defined]
             for key, value in cache.get_many(keys).items():
-                name = key[len(prefix):]
+                name = key[len(prefix) :]
                 if pattern is DENY_KEY:
                     target[name] = float(value) if float(value) > 1 else now + 86400
                 else:

@@ -105,12 +105,14 @@ class SeedLoginView(CountsFailedLogins, PublicSeedView):
         data = io.SeedLoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         pair = services.user_login(identifier=data.validated_data["username"], password=data.validated_data["password"])
-        return Response({
-            "access_token": pair["access"],
-            "refresh_token": pair["refresh"],
-            "access_expires_in": pair["access_expires_in"],
-            "refresh_expires_in": pair["refresh_expires_in"],
-        })
+        return Response(
+            {
+                "access_token": pair["access"],
+                "refresh_token": pair["refresh"],
+                "access_expires_in": pair["access_expires_in"],
+                "refresh_expires_in": pair["refresh_expires_in"],
+            }
+        )
 
     def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)

@@ -19,9 +19,7 @@ def user_email_exists(*, email: str) -> bool:
     return User.objects.filter(email__iexact=normalize_email(email)).exists()
 
 
-def password_strength_for(
-    *, password: str, username: str = "", email: str = "", display_name: str = ""
-) -> Strength:
+def password_strength_for(*, password: str, username: str = "", email: str = "", display_name: str = "") -> Strength:
     """The registration policy's verdict, with the sign-up form's other fields as context."""
     applicant = User(username=username, email=normalize_email(email), display_name=display_name)
     return password_strength(password, user=applicant)
@@ -55,14 +53,26 @@ def staff_waiting() -> list[Waiting]:
     )
     failed = Operation.objects.filter(status=Operation.Status.FAILED).count()
     return [
-        Waiting("Sign-ups waiting for approval", by_status.get(User.Status.PENDING_APPROVAL, 0),
-                f"{users}?status__exact={User.Status.PENDING_APPROVAL}"),
-        Waiting("Accounts whose provisioning failed", by_status.get(User.Status.PROVISIONING_FAILED, 0),
-                f"{users}?status__exact={User.Status.PROVISIONING_FAILED}"),
-        Waiting("Accounts still being provisioned", by_status.get(User.Status.PROVISIONING, 0),
-                f"{users}?status__exact={User.Status.PROVISIONING}"),
-        Waiting("Failed YunoHost operations (retry them from the list)", failed,
-                f"{operations}?status__exact={Operation.Status.FAILED}"),
+        Waiting(
+            "Sign-ups waiting for approval",
+            by_status.get(User.Status.PENDING_APPROVAL, 0),
+            f"{users}?status__exact={User.Status.PENDING_APPROVAL}",
+        ),
+        Waiting(
+            "Accounts whose provisioning failed",
+            by_status.get(User.Status.PROVISIONING_FAILED, 0),
+            f"{users}?status__exact={User.Status.PROVISIONING_FAILED}",
+        ),
+        Waiting(
+            "Accounts still being provisioned",
+            by_status.get(User.Status.PROVISIONING, 0),
+            f"{users}?status__exact={User.Status.PROVISIONING}",
+        ),
+        Waiting(
+            "Failed YunoHost operations (retry them from the list)",
+            failed,
+            f"{operations}?status__exact={Operation.Status.FAILED}",
+        ),
     ]
 
 

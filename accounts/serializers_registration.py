@@ -75,11 +75,17 @@ class RegisterSerializer(StrictSerializer):
         required=False, allow_blank=True, default="", max_length=500, help_text="A note to the admins."
     )
     invitation = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=128,
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=128,
         help_text="The token of an invitation link: the address is confirmed and approval skipped.",
     )
     challenge = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
         help_text="A solved ALTCHA challenge (GET /api/user/challenge), base64 JSON; required "
         "when the service asks for it (challenge_failed otherwise).",
     )

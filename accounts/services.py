@@ -295,9 +295,7 @@ def _referral_code_claim(code: str, *, public: bool = False) -> tuple[int, int]:
     # Active, unexpired, not used up: checked and taken in one conditional UPDATE, so two
     # sign-ups can't both take the last use, and the caller's rollback (a 409) gives it back.
     if not usable.update(uses=F("uses") + 1):
-        raise ApplicationError(
-            "This referral code is invalid, expired or used up.", code="referral_code_invalid"
-        )
+        raise ApplicationError("This referral code is invalid, expired or used up.", code="referral_code_invalid")
     code_id, tier_id = ReferralCode.objects.values_list("pk", "tier_id").get(code=code)
     return code_id, tier_id or User.objects.default_tier_id()
 
@@ -378,9 +376,7 @@ def one_time_token_issue(*, user: User, purpose: str) -> str:
 
 def _one_time_token_check(*, raw: str, purpose: str) -> OneTimeToken:
     token = (
-        OneTimeToken.objects.select_related("user")
-        .filter(digest=OneTimeToken.digest_of(raw), purpose=purpose)
-        .first()
+        OneTimeToken.objects.select_related("user").filter(digest=OneTimeToken.digest_of(raw), purpose=purpose).first()
     )
     if token is None or token.used_at is not None or token.user.status == User.Status.DISABLED:
         raise TokenInvalid()
@@ -410,9 +406,10 @@ def _user_move(user: User, *, from_statuses: tuple[str, ...], to: str) -> None:
 
 def _referral_skips_approval(user: User) -> bool:
     # Read now, not at sign-up: a code staff deactivated meanwhile no longer lets anyone in.
-    return user.referral_code_id is not None and ReferralCode.objects.filter(
-        pk=user.referral_code_id, is_active=True, skips_approval=True
-    ).exists()
+    return (
+        user.referral_code_id is not None
+        and ReferralCode.objects.filter(pk=user.referral_code_id, is_active=True, skips_approval=True).exists()
+    )
 
 
 @transaction.atomic
@@ -476,9 +473,7 @@ def user_request_password_reset(*, identifier: str) -> None:
 
 def user_confirmation_redeliver(*, email: str) -> None:
     """Worker side of `user_request_confirmation`."""
-    user = User.objects.filter(
-        email__iexact=normalize_email(email), status=User.Status.PENDING_CONFIRMATION
-    ).first()
+    user = User.objects.filter(email__iexact=normalize_email(email), status=User.Status.PENDING_CONFIRMATION).first()
     if user is not None:
         email_deliver(kind=emails.CONFIRMATION, user=user)
 
@@ -564,8 +559,10 @@ def user_provisioning_failed(*, operation: Operation) -> None:
     """`user create` failed for good: staff are told, and retry it (operation_retry) once they
     fixed the cause."""
     notifications.provisioning_failed(
-        username=operation.args.get("username", operation.subject), operation_id=operation.pk,
-        attempts=operation.attempts, error=operation.error,
+        username=operation.args.get("username", operation.subject),
+        operation_id=operation.pk,
+        attempts=operation.attempts,
+        error=operation.error,
     )
     staff_notice_record(
         kind=StaffNotice.Kind.PROVISIONING_FAILED,
@@ -819,9 +816,7 @@ def user_reject(*, user: User, reason: str = "") -> None:
 
 def email_deliver_detached(*, kind: str, recipient: dict[str, str], reason: str = "") -> None:
     """Worker side of an email about an account that no longer exists (`send_rejected`)."""
-    person = User(
-        username=recipient["username"], display_name=recipient["display_name"], email=recipient["email"]
-    )
+    person = User(username=recipient["username"], display_name=recipient["display_name"], email=recipient["email"])
     emails.render(kind, user=person, reason=reason).send()
 
 
@@ -1040,15 +1035,16 @@ def invitation_deliver(*, invitation_id: int) -> None:
     """Worker side of `invitation_create`: the link's secret is made here, stored as its hash
     (replacing a failed attempt's), and mailed; the raw value never reaches the broker."""
     raw = secrets.token_urlsafe(32)
-    if not Invitation.objects.filter(_invitation_pending(), pk=invitation_id).update(
-        digest=Invitation.digest_of(raw)
-    ):
+    if not Invitation.objects.filter(_invitation_pending(), pk=invitation_id).update(digest=Invitation.digest_of(raw)):
         return  # cancelled, used or expired since it was queued
     invitation = Invitation.objects.select_related("inviter").get(pk=invitation_id)
     recipient = User(username="", display_name="", email=invitation.email)
     link = emails.absolute_url(f"{reverse('pages:signup')}?{urlencode({'invite': raw})}")
     emails.render(
-        emails.INVITATION, user=recipient, link=link, invitation=invitation,
+        emails.INVITATION,
+        user=recipient,
+        link=link,
+        invitation=invitation,
         days=max(1, settings.INVITATIONS_TTL // 86400),
     ).send()
 

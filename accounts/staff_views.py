@@ -35,7 +35,11 @@ _409 = OpenApiResponse(ERROR, description="invalid_status: the account is not in
     retrieve=extend_schema(summary="One account"),
     create=extend_schema(
         request=io.StaffUserCreateSerializer,
-        responses={201: io.StaffUserSerializer, 400: ERROR, 409: OpenApiResponse(ERROR, description="username_taken, email_taken")},
+        responses={
+            201: io.StaffUserSerializer,
+            400: ERROR,
+            409: OpenApiResponse(ERROR, description="username_taken, email_taken"),
+        },
         summary="Create an account (as /create_user): YunoHost queued, a choose-your-password email sent",
     ),
     partial_update=extend_schema(
@@ -43,7 +47,9 @@ _409 = OpenApiResponse(ERROR, description="invalid_status: the account is not in
         responses={200: io.StaffUserSerializer, 400: ERROR, 409: OpenApiResponse(ERROR, description="email_taken")},
         summary="Change display name, email, Discord name, or disable / enable the account",
     ),
-    destroy=extend_schema(responses={202: StatusSerializer}, summary="Delete the account; its YunoHost user is queued for deletion"),
+    destroy=extend_schema(
+        responses={202: StatusSerializer}, summary="Delete the account; its YunoHost user is queued for deletion"
+    ),
 )
 class StaffUserViewSet(
     mixins.ListModelMixin,
@@ -107,14 +113,22 @@ class StaffUserViewSet(
         services.user_send_password_reset(user=self.get_object())
         return Response(SUCCESS, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses={202: io.StaffUserSerializer, 409: _409}, summary="Approve a sign-up: provisioning starts")
+    @extend_schema(
+        request=None,
+        responses={202: io.StaffUserSerializer, 409: _409},
+        summary="Approve a sign-up: provisioning starts",
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, username: str) -> Response:
         user = self.get_object()
         services.user_approve(user=user)
         return Response(io.StaffUserSerializer(user).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=io.RejectSerializer, responses={200: StatusSerializer, 409: _409}, summary="Reject a sign-up: the applicant is told, the account deleted")
+    @extend_schema(
+        request=io.RejectSerializer,
+        responses={200: StatusSerializer, 409: _409},
+        summary="Reject a sign-up: the applicant is told, the account deleted",
+    )
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, username: str) -> Response:
         user = self.get_object()

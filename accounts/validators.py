@@ -36,9 +36,7 @@ _APP_INSTANCE_RE = re.compile(r"[a-z0-9_]+__[1-9][0-9]*")
 
 def validate_username(value: str) -> None:
     if not USERNAME_RE.fullmatch(value or ""):
-        raise ValidationError(
-            "Use 1 to 30 lower-case letters, digits, dots or underscores.", code="invalid"
-        )
+        raise ValidationError("Use 1 to 30 lower-case letters, digits, dots or underscores.", code="invalid")
     if not value.strip("."):
         # "." and ".." become paths on YunoHost (home and mail directories).
         raise ValidationError("A username needs at least one letter, digit or underscore.", code="invalid")
@@ -73,8 +71,7 @@ def validate_display_name(value: str) -> None:
         raise ValidationError(f"Use at most {DISPLAY_NAME_MAX} characters.", code="max_length")
     if not is_valid_display_name(value):
         raise ValidationError(
-            "Use letters and digits, with single spaces, commas, dots, apostrophes or hyphens "
-            "between them.",
+            "Use letters and digits, with single spaces, commas, dots, apostrophes or hyphens between them.",
             code="invalid",
         )
 
@@ -107,6 +104,4 @@ def validate_password_characters(value: str) -> None:
 def validate_password_length(value: str) -> None:
     """The cheap check that runs before anything hashes or scores the password."""
     if len(value) > PASSWORD_MAX:
-        raise ValidationError(
-            f"Use at most {PASSWORD_MAX} characters.", code="password_too_long"
-        )
+        raise ValidationError(f"Use at most {PASSWORD_MAX} characters.", code="password_too_long")

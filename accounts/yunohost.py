@@ -32,10 +32,8 @@ def user_subject(username: str) -> str:
 
 
 def _yunohost_user_state(username: str) -> str:
-    """"none", "failed" (its creation failed for good) or "exists" (exists or will exist)."""
-    last = lane_selectors.operation_last(
-        subject=user_subject(username), kinds=[Kind.USER_CREATE, Kind.USER_DELETE]
-    )
+    """ "none", "failed" (its creation failed for good) or "exists" (exists or will exist)."""
+    last = lane_selectors.operation_last(subject=user_subject(username), kinds=[Kind.USER_CREATE, Kind.USER_DELETE])
     if last is None or last.kind == Kind.USER_DELETE:
         return "none"
     return "failed" if last.status == Operation.Status.FAILED else "exists"
@@ -62,7 +60,8 @@ def _signup_password(user: User) -> str:
     except SecretUnreadable:
         logger.warning(
             "The sign-up password of %s cannot be decrypted (DJANGO_SECRET_KEY changed); "
-            "the account gets a random one and needs a password reset.", user.username,
+            "the account gets a random one and needs a password reset.",
+            user.username,
         )
         return _random_password()
 
@@ -85,8 +84,11 @@ def account_create(*, user: User) -> Operation:
         "mailbox_quota": user.tier.mailbox_quota,
     }
     return lane.operation_create(
-        kind=Kind.USER_CREATE, subject=user_subject(user.username), args=args,
-        secrets={"password": password}, user=user,
+        kind=Kind.USER_CREATE,
+        subject=user_subject(user.username),
+        args=args,
+        secrets={"password": password},
+        user=user,
     )
 
 
@@ -96,8 +98,11 @@ def account_set_password(*, user: User, password: str) -> Operation | None:
     state = _yunohost_user_state(user.username)
     if state == "exists":
         return lane.operation_create(
-            kind=Kind.USER_UPDATE, subject=user_subject(user.username),
-            args={"username": user.username}, secrets={"password": password}, user=user,
+            kind=Kind.USER_UPDATE,
+            subject=user_subject(user.username),
+            args={"username": user.username},
+            secrets={"password": password},
+            user=user,
         )
     if state == "failed":
         # A staff retry of the failed creation will use this password.
@@ -135,8 +140,10 @@ def account_delete(*, user: User) -> Operation | None:
     if _yunohost_user_state(user.username) == "none":
         return None
     return lane.operation_create(
-        kind=Kind.USER_DELETE, subject=user_subject(user.username),
-        args={"username": user.username, "purge": True}, user=user,
+        kind=Kind.USER_DELETE,
+        subject=user_subject(user.username),
+        args={"username": user.username, "purge": True},
+        user=user,
     )
 
 
@@ -151,8 +158,10 @@ def account_set_fullname(*, user: User) -> Operation | None:
     if state != "exists":
         return None  # nothing there yet: a creation queued later takes the name from the row
     return lane.operation_create(
-        kind=Kind.USER_UPDATE, subject=user_subject(user.username),
-        args={"username": user.username, "fullname": user.display_name}, user=user,
+        kind=Kind.USER_UPDATE,
+        subject=user_subject(user.username),
+        args={"username": user.username, "fullname": user.display_name},
+        user=user,
     )
 
 

@@ -168,8 +168,10 @@ def run(users: int, requests: int) -> bool:
                 ok &= p95 < TARGET_MS
             print(f"{label:38} {size:>9} {median:>10.1f} {p95:>8.1f} {queries:>8}")
     constant = all(len(seen) == 1 for seen in counts.values())
-    print(f"\nEvery page of {DEFAULT_PAGE_SIZE} rows p95 < {TARGET_MS:.0f} ms: {'yes' if ok else 'NO'}; "
-          f"query count independent of the page size: {'yes' if constant else 'NO'}")
+    print(
+        f"\nEvery page of {DEFAULT_PAGE_SIZE} rows p95 < {TARGET_MS:.0f} ms: {'yes' if ok else 'NO'}; "
+        f"query count independent of the page size: {'yes' if constant else 'NO'}"
+    )
     return ok and constant
 
 

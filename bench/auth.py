@@ -74,8 +74,18 @@ def prepare_database() -> None:
 
 def start_gunicorn(port: int, body_bytes: int) -> subprocess.Popen:
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "blahaj.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
-         "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "blahaj.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "2",
+            "--log-level",
+            "warning",
+        ],
         cwd=ROOT,
         env=server_env(BENCH_BODY_BYTES=str(body_bytes)),
     )
@@ -174,16 +184,19 @@ def main() -> None:
         _, same = request("GET", port, "/bench/same-size")
         assert len(same) == len(me_body), (len(same), len(me_body))
         hashes, algorithm = hash_rate(seconds)
-        logins = http_rate(port, "POST", "/api/user/login", seconds,
-                           body={"username": "benchuser", "password": PASSWORD})
+        logins = http_rate(
+            port, "POST", "/api/user/login", seconds, body={"username": "benchuser", "password": PASSWORD}
+        )
         baseline = http_rate(port, "GET", "/bench/same-size", seconds)
         me = http_rate(port, "GET", "/api/user/me", seconds, token=token)
     finally:
         server.terminate()
         server.wait()
 
-    print(f"\nblahaj auth benchmark: gunicorn 2 workers, PostgreSQL + Redis, concurrency {CONCURRENCY}, "
-          f"{seconds:.0f} s per figure, hasher {algorithm}, body {len(me_body)} bytes")
+    print(
+        f"\nblahaj auth benchmark: gunicorn 2 workers, PostgreSQL + Redis, concurrency {CONCURRENCY}, "
+        f"{seconds:.0f} s per figure, hasher {algorithm}, body {len(me_body)} bytes"
+    )
     print(f"{'figure':<52}{'per second':>12}")
     print(f"{'(a) password hash checks, tight loop':<52}{hashes:>12.2f}")
     print(f"{'(a) POST /api/user/login through the stack':<52}{logins:>12.2f}")

@@ -76,9 +76,30 @@ def prepare(env: dict[str, str]) -> None:
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "blahaj", "worker", "-Q", "yunohost", "-c", "1",
-         "--pool", "prefork", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "blahaj",
+            "worker",
+            "-Q",
+            "yunohost",
+            "-c",
+            "1",
+            "--pool",
+            "prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while " ready." not in log.read_text():
@@ -98,8 +119,9 @@ def loop_round(first: int, n: int, state: Path) -> tuple[float, list[float]]:
     for i in range(first, first + n):
         username = f"bench{i:04d}"
         called[username] = time.time()
-        client.user_create(username=username, fullname=f"Bench {i}", password=PASSWORD,
-                           domain="blahaj.land", mailbox_quota="500M")
+        client.user_create(
+            username=username, fullname=f"Bench {i}", password=PASSWORD, domain="blahaj.land", mailbox_quota="500M"
+        )
     elapsed = time.monotonic() - start
     commands = commands_by_user(state)
     return elapsed, [commands[name]["started"] - at for name, at in called.items()]
@@ -111,8 +133,14 @@ def make_users(prefix: str, first: int, n: int) -> list:
 
     secret = encrypt(PASSWORD)
     return User.objects.bulk_create(
-        User(username=f"{prefix}{i:04d}", email=f"{prefix}{i:04d}@example.org", display_name=f"Bench {i}",
-             status=User.Status.PROVISIONING, pending_password=secret, tier_id=_tier_id())
+        User(
+            username=f"{prefix}{i:04d}",
+            email=f"{prefix}{i:04d}@example.org",
+            display_name=f"Bench {i}",
+            status=User.Status.PROVISIONING,
+            pending_password=secret,
+            tier_id=_tier_id(),
+        )
         for i in range(first, first + n)
     )
 

@@ -88,8 +88,13 @@ def make_members(first: int, n: int) -> list:
 
     tier = Tier.get_default()
     return User.objects.bulk_create(
-        User(username=f"site{i:03d}", email=f"site{i:03d}@example.org", display_name=f"Site {i}",
-             status=User.Status.ACTIVE, tier=tier)
+        User(
+            username=f"site{i:03d}",
+            email=f"site{i:03d}@example.org",
+            display_name=f"Site {i}",
+            status=User.Status.ACTIVE,
+            tier=tier,
+        )
         for i in range(first, first + n)
     )
 
@@ -121,7 +126,10 @@ def lane_round(first: int, n: int) -> tuple[float, float]:
     from websites.models import Website
 
     members = make_members(first, n)
-    sites = [services.website_request(owner=m, domain=domain("site", i)) for i, m in zip(range(first, first + n), members, strict=True)]
+    sites = [
+        services.website_request(owner=m, domain=domain("site", i))
+        for i, m in zip(range(first, first + n), members, strict=True)
+    ]
     tokens = [services.website_confirmation_issue(website=site) for site in sites]
     start = time.time()
     with transaction.atomic():
@@ -174,8 +182,10 @@ def main() -> None:
     loop, lane = 60 * args.sites / loop_seconds, 60 * args.sites / lane_seconds
     print()
     print(f"plain loop, the plan's commands : {args.sites} sites in {loop_seconds:6.1f} s = {loop:6.1f} sites/min")
-    print(f"the lane, confirm -> all live   : {args.sites} sites in {lane_live_seconds:6.1f} s "
-          f"= {60 * args.sites / lane_live_seconds:6.1f} sites/min (certificates still running)")
+    print(
+        f"the lane, confirm -> all live   : {args.sites} sites in {lane_live_seconds:6.1f} s "
+        f"= {60 * args.sites / lane_live_seconds:6.1f} sites/min (certificates still running)"
+    )
     print(f"the lane, confirm -> all done   : {args.sites} sites in {lane_seconds:6.1f} s = {lane:6.1f} sites/min")
     print(f"ratio lane / loop (all done)    : {lane / loop:6.2f}   (goal >= 0.90)")
     for name, state in (("loop", loop_state), ("lane", lane_state)):

@@ -19,9 +19,9 @@ class SecretUnreadable(Exception):
 
 @functools.lru_cache(maxsize=4)
 def _fernet(secret_key: str) -> Fernet:
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=b"blahaj-secrets", info=b"fernet-v1"
-    ).derive(secret_key.encode())
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"blahaj-secrets", info=b"fernet-v1").derive(
+        secret_key.encode()
+    )
     return Fernet(base64.urlsafe_b64encode(key))
 
 

@@ -102,9 +102,7 @@ def provisioning_failed(*, username: str, operation_id: int, attempts: int, erro
 
 
 def operation_failed(*, operation_id: int, kind: str, subject: str, attempts: int, error: str) -> None:
-    _send(
-        Event.OPERATION_FAILED, operation_id=operation_id, kind=kind, subject=subject, attempts=attempts, error=error
-    )
+    _send(Event.OPERATION_FAILED, operation_id=operation_id, kind=kind, subject=subject, attempts=attempts, error=error)
 
 
 def website_requested(*, username: str, domain: str, kind: str) -> None:

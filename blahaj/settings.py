@@ -191,10 +191,11 @@ CELERY_BEAT_SCHEDULE = {
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
-     "OPTIONS": {"user_attributes": ("username", "display_name", "email")}},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("username", "display_name", "email")},
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "accounts.passwords.MaximumLengthValidator"},
     {"NAME": "accounts.passwords.CharactersValidator"},
@@ -332,9 +333,7 @@ ANYMAIL = {
 YUNOHOST_BACKEND = env_str("YUNOHOST_BACKEND", "cli")
 _EMULATOR_BIN = str(BASE_DIR / "provisioning" / "bin" / "yunohost")
 YUNOHOST_BIN = env_str("YUNOHOST_BIN", _EMULATOR_BIN if (DEBUG or TESTING) else "yunohost")
-YUNOHOST_EMULATOR_STATE = env_str(
-    "YUNOHOST_EMULATOR_STATE", str(DATA_DIR / "yunohost-emulator.json")
-)
+YUNOHOST_EMULATOR_STATE = env_str("YUNOHOST_EMULATOR_STATE", str(DATA_DIR / "yunohost-emulator.json"))
 YUNOHOST_API_URL = env_str("YUNOHOST_API_URL")
 YUNOHOST_API_PASSWORD = env_str("YUNOHOST_API_PASSWORD")
 # A private CA's bundle (PEM) for the API's certificate; empty: the system's CAs. Never "no verification".

@@ -59,8 +59,18 @@ def gunicorn(*, workers: int = 1, env: dict[str, str] | None = None) -> Iterator
     """A real gunicorn serving the project on 127.0.0.1; yields its base URL."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "blahaj.wsgi", "-b", f"127.0.0.1:{port}",
-         "-w", str(workers), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "blahaj.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
         cwd=ROOT,
         env=env or child_env(),
     )

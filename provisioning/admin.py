@@ -24,8 +24,21 @@ class OperationAdmin(admin.ModelAdmin):
     ordering = ["-id"]
     # A tuple: the stubs give the two settings different list types, a tuple suits both.
     fields = readonly_fields = (
-        "kind", "subject", "sequence", "status", "attempts", "busy_waits", "user", "args",
-        "created_at", "started_at", "heartbeat_at", "next_attempt_at", "finished_at", "error", "output",
+        "kind",
+        "subject",
+        "sequence",
+        "status",
+        "attempts",
+        "busy_waits",
+        "user",
+        "args",
+        "created_at",
+        "started_at",
+        "heartbeat_at",
+        "next_attempt_at",
+        "finished_at",
+        "error",
+        "output",
     )
     actions = ["retry"]
 

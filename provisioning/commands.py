@@ -85,8 +85,11 @@ def _webapp_install(client: Any, args: dict[str, Any], secrets: dict[str, str]) 
     if found:
         return {"app": found}
     app = client.webapp_install(
-        domain=args["domain"], path=args.get("path", "/"), with_sftp=bool(args.get("with_sftp")),
-        password=secrets.get("password"), label=args["label"],
+        domain=args["domain"],
+        path=args.get("path", "/"),
+        with_sftp=bool(args.get("with_sftp")),
+        password=secrets.get("password"),
+        label=args["label"],
     )
     return {"app": app}
 

@@ -75,13 +75,32 @@ def sync(*, app: str, url: str) -> dict[str, object]:
     try:
         clone = work / "www"
         argv = [
-            "git", "-c", "protocol.allow=never", "-c", "protocol.https.allow=always",
-            "-c", "core.symlinks=false", "-c", "http.followRedirects=false",
-            "clone", "--depth", "1", "--single-branch", "--no-tags", "--quiet", "--", url, str(clone),
+            "git",
+            "-c",
+            "protocol.allow=never",
+            "-c",
+            "protocol.https.allow=always",
+            "-c",
+            "core.symlinks=false",
+            "-c",
+            "http.followRedirects=false",
+            "clone",
+            "--depth",
+            "1",
+            "--single-branch",
+            "--no-tags",
+            "--quiet",
+            "--",
+            url,
+            str(clone),
         ]
         try:
             done = subprocess.run(  # an argv list, the URL after "--"
-                argv, env=_git_env(), capture_output=True, text=True, timeout=settings.WEBSITES_GIT_TIMEOUT,
+                argv,
+                env=_git_env(),
+                capture_output=True,
+                text=True,
+                timeout=settings.WEBSITES_GIT_TIMEOUT,
                 check=False,
             )
         except subprocess.TimeoutExpired:
@@ -97,7 +116,8 @@ def sync(*, app: str, url: str) -> dict[str, object]:
         if size > settings.WEBSITES_GIT_MAX_BYTES:
             raise YunohostPermanent(
                 f"The repository is {size} bytes, over the {settings.WEBSITES_GIT_MAX_BYTES} bytes allowed; "
-                "the last content stays online.", command=COMMAND,
+                "the last content stays online.",
+                command=COMMAND,
             )
         _swap(clone, target, work)
         return {"app": app, "bytes": size}

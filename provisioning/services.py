@@ -72,7 +72,9 @@ def _unseal(secret_args: str) -> dict[str, str]:
     return json.loads(decrypt(secret_args)) if secret_args else {}
 
 
-def _insert(*, kind: str, subject: str, args: dict[str, Any], secret_args: str, user: AbstractBaseUser | None) -> Operation:
+def _insert(
+    *, kind: str, subject: str, args: dict[str, Any], secret_args: str, user: AbstractBaseUser | None
+) -> Operation:
     # The unique (subject, sequence) constraint settles two writers racing for one subject:
     # the loser's savepoint rolls back and it takes the next number.
     for attempt in range(5):
@@ -81,8 +83,12 @@ def _insert(*, kind: str, subject: str, args: dict[str, Any], secret_args: str, 
                 last = Operation.objects.filter(subject=subject).aggregate(m=Max("sequence"))["m"]
                 # The plugin types the user column as accounts.User, which provisioning may not import.
                 return Operation.objects.create(  # type: ignore[misc]
-                    kind=kind, subject=subject, sequence=(last or 0) + 1, args=args,
-                    secret_args=secret_args, user=user,
+                    kind=kind,
+                    subject=subject,
+                    sequence=(last or 0) + 1,
+                    args=args,
+                    secret_args=secret_args,
+                    user=user,
                 )
         except IntegrityError:
             if attempt == 4:
@@ -162,10 +168,10 @@ def _sequenced(kind: str, operations: Sequence[NewOperation]) -> list[Operation]
     rows = []
     for op in operations:
         last[op.subject] = last.get(op.subject, 0) + 1
-        rows.append(Operation(kind=kind, subject=op.subject, sequence=last[op.subject], args=op.args, user_id=op.user_id))
+        rows.append(
+            Operation(kind=kind, subject=op.subject, sequence=last[op.subject], args=op.args, user_id=op.user_id)
+        )
     return rows
-
-
 
 
 def _random_password() -> str:
@@ -211,16 +217,17 @@ class Outcome:
 def _earlier_unfinished() -> Exists:
     return Exists(
         Operation.objects.filter(
-            subject=OuterRef("subject"), sequence__lt=OuterRef("sequence"),
+            subject=OuterRef("subject"),
+            sequence__lt=OuterRef("sequence"),
             status__in=Operation.UNFINISHED,
         )
     )
 
 
 def _runnable(operation_id: int, now: datetime) -> QuerySet[Operation]:
-    return Operation.objects.filter(
-        pk=operation_id, status=Status.PENDING, next_attempt_at__lte=now
-    ).exclude(_earlier_unfinished())
+    return Operation.objects.filter(pk=operation_id, status=Status.PENDING, next_attempt_at__lte=now).exclude(
+        _earlier_unfinished()
+    )
 
 
 def _claim(operation: Operation) -> bool:
@@ -230,9 +237,16 @@ def _claim(operation: Operation) -> bool:
     in between and the row read then (secret included) is the row claimed now.
     """
     now = timezone.now()
-    won = _runnable(operation.pk, now).filter(started_at=operation.started_at).update(
-        status=Status.RUNNING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now,
-        finished_at=None,
+    won = (
+        _runnable(operation.pk, now)
+        .filter(started_at=operation.started_at)
+        .update(
+            status=Status.RUNNING,
+            attempts=F("attempts") + 1,
+            started_at=now,
+            heartbeat_at=now,
+            finished_at=None,
+        )
     )
     if won:
         operation.status, operation.attempts = Status.RUNNING, operation.attempts + 1
@@ -333,9 +347,9 @@ def _finish(operation: Operation, outcome: Outcome) -> bool:
         # started_at is the claim's token: if the sweeper took the row back meanwhile (a stale
         # heartbeat), this run's result is dropped and the newer claim's stands.
         fields = _finish_fields(operation, outcome, now)
-        won = Operation.objects.filter(
-            pk=operation.pk, status=Status.RUNNING, started_at=operation.started_at
-        ).update(**fields)
+        won = Operation.objects.filter(pk=operation.pk, status=Status.RUNNING, started_at=operation.started_at).update(
+            **fields
+        )
         if not won:
             logger.warning("Operation %s was taken back while running; its result is dropped.", operation.pk)
             return False
@@ -422,8 +436,11 @@ def _on_finished(operation: Operation) -> None:
         # A kind whose owner registered a failure callback tells staff in its own words there
         # (a failed account creation names the account); any other failure is told here.
         notifications.operation_failed(
-            operation_id=operation.pk, kind=operation.kind, subject=operation.subject,
-            attempts=operation.attempts, error=operation.error,
+            operation_id=operation.pk,
+            kind=operation.kind,
+            subject=operation.subject,
+            attempts=operation.attempts,
+            error=operation.error,
         )
     outcomes.failed(operation)
 

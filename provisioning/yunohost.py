@@ -191,8 +191,12 @@ class Call:
 # --- Classifying failures -----------------------------------------------------------------------
 
 _BUSY = [r"^There is already a YunoHost operation running"]
-_NOT_FOUND = [r"^Unknown user: ", r"^Could not find \S+ in the list of installed apps", r"^Domain '[^']*' unknown$",
-              r"^Permission '[^']*' not found$"]
+_NOT_FOUND = [
+    r"^Unknown user: ",
+    r"^Could not find \S+ in the list of installed apps",
+    r"^Domain '[^']*' unknown$",
+    r"^Permission '[^']*' not found$",
+]
 _ALREADY_EXISTS = [r"^The user '[^']*' already exists$", r"^The domain already exists$"]
 _PERMANENT = [
     r"^Invalid argument '",

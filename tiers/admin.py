@@ -21,7 +21,15 @@ if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
 
-TIER_FORM_FIELDS = ["slug", "name", "max_websites", "custom_domains", "mailbox_quota", "max_referral_codes", "description"]
+TIER_FORM_FIELDS = [
+    "slug",
+    "name",
+    "max_websites",
+    "custom_domains",
+    "mailbox_quota",
+    "max_referral_codes",
+    "description",
+]
 CODE_FORM_FIELDS = ["code", "tier", "max_uses", "expires_at", "owner", "is_active", "skips_approval"]
 
 
@@ -55,13 +63,28 @@ class _MemberCount(TypedDict):
 class TierAdmin(admin.ModelAdmin):
     form = TierForm
     list_display = [
-        "slug", "name", "max_websites", "custom_domains", "mailbox_quota", "max_referral_codes", "is_default",
+        "slug",
+        "name",
+        "max_websites",
+        "custom_domains",
+        "mailbox_quota",
+        "max_referral_codes",
+        "is_default",
         "user_count",
     ]
     list_filter = ["is_default", "custom_domains"]
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
-    fields = ["slug", "name", "max_websites", "custom_domains", "mailbox_quota", "max_referral_codes", "make_default", "description"]
+    fields = [
+        "slug",
+        "name",
+        "max_websites",
+        "custom_domains",
+        "mailbox_quota",
+        "max_referral_codes",
+        "make_default",
+        "description",
+    ]
     actions = ["make_default"]
 
     show_full_result_count = False
@@ -88,7 +111,9 @@ class TierAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Tier) -> None:
         services.tier_delete(tier=obj)
 
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         # Refused before Django lists the protected rows: a tier may have thousands of users.
         tier = self.get_object(request, object_id)
         if tier is not None and (refusal := services.tier_delete_refusal(tier=tier)):
@@ -127,7 +152,17 @@ class ReferralCodeForm(forms.ModelForm):
 @admin.register(ReferralCode)
 class ReferralCodeAdmin(admin.ModelAdmin):
     form = ReferralCodeForm
-    list_display = ["code", "tier", "uses", "max_uses", "expires_at", "owner", "is_active", "skips_approval", "created_at"]
+    list_display = [
+        "code",
+        "tier",
+        "uses",
+        "max_uses",
+        "expires_at",
+        "owner",
+        "is_active",
+        "skips_approval",
+        "created_at",
+    ]
     list_filter = ["is_active", "skips_approval", "tier"]
     search_fields = ["code", "owner__username"]
     list_select_related = ["tier", "owner"]

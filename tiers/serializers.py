@@ -19,8 +19,14 @@ class TierSerializer(StrictModelSerializer):
     class Meta:
         model = Tier
         fields = [
-            "slug", "name", "max_websites", "custom_domains", "mailbox_quota", "is_default",
-            "description", "max_referral_codes",
+            "slug",
+            "name",
+            "max_websites",
+            "custom_domains",
+            "mailbox_quota",
+            "is_default",
+            "description",
+            "max_referral_codes",
         ]
 
 
@@ -31,9 +37,7 @@ class ReferralCodeSerializer(StrictModelSerializer):
         allow_blank=True,
         error_messages={"invalid": "A code is 4 to 64 letters, digits, '-' or '_'."},
     )
-    tier = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Tier.objects.all(), required=False, allow_null=True
-    )
+    tier = serializers.SlugRelatedField(slug_field="slug", queryset=Tier.objects.all(), required=False, allow_null=True)
     owner = serializers.SlugRelatedField(
         slug_field="username", queryset=get_user_model().objects.all(), required=False, allow_null=True
     )
@@ -41,7 +45,15 @@ class ReferralCodeSerializer(StrictModelSerializer):
     class Meta:
         model = ReferralCode
         fields = [
-            "code", "tier", "max_uses", "uses", "expires_at", "owner", "is_active", "skips_approval", "created_at",
+            "code",
+            "tier",
+            "max_uses",
+            "uses",
+            "expires_at",
+            "owner",
+            "is_active",
+            "skips_approval",
+            "created_at",
         ]
         read_only_fields = ["uses", "created_at"]
 

@@ -181,8 +181,13 @@ def referral_code_create(
 ) -> ReferralCode:
     """A new code; one is generated when `code` is empty. 409 `code_taken` if it exists."""
     referral_code = ReferralCode(
-        code=code or referral_code_generate(), tier=tier, max_uses=max_uses, expires_at=expires_at,
-        owner=owner, is_active=is_active, skips_approval=skips_approval,
+        code=code or referral_code_generate(),
+        tier=tier,
+        max_uses=max_uses,
+        expires_at=expires_at,
+        owner=owner,
+        is_active=is_active,
+        skips_approval=skips_approval,
     )
     _validated(referral_code, exclude=["uses"])
     return _save_new_code(referral_code, generated=not code)

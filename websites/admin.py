@@ -17,15 +17,35 @@ from .models import Website
 
 # Every column, read-only: a site changes through the actions (services), never by hand.
 _FIELDS: list[str] = [
-    "owner", "domain", "kind", "git_url", "status", "failed_step", "error", "app_id", "sftp_username",
-    "certificate", "verification_token", "verified_at", "confirmed_at", "created_at", "live_at", "synced_at",
-    "deleted_at", "suspended_at", "suspension_reason", "suspended_with_account",
+    "owner",
+    "domain",
+    "kind",
+    "git_url",
+    "status",
+    "failed_step",
+    "error",
+    "app_id",
+    "sftp_username",
+    "certificate",
+    "verification_token",
+    "verified_at",
+    "confirmed_at",
+    "created_at",
+    "live_at",
+    "synced_at",
+    "deleted_at",
+    "suspended_at",
+    "suspension_reason",
+    "suspended_with_account",
 ]
 
 
 class SuspendForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
-                             help_text="Mailed to the owner as it is written here.")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="Mailed to the owner as it is written here.",
+    )
 
 
 @admin.register(Website)
@@ -47,7 +67,9 @@ class WebsiteAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Website | None = None) -> bool:
         return False  # deleting a site is the "delete" action: it removes it from YunoHost first
 
-    def _each(self, request: HttpRequest, queryset: QuerySet[Website], verb: str, call: Callable[[Website], Any]) -> None:
+    def _each(
+        self, request: HttpRequest, queryset: QuerySet[Website], verb: str, call: Callable[[Website], Any]
+    ) -> None:
         done, refused = [], []
         for website in queryset:
             try:
@@ -89,7 +111,9 @@ class WebsiteAdmin(admin.ModelAdmin):
         if form.is_valid():
             reason = form.cleaned_data["reason"]
             self._each(
-                request, queryset, "Suspended",
+                request,
+                queryset,
+                "Suspended",
                 lambda w: services.website_suspend(website=w, reason=reason, actor=request.user),  # type: ignore[arg-type]
             )
             return None
@@ -106,6 +130,8 @@ class WebsiteAdmin(admin.ModelAdmin):
     @admin.action(description="Lift the suspension of the selected websites")
     def unsuspend(self, request: HttpRequest, queryset: QuerySet[Website]) -> None:
         self._each(
-            request, queryset, "Unsuspended",
+            request,
+            queryset,
+            "Unsuspended",
             lambda w: services.website_unsuspend(website=w, actor=request.user),  # type: ignore[arg-type]
         )

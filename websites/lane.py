@@ -38,7 +38,12 @@ Status = Website.Status
 PROVISION_KINDS = (Kind.DOMAIN_ADD, Kind.APP_INSTALL)
 DELETE_KINDS = (Kind.APP_REMOVE, Kind.DOMAIN_REMOVE)
 SITE_KINDS = (
-    *PROVISION_KINDS, *DELETE_KINDS, Kind.WEBAPP_RESET, Kind.APP_CONFIG_SET, Kind.CERT_INSTALL, Kind.WEBAPP_ACCESS
+    *PROVISION_KINDS,
+    *DELETE_KINDS,
+    Kind.WEBAPP_RESET,
+    Kind.APP_CONFIG_SET,
+    Kind.CERT_INSTALL,
+    Kind.WEBAPP_ACCESS,
 )
 SUSPENDED, PUBLIC = "suspended", "public"
 
@@ -53,7 +58,9 @@ def _args(website: Website, **extra: Any) -> dict[str, Any]:
 
 def _install_args(website: Website) -> dict[str, Any]:
     return _args(
-        website, path="/", with_sftp=website.kind == Website.Kind.SFTP,
+        website,
+        path="/",
+        with_sftp=website.kind == Website.Kind.SFTP,
         label=f"Website of {website.owner.username}"[:60],
     )
 
@@ -115,7 +122,9 @@ def last_suspension(*, website: Website) -> Operation | None:
     return (
         Operation.objects.filter(
             subject=website.subject, kind=Kind.WEBAPP_ACCESS, args__website_id=website.pk, args__state=SUSPENDED
-        ).order_by("-sequence").first()
+        )
+        .order_by("-sequence")
+        .first()
     )
 
 
@@ -200,8 +209,11 @@ def step_failed(*, operation: Operation) -> None:
 
 def _notify_failure(website: Website, operation: Operation) -> None:
     notifications.website_failed(
-        username=website.owner.username, domain=website.domain, step=operation.kind,
-        operation_id=operation.pk, error=operation.error,
+        username=website.owner.username,
+        domain=website.domain,
+        step=operation.kind,
+        operation_id=operation.pk,
+        error=operation.error,
     )
 
 
@@ -316,9 +328,7 @@ def register_outcomes() -> None:
     outcomes.register(Kind.DOMAIN_ADD, on_succeeded=domain_added, on_failed=step_failed, on_retried=step_retried)
     outcomes.register(Kind.APP_INSTALL, on_succeeded=app_installed, on_failed=step_failed, on_retried=step_retried)
     outcomes.register(Kind.APP_REMOVE, on_succeeded=app_removed, on_failed=step_failed, on_retried=step_retried)
-    outcomes.register(
-        Kind.DOMAIN_REMOVE, on_succeeded=domain_removed, on_failed=step_failed, on_retried=step_retried
-    )
+    outcomes.register(Kind.DOMAIN_REMOVE, on_succeeded=domain_removed, on_failed=step_failed, on_retried=step_retried)
     outcomes.register(Kind.WEBAPP_RESET, on_succeeded=webapp_reset, on_failed=step_failed, on_retried=step_retried)
     outcomes.register(
         Kind.APP_CONFIG_SET, on_succeeded=sftp_password_set, on_failed=step_failed, on_retried=step_retried
@@ -326,7 +336,8 @@ def register_outcomes() -> None:
     outcomes.register(Kind.GIT_SYNC, on_succeeded=git_synced, on_failed=git_sync_failed)
     outcomes.register(Kind.WEBAPP_ACCESS, on_failed=access_failed)
     outcomes.register(
-        Kind.CERT_INSTALL, on_succeeded=certificate_installed, on_failed=certificate_failing,
+        Kind.CERT_INSTALL,
+        on_succeeded=certificate_installed,
+        on_failed=certificate_failing,
         on_retried=certificate_retried,
     )
-

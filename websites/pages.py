@@ -33,8 +33,12 @@ def _page(request: HttpRequest, website: Website | None, *, already: bool = Fals
     progress = selectors.website_progress(website)
     key = emails.progress_key(website)
     context = {
-        "website": website, "progress": progress, "already": already, "key": key,
-        "refresh": REFRESH_SECONDS, "failure": website.status == Website.Status.FAILED,
+        "website": website,
+        "progress": progress,
+        "already": already,
+        "key": key,
+        "refresh": REFRESH_SECONDS,
+        "failure": website.status == Website.Status.FAILED,
     }
     return render(request, "websites/progress.html", context)
 

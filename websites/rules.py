@@ -18,10 +18,30 @@ TLD_RE = re.compile(r"^([a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 # Names YunoHost itself refuses (domain add, in 11) or uses for its own services.
 REFUSED_PREFIXES = ("xmpp-upload.", "muc.")
 # Names under the main domain that are not a member's to take.
-RESERVED_LABELS = frozenset({
-    "www", "mail", "smtp", "imap", "pop", "pop3", "autoconfig", "autodiscover", "xmpp-upload", "muc",
-    "admin", "admins", "root", "webmaster", "postmaster", "abuse", "yunohost", "sso", "backhaj", "api",
-})
+RESERVED_LABELS = frozenset(
+    {
+        "www",
+        "mail",
+        "smtp",
+        "imap",
+        "pop",
+        "pop3",
+        "autoconfig",
+        "autodiscover",
+        "xmpp-upload",
+        "muc",
+        "admin",
+        "admins",
+        "root",
+        "webmaster",
+        "postmaster",
+        "abuse",
+        "yunohost",
+        "sso",
+        "backhaj",
+        "api",
+    }
+)
 # An alphabet, not a password; never { or }: my_webapp refuses them (docs/yunohost.md §6).
 PASSWORD_SYMBOLS = "-_.!@%+*"  # noqa: S105
 
@@ -61,7 +81,9 @@ def domain_normalize(raw: str) -> str:
             raise _invalid_domain("Domain: this is not a valid domain name.") from None
     labels = domain.split(".")
     if (
-        len(domain) > 253 or len(labels) < 2 or not TLD_RE.match(labels[-1])
+        len(domain) > 253
+        or len(labels) < 2
+        or not TLD_RE.match(labels[-1])
         or not all(LABEL_RE.match(label) for label in labels)
     ):
         raise _invalid_domain("Domain: this is not a valid domain name.")

@@ -47,7 +47,9 @@ class SeedCreateWebsiteView(SeedView):
         data.is_valid(raise_exception=True)
         owner = self._owner(request, data.validated_data.get("username"))
         services.website_request(
-            owner=owner, domain=data.validated_data["domain"], kind=data.validated_data["kind"],
+            owner=owner,
+            domain=data.validated_data["domain"],
+            kind=data.validated_data["kind"],
             git_url=data.validated_data["git_url"],
         )
         return Response({"message": "Website setup confirmation link sent"})

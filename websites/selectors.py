@@ -98,7 +98,8 @@ def website_progress(website: Website) -> dict[str, Any]:
         data["url"] = website.url
         if website.kind == Website.Kind.SFTP:
             data["sftp"] = {
-                "host": emails.sftp_host(website), "port": settings.WEBSITES_SFTP_PORT,
+                "host": emails.sftp_host(website),
+                "port": settings.WEBSITES_SFTP_PORT,
                 "username": website.sftp_username,
             }
     if website.status == Status.PENDING_VERIFICATION:

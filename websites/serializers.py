@@ -63,8 +63,20 @@ class WebsiteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Website
         fields = [
-            "id", "domain", "kind", "git_url", "status", "sftp_username", "verification", "created_at",
-            "owner", "certificate", "failed_step", "steps", "suspended_at", "suspension_reason",
+            "id",
+            "domain",
+            "kind",
+            "git_url",
+            "status",
+            "sftp_username",
+            "verification",
+            "created_at",
+            "owner",
+            "certificate",
+            "failed_step",
+            "steps",
+            "suspended_at",
+            "suspension_reason",
         ]
         read_only_fields = fields
 

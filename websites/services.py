@@ -64,7 +64,9 @@ def _kind(kind: str, git_url: str) -> tuple[str, str]:
             )
         return kind, ""
     if not git_url:
-        raise rules.GitUrlInvalid("Git URL: a git or ssg site needs one.", fields={"git_url": ["This field is required."]})
+        raise rules.GitUrlInvalid(
+            "Git URL: a git or ssg site needs one.", fields={"git_url": ["This field is required."]}
+        )
     return kind, rules.git_url_check(git_url)
 
 
@@ -89,7 +91,10 @@ def website_request(*, owner: User, domain: str, kind: str = Website.Kind.SFTP, 
         try:
             with transaction.atomic():
                 website = Website.objects.create(
-                    owner=locked, domain=domain, kind=kind, git_url=git_url,
+                    owner=locked,
+                    domain=domain,
+                    kind=kind,
+                    git_url=git_url,
                     verification_token=secrets.token_urlsafe(24),
                 )
         except IntegrityError:
@@ -181,9 +186,11 @@ def websites_git_pull() -> int:
     """The beat's pull: one `webapp.git_sync` for each live git or ssg site that has none
     waiting already (a slow lane does not pile them up). Returns how many were queued."""
     queued = 0
-    live = Website.objects.select_related("owner").filter(
-        status=Status.LIVE, kind__in=[Website.Kind.GIT, Website.Kind.SSG]
-    ).exclude(app_id="")
+    live = (
+        Website.objects.select_related("owner")
+        .filter(status=Status.LIVE, kind__in=[Website.Kind.GIT, Website.Kind.SSG])
+        .exclude(app_id="")
+    )
     for website in live:
         waiting = Operation.objects.filter(
             subject=website.subject, kind=Operation.Kind.GIT_SYNC, status__in=Operation.UNFINISHED
@@ -244,7 +251,8 @@ def website_sftp_password_rotate(*, website: Website) -> Operation:
 def website_failed_operation(*, website: Website) -> Operation | None:
     return (
         Operation.objects.filter(subject=website.subject, args__website_id=website.pk, status=Operation.Status.FAILED)
-        .order_by("-sequence").first()
+        .order_by("-sequence")
+        .first()
     )
 
 
@@ -299,7 +307,9 @@ def website_suspend(*, website: Website, reason: str, actor: User | None, with_a
             # A site whose app is not installed yet gets this step again once it is (lane.app_installed).
             lane.website_access(website=locked, state=lane.SUSPENDED)
         emails.send_suspended(website=locked)
-        logger.info("Website %s suspended by %s", locked.domain, actor.username if actor else "the account's suspension")
+        logger.info(
+            "Website %s suspended by %s", locked.domain, actor.username if actor else "the account's suspension"
+        )
     return locked
 
 

@@ -30,7 +30,10 @@ from .serializers import (
 @extend_schema_view(
     list=extend_schema(
         summary="Websites: your own (staff: every one)",
-        responses={200: WebsiteSerializer(many=True), 400: OpenApiResponse(ERROR, description="an unknown query parameter")},
+        responses={
+            200: WebsiteSerializer(many=True),
+            400: OpenApiResponse(ERROR, description="an unknown query parameter"),
+        },
     ),
     retrieve=extend_schema(summary="One website, with its provisioning steps"),
     create=extend_schema(
@@ -45,7 +48,10 @@ from .serializers import (
     destroy=extend_schema(request=None, responses={202: WebsiteSerializer}, summary="Delete a website (queued)"),
 )
 class WebsiteViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
     serializer_class = WebsiteSerializer
@@ -87,12 +93,18 @@ class WebsiteViewSet(
 
     @extend_schema(
         request=TokenSerializer,
-        responses={202: WebsiteSerializer, 400: OpenApiResponse(description="token_invalid"),
-                   410: OpenApiResponse(description="token_expired")},
+        responses={
+            202: WebsiteSerializer,
+            400: OpenApiResponse(description="token_invalid"),
+            410: OpenApiResponse(description="token_expired"),
+        },
         summary="Confirm a website with the emailed token: provisioning is queued",
     )
     @action(
-        detail=True, methods=["post"], permission_classes=[AllowAny], authentication_classes=[],
+        detail=True,
+        methods=["post"],
+        permission_classes=[AllowAny],
+        authentication_classes=[],
         throttle_classes=throttles("lookup"),
     )
     def confirm(self, request: Request, pk: str | None = None) -> Response:
@@ -115,14 +127,20 @@ class WebsiteViewSet(
             return Response({"verified": True})
         return Response(
             {
-                "verified": False, "error": "The DNS TXT record was not found yet.", "code": "domain_not_verified",
-                "record": website.verification_record, "value": website.verification_token,
+                "verified": False,
+                "error": "The DNS TXT record was not found yet.",
+                "code": "domain_not_verified",
+                "record": website.verification_record,
+                "value": website.verification_token,
             },
             status=status.HTTP_409_CONFLICT,
         )
 
-    @extend_schema(request=None, responses={202: WebsiteSerializer, 409: OpenApiResponse(description="website_not_live")},
-                   summary="Wipe the website's files back to the initial state")
+    @extend_schema(
+        request=None,
+        responses={202: WebsiteSerializer, 409: OpenApiResponse(description="website_not_live")},
+        summary="Wipe the website's files back to the initial state",
+    )
     @action(detail=True, methods=["post"])
     def reset(self, request: Request, pk: str | None = None) -> Response:
         website = self.get_object()
@@ -130,8 +148,11 @@ class WebsiteViewSet(
         website.refresh_from_db()
         return Response(self.get_serializer(website).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses={202: WebsiteSerializer, 409: OpenApiResponse(description="no_sftp")},
-                   summary="Set a new SFTP password, mailed to the owner (never in a response)")
+    @extend_schema(
+        request=None,
+        responses={202: WebsiteSerializer, 409: OpenApiResponse(description="no_sftp")},
+        summary="Set a new SFTP password, mailed to the owner (never in a response)",
+    )
     @action(detail=True, methods=["post"], url_path="sftp-password")
     def sftp_password(self, request: Request, pk: str | None = None) -> Response:
         website = self.get_object()
@@ -141,9 +162,12 @@ class WebsiteViewSet(
 
     @extend_schema(
         request=SuspendSerializer,
-        responses={202: WebsiteSerializer, 400: OpenApiResponse(ERROR, description="invalid: no reason"),
-                   403: OpenApiResponse(ERROR, description="staff only"),
-                   409: OpenApiResponse(ERROR, description="website_deleted")},
+        responses={
+            202: WebsiteSerializer,
+            400: OpenApiResponse(ERROR, description="invalid: no reason"),
+            403: OpenApiResponse(ERROR, description="staff only"),
+            409: OpenApiResponse(ERROR, description="website_deleted"),
+        },
         summary="Staff: suspend a website (owner and admins only on YunoHost); the owner is mailed the reason",
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAdminUser])

@@ -28,9 +28,7 @@ def test_a_password_set_in_the_admin_kills_the_users_tokens(admin_client, api_cl
 def test_the_disable_action_disables_and_logs_out(admin_client, api_client, user):
     old = login(api_client, "alice")
 
-    admin_client.post(
-        "/admin/accounts/user/", {"action": "disable_accounts", "_selected_action": [user.pk]}
-    )
+    admin_client.post("/admin/accounts/user/", {"action": "disable_accounts", "_selected_action": [user.pk]})
 
     assert User.objects.get(pk=user.pk).status == User.Status.DISABLED
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {old['access']}")
@@ -90,15 +88,22 @@ def test_the_bulk_delete_action_queues_each_deletion(admin_client, make_user):
     )
 
     assert sorted(Operation.objects.filter(kind="user.delete").values_list("subject", flat=True)) == [
-        "user:erin", "user:finn",
+        "user:erin",
+        "user:finn",
     ]
 
 
 def test_status_and_username_are_read_only_in_the_change_form(admin_client, user):
     response = admin_client.post(
         f"/admin/accounts/user/{user.pk}/change/",
-        {"username": "mallory", "status": "disabled", "display_name": "Alice L", "email": "alice@example.org",
-         "tier": user.tier_id, "discord_username": ""},
+        {
+            "username": "mallory",
+            "status": "disabled",
+            "display_name": "Alice L",
+            "email": "alice@example.org",
+            "tier": user.tier_id,
+            "discord_username": "",
+        },
     )
 
     assert response.status_code == 302, response.content
@@ -136,5 +141,6 @@ def test_the_approve_action_starts_provisioning_and_skips_other_states(admin_cli
     assert User.objects.get(pk=active.pk).status == User.Status.ACTIVE
     assert list(Operation.objects.values_list("subject", flat=True)) == ["user:erin"]
     assert [str(m) for m in response.context["messages"]] == [
-        "finn: Only an account waiting for approval can be approved.", "Approved 1 account(s).",
+        "finn: Only an account waiting for approval can be approved.",
+        "Approved 1 account(s).",
     ]

@@ -22,9 +22,7 @@ USERS = "/admin/accounts/user/"
 
 
 def act(client, action: str, users: list[User], **extra) -> list[str]:
-    response = client.post(
-        USERS, {"action": action, "_selected_action": [u.pk for u in users], **extra}, follow=True
-    )
+    response = client.post(USERS, {"action": action, "_selected_action": [u.pk for u in users], **extra}, follow=True)
     assert response.status_code == 200
     return [str(m) for m in response.context["messages"]]
 
@@ -63,7 +61,8 @@ def test_the_index_counts_what_waits_for_staff_and_links_to_it(admin_client, mak
         "Accounts whose provisioning failed": (1, f"{USERS}?status__exact=provisioning_failed"),
         "Accounts still being provisioned": (1, f"{USERS}?status__exact=provisioning"),
         "Failed YunoHost operations (retry them from the list)": (
-            1, "/admin/provisioning/operation/?status__exact=failed",
+            1,
+            "/admin/provisioning/operation/?status__exact=failed",
         ),
     }
     page = response.content.decode()
@@ -128,7 +127,8 @@ def test_change_tier_asks_which_tier_then_moves_and_queues_the_quota(admin_clien
     assert messages == ["Moved to Gold: 2 account(s)."]
     assert User.objects.filter(tier=gold).count() == 2
     assert sorted(Operation.objects.filter(kind="user.update").values_list("subject", "args__mailbox_quota")) == [
-        ("user:alice", "5G"), ("user:bob", "5G"),
+        ("user:alice", "5G"),
+        ("user:bob", "5G"),
     ]
 
 
@@ -192,14 +192,17 @@ def test_an_action_that_does_nothing_says_so(admin_client, make_user):
 def test_retry_reports_operations_it_cannot_retry(admin_client, make_user):
     alice = make_user("alice", status=User.Status.PROVISIONING_FAILED)
     failed = Operation.objects.create(kind="user.create", subject="user:alice", sequence=1, status="failed", user=alice)
-    done = Operation.objects.create(kind="user.update", subject="user:alice", sequence=2, status="succeeded", user=alice)
+    done = Operation.objects.create(
+        kind="user.update", subject="user:alice", sequence=2, status="succeeded", user=alice
+    )
 
     response = admin_client.post(
         "/admin/provisioning/operation/", {"action": "retry", "_selected_action": [failed.pk, done.pk]}, follow=True
     )
 
     assert [str(m) for m in response.context["messages"]] == [
-        "Queued 1 operation(s) again.", "Skipped 1 operation(s) that had not failed.",
+        "Queued 1 operation(s) again.",
+        "Skipped 1 operation(s) that had not failed.",
     ]
     failed.refresh_from_db()
     assert failed.status == Operation.Status.PENDING
@@ -267,10 +270,14 @@ def test_no_secret_shows_on_the_change_and_list_pages(admin_client, api_client, 
     assert all(secrets)
 
     pages = [
-        f"{USERS}{alice.pk}/change/", USERS,
-        f"/admin/provisioning/operation/{operation.pk}/change/", "/admin/provisioning/operation/",
-        f"/admin/accounts/onetimetoken/{token.pk}/change/", "/admin/accounts/onetimetoken/",
-        f"/admin/token_blacklist/outstandingtoken/{outstanding.pk}/change/", "/admin/token_blacklist/outstandingtoken/",
+        f"{USERS}{alice.pk}/change/",
+        USERS,
+        f"/admin/provisioning/operation/{operation.pk}/change/",
+        "/admin/provisioning/operation/",
+        f"/admin/accounts/onetimetoken/{token.pk}/change/",
+        "/admin/accounts/onetimetoken/",
+        f"/admin/token_blacklist/outstandingtoken/{outstanding.pk}/change/",
+        "/admin/token_blacklist/outstandingtoken/",
         "/admin/token_blacklist/blacklistedtoken/",
     ]
     for page in pages:

@@ -143,5 +143,8 @@ def test_members_cannot_approve(waiting, api, user):
 
     refused = api.post(f"{USERS}dana/approve")
     assert refused.status_code == 403
-    assert refused.json() == {"error": "You do not have permission to perform this action.", "code": "permission_denied"}
+    assert refused.json() == {
+        "error": "You do not have permission to perform this action.",
+        "code": "permission_denied",
+    }
     assert User.objects.get(username="dana").status == User.Status.PENDING_APPROVAL

@@ -35,9 +35,17 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,1000",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,1000",
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
@@ -82,7 +90,13 @@ def fill(driver, **values: str) -> None:
 def submit(driver) -> None:
     before = driver.current_url
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait_for(driver, lambda d: d.execute_script("return document.readyState") == "complete" and (d.current_url != before or d.find_elements(By.CSS_SELECTOR, ".errorlist")))
+    wait_for(
+        driver,
+        lambda d: (
+            d.execute_script("return document.readyState") == "complete"
+            and (d.current_url != before or d.find_elements(By.CSS_SELECTOR, ".errorlist"))
+        ),
+    )
 
 
 def heading(driver) -> str:
@@ -111,7 +125,10 @@ def test_sign_up_confirm_log_in_and_reset_in_a_browser(browser, site, mailoutbox
     shoot(browser, "02-signup-errors")
 
     fill(browser, username="dana", password=PASSWORD)
-    hint = wait_for(browser, lambda d: d.find_element(By.ID, "strength-hint").is_displayed() and d.find_element(By.ID, "strength-hint"))
+    hint = wait_for(
+        browser,
+        lambda d: d.find_element(By.ID, "strength-hint").is_displayed() and d.find_element(By.ID, "strength-hint"),
+    )
     wait_for(browser, lambda d: "Strong enough." in hint.text)
     shoot(browser, "03-signup-strength-hint")
     submit(browser)
@@ -166,7 +183,17 @@ def test_keyboard_focus_follows_the_form_and_it_fits_a_phone(browser, site):
         order.append(active.get_attribute("name") or active.get_attribute("class"))
         active.send_keys(Keys.TAB)
 
-    assert order == ["brand", "username", "display_name", "email", "password", "discord_username", "referral_code", "note", "button"]
+    assert order == [
+        "brand",
+        "username",
+        "display_name",
+        "email",
+        "password",
+        "discord_username",
+        "referral_code",
+        "note",
+        "button",
+    ]
     assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
     shoot(browser, "11-signup-on-a-phone")
 

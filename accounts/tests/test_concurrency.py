@@ -73,7 +73,12 @@ def test_one_username_twenty_times(racing):
 
 def test_one_email_twenty_times(racing):
     bodies = [
-        {"username": f"dana{i}", "display_name": "Dana", "email": "Dana@EXAMPLE.org" if i % 2 else "Dana@example.org", "password": PASSWORD}
+        {
+            "username": f"dana{i}",
+            "display_name": "Dana",
+            "email": "Dana@EXAMPLE.org" if i % 2 else "Dana@example.org",
+            "password": PASSWORD,
+        }
         for i in range(RACERS)
     ]
 

@@ -166,13 +166,17 @@ def test_resend_mails_a_new_link_and_kills_the_old_one(api, web, registered, mai
 
 def test_resend_answers_the_same_for_unknown_confirmed_and_unconfirmed(api, registered, user, mailoutbox):
     sent_before = len(mailoutbox)
-    answers = [api.post(RESEND, {"email": email}) for email in ("dana@example.org", "alice@example.org", "nobody@example.org")]
+    answers = [
+        api.post(RESEND, {"email": email}) for email in ("dana@example.org", "alice@example.org", "nobody@example.org")
+    ]
 
     assert {(a.status_code, a.content) for a in answers} == {(200, b'{"status":"success"}')}
     assert [m.to for m in mailoutbox[sent_before:]] == [["dana@example.org"]]  # alice is confirmed already
 
 
-def test_the_request_itself_does_no_lookup(api, registered, django_assert_num_queries, django_capture_on_commit_callbacks):
+def test_the_request_itself_does_no_lookup(
+    api, registered, django_assert_num_queries, django_capture_on_commit_callbacks
+):
     # The whole answer is computed before any lookup: the worker does it, after the response.
     for email in ("dana@example.org", "nobody@example.org"):
         with django_capture_on_commit_callbacks() as queued, django_assert_num_queries(0):
@@ -185,7 +189,11 @@ def test_resend_needs_a_valid_email(api):
     response = api.post(RESEND, {"email": "nope"})
 
     assert response.status_code == 400
-    assert response.json() == {"error": "Enter a valid email address.", "code": "invalid", "fields": {"email": ["Enter a valid email address."]}}
+    assert response.json() == {
+        "error": "Enter a valid email address.",
+        "code": "invalid",
+        "fields": {"email": ["Enter a valid email address."]},
+    }
 
 
 def test_resend_is_limited_per_ip(api, rates):

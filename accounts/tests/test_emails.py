@@ -47,7 +47,9 @@ def test_links_come_from_site_url_never_from_the_host_header(api, signup_body, m
     assert "127.0.0.1" not in mailoutbox[0].body
 
 
-def test_the_welcome_email_tells_the_mail_address_and_the_portal(user, tasks_inline, mailoutbox, settings, django_capture_on_commit_callbacks):
+def test_the_welcome_email_tells_the_mail_address_and_the_portal(
+    user, tasks_inline, mailoutbox, settings, django_capture_on_commit_callbacks
+):
     settings.YUNOHOST_PORTAL_URL = "https://blahaj.land/yunohost/sso/"
     with django_capture_on_commit_callbacks(execute=True):
         emails.send_welcome(user=user)
@@ -60,7 +62,9 @@ def test_the_welcome_email_tells_the_mail_address_and_the_portal(user, tasks_inl
     assert "alice@blahaj.land" in message.alternatives[0][0]
 
 
-def test_an_email_is_sent_only_once_the_transaction_commits(user, tasks_inline, mailoutbox, django_capture_on_commit_callbacks):
+def test_an_email_is_sent_only_once_the_transaction_commits(
+    user, tasks_inline, mailoutbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as queued:
         emails.send_password_changed(user=user)
         assert mailoutbox == []
@@ -242,7 +246,9 @@ def test_sign_up_and_confirm_through_a_real_smtp_server(api, web, signup_body, s
 
 
 @pytest.mark.redis
-def test_the_broker_gets_the_kind_and_the_user_id_only(signup_body, default_tier, django_capture_on_commit_callbacks, settings):
+def test_the_broker_gets_the_kind_and_the_user_id_only(
+    signup_body, default_tier, django_capture_on_commit_callbacks, settings
+):
     import redis
     from rest_framework.test import APIClient
 

@@ -66,7 +66,12 @@ def test_failures_spread_over_processes_add_up_to_one_lockout(two_servers):
 
 def _in_another_process(code: str) -> None:
     script = "import django; django.setup()\n" + code
-    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**child_env(), "DJANGO_SETTINGS_MODULE": "blahaj.settings"}, check=True)
+    subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**child_env(), "DJANGO_SETTINGS_MODULE": "blahaj.settings"},
+        check=True,
+    )
 
 
 def test_a_warm_mirror_hears_a_revocation_made_by_another_process(api_client, user):

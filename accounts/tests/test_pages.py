@@ -90,7 +90,10 @@ def test_a_taken_username_is_shown_on_the_username_field(web, signup_form, user)
 def test_a_bad_referral_code_is_shown_on_its_field(web, signup_form):
     response = web.post(SIGNUP, {**signup_form, "referral_code": "NOPE"})
 
-    assert '<ul class="errorlist" id="id_referral_code_error"><li>This referral code is invalid, expired or used up.</li></ul>' in html(response)
+    assert (
+        '<ul class="errorlist" id="id_referral_code_error"><li>This referral code is invalid, expired or used up.</li></ul>'
+        in html(response)
+    )
 
 
 @pytest.mark.parametrize("field", ["username", "display_name", "email", "discord_username", "referral_code"])
@@ -127,7 +130,10 @@ def test_the_forms_need_their_csrf_token(default_tier, signup_form):
 
 def test_signup_shares_the_register_limit_with_the_api(api, web, signup_body, signup_form, rates):
     rates(register="1/hour")
-    assert api.post("/api/user/register", {**signup_body, "username": "first", "email": "first@example.org"}).status_code == 201
+    assert (
+        api.post("/api/user/register", {**signup_body, "username": "first", "email": "first@example.org"}).status_code
+        == 201
+    )
 
     response = web.post(SIGNUP, signup_form)
 
@@ -171,7 +177,11 @@ def test_the_reset_request_answers_the_same_for_known_and_unknown(web, user, mai
     known = web.post("/password-reset/", {"identifier": "alice@example.org"})
     unknown = web.post("/password-reset/", {"identifier": "nobody@example.org"})
 
-    assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"]) == (302, "/password-reset/sent/")
+    assert (
+        (known.status_code, known["Location"])
+        == (unknown.status_code, unknown["Location"])
+        == (302, "/password-reset/sent/")
+    )
     assert "If an account with that username or email exists" in html(web.get("/password-reset/sent/"))
     assert len(mailoutbox) == 1
 

@@ -54,14 +54,21 @@ def test_request_reset_by_username(api, user, mailoutbox):
 def test_known_and_unknown_accounts_get_the_same_bytes(api, user, mailoutbox):
     answers = [
         api.post(REQUEST, body)
-        for body in ({"email": "alice@example.org"}, {"email": "nobody@example.org"}, {"username": "alice"}, {"username": "nobody"})
+        for body in (
+            {"email": "alice@example.org"},
+            {"email": "nobody@example.org"},
+            {"username": "alice"},
+            {"username": "nobody"},
+        )
     ]
 
     assert len({(a.status_code, a.content, a["Content-Type"]) for a in answers}) == 1
     assert len(mailoutbox) == 2
 
 
-def test_the_request_does_the_same_work_for_known_and_unknown(api, user, django_assert_num_queries, django_capture_on_commit_callbacks):
+def test_the_request_does_the_same_work_for_known_and_unknown(
+    api, user, django_assert_num_queries, django_capture_on_commit_callbacks
+):
     # No lookup in the request: it cannot take longer for an account that exists.
     for body in ({"email": "alice@example.org"}, {"email": "nobody@example.org"}):
         with django_capture_on_commit_callbacks() as queued, django_assert_num_queries(0):
@@ -81,7 +88,11 @@ def test_request_reset_needs_an_email_or_a_username(api):
     response = api.post(REQUEST, {})
 
     assert response.status_code == 400
-    assert response.json() == {"error": "Give an email or a username.", "code": "invalid", "fields": {"email": ["Give an email or a username."]}}
+    assert response.json() == {
+        "error": "Give an email or a username.",
+        "code": "invalid",
+        "fields": {"email": ["Give an email or a username."]},
+    }
 
 
 def test_confirm_reset_sets_the_password_here_and_on_yunohost(api, user, reset_email, mailoutbox, lane_passwords):
@@ -107,7 +118,10 @@ def test_after_a_reset_every_old_token_is_dead(api, user, reset_email, lane_pass
     assert api.client.get("/api/user/me").status_code == 401
     api.client.credentials()
     assert api.client.post("/api/user/refresh", {"refresh": old["refresh"]}, format="json").status_code == 401
-    assert api.client.post("/api/user/login", {"username": "alice", "password": PASSWORD}, format="json").status_code == 401
+    assert (
+        api.client.post("/api/user/login", {"username": "alice", "password": PASSWORD}, format="json").status_code
+        == 401
+    )
 
 
 def test_a_reset_link_works_once(api, user, reset_email, lane_passwords):
@@ -180,7 +194,9 @@ def test_two_uses_of_one_token_cannot_both_win(user):
         services._one_time_token_use(row)
 
 
-def test_a_reset_before_provisioning_updates_the_password_kept_for_yunohost(api, registered, mailoutbox, lane_passwords):
+def test_a_reset_before_provisioning_updates_the_password_kept_for_yunohost(
+    api, registered, mailoutbox, lane_passwords
+):
     user, _ = registered
     api.post(REQUEST, {"username": "dana"})
 

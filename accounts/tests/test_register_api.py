@@ -55,7 +55,11 @@ def test_the_email_domain_is_lower_cased(api, signup_body):
         ("username", "Dana", "Use 1 to 30 lower-case letters, digits, dots or underscores."),
         ("username", "a" * 31, "Use 1 to 30 lower-case letters, digits, dots or underscores."),
         ("username", "postmaster", "This username is reserved."),
-        ("display_name", "Dana__Scully", "Use letters and digits, with single spaces, commas, dots, apostrophes or hyphens between them."),
+        (
+            "display_name",
+            "Dana__Scully",
+            "Use letters and digits, with single spaces, commas, dots, apostrophes or hyphens between them.",
+        ),
         ("email", "not-an-address", "Enter a valid email address."),
         ("discord_username", "x", "A Discord username is 2 to 32 lower-case letters, digits, underscores or dots."),
     ],
@@ -240,9 +244,7 @@ def test_an_unusable_referral_code_is_400_and_creates_nothing(api, signup_body, 
 def test_a_refused_sign_up_gives_the_referral_use_back(api, signup_body, gold, make_user, before_account_insert):
     ReferralCodeFactory(code="SHARKS", tier=gold, max_uses=1)
     # The use is taken, then the insert itself collides with a sign-up that slipped in.
-    before_account_insert(
-        lambda user: make_user("alice") if user.email == signup_body["email"] else None
-    )
+    before_account_insert(lambda user: make_user("alice") if user.email == signup_body["email"] else None)
 
     response = api.post(REGISTER, {**signup_body, "username": "alice", "referral_code": "SHARKS"})
 

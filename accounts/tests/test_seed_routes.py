@@ -104,7 +104,12 @@ def test_the_twenty_first_failed_login_in_a_minute_is_refused(api_client, user, 
     assert response.status_code == 429
     assert response.json()["code"] == "throttled"
     assert 1 <= int(response["Retry-After"]) <= 60
-    assert APIClient(REMOTE_ADDR="10.9.8.7").post(path, {"username": "alice", "password": PASSWORD}, format="json").status_code == 200
+    assert (
+        APIClient(REMOTE_ADDR="10.9.8.7")
+        .post(path, {"username": "alice", "password": PASSWORD}, format="json")
+        .status_code
+        == 200
+    )
 
 
 def test_login_and_api_login_share_the_failure_budget(api_client, user):
@@ -190,7 +195,12 @@ def test_an_email_in_use_is_409(front_end, user):
 
 
 def test_input_is_normalized_before_it_is_judged(front_end):
-    response = front_end(username="  dana ", display_name=" Dana Scully ", recovery_email=" dana@Example.ORG ", discord_username=" Dana.S ")
+    response = front_end(
+        username="  dana ",
+        display_name=" Dana Scully ",
+        recovery_email=" dana@Example.ORG ",
+        discord_username=" Dana.S ",
+    )
 
     assert response.status_code == 201
     assert response.json() == {"message": "User created successfully"}
@@ -267,7 +277,9 @@ def test_the_seed_routes_need_no_csrf_token(staff_user):
     assert tokens.status_code == 200
 
     response = browser.post(
-        "/create_user", FORM, content_type="application/json",
+        "/create_user",
+        FORM,
+        content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {tokens.json()['access_token']}",
     )
 

@@ -113,7 +113,8 @@ def test_filter_by_status_and_tier_and_order(staff_client, make_user, gold):
 
 
 @pytest.mark.parametrize(
-    ("params", "field"), [({"status": "sleeping"}, "status"), ({"tier": "nope"}, "tier"), ({"ordering": "password"}, "ordering")]
+    ("params", "field"),
+    [({"status": "sleeping"}, "status"), ({"tier": "nope"}, "tier"), ({"ordering": "password"}, "ordering")],
 )
 def test_bad_filters_are_400(staff_client, params, field):
     response = staff_client.get(USERS, params)
@@ -153,14 +154,18 @@ def test_create_is_the_same_as_create_user(staff_client, gold, mailoutbox, djang
 
 def test_create_refuses_an_unknown_tier(staff_client):
     response = staff_client.post(
-        USERS, {"username": "dana", "display_name": "Dana", "email": "dana@example.org", "tier": "platinum"}, format="json"
+        USERS,
+        {"username": "dana", "display_name": "Dana", "email": "dana@example.org", "tier": "platinum"},
+        format="json",
     )
 
     assert response.status_code == 400
     assert response.json()["error"] == "Unknown tier: platinum."
 
 
-@pytest.mark.parametrize(("field", "value", "code"), [("username", "alice", "username_taken"), ("email", "Alice@example.org", "email_taken")])
+@pytest.mark.parametrize(
+    ("field", "value", "code"), [("username", "alice", "username_taken"), ("email", "Alice@example.org", "email_taken")]
+)
 def test_create_refuses_what_is_taken_with_409(staff_client, user, field, value, code):
     body = {"username": "dana", "display_name": "Dana", "email": "dana@example.org", field: value}
 
@@ -181,7 +186,9 @@ def test_staff_sign_ups_are_not_held_to_the_public_limit(staff_client):
 
 def test_patch_changes_the_profile(staff_client, user):
     response = staff_client.patch(
-        f"{USERS}alice/", {"display_name": " Alice Liddell ", "email": "ALICE@Wonderland.example", "discord_username": "Alice.L"}, format="json"
+        f"{USERS}alice/",
+        {"display_name": " Alice Liddell ", "email": "ALICE@Wonderland.example", "discord_username": "Alice.L"},
+        format="json",
     )
 
     assert response.status_code == 200

@@ -45,11 +45,22 @@ def test_good_usernames(name):
 @pytest.mark.parametrize(
     ("name", "code"),
     [
-        ("Alice", "invalid"), ("", "invalid"), ("x" * 31, "invalid"), ("al ice", "invalid"),
-        ("al-ice", "invalid"), ("alice\n", "invalid"), ("root", "reserved"), ("admins", "reserved"),
-        ("all_users", "reserved"), ("visitors", "reserved"), ("postmaster", "reserved"),
-        ("www-data", "invalid"), ("my_webapp", "reserved"), ("my_webapp__2", "reserved"),
-        ("sftp.app", "reserved"), ("dovecot", "reserved"),
+        ("Alice", "invalid"),
+        ("", "invalid"),
+        ("x" * 31, "invalid"),
+        ("al ice", "invalid"),
+        ("al-ice", "invalid"),
+        ("alice\n", "invalid"),
+        ("root", "reserved"),
+        ("admins", "reserved"),
+        ("all_users", "reserved"),
+        ("visitors", "reserved"),
+        ("postmaster", "reserved"),
+        ("www-data", "invalid"),
+        ("my_webapp", "reserved"),
+        ("my_webapp__2", "reserved"),
+        ("sftp.app", "reserved"),
+        ("dovecot", "reserved"),
     ],
 )
 def test_bad_usernames(name, code):
@@ -97,7 +108,9 @@ def test_passwords_of_127_characters_are_too_long():
         validators.validate_password_length("a" * 127)
 
 
-@pytest.mark.parametrize("password", ["line\nbreak-in-a-passphrase", "tab\tin-a-long-passphrase", "nul\x00-in-a-long-passphrase"])
+@pytest.mark.parametrize(
+    "password", ["line\nbreak-in-a-passphrase", "tab\tin-a-long-passphrase", "nul\x00-in-a-long-passphrase"]
+)
 def test_passwords_with_control_characters_are_refused(password):
     from accounts.passwords import password_strength
 

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _fail_creation(emulator, user: User) -> Operation:
-    emulator.add_fault(command="user create", exit=1, stderr="ERROR This e-mail address is reserved for the admins group")
+    emulator.add_fault(
+        command="user create", exit=1, stderr="ERROR This e-mail address is reserved for the admins group"
+    )
     operation = accounts_lane.account_create(user=user)
     run_lane()
     operation.refresh_from_db()
@@ -79,7 +81,9 @@ def test_disabling_scrambles_the_yunohost_password_so_mail_and_sso_logins_stop(e
     assert after not in (before, sha256(PASSWORD))
 
 
-def test_enabling_mails_a_reset_link_to_choose_a_password_on_both_sides(emulator, signed_up, welcomes, mailoutbox, tasks_inline, django_capture_on_commit_callbacks):
+def test_enabling_mails_a_reset_link_to_choose_a_password_on_both_sides(
+    emulator, signed_up, welcomes, mailoutbox, tasks_inline, django_capture_on_commit_callbacks
+):
     alice = _on_yunohost(emulator, signed_up)
     services.user_disable(user=alice)
     mailoutbox.clear()
@@ -92,7 +96,9 @@ def test_enabling_mails_a_reset_link_to_choose_a_password_on_both_sides(emulator
     assert "/password-reset/" in mailoutbox[0].body
 
 
-def test_an_account_never_provisioned_has_nothing_on_yunohost_to_lock(signed_up, mailoutbox, tasks_inline, django_capture_on_commit_callbacks):
+def test_an_account_never_provisioned_has_nothing_on_yunohost_to_lock(
+    signed_up, mailoutbox, tasks_inline, django_capture_on_commit_callbacks
+):
     bob = signed_up("bob", status=User.Status.PENDING_APPROVAL, confirmed_at=timezone.now())
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -73,7 +73,8 @@ class RegisterView(PublicView):
         challenge = fields.pop("challenge")
         defences.user_register_screened(
             client_ip=client_ip(request),
-            challenge=challenge if defences.challenge_required(api=True) else None, **fields
+            challenge=challenge if defences.challenge_required(api=True) else None,
+            **fields,
         )
         return Response(SUCCESS, status=status.HTTP_201_CREATED)
 

@@ -62,6 +62,7 @@ class RefreshView(PublicView):
 
 class RevokeRefreshView(PublicView):
     throttle_classes = throttles("login")  # takes a token unauthenticated, like refresh
+
     @extend_schema(
         request=None,
         responses={200: serializers.StatusMessageSerializer, 401: _401},

@@ -42,16 +42,18 @@ def attempt(remote: str, forwarded: str) -> int:
     return client.post(LOGIN, body, format="json").status_code
 
 
-
 def test_without_proxies_a_new_forwarded_header_each_time_does_not_escape_the_limit(user, login_rate):
     statuses = [attempt("203.0.113.7", f"198.51.100.{n}") for n in range(30)]
 
     assert statuses[:20] == [401] * 20
     assert statuses[20:] == [429] * 10
     # Another address still has its own budget.
-    assert APIClient(REMOTE_ADDR="203.0.113.8").post(
-        LOGIN, {"username": "alice", "password": PASSWORD}, format="json"
-    ).status_code == 200
+    assert (
+        APIClient(REMOTE_ADDR="203.0.113.8")
+        .post(LOGIN, {"username": "alice", "password": PASSWORD}, format="json")
+        .status_code
+        == 200
+    )
 
 
 def test_behind_one_proxy_the_hop_it_saw_is_the_client(user, login_rate, settings):

@@ -83,7 +83,12 @@ def _deploy_check(env_file: Path, **extra: str) -> subprocess.CompletedProcess[s
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "BLAHAJ_TESTING")}
     return subprocess.run(
         [str(ROOT / "scripts" / "deploy-check"), str(env_file)],
-        cwd=ROOT, env={**env, "PYTHON": sys.executable, **extra}, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        env={**env, "PYTHON": sys.executable, **extra},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -94,8 +99,11 @@ def test_deploy_check_runs_both_checks_with_the_env_file(tmp_path: Path) -> None
     assert "==> manage.py check --deploy" in missing.stdout and "the database lacks migrations" in missing.stderr
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT, env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
-        capture_output=True, check=True, timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+        capture_output=True,
+        check=True,
+        timeout=300,
     )
     done = _deploy_check(env_file, DEPLOY_CHECK_FAIL_LEVEL="ERROR")
     assert (done.returncode, done.stdout.splitlines()[-1]) == (0, "deploy-check: OK"), done.stderr

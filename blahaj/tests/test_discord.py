@@ -21,13 +21,15 @@ def fake_discord(settings) -> Iterator[FakeDiscord]:
 def test_the_message_pings_the_admin_role_only(fake_discord):
     discord.post_to_discord.apply(args=("operation_failed", "user.create for @everyone failed"))
 
-    assert fake_discord.received == [{
-        "path": "/api/webhooks/123/s3cret-token",
-        "json": {
-            "content": "<@&987654321> [operation_failed] user.create for @everyone failed",
-            "allowed_mentions": {"parse": [], "roles": ["987654321"]},
-        },
-    }]
+    assert fake_discord.received == [
+        {
+            "path": "/api/webhooks/123/s3cret-token",
+            "json": {
+                "content": "<@&987654321> [operation_failed] user.create for @everyone failed",
+                "allowed_mentions": {"parse": [], "roles": ["987654321"]},
+            },
+        }
+    ]
 
 
 def test_without_a_role_nobody_is_pinged(fake_discord, settings):
@@ -146,7 +148,9 @@ def test_every_event_has_its_message(fake_discord):
         notifications.signup_waiting(username="dana", display_name="Dana Scully")
         notifications.account_created(username="dana", mail_address="dana@blahaj.land")
         notifications.provisioning_failed(username="dana", operation_id=7, attempts=3, error="LDAP down")
-        notifications.operation_failed(operation_id=8, kind="user.delete", subject="user:dana", attempts=1, error="boom")
+        notifications.operation_failed(
+            operation_id=8, kind="user.delete", subject="user:dana", attempts=1, error="boom"
+        )
         notifications.staff_test(requested_by="carol")
 
     assert _contents(fake_discord) == [
@@ -196,7 +200,9 @@ def test_the_test_notification_says_when_no_webhook_is_set(settings):
 def test_staff_send_a_test_notification_from_the_admin(admin_client, admin_user, fake_discord):
     with tasks_context():
         response = admin_client.post(
-            "/admin/accounts/user/", {"action": "send_test_notification", "_selected_action": [admin_user.pk]}, follow=True
+            "/admin/accounts/user/",
+            {"action": "send_test_notification", "_selected_action": [admin_user.pk]},
+            follow=True,
         )
 
     assert b"A test notification is on its way to Discord." in response.content

@@ -62,7 +62,10 @@ def test_a_refused_login_for_an_unconfirmed_account_is_a_403(api_client, user):
     response = api_client.post("/api/user/login", {"username": "alice", "password": PASSWORD}, format="json")
 
     assert response.status_code == 403
-    assert response.json() == {"error": "Please confirm your email address first: we sent you a link.", "code": "email_unconfirmed"}
+    assert response.json() == {
+        "error": "Please confirm your email address first: we sent you a link.",
+        "code": "email_unconfirmed",
+    }
     assert "WWW-Authenticate" not in response
 
 
@@ -91,14 +94,14 @@ def test_every_page_has_the_security_headers(db, path):
 def scripts_and_styles(page: str) -> tuple[list[str], list[str], list[str]]:
     """The page's script sources, its inline scripts, and its stylesheet links."""
     sources = re.findall(r'<script[^>]*\ssrc="([^"]+)"', page)
-    inline = [body for body in re.findall(r"<script(?![^>]*\ssrc=)[^>]*>(.*?)</script>", page, re.DOTALL) if body.strip()]
+    inline = [
+        body for body in re.findall(r"<script(?![^>]*\ssrc=)[^>]*>(.*?)</script>", page, re.DOTALL) if body.strip()
+    ]
     styles = re.findall(r'<link rel="stylesheet" href="([^"]+)"', page)
     return sources, inline, styles
 
 
-@pytest.mark.parametrize(
-    "path", ["/", "/signup/", "/password-reset/", "/api/docs/", "/admin/login/"]
-)
+@pytest.mark.parametrize("path", ["/", "/signup/", "/password-reset/", "/api/docs/", "/admin/login/"])
 def test_pages_load_only_same_origin_files_the_policy_allows(db, path):
     client = Client()
     response = client.get(path)
@@ -169,7 +172,12 @@ def production_env(**extra: str) -> dict[str, str]:
 def test_check_deploy_has_no_warnings_in_production_settings():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -180,7 +188,12 @@ def test_check_deploy_has_no_warnings_in_production_settings():
 def production_setting(name: str, **env: str) -> str:
     code = f"import django; django.setup(); from django.conf import settings; print(repr(getattr(settings, {name!r}, None)))"
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={**production_env(**env), "DJANGO_SETTINGS_MODULE": "blahaj.settings"},
     )
     assert result.returncode == 0, result.stderr

@@ -26,7 +26,11 @@ def test_the_dev_server_logs_each_request_once_with_a_timestamp():
     server = subprocess.Popen(
         # One thread: each request is logged before the next is served (see the last request).
         [sys.executable, "manage.py", "runserver", "--noreload", "--nothreading", f"127.0.0.1:{port}"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     lines: list[str] = []
     static_logged = threading.Event()

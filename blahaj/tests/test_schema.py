@@ -22,7 +22,13 @@ def test_the_schema_describes_the_real_shapes(client, db):
     pair = components["TokenPair"]["properties"]
     assert set(pair) == {"access", "access_expires_in", "refresh", "refresh_expires_in"}
     assert set(components["Me"]["properties"]) == {
-        "username", "display_name", "email", "discord_username", "tier", "status", "date_joined",
+        "username",
+        "display_name",
+        "email",
+        "discord_username",
+        "tier",
+        "status",
+        "date_joined",
     }
 
 

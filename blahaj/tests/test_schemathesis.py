@@ -45,9 +45,7 @@ def tasks_inline():
 
 # The seed-compatible routes (/login, /create_user, ...) keep the old front end's shapes, HTML
 # pages for dead links included; their own tests pin them.
-schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application()).include(
-    path_regex="^/api/"
-)
+schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application()).include(path_regex="^/api/")
 
 # Whose token the generated requests carry: the test sets it (the staff user is a per-test row).
 _bearer: dict[str, AbstractBaseUser] = {}

@@ -70,8 +70,19 @@ def http_emulator_process(
 
     ``options`` become ``--name value`` (``session_ttl=1`` → ``--session-ttl 1``).
     """
-    argv = [sys.executable, "-m", "provisioning.emulator.http", "--state", str(state), "--port", "0",
-            "--admin", API_ADMIN, "--version", version]
+    argv = [
+        sys.executable,
+        "-m",
+        "provisioning.emulator.http",
+        "--state",
+        str(state),
+        "--port",
+        "0",
+        "--admin",
+        API_ADMIN,
+        "--version",
+        version,
+    ]
     if tls:
         argv += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
     for name, value in options.items():
@@ -107,10 +118,28 @@ def tls_cert(tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -182,4 +211,3 @@ def staff_notes(monkeypatch) -> list[tuple[str, str]]:
 
 def sha256(text: str) -> str:
     return emulator_module._sha256(text)
-

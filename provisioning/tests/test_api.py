@@ -21,26 +21,46 @@ T1 = datetime(2026, 5, 1, 12, 0, 3, tzinfo=UTC)
 @pytest.fixture
 def failed(db) -> Operation:
     return OperationFactory.create(
-        kind="user.create", subject="user:alice", status="failed", attempts=1,
-        args={"username": "alice"}, secret_args=encrypt('{"password": "hunter2-but-longer"}'),
-        output="", error="Domain 'elsewhere.example' unknown", created_at=T0, started_at=T0, finished_at=T1,
+        kind="user.create",
+        subject="user:alice",
+        status="failed",
+        attempts=1,
+        args={"username": "alice"},
+        secret_args=encrypt('{"password": "hunter2-but-longer"}'),
+        output="",
+        error="Domain 'elsewhere.example' unknown",
+        created_at=T0,
+        started_at=T0,
+        finished_at=T1,
     )
 
 
 @pytest.fixture
 def succeeded(db) -> Operation:
     return OperationFactory.create(
-        kind="user.delete", subject="user:bob", status="succeeded", attempts=1,
-        args={"username": "bob", "purge": True}, output='{"note": "nothing to delete"}',
-        created_at=T0, started_at=T0, finished_at=T1,
+        kind="user.delete",
+        subject="user:bob",
+        status="succeeded",
+        attempts=1,
+        args={"username": "bob", "purge": True},
+        output='{"note": "nothing to delete"}',
+        created_at=T0,
+        started_at=T0,
+        finished_at=T1,
     )
 
 
 def _listed(operation: Operation) -> dict:
     return {
-        "id": operation.pk, "kind": operation.kind, "subject": operation.subject, "status": operation.status,
-        "attempts": operation.attempts, "created_at": "2026-05-01T12:00:00Z", "started_at": "2026-05-01T12:00:00Z",
-        "finished_at": "2026-05-01T12:00:03Z", "error": operation.error,
+        "id": operation.pk,
+        "kind": operation.kind,
+        "subject": operation.subject,
+        "status": operation.status,
+        "attempts": operation.attempts,
+        "created_at": "2026-05-01T12:00:00Z",
+        "started_at": "2026-05-01T12:00:00Z",
+        "finished_at": "2026-05-01T12:00:03Z",
+        "error": operation.error,
     }
 
 
@@ -48,7 +68,12 @@ def test_staff_list_the_operations_newest_first(staff_client, failed, succeeded)
     response = staff_client.get("/api/operations/")
 
     assert response.status_code == 200
-    assert response.json() == {"count": 2, "next": None, "previous": None, "results": [_listed(succeeded), _listed(failed)]}
+    assert response.json() == {
+        "count": 2,
+        "next": None,
+        "previous": None,
+        "results": [_listed(succeeded), _listed(failed)],
+    }
 
 
 @pytest.mark.parametrize("query, expected", [("status=failed", "failed"), ("kind=user.delete", "succeeded")])
@@ -63,7 +88,9 @@ def test_an_unknown_filter_value_is_a_400(staff_client):
 
     assert response.status_code == 400
     assert response.json() == {
-        "error": '"exploded" is not a valid choice.', "code": "invalid", "fields": {"status": ['"exploded" is not a valid choice.']},
+        "error": '"exploded" is not a valid choice.',
+        "code": "invalid",
+        "fields": {"status": ['"exploded" is not a valid choice.']},
     }
 
 
@@ -99,9 +126,14 @@ def test_retrying_an_unknown_operation_is_a_404(staff_client):
     assert response.json()["code"] == "not_found"
 
 
-@pytest.mark.parametrize("method, path", [
-    ("get", "/api/operations/"), ("get", "/api/operations/{id}"), ("post", "/api/operations/{id}/retry"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/api/operations/"),
+        ("get", "/api/operations/{id}"),
+        ("post", "/api/operations/{id}/retry"),
+    ],
+)
 def test_a_user_who_is_not_staff_gets_403(auth_client, failed, method, path):
     response = getattr(auth_client, method)(path.format(id=failed.pk))
 

@@ -56,7 +56,10 @@ def _fault(state: Path, **fault: object) -> None:
 def test_login_cookie_csrf_and_sessions(url: str, tls_cert: tuple[Path, Path]) -> None:
     session = requests.Session()
     session.trust_env, session.verify = False, str(tls_cert[0])
-    assert (session.get(f"{url}/users").status_code, session.get(f"{url}/users").text) == (401, "Authentication required")
+    assert (session.get(f"{url}/users").status_code, session.get(f"{url}/users").text) == (
+        401,
+        "Authentication required",
+    )
     no_header = session.post(f"{url}/login", data={"credentials": f"{API_ADMIN}:{API_PASSWORD}"})
     assert (no_header.status_code, no_header.text) == (403, "CSRF protection")
     headers = {"X-Requested-With": "XMLHttpRequest"}
@@ -87,7 +90,9 @@ def test_an_expired_session_logs_in_again_once(state: Path, tls_cert: tuple[Path
     logins = [r for r in caplog.records if "POST /login" in r.getMessage()]
     assert len(logins) == 2 and api.session.cookies.get("yunohost.admin") != first_cookie
     assert [r.getMessage().split(":")[1].split(" after")[0].strip() for r in caplog.records[-3:]] == [
-        "HTTP 401", "HTTP 200", "HTTP 400",
+        "HTTP 401",
+        "HTTP 200",
+        "HTTP 400",
     ]
 
 
@@ -145,8 +150,10 @@ def test_an_unknown_certificate_is_a_transient_tls_failure(url: str) -> None:
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
-        ({"status": 502, "body": "<html><body><h1>502 Bad Gateway</h1></body></html>", "content_type": "text/html"},
-         "502 Bad Gateway"),
+        (
+            {"status": 502, "body": "<html><body><h1>502 Bad Gateway</h1></body></html>", "content_type": "text/html"},
+            "502 Bad Gateway",
+        ),
         ({"status": 200, "body": '{"users": {', "content_type": "application/json"}, "malformed JSON"),
         ({"status": 200, "body": "<html>Please log in</html>", "content_type": "text/html"}, "non-JSON body"),
         ({"crash": True, "message": f"KeyError: {PASSWORD}"}, "yunohost-api crashed (HTTP 500)"),
@@ -218,8 +225,9 @@ def test_the_lane_retries_a_bad_gateway_then_succeeds(http_emulator, emulator, s
 
 
 @pytest.mark.django_db
-def test_wrong_admin_credentials_fail_the_operation_and_tell_staff(http_emulator, emulator, signed_up, staff_notes,
-                                                                   settings):
+def test_wrong_admin_credentials_fail_the_operation_and_tell_staff(
+    http_emulator, emulator, signed_up, staff_notes, settings
+):
     settings.YUNOHOST_API_PASSWORD = f"{API_ADMIN}:Wr0ng-Secret"
     alice = signed_up("alice")
     operation = accounts_lane.account_create(user=alice)
@@ -247,7 +255,10 @@ def test_get_client_builds_the_api_backend(settings, tls_cert) -> None:
     client = get_client()
     assert isinstance(client, ApiBackend)
     assert (client.url, client.timeout, client.session.verify, client.version) == (
-        "https://yunohost.example.org/yunohost/api", (7.0, 120.0), str(tls_cert[0]), "11",
+        "https://yunohost.example.org/yunohost/api",
+        (7.0, 120.0),
+        str(tls_cert[0]),
+        "11",
     )
     settings.YUNOHOST_API_CA_BUNDLE = ""
     default = get_client()
@@ -276,9 +287,18 @@ def test_the_http_emulator_acts_as_yunohost_11(state: Path, tls_cert: tuple[Path
         everything = session.get(f"{base}/domains/*/cert")
         assert (everything.status_code, everything.json()["error"]) == (400, "Domain '*' unknown")
         # The deprecated names still create a user in 11 (docs/yunohost.md §1.1).
-        created = session.post(f"{base}/users", headers=headers, data={
-            "username": "camille", "firstname": "Camille", "lastname": "Dupont", "password": PASSWORD, "domain": MAIN,
-        })
+        created = session.post(
+            f"{base}/users",
+            headers=headers,
+            data={
+                "username": "camille",
+                "firstname": "Camille",
+                "lastname": "Dupont",
+                "password": PASSWORD,
+                "domain": MAIN,
+            },
+        )
         assert (created.status_code, created.json()) == (
-            201, {"fullname": "Camille Dupont", "username": "camille", "mail": "camille@blahaj.land"}
+            201,
+            {"fullname": "Camille Dupont", "username": "camille", "mail": "camille@blahaj.land"},
         )

@@ -76,8 +76,12 @@ def target(backend: str, version: str, tmp_path: Path, tls_cert: tuple[Path, Pat
     state = tmp_path / "state.json"
     if backend == "cli":
         env = {"YUNOHOST_EMULATOR_STATE": str(state), "YUNOHOST_DOMAIN": MAIN, "YUNOHOST_EMULATOR_VERSION": version}
-        yield Target(CliBackend([sys.executable, str(BIN)], timeout=30, lock_timeout=1, env=env, version=version),
-                     state, backend, version)
+        yield Target(
+            CliBackend([sys.executable, str(BIN)], timeout=30, lock_timeout=1, env=env, version=version),
+            state,
+            backend,
+            version,
+        )
         return
     with http_emulator_process(state, version=version, tls=tls_cert, lock_timeout=1) as url:
         yield Target(api_backend(url, tls_cert[0], version), state, backend, version)
@@ -99,14 +103,24 @@ def test_users(target: Target) -> None:
     )
     assert created == {"fullname": "Camille Dupont", "username": "camille", "mail": "camille@blahaj.land"}
     assert target.client.user_list() == {
-        "camille": {"username": "camille", "fullname": "Camille Dupont", "mail": "camille@blahaj.land",
-                    "mailbox-quota": "500M"},
+        "camille": {
+            "username": "camille",
+            "fullname": "Camille Dupont",
+            "mail": "camille@blahaj.land",
+            "mailbox-quota": "500M",
+        },
     }
-    updated = target.client.user_update("camille", fullname="Camille Martin", password="N3w-passphrase",
-                                        mailbox_quota="1G")
+    updated = target.client.user_update(
+        "camille", fullname="Camille Martin", password="N3w-passphrase", mailbox_quota="1G"
+    )
     assert updated == {
-        "username": "camille", "fullname": "Camille Martin", "mail": "camille@blahaj.land", "loginShell": "/bin/bash",
-        "mail-aliases": [], "mail-forward": [], "mailbox-quota": {"limit": "1G", "use": "0 (0%)"},
+        "username": "camille",
+        "fullname": "Camille Martin",
+        "mail": "camille@blahaj.land",
+        "loginShell": "/bin/bash",
+        "mail-aliases": [],
+        "mail-forward": [],
+        "mailbox-quota": {"limit": "1G", "use": "0 (0%)"},
     }
     assert target.data()["users"]["camille"]["password_sha256"] == sha256("N3w-passphrase")
     assert target.client.user_info("camille") == updated
@@ -129,20 +143,30 @@ def test_quota_alone_keeps_the_shell(target: Target) -> None:
     [
         ({"username": "camille"}, YunohostAlreadyExists, "The user 'camille' already exists"),
         ({"username": "dom", "domain": "nowhere.org"}, YunohostNotFound, "Domain 'nowhere.org' unknown"),
-        ({"username": "weak", "password": "short-1"}, YunohostPermanent,
-         "The password needs to be at least 8 characters long"),
-        ({"username": "weak", "password": "password123"}, YunohostPermanent,
-         "This password is among the most used passwords in the world. Please choose something more unique."),
-        ({"username": "postmaster"}, YunohostPermanent,
-         "Could not create user postmaster: LDAP attribute 'mail' already exists with value 'postmaster@blahaj.land'"),
-        ({"username": "admins"}, YunohostPermanent,
-         "Could not create user admins: LDAP attribute 'mail' already exists with value 'admins@blahaj.land'"),
+        (
+            {"username": "weak", "password": "short-1"},
+            YunohostPermanent,
+            "The password needs to be at least 8 characters long",
+        ),
+        (
+            {"username": "weak", "password": "password123"},
+            YunohostPermanent,
+            "This password is among the most used passwords in the world. Please choose something more unique.",
+        ),
+        (
+            {"username": "postmaster"},
+            YunohostPermanent,
+            "Could not create user postmaster: LDAP attribute 'mail' already exists with value 'postmaster@blahaj.land'",
+        ),
+        (
+            {"username": "admins"},
+            YunohostPermanent,
+            "Could not create user admins: LDAP attribute 'mail' already exists with value 'admins@blahaj.land'",
+        ),
         ({"username": "sshd"}, YunohostPermanent, "Username already exists in the list of system users"),
     ],
 )
-def test_user_create_refusals(
-    target: Target, kwargs: dict[str, str], error: type[YunohostError], message: str
-) -> None:
+def test_user_create_refusals(target: Target, kwargs: dict[str, str], error: type[YunohostError], message: str) -> None:
     target.client.user_create(username="camille", fullname="Camille Dupont", password=PASSWORD, domain=MAIN)
     arguments = {"fullname": "Someone Else", "password": PASSWORD, "domain": MAIN, **kwargs}
     with pytest.raises(error) as exc:
@@ -167,7 +191,11 @@ def test_domains_and_certificates(target: Target) -> None:
     assert target.client.cert_status("example.org")["CA_type"] == "selfsigned"
     target.client.cert_install("example.org")
     assert target.client.cert_status("example.org") == {
-        "subject": "example.org", "CA_type": "letsencrypt", "validity": 89, "summary": "great", "ACME_eligible": False,
+        "subject": "example.org",
+        "CA_type": "letsencrypt",
+        "validity": 89,
+        "summary": "great",
+        "ACME_eligible": False,
     }
     with pytest.raises(YunohostNotFound, match=r"^Domain 'nowhere.org' unknown$"):
         target.client.cert_install("nowhere.org")
@@ -181,10 +209,10 @@ def test_domains_and_certificates(target: Target) -> None:
 
 def test_webapps(target: Target) -> None:
     target.client.domain_add("example.org")
-    first = target.client.webapp_install(domain="example.org", path="/", with_sftp=True, password=PASSWORD,
-                                         label="Site of camille")
-    second = target.client.webapp_install(domain=MAIN, path="/camille", with_sftp=False, password=None,
-                                          label="Blog")
+    first = target.client.webapp_install(
+        domain="example.org", path="/", with_sftp=True, password=PASSWORD, label="Site of camille"
+    )
+    second = target.client.webapp_install(domain=MAIN, path="/camille", with_sftp=False, password=None, label="Blog")
     assert (first, second) == ("my_webapp", "my_webapp__2")
     assert [(app["id"], app["name"], app["domain_path"]) for app in target.client.app_list()] == [
         ("my_webapp", "Site of camille", "example.org/"),

@@ -54,10 +54,16 @@ def test_a_confirmed_sign_up_ends_with_a_yunohost_user(emulator, signed_up, welc
     alice.refresh_from_db()
     assert alice.pending_password == ""
     assert (operation.kind, operation.subject, operation.sequence, operation.status) == (
-        "user.create", "user:alice", 1, PENDING,
+        "user.create",
+        "user:alice",
+        1,
+        PENDING,
     )
     assert operation.args == {
-        "username": "alice", "fullname": "Alice Liddell", "domain": "blahaj.land", "mailbox_quota": "500M",
+        "username": "alice",
+        "fullname": "Alice Liddell",
+        "domain": "blahaj.land",
+        "mailbox_quota": "500M",
     }
     assert operation.secret_args and "passphrase" not in operation.secret_args
 
@@ -65,7 +71,11 @@ def test_a_confirmed_sign_up_ends_with_a_yunohost_user(emulator, signed_up, welc
 
     _reload(operation, alice)
     assert (operation.status, operation.attempts, operation.error, operation.secret_args) == (SUCCEEDED, 1, "", "")
-    assert json.loads(operation.output) == {"fullname": "Alice Liddell", "mail": "alice@blahaj.land", "username": "alice"}
+    assert json.loads(operation.output) == {
+        "fullname": "Alice Liddell",
+        "mail": "alice@blahaj.land",
+        "username": "alice",
+    }
     assert operation.started_at is not None and operation.finished_at is not None
     assert operation.created_at <= operation.started_at <= operation.finished_at
     assert alice.status == User.Status.ACTIVE
@@ -134,7 +144,9 @@ def test_a_busy_yunohost_is_retried_later_without_counting_an_attempt(emulator, 
 
 
 def test_busy_waits_back_off_exponentially_up_to_a_cap(settings):
-    waits = [services._backoff(settings.YUNOHOST_BUSY_BACKOFF, n, settings.YUNOHOST_BUSY_BACKOFF_MAX) for n in range(1, 9)]
+    waits = [
+        services._backoff(settings.YUNOHOST_BUSY_BACKOFF, n, settings.YUNOHOST_BUSY_BACKOFF_MAX) for n in range(1, 9)
+    ]
 
     assert waits == [2, 4, 8, 16, 32, 60, 60, 60]
 
@@ -162,11 +174,13 @@ def test_transient_failures_are_retried_with_backoff_then_fail_for_good(
     assert (operation.status, operation.attempts, operation.secret_args) == (FAILED, 3, "")
     assert operation.error == "The LDAP server is not answering (gave up after 3 attempts)"
     assert alice.status == User.Status.PROVISIONING_FAILED
-    assert staff_notes == [(
-        "provisioning_failed",
-        f"The YunoHost account of alice could not be created (operation #{operation.pk}, 3 attempt(s)): "
-        "The LDAP server is not answering (gave up after 3 attempts)",
-    )]
+    assert staff_notes == [
+        (
+            "provisioning_failed",
+            f"The YunoHost account of alice could not be created (operation #{operation.pk}, 3 attempt(s)): "
+            "The LDAP server is not answering (gave up after 3 attempts)",
+        )
+    ]
 
 
 def test_a_transient_failure_then_success(emulator, signed_up, time_machine):
@@ -185,7 +199,8 @@ def test_a_transient_failure_then_success(emulator, signed_up, time_machine):
 
 def test_a_refusal_fails_at_once(emulator, staff_notes):
     operation = services.operation_create(
-        kind="user.create", subject="user:zoe",
+        kind="user.create",
+        subject="user:zoe",
         args={"username": "zoe", "fullname": "Zoe", "domain": "elsewhere.example", "mailbox_quota": "0"},
         secrets={"password": "correct-horse-battery-staple-42"},
     )
@@ -215,7 +230,10 @@ def test_a_kind_without_a_command_fails_at_once(emulator):
     run_lane()
 
     operation.refresh_from_db()
-    assert (operation.status, operation.error) == (FAILED, "The lane has no command for operations of kind 'app.upgrade' yet.")
+    assert (operation.status, operation.error) == (
+        FAILED,
+        "The lane has no command for operations of kind 'app.upgrade' yet.",
+    )
 
 
 # --- Idempotency -----------------------------------------------------------------------------
@@ -242,7 +260,8 @@ def test_deleting_a_user_yunohost_does_not_know_succeeds(emulator):
 
     operation.refresh_from_db()
     assert (operation.status, json.loads(operation.output)) == (
-        SUCCEEDED, {"note": "The user was not on YunoHost: nothing to delete."},
+        SUCCEEDED,
+        {"note": "The user was not on YunoHost: nothing to delete."},
     )
 
 
@@ -285,7 +304,10 @@ def test_operations_of_one_subject_run_in_order(emulator, signed_up, settings):
     run_lane()
     commands = [entry["argv"][:3] for entry in emulator.log() if "alice" in entry["argv"]]
     assert commands == [
-        ["user", "create", "alice"], ["user", "info", "alice"], ["user", "update", "alice"], ["user", "delete", "alice"],
+        ["user", "create", "alice"],
+        ["user", "info", "alice"],
+        ["user", "update", "alice"],
+        ["user", "delete", "alice"],
     ]
 
 
@@ -332,7 +354,9 @@ def test_a_task_that_cannot_get_the_lane_steps_aside_without_touching_the_operat
 def test_the_sweeper_takes_back_a_running_operation_whose_worker_died(emulator, signed_up, settings):
     operation = accounts_lane.account_create(user=signed_up())
     long_ago = timezone.now() - timedelta(seconds=settings.YUNOHOST_HEARTBEAT_STALE + 1)
-    Operation.objects.filter(pk=operation.pk).update(status=RUNNING, attempts=1, started_at=long_ago, heartbeat_at=long_ago)
+    Operation.objects.filter(pk=operation.pk).update(
+        status=RUNNING, attempts=1, started_at=long_ago, heartbeat_at=long_ago
+    )
 
     assert services.operations_sweep() == {"recovered": 1, "queued": 1}
     run_lane()
@@ -354,7 +378,9 @@ def test_the_sweeper_fails_a_stale_operation_out_of_attempts(emulator, signed_up
     alice = signed_up()
     operation = accounts_lane.account_create(user=alice)
     long_ago = timezone.now() - timedelta(seconds=settings.YUNOHOST_HEARTBEAT_STALE + 1)
-    Operation.objects.filter(pk=operation.pk).update(status=RUNNING, attempts=2, started_at=long_ago, heartbeat_at=long_ago)
+    Operation.objects.filter(pk=operation.pk).update(
+        status=RUNNING, attempts=2, started_at=long_ago, heartbeat_at=long_ago
+    )
 
     assert services.operations_sweep() == {"recovered": 1, "queued": 0}
 
@@ -434,7 +460,9 @@ def test_the_heartbeat_refreshes_the_row_and_the_lane_lock_while_a_command_runs(
 
 
 def _fail_creation(emulator, alice):
-    emulator.add_fault(command="user create", exit=1, stderr="ERROR This e-mail address is reserved for the admins group")
+    emulator.add_fault(
+        command="user create", exit=1, stderr="ERROR This e-mail address is reserved for the admins group"
+    )
     operation = accounts_lane.account_create(user=alice)
     run_lane()
     operation.refresh_from_db()
@@ -572,7 +600,7 @@ def test_no_password_reaches_a_row_a_log_or_yunohosts_recorded_argv(emulator, si
 def test_shell_metacharacters_in_a_password_reach_yunohost_verbatim(emulator, signed_up, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # where a shell would have created "pwned"
     marker = tmp_path / "pwned"
-    password = "it's \"quoted\"; $(touch pwned) `touch pwned` && touch pwned | sh"
+    password = 'it\'s "quoted"; $(touch pwned) `touch pwned` && touch pwned | sh'
     operation = accounts_lane.account_create(user=signed_up(password=password))
 
     run_lane()
@@ -604,7 +632,8 @@ def test_a_display_name_with_shell_metacharacters_is_refused_before_and_by_the_l
     with pytest.raises(ValidationError):
         validate_display_name(name)
     operation = services.operation_create(
-        kind="user.create", subject="user:bob",
+        kind="user.create",
+        subject="user:bob",
         args={"username": "bob", "fullname": name, "domain": "blahaj.land", "mailbox_quota": "0"},
         secrets={"password": "correct-horse-battery-staple-42"},
     )

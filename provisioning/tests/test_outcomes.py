@@ -51,9 +51,13 @@ def test_a_status_the_lane_reports_shows_in_me_at_once(emulator, signed_up, api_
     assert api_client.get("/api/user/me").json()["status"] == "active"
 
 
-def test_failure_and_retry_move_the_account_and_the_welcome_waits_for_success(emulator, signed_up, welcomes, staff_notes):
+def test_failure_and_retry_move_the_account_and_the_welcome_waits_for_success(
+    emulator, signed_up, welcomes, staff_notes
+):
     alice = signed_up("alice", display_name="Alice Liddell")
-    emulator.add_fault(command="user create", exit=1, stderr="ERROR This e-mail address is reserved for the admins group")
+    emulator.add_fault(
+        command="user create", exit=1, stderr="ERROR This e-mail address is reserved for the admins group"
+    )
     operation = accounts_lane.account_create(user=alice)
 
     run_lane()

@@ -33,8 +33,11 @@ SITE = "https://accounts.blahaj.test"  # what the emails link to; the test follo
 SEPARATOR = "-" * 79  # between two messages in a file of Django's file-based email backend
 # Short heartbeats so that a killed worker's operation is taken back within seconds.
 TIMING = {
-    "YUNOHOST_TIMEOUT": "4", "YUNOHOST_LANE_LOCK_MARGIN": "1", "YUNOHOST_HEARTBEAT_INTERVAL": "1",
-    "YUNOHOST_HEARTBEAT_STALE": "3", "CELERY_VISIBILITY_TIMEOUT": "6",
+    "YUNOHOST_TIMEOUT": "4",
+    "YUNOHOST_LANE_LOCK_MARGIN": "1",
+    "YUNOHOST_HEARTBEAT_INTERVAL": "1",
+    "YUNOHOST_HEARTBEAT_STALE": "3",
+    "CELERY_VISIBILITY_TIMEOUT": "6",
 }
 
 
@@ -55,14 +58,20 @@ def _confirmation_link(mail_dir: Path, address: str) -> str | None:
 
 
 def _sign_up_and_confirm(url: str, mail_dir: Path, username: str, password: str) -> None:
-    body = {"username": username, "display_name": username.title(), "email": f"{username}@example.org",
-            "password": password}
+    body = {
+        "username": username,
+        "display_name": username.title(),
+        "email": f"{username}@example.org",
+        "password": password,
+    }
     response = requests.post(f"{url}/api/user/register", json=body, timeout=20)
     assert (response.status_code, response.json()) == (201, {"status": "success"})
-    wait_for(lambda: _confirmation_link(mail_dir, body["email"]) is not None, timeout=30,
-             what=f"the confirmation email to {username}")
-    confirmed = requests.get(url + str(_confirmation_link(mail_dir, body["email"])), timeout=20,
-                             allow_redirects=False)
+    wait_for(
+        lambda: _confirmation_link(mail_dir, body["email"]) is not None,
+        timeout=30,
+        what=f"the confirmation email to {username}",
+    )
+    confirmed = requests.get(url + str(_confirmation_link(mail_dir, body["email"])), timeout=20, allow_redirects=False)
     assert confirmed.status_code == 200 and "confirmed" in confirmed.text.lower()
 
 
@@ -111,23 +120,25 @@ def test_production_stack_end_to_end(workers, emulator, tls_cert, tmp_path, sett
             password = "a Long enough passphrase 42!"
             _sign_up_and_confirm(url, mail_dir, "smoke", password)
             wait_for(lambda: _on_yunohost(emulator, "smoke"), timeout=30, what="the YunoHost account")
-            wait_for(lambda: User.objects.get(username="smoke").status == User.Status.ACTIVE, timeout=15,
-                     what="the account to be active")
+            wait_for(
+                lambda: User.objects.get(username="smoke").status == User.Status.ACTIVE,
+                timeout=15,
+                what="the account to be active",
+            )
             assert emulator.log("user create")[0]["via"] == "api"
 
-            login = requests.post(f"{url}/api/user/login", json={"username": "smoke", "password": password},
-                                  timeout=20)
+            login = requests.post(f"{url}/api/user/login", json={"username": "smoke", "password": password}, timeout=20)
             assert login.status_code == 200, login.text
             tokens = login.json()
-            me = requests.get(f"{url}/api/user/me", headers={"Authorization": f"Bearer {tokens['access']}"},
-                              timeout=20)
+            me = requests.get(f"{url}/api/user/me", headers={"Authorization": f"Bearer {tokens['access']}"}, timeout=20)
             assert (me.status_code, me.json()["username"], me.json()["status"]) == (200, "smoke", "active")
             bearer_refresh = {"Authorization": f"Bearer {tokens['refresh']}"}
             refreshed = requests.post(f"{url}/api/user/refresh", headers=bearer_refresh, timeout=20)
             assert refreshed.status_code == 200 and refreshed.json()["access"]
             revoked = requests.delete(f"{url}/api/user/revoke-refresh", headers=bearer_refresh, timeout=20)
             assert (revoked.status_code, revoked.json()) == (
-                200, {"status": "success", "message": "Refresh token revoked!"}
+                200,
+                {"status": "success", "message": "Refresh token revoked!"},
             )
             again = requests.post(f"{url}/api/user/refresh", headers=bearer_refresh, timeout=20)
             assert again.status_code == 401
@@ -136,8 +147,9 @@ def test_production_stack_end_to_end(workers, emulator, tls_cert, tmp_path, sett
             with emulator_delay(emulator, "user create", 2):
                 _sign_up_and_confirm(url, mail_dir, "phoenix", password)
                 operation = Operation.objects.get(kind="user.create", subject="user:phoenix")
-                wait_for(lambda: Operation.objects.get(pk=operation.pk).status == "running", timeout=20,
-                         what="the claim")
+                wait_for(
+                    lambda: Operation.objects.get(pk=operation.pk).status == "running", timeout=20, what="the claim"
+                )
                 time.sleep(0.7)  # well inside the 2 s command
                 workers.kill("lane")
                 workers.start("lane2", concurrency=1, **production)
@@ -153,8 +165,9 @@ def test_production_stack_end_to_end(workers, emulator, tls_cert, tmp_path, sett
         phoenix = User.objects.get(username="phoenix")
     assert phoenix.status == User.Status.ACTIVE
     assert sorted(emulator.state()["users"]) == ["phoenix", "smoke"]
-    creates = {name: [e["exit"] for e in emulator.log("user create") if e["argv"][2] == name]
-               for name in ("smoke", "phoenix")}
+    creates = {
+        name: [e["exit"] for e in emulator.log("user create") if e["argv"][2] == name] for name in ("smoke", "phoenix")
+    }
     # The killed worker's request still completed on YunoHost; the re-run found the user there.
     assert creates["smoke"] == [0] and creates["phoenix"].count(0) == 1
     # The operation was run again after the kill (attempt 2): its first run never reported back.

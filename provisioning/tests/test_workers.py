@@ -73,10 +73,31 @@ class Workers:
         # The worker writes to its own copy of the descriptor: the parent's closes once it started.
         with log.open("w") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "blahaj", "worker", "-Q", queue, "-c", str(concurrency),
-                 "--pool", "prefork", "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
-                 "--without-heartbeat", "-l", "INFO"],
-                cwd=ROOT, env=self.env(**extra), stdout=out, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "blahaj",
+                    "worker",
+                    "-Q",
+                    queue,
+                    "-c",
+                    str(concurrency),
+                    "--pool",
+                    "prefork",
+                    "-n",
+                    f"{name}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-l",
+                    "INFO",
+                ],
+                cwd=ROOT,
+                env=self.env(**extra),
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         self.running[name] = (process, log)
@@ -128,8 +149,11 @@ def workers(transactional_db, default_tier, emulator, tmp_path) -> Iterator[Work
 def _signed_up(count: int, *, prefix: str = "user", status: str = User.Status.PROVISIONING) -> list[User]:
     return [
         UserFactory.create(
-            username=f"{prefix}{i:02d}", password=f"password of {prefix} {i}!",
-            display_name=f"User {i}", status=status, pending_password=encrypt(f"password of {prefix} {i}!"),
+            username=f"{prefix}{i:02d}",
+            password=f"password of {prefix} {i}!",
+            display_name=f"User {i}",
+            status=status,
+            pending_password=encrypt(f"password of {prefix} {i}!"),
         )
         for i in range(count)
     ]
@@ -156,7 +180,9 @@ def test_two_hundred_operations_run_one_at_a_time_in_order_none_lost_none_twice(
             accounts_lane.account_set_password(user=user, password=f"second password of {user.username}")
             accounts_lane.account_delete(user=user)
             services.operation_create(
-                kind="user.create", subject=f"user:{user.username}", user=user,
+                kind="user.create",
+                subject=f"user:{user.username}",
+                user=user,
                 args={"username": user.username, "fullname": "Again", "domain": "blahaj.land", "mailbox_quota": "0"},
                 secrets={"password": f"last password of {user.username}"},
             )
@@ -177,7 +203,9 @@ def test_two_hundred_operations_run_one_at_a_time_in_order_none_lost_none_twice(
         assert mine == ["create", "update", "delete", "create"], user.username
         finished = [
             at
-            for at in Operation.objects.filter(subject=f"user:{user.username}").order_by("sequence").values_list("finished_at", flat=True)
+            for at in Operation.objects.filter(subject=f"user:{user.username}")
+            .order_by("sequence")
+            .values_list("finished_at", flat=True)
             if at is not None
         ]
         assert len(finished) == 4 and finished == sorted(finished)
@@ -206,8 +234,12 @@ def test_a_busy_yunohost_is_retried_then_done(workers, emulator):
 
 def test_a_worker_killed_in_the_middle_of_a_command_leaves_the_operation_done_exactly_once(workers, emulator, settings):
     timing = {
-        "YUNOHOST_EMULATOR_DELAY_USER_CREATE": "2", "YUNOHOST_TIMEOUT": "4", "YUNOHOST_LANE_LOCK_MARGIN": "1",
-        "YUNOHOST_HEARTBEAT_INTERVAL": "1", "YUNOHOST_HEARTBEAT_STALE": "3", "CELERY_VISIBILITY_TIMEOUT": "6",
+        "YUNOHOST_EMULATOR_DELAY_USER_CREATE": "2",
+        "YUNOHOST_TIMEOUT": "4",
+        "YUNOHOST_LANE_LOCK_MARGIN": "1",
+        "YUNOHOST_HEARTBEAT_INTERVAL": "1",
+        "YUNOHOST_HEARTBEAT_STALE": "3",
+        "CELERY_VISIBILITY_TIMEOUT": "6",
     }
     workers.start("doomed", concurrency=1, **timing)
     [alice] = _signed_up(1)
@@ -245,8 +277,19 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "no"],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
             stdout=subprocess.DEVNULL,
         )
         client = redis.Redis.from_url(self.url)
@@ -277,8 +320,14 @@ def private_redis() -> Iterator[PrivateRedis]:
 def _django_process(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     """Run `code` in a fresh Django process (another web server, say) with `env`."""
     script = "import django\ndjango.setup()\n" + textwrap.dedent(code)
-    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "blahaj.settings"},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "blahaj.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_users_confirming_while_redis_is_down_are_provisioned_once_it_is_back(workers, emulator, private_redis):

@@ -93,8 +93,16 @@ def test_the_delete_page_refuses_a_tier_in_use_with_the_count(admin_client, make
 def test_the_admin_form_moves_the_default_through_the_service(admin_client, default_tier, gold):
     response = admin_client.post(
         f"/admin/tiers/tier/{gold.pk}/change/",
-        {"slug": "gold", "name": "Gold", "max_websites": 5, "custom_domains": "on", "mailbox_quota": "5G",
-         "max_referral_codes": 3, "make_default": "on", "description": ""},
+        {
+            "slug": "gold",
+            "name": "Gold",
+            "max_websites": 5,
+            "custom_domains": "on",
+            "mailbox_quota": "5G",
+            "max_referral_codes": 3,
+            "make_default": "on",
+            "description": "",
+        },
     )
 
     assert response.status_code == 302
@@ -104,8 +112,14 @@ def test_the_admin_form_moves_the_default_through_the_service(admin_client, defa
 def test_the_admin_form_refuses_to_leave_no_default(admin_client, default_tier):
     response = admin_client.post(
         f"/admin/tiers/tier/{default_tier.pk}/change/",
-        {"slug": "starter", "name": "Starter", "max_websites": 1, "mailbox_quota": "500M",
-         "max_referral_codes": 3, "description": ""},
+        {
+            "slug": "starter",
+            "name": "Starter",
+            "max_websites": 1,
+            "mailbox_quota": "500M",
+            "max_referral_codes": 3,
+            "description": "",
+        },
     )
 
     assert response.status_code == 200
@@ -114,9 +128,7 @@ def test_the_admin_form_refuses_to_leave_no_default(admin_client, default_tier):
 
 
 def test_a_code_left_blank_in_the_admin_is_generated(admin_client, default_tier):
-    response = admin_client.post(
-        "/admin/tiers/referralcode/add/", {"code": "", "max_uses": "5", "is_active": "on"}
-    )
+    response = admin_client.post("/admin/tiers/referralcode/add/", {"code": "", "max_uses": "5", "is_active": "on"})
 
     assert response.status_code == 302
     code = ReferralCode.objects.get()

@@ -63,8 +63,13 @@ def test_a_ten_use_code_admits_exactly_ten_of_fifty_racers(racing, tasks_inline,
     rates(register="1000/hour")
     ReferralCode.objects.create(code="TEN-SEATS", tier=gold, max_uses=USES)
     bodies = [
-        {"username": f"racer{i}", "display_name": "Racer", "email": f"racer{i}@example.org",
-         "password": PASSWORD, "referral_code": "TEN-SEATS"}
+        {
+            "username": f"racer{i}",
+            "display_name": "Racer",
+            "email": f"racer{i}@example.org",
+            "password": PASSWORD,
+            "referral_code": "TEN-SEATS",
+        }
         for i in range(RACERS)
     ]
 

@@ -26,9 +26,7 @@ def _on_yunohost(signed_up, *names: str, **fields) -> list[User]:
 
 
 def _quota_updates() -> list[tuple[str, dict]]:
-    return list(
-        Operation.objects.filter(kind="user.update").order_by("subject").values_list("subject", "args")
-    )
+    return list(Operation.objects.filter(kind="user.update").order_by("subject").values_list("subject", "args"))
 
 
 def _inserts(queries: CaptureQueriesContext) -> int:
@@ -36,7 +34,14 @@ def _inserts(queries: CaptureQueriesContext) -> int:
 
 
 def test_a_quota_change_goes_to_every_member_on_yunohost_and_runs_there(
-    staff_client, staff_user, gold, emulator, signed_up, make_user, default_tier, tasks_inline,
+    staff_client,
+    staff_user,
+    gold,
+    emulator,
+    signed_up,
+    make_user,
+    default_tier,
+    tasks_inline,
     django_capture_on_commit_callbacks,
 ):
     User.objects.filter(pk=staff_user.pk).update(tier=gold)  # carol has no YunoHost user here
@@ -87,7 +92,12 @@ def test_bulk_operations_come_after_the_subjects_earlier_ones(emulator, signed_u
 
     created = provisioning_services.operations_create_bulk(
         kind="user.update",
-        operations=[provisioning_services.NewOperation(subject="user:amy", args={"username": "amy", "mailbox_quota": "3G"}, user_id=amy.pk)] * 2,
+        operations=[
+            provisioning_services.NewOperation(
+                subject="user:amy", args={"username": "amy", "mailbox_quota": "3G"}, user_id=amy.pk
+            )
+        ]
+        * 2,
     )
 
     assert [op.sequence for op in created] == [2, 3]

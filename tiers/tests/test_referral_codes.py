@@ -27,9 +27,14 @@ def user_codes(settings):
 
 def _code_body(code: ReferralCode, **changes) -> dict:
     body = {
-        "code": code.code, "tier": code.tier.slug if code.tier else None, "max_uses": code.max_uses,
-        "uses": code.uses, "expires_at": None, "owner": code.owner.username if code.owner else None,
-        "is_active": code.is_active, "skips_approval": code.skips_approval,
+        "code": code.code,
+        "tier": code.tier.slug if code.tier else None,
+        "max_uses": code.max_uses,
+        "uses": code.uses,
+        "expires_at": None,
+        "owner": code.owner.username if code.owner else None,
+        "is_active": code.is_active,
+        "skips_approval": code.skips_approval,
         "created_at": code.created_at.isoformat().replace("+00:00", "Z"),
     }
     return {**body, **changes}
@@ -151,7 +156,10 @@ def test_a_member_creates_and_lists_their_own_codes_only(auth_client, user, othe
 def test_a_member_cannot_change_or_delete_codes(auth_client, user, user_codes):
     services.referral_code_create(code="ALICES", owner=user)
 
-    responses = [auth_client.patch(f"{CODES}ALICES", {"max_uses": 100}, format="json"), auth_client.delete(f"{CODES}ALICES")]
+    responses = [
+        auth_client.patch(f"{CODES}ALICES", {"max_uses": 100}, format="json"),
+        auth_client.delete(f"{CODES}ALICES"),
+    ]
 
     assert [r.status_code for r in responses] == [403, 403]
     assert ReferralCode.objects.get().max_uses is None
@@ -192,7 +200,9 @@ def test_a_code_that_skips_approval_goes_straight_to_provisioning(api, signup_bo
     services.referral_code_create(code="VIP-PASS", skips_approval=True)
     services.referral_code_create(code="PLAIN")
     api.post("/api/user/register", {**signup_body, "referral_code": "VIP-PASS"})
-    api.post("/api/user/register", {**signup_body, "username": "eve", "email": "eve@example.org", "referral_code": "PLAIN"})
+    api.post(
+        "/api/user/register", {**signup_body, "username": "eve", "email": "eve@example.org", "referral_code": "PLAIN"}
+    )
 
     dana = accounts_services.user_confirm_email(token=link_token(mailoutbox[0]))
     eve = accounts_services.user_confirm_email(token=link_token(mailoutbox[1]))

@@ -10,12 +10,24 @@ pytestmark = pytest.mark.django_db
 
 TIERS = "/api/tiers/"
 STARTER = {
-    "slug": "starter", "name": "Starter", "max_websites": 1, "custom_domains": False, "mailbox_quota": "500M",
-    "is_default": True, "description": "", "max_referral_codes": 3,
+    "slug": "starter",
+    "name": "Starter",
+    "max_websites": 1,
+    "custom_domains": False,
+    "mailbox_quota": "500M",
+    "is_default": True,
+    "description": "",
+    "max_referral_codes": 3,
 }
 PLUS = {
-    "slug": "plus", "name": "Plus", "max_websites": 3, "custom_domains": True, "mailbox_quota": "2G",
-    "is_default": False, "description": "More of everything.", "max_referral_codes": 5,
+    "slug": "plus",
+    "name": "Plus",
+    "max_websites": 3,
+    "custom_domains": True,
+    "mailbox_quota": "2G",
+    "is_default": False,
+    "description": "More of everything.",
+    "max_referral_codes": 5,
 }
 
 

@@ -32,9 +32,7 @@ def test_twenty_concurrent_requests_of_a_starter_member_make_exactly_one_site(us
             client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
             start.wait(timeout=30)
             # Different names: the tier's limit decides, not the domain's uniqueness.
-            responses[index] = client.post(
-                "/create_website", {"domain": f"site{index}.blahaj.land"}, format="json"
-            )
+            responses[index] = client.post("/create_website", {"domain": f"site{index}.blahaj.land"}, format="json")
         finally:
             connection.close()
 

@@ -41,7 +41,9 @@ def test_a_site_goes_from_request_to_live_with_its_steps_and_emails(owner_api, u
     assert subjects == {f"site:{SITE}", f"cert:{SITE}"}
     subjects_sent = [m.subject for m in mailoutbox]
     assert subjects_sent == [
-        f"Confirm your website {SITE}", f"Your website {SITE} is online", f"The SFTP password of {SITE}",
+        f"Confirm your website {SITE}",
+        f"Your website {SITE} is online",
+        f"The SFTP password of {SITE}",
     ]
     confirm = mailoutbox[0]
     assert set(confirm.to) == {user.mail_address, user.email}
@@ -82,9 +84,7 @@ def test_a_second_site_gets_the_next_instance_and_a_deleted_one_frees_its_domain
     assert Website.objects.filter(domain=SITE).count() == 2
 
 
-def test_reset_and_a_new_sftp_password_keep_the_login_and_mail_the_password_once(
-    owner_api, emulator, mailoutbox
-):
+def test_reset_and_a_new_sftp_password_keep_the_login_and_mail_the_password_once(owner_api, emulator, mailoutbox):
     website = _request_and_confirm(owner_api, mailoutbox)
     before = len(mailoutbox)
 
@@ -138,9 +138,7 @@ def test_a_failure_midway_leaves_the_site_failed_at_that_step_and_a_retry_goes_o
     assert mailoutbox[-1].subject == f"The SFTP password of {SITE}"
 
 
-def test_the_certificate_is_a_background_step_that_never_fails_the_site(
-    owner_api, emulator, mailoutbox, settings
-):
+def test_the_certificate_is_a_background_step_that_never_fails_the_site(owner_api, emulator, mailoutbox, settings):
     settings.YUNOHOST_MAX_ATTEMPTS = 1
     emulator.add_fault(command="domain cert install", exit=1, stderr="Error: Certificate installation failed", times=5)
     website = _request_and_confirm(owner_api, mailoutbox)
@@ -172,7 +170,6 @@ def test_the_progress_page_shows_the_steps_and_then_the_sftp_access(owner_api, e
     progress = Client().get(f"/websites/{created.json()['id']}/progress?key={key}")
     assert progress.status_code == 200 and progress.json()["sftp"]["username"] == "my_webapp"
     assert Client().get(f"/websites/{created.json()['id']}/progress?key=forged").status_code == 404
-
 
 
 def test_the_install_is_a_static_my_webapp_with_url_encoded_answers(owner_api, emulator, mailoutbox):

@@ -40,7 +40,9 @@ def live_site(owner_api, user, mailoutbox, emulator, settings) -> Website:
     return website
 
 
-def test_staff_suspend_and_unsuspend_through_the_lane_with_emails(staff_api, owner_api, live_site, emulator, mailoutbox):
+def test_staff_suspend_and_unsuspend_through_the_lane_with_emails(
+    staff_api, owner_api, live_site, emulator, mailoutbox
+):
     suspended = staff_api.post(f"{API}{live_site.pk}/suspend", {"reason": "Phishing pages <b>for a bank</b>."})
     assert suspended.status_code == 202, suspended.content
     body = suspended.json()
@@ -85,8 +87,10 @@ def test_unsuspend_keeps_access_that_was_granted_before_the_suspension(staff_api
 
 
 def test_the_owner_and_members_get_403_and_a_reason_is_required(owner_api, staff_api, live_site, emulator):
-    for call in (owner_api.post(f"{API}{live_site.pk}/suspend", {"reason": "mine"}),
-                 owner_api.post(f"{API}{live_site.pk}/unsuspend")):
+    for call in (
+        owner_api.post(f"{API}{live_site.pk}/suspend", {"reason": "mine"}),
+        owner_api.post(f"{API}{live_site.pk}/unsuspend"),
+    ):
         assert call.status_code == 403 and call.json()["code"]
     blank = staff_api.post(f"{API}{live_site.pk}/suspend", {"reason": "  "})
     assert blank.status_code == 400 and "reason" in blank.json()["fields"]
@@ -109,8 +113,9 @@ def test_a_permission_error_fails_the_step_not_the_site(staff_api, live_site, em
 def test_a_site_suspended_before_its_app_exists_is_suspended_once_installed(
     owner_api, staff_user, user, emulator, mailoutbox, settings
 ):
-    get_client().user_create(username="alice", fullname="Alice Liddell", password=PASSWORD,
-                             domain=settings.YUNOHOST_DOMAIN)
+    get_client().user_create(
+        username="alice", fullname="Alice Liddell", password=PASSWORD, domain=settings.YUNOHOST_DOMAIN
+    )
     created = owner_api.post(API, {"domain": SITE}).json()
     owner_api.post(f"{API}{created['id']}/confirm", {"token": confirmation_token(mailoutbox)})
     with TestCase.captureOnCommitCallbacks(execute=True):

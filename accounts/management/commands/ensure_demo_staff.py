@@ -26,9 +26,7 @@ class Command(BaseCommand):
         password = "-".join(secrets.token_urlsafe(6) for _ in range(3))
         user = User.objects.filter(username=USERNAME).first()
         if user is None:
-            user = User.objects.create_superuser(
-                USERNAME, "demo_staff@example.org", display_name="Demo staff"
-            )
+            user = User.objects.create_superuser(USERNAME, "demo_staff@example.org", display_name="Demo staff")
         user.set_password(password)
         user.status = User.Status.ACTIVE
         user.confirmed_at = user.confirmed_at or timezone.now()

@@ -38,8 +38,14 @@ def _info(state: dict[str, Any], app: dict[str, Any]) -> dict[str, Any]:
         | ({"visitors"} if "visitors" in groups else set())
     )
     return {
-        "allowed": groups, "corresponding_users": users, "auth_header": True, "label": app["label"],
-        "show_tile": True, "protected": False, "url": "/", "additional_urls": [],
+        "allowed": groups,
+        "corresponding_users": users,
+        "auth_header": True,
+        "label": app["label"],
+        "show_tile": True,
+        "protected": False,
+        "url": "/",
+        "additional_urls": [],
     }
 
 
