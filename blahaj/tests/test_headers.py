@@ -144,12 +144,12 @@ def test_the_strength_hint_is_a_static_script(db):
 # --- the landing page ----------------------------------------------------------------------
 
 
-def test_the_landing_page_links_sign_up_reset_docs_and_admin(db):
+def test_the_landing_page_links_sign_up_reset_abuse_docs_and_admin(db):
     response = Client().get("/")
 
     page = response.content.decode()
     assert response.status_code == 200
-    for href in ("/signup/", "/password-reset/", "/api/docs/", "/admin/"):
+    for href in ("/signup/", "/password-reset/", "/abuse/", "/api/docs/", "/admin/"):
         assert f'href="{href}"' in page
 
 
