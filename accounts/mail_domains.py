@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 
 import dns.exception
-import dns.nameserver
 import dns.resolver
 from django.conf import settings
 from django.core.cache import cache
+
+from blahaj import resolvers
 
 _CACHE_SECONDS = 3600
 
@@ -22,29 +23,13 @@ class DnsUnavailable(Exception):
     """The DNS could not say (timeout, SERVFAIL, no resolver): neither yes nor no."""
 
 
-def _nameserver(value: str) -> dns.nameserver.Do53Nameserver:
-    host, port = value, 53
-    if value.startswith("["):  # [2001:db8::1]:5353
-        host, _, rest = value[1:].partition("]")
-        port = int(rest.lstrip(":") or 53)
-    elif value.count(":") == 1:
-        host, _, number = value.partition(":")
-        port = int(number)
-    return dns.nameserver.Do53Nameserver(host, port)
-
-
 def _resolver() -> dns.resolver.Resolver:
-    servers: list[str] = settings.SIGNUP_DNS_RESOLVERS
     try:
-        resolver = dns.resolver.Resolver(configure=not servers)
+        return resolvers.resolver(settings.SIGNUP_DNS_RESOLVERS)
     except dns.resolver.NoResolverConfiguration as error:
         raise DnsUnavailable("no resolver configured") from error
-    if servers:
-        try:
-            resolver.nameservers = [_nameserver(server) for server in servers]
-        except ValueError as error:  # a mistyped SIGNUP_DNS_RESOLVERS: flag, never refuse
-            raise DnsUnavailable("bad SIGNUP_DNS_RESOLVERS") from error
-    return resolver
+    except ValueError as error:  # a mistyped SIGNUP_DNS_RESOLVERS: flag, never refuse
+        raise DnsUnavailable("bad SIGNUP_DNS_RESOLVERS") from error
 
 
 def _ask(resolver: dns.resolver.Resolver, domain: str, rdtype: str, deadline: float) -> dns.resolver.Answer | None:

@@ -8,19 +8,13 @@ import dns.exception
 import dns.resolver
 from django.conf import settings
 
+from blahaj import resolvers
+
 logger = logging.getLogger(__name__)
 
 
 def _resolver() -> dns.resolver.Resolver:
-    configured = settings.WEBSITES_DNS_RESOLVERS
-    resolver = dns.resolver.Resolver(configure=not configured)
-    if configured:
-        resolver.nameservers = []
-        for entry in configured:
-            host, _, port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
-            resolver.nameservers.append(host or entry)
-            if port:
-                resolver.port = int(port)
+    resolver = resolvers.resolver(settings.WEBSITES_DNS_RESOLVERS)
     resolver.lifetime = settings.WEBSITES_DNS_TIMEOUT
     resolver.cache = None  # a record just added must be seen at once
     return resolver
