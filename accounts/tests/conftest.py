@@ -26,32 +26,9 @@ SCREENSHOTS = Path(os.environ.get("BLAHAJ_ARTIFACTS", "test-artifacts")).resolve
 screenshots_taken: list[Path] = []
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "postgres: needs PostgreSQL (runs on the second pass)")
-
-
-def pytest_collection_modifyitems(config, items):
-    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        return
-    deselected = [item for item in items if item.get_closest_marker("postgres")]
-    if deselected:
-        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
-        config.hook.pytest_deselected(items=deselected)
-
-
 def pytest_terminal_summary(terminalreporter):
     if screenshots_taken:
         terminalreporter.write_line(f"browser screenshots ({len(screenshots_taken)}): {SCREENSHOTS}")
-
-
-@pytest.fixture
-def tasks_inline():
-    from blahaj.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
 
 
 class Committing:

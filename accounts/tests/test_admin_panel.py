@@ -10,7 +10,6 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts import services
 from accounts import yunohost as accounts_lane
 from accounts.models import OneTimeToken, User
-from accounts.tests.conftest import tasks_inline  # noqa: F401 - fixture
 from blahaj.crypto import encrypt
 from conftest import login
 from provisioning.models import Operation
@@ -37,7 +36,7 @@ def gold(db):
 
 
 @pytest.fixture
-def on_commit(django_capture_on_commit_callbacks, tasks_inline):  # noqa: F811
+def on_commit(django_capture_on_commit_callbacks, tasks_inline):
     """Run what the request queued after its commit (emails), in this process."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
 

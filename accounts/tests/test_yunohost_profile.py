@@ -9,7 +9,6 @@ from django.utils import timezone
 from accounts import services
 from accounts import yunohost as accounts_lane
 from accounts.models import User
-from accounts.tests.conftest import tasks_inline  # noqa: F401 - fixtures
 from conftest import PASSWORD
 from provisioning import services as lane
 from provisioning.models import Operation

@@ -32,17 +32,6 @@ def settings_override(settings):
     }
 
 
-@pytest.fixture
-def tasks_inline():
-    # Emails and YunoHost operations the requests queue run here, not on a broker no worker reads.
-    from blahaj.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
 # The seed-compatible routes (/login, /create_user, ...) keep the old front end's shapes, HTML
 # pages for dead links included; their own tests pin them.
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application()).include(path_regex="^/api/")

@@ -8,11 +8,8 @@ from rest_framework.test import APIClient
 
 from accounts.tests.conftest import (  # noqa: F401 - fixtures
     api,
-    pytest_collection_modifyitems,
-    pytest_configure,
     rates,
     signup_body,
-    tasks_inline,
 )
 from provisioning.tests.conftest import emulator, signed_up  # noqa: F401 - fixtures
 

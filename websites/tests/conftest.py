@@ -18,30 +18,6 @@ from provisioning.tests.conftest import emulator, run_lane, staff_notes  # noqa:
 SITE = f"alice.{settings.YUNOHOST_DOMAIN}"
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "postgres: needs PostgreSQL (runs on the second pass)")
-
-
-def pytest_collection_modifyitems(config, items):
-    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        return
-    deselected = [item for item in items if item.get_closest_marker("postgres")]
-    if deselected:
-        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
-        config.hook.pytest_deselected(items=deselected)
-
-
-@pytest.fixture
-def tasks_inline():
-    """Celery tasks (emails, lane runs) in-process on the PostgreSQL pass too."""
-    from blahaj.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
 class Committing:
     """An API client whose every request runs its on-commit callbacks, as a real commit would."""
 
