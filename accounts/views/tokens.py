@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,7 +14,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from blahaj.throttling import throttles
 
 from .. import serializers, services
-from ..models import User
+from ..authentication import signed_in_user
 from ..throttling import CountsFailedLogins
 from .base import ERROR, PublicView, _401, _bearer
 
@@ -106,8 +105,5 @@ class LogoutAllView(APIView):
         summary="Revoke every token of the caller",
     )
     def post(self, request: Request) -> Response:
-        user = request.user
-        if not isinstance(user, User):  # IsAuthenticated has refused anonymous callers
-            raise NotAuthenticated()
-        services.user_revoke_all_tokens(user=user)
+        services.user_revoke_all_tokens(user=signed_in_user(request))
         return Response({"status": "success"}, status=status.HTTP_200_OK)
