@@ -42,9 +42,7 @@ def _due(user: User) -> None:
 # --- the request ---------------------------------------------------------------------------
 
 
-def test_a_request_answers_202_with_when_cuts_every_token_and_mails_a_cancel_link(
-    member, user, mailoutbox, settings
-):
+def test_a_request_answers_202_with_when_cuts_every_token_and_mails_a_cancel_link(member, user, mailoutbox, settings):
     settings.ACCOUNTS_DELETE_GRACE = 3 * 86400
     before = timezone.now()
 
@@ -83,7 +81,10 @@ def test_a_wrong_password_is_400_and_counts_toward_the_login_lockout(member, use
     locked = member.post(DELETE, {"password": PASSWORD})
     assert locked.status_code == 429 and locked.json()["code"] == "too_many_attempts"
     assert "Retry-After" in locked
-    assert APIClient().post("/api/user/login", {"username": "alice", "password": PASSWORD}, format="json").status_code == 429
+    assert (
+        APIClient().post("/api/user/login", {"username": "alice", "password": PASSWORD}, format="json").status_code
+        == 429
+    )
     user.refresh_from_db()
     assert user.deletes_at is None
 
@@ -158,7 +159,10 @@ def test_the_cancel_page_shows_a_button_and_only_its_post_cancels_once(member, u
     assert mailoutbox[-1].subject == "Your blahaj.land account stays"
     assert mailoutbox[-1].to == [user.email]
     # Back to normal: login works again.
-    assert APIClient().post("/api/user/login", {"username": "alice", "password": PASSWORD}, format="json").status_code == 200
+    assert (
+        APIClient().post("/api/user/login", {"username": "alice", "password": PASSWORD}, format="json").status_code
+        == 200
+    )
     # The link is spent.
     again = web.post(path)
     assert again.status_code == 400 and b"This link is invalid" in again.content

@@ -68,7 +68,9 @@ def test_the_finalizer_removes_the_sites_then_the_yunohost_user_then_the_account
     state = emulator.state()
     assert "alice" not in state["users"]
     assert state["apps"] == [] and SITE not in state["domains"]
-    order = [" ".join(e["argv"][:2]) for e in emulator.log() if e["argv"][:2] in (["app", "remove"], ["user", "delete"])]
+    order = [
+        " ".join(e["argv"][:2]) for e in emulator.log() if e["argv"][:2] in (["app", "remove"], ["user", "delete"])
+    ]
     assert order == ["app remove", "user delete"]
     assert not User.objects.filter(username="alice").exists()
     assert UsernameQuarantine.objects.filter(username="alice").exists()
