@@ -3,7 +3,9 @@ grace period, the finalizer and the username quarantine (README, "Deleting an ac
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client
@@ -253,7 +255,7 @@ def test_finalizing_one_account_twice_queues_one_user_delete(user, tasks_inline,
 
 
 @pytest.fixture
-def emulator_user(monkeypatch):
+def emulator_user(db):
     """Give an account the record of a YunoHost user (a succeeded `user create`)."""
 
     def make(user: User) -> Operation:
@@ -328,6 +330,23 @@ def test_the_admin_add_form_refuses_a_quarantined_name(client, make_user, quaran
 
     assert response.status_code == 200
     assert response.context["adminform"].form.errors == {"username": ["Username already taken"]}
+
+
+def test_an_invited_sign_up_refuses_a_quarantined_name_and_keeps_the_invitation(
+    api, staff_user, quarantined, mailoutbox
+):
+    tokens = login(APIClient(), "carol")
+    staff = APIClient(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    with committed():
+        assert staff.post("/api/invitations/", {"email": "dana@example.org"}, format="json").status_code == 201
+    token = parse_qs(urlsplit(re.findall(r"https?://\S+", mailoutbox[-1].body)[0]).query)["invite"][0]
+    body = {"display_name": "Dana", "email": "dana@example.org", "password": PASSWORD, "invitation": token}
+
+    refused = api.post("/api/user/register", {**body, "username": "dana"})
+    accepted = api.post("/api/user/register", {**body, "username": "dana2"})
+
+    assert refused.status_code == 409 and refused.json()["code"] == "username_taken"
+    assert accepted.status_code == 201
 
 
 def test_an_expired_quarantine_frees_the_name(api, signup_body, default_tier):
