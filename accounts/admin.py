@@ -18,11 +18,11 @@ from blahaj import notifications
 from blahaj.errors import ApplicationError
 from tiers.models import Tier
 
-from . import selectors, services
+from . import deletion, selectors, services
 from .admin_defences import AbuseReportAdmin, EmailDomainBlockAdmin, NetworkBlockAdmin  # noqa: F401 - registered there
 from .admin_invitations import InvitationAdmin  # noqa: F401 - registered there
 from .admin_site import SiteSettingsAdmin  # noqa: F401 - registered there
-from .models import OneTimeToken, User
+from .models import OneTimeToken, User, UsernameQuarantine
 
 
 class PasswordChangeForm(AdminPasswordChangeForm):
@@ -75,8 +75,19 @@ class ChangeTierForm(forms.Form):
 class UserAdmin(DjangoUserAdmin):
     change_password_form = PasswordChangeForm
     add_form = UserCreationForm
-    list_display = ["username", "display_name", "email", "tier", "status", "is_staff", "date_joined", "note"]
-    list_filter = ["status", "tier", "is_staff", "email_domain_unverified"]
+    list_display = [
+        "username",
+        "display_name",
+        "email",
+        "tier",
+        "status",
+        "deletes_at",
+        "is_staff",
+        "date_joined",
+        "note",
+    ]
+    # "Deletion scheduled for: Has date" lists the accounts whose owner asked to delete them.
+    list_filter = ["status", ("deletes_at", admin.EmptyFieldListFilter), "tier", "is_staff", "email_domain_unverified"]
     search_fields = ["username", "display_name", "email", "discord_username"]
     ordering = ["-date_joined"]
     readonly_fields = [
@@ -88,6 +99,8 @@ class UserAdmin(DjangoUserAdmin):
         "signup_note",
         "terms_accepted_at",
         "terms_version",
+        "deletion_requested_at",
+        "deletes_at",
     ]
     list_select_related = ["tier"]
     # The total under the search box is one more COUNT of every account on each page.
@@ -96,6 +109,7 @@ class UserAdmin(DjangoUserAdmin):
         (None, {"fields": ["username", "password"]}),
         ("Profile", {"fields": ["display_name", "email", "discord_username", "tier", "referred_by"]}),
         ("State", {"fields": ["status", "confirmed_at", "tokens_valid_after", "date_joined", "last_login"]}),
+        ("Deletion", {"fields": ["deletion_requested_at", "deletes_at"]}),
         ("Sign-up", {"fields": ["signup_note", "terms_accepted_at", "terms_version"]}),
         ("Permissions", {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]}),
     ]
@@ -111,6 +125,7 @@ class UserAdmin(DjangoUserAdmin):
         "revoke_tokens",
         "disable_accounts",
         "enable_accounts",
+        "cancel_deletions",
         "send_test_notification",
     ]
 
@@ -258,6 +273,16 @@ class UserAdmin(DjangoUserAdmin):
 
         self._each(request, queryset, enable, "Enabled")
 
+    @admin.action(description="Cancel the owner's pending deletion (the owner is told)")
+    def cancel_deletions(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        actor = request.user if isinstance(request.user, User) else None
+        self._each(
+            request,
+            queryset,
+            lambda user: deletion.user_cancel_deletion_by_staff(user=user, actor=actor),
+            "Cancelled the deletion of",
+        )
+
     @admin.action(description="Send a test notification to staff on Discord (any selection)")
     def send_test_notification(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         if notifications.staff_test(requested_by=request.user.username):
@@ -290,6 +315,24 @@ class OneTimeTokenAdmin(ReadOnlyAdmin):
     list_select_related = ["user"]
     fields = ["user", "purpose", "created_at", "expires_at", "used_at"]
     ordering = ["-created_at"]
+
+
+@admin.register(UsernameQuarantine)
+class UsernameQuarantineAdmin(admin.ModelAdmin):
+    """Deleted accounts' usernames nobody may take yet. Read-only; staff may release one early
+    (delete the row), e.g. for the same person coming back."""
+
+    list_display = ["username", "reserved_until", "created_at"]
+    search_fields = ["username"]
+    fields = ["username", "reserved_until", "created_at"]
+    readonly_fields = ["username", "reserved_until", "created_at"]
+    ordering = ["username"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 # SimpleJWT's own admin shows each refresh token in full (a working credential) and lets staff

@@ -36,12 +36,16 @@ REJECTED = "rejected"
 INVITATION = "invitation"
 INVITATION_USED = "invitation_used"
 STAFF_DIGEST = "staff_digest"
+DELETION_SCHEDULED = "deletion_scheduled"
+DELETION_CANCELLED = "deletion_cancelled"
+ACCOUNT_DELETED = "account_deleted"
 
 # The page each link-carrying email points at (its token is the URL's only argument).
 LINK_PAGES = {
     CONFIRMATION: "pages:confirm",
     PASSWORD_RESET: "pages:password-reset-confirm",
     SET_PASSWORD: "pages:password-reset-confirm",
+    DELETION_SCHEDULED: "pages:delete-cancel",
 }
 # Errors a delivery can end with; anything else is a bug and propagates.
 DELIVERY_ERRORS = (AnymailError, smtplib.SMTPException, OSError)
@@ -86,6 +90,24 @@ def send_rejected(*, user: Any, reason: str = "") -> None:
     """
     recipient = {"username": user.username, "display_name": user.display_name, "email": user.email}
     send_after_commit("accounts.tasks.send_detached_email", REJECTED, recipient, reason)
+
+
+def send_deletion_scheduled(*, user: Any) -> None:
+    """Tell when the account will be deleted, with a link to /account/delete/cancel/<token>/
+    that works until then."""
+    _queue(DELETION_SCHEDULED, user)
+
+
+def send_deletion_cancelled(*, user: Any) -> None:
+    """Tell that the deletion was cancelled and the account is back."""
+    _queue(DELETION_CANCELLED, user)
+
+
+def send_account_deleted(*, user: Any) -> None:
+    """Tell that the account is gone (sent as the row is deleted: the task gets the few fields
+    the email shows, like `send_rejected`)."""
+    recipient = {"username": user.username, "display_name": user.display_name, "email": user.email}
+    send_after_commit("accounts.tasks.send_detached_email", ACCOUNT_DELETED, recipient, "")
 
 
 def send_invitation_used(*, inviter_id: int, invitation_id: int) -> None:

@@ -138,6 +138,18 @@ class SetPasswordForm(ServiceForm):
     password = _password_field("New password")
 
 
+class DeleteAccountForm(ServiceForm):
+    error_fields = {"invalid_credentials": "password"}
+
+    password = forms.CharField(
+        label="Your password",
+        max_length=PASSWORD_MAX,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="To make sure it is you.",
+    )
+
+
 class AbuseReportForm(ServiceForm):
     target = forms.CharField(
         label="Site address or username",

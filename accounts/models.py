@@ -118,6 +118,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_domain_unverified = models.BooleanField(
         "email domain not verified", default=False, help_text="DNS failed while checking the domain at sign-up."
     )
+    # The owner asked to delete the account (README, "Deleting an account"): it is shut out
+    # until `deletes_at`, when the beat's finalizer removes it; a cancel link undoes it until then.
+    deletion_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Indexed: the finalizer takes the accounts whose moment has come.
+    deletes_at = models.DateTimeField("deletion scheduled for", null=True, blank=True, editable=False, db_index=True)
 
     objects = UserManager()
 
@@ -154,9 +159,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.tokens_valid_after = timezone.now()
 
     # Django declares is_active a plain attribute; here the status machine decides it.
+    # An account waiting for its deletion is shut out too (tokens, sessions, the admin).
     @property
     def is_active(self) -> bool:  # type: ignore[override]  # Django's auth and admin read this.
-        return self.status != self.Status.DISABLED
+        return self.status != self.Status.DISABLED and self.deletes_at is None
+
+    @property
+    def deletion_pending(self) -> bool:
+        return self.deletes_at is not None
 
     def clean(self) -> None:
         super().clean()
@@ -178,6 +188,7 @@ class OneTimeToken(models.Model):
     class Purpose(models.TextChoices):
         CONFIRM = "confirm", "Email confirmation"
         RESET = "reset", "Password reset"
+        CANCEL_DELETION = "cancel_deletion", "Cancel an account deletion"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="one_time_tokens")
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
@@ -202,6 +213,26 @@ class OneTimeToken(models.Model):
 
     def is_expired(self, *, now: datetime | None = None) -> bool:
         return self.expires_at <= (now or timezone.now())
+
+
+class UsernameQuarantine(models.Model):
+    """A deleted account's username, reserved until `reserved_until`
+    (ACCOUNTS_USERNAME_QUARANTINE days) so nobody gets the mail still sent to its address.
+
+    Every door that creates an account refuses it like a taken name (`services._taken`); the
+    deletion finalizer prunes the rows whose time is over.
+    """
+
+    username = models.CharField(max_length=30, unique=True)
+    reserved_until = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["username"]
+        verbose_name = "quarantined username"
+
+    def __str__(self) -> str:
+        return self.username
 
 
 class Invitation(models.Model):

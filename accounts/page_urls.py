@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import abuse, pages
+from .views import abuse, deletion_pages, pages
 
 app_name = "pages"
 
@@ -17,6 +17,8 @@ urlpatterns = [
     path("password-reset/done/", pages.password_reset_done, name="password-reset-done"),
     path("password-reset/<str:token>/", pages.password_reset_confirm, name="password-reset-confirm"),
     path("password_reset", pages.seed_password_reset, name="seed-password-reset"),
+    path("account/delete/", deletion_pages.account_delete, name="account-delete"),
+    path("account/delete/cancel/<str:token>/", deletion_pages.delete_cancel, name="delete-cancel"),
     path("abuse/", abuse.abuse_page, name="abuse"),
     path("abuse/sent/", abuse.abuse_sent, name="abuse-sent"),
 ]

@@ -31,7 +31,7 @@ from tiers.models import ReferralCode, Tier
 
 from . import emails, signals, site, tokens
 from . import yunohost as lane
-from .models import Invitation, OneTimeToken, SiteSettings, StaffNotice, User
+from .models import Invitation, OneTimeToken, SiteSettings, StaffNotice, User, UsernameQuarantine
 from .validators import normalize_email, validate_password_length
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,10 @@ _INACTIVE_ANSWERS: dict[str, tuple[str, str]] = {
     ),
     User.Status.DISABLED: ("account_disabled", "This account has been disabled."),
 }
+DELETION_PENDING = (
+    "deletion_pending",
+    "This account is being deleted. To keep it, use the cancel link we emailed you when you asked for the deletion.",
+)
 
 
 class InvalidCredentials(ApplicationError):
@@ -95,6 +99,11 @@ def _record_failure(ident: str) -> None:
         cache.delete(key)
 
 
+def password_matches(*, user: User, password: str) -> bool:
+    """Whether `password` is the account's: the one place that decides (login, deletion)."""
+    return user.check_password(password)
+
+
 def user_login(*, identifier: str, password: str) -> dict[str, Any]:
     """Check the credentials and issue an access and a refresh token."""
     user = _find_login_user(identifier)
@@ -105,13 +114,15 @@ def user_login(*, identifier: str, password: str) -> dict[str, Any]:
         User().set_password(password)
         _record_failure(ident)
         raise InvalidCredentials()
-    if not user.check_password(password):
+    if not password_matches(user=user, password=password):
         _record_failure(ident)
         raise InvalidCredentials()
     cache.delete(_FAILURES_KEY.format(ident=ident))
     if user.status in _INACTIVE_ANSWERS:
         code, message = _INACTIVE_ANSWERS[user.status]
         raise Forbidden(message, code=code)
+    if user.deletion_pending:
+        raise Forbidden(DELETION_PENDING[1], code=DELETION_PENDING[0])
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     return tokens.issue_for_user(user)
 
@@ -120,7 +131,7 @@ def token_refresh(*, raw_refresh: str) -> dict[str, Any]:
     refresh = tokens.parse_refresh(raw_refresh)
     user_id = refresh.payload.get("user_id")
     user = User.objects.filter(pk=user_id).first() if user_id is not None else None
-    if user is None or user.status in _INACTIVE_ANSWERS:
+    if user is None or user.status in _INACTIVE_ANSWERS or user.deletion_pending:
         raise InvalidToken("Token is invalid or expired.")
     tokens.check_cutoff(user, refresh)
     data: dict[str, Any] = {
@@ -185,10 +196,13 @@ def user_set_password(*, user: User, password: str) -> None:
 def user_delete(*, user: User) -> None:
     """Delete the account here and queue `yunohost user delete` (home and mail too).
 
-    The operation carries the username, so it runs after the row is gone.
+    The operation carries the username, so it runs after the row is gone. An account that had
+    (or was getting) a YunoHost user leaves its username in quarantine: its mail address stays
+    nobody's for ACCOUNTS_USERNAME_QUARANTINE days.
     """
     user_id = user.pk
-    lane.account_delete(user=user)
+    if lane.account_delete(user=user) is not None:
+        username_quarantine(username=user.username)
     user.delete()
     _user_forget_after_commit(user_id)
 
@@ -237,6 +251,7 @@ _LINK_PURPOSES = {
     emails.CONFIRMATION: OneTimeToken.Purpose.CONFIRM,
     emails.PASSWORD_RESET: OneTimeToken.Purpose.RESET,
     emails.SET_PASSWORD: OneTimeToken.Purpose.RESET,
+    emails.DELETION_SCHEDULED: OneTimeToken.Purpose.CANCEL_DELETION,
 }
 
 
@@ -268,8 +283,27 @@ def _validate_new_account(*, user: User, password: str) -> None:
         raise _invalid(errors)
 
 
+def username_quarantine(*, username: str) -> UsernameQuarantine:
+    """Reserve a deleted account's username for ACCOUNTS_USERNAME_QUARANTINE days (in the
+    caller's transaction); a name already reserved gets the later end."""
+    until = timezone.now() + timedelta(days=settings.ACCOUNTS_USERNAME_QUARANTINE)
+    row, _ = UsernameQuarantine.objects.update_or_create(username=username, defaults={"reserved_until": until})
+    return row
+
+
+def username_quarantined(username: str) -> bool:
+    return UsernameQuarantine.objects.filter(username=username, reserved_until__gt=timezone.now()).exists()
+
+
+def usernames_quarantine_prune() -> int:
+    """Forget the reservations whose time is over; how many."""
+    deleted, _ = UsernameQuarantine.objects.filter(reserved_until__lte=timezone.now()).delete()
+    return deleted
+
+
 def _taken(user: User) -> Conflict | None:
-    if User.objects.filter(username=user.username).exists():
+    # A quarantined name (a deleted account's) is answered exactly like a taken one.
+    if User.objects.filter(username=user.username).exists() or username_quarantined(user.username):
         return Conflict("Username already taken", code="username_taken")
     if User.objects.filter(email__iexact=user.email).exists():
         return Conflict("Email already registered", code="email_taken")
@@ -359,7 +393,11 @@ def one_time_token_issue(*, user: User, purpose: str) -> str:
     """A new link token for `user`; the user's older ones of this purpose die with it."""
     raw = secrets.token_urlsafe(32)
     now = timezone.now()
-    lifetime = timedelta(seconds=getattr(settings, _TOKEN_LIFETIME_SETTINGS[purpose]))
+    if purpose == OneTimeToken.Purpose.CANCEL_DELETION:
+        # A deletion's cancel link works until the deletion happens.
+        expires_at = user.deletes_at or now
+    else:
+        expires_at = now + timedelta(seconds=getattr(settings, _TOKEN_LIFETIME_SETTINGS[purpose]))
     with transaction.atomic():
         # Serialises two issues for one user, so exactly one token of a purpose stays alive.
         User.objects.select_for_update().only("pk").get(pk=user.pk)
@@ -369,7 +407,7 @@ def one_time_token_issue(*, user: User, purpose: str) -> str:
             purpose=purpose,
             digest=OneTimeToken.digest_of(raw),
             created_at=now,
-            expires_at=now + lifetime,
+            expires_at=expires_at,
         )
     return raw
 
@@ -491,6 +529,8 @@ def email_deliver_to_user_id(*, kind: str, user_id: int) -> None:
         return  # deleted since the email was queued
     if kind == emails.CONFIRMATION and user.status != User.Status.PENDING_CONFIRMATION:
         return  # confirmed meanwhile (a late retry): a new link would only confuse
+    if kind == emails.DELETION_SCHEDULED and not user.deletion_pending:
+        return  # cancelled meanwhile: a cancel link would only confuse
     email_deliver(kind=kind, user=user)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from . import emails, services
+from . import deletion, emails, services
 
 logger = logging.getLogger(__name__)
 
@@ -96,3 +96,11 @@ def send_staff_digest() -> None:
     """Scheduled by the first event of a window, and periodically by beat (STAFF_DIGEST_WINDOW)."""
     with _delivery("the staff digest"):
         services.staff_digest_send()
+
+
+@shared_task(name="accounts.tasks.finalize_deletions")
+def finalize_deletions() -> None:
+    """Celery beat (ACCOUNTS_DELETE_FINALIZE_INTERVAL): delete the accounts whose grace is over."""
+    summary = deletion.deletions_finalize()
+    if summary.deleted or summary.waiting:
+        logger.info("Deletions: %d done, %d waiting for their websites.", len(summary.deleted), len(summary.waiting))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import password_reset, registration, tokens
+from .views import deletion, password_reset, registration, tokens
 
 app_name = "accounts-api"
 
@@ -19,4 +19,6 @@ urlpatterns = [
     path("confirm/<str:token>", registration.ConfirmView.as_view(), name="confirm"),
     path("request-reset", password_reset.RequestResetView.as_view(), name="request-reset"),
     path("confirm-reset", password_reset.ConfirmResetView.as_view(), name="confirm-reset"),
+    path("delete", deletion.DeleteView.as_view(), name="delete"),
+    path("delete/cancel", deletion.DeleteCancelView.as_view(), name="delete-cancel"),
 ]

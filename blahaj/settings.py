@@ -184,6 +184,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.send_staff_digest",
         "schedule": float(env_int("STAFF_DIGEST_WINDOW", 300)),
     },
+    # Accounts whose deletion grace period is over are removed (README, "Deleting an account").
+    "accounts-finalize-deletions": {
+        "task": "accounts.tasks.finalize_deletions",
+        "schedule": float(env_int("ACCOUNTS_DELETE_FINALIZE_INTERVAL", 10 * 60)),
+    },
 }
 
 # --- Auth and accounts ---------------------------------------------------------------------
@@ -215,6 +220,10 @@ ACCOUNTS_RESET_TOKEN_LIFETIME = env_int("ACCOUNTS_RESET_TOKEN_LIFETIME", 2 * 360
 ACCOUNTS_LOGIN_MAX_FAILURES = env_int("ACCOUNTS_LOGIN_MAX_FAILURES", 5)
 ACCOUNTS_LOGIN_FAILURE_WINDOW = env_int("ACCOUNTS_LOGIN_FAILURE_WINDOW", 15 * 60)
 ACCOUNTS_LOGIN_LOCKOUT = env_int("ACCOUNTS_LOGIN_LOCKOUT", 15 * 60)
+# A member's own deletion (README, "Deleting an account"): seconds between the request and the
+# removal, during which a cancel link undoes it; then days a deleted account's username stays reserved.
+ACCOUNTS_DELETE_GRACE = env_int("ACCOUNTS_DELETE_GRACE", 7 * 24 * 3600)
+ACCOUNTS_USERNAME_QUARANTINE = env_int("ACCOUNTS_USERNAME_QUARANTINE", 90)
 # For the upcoming user-made referral codes (the tiers work wires it).
 REFERRALS_USER_CODES = env_bool("REFERRALS_USER_CODES", False)
 # Sign-up options (README, "Sign-up options an admin can turn on").
@@ -416,7 +425,7 @@ STATIC_URL = "static/"
 WHITENOISE_USE_FINDERS = True
 STATICFILES_DIRS = [BASE_DIR / "static"]  # the pages' and the API docs' own files
 STATIC_ROOT = env_str("STATIC_ROOT") or None
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/account/login/"  # the member login page; the admin has its own
 
 # --- Transport and headers -----------------------------------------------------------------
 

@@ -9,7 +9,7 @@ class WebsitesConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, once the models are loaded: the usual place for an app's wiring.
-        from accounts.signals import user_disabled, user_enabled
+        from accounts.signals import user_disabled, user_enabled, user_erasing
 
         from . import (
             lane,
@@ -20,3 +20,4 @@ class WebsitesConfig(AppConfig):
         lane.register_outcomes()
         user_disabled.connect(receivers.account_disabled, dispatch_uid="websites.account_disabled")
         user_enabled.connect(receivers.account_enabled, dispatch_uid="websites.account_enabled")
+        user_erasing.connect(receivers.account_erasing, dispatch_uid="websites.account_erasing")

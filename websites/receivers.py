@@ -13,3 +13,7 @@ def account_disabled(*, user: Any, **kwargs: Any) -> None:
 
 def account_enabled(*, user: Any, **kwargs: Any) -> None:
     services.websites_unsuspend_with_account(user=user)
+
+
+def account_erasing(*, user: Any, **kwargs: Any) -> bool:
+    return services.websites_delete_with_account(user=user)

@@ -350,6 +350,26 @@ def websites_unsuspend_with_account(*, user: User) -> int:
     return len(sites)
 
 
+# --- The account is being deleted ---------------------------------------------------------------
+
+
+def websites_delete_with_account(*, user: User) -> bool:
+    """The account's deletion is due (accounts.signals.user_erasing, in the finalizer's
+    transaction): each of its sites not on its way out starts its deletion. True once every
+    site is deleted; False while removals still run (or one failed: staff retry its step).
+
+    Idempotent: a site being deleted, or whose deletion failed, is not queued again.
+    """
+    remaining = Website.objects.filter(owner_id=user.pk).exclude(status=Status.DELETED)
+    all_gone = True
+    for site in remaining:
+        removal_failed = site.status == Status.FAILED and site.failed_step in lane.DELETE_KINDS
+        if site.status != Status.DELETING and not removal_failed:
+            site = website_delete(website=site)
+        all_gone = all_gone and site.status == Status.DELETED
+    return all_gone
+
+
 # --- Emails (in the worker) -------------------------------------------------------------------
 
 

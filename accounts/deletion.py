@@ -1,0 +1,177 @@
+"""A member deletes their own account (README, "Deleting an account").
+
+    request (password) ──▶ pending: shut out, websites still up ──cancel link──▶ back to normal
+                               │ deletes_at (ACCOUNTS_DELETE_GRACE later)
+                               ▼
+    finalizer (beat): websites removed through the lane ──▶ `user delete` queued, row deleted,
+                      username quarantined (ACCOUNTS_USERNAME_QUARANTINE days)
+
+While pending, the account can do nothing: every token was cut off with the request, login
+answers 403 `deletion_pending`, `User.is_active` is false (sessions, the admin). Its websites
+and its mailbox keep working until the end, so nothing is lost if the owner changes their mind.
+
+The finalizer takes each due account in its own transaction, with its row locked
+(`skip_locked`: two finalizers never work on one account). It tells the apps above
+(`signals.user_erasing`, websites listens) to remove what the account owns; while a site is
+still being removed (its lane steps run one after the other), the account waits for a later
+run. Only then is `user delete` queued, so YunoHost removes the user after its sites' apps.
+The row itself is deleted: what an audit trail needs stays elsewhere (the lane's operations,
+whose user becomes empty but whose arguments name the account; the audit log's snapshot).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from blahaj.errors import ApplicationError
+
+from . import emails, services, signals
+from .models import OneTimeToken, User
+
+logger = logging.getLogger(__name__)
+
+
+class WrongPassword(ApplicationError):
+    code = "invalid_credentials"
+    message = "The password is not right."
+
+    def __init__(self) -> None:
+        super().__init__(fields={"password": [self.message]})
+
+
+class NoDeletionPending(ApplicationError):
+    status_code = 409
+    code = "no_deletion_pending"
+    message = "This account has no deletion pending."
+
+
+def _check_password(*, user: User, password: str) -> None:
+    """The account's password, counted like a login: the same per-account budget and lockout
+    (429 `too_many_attempts` once it is spent)."""
+    ident = services._lockout_ident(user.username, user)
+    services._check_lockout(ident)
+    # The password hash is not in the cached copy the API authenticated with.
+    fresh = User.objects.get(pk=user.pk)
+    if not services.password_matches(user=fresh, password=password):
+        services._record_failure(ident)
+        raise WrongPassword()
+
+
+def user_request_deletion(*, user: User, password: str) -> datetime:
+    """Schedule the account's deletion ACCOUNTS_DELETE_GRACE from now and mail the cancel link;
+    when it will happen.
+
+    Every token dies at once and the account is shut out until then. Asking again while a
+    deletion is pending changes nothing but mails the link again (with a fresh token).
+    """
+    _check_password(user=user, password=password)
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.deletes_at is None:
+            now = timezone.now()
+            locked.deletion_requested_at = now
+            locked.deletes_at = now + timedelta(seconds=settings.ACCOUNTS_DELETE_GRACE)
+            locked.revoke_tokens()
+            services._user_save(
+                locked, fields=["deletion_requested_at", "deletes_at", "tokens_valid_after"], cutoff_moved=True
+            )
+            logger.info("Account %s asked to be deleted at %s.", locked.username, locked.deletes_at.isoformat())
+        emails.send_deletion_scheduled(user=locked)
+    user.deletion_requested_at, user.deletes_at = locked.deletion_requested_at, locked.deletes_at
+    return locked.deletes_at
+
+
+def _cancel(user: User) -> None:
+    user.deletion_requested_at = user.deletes_at = None
+    services._user_save(user, fields=["deletion_requested_at", "deletes_at"])
+    OneTimeToken.objects.filter(user=user, purpose=OneTimeToken.Purpose.CANCEL_DELETION).delete()
+    emails.send_deletion_cancelled(user=user)
+
+
+def deletion_cancel_check(*, token: str) -> User:
+    """The account a cancel link belongs to, without using it (the page's GET).
+    TokenInvalid (400) or TokenExpired (410) otherwise."""
+    row = services._one_time_token_check(raw=token, purpose=OneTimeToken.Purpose.CANCEL_DELETION)
+    if not row.user.deletion_pending:
+        raise services.TokenInvalid()
+    return row.user
+
+
+@transaction.atomic
+def user_cancel_deletion(*, token: str) -> User:
+    """Use a cancel link: the account is back to normal (the owner logs in again) and told so.
+    Single use; dead once the deletion is due."""
+    row = services._one_time_token_check(raw=token, purpose=OneTimeToken.Purpose.CANCEL_DELETION)
+    user = User.objects.select_for_update().get(pk=row.user_id)
+    if user.deletes_at is None:
+        raise services.TokenInvalid()
+    if user.deletes_at <= timezone.now():
+        raise services.TokenExpired()
+    services._one_time_token_use(row)
+    _cancel(user)
+    return user
+
+
+@transaction.atomic
+def user_cancel_deletion_by_staff(*, user: User, actor: User | None = None) -> User:
+    """Staff stop a pending deletion (the admin): the same as the owner's cancel link."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if locked.deletes_at is None:
+        raise NoDeletionPending()
+    _cancel(locked)
+    logger.info("The deletion of %s was cancelled by %s.", locked.username, actor.username if actor else "staff")
+    user.deletion_requested_at = user.deletes_at = None
+    return locked
+
+
+# --- Finalization (Celery beat: accounts.tasks.finalize_deletions) ----------------------------
+
+
+@dataclass
+class FinalizeSummary:
+    deleted: list[str]
+    waiting: list[str]
+
+
+def deletion_finalize(*, user_id: int) -> str:
+    """Take one due account a step further, in one transaction: "deleted", "waiting" (its
+    websites are still being removed), or "skipped" (another finalizer holds it, it was
+    cancelled, or it is gone). Safe to run twice, or twice at once."""
+    with transaction.atomic():
+        user = (
+            User.objects.select_for_update(skip_locked=True).filter(pk=user_id, deletes_at__lte=timezone.now()).first()
+        )
+        if user is None:
+            return "skipped"
+        answers = signals.user_erasing.send(sender=User, user=user)
+        if not all(ready for _, ready in answers):
+            return "waiting"
+        emails.send_account_deleted(user=user)
+        username = user.username
+        # Quarantined even without a YunoHost user: its owner chose to leave with this name.
+        services.username_quarantine(username=username)
+        # `user delete` (through the lane, after every earlier step of this user) and the row.
+        services.user_delete(user=user)
+    logger.info("Account %s deleted at its owner's request.", username)
+    return "deleted"
+
+
+def deletions_finalize() -> FinalizeSummary:
+    """The beat's run: every account whose deletion is due, each in its own transaction; then
+    the quarantined usernames whose time is over are released."""
+    summary = FinalizeSummary(deleted=[], waiting=[])
+    due = User.objects.filter(deletes_at__lte=timezone.now()).order_by("deletes_at", "pk")
+    for user_id, username in due.values_list("pk", "username"):
+        outcome = deletion_finalize(user_id=user_id)
+        if outcome == "deleted":
+            summary.deleted.append(username)
+        elif outcome == "waiting":
+            summary.waiting.append(username)
+    services.usernames_quarantine_prune()
+    return summary
