@@ -36,6 +36,8 @@ REJECTED = "rejected"
 INVITATION = "invitation"
 INVITATION_USED = "invitation_used"
 STAFF_DIGEST = "staff_digest"
+EMAIL_CHANGE = "email_change"  # to the new address: the confirmation link
+EMAIL_CHANGED = "email_changed"  # to the old address: the undo link
 
 # The page each link-carrying email points at (its token is the URL's only argument).
 LINK_PAGES = {

@@ -96,3 +96,21 @@ def send_staff_digest() -> None:
     """Scheduled by the first event of a window, and periodically by beat (STAFF_DIGEST_WINDOW)."""
     with _delivery("the staff digest"):
         services.staff_digest_send()
+
+
+@shared_task(base=EmailTask, name="accounts.tasks.send_email_change")
+def send_email_change(change_id: int) -> None:
+    with _delivery(f"the email change link of change {change_id}"):
+        services.email_change_deliver(change_id=change_id)
+
+
+@shared_task(base=EmailTask, name="accounts.tasks.send_email_change_undo")
+def send_email_change_undo(change_id: int) -> None:
+    with _delivery(f"the email change undo link of change {change_id}"):
+        services.email_change_undo_deliver(change_id=change_id)
+
+
+@shared_task(name="accounts.tasks.prune_sessions")
+def prune_sessions() -> int:
+    """Periodic (Celery beat): ended login sessions and dead email changes go."""
+    return services.sessions_prune()
