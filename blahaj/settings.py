@@ -431,7 +431,6 @@ STATIC_URL = "static/"
 WHITENOISE_USE_FINDERS = True
 STATICFILES_DIRS = [BASE_DIR / "static"]  # the pages' and the API docs' own files
 STATIC_ROOT = env_str("STATIC_ROOT") or None
-LOGIN_URL = "/admin/login/"
 
 # --- Transport and headers -----------------------------------------------------------------
 
