@@ -13,7 +13,6 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -127,14 +126,6 @@ def page_session_alive(*, session_id: str, user_id: int) -> bool:
     return True
 
 
-def _deny_after_commit(session_ids: list[str]) -> None:
-    def deny() -> None:
-        for session_id in session_ids:
-            tokens.deny_session(session_id)
-
-    transaction.on_commit(deny)
-
-
 def session_end(*, user: User, session_id: str) -> None:
     """End one of the user's live sessions: its refresh token and its access tokens die at
     once. Another user's session, or one that already ended, is a 404."""
@@ -148,7 +139,9 @@ def session_end(*, user: User, session_id: str) -> None:
     )
     if not ended:
         raise NotFound("No such session.")
-    _deny_after_commit([str(public_id)])
+    # In the caller's transaction: an unreachable cache raises (503) and rolls the end back,
+    # rather than answer that tokens died which still work.
+    tokens.deny_session(str(public_id))
 
 
 def session_end_by_token(*, session_id: str | None) -> None:
@@ -157,23 +150,20 @@ def session_end_by_token(*, session_id: str | None) -> None:
     if public_id is None:
         return
     if LoginSession.objects.filter(public_id=public_id, ended_at__isnull=True).update(ended_at=timezone.now()):
-        _deny_after_commit([str(public_id)])
+        tokens.deny_session(str(public_id))
 
 
-def sessions_end_all(*, user: User, keep: str | None = None, deny: bool = False) -> None:
+def sessions_end_all(*, user: User, keep: str | None = None) -> None:
     """Mark every live session of the user ended but `keep`.
 
-    `deny`: also deny each one's sid. Not needed where the token cut-off moved in the same
-    transaction (logout-all, password changes, disabling): that kills their tokens already.
+    Their tokens need no denial: every caller moves the user's token cut-off in the same
+    transaction (logout-all, password changes and resets, disabling, an undone email change).
     """
     live = LoginSession.objects.filter(user=user, ended_at__isnull=True)
     keep_id = parse_id(keep) if keep else None
     if keep_id is not None:
         live = live.exclude(public_id=keep_id)
-    ids = [str(public_id) for public_id in live.values_list("public_id", flat=True)] if deny else []
     live.update(ended_at=timezone.now())
-    if ids:
-        _deny_after_commit(ids)
 
 
 def sessions_prune() -> int:
