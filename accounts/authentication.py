@@ -19,7 +19,8 @@ class JWTAuthentication(authentication.JWTAuthentication):
     Only access tokens are accepted here: a refresh token fails the `token_type` check.
     With Redis, revocations reach this process through `revocation.mirror`, so a request
     needs no round trip at all; without a healthy subscription it costs one cache round trip
-    (denylist entry, published cut-off and the cached user together) and, on a cache miss
+    (denylist entries of the token and of its login session, published cut-off and the cached
+    user together) and, on a cache miss
     only, one query.
     """
 
@@ -40,6 +41,8 @@ class JWTAuthentication(authentication.JWTAuthentication):
         user_id = str(validated_token.get(api_settings.USER_ID_CLAIM))
         if validated_token[api_settings.JTI_CLAIM] in mirror.denied:
             raise InvalidToken("Token is invalid or expired.")
+        if (sid := tokens.session_of(validated_token)) is not None and sid in mirror.ended_sessions:
+            raise InvalidToken("Token is invalid or expired.")
         user = mirror.user(user_id)
         if user is None:
             user_key = tokens.USER_KEY.format(user_id=user_id)
@@ -55,8 +58,10 @@ class JWTAuthentication(authentication.JWTAuthentication):
         deny_key = tokens.DENY_KEY.format(jti=validated_token[api_settings.JTI_CLAIM])
         cutoff_key = tokens.CUTOFF_KEY.format(user_id=user_id)
         user_key = tokens.USER_KEY.format(user_id=user_id)
-        found = cache.get_many([deny_key, cutoff_key, user_key])
-        if deny_key in found:
+        sid = tokens.session_of(validated_token)
+        session_key = tokens.SESSION_DENY_KEY.format(sid=sid) if sid is not None else None
+        found = cache.get_many([deny_key, cutoff_key, user_key, *([session_key] if session_key else [])])
+        if deny_key in found or (session_key is not None and session_key in found):
             raise InvalidToken("Token is invalid or expired.")
         user = found.get(user_key) or self._load_user(user_id, user_key)
         if not user.is_active:

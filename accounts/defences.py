@@ -253,3 +253,8 @@ def user_register_screened(*, client_ip: str, challenge: str | None, honeypot: s
         User.objects.filter(pk=user.pk).update(email_domain_unverified=True)
         user.email_domain_unverified = True
     return user
+
+
+def user_request_email_change_screened(*, user: User, email: str, password: str) -> Any:
+    """`services.user_request_email_change` behind the sign-up's email-domain check."""
+    return services.user_request_email_change(user=user, email=email, password=password, screen=email_domain_screen)

@@ -37,30 +37,10 @@ from .models import OneTimeToken, User
 logger = logging.getLogger(__name__)
 
 
-class WrongPassword(ApplicationError):
-    code = "invalid_credentials"
-    message = "The password is not right."
-
-    def __init__(self) -> None:
-        super().__init__(fields={"password": [self.message]})
-
-
 class NoDeletionPending(ApplicationError):
     status_code = 409
     code = "no_deletion_pending"
     message = "This account has no deletion pending."
-
-
-def _check_password(*, user: User, password: str) -> None:
-    """The account's password, counted like a login: the same per-account budget and lockout
-    (429 `too_many_attempts` once it is spent)."""
-    ident = services._lockout_ident(user.username, user)
-    services._check_lockout(ident)
-    # The password hash is not in the cached copy the API authenticated with.
-    fresh = User.objects.get(pk=user.pk)
-    if not services.password_matches(user=fresh, password=password):
-        services._record_failure(ident)
-        raise WrongPassword()
 
 
 def user_request_deletion(*, user: User, password: str) -> datetime:
@@ -70,7 +50,7 @@ def user_request_deletion(*, user: User, password: str) -> datetime:
     Every token dies at once and the account is shut out until then. Asking again while a
     deletion is pending changes nothing but mails the link again (with a fresh token).
     """
-    _check_password(user=user, password=password)
+    services.password_confirmed(user=user, password=password, field="password")
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         if locked.deletes_at is None:

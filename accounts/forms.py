@@ -183,3 +183,46 @@ class AbuseReportForm(ServiceForm):
         super().__init__(*args, **kwargs)
         if settings.SIGNUP_CHALLENGE == "off":
             del self.fields["challenge"]
+
+
+# --- The member pages (/account/) ---------------------------------------------------------------
+
+
+class LoginForm(ServiceForm):
+    identifier = forms.CharField(
+        label="Username or email",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
+    )
+    password = forms.CharField(
+        label="Password",
+        max_length=PASSWORD_MAX,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+def _current_password_field(label: str = "Current password") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=PASSWORD_MAX,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class ChangePasswordForm(ServiceForm):
+    current_password = _current_password_field()
+    new_password = _password_field("New password")
+
+
+class ChangeEmailForm(ServiceForm):
+    error_fields = {"email_taken": "email", "email_domain_blocked": "email"}
+
+    email = forms.EmailField(
+        label="New email",
+        max_length=254,
+        help_text="We send a link to this address: the change happens once you open it.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password = _current_password_field("Your password")

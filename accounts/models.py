@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -233,6 +234,58 @@ class UsernameQuarantine(models.Model):
 
     def __str__(self) -> str:
         return self.username
+
+
+class LoginSession(models.Model):
+    """One login: a refresh token (and the access tokens minted from it, which copy its `sid`
+    claim, through refresh rotations too) or a member page's browser session.
+
+    Ending one (`ended_at`) is final: `services.session_end` also denies its `sid` in the cache
+    and every process's revocation mirror, so its access tokens die at once without any query.
+    """
+
+    class Kind(models.TextChoices):
+        API = "api", "API tokens"
+        PAGE = "page", "Account pages"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_sessions")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.API)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    # A readable label derived from the user agent ("Firefox on Linux").
+    client = models.CharField(max_length=60, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "ended_at"], name="loginsession_user_ended")]
+
+    def __str__(self) -> str:
+        return f"{self.client or 'Session'} of {self.user_id}"
+
+
+class EmailChange(models.Model):
+    """A member asked to use another address. The link to the new address confirms it
+    (`digest`); once switched, the old address gets an undo link (`undo_digest`). Both are
+    stored as SHA-256 only, made and mailed by the worker, single use and expiring."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_changes")
+    new_email = models.EmailField(max_length=254)
+    old_email = models.EmailField(max_length=254)
+    digest = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    undo_digest = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    undo_expires_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    digest_of = staticmethod(OneTimeToken.digest_of)
+
+    def __str__(self) -> str:
+        return f"Email change of {self.user_id}"
 
 
 class Invitation(models.Model):

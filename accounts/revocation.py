@@ -3,7 +3,8 @@
 Checking the denylist and the cut-off in Redis costs every authenticated request a network
 round trip, more than the rest of a small request (bench/auth.py). Instead, every revocation
 is also published on one channel, and each server process keeps what it needs in memory:
-denied jtis, published cut-offs and recently seen users.
+denied jtis, ended login sessions (the tokens' `sid`), published cut-offs and recently seen
+users.
 
 Consistency: a request drains its own subscription socket (non-blocking) before it trusts
 the mirror. Redis writes a published event to every subscriber before the publisher's
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 # The cache keys the mirror snapshots (accounts/tokens.py writes them, and imports this module).
 DENY_KEY = "jwt:deny:{jti}"
 CUTOFF_KEY = "jwt:cutoff:{user_id}"
+SESSION_DENY_KEY = "jwt:endsid:{sid}"
 
 _RETRY_SECONDS = 5.0
 
@@ -67,6 +69,7 @@ class Mirror:
         self._retry_at = 0.0
         self.denied: dict[str, float] = {}  # jti -> token expiry
         self.cutoffs: dict[str, float] = {}  # user id -> published cut-off
+        self.ended_sessions: dict[str, float] = {}  # session id (the tokens' sid) -> keep until
         self.users: dict[str, tuple[Any, float]] = {}  # user id -> (user, keep until)
 
     def ready(self) -> bool:
@@ -101,6 +104,7 @@ class Mirror:
         self._stale = False
         self.denied.clear()
         self.cutoffs.clear()
+        self.ended_sessions.clear()
         self.users.clear()
 
     def user(self, user_id: str) -> Any | None:
@@ -125,13 +129,14 @@ class Mirror:
         pubsub.connection.register_connect_callback(self._on_reconnect)
         self._pubsub = pubsub
         now = time.time()
-        for pattern, target in ((DENY_KEY, self.denied), (CUTOFF_KEY, self.cutoffs)):
+        patterns = ((DENY_KEY, self.denied), (CUTOFF_KEY, self.cutoffs), (SESSION_DENY_KEY, self.ended_sessions))
+        for pattern, target in patterns:
             prefix = pattern.split("{", 1)[0]
             # The mirror runs only with REDIS_URL, where the cache is django-redis's (iter_keys).
             keys = list(cache.iter_keys(f"{prefix}*"))  # type: ignore[attr-defined]
             for key, value in cache.get_many(keys).items():
                 name = key[len(prefix) :]
-                if pattern is DENY_KEY:
+                if pattern is not CUTOFF_KEY:
                     target[name] = float(value) if float(value) > 1 else now + 86400
                 else:
                     target[name] = float(value)
@@ -155,6 +160,9 @@ class Mirror:
         if kind == "deny":
             self.denied[event["jti"]] = float(event["exp"])
             self._purge_expired()
+        elif kind == "session":
+            self.ended_sessions[event["sid"]] = float(event["exp"])
+            self._purge_expired()
         elif kind == "cutoff":
             uid = str(event["uid"])
             self.cutoffs[uid] = max(self.cutoffs.get(uid, 0.0), float(event["ts"]))
@@ -164,11 +172,12 @@ class Mirror:
                 self.users.pop(str(uid), None)
 
     def _purge_expired(self) -> None:
-        if len(self.denied) % 256:
-            return
         now = time.time()
-        for jti in [jti for jti, exp in self.denied.items() if exp < now]:
-            del self.denied[jti]
+        for entries in (self.denied, self.ended_sessions):
+            if len(entries) % 256:
+                continue
+            for key in [key for key, exp in entries.items() if exp < now]:
+                del entries[key]
 
 
 mirror = Mirror()

@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError, NotFound
 from blahaj.throttling import throttles
 
@@ -103,7 +104,12 @@ class SeedLoginView(CountsFailedLogins, PublicSeedView):
     def post(self, request: Request) -> Response:
         data = io.SeedLoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        pair = services.user_login(identifier=data.validated_data["username"], password=data.validated_data["password"])
+        pair = services.user_login(
+            identifier=data.validated_data["username"],
+            password=data.validated_data["password"],
+            ip=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
         return Response(
             {
                 "access_token": pair["access"],

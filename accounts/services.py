@@ -29,9 +29,18 @@ from provisioning.yunohost import YunohostError, get_client
 from tiers import services as tier_services
 from tiers.models import ReferralCode, Tier
 
-from . import emails, signals, site, tokens
+from . import emails, login_sessions, signals, site, tokens
 from . import yunohost as lane
-from .models import Invitation, OneTimeToken, SiteSettings, StaffNotice, User, UsernameQuarantine
+from .models import (
+    EmailChange,
+    Invitation,
+    LoginSession,
+    OneTimeToken,
+    SiteSettings,
+    StaffNotice,
+    User,
+    UsernameQuarantine,
+)
 from .validators import normalize_email, validate_password_length
 
 logger = logging.getLogger(__name__)
@@ -104,8 +113,11 @@ def password_matches(*, user: User, password: str) -> bool:
     return user.check_password(password)
 
 
-def user_login(*, identifier: str, password: str) -> dict[str, Any]:
-    """Check the credentials and issue an access and a refresh token."""
+def user_authenticate(*, identifier: str, password: str) -> User:
+    """The account these credentials open, or an error: InvalidCredentials (counted toward
+    the account's lockout), TooManyAttempts while locked out, Forbidden for an account that
+    cannot log in yet (or any more). Every login door (the API, the seed's /login, the
+    member pages' /account/login/) starts here."""
     user = _find_login_user(identifier)
     ident = _lockout_ident(identifier, user)
     _check_lockout(ident)
@@ -123,8 +135,33 @@ def user_login(*, identifier: str, password: str) -> dict[str, Any]:
         raise Forbidden(message, code=code)
     if user.deletion_pending:
         raise Forbidden(DELETION_PENDING[1], code=DELETION_PENDING[0])
+    return user
+
+
+def user_login(*, identifier: str, password: str, ip: str | None = None, user_agent: str = "") -> dict[str, Any]:
+    """Check the credentials, start a login session (`ip`, `user_agent`: what the member's
+    session list shows) and issue its access and refresh token (claim `sid`)."""
+    user = user_authenticate(identifier=identifier, password=password)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
-    return tokens.issue_for_user(user)
+    session = login_sessions.session_start(user=user, kind=LoginSession.Kind.API, ip=ip, user_agent=user_agent)
+    return tokens.issue_for_user(user, session_id=str(session.public_id))
+
+
+def user_page_session_start(*, user: User, ip: str | None = None, user_agent: str = "") -> LoginSession:
+    """A member page login that passed every step: its session, listed and ended like a
+    token login's."""
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    return login_sessions.session_start(user=user, kind=LoginSession.Kind.PAGE, ip=ip, user_agent=user_agent)
+
+
+def user_page_logout(*, session_id: str) -> None:
+    """A member page's "Log out": its login session ends."""
+    with transaction.atomic():
+        login_sessions.session_end_by_token(session_id=session_id)
+
+
+def page_session_alive(*, user_id: int, session_id: str) -> bool:
+    return login_sessions.page_session_alive(session_id=session_id, user_id=user_id)
 
 
 def token_refresh(*, raw_refresh: str) -> dict[str, Any]:
@@ -134,6 +171,8 @@ def token_refresh(*, raw_refresh: str) -> dict[str, Any]:
     if user is None or user.status in _INACTIVE_ANSWERS or user.deletion_pending:
         raise InvalidToken("Token is invalid or expired.")
     tokens.check_cutoff(user, refresh)
+    if (session_id := tokens.session_of(refresh)) is not None:
+        login_sessions.session_check(session_id=session_id, user_id=user.pk)
     data: dict[str, Any] = {
         "access": str(refresh.access_token),
         "access_expires_in": tokens.lifetime_seconds(type(refresh.access_token)),
@@ -150,7 +189,11 @@ def token_refresh(*, raw_refresh: str) -> dict[str, Any]:
 
 
 def token_revoke_refresh(*, raw_refresh: str) -> None:
-    tokens.parse_refresh(raw_refresh).blacklist()
+    """That refresh token dies, and the login session it carries ends (with its access tokens)."""
+    refresh = tokens.parse_refresh(raw_refresh)
+    with transaction.atomic():
+        refresh.blacklist()
+        login_sessions.session_end_by_token(session_id=tokens.session_of(refresh))
 
 
 def token_revoke_access(*, token: Any) -> None:
@@ -176,19 +219,22 @@ def _user_forget_after_commit(user_id: int) -> None:
 
 @transaction.atomic
 def user_revoke_all_tokens(*, user: User) -> None:
-    """Every token issued so far stops working (logout everywhere)."""
+    """Every token issued so far stops working (logout everywhere); every session ends."""
     user.revoke_tokens()
     _user_save(user, fields=["tokens_valid_after"], cutoff_moved=True)
+    login_sessions.sessions_end_all(user=user)
 
 
 @transaction.atomic
-def user_set_password(*, user: User, password: str) -> None:
-    """Change the password here and on YunoHost; every earlier token stops working.
+def user_set_password(*, user: User, password: str, keep_session: str | None = None) -> None:
+    """Change the password here and on YunoHost; every earlier token stops working, and
+    every login session but `keep_session` ends.
 
     `User.set_password` moves the token cut-off forward.
     """
     user.set_password(password)
     _user_save(user, fields=["password", "tokens_valid_after"], cutoff_moved=True)
+    login_sessions.sessions_end_all(user=user, keep=keep_session)
     lane.account_set_password(user=user, password=password)
 
 
@@ -218,6 +264,7 @@ def user_disable(*, user: User) -> None:
     user.status = User.Status.DISABLED
     user.revoke_tokens()
     _user_save(user, fields=["status", "tokens_valid_after"], cutoff_moved=True)
+    login_sessions.sessions_end_all(user=user)
     lane.account_lock(user=user)
     signals.user_disabled.send(sender=User, user=user)
 
@@ -1157,3 +1204,244 @@ def site_settings_save(*, site_settings: SiteSettings) -> SiteSettings:
     site_settings.save()
     transaction.on_commit(site.forget)
     return site_settings
+
+
+# --- Members' self-service: password, email, sessions ------------------------------------------
+
+
+class WrongPassword(ApplicationError):
+    """A signed-in member's own password, asked again before a change, was wrong. Counted
+    toward the same per-account lockout as a wrong login password."""
+
+    code = "invalid_credentials"
+    message = "The password is not right."
+
+
+class PasswordTooWeak(ValidationFailed):
+    code = "password_too_weak"
+    message = "This password is too weak."
+
+
+def password_confirmed(*, user: User, password: str, field: str) -> User:
+    """The account's row, fresh from the database, once `password` proved to be its password.
+
+    A fresh row: the signed-in user may be a cached copy without its password hash. Failures
+    count toward the account's login lockout, and a locked account is refused (429) before
+    anything is checked.
+    """
+    ident = _lockout_ident("", user)
+    _check_lockout(ident)
+    fresh = User.objects.select_related("tier").get(pk=user.pk)
+    if not password_matches(user=fresh, password=password):
+        _record_failure(ident)
+        raise WrongPassword(fields={field: [WrongPassword.message]})
+    cache.delete(_FAILURES_KEY.format(ident=ident))
+    return fresh
+
+
+def sessions_list(*, user: User) -> list[LoginSession]:
+    """The member's live login sessions, most recently used first."""
+    return list(login_sessions.sessions_alive(user=user))
+
+
+def session_end(*, user: User, session_id: str) -> None:
+    """End one of the member's sessions (NotFound for anyone else's, or an ended one)."""
+    with transaction.atomic():
+        login_sessions.session_end(user=user, session_id=session_id)
+
+
+def user_change_password(
+    *, user: User, current_password: str, new_password: str, session_id: str | None = None
+) -> dict[str, Any]:
+    """A signed-in member changes their password: here and on YunoHost (the lane), every
+    other session ends, the owner is told by email.
+
+    Every token issued before now dies (the cut-off moves), the caller's too: when the caller
+    signed in with tokens (`session_id` of an API session), the answer is a fresh access and
+    refresh token of the same session; otherwise (a page session, or a token without `sid`)
+    an empty dict.
+    """
+    fresh = password_confirmed(user=user, password=current_password, field="current_password")
+    if password_errors := _password_errors(user=fresh, password=new_password):
+        raise PasswordTooWeak(password_errors[0], fields={"new_password": password_errors})
+    kept = (
+        LoginSession.objects.filter(public_id=session_id, user=fresh, ended_at__isnull=True).first()
+        if session_id and login_sessions.parse_id(session_id)
+        else None
+    )
+    with transaction.atomic():
+        user_set_password(user=fresh, password=new_password, keep_session=str(kept.public_id) if kept else None)
+        if fresh.pending_password:
+            # Not on YunoHost yet: the account will be created with the new password.
+            fresh.pending_password = crypto.encrypt(new_password)
+            fresh.save(update_fields=["pending_password"])
+        emails.send_password_changed(user=fresh)
+    if kept is not None and kept.kind == LoginSession.Kind.API:
+        return tokens.issue_for_user(fresh, session_id=str(kept.public_id))
+    return {}
+
+
+def _email_change_lifetime() -> timedelta:
+    return timedelta(seconds=settings.ACCOUNTS_EMAIL_CHANGE_LIFETIME)
+
+
+def user_request_email_change(*, user: User, email: str, password: str, screen: Any = None) -> EmailChange:
+    """A signed-in member asks to use another address: the password is checked (counted like
+    a login's), the address judged like at sign-up (`screen`: the sign-up's email-domain
+    check, accounts.defences), and a link to the new address confirms it
+    (ACCOUNTS_EMAIL_CHANGE_LIFETIME). The address stays the old one until then. An address
+    any account uses is a 409 that does not say whose.
+    """
+    fresh = password_confirmed(user=user, password=password, field="password")
+    address = normalize_email(email.strip())
+    if address.lower() == fresh.email.lower():
+        raise _invalid({"email": ["This already is your address."]})
+    candidate = User(username=fresh.username, display_name=fresh.display_name, email=address)
+    _judge(candidate, fields=["email"])
+    if screen is not None:
+        screen(email=address)
+    if User.objects.filter(email__iexact=address).exists():
+        raise Conflict("An account already uses this address.", code="email_taken")
+    now = timezone.now()
+    with transaction.atomic():
+        # One pending change at a time: a new request kills the older link.
+        EmailChange.objects.filter(user=fresh, confirmed_at__isnull=True).delete()
+        change = EmailChange.objects.create(
+            user=fresh,
+            new_email=address,
+            old_email=fresh.email,
+            created_at=now,
+            expires_at=now + _email_change_lifetime(),
+        )
+        send_after_commit("accounts.tasks.send_email_change", change.pk)
+    return change
+
+
+def email_change_deliver(*, change_id: int) -> None:
+    """Worker side of `user_request_email_change`: the link's secret is made here, stored as
+    its hash, and mailed to the new address."""
+    raw = secrets.token_urlsafe(32)
+    pending = EmailChange.objects.filter(pk=change_id, confirmed_at__isnull=True, expires_at__gt=timezone.now())
+    if not pending.update(digest=EmailChange.digest_of(raw)):
+        return  # replaced, used or expired since it was queued
+    change = EmailChange.objects.select_related("user").get(pk=change_id)
+    recipient = User(username=change.user.username, display_name=change.user.display_name, email=change.new_email)
+    link = emails.absolute_url(reverse("account:email-confirm", args=[raw]))
+    emails.render(emails.EMAIL_CHANGE, user=recipient, link=link, change=change, hours=_hours()).send()
+
+
+def _hours() -> int:
+    return max(1, settings.ACCOUNTS_EMAIL_CHANGE_LIFETIME // 3600)
+
+
+def _email_change_by(digest_field: str, raw: str, *, lock: bool = False) -> EmailChange:
+    rows = EmailChange.objects.select_related("user")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    change = rows.filter(**{digest_field: EmailChange.digest_of(raw)}).first() if raw else None
+    if change is None or change.user.status == User.Status.DISABLED:
+        raise TokenInvalid()
+    return change
+
+
+def email_change_for_link(*, token: str) -> EmailChange:
+    """The pending change a confirmation link belongs to, without using it (the page's GET)."""
+    change = _email_change_by("digest", token)
+    if change.confirmed_at is not None:
+        raise TokenInvalid()
+    if change.expires_at <= timezone.now():
+        raise TokenExpired()
+    return change
+
+
+@transaction.atomic
+def user_confirm_email_change(*, token: str) -> User:
+    """Use a confirmation link: the account's address becomes the new one, and the old address
+    gets an undo link (ACCOUNTS_EMAIL_CHANGE_LIFETIME). 409 `email_taken` if another account
+    took the address meanwhile (the link then stays usable)."""
+    change = _email_change_by("digest", token, lock=True)
+    if change.confirmed_at is not None:
+        raise TokenInvalid()
+    if change.expires_at <= timezone.now():
+        raise TokenExpired()
+    user = User.objects.select_for_update().get(pk=change.user_id)
+    if user.email.lower() != change.old_email.lower():
+        raise TokenInvalid()  # the address was changed another way since the request
+    user.email = change.new_email
+    if conflict := _email_in_use(user):
+        raise Conflict("An account already uses this address.", code=conflict.code)
+    try:
+        with transaction.atomic():
+            _user_save(user, fields=["email"])
+    except IntegrityError:
+        raise Conflict("An account already uses this address.", code="email_taken") from None
+    now = timezone.now()
+    EmailChange.objects.filter(pk=change.pk).update(
+        confirmed_at=now, digest=None, undo_expires_at=now + _email_change_lifetime()
+    )
+    send_after_commit("accounts.tasks.send_email_change_undo", change.pk)
+    return user
+
+
+def email_change_undo_deliver(*, change_id: int) -> None:
+    """Worker side of `user_confirm_email_change`: tell the old address, with an undo link."""
+    raw = secrets.token_urlsafe(32)
+    undoable = EmailChange.objects.filter(
+        pk=change_id, confirmed_at__isnull=False, undone_at__isnull=True, undo_expires_at__gt=timezone.now()
+    )
+    if not undoable.update(undo_digest=EmailChange.digest_of(raw)):
+        return
+    change = EmailChange.objects.select_related("user").get(pk=change_id)
+    recipient = User(username=change.user.username, display_name=change.user.display_name, email=change.old_email)
+    link = emails.absolute_url(reverse("account:email-undo", args=[raw]))
+    emails.render(emails.EMAIL_CHANGED, user=recipient, link=link, change=change, hours=_hours()).send()
+
+
+def email_change_for_undo_link(*, token: str) -> EmailChange:
+    """The change an undo link belongs to, without using it (the page's GET)."""
+    change = _email_change_by("undo_digest", token)
+    if change.undone_at is not None or change.undo_expires_at is None:
+        raise TokenInvalid()
+    if change.undo_expires_at <= timezone.now():
+        raise TokenExpired()
+    return change
+
+
+@transaction.atomic
+def user_undo_email_change(*, token: str) -> User:
+    """Use an undo link: the old address comes back and, since the change may have been
+    someone else's doing, every session and token of the account ends."""
+    change = _email_change_by("undo_digest", token, lock=True)
+    if change.undone_at is not None or change.undo_expires_at is None:
+        raise TokenInvalid()
+    if change.undo_expires_at <= timezone.now():
+        raise TokenExpired()
+    user = User.objects.select_for_update().get(pk=change.user_id)
+    user.email = change.old_email
+    if _email_in_use(user):
+        raise Conflict("Another account uses that address now.", code="email_taken")
+    user.revoke_tokens()
+    try:
+        with transaction.atomic():
+            _user_save(user, fields=["email", "tokens_valid_after"], cutoff_moved=True)
+    except IntegrityError:
+        raise Conflict("Another account uses that address now.", code="email_taken") from None
+    login_sessions.sessions_end_all(user=user)
+    EmailChange.objects.filter(pk=change.pk).update(undone_at=timezone.now(), undo_digest=None)
+    EmailChange.objects.filter(user=user, confirmed_at__isnull=True).delete()
+    return user
+
+
+def email_changes_prune() -> int:
+    """Delete email changes whose links are all dead since ACCOUNTS_SESSION_RETENTION."""
+    before = timezone.now() - timedelta(seconds=settings.ACCOUNTS_SESSION_RETENTION)
+    dead = EmailChange.objects.filter(confirmed_at__isnull=True, expires_at__lt=before) | EmailChange.objects.filter(
+        undo_expires_at__lt=before
+    )
+    deleted, _ = dead.delete()
+    return deleted
+
+
+def sessions_prune() -> int:
+    """Periodic clean-up (Celery beat): old ended sessions and dead email changes."""
+    return login_sessions.sessions_prune() + email_changes_prune()

@@ -104,3 +104,21 @@ def finalize_deletions() -> None:
     summary = deletion.deletions_finalize()
     if summary.deleted or summary.waiting:
         logger.info("Deletions: %d done, %d waiting for their websites.", len(summary.deleted), len(summary.waiting))
+
+
+@shared_task(base=EmailTask, name="accounts.tasks.send_email_change")
+def send_email_change(change_id: int) -> None:
+    with _delivery(f"the email change link of change {change_id}"):
+        services.email_change_deliver(change_id=change_id)
+
+
+@shared_task(base=EmailTask, name="accounts.tasks.send_email_change_undo")
+def send_email_change_undo(change_id: int) -> None:
+    with _delivery(f"the email change undo link of change {change_id}"):
+        services.email_change_undo_deliver(change_id=change_id)
+
+
+@shared_task(name="accounts.tasks.prune_sessions")
+def prune_sessions() -> int:
+    """Periodic (Celery beat): ended login sessions and dead email changes go."""
+    return services.sessions_prune()

@@ -5,7 +5,10 @@ Three ways a token dies before it expires:
 - an access token's jti is denied in the cache until the token would expire anyway
   (Redis when configured, so every server process sees it);
 - every token of a user issued before `user.tokens_valid_after` is refused (logout-all,
-  password change, disabling). Tokens carry `ist`, their issue time with microseconds,
+  password change, disabling);
+- every token of an ended login session is refused: a refresh token carries its session's
+  public id in `sid`, the access tokens minted from it copy it (so does a rotated refresh
+  token), and ending the session denies the sid in the cache like a jti. Tokens carry `ist`, their issue time with microseconds,
   because `iat` is whole seconds and a login in the same second as a logout-all must live.
 """
 
@@ -26,7 +29,7 @@ from rest_framework_simplejwt.tokens import AccessToken, Token
 from rest_framework_simplejwt.tokens import RefreshToken as _RefreshToken
 
 from . import revocation
-from .revocation import CUTOFF_KEY, DENY_KEY
+from .revocation import CUTOFF_KEY, DENY_KEY, SESSION_DENY_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +56,13 @@ def lifetime_seconds(token_class: type[Token]) -> int:
     return int(lifetime.total_seconds())
 
 
-def issue_for_user(user: Any) -> dict[str, Any]:
+SESSION_CLAIM = "sid"
+
+
+def issue_for_user(user: Any, *, session_id: str | None = None) -> dict[str, Any]:
     refresh = RefreshToken.for_user(user)
+    if session_id is not None:
+        refresh.payload[SESSION_CLAIM] = session_id
     return {
         "access": str(refresh.access_token),
         "access_expires_in": lifetime_seconds(AccessToken),
@@ -119,6 +127,19 @@ def deny_access(token: Token) -> None:
     jti = token.payload[api_settings.JTI_CLAIM]
     cache.set(DENY_KEY.format(jti=jti), token.payload["exp"], timeout=_remaining_seconds(token))
     revocation.publish({"t": "deny", "jti": jti, "exp": token.payload["exp"]})
+
+
+def session_of(token: Token) -> str | None:
+    sid = token.payload.get(SESSION_CLAIM)
+    return str(sid) if sid else None
+
+
+def deny_session(session_id: str) -> None:
+    """Refuse every token of this login session from now on (as long as a refresh token of it
+    could live). Raises if the cache is unreachable, like `deny_access`."""
+    keep_until = time.time() + lifetime_seconds(RefreshToken) + 60
+    cache.set(SESSION_DENY_KEY.format(sid=session_id), keep_until, timeout=lifetime_seconds(RefreshToken) + 60)
+    revocation.publish({"t": "session", "sid": session_id, "exp": keep_until})
 
 
 def parse_refresh(raw: str) -> RefreshToken:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import deletion, password_reset, registration, tokens
+from .views import deletion, password_reset, registration, selfservice, tokens
 
 app_name = "accounts-api"
 
@@ -11,6 +11,10 @@ urlpatterns = [
     path("revoke-refresh", tokens.RevokeRefreshView.as_view(), name="revoke-refresh"),
     path("me", tokens.MeView.as_view(), name="me"),
     path("logout-all", tokens.LogoutAllView.as_view(), name="logout-all"),
+    path("change-password", selfservice.ChangePasswordView.as_view(), name="change-password"),
+    path("change-email", selfservice.ChangeEmailView.as_view(), name="change-email"),
+    path("sessions", selfservice.SessionListView.as_view(), name="sessions"),
+    path("sessions/<str:session_id>", selfservice.SessionDetailView.as_view(), name="session"),
     path("email-exists", registration.EmailExistsView.as_view(), name="email-exists"),
     path("password-strength", registration.PasswordStrengthView.as_view(), name="password-strength"),
     path("register", registration.RegisterView.as_view(), name="register"),

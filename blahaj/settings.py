@@ -96,6 +96,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A member page session whose login session was ended (sessions page, logout-all) ends.
+    "accounts.middleware.member_session",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -180,6 +182,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env_int("YUNOHOST_SWEEP_INTERVAL", 60)),
     },
     # Staff digest emails: what a lost scheduled message left behind goes out at the latest now.
+    # Ended login sessions and dead email-change links older than ACCOUNTS_SESSION_RETENTION go.
+    "accounts-prune-sessions": {
+        "task": "accounts.tasks.prune_sessions",
+        "schedule": 3600.0,
+    },
     "staff-digest": {
         "task": "accounts.tasks.send_staff_digest",
         "schedule": float(env_int("STAFF_DIGEST_WINDOW", 300)),
@@ -218,6 +225,14 @@ ACCOUNTS_PREVENT_ENUMERATION = env_bool("ACCOUNTS_PREVENT_ENUMERATION", False)
 ACCOUNTS_CONFIRM_TOKEN_LIFETIME = env_int("ACCOUNTS_CONFIRM_TOKEN_LIFETIME", 48 * 3600)
 ACCOUNTS_RESET_TOKEN_LIFETIME = env_int("ACCOUNTS_RESET_TOKEN_LIFETIME", 2 * 3600)
 ACCOUNTS_LOGIN_MAX_FAILURES = env_int("ACCOUNTS_LOGIN_MAX_FAILURES", 5)
+# A member's change of address: how long the link to the new address, and then the undo link
+# to the old one, work.
+ACCOUNTS_EMAIL_CHANGE_LIFETIME = env_int("ACCOUNTS_EMAIL_CHANGE_LIFETIME", 48 * 3600)
+# How long an ended login session stays listed in the database before the hourly prune.
+ACCOUNTS_SESSION_RETENTION = env_int("ACCOUNTS_SESSION_RETENTION", 30 * 24 * 3600)
+# The member pages (/account/) sign in with a Django session; login_required sends here.
+LOGIN_URL = "/account/login/"
+LOGIN_REDIRECT_URL = "/account/"
 ACCOUNTS_LOGIN_FAILURE_WINDOW = env_int("ACCOUNTS_LOGIN_FAILURE_WINDOW", 15 * 60)
 ACCOUNTS_LOGIN_LOCKOUT = env_int("ACCOUNTS_LOGIN_LOCKOUT", 15 * 60)
 # A member's own deletion (README, "Deleting an account"): seconds between the request and the
@@ -425,7 +440,6 @@ STATIC_URL = "static/"
 WHITENOISE_USE_FINDERS = True
 STATICFILES_DIRS = [BASE_DIR / "static"]  # the pages' and the API docs' own files
 STATIC_ROOT = env_str("STATIC_ROOT") or None
-LOGIN_URL = "/account/login/"  # the member login page; the admin has its own
 
 # --- Transport and headers -----------------------------------------------------------------
 

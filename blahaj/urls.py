@@ -26,6 +26,8 @@ urlpatterns = [
     path("", include("websites.seed_urls")),
     # A website's progress page: /websites/<id>/.
     path("", include("websites.page_urls")),
+    # The member pages: /account/ (login, password, email, sessions).
+    path("account/", include("accounts.member_urls")),
     # The public pages: /signup/, /confirm/<token>/, /password-reset/, /password_reset, ...
     path("", include("accounts.page_urls")),
     # Keep last: anything else under /api/ is a 404 in the API's envelope.

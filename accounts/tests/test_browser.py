@@ -256,3 +256,53 @@ def test_a_report_from_the_abuse_page(browser, site):
     report = AbuseReport.objects.get()
     assert (report.target, report.reason, report.details) == ("phish.example", "spam", "<b>A fake bank</b> @everyone")
     shoot(browser, "14-abuse-report-sent")
+
+
+def click(driver, selector: str) -> None:
+    """Submit the form of this button and wait for the next page."""
+    before = driver.current_url
+    driver.find_element(By.CSS_SELECTOR, selector).click()
+    wait_for(
+        driver,
+        lambda d: (
+            d.execute_script("return document.readyState") == "complete"
+            and (d.current_url != before or d.find_elements(By.CSS_SELECTOR, ".errorlist, .notice"))
+        ),
+    )
+
+
+def test_a_member_logs_in_ends_a_session_and_changes_the_password_in_a_browser(browser, site, make_user):
+    browser.set_window_size(1280, 1000)
+    make_user("dana", email="dana@example.org")
+    elsewhere = api_login(site, PASSWORD).json()
+    assert requests.get(f"{site}/api/user/me", headers={"Authorization": f"Bearer {elsewhere['access']}"}, timeout=10)
+
+    browser.get(f"{site}/account/sessions/")
+    assert path_of(browser.current_url) == "/account/login/"
+    assert heading(browser) == "Log in to your account"
+    fill(browser, identifier="dana", password=PASSWORD)
+    shoot(browser, "20-account-login")
+    submit(browser)
+    assert path_of(browser.current_url) == "/account/sessions/"
+    assert "this browser" in browser.page_source
+    shoot(browser, "21-account-sessions")
+
+    click(browser, "form[action$='/end/'] button")
+    assert "The session is ended" in browser.find_element(By.CSS_SELECTOR, ".notice").text
+    me = requests.get(f"{site}/api/user/me", headers={"Authorization": f"Bearer {elsewhere['access']}"}, timeout=10)
+    assert me.status_code == 401
+    shoot(browser, "22-account-session-ended")
+
+    browser.get(f"{site}/account/password/")
+    fill(browser, current_password=PASSWORD, new_password=STRONG)
+    wait_for(browser, lambda d: "Strong enough." in d.find_element(By.ID, "strength-hint").text)
+    shoot(browser, "23-account-password")
+    click(browser, "form[novalidate] button[type=submit]")
+    assert path_of(browser.current_url) == "/account/"
+    assert "Your password is changed" in browser.find_element(By.CSS_SELECTOR, ".notice").text
+    shoot(browser, "24-account-password-changed")
+
+    assert api_login(site, STRONG).status_code == 200
+    assert api_login(site, PASSWORD).status_code == 401
+    browser.get(f"{site}/account/email/")  # still signed in after the change
+    assert heading(browser) == "Change your recovery email"

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken
 
+from blahaj.client_ip import client_ip
 from blahaj.throttling import throttles
 
 from .. import serializers, services
@@ -39,6 +40,8 @@ class LoginView(CountsFailedLogins, PublicView):
         result = services.user_login(
             identifier=data.validated_data["identifier"],
             password=data.validated_data["password"],
+            ip=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
         return Response(result)
 

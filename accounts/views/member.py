@@ -1,0 +1,222 @@
+"""The member pages (docs/api.md §4): a signed-in member's own account under /account/.
+
+A Django session signs the browser in (CSRF-protected forms, no JavaScript needed); the
+login goes through the same service as the API's (lockout, status answers) and the same
+per-IP budget of failed logins. Each page calls services only.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from blahaj.client_ip import client_ip
+from blahaj.errors import ApplicationError, NotFound, TooManyAttempts
+
+from .. import defences, services
+from ..forms import ChangeEmailForm, ChangePasswordForm, LoginForm
+from ..middleware import SESSION_KEY
+from ..models import User
+from ..throttling import FailedLoginThrottle
+from .pages import _form_page, _link_invalid, _over_limit, too_many_requests
+
+_TOKEN_ERRORS = (services.TokenInvalid, services.TokenExpired)
+
+
+def _member(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):  # login_required let only a signed-in member through
+        raise NotFound()
+    return user
+
+
+def _next_page(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return str(settings.LOGIN_REDIRECT_URL)
+
+
+def sign_in(request: HttpRequest, *, identifier: str, password: str) -> User:
+    """The whole page login, step by step: each step raises to stop it.
+
+    1. the password (services.user_authenticate: lockout, credentials, account status);
+    2. (a second factor, TOTP, goes here once there is one: before the session starts);
+    3. the login session (listed on the sessions page) and the Django session carrying it.
+    """
+    user = services.user_authenticate(identifier=identifier, password=password)
+    session = services.user_page_session_start(
+        user=user, ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
+    )
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session[SESSION_KEY] = str(session.public_id)  # after login(): it renews the session
+    return user
+
+
+@require_http_methods(["GET", "POST"])
+def login_page(request: HttpRequest) -> HttpResponse:
+    next_page = _next_page(request)
+    if request.method == "GET":
+        if request.user.is_authenticated:
+            return redirect(next_page)
+        return _form_page(request, "accounts/member/login.html", LoginForm(), next=next_page)
+    throttle = FailedLoginThrottle()
+    if not throttle.allow_request(request, None):  # type: ignore[arg-type]  # reads the client address only
+        return too_many_requests(request, throttle.wait())
+    form = LoginForm(request.POST)
+    status = None
+    if form.is_valid():
+        try:
+            sign_in(request, **form.cleaned_data)
+        except TooManyAttempts as error:
+            return too_many_requests(request, error.retry_after)
+        except ApplicationError as error:  # 401 invalid_credentials; 403 an account that cannot log in
+            if isinstance(error, services.InvalidCredentials):
+                throttle.record_failure(request)  # type: ignore[arg-type]
+            form.show(error)
+            status = error.status_code
+        else:
+            return redirect(next_page)
+    return _form_page(request, "accounts/member/login.html", form, status=status, next=next_page)
+
+
+@require_POST
+def logout_page(request: HttpRequest) -> HttpResponse:
+    if session_id := request.session.get(SESSION_KEY):
+        services.user_page_logout(session_id=session_id)
+    logout(request)
+    return redirect("account:login")
+
+
+@require_GET
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    context = {"member": member, "portal_url": settings.YUNOHOST_PORTAL_URL}
+    return render(request, "accounts/member/overview.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def password_page(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    form = ChangePasswordForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            services.user_change_password(
+                user=member,
+                current_password=form.cleaned_data["current_password"],
+                new_password=form.cleaned_data["new_password"],
+                session_id=request.session.get(SESSION_KEY),
+            )
+        except TooManyAttempts as error:
+            return too_many_requests(request, error.retry_after)
+        except ApplicationError as error:
+            form.show(error)
+        else:
+            member.refresh_from_db(fields=["password"])
+            update_session_auth_hash(request, member)  # this browser stays signed in
+            messages.success(request, "Your password is changed. Every other device was logged out.")
+            return redirect("account:overview")
+    return _form_page(request, "accounts/member/password.html", form)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def email_page(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    form = ChangeEmailForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            change = defences.user_request_email_change_screened(
+                user=member, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+            )
+        except TooManyAttempts as error:
+            return too_many_requests(request, error.retry_after)
+        except ApplicationError as error:
+            form.show(error)
+            return _form_page(request, "accounts/member/email.html", form, status=error.status_code, member=member)
+        else:
+            messages.success(request, f"We sent a link to {change.new_email}: open it to confirm the change.")
+            return redirect("account:overview")
+    return _form_page(request, "accounts/member/email.html", form, member=member)
+
+
+@require_http_methods(["GET", "POST"])
+def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link mailed to the new address: GET asks, POST switches the address."""
+    return _email_link(
+        request,
+        token,
+        check=services.email_change_for_link,
+        act=services.user_confirm_email_change,
+        template="accounts/member/email_confirm.html",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def email_undo(request: HttpRequest, token: str) -> HttpResponse:
+    """The link mailed to the old address: GET asks, POST puts it back and ends every session."""
+    return _email_link(
+        request,
+        token,
+        check=services.email_change_for_undo_link,
+        act=services.user_undo_email_change,
+        template="accounts/member/email_undo.html",
+    )
+
+
+def _email_link(request: HttpRequest, token: str, *, check, act, template: str) -> HttpResponse:  # type: ignore[no-untyped-def]
+    if request.method == "POST" and (limited := _over_limit(request, "lookup")):
+        return limited
+    try:
+        change = check(token=token)
+    except _TOKEN_ERRORS as error:
+        return _link_invalid(request, error.code, confirmation=False)
+    if request.method == "GET":
+        return render(request, template, {"change": change})
+    try:
+        act(token=token)
+    except _TOKEN_ERRORS as error:
+        return _link_invalid(request, error.code, confirmation=False)
+    except ApplicationError as error:
+        return render(request, template, {"change": change, "error": error.message}, status=error.status_code)
+    return render(request, template, {"change": change, "done": True})
+
+
+@require_GET
+@login_required
+def sessions_page(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    context = {"sessions": services.sessions_list(user=member), "current": request.session.get(SESSION_KEY)}
+    return render(request, "accounts/member/sessions.html", context)
+
+
+@require_POST
+@login_required
+def session_end(request: HttpRequest, session_id: str) -> HttpResponse:
+    member = _member(request)
+    try:
+        services.session_end(user=member, session_id=session_id)
+    except NotFound:
+        messages.error(request, "That session had already ended.")
+    else:
+        messages.success(request, "The session is ended: that device is logged out.")
+    return redirect("account:sessions")
+
+
+@require_POST
+@login_required
+def sessions_end_all(request: HttpRequest) -> HttpResponse:
+    """Log out everywhere, this browser included (like POST /api/user/logout-all)."""
+    services.user_revoke_all_tokens(user=_member(request))
+    logout(request)
+    return redirect("account:login")

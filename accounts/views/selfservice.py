@@ -1,0 +1,97 @@
+"""Members' self-service API (docs/api.md §1b): change the password or the email address,
+list and end login sessions. Signed in with `Bearer <access>`."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import Token
+
+from .. import defences, services, tokens
+from .. import serializers_selfservice as io
+from ..authentication import signed_in_user
+from .base import ERROR, _401
+
+
+def _session_of(request: Request) -> str | None:
+    return tokens.session_of(request.auth) if isinstance(request.auth, Token) else None
+
+
+class ChangePasswordView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=io.ChangePasswordSerializer,
+        responses={
+            200: io.ChangePasswordResultSerializer,
+            400: OpenApiResponse(ERROR, description="invalid_credentials (wrong current password), password_too_weak"),
+            401: _401,
+            429: OpenApiResponse(ERROR, description="too_many_attempts (the account's login lockout)"),
+        },
+        summary="Change the password (fresh tokens for this session; every other session ends)",
+    )
+    def post(self, request: Request) -> Response:
+        data = io.ChangePasswordSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fresh = services.user_change_password(
+            user=signed_in_user(request),
+            current_password=data.validated_data["current_password"],
+            new_password=data.validated_data["new_password"],
+            session_id=_session_of(request),
+        )
+        return Response({"status": "success", **fresh})
+
+
+class ChangeEmailView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=io.ChangeEmailSerializer,
+        responses={
+            202: OpenApiResponse(description='{"status": "pending"}: a link to the new address confirms it'),
+            400: OpenApiResponse(ERROR, description="invalid_credentials, invalid (fields), email_domain_blocked"),
+            401: _401,
+            409: OpenApiResponse(ERROR, description="email_taken"),
+            429: OpenApiResponse(ERROR, description="too_many_attempts (the account's login lockout)"),
+        },
+        summary="Ask to change the email address (confirmed by a link to the new one)",
+    )
+    def post(self, request: Request) -> Response:
+        data = io.ChangeEmailSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        defences.user_request_email_change_screened(
+            user=signed_in_user(request),
+            email=data.validated_data["email"],
+            password=data.validated_data["password"],
+        )
+        return Response({"status": "pending"}, status=status.HTTP_202_ACCEPTED)
+
+
+class SessionListView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses={200: io.SessionSerializer(many=True), 401: _401},
+        summary="The caller's live login sessions (`current`: the one this token belongs to)",
+    )
+    def get(self, request: Request) -> Response:
+        sessions = services.sessions_list(user=signed_in_user(request))
+        context = {"current": _session_of(request)}
+        return Response(io.SessionSerializer(sessions, many=True, context=context).data)
+
+
+class SessionDetailView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None,
+        responses={204: None, 401: _401, 404: OpenApiResponse(ERROR, description="not_found")},
+        summary="End one of the caller's sessions: its refresh token and access tokens die at once",
+    )
+    def delete(self, request: Request, session_id: str) -> Response:
+        services.session_end(user=signed_in_user(request), session_id=session_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
