@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "accounts",
     "websites",
     "provisioning",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -97,6 +98,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The audit log's door: who (read lazily), from where, through which door (audit/recorder.py).
+    "audit.middleware.AuditMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -184,7 +187,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.send_staff_digest",
         "schedule": float(env_int("STAFF_DIGEST_WINDOW", 300)),
     },
+    # The audit log keeps AUDIT_RETENTION_DAYS days; older rows go once a day.
+    "audit-prune": {
+        "task": "audit.tasks.prune_audit_log",
+        "schedule": 24 * 3600.0,
+    },
 }
+# --- Audit log -------------------------------------------------------------------------------
+
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 
 # --- Auth and accounts ---------------------------------------------------------------------
 
