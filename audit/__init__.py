@@ -15,6 +15,6 @@ Who and from where come from the scope the door opened (audit.middleware, comman
 the Celery task signals, the lane's scope).
 """
 
-from .recorder import Door, Result, audited, command_scope, current, identify, record, refused, scope
+from .recorder import Door, Result, audited, command_scope, current, identify, of, record, refused, scope
 
-__all__ = ["Door", "Result", "audited", "command_scope", "current", "identify", "record", "refused", "scope"]
+__all__ = ["Door", "Result", "audited", "command_scope", "current", "identify", "of", "record", "refused", "scope"]

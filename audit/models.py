@@ -28,7 +28,7 @@ class AuditQuerySet(models.QuerySet["AuditEntry"]):
 
     def _prune(self) -> int:
         # The prune's own way out: a plain DELETE (no signals, nothing cascades to an audit row).
-        return self._raw_delete(self.db)  # type: ignore[attr-defined]  # Django's, untyped
+        return self._raw_delete(self.db)
 
 
 class AuditEntry(models.Model):

@@ -151,7 +151,7 @@ def _write(row: dict[str, Any]) -> None:
     apps.get_model("audit", "AuditEntry").objects.create(**row)
 
 
-def record(*, action: str, object: str, result: str = Result.OK, detail: str = "") -> None:  # noqa: A002 - the contract's name
+def record(*, action: str, object: str, result: str = Result.OK, detail: str = "") -> None:
     """One row: `action` (a stable dotted name, `user.disable`) on `object` (`user:alice`),
     by whoever the open scope says, if that is staff or not a person; written in the caller's
     transaction (it rolls back with it). `detail`: a short sentence, never a secret."""
@@ -160,7 +160,7 @@ def record(*, action: str, object: str, result: str = Result.OK, detail: str = "
         _write(_row(opened, action=action, object=object, result=result, detail=detail))
 
 
-def refused(*, action: str, object: str, detail: str = "", result: str = Result.REFUSED) -> dict[str, Any] | None:  # noqa: A002
+def refused(*, action: str, object: str, detail: str = "", result: str = Result.REFUSED) -> dict[str, Any] | None:
     """A refused (or failed) staff action, written where it survives the rollback that follows:
     now when no transaction is open, else when the door closes (the scope's `pending`).
     The row, if one is kept; it is in `pending` until then."""
@@ -197,6 +197,11 @@ def _why(error: BaseException) -> tuple[str, str]:
 Target = Callable[[dict[str, Any], Any], str]
 
 
+def of(kind: str, argument: str, attribute: str = "pk") -> Target:
+    """The object named from a keyword argument: `of("user", "user", "username")` is `user:alice`."""
+    return lambda kwargs, _: f"{kind}:{getattr(kwargs[argument], attribute)}"
+
+
 def audited(action: str, *, target: Target, detail: Target | None = None) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Record a service's outcome: `ok` in its transaction once it returns (put it under
     `@transaction.atomic`), `refused`/`failed` when it raises.
@@ -222,7 +227,7 @@ def audited(action: str, *, target: Target, detail: Target | None = None) -> Cal
     return decorate
 
 
-def _refused_once(error: Exception, *, action: str, object: str) -> None:  # noqa: A002
+def _refused_once(error: Exception, *, action: str, object: str) -> None:
     opened = _current.get()
     earlier: dict[str, Any] | None = getattr(error, "_audit_row", None)
     if earlier is not None:

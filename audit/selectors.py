@@ -11,7 +11,7 @@ def audit_entries(
     *,
     actor: str = "",
     action: str = "",
-    object: str = "",  # noqa: A002 - the query parameter's name
+    object: str = "",
     since: datetime | None = None,
     door: str = "",
     result: str = "",
