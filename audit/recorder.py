@@ -12,6 +12,7 @@ command, a task, the lane) always counts; an anonymous web request never does.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import Callable, Iterator
@@ -237,7 +238,8 @@ def _refused_once(error: Exception, *, action: str, object: str) -> None:
     result, why = _why(error)
     row = refused(action=action, object=object, detail=why, result=result)
     if row is not None:
-        error._audit_row = row  # type: ignore[attr-defined]
+        with contextlib.suppress(AttributeError):  # an exception type without a __dict__
+            error._audit_row = row  # type: ignore[attr-defined]
 
 
 # --- Celery: a task is a door of its own, unless it runs inside one (an eager task) ----------
