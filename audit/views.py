@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.permissions import IsAdminUser
 
 from . import selectors
 from .models import AuditEntry
+from .recorder import Door, Result
 from .serializers import AuditEntrySerializer, AuditFilterSerializer
 
 
 @extend_schema_view(
-    list=extend_schema(summary="The audit log, newest first", parameters=[AuditFilterSerializer]),
+    list=extend_schema(
+        summary="The audit log, newest first",
+        parameters=[
+            OpenApiParameter("actor", description="Exact username, or `lane`, `system`, `command:<name>`."),
+            OpenApiParameter("action", description="Exact action; ending in a dot, a prefix (`user.`)."),
+            OpenApiParameter("object", description="Exact object, e.g. `user:alice`."),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601: rows at or after this instant."),
+            OpenApiParameter("door", enum=[value for value, _ in Door.CHOICES]),
+            OpenApiParameter("result", enum=[value for value, _ in Result.CHOICES]),
+        ],
+    ),
     retrieve=extend_schema(summary="One audit row"),
 )
 class AuditEntryViewSet(viewsets.ReadOnlyModelViewSet):

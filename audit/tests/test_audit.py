@@ -303,9 +303,11 @@ def test_since_takes_an_iso_instant(staff_client, log):
 
 def test_a_bad_since_or_an_unknown_parameter_is_a_400_envelope(staff_client, log):
     bad = staff_client.get(AUDIT, {"since": "yesterday"})
+    blank = staff_client.get(f"{AUDIT}?since=")
     unknown = staff_client.get(AUDIT, {"who": "carol"})
 
     assert bad.status_code == 400 and bad.json()["code"] == "invalid" and "since" in bad.json()["fields"]
+    assert blank.status_code == 400 and "since" in blank.json()["fields"]
     assert unknown.status_code == 400 and "who" in unknown.json()["fields"]
 
 
