@@ -121,7 +121,7 @@ def scope(*, door: str, actor: str = "system", ip: str = "", user: Any = None) -
         flush(opened)
 
 
-def command_scope(name: str) -> Any:
+def command_scope(name: str) -> contextlib.AbstractContextManager[Scope]:
     """The scope of a management command that changes state: `with command_scope("yunohost_import"):`."""
     return scope(door=Door.COMMAND, actor=f"command:{name}")
 
