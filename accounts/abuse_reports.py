@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+import audit
 from blahaj import notifications
 from blahaj.errors import ApplicationError
 
@@ -34,6 +35,11 @@ def abuse_report_create(
     return report
 
 
+@audit.audited(
+    "abuse_report.update",
+    target=audit.of("abuse_report", "report"),
+    detail=lambda kwargs, report: f"status {report.status}",
+)
 def abuse_report_update(
     *,
     report: AbuseReport,

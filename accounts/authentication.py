@@ -9,6 +9,8 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
 
+import audit
+
 from . import revocation, tokens
 from .models import User
 
@@ -33,8 +35,11 @@ class JWTAuthentication(authentication.JWTAuthentication):
     # SimpleJWT declares the result as a TypeVar bound to nothing in the signature.
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
         if revocation.mirror.ready():
-            return self._user_from_mirror(validated_token)
-        return self._user_from_cache(validated_token)
+            user = self._user_from_mirror(validated_token)
+        else:
+            user = self._user_from_cache(validated_token)
+        audit.identify(user)  # the audit log's actor for this request (no query)
+        return user
 
     def _user_from_mirror(self, validated_token: Token) -> User:
         mirror = revocation.mirror

@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+import audit
 from blahaj.errors import ApplicationError, Conflict
 
 from . import mail_domains, services
@@ -149,6 +150,10 @@ def _network_value(network: str) -> str:
         raise ApplicationError(fields={"network": list(error.messages)}) from None
 
 
+@audit.audited(
+    "network_block.create",
+    target=lambda kwargs, block: f"network_block:{block.network if block else kwargs['network']}",
+)
 def network_block_create(
     *, network: str, reason: str = "", expires_at: datetime | None = None, actor: User | None = None
 ) -> NetworkBlock:
@@ -158,6 +163,7 @@ def network_block_create(
     return NetworkBlock.objects.create(network=value, reason=reason, expires_at=expires_at, created_by=actor)
 
 
+@audit.audited("network_block.update", target=lambda kwargs, _: f"network_block:{kwargs['block'].network}")
 def network_block_update(*, block: NetworkBlock, data: dict[str, Any]) -> NetworkBlock:
     if "network" in data:
         value = _network_value(data["network"])
@@ -216,6 +222,10 @@ def _domain_value(domain: str) -> str:
         raise ApplicationError(fields={"domain": list(error.messages)}) from None
 
 
+@audit.audited(
+    "email_domain_block.create",
+    target=lambda kwargs, block: f"email_domain_block:{block.domain if block else kwargs['domain']}",
+)
 def email_domain_block_create(*, domain: str, reason: str = "", actor: User | None = None) -> EmailDomainBlock:
     value = _domain_value(domain)
     if EmailDomainBlock.objects.filter(domain=value).exists():
@@ -223,6 +233,7 @@ def email_domain_block_create(*, domain: str, reason: str = "", actor: User | No
     return EmailDomainBlock.objects.create(domain=value, reason=reason, created_by=actor)
 
 
+@audit.audited("email_domain_block.update", target=lambda kwargs, _: f"email_domain_block:{kwargs['block'].domain}")
 def email_domain_block_update(*, block: EmailDomainBlock, data: dict[str, Any]) -> EmailDomainBlock:
     if "domain" in data:
         value = _domain_value(data["domain"])

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+import audit
 from blahaj.errors import ApplicationError
 
 from . import emails, services, signals
@@ -99,6 +100,7 @@ def user_cancel_deletion(*, token: str) -> User:
 
 
 @transaction.atomic
+@audit.audited("user.deletion.cancel", target=audit.of("user", "user", "username"))
 def user_cancel_deletion_by_staff(*, user: User, actor: User | None = None) -> User:
     """Staff stop a pending deletion (the admin): the same as the owner's cancel link."""
     locked = User.objects.select_for_update().get(pk=user.pk)

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import InvalidToken
 
+import audit
 from blahaj import crypto, notifications
 from blahaj.errors import ApplicationError, Conflict, Forbidden, Gone, TooManyAttempts, ValidationFailed
 from blahaj.queueing import send_after_commit
@@ -44,6 +45,9 @@ from .models import (
 from .validators import normalize_email, validate_password_length
 
 logger = logging.getLogger(__name__)
+
+# The audit log's object for a service that takes `user=` (audit/recorder.py).
+_USER = audit.of("user", "user", "username")
 
 # --- Login and tokens ----------------------------------------------------------------------
 
@@ -218,6 +222,7 @@ def _user_forget_after_commit(user_id: int) -> None:
 
 
 @transaction.atomic
+@audit.audited("user.tokens.revoke", target=_USER)
 def user_revoke_all_tokens(*, user: User) -> None:
     """Every token issued so far stops working (logout everywhere); every session ends."""
     user.revoke_tokens()
@@ -226,6 +231,7 @@ def user_revoke_all_tokens(*, user: User) -> None:
 
 
 @transaction.atomic
+@audit.audited("user.password.set", target=_USER)
 def user_set_password(*, user: User, password: str, keep_session: str | None = None) -> None:
     """Change the password here and on YunoHost; every earlier token stops working, and
     every login session but `keep_session` ends.
@@ -239,6 +245,7 @@ def user_set_password(*, user: User, password: str, keep_session: str | None = N
 
 
 @transaction.atomic
+@audit.audited("user.delete", target=_USER)
 def user_delete(*, user: User) -> None:
     """Delete the account here and queue `yunohost user delete` (home and mail too).
 
@@ -254,6 +261,7 @@ def user_delete(*, user: User) -> None:
 
 
 @transaction.atomic
+@audit.audited("user.disable", target=_USER)
 def user_disable(*, user: User) -> None:
     """The account can no longer log in, and every token it holds dies.
 
@@ -270,6 +278,11 @@ def user_disable(*, user: User) -> None:
 
 
 @transaction.atomic
+@audit.audited(
+    "user.roles.set",
+    target=_USER,
+    detail=lambda kwargs, _: f"is_staff={kwargs['is_staff']}, is_superuser={kwargs['is_superuser']}",
+)
 def user_set_roles(*, user: User, is_staff: bool, is_superuser: bool) -> None:
     """Staff status and superuser status, as the admin's change form sets them."""
     user.is_staff, user.is_superuser = is_staff, is_superuser
@@ -531,6 +544,7 @@ def user_begin_provisioning(*, user: User) -> None:
     lane.account_create(user=user)
 
 
+@audit.audited("user.approve", target=_USER)
 def user_approve(*, user: User) -> None:
     """Staff let a confirmed account in (approval mode): provisioning starts."""
     if user.status != User.Status.PENDING_APPROVAL:
@@ -699,6 +713,7 @@ def tier_members_refresh(*, tier: Tier, mailbox_quota_changed: bool) -> None:
 
 
 @transaction.atomic
+@audit.audited("user.tier.set", target=_USER, detail=lambda kwargs, _: f"tier {kwargs['tier'].slug}")
 def user_set_tier(*, user: User, tier: Tier) -> User:
     """Move a member to `tier`: its limits apply at once, and its quota on YunoHost."""
     current = User.objects.select_for_update().select_related("tier").get(pk=user.pk)
@@ -765,6 +780,11 @@ def user_create_by_staff_check(
 
 
 @transaction.atomic
+@audit.audited(
+    "user.create",
+    target=lambda kwargs, user: f"user:{user.username if user else kwargs['username'].strip()}",
+    detail=lambda _, user: f"tier {user.tier.slug}",
+)
 def user_create_by_staff(
     *,
     username: str,
@@ -796,6 +816,13 @@ def user_create_by_staff(
     return user
 
 
+@audit.audited(
+    "user.update",
+    target=_USER,
+    detail=lambda kwargs, _: (
+        "fields: " + ", ".join(sorted(k for k, v in kwargs.items() if k != "user" and v is not None))
+    ),
+)
 def user_update(
     *,
     user: User,
@@ -849,6 +876,7 @@ def _status_before_disable(user: User) -> str:
 
 
 @transaction.atomic
+@audit.audited("user.enable", target=_USER)
 def user_enable(*, user: User) -> User:
     """Undo `user_disable`: the account gets back the status its history says it had.
 
@@ -880,6 +908,7 @@ def user_set_status(*, user: User, status: str) -> User:
     return user
 
 
+@audit.audited("user.password_reset.send", target=_USER)
 def user_send_password_reset(*, user: User) -> None:
     """Staff send the owner a reset link (queued)."""
     if user.status == User.Status.DISABLED:
@@ -888,6 +917,7 @@ def user_send_password_reset(*, user: User) -> None:
 
 
 @transaction.atomic
+@audit.audited("user.reject", target=_USER)
 def user_reject(*, user: User, reason: str = "") -> None:
     """Staff turn a sign-up down (approval mode): the applicant is told, the account deleted.
 
@@ -955,6 +985,14 @@ def _imported_user(username: str, info: dict[str, Any]) -> User:
     return user
 
 
+@audit.audited(
+    "user.import",
+    target=lambda _, __: "yunohost",
+    detail=lambda kwargs, summary: (
+        ("dry run: " if kwargs.get("dry_run") else "")
+        + f"created {len(summary.created)}, already there {len(summary.already_there)}, skipped {len(summary.skipped)}"
+    ),
+)
 def users_import_from_yunohost(*, dry_run: bool = False) -> ImportSummary:
     """Create, as active accounts, the YunoHost users we have no account for. Idempotent."""
     summary = ImportSummary()
@@ -1067,6 +1105,13 @@ def _invitation_cap(inviter: User) -> None:
 
 
 @transaction.atomic
+@audit.audited(
+    "invitation.create",
+    target=lambda _, invitation: f"invitation:{invitation.pk if invitation else 'new'}",
+    detail=lambda kwargs, invitation: (
+        f"for {invitation.email}" + (f", tier {kwargs['tier'].slug}" if kwargs.get("tier") else "")
+    ),
+)
 def invitation_create(*, inviter: User, email: str, note: str = "", tier: Tier | None = None) -> Invitation:
     """Invite `email` to sign up: a single-use referral code owned by the inviter, and an
     email whose link (INVITATIONS_TTL) opens the sign-up page.
@@ -1107,6 +1152,7 @@ def _judge_invitation(invitation: Invitation) -> None:
 
 
 @transaction.atomic
+@audit.audited("invitation.cancel", target=audit.of("invitation", "invitation"))
 def invitation_cancel(*, invitation: Invitation) -> Invitation:
     """A pending invitation stops working (its link and its referral code)."""
     if not Invitation.objects.filter(pk=invitation.pk, used_at__isnull=True, cancelled_at__isnull=True).update(
@@ -1197,6 +1243,7 @@ def staff_digest_send() -> int:
 
 
 @transaction.atomic
+@audit.audited("site_settings.update", target=lambda _, __: "site_settings")
 def site_settings_save(*, site_settings: SiteSettings) -> SiteSettings:
     """Save the single SiteSettings row; pages and emails use it once this commits."""
     site_settings.pk = SiteSettings.SINGLETON

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "accounts",
     "websites",
     "provisioning",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -99,6 +100,8 @@ MIDDLEWARE = [
     # A member page session whose login session was ended (sessions page, logout-all) ends.
     "accounts.middleware.member_session",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The audit log's door: who (read lazily), from where, through which door (audit/recorder.py).
+    "audit.middleware.AuditMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -196,7 +199,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.finalize_deletions",
         "schedule": float(env_int("ACCOUNTS_DELETE_FINALIZE_INTERVAL", 10 * 60)),
     },
+    # The audit log keeps AUDIT_RETENTION_DAYS days; older rows go once a day.
+    "audit-prune": {
+        "task": "audit.tasks.prune_audit_log",
+        "schedule": 24 * 3600.0,
+    },
 }
+# --- Audit log -------------------------------------------------------------------------------
+
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 
 # --- Auth and accounts ---------------------------------------------------------------------
 

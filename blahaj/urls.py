@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/", include("tiers.urls")),
     path("api/", include("accounts.invitation_urls")),
     path("api/", include("websites.urls")),
+    path("api/", include("audit.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script from ?script: no inline script, so
     # the Content-Security-Policy needs no exception for this page.

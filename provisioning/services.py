@@ -35,6 +35,7 @@ from django.db import IntegrityError, connections, transaction
 from django.db.models import Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
 
+import audit
 from blahaj import notifications
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
 from blahaj.errors import Conflict
@@ -182,6 +183,7 @@ def _random_password() -> str:
 
 
 @transaction.atomic
+@audit.audited("operation.retry", target=audit.of("operation", "operation"))
 def operation_retry(*, operation: Operation) -> Operation:
     """Run a failed operation again, with a fresh budget of attempts; its kind's owner is told
     (`outcomes.retried`) in this transaction."""
@@ -353,11 +355,28 @@ def _finish(operation: Operation, outcome: Outcome) -> bool:
         if not won:
             logger.warning("Operation %s was taken back while running; its result is dropped.", operation.pk)
             return False
+        _audit_outcome(operation, outcome)
         if outcome.status != Status.PENDING:
             for name, value in fields.items():  # final outcomes set plain values, no F()
                 setattr(operation, name, value)
             _on_finished(operation)
     return True
+
+
+def _audit_outcome(operation: Operation, outcome: Outcome) -> None:
+    """Each attempt's outcome is a row of the audit log (door and actor `lane`), in the
+    transaction that records it. A busy wait is no attempt and leaves no row."""
+    if outcome.busy:
+        return
+    if outcome.status == Status.SUCCEEDED:
+        result, detail = audit.Result.OK, f"operation {operation.pk} succeeded (attempt {operation.attempts})"
+    elif outcome.status == Status.FAILED:
+        result, detail = audit.Result.FAILED, f"operation {operation.pk} failed for good: {outcome.error}"
+    else:
+        result = audit.Result.FAILED
+        detail = f"operation {operation.pk}, attempt {operation.attempts} failed, will retry: {outcome.error}"
+    with audit.scope(door=audit.Door.LANE, actor="lane"):
+        audit.record(action=f"lane.{operation.kind}", object=operation.subject, result=result, detail=detail)
 
 
 def _next_runnable(previous: Operation) -> Operation | None:

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+import audit
 from blahaj.errors import Conflict, Forbidden, ValidationFailed
 
 from .models import ReferralCode, Tier
@@ -36,6 +37,7 @@ def _slug_taken(slug: str) -> Conflict:
 
 
 @transaction.atomic
+@audit.audited("tier.create", target=lambda kwargs, tier: f"tier:{tier.slug if tier else kwargs.get('slug', '')}")
 def tier_create(*, is_default: bool = False, **fields: Any) -> Tier:
     """A new tier (`slug`, `name` and the optional limits of TIER_FIELDS)."""
     tier = Tier(**{name: value for name, value in fields.items() if name in TIER_FIELDS})
@@ -53,6 +55,11 @@ def tier_create(*, is_default: bool = False, **fields: Any) -> Tier:
 
 
 @transaction.atomic
+@audit.audited(
+    "tier.update",
+    target=audit.of("tier", "tier", "slug"),
+    detail=lambda kwargs, _: "fields: " + ", ".join(sorted(kwargs["data"])),
+)
 def tier_update(*, tier: Tier, data: dict[str, Any]) -> Tier:
     """Change a tier; its members see the new limits at once (and YunoHost gets the quota).
 
@@ -90,6 +97,7 @@ def _default_required() -> Conflict:
 
 
 @transaction.atomic
+@audit.audited("tier.default.set", target=audit.of("tier", "tier", "slug"))
 def tier_make_default(*, tier: Tier) -> Tier:
     """Move the default flag to `tier`, in one transaction.
 
@@ -126,6 +134,7 @@ def tier_delete_refusal(*, tier: Tier) -> Conflict | None:
 
 
 @transaction.atomic
+@audit.audited("tier.delete", target=audit.of("tier", "tier", "slug"))
 def tier_delete(*, tier: Tier) -> None:
     """Delete an unused tier; refused (409) while it is the default or anything points to it."""
     current = Tier.objects.select_for_update().filter(pk=tier.pk).first()
@@ -169,6 +178,12 @@ def _save_new_code(referral_code: ReferralCode, *, generated: bool) -> ReferralC
 
 
 @transaction.atomic
+# Named by id: a code is a privilege, the log shows no more of it than staff need.
+@audit.audited(
+    "referral_code.create",
+    target=lambda _, code: f"referral_code:{code.pk if code else 'new'}",
+    detail=lambda kwargs, code: f"tier {code.tier.slug}" if code.tier_id else "",
+)
 def referral_code_create(
     *,
     code: str = "",
@@ -213,6 +228,11 @@ def referral_code_create_for_member(
 
 
 @transaction.atomic
+@audit.audited(
+    "referral_code.update",
+    target=audit.of("referral_code", "referral_code"),
+    detail=lambda kwargs, _: "fields: " + ", ".join(sorted(kwargs["data"])),
+)
 def referral_code_update(*, referral_code: ReferralCode, data: dict[str, Any]) -> ReferralCode:
     """Change a code; `uses` is counted by sign-ups only."""
     current = ReferralCode.objects.select_for_update().get(pk=referral_code.pk)
@@ -231,6 +251,7 @@ def referral_code_update(*, referral_code: ReferralCode, data: dict[str, Any]) -
 
 
 @transaction.atomic
+@audit.audited("referral_code.delete", target=audit.of("referral_code", "referral_code"))
 def referral_code_delete(*, referral_code: ReferralCode) -> None:
     """Delete an unused code; a used one records who referred whom, so it is deactivated instead."""
     if referral_code.referred_users.exists():
@@ -241,5 +262,10 @@ def referral_code_delete(*, referral_code: ReferralCode) -> None:
     referral_code.delete()
 
 
+@audit.audited(
+    "referral_code.deactivate",
+    target=lambda _, __: "referral_codes",
+    detail=lambda _, count: f"{count} deactivated",
+)
 def referral_codes_deactivate(*, referral_codes: QuerySet[ReferralCode]) -> int:
     return referral_codes.filter(is_active=True).update(is_active=False)

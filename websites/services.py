@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+import audit
 from accounts.models import User
 from blahaj import notifications
 from blahaj.crypto import SecretUnreadable, decrypt
@@ -28,6 +29,9 @@ Status = Website.Status
 # The states in which a site has (or is getting) something on YunoHost.
 ON_YUNOHOST = (Status.PROVISIONING, Status.LIVE, Status.FAILED)
 logger = logging.getLogger(__name__)
+
+# The audit log's object for a service that takes `website=` (audit/recorder.py).
+_SITE = audit.of("website", "website")
 
 
 class TokenInvalid(ApplicationError):
@@ -203,6 +207,7 @@ def websites_git_pull() -> int:
 
 
 @transaction.atomic
+@audit.audited("website.delete", target=_SITE, detail=lambda _, site: site.domain)
 def website_delete(*, website: Website) -> Website:
     """Delete the site: at once if nothing was made on YunoHost yet, else through the lane
     (app remove, then domain remove). Deleting a site being deleted changes nothing."""
@@ -234,12 +239,14 @@ def _not_suspended(website: Website) -> Website:
 
 
 @transaction.atomic
+@audit.audited("website.reset", target=_SITE)
 def website_reset(*, website: Website) -> Operation:
     """Wipe the site's files back to the initial state (same SFTP login; a new password is mailed)."""
     return lane.website_reset(website=_not_suspended(_live(website)))
 
 
 @transaction.atomic
+@audit.audited("website.sftp_password.rotate", target=_SITE)
 def website_sftp_password_rotate(*, website: Website) -> Operation:
     """Set a new, generated SFTP password and mail it once to the owner."""
     locked = _live(website)
@@ -256,6 +263,7 @@ def website_failed_operation(*, website: Website) -> Operation | None:
     )
 
 
+@audit.audited("website.retry", target=_SITE, detail=lambda _, operation: f"operation {operation.pk}")
 def website_retry(*, website: Website) -> Operation:
     """Staff: run the failed step again; the plan goes on from there."""
     operation = website_failed_operation(website=website)
@@ -283,6 +291,11 @@ def _reason(reason: str) -> str:
     return reason[:2000]
 
 
+@audit.audited(
+    "website.suspend",
+    target=_SITE,
+    detail=lambda kwargs, site: f"{site.domain}" + (" (with the account)" if kwargs.get("with_account") else ""),
+)
 def website_suspend(*, website: Website, reason: str, actor: User | None, with_account: bool = False) -> Website:
     """Staff: the site answers only to its owner and the admins on YunoHost (through the lane),
     and the owner is told why. It keeps its status and still counts against the tier.
@@ -313,6 +326,7 @@ def website_suspend(*, website: Website, reason: str, actor: User | None, with_a
     return locked
 
 
+@audit.audited("website.unsuspend", target=_SITE, detail=lambda _, site: site.domain)
 def website_unsuspend(*, website: Website, actor: User | None) -> Website:
     """Undo `website_suspend`: the site is public again, and what the suspension allowed
     (admins, the owner) is taken back unless it was allowed before; the owner is told."""

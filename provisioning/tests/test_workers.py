@@ -26,6 +26,7 @@ from django.db import transaction
 
 from accounts import yunohost as accounts_lane
 from accounts.models import User
+from audit.models import AuditEntry
 from blahaj.celery import app as celery_app
 from blahaj.crypto import encrypt
 from blahaj.testing import ROOT, child_env, free_port
@@ -213,6 +214,11 @@ def test_two_hundred_operations_run_one_at_a_time_in_order_none_lost_none_twice(
     assert sorted(state) == [user.username for user in users]
     assert all(state[u.username]["password_sha256"] == sha256(f"last password of {u.username}") for u in users)
     assert set(User.objects.values_list("status", flat=True)) == {User.Status.ACTIVE}
+    # The audit log has each outcome, written by the workers in the lane's transactions.
+    outcomes = AuditEntry.objects.filter(door="lane")
+    assert outcomes.count() == 200
+    assert set(outcomes.values_list("actor", "result")) == {("lane", "ok")}
+    assert outcomes.filter(action="lane.user.create").count() == 100
 
 
 def test_a_busy_yunohost_is_retried_then_done(workers, emulator):

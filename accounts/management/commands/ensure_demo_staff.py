@@ -10,8 +10,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.utils import timezone
 
+import audit
 from accounts.models import User
 
 USERNAME = "demo_staff"
@@ -24,13 +26,16 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("ensure_demo_staff only runs with DJANGO_DEBUG=true.")
         password = "-".join(secrets.token_urlsafe(6) for _ in range(3))
-        user = User.objects.filter(username=USERNAME).first()
-        if user is None:
-            user = User.objects.create_superuser(USERNAME, "demo_staff@example.org", display_name="Demo staff")
-        user.set_password(password)
-        user.status = User.Status.ACTIVE
-        user.confirmed_at = user.confirmed_at or timezone.now()
-        user.save()
+        with audit.command_scope("ensure_demo_staff"), transaction.atomic():
+            user = User.objects.filter(username=USERNAME).first()
+            action = "user.password.set" if user is not None else "user.create"
+            if user is None:
+                user = User.objects.create_superuser(USERNAME, "demo_staff@example.org", display_name="Demo staff")
+            user.set_password(password)
+            user.status = User.Status.ACTIVE
+            user.confirmed_at = user.confirmed_at or timezone.now()
+            user.save()
+            audit.record(action=action, object=f"user:{USERNAME}", detail="demo staff account (development only)")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo staff account: username {USERNAME!r}, password {password!r} "

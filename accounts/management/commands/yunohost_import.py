@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+import audit
 from accounts import services
 from blahaj.errors import ApplicationError
 
@@ -22,7 +23,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, dry_run: bool = False, **options: Any) -> None:
         try:
-            summary = services.users_import_from_yunohost(dry_run=dry_run)
+            with audit.command_scope("yunohost_import"):
+                summary = services.users_import_from_yunohost(dry_run=dry_run)
         except ApplicationError as error:
             raise CommandError(error.message) from None
         for username, why in summary.skipped.items():

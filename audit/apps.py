@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    name = "audit"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # A Celery task gets its own scope (door `task`, actor "system") unless it runs inside
+        # one already (an eager task in a request); the beat task is found by name.
+        from . import recorder, tasks  # noqa: F401
+
+        recorder.connect_task_signals()

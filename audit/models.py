@@ -1,0 +1,64 @@
+"""The audit log: one append-only row per staff action (through any door) and per lane outcome.
+
+Rows are never changed and never deleted by the application: `save()` of an existing row and
+`delete()` raise, and so do the queryset's `update()` and `delete()`. The one way out is
+`audit.services.audit_prune`, which removes rows older than AUDIT_RETENTION_DAYS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+from .recorder import Door, Result
+
+
+class AppendOnly(Exception):
+    """Someone tried to change or delete an audit row."""
+
+
+class AuditQuerySet(models.QuerySet["AuditEntry"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnly("Audit rows are never changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnly("Audit rows are never deleted (old ones are pruned by audit.services.audit_prune).")
+
+    def _prune(self) -> int:
+        # The prune's own way out: a plain DELETE (no signals, nothing cascades to an audit row).
+        return self._raw_delete(self.db)
+
+
+class AuditEntry(models.Model):
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Not a foreign key: the row outlives the account. The username is a snapshot; for anything
+    # that is not a person, "system", "lane" or "command:<name>" and no id.
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor = models.CharField(max_length=150, db_index=True)
+    door = models.CharField(max_length=16, choices=Door.CHOICES)
+    action = models.CharField(max_length=64, db_index=True)
+    object = models.CharField(max_length=255, db_index=True, blank=True)
+    ip = models.CharField(max_length=45, blank=True)
+    result = models.CharField(max_length=16, choices=Result.CHOICES, default=Result.OK)
+    detail = models.CharField(max_length=300, blank=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"
+        indexes = [models.Index(fields=["door", "result", "at"], name="audit_door_result_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.object} ({self.result})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnly("Audit rows are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnly("Audit rows are never deleted (old ones are pruned by audit.services.audit_prune).")
