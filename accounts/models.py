@@ -118,6 +118,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_domain_unverified = models.BooleanField(
         "email domain not verified", default=False, help_text="DNS failed while checking the domain at sign-up."
     )
+    # A program's account (the sign-up front end's, `manage.py create_service_account`): never on
+    # YunoHost, never staff, refused everywhere but its own tokens and what its permissions open.
+    is_service_account = models.BooleanField(default=False, editable=False)
 
     objects = UserManager()
 
@@ -127,6 +130,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["username"]
+        permissions = [("create_user_via_seed", "Can call /create_user")]
         indexes = [
             # The admin's changelist shows the newest accounts first.
             models.Index(fields=["date_joined", "id"], name="user_date_joined"),
@@ -178,6 +182,7 @@ class OneTimeToken(models.Model):
     class Purpose(models.TextChoices):
         CONFIRM = "confirm", "Email confirmation"
         RESET = "reset", "Password reset"
+        MFA = "mfa", "Login second step"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="one_time_tokens")
     purpose = models.CharField(max_length=16, choices=Purpose.choices)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import abuse, pages
+from .views import abuse, account_mfa, pages
 
 app_name = "pages"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("password-reset/done/", pages.password_reset_done, name="password-reset-done"),
     path("password-reset/<str:token>/", pages.password_reset_confirm, name="password-reset-confirm"),
     path("password_reset", pages.seed_password_reset, name="seed-password-reset"),
+    path("account/mfa/", account_mfa.account_mfa, name="account-mfa"),
     path("abuse/", abuse.abuse_page, name="abuse"),
     path("abuse/sent/", abuse.abuse_sent, name="abuse-sent"),
 ]

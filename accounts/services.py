@@ -29,7 +29,7 @@ from provisioning.yunohost import YunohostError, get_client
 from tiers import services as tier_services
 from tiers.models import ReferralCode, Tier
 
-from . import emails, signals, site, tokens
+from . import emails, mfa, signals, site, tokens
 from . import yunohost as lane
 from .models import Invitation, OneTimeToken, SiteSettings, StaffNotice, User
 from .validators import normalize_email, validate_password_length
@@ -95,6 +95,10 @@ def _record_failure(ident: str) -> None:
         cache.delete(key)
 
 
+def _clear_failures(ident: str) -> None:
+    cache.delete(_FAILURES_KEY.format(ident=ident))
+
+
 def user_login(*, identifier: str, password: str) -> dict[str, Any]:
     """Check the credentials and issue an access and a refresh token."""
     user = _find_login_user(identifier)
@@ -108,12 +112,31 @@ def user_login(*, identifier: str, password: str) -> dict[str, Any]:
     if not user.check_password(password):
         _record_failure(ident)
         raise InvalidCredentials()
-    cache.delete(_FAILURES_KEY.format(ident=ident))
+    # With a second factor, the password alone does not clear the failures: whoever holds it
+    # would get a fresh budget of code guesses at every login (services_mfa clears them).
+    second_factor = mfa.has_second_factor(user)
+    if not second_factor:
+        cache.delete(_FAILURES_KEY.format(ident=ident))
     if user.status in _INACTIVE_ANSWERS:
         code, message = _INACTIVE_ANSWERS[user.status]
         raise Forbidden(message, code=code)
+    # The second factor: an account with TOTP gets no tokens yet, but a step to finish
+    # (services_mfa.user_login_mfa); the front end's service account has none and never will.
+    if second_factor:
+        return mfa_challenge(user=user)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     return tokens.issue_for_user(user)
+
+
+def mfa_challenge(*, user: User) -> dict[str, Any]:
+    """The answer to a right password when a second factor is due: a short-lived one-time
+    token for the second step, no access or refresh token."""
+    return {
+        "mfa_required": True,
+        "mfa_token": one_time_token_issue(user=user, purpose=OneTimeToken.Purpose.MFA),
+        "mfa_expires_in": settings.ACCOUNTS_MFA_TOKEN_LIFETIME,
+        "methods": list(mfa.METHODS),
+    }
 
 
 def token_refresh(*, raw_refresh: str) -> dict[str, Any]:
@@ -231,6 +254,7 @@ class TokenExpired(Gone):
 _TOKEN_LIFETIME_SETTINGS: dict[str, str] = {
     OneTimeToken.Purpose.CONFIRM: "ACCOUNTS_CONFIRM_TOKEN_LIFETIME",
     OneTimeToken.Purpose.RESET: "ACCOUNTS_RESET_TOKEN_LIFETIME",
+    OneTimeToken.Purpose.MFA: "ACCOUNTS_MFA_TOKEN_LIFETIME",
 }
 # The emails that carry a link, and the purpose of the token in that link.
 _LINK_PURPOSES = {

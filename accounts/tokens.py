@@ -53,8 +53,21 @@ def lifetime_seconds(token_class: type[Token]) -> int:
     return int(lifetime.total_seconds())
 
 
-def issue_for_user(user: Any) -> dict[str, Any]:
+# The claim that says how the login was proven (RFC 8176 names): "pwd", then "otp" once a
+# second factor was given. Copied into every access token minted from the refresh token.
+AMR_CLAIM = "amr"
+PASSWORD_ONLY = ("pwd",)
+WITH_SECOND_FACTOR = ("pwd", "otp")
+
+
+def has_second_factor(token: Any) -> bool:
+    """The token's login gave a second factor (TOTP or a recovery code)."""
+    return "otp" in (token.get(AMR_CLAIM) or ()) if token is not None else False
+
+
+def issue_for_user(user: Any, *, factors: tuple[str, ...] = PASSWORD_ONLY) -> dict[str, Any]:
     refresh = RefreshToken.for_user(user)
+    refresh[AMR_CLAIM] = list(factors)
     return {
         "access": str(refresh.access_token),
         "access_expires_in": lifetime_seconds(AccessToken),

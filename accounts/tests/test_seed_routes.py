@@ -32,12 +32,12 @@ def seed_login(client, username: str, password: str = PASSWORD):
 
 
 @pytest.fixture
-def front_end(staff_user, default_tier):
-    """Like the front end's server: a fresh staff login before each /create_user."""
+def front_end(service_account, default_tier):
+    """Like the front end's server: a fresh login of its service account before each /create_user."""
 
     def sign_up(client=None, **form):
         client = client or APIClient()
-        tokens = seed_login(client, staff_user.username)
+        tokens = seed_login(client, service_account.username)
         assert tokens.status_code == 200, tokens.content
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.json()['access_token']}")
         return client.post("/create_user", {**FORM, **form}, format="json")
