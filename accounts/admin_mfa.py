@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import update_wrapper
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 import django_otp
@@ -29,6 +29,8 @@ from blahaj.errors import ApplicationError, TooManyAttempts
 
 from . import mfa, services_mfa
 from .models import User
+
+_View = TypeVar("_View", bound=Callable[..., Any])
 
 
 def _staff(request: HttpRequest) -> User | None:
@@ -63,7 +65,7 @@ class AdminSite(admin.AdminSite):
         next_url = next_url or request.get_full_path()
         return HttpResponseRedirect(f"{reverse(step, current_app=self.name)}?{urlencode({'next': next_url})}")
 
-    def admin_view(self, view: Callable[..., Any], cacheable: bool = False) -> Callable[..., Any]:
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
         inner = super().admin_view(view, cacheable)
 
         def gate(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
@@ -72,7 +74,7 @@ class AdminSite(admin.AdminSite):
                 return self._to_step(step, request)
             return inner(request, *args, **kwargs)
 
-        return update_wrapper(gate, inner)
+        return cast(_View, update_wrapper(gate, inner))
 
     @method_decorator(never_cache)
     @login_not_required

@@ -32,14 +32,14 @@ class JWTAuthentication(authentication.JWTAuthentication):
         if result is None:
             return None
         user, token = result
+        if not isinstance(user, User):  # get_user gives nothing else
+            raise InvalidToken("Token is invalid or expired.")
         view = (getattr(request, "parser_context", None) or {}).get("view")
         if user.is_service_account and not getattr(view, "admits_service_accounts", False):
             raise permissions.Refused(permissions.SERVICE_ACCOUNT_SENTENCE, code="service_account")
-        if not getattr(view, "admits_staff_without_mfa", False) and (
-            refusal := permissions.mfa_refusal(user, token)
-        ):
+        if not getattr(view, "admits_staff_without_mfa", False) and (refusal := permissions.mfa_refusal(user, token)):
             raise refusal
-        return result
+        return user, token
 
     def get_validated_token(self, raw_token: bytes) -> AccessToken:
         try:

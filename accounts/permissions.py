@@ -55,8 +55,6 @@ def acts_as_staff(request: Request) -> bool:
 class IsStaff(BasePermission):
     """Staff, with the second factor in the token when STAFF_REQUIRE_MFA (403 otherwise)."""
 
-    message = "Staff only."
-
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
         if not (isinstance(user, User) and user.is_staff and user.is_active):
@@ -68,8 +66,6 @@ class IsStaff(BasePermission):
 
 class IsStaffOrSeedCreator(BasePermission):
     """/create_user: staff (as IsStaff), or an account with `accounts.create_user_via_seed`."""
-
-    message = "Only staff or the sign-up front end's service account may create accounts."
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user

@@ -140,5 +140,5 @@ class MFARemoveSerializer(StrictSerializer):
 
 class MFAStatusSerializer(serializers.Serializer):
     totp = serializers.BooleanField(help_text="An authenticator app is set up.")
-    required = serializers.BooleanField(help_text="Staff with STAFF_REQUIRE_MFA: it may not be turned off.")
+    mandatory = serializers.BooleanField(help_text="Staff with STAFF_REQUIRE_MFA: it may not be turned off.")
     token_has_second_factor = serializers.BooleanField()

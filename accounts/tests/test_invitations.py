@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Invitation, User
 from blahaj.testing import running_fake_discord
-from conftest import PASSWORD, verified_login
+from conftest import PASSWORD, login, verified_login
 from provisioning.models import Operation
 from tiers.models import ReferralCode, Tier
 
@@ -36,7 +36,7 @@ def lane_off(monkeypatch):
 
 
 def signed_in(api, username: str):
-    tokens = api.post("/api/user/login", {"username": username, "password": PASSWORD}).json()
+    tokens = login(api.client, username)
     api.client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     return api
 

@@ -205,7 +205,7 @@ def test_staff_may_not_take_their_last_factor_off(staff_client, staff_user):
 def test_a_member_turns_totp_on_and_off(auth_client, user, api_client):
     assert auth_client.get("/api/user/mfa/totp").json() == {
         "totp": False,
-        "required": False,
+        "mandatory": False,
         "token_has_second_factor": False,
     }
     auth_client.post("/api/user/mfa/totp")
@@ -225,7 +225,7 @@ def test_a_member_turns_totp_on_and_off(auth_client, user, api_client):
 
 
 def test_new_recovery_codes_replace_the_old_ones(api_client, alice_with_totp):
-    alice, device, old = alice_with_totp
+    alice, _, old = alice_with_totp
     client = bearer(login(api_client, "alice")["access"])
 
     response = client.post("/api/user/mfa/recovery-codes", {"code": old[1]}, format="json")
@@ -279,7 +279,9 @@ def test_the_command_makes_a_service_account_once(default_tier, user, monkeypatc
     out = io.StringIO()
     call_command("create_service_account", "frontend", stdout=out)
 
-    password = re.search(r"store it now\): (\S+)", out.getvalue())[1]
+    found = re.search(r"store it now\): (\S+)", out.getvalue())
+    assert found is not None
+    password = found[1]
     account = User.objects.get(username="frontend")
     assert account.check_password(password) and account.is_service_account and not account.is_staff
     with pytest.raises(CommandError, match="already a service account"):

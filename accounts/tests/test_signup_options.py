@@ -6,9 +6,9 @@ import pytest
 
 from accounts.models import User
 from blahaj.testing import running_fake_discord
+from conftest import staff_access, verified_login
 
 from .conftest import link_path
-from conftest import staff_access, verified_login
 
 TERMS = "https://blahaj.land/terms"
 

@@ -58,7 +58,7 @@ class TOTPView(MFASetupView):
         return Response(
             {
                 "totp": mfa.has_second_factor(user),
-                "required": mfa.staff_must_have_it(user),
+                "mandatory": mfa.staff_must_have_it(user),
                 "token_has_second_factor": tokens.has_second_factor(request.auth),
             }
         )
@@ -74,9 +74,7 @@ class TOTPView(MFASetupView):
     )
     def post(self, request: Request) -> Response:
         enrolment = services_mfa.totp_begin(user=signed_in_user(request))
-        return Response(
-            {"secret": enrolment.secret, "otpauth_url": enrolment.otpauth_url, "qr_svg": enrolment.qr_svg}
-        )
+        return Response({"secret": enrolment.secret, "otpauth_url": enrolment.otpauth_url, "qr_svg": enrolment.qr_svg})
 
     @extend_schema(
         request=serializers.MFARemoveSerializer,
