@@ -21,6 +21,8 @@ from rest_framework.test import APIClient
 
 os.environ.setdefault("BLAHAJ_TESTING", "true")
 
+from accounts import services_mfa
+from accounts import tokens as jwt
 from blahaj.celery import app as celery_app
 from factories import PASSWORD, DefaultTierFactory, UserFactory
 
@@ -128,8 +130,6 @@ def verified_login(client, user) -> None:
 
 def staff_access(user) -> str:
     """An access token of `user` with the second factor in it (as after /api/user/login/mfa)."""
-    from accounts import tokens as jwt
-
     totp_device(user)
     return jwt.issue_for_user(user, factors=jwt.WITH_SECOND_FACTOR)["access"]
 
@@ -152,8 +152,6 @@ def admin_client(client, admin_user):
 @pytest.fixture
 def service_account(db, default_tier):
     """The sign-up front end's account: not staff, allowed /create_user."""
-    from accounts import services_mfa
-
     return services_mfa.service_account_create(username="signup_frontend", password=PASSWORD)
 
 

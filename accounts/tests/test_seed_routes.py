@@ -273,7 +273,9 @@ def test_create_user_with_a_members_token_is_a_json_403(api_client, user):
 
 def test_the_seed_routes_need_no_csrf_token(service_account):
     browser = Client(enforce_csrf_checks=True)
-    tokens = browser.post("/login", {"username": "signup_frontend", "password": PASSWORD}, content_type="application/json")
+    tokens = browser.post(
+        "/login", {"username": "signup_frontend", "password": PASSWORD}, content_type="application/json"
+    )
     assert tokens.status_code == 200
 
     response = browser.post(
