@@ -171,6 +171,15 @@ def totp_remove(*, user: User, code: str = "", password: str = "") -> None:
     logger.info("Account %s turned TOTP off.", user.username)
 
 
+@transaction.atomic
+def second_factor_remove_by_staff(*, user: User) -> None:
+    """A lost authenticator (and recovery codes): staff take them off; every token of the
+    account dies. Staff so reset set a new one up at their next login."""
+    mfa.remove_all(user)
+    services.user_revoke_all_tokens(user=user)
+    logger.info("The second factor of %s was removed by staff.", user.username)
+
+
 # --- The front end's service account --------------------------------------------------------
 
 

@@ -407,3 +407,13 @@ def test_a_member_turns_totp_on_and_off_on_the_page(user):
 
     assert off.status_code == 302
     assert not TOTPDevice.objects.filter(user=user).exists()
+
+
+def test_staff_remove_a_lost_authenticator_in_the_admin_and_see_no_secrets(admin_client, staff_user):
+    assert admin_client.get("/admin/otp_totp/totpdevice/").status_code == 404
+    response = admin_client.post(
+        "/admin/accounts/user/", {"action": "remove_second_factor", "_selected_action": [staff_user.pk]}
+    )
+
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=staff_user).exists()
