@@ -14,10 +14,15 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.test import TestCase
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 os.environ.setdefault("BLAHAJ_TESTING", "true")
 
+from accounts import services_mfa
+from accounts import tokens as jwt
 from blahaj.celery import app as celery_app
 from factories import PASSWORD, DefaultTierFactory, UserFactory
 
@@ -97,9 +102,57 @@ def other_user(make_user):
     return make_user("bob")
 
 
+def totp_device(user) -> TOTPDevice:
+    """The account's confirmed TOTP device (created if it has none), as an authenticator app
+    would hold it."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+
+
+def totp_code(device: TOTPDevice, *, fresh: bool = True) -> str:
+    """The device's current code. `fresh`: forget the last step used first, so that a test may
+    log in twice within one 30-second step (a real app would wait for the next code)."""
+    if fresh:
+        TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)
+    device.refresh_from_db()
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):0{device.digits}d}"
+
+
+def verified_login(client, user) -> None:
+    """Sign a Django test client in as `user` with the admin's second-factor step passed (a
+    session of staff with STAFF_REQUIRE_MFA needs both)."""
+    device = totp_device(user)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+def staff_access(user) -> str:
+    """An access token of `user` with the second factor in it (as after /api/user/login/mfa)."""
+    totp_device(user)
+    return jwt.issue_for_user(user, factors=jwt.WITH_SECOND_FACTOR)["access"]
+
+
 @pytest.fixture
 def staff_user(make_user):
-    return make_user("carol", is_staff=True)
+    """Staff, with TOTP set up (required of staff): `login()` passes its second step."""
+    carol = make_user("carol", is_staff=True)
+    totp_device(carol)
+    return carol
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's admin client, past the admin's second-factor step."""
+    verified_login(client, admin_user)
+    return client
+
+
+@pytest.fixture
+def service_account(db, default_tier):
+    """The sign-up front end's account: not staff, allowed /create_user."""
+    return services_mfa.service_account_create(username="signup_frontend", password=PASSWORD)
 
 
 @contextmanager
@@ -124,9 +177,18 @@ def api_client() -> APIClient:
 
 
 def login(client: APIClient, username: str, password: str = PASSWORD) -> dict:
+    """Log in over the API; an account with TOTP passes the second step with its current code."""
     response = client.post("/api/user/login", {"username": username, "password": password}, format="json")
     assert response.status_code == 200, response.content
-    return response.json()
+    body = response.json()
+    if body.get("mfa_required"):
+        device = TOTPDevice.objects.get(user__username=username.lower(), confirmed=True)
+        response = client.post(
+            "/api/user/login/mfa", {"mfa_token": body["mfa_token"], "code": totp_code(device)}, format="json"
+        )
+        assert response.status_code == 200, response.content
+        body = response.json()
+    return body
 
 
 @pytest.fixture

@@ -12,13 +12,15 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from blahaj import notifications
 from blahaj.errors import ApplicationError
 from tiers.models import Tier
 
-from . import deletion, selectors, services
+from . import deletion, selectors, services, services_mfa
 from .admin_defences import AbuseReportAdmin, EmailDomainBlockAdmin, NetworkBlockAdmin  # noqa: F401 - registered there
 from .admin_invitations import InvitationAdmin  # noqa: F401 - registered there
 from .admin_site import SiteSettingsAdmin  # noqa: F401 - registered there
@@ -123,6 +125,7 @@ class UserAdmin(DjangoUserAdmin):
         "send_reset_link",
         "change_tier",
         "revoke_tokens",
+        "remove_second_factor",
         "disable_accounts",
         "enable_accounts",
         "cancel_deletions",
@@ -255,6 +258,12 @@ class UserAdmin(DjangoUserAdmin):
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self._each(request, queryset, lambda user: services.user_revoke_all_tokens(user=user), "Revoked the tokens of")
 
+    @admin.action(description="Remove the second factor (a lost authenticator; staff set a new one up at login)")
+    def remove_second_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._each(
+            request, queryset, lambda user: services_mfa.second_factor_remove_by_staff(user=user), "Removed the TOTP of"
+        )
+
     @admin.action(description="Disable the selected accounts (YunoHost logins stop too)")
     def disable_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         def disable(user: User) -> None:
@@ -337,7 +346,9 @@ class UsernameQuarantineAdmin(admin.ModelAdmin):
 
 # SimpleJWT's own admin shows each refresh token in full (a working credential) and lets staff
 # edit rows: replaced by read-only lists without it. Revoking goes through the user actions.
-for _model in (OutstandingToken, BlacklistedToken):
+# django-otp's admin shows each device's secret (and a QR code of it): not registered. A lost
+# authenticator is removed with the user action "Remove the second factor".
+for _model in (OutstandingToken, BlacklistedToken, TOTPDevice, StaticDevice):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
 

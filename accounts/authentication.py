@@ -11,7 +11,7 @@ from rest_framework_simplejwt.tokens import AccessToken, Token
 
 import audit
 
-from . import revocation, tokens
+from . import permissions, revocation, tokens
 from .models import User
 
 
@@ -25,6 +25,24 @@ class JWTAuthentication(authentication.JWTAuthentication):
     user together) and, on a cache miss
     only, one query.
     """
+
+    def authenticate(self, request: Any) -> tuple[User, Token] | None:  # type: ignore[override]
+        """Also the two rules every route shares (docs/api.md "Second factor"): a staff token
+        without the second factor opens only the views marked `admits_staff_without_mfa` (the
+        set-up routes, /me, its own revocation), and a service account only the views marked
+        `admits_service_accounts`. Both refusals are 403s with their own code."""
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user, token = result
+        if not isinstance(user, User):  # get_user gives nothing else
+            raise InvalidToken("Token is invalid or expired.")
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        if user.is_service_account and not getattr(view, "admits_service_accounts", False):
+            raise permissions.Refused(permissions.SERVICE_ACCOUNT_SENTENCE, code="service_account")
+        if not getattr(view, "admits_staff_without_mfa", False) and (refusal := permissions.mfa_refusal(user, token)):
+            raise refusal
+        return user, token
 
     def get_validated_token(self, raw_token: bytes) -> AccessToken:
         try:

@@ -7,6 +7,7 @@ app_name = "account"
 urlpatterns = [
     path("", member.overview, name="overview"),
     path("login/", member.login_page, name="login"),
+    path("login/code/", member.login_code, name="login-code"),
     path("logout/", member.logout_page, name="logout"),
     path("password/", member.password_page, name="password"),
     path("email/", member.email_page, name="email"),

@@ -124,6 +124,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     deletion_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Indexed: the finalizer takes the accounts whose moment has come.
     deletes_at = models.DateTimeField("deletion scheduled for", null=True, blank=True, editable=False, db_index=True)
+    # A program's account (the sign-up front end's, `manage.py create_service_account`): never on
+    # YunoHost, never staff, refused everywhere but its own tokens and what its permissions open.
+    is_service_account = models.BooleanField(default=False, editable=False)
 
     objects = UserManager()
 
@@ -133,6 +136,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["username"]
+        permissions = [("create_user_via_seed", "Can call /create_user")]
         indexes = [
             # The admin's changelist shows the newest accounts first.
             models.Index(fields=["date_joined", "id"], name="user_date_joined"),
@@ -190,6 +194,7 @@ class OneTimeToken(models.Model):
         CONFIRM = "confirm", "Email confirmation"
         RESET = "reset", "Password reset"
         CANCEL_DELETION = "cancel_deletion", "Cancel an account deletion"
+        MFA = "mfa", "Login second step"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="one_time_tokens")
     purpose = models.CharField(max_length=16, choices=Purpose.choices)

@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,6 +30,7 @@ from blahaj.throttling import throttles
 from . import selectors, services
 from . import serializers_seed as io
 from .authentication import signed_in_user
+from .permissions import IsStaffOrSeedCreator
 from .serializers import ErrorSerializer as ERROR
 from .throttling import CountsFailedLogins
 
@@ -110,6 +111,10 @@ class SeedLoginView(CountsFailedLogins, PublicSeedView):
             ip=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
+        if pair.get("mfa_required"):
+            # A person with TOTP: the second step is POST /api/user/login/mfa (the front end's
+            # service account has no second factor and never gets here).
+            return Response(pair)
         return Response(
             {
                 "access_token": pair["access"],
@@ -127,7 +132,8 @@ class SeedLoginView(CountsFailedLogins, PublicSeedView):
 
 
 class SeedCreateUserView(SeedView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsStaffOrSeedCreator]
+    admits_service_accounts = True
 
     @extend_schema(
         request=io.SeedCreateUserSerializer,

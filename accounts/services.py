@@ -30,7 +30,7 @@ from provisioning.yunohost import YunohostError, get_client
 from tiers import services as tier_services
 from tiers.models import ReferralCode, Tier
 
-from . import emails, login_sessions, signals, site, tokens
+from . import emails, login_sessions, mfa, signals, site, tokens
 from . import yunohost as lane
 from .models import (
     EmailChange,
@@ -112,6 +112,10 @@ def _record_failure(ident: str) -> None:
         cache.delete(key)
 
 
+def _clear_failures(ident: str) -> None:
+    cache.delete(_FAILURES_KEY.format(ident=ident))
+
+
 def password_matches(*, user: User, password: str) -> bool:
     """Whether `password` is the account's: the one place that decides (login, deletion)."""
     return user.check_password(password)
@@ -133,7 +137,11 @@ def user_authenticate(*, identifier: str, password: str) -> User:
     if not password_matches(user=user, password=password):
         _record_failure(ident)
         raise InvalidCredentials()
-    cache.delete(_FAILURES_KEY.format(ident=ident))
+    # With a second factor, the password alone does not clear the failures: whoever holds it
+    # would get a fresh budget of code guesses at every login (services_mfa clears them).
+    second_factor = mfa.has_second_factor(user)
+    if not second_factor:
+        cache.delete(_FAILURES_KEY.format(ident=ident))
     if user.status in _INACTIVE_ANSWERS:
         code, message = _INACTIVE_ANSWERS[user.status]
         raise Forbidden(message, code=code)
@@ -146,6 +154,10 @@ def user_login(*, identifier: str, password: str, ip: str | None = None, user_ag
     """Check the credentials, start a login session (`ip`, `user_agent`: what the member's
     session list shows) and issue its access and refresh token (claim `sid`)."""
     user = user_authenticate(identifier=identifier, password=password)
+    # The second factor: an account with TOTP gets no tokens yet, but a step to finish
+    # (services_mfa.user_login_mfa); the front end's service account has none and never will.
+    if mfa.has_second_factor(user):
+        return mfa_challenge(user=user)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     session = login_sessions.session_start(user=user, kind=LoginSession.Kind.API, ip=ip, user_agent=user_agent)
     return tokens.issue_for_user(user, session_id=str(session.public_id))
@@ -166,6 +178,17 @@ def user_page_logout(*, session_id: str) -> None:
 
 def page_session_alive(*, user_id: int, session_id: str) -> bool:
     return login_sessions.page_session_alive(session_id=session_id, user_id=user_id)
+
+
+def mfa_challenge(*, user: User) -> dict[str, Any]:
+    """The answer to a right password when a second factor is due: a short-lived one-time
+    token for the second step, no access or refresh token."""
+    return {
+        "mfa_required": True,
+        "mfa_token": one_time_token_issue(user=user, purpose=OneTimeToken.Purpose.MFA),
+        "mfa_expires_in": settings.ACCOUNTS_MFA_TOKEN_LIFETIME,
+        "methods": list(mfa.METHODS),
+    }
 
 
 def token_refresh(*, raw_refresh: str) -> dict[str, Any]:
@@ -305,6 +328,7 @@ class TokenExpired(Gone):
 _TOKEN_LIFETIME_SETTINGS: dict[str, str] = {
     OneTimeToken.Purpose.CONFIRM: "ACCOUNTS_CONFIRM_TOKEN_LIFETIME",
     OneTimeToken.Purpose.RESET: "ACCOUNTS_RESET_TOKEN_LIFETIME",
+    OneTimeToken.Purpose.MFA: "ACCOUNTS_MFA_TOKEN_LIFETIME",
 }
 # The emails that carry a link, and the purpose of the token in that link.
 _LINK_PURPOSES = {
@@ -1298,7 +1322,12 @@ def session_end(*, user: User, session_id: str) -> None:
 
 
 def user_change_password(
-    *, user: User, current_password: str, new_password: str, session_id: str | None = None
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    session_id: str | None = None,
+    factors: tuple[str, ...] = tokens.PASSWORD_ONLY,
 ) -> dict[str, Any]:
     """A signed-in member changes their password: here and on YunoHost (the lane), every
     other session ends, the owner is told by email.
@@ -1306,7 +1335,7 @@ def user_change_password(
     Every token issued before now dies (the cut-off moves), the caller's too: when the caller
     signed in with tokens (`session_id` of an API session), the answer is a fresh access and
     refresh token of the same session; otherwise (a page session, or a token without `sid`)
-    an empty dict.
+    an empty dict. The fresh tokens keep the caller's `factors` (a second factor stays proven).
     """
     fresh = password_confirmed(user=user, password=current_password, field="current_password")
     if password_errors := _password_errors(user=fresh, password=new_password):
@@ -1324,7 +1353,7 @@ def user_change_password(
             fresh.save(update_fields=["pending_password"])
         emails.send_password_changed(user=fresh)
     if kept is not None and kept.kind == LoginSession.Kind.API:
-        return tokens.issue_for_user(fresh, session_id=str(kept.public_id))
+        return tokens.issue_for_user(fresh, session_id=str(kept.public_id), factors=factors)
     return {}
 
 

@@ -7,7 +7,6 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -15,6 +14,7 @@ from . import selectors, services
 from . import serializers_staff as io
 from .authentication import signed_in_user
 from .models import User
+from .permissions import IsStaff
 from .serializers import ErrorSerializer as ERROR
 from .serializers import StatusSerializer
 
@@ -56,7 +56,7 @@ class StaffUserViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsStaff]
     serializer_class = io.StaffUserSerializer
     filter_serializer_class = io.StaffUserFilterSerializer
     lookup_field = "username"

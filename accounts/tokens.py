@@ -56,11 +56,26 @@ def lifetime_seconds(token_class: type[Token]) -> int:
     return int(lifetime.total_seconds())
 
 
+# The claim that says how the login was proven (RFC 8176 names): "pwd", then "otp" once a
+# second factor was given. Copied into every access token minted from the refresh token.
+AMR_CLAIM = "amr"
+PASSWORD_ONLY = ("pwd",)
+WITH_SECOND_FACTOR = ("pwd", "otp")
+
+
+def has_second_factor(token: Any) -> bool:
+    """The token's login gave a second factor (TOTP or a recovery code)."""
+    return "otp" in (token.get(AMR_CLAIM) or ()) if token is not None else False
+
+
 SESSION_CLAIM = "sid"
 
 
-def issue_for_user(user: Any, *, session_id: str | None = None) -> dict[str, Any]:
+def issue_for_user(
+    user: Any, *, session_id: str | None = None, factors: tuple[str, ...] = PASSWORD_ONLY
+) -> dict[str, Any]:
     refresh = RefreshToken.for_user(user)
+    refresh[AMR_CLAIM] = list(factors)
     if session_id is not None:
         refresh.payload[SESSION_CLAIM] = session_id
     return {
@@ -127,6 +142,12 @@ def deny_access(token: Token) -> None:
     jti = token.payload[api_settings.JTI_CLAIM]
     cache.set(DENY_KEY.format(jti=jti), token.payload["exp"], timeout=_remaining_seconds(token))
     revocation.publish({"t": "deny", "jti": jti, "exp": token.payload["exp"]})
+
+
+def factors_of(token: Any) -> tuple[str, ...]:
+    """How the token's login was proven (its `amr` claim), for tokens that replace it."""
+    claim = token.get(AMR_CLAIM) if token is not None else None
+    return tuple(claim) if claim else PASSWORD_ONLY
 
 
 def session_of(token: Token) -> str | None:

@@ -66,7 +66,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the staff's second factor (accounts/admin_mfa.py).
+    "accounts.admin_config.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -79,6 +80,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "anymail",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "tiers",
     "accounts",
     "websites",
@@ -97,6 +101,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the session passed the admin's second-factor step.
+    "django_otp.middleware.OTPMiddleware",
     # A member page session whose login session was ended (sessions page, logout-all) ends.
     "accounts.middleware.member_session",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -250,6 +256,17 @@ ACCOUNTS_LOGIN_LOCKOUT = env_int("ACCOUNTS_LOGIN_LOCKOUT", 15 * 60)
 # removal, during which a cancel link undoes it; then days a deleted account's username stays reserved.
 ACCOUNTS_DELETE_GRACE = env_int("ACCOUNTS_DELETE_GRACE", 7 * 24 * 3600)
 ACCOUNTS_USERNAME_QUARANTINE = env_int("ACCOUNTS_USERNAME_QUARANTINE", 90)
+# Second factor (accounts/mfa.py): every staff account needs TOTP on the admin and the staff
+# API routes; `false` only for development. Members may turn TOTP on for themselves.
+STAFF_REQUIRE_MFA = env_bool("STAFF_REQUIRE_MFA", True)
+# How long the `mfa_token` of a login's second step lives (seconds).
+ACCOUNTS_MFA_TOKEN_LIFETIME = env_int("ACCOUNTS_MFA_TOKEN_LIFETIME", 300)
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "blahaj.land")
+# django-otp's own per-device delays are off: a wrong code counts against the login lockout
+# (ACCOUNTS_LOGIN_*) exactly like a wrong password, one budget for both.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 # For the upcoming user-made referral codes (the tiers work wires it).
 REFERRALS_USER_CODES = env_bool("REFERRALS_USER_CODES", False)
 # Sign-up options (README, "Sign-up options an admin can turn on").

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from accounts.permissions import IsStaff
 from blahaj.schema import ErrorSerializer
 
 from . import services
@@ -42,7 +43,7 @@ class ReadAnyoneWriteStaff(permissions.BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return True
-        return bool(request.user and request.user.is_staff)
+        return IsStaff().has_permission(request, view)
 
 
 @extend_schema_view(

@@ -7,11 +7,12 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny, IsAdminUser, IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.authentication import signed_in_user
+from accounts.permissions import IsStaff
 from blahaj.errors import NotFound, ValidationFailed
 from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.throttling import throttles
@@ -170,7 +171,7 @@ class WebsiteViewSet(
         },
         summary="Staff: suspend a website (owner and admins only on YunoHost); the owner is mailed the reason",
     )
-    @action(detail=True, methods=["post"], permission_classes=[IsAdminUser])
+    @action(detail=True, methods=["post"], permission_classes=[IsStaff])
     def suspend(self, request: Request, pk: str | None = None) -> Response:
         data = SuspendSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -184,7 +185,7 @@ class WebsiteViewSet(
         responses={202: WebsiteSerializer, 403: OpenApiResponse(ERROR, description="staff only")},
         summary="Staff: lift a website's suspension (public again); the owner is mailed",
     )
-    @action(detail=True, methods=["post"], permission_classes=[IsAdminUser])
+    @action(detail=True, methods=["post"], permission_classes=[IsStaff])
     def unsuspend(self, request: Request, pk: str | None = None) -> Response:
         website = services.website_unsuspend(website=self.get_object(), actor=signed_in_user(request))
         return Response(self.get_serializer(website).data, status=status.HTTP_202_ACCEPTED)

@@ -7,7 +7,7 @@ import pytest
 
 from accounts.models import User
 from blahaj.testing import running_fake_discord
-from conftest import PASSWORD
+from conftest import PASSWORD, login
 from provisioning import emulator
 from provisioning.models import Operation
 from provisioning.tests.conftest import sha256
@@ -45,7 +45,7 @@ def emulator_lane_off(monkeypatch):
 
 @pytest.fixture
 def staff_api(api, staff_user):
-    tokens = api.post("/api/user/login", {"username": "carol", "password": PASSWORD}).json()
+    tokens = login(api.client, "carol")
     api.client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     return api
 

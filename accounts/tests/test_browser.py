@@ -19,7 +19,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from accounts.models import User
-from conftest import PASSWORD
+from conftest import PASSWORD, totp_code, totp_device
 
 from .conftest import SCREENSHOTS, STRONG, links, screenshots_taken
 
@@ -306,3 +306,23 @@ def test_a_member_logs_in_ends_a_session_and_changes_the_password_in_a_browser(b
     assert api_login(site, PASSWORD).status_code == 401
     browser.get(f"{site}/account/email/")  # still signed in after the change
     assert heading(browser) == "Change your recovery email"
+
+
+def test_the_admin_asks_staff_for_a_totp_code(browser, site, make_user):
+    root = make_user("root", is_staff=True, is_superuser=True)
+    device = totp_device(root)
+    browser.delete_all_cookies()
+    browser.get(f"{site}/admin/")
+    browser.find_element(By.NAME, "username").send_keys("root")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD, Keys.ENTER)
+    wait_for(browser, lambda d: path_of(d.current_url) == "/admin/mfa/")
+    shoot(browser, "25-admin-totp-step")
+
+    browser.find_element(By.NAME, "code").send_keys("000000", Keys.ENTER)
+    wait_for(browser, lambda d: d.find_elements(By.ID, "mfa-error"))
+    assert "wrong" in browser.find_element(By.ID, "mfa-error").text
+    browser.find_element(By.NAME, "code").send_keys(totp_code(device), Keys.ENTER)
+
+    wait_for(browser, lambda d: path_of(d.current_url) == "/admin/")
+    assert browser.find_element(By.ID, "site-name").is_displayed()
+    shoot(browser, "26-admin-after-totp")

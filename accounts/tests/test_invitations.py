@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Invitation, User
 from blahaj.testing import running_fake_discord
-from conftest import PASSWORD
+from conftest import PASSWORD, login, verified_login
 from provisioning.models import Operation
 from tiers.models import ReferralCode, Tier
 
@@ -36,7 +36,7 @@ def lane_off(monkeypatch):
 
 
 def signed_in(api, username: str):
-    tokens = api.post("/api/user/login", {"username": username, "password": PASSWORD}).json()
+    tokens = login(api.client, username)
     api.client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     return api
 
@@ -294,7 +294,7 @@ def test_staff_invite_and_cancel_from_the_admin(
     client, make_user, mailoutbox, django_capture_on_commit_callbacks, tasks_inline
 ):
     admin_user = make_user("root", is_staff=True, is_superuser=True)
-    client.force_login(admin_user)
+    verified_login(client, admin_user)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -318,7 +318,7 @@ def test_staff_invite_and_cancel_from_the_admin(
 
 
 def test_the_admin_refuses_an_address_with_an_account(client, make_user, user):
-    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    verified_login(client, make_user("root", is_staff=True, is_superuser=True))
 
     response = client.post("/admin/accounts/invitation/add/", {"email": "alice@example.org", "note": "", "tier": ""})
 

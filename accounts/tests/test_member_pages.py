@@ -9,7 +9,7 @@ from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import EmailChange, LoginSession, User
-from conftest import PASSWORD, CommittingAPIClient
+from conftest import PASSWORD, CommittingAPIClient, totp_code, totp_device
 
 from .conftest import STRONG, Committing
 
@@ -269,3 +269,35 @@ def test_the_email_links_need_their_csrf_token_to_act(user, mailoutbox, tasks_in
 def test_a_dead_email_link_says_so(web):
     assert web.get("/account/email/confirm/not-a-token/").status_code == 400
     assert web.get("/account/email/undo/not-a-token/").status_code == 400
+
+
+def test_an_account_with_totp_gives_its_code_on_the_page_login_too(web, user):
+
+    device = totp_device(user)
+    response = web.post(LOGIN, {"identifier": "alice", "password": PASSWORD, "next": "/account/sessions/"})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/account/login/code/")
+    # The password alone signs nobody in.
+    assert web.get("/account/")["Location"].startswith("/account/login/")
+    page = web.get(response["Location"])
+    assert page.status_code == 200 and 'autocomplete="one-time-code"' in html(page)
+
+    wrong = web.post("/account/login/code/", {"code": "000000", "next": "/account/sessions/"})
+    assert wrong.status_code == 400 and "The code is wrong" in html(wrong)
+    right = web.post("/account/login/code/", {"code": totp_code(device), "next": "/account/sessions/"})
+    assert (right.status_code, right["Location"]) == (302, "/account/sessions/")
+    assert web.get("/account/").status_code == 200
+    assert LoginSession.objects.filter(user=user, kind=LoginSession.Kind.PAGE, ended_at__isnull=True).count() == 1
+
+
+def test_the_page_code_step_needs_a_password_first_and_counts_wrong_codes(web, user, settings):
+
+    settings.ACCOUNTS_LOGIN_MAX_FAILURES = 3
+    totp_device(user)
+    assert web.get("/account/login/code/")["Location"] == "/account/login/"
+    web.post(LOGIN, {"identifier": "alice", "password": PASSWORD})
+    statuses = [web.post("/account/login/code/", {"code": "000000"}).status_code for _ in range(3)]
+    assert statuses == [400, 400, 429]
+    # Locked out: the step is gone, and so is the password's way in.
+    assert web.get("/account/login/code/")["Location"] == "/account/login/"
+    assert web.post(LOGIN, {"identifier": "alice", "password": PASSWORD}).status_code == 429

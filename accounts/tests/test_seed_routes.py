@@ -32,12 +32,12 @@ def seed_login(client, username: str, password: str = PASSWORD):
 
 
 @pytest.fixture
-def front_end(staff_user, default_tier):
-    """Like the front end's server: a fresh staff login before each /create_user."""
+def front_end(service_account, default_tier):
+    """Like the front end's server: a fresh login of its service account before each /create_user."""
 
     def sign_up(client=None, **form):
         client = client or APIClient()
-        tokens = seed_login(client, staff_user.username)
+        tokens = seed_login(client, service_account.username)
         assert tokens.status_code == 200, tokens.content
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.json()['access_token']}")
         return client.post("/create_user", {**FORM, **form}, format="json")
@@ -146,10 +146,10 @@ def test_create_user_is_exactly_201_and_queues_the_yunohost_account(front_end, m
     assert operation.secret_args  # a random password, encrypted: the owner chooses theirs by email
 
 
-def test_the_new_user_chooses_a_password_through_the_emailed_link(staff_user, api, web, mailoutbox, monkeypatch):
+def test_the_new_user_chooses_a_password_through_the_emailed_link(service_account, api, web, mailoutbox, monkeypatch):
     passwords: list = []
     monkeypatch.setattr(lane, "account_set_password", lambda *, user, password: passwords.append(user.username))
-    tokens = api.post("/login", {"username": "carol", "password": PASSWORD}).json()
+    tokens = api.post("/login", {"username": "signup_frontend", "password": PASSWORD}).json()
     api.client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
 
     assert api.post("/create_user", FORM).status_code == 201
@@ -169,8 +169,8 @@ def test_the_new_user_chooses_a_password_through_the_emailed_link(staff_user, ap
     assert User.objects.get(username="dana").check_password(STRONG)
 
 
-def test_no_password_is_ever_generated_into_the_email(front_end, api, staff_user, mailoutbox):
-    tokens = api.post("/login", {"username": "carol", "password": PASSWORD}).json()
+def test_no_password_is_ever_generated_into_the_email(front_end, api, service_account, mailoutbox):
+    tokens = api.post("/login", {"username": "signup_frontend", "password": PASSWORD}).json()
     api.client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
     api.post("/create_user", FORM)
 
@@ -245,7 +245,7 @@ def test_a_400_names_the_bad_field_in_ascii(front_end, form, error):
 
 def test_a_missing_field_is_named(front_end):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {seed_login(client, 'carol').json()['access_token']}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {seed_login(client, 'signup_frontend').json()['access_token']}")
 
     response = client.post("/create_user", {"username": "dana", "display_name": "Dana"}, format="json")
 
@@ -271,9 +271,11 @@ def test_create_user_with_a_members_token_is_a_json_403(api_client, user):
     assert not User.objects.filter(username="dana").exists()
 
 
-def test_the_seed_routes_need_no_csrf_token(staff_user):
+def test_the_seed_routes_need_no_csrf_token(service_account):
     browser = Client(enforce_csrf_checks=True)
-    tokens = browser.post("/login", {"username": "carol", "password": PASSWORD}, content_type="application/json")
+    tokens = browser.post(
+        "/login", {"username": "signup_frontend", "password": PASSWORD}, content_type="application/json"
+    )
     assert tokens.status_code == 200
 
     response = browser.post(

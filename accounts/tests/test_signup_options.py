@@ -6,6 +6,7 @@ import pytest
 
 from accounts.models import User
 from blahaj.testing import running_fake_discord
+from conftest import staff_access, verified_login
 
 from .conftest import link_path
 
@@ -63,7 +64,7 @@ def test_the_page_has_no_terms_box_without_terms(web):
 
 def test_the_terms_are_shown_in_the_admin(client, make_user, api, signup_body, terms):
     api.post("/api/user/register", {**signup_body, "accept_terms": True})
-    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    verified_login(client, make_user("root", is_staff=True, is_superuser=True))
 
     page = client.get(f"/admin/accounts/user/{User.objects.get(username='dana').pk}/change/")
 
@@ -101,7 +102,7 @@ def test_the_note_reaches_discord_as_text_that_pings_nobody(api, web, signup_bod
 
 def test_the_note_is_escaped_in_the_admin_and_shown_in_the_staff_api(client, make_user, api, signup_body, staff_user):
     api.post("/api/user/register", {**signup_body, "note": NOTE})
-    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    verified_login(client, make_user("root", is_staff=True, is_superuser=True))
 
     listing = client.get("/admin/accounts/user/")
     detail = client.get(f"/admin/accounts/user/{User.objects.get(username='dana').pk}/change/")
@@ -109,12 +110,10 @@ def test_the_note_is_escaped_in_the_admin_and_shown_in_the_staff_api(client, mak
     for page in (listing, detail):
         assert b"Hi &lt;b&gt;admins&lt;/b&gt;" in page.content
         assert b"<b>admins</b>" not in page.content
-    client.force_login(staff_user)
     from rest_framework.test import APIClient
-    from rest_framework_simplejwt.tokens import AccessToken
 
     staff = APIClient()
-    staff.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(staff_user)}")
+    staff.credentials(HTTP_AUTHORIZATION=f"Bearer {staff_access(staff_user)}")
     assert staff.get("/api/users/dana").json()["signup_note"] == NOTE
 
 

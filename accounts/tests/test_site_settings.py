@@ -9,11 +9,12 @@ from django.test import TestCase
 
 from accounts import emails, services, site
 from accounts.models import SiteSettings, User
+from conftest import verified_login
 
 
 @pytest.fixture
 def admin_client(client, make_user):
-    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    verified_login(client, make_user("root", is_staff=True, is_superuser=True))
     return client
 
 

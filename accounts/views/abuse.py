@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.permissions import AllowAny, BasePermission, IsAdminUser
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,6 +21,7 @@ from blahaj.throttling import ScopedIPThrottle
 from .. import abuse_reports, defences
 from ..forms import AbuseReportForm
 from ..models import AbuseReport
+from ..permissions import IsStaff
 from ..serializers import ErrorSerializer as ERROR
 from ..serializers import StatusSerializer
 from ..serializers_defences import (
@@ -94,7 +95,7 @@ class AbuseReportViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_permissions(self) -> list[BasePermission]:
-        return [AllowAny()] if self.action == "create" else [IsAdminUser()]
+        return [AllowAny()] if self.action == "create" else [IsStaff()]
 
     def get_throttles(self) -> list[Any]:
         return [ScopedIPThrottle("abuse_report")] if self.action == "create" else []

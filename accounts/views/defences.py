@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
-from rest_framework.permissions import IsAdminUser
 from rest_framework.serializers import BaseSerializer
 
 from .. import defences
 from ..models import EmailDomainBlock, NetworkBlock, User
+from ..permissions import IsStaff
 from ..serializers import ErrorSerializer as ERROR
 from ..serializers_defences import EmailDomainBlockSerializer, NetworkBlockSerializer
 
@@ -25,7 +25,7 @@ _EXISTS = {409: OpenApiResponse(ERROR, description="network_block_exists")}
 class NetworkBlockViewSet(viewsets.ModelViewSet):
     queryset = NetworkBlock.objects.select_related("created_by")
     serializer_class = NetworkBlockSerializer
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsStaff]
 
     def perform_create(self, serializer: BaseSerializer) -> None:
         actor = self.request.user if isinstance(self.request.user, User) else None
@@ -47,7 +47,7 @@ _DOMAIN_EXISTS = {409: OpenApiResponse(ERROR, description="email_domain_block_ex
 class EmailDomainBlockViewSet(viewsets.ModelViewSet):
     queryset = EmailDomainBlock.objects.select_related("created_by")
     serializer_class = EmailDomainBlockSerializer
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsStaff]
 
     def perform_create(self, serializer: BaseSerializer) -> None:
         actor = self.request.user if isinstance(self.request.user, User) else None

@@ -7,20 +7,26 @@ per-IP budget of failed logins. Each page calls services only.
 
 from __future__ import annotations
 
+import time
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp.models import Device
 
 from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError, NotFound, TooManyAttempts
 
-from .. import defences, services
-from ..forms import ChangeEmailForm, ChangePasswordForm, LoginForm
+from .. import defences, mfa, services, services_mfa
+from ..forms import ChangeEmailForm, ChangePasswordForm, LoginCodeForm, LoginForm
 from ..middleware import SESSION_KEY
 from ..models import User
 from ..throttling import FailedLoginThrottle
@@ -45,20 +51,74 @@ def _next_page(request: HttpRequest) -> str:
     return str(settings.LOGIN_REDIRECT_URL)
 
 
+_PENDING_KEY = "account_mfa_pending"  # the session's half-done login: (user id, since)
+
+
+class SecondFactorDue(Exception):
+    """The password was right; the account has TOTP: the code page finishes the login."""
+
+
 def sign_in(request: HttpRequest, *, identifier: str, password: str) -> User:
     """The whole page login, step by step: each step raises to stop it.
 
     1. the password (services.user_authenticate: lockout, credentials, account status);
-    2. (a second factor, TOTP, goes here once there is one: before the session starts);
+    2. an account with a second factor: SecondFactorDue, and the code page (`login_code`)
+       finishes with `_start`;
     3. the login session (listed on the sessions page) and the Django session carrying it.
     """
     user = services.user_authenticate(identifier=identifier, password=password)
+    if mfa.has_second_factor(user):
+        request.session.cycle_key()
+        request.session[_PENDING_KEY] = [user.pk, time.time()]
+        raise SecondFactorDue()
+    _start(request, user)
+    return user
+
+
+def _start(request: HttpRequest, user: User, device: Device | None = None) -> None:
     session = services.user_page_session_start(
         user=user, ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
     )
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    if device is not None:
+        otp_login(request, device)  # the admin sees the second factor was given
     request.session[SESSION_KEY] = str(session.public_id)  # after login(): it renews the session
-    return user
+
+
+def _pending_user(request: HttpRequest) -> User | None:
+    pending = request.session.get(_PENDING_KEY)
+    if not pending or time.time() - pending[1] > settings.ACCOUNTS_MFA_TOKEN_LIFETIME:
+        return None
+    return User.objects.filter(pk=pending[0]).first()
+
+
+@require_http_methods(["GET", "POST"])
+def login_code(request: HttpRequest) -> HttpResponse:
+    """The page login's second step: a TOTP or recovery code, counted like a wrong password."""
+    next_page = _next_page(request)
+    user = _pending_user(request)
+    if user is None:
+        request.session.pop(_PENDING_KEY, None)
+        messages.info(request, "Log in again: the second step took too long.")
+        return redirect("account:login")
+    form = LoginCodeForm(request.POST if request.method == "POST" else None)
+    status = None
+    if form.is_valid():
+        try:
+            device = services_mfa.session_verify(user=user, code=form.cleaned_data["code"])
+            if user.status in services._INACTIVE_ANSWERS or user.deletion_pending:
+                raise services.InvalidCredentials()
+        except TooManyAttempts as error:
+            request.session.pop(_PENDING_KEY, None)
+            return too_many_requests(request, error.retry_after)
+        except ApplicationError as error:
+            form.show(error)
+            status = error.status_code
+        else:
+            request.session.pop(_PENDING_KEY, None)
+            _start(request, user, device)
+            return redirect(next_page)
+    return _form_page(request, "accounts/member/login_code.html", form, status=status, next=next_page)
 
 
 @require_http_methods(["GET", "POST"])
@@ -76,6 +136,8 @@ def login_page(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             sign_in(request, **form.cleaned_data)
+        except SecondFactorDue:
+            return redirect(f"{reverse('account:login-code')}?{urlencode({'next': next_page})}")
         except TooManyAttempts as error:
             return too_many_requests(request, error.retry_after)
         except ApplicationError as error:  # 401 invalid_credentials; 403 an account that cannot log in

@@ -42,6 +42,7 @@ class ChangePasswordView(APIView):
             current_password=data.validated_data["current_password"],
             new_password=data.validated_data["new_password"],
             session_id=_session_of(request),
+            factors=tokens.factors_of(request.auth),
         )
         return Response({"status": "success", **fresh})
 

@@ -26,7 +26,11 @@ class LoginView(CountsFailedLogins, PublicView):
     @extend_schema(
         request=serializers.LoginSerializer,
         responses={
-            200: serializers.TokenPairSerializer,
+            200: OpenApiResponse(
+                serializers.TokenPairSerializer,
+                description="The tokens; or, for an account with TOTP, the second step's "
+                '`{"mfa_required": true, "mfa_token", "mfa_expires_in", "methods"}` (no tokens yet)',
+            ),
             400: ERROR,
             401: OpenApiResponse(ERROR, description="invalid_credentials"),
             403: OpenApiResponse(ERROR, description="email_unconfirmed, approval_pending, account_disabled"),
@@ -80,6 +84,8 @@ class RevokeRefreshView(PublicView):
 
 class RevokeAccessView(APIView):
     permission_classes = [IsAuthenticated]
+    admits_staff_without_mfa = True
+    admits_service_accounts = True
 
     @extend_schema(
         request=None,
@@ -93,6 +99,8 @@ class RevokeAccessView(APIView):
 
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
+    admits_staff_without_mfa = True
+    admits_service_accounts = True
 
     @extend_schema(responses={200: serializers.MeSerializer, 401: _401}, summary="The caller's account")
     def get(self, request: Request) -> Response:
@@ -101,6 +109,8 @@ class MeView(APIView):
 
 class LogoutAllView(APIView):
     permission_classes = [IsAuthenticated]
+    admits_staff_without_mfa = True
+    admits_service_accounts = True
 
     @extend_schema(
         request=None,

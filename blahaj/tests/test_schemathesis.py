@@ -14,8 +14,9 @@ import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, Phase, settings
 from requests.structures import CaseInsensitiveDict
-from rest_framework_simplejwt.tokens import AccessToken
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from conftest import staff_access
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -50,7 +51,7 @@ class StaffBearer:
         # A fresh token each time: some operations (logout-all, revoke-access) revoke it.
         # Schemathesis also draws the explicit examples while collecting, before any user exists.
         user = _bearer.get("user")
-        return str(AccessToken.for_user(user)) if user is not None else _NO_USER_YET
+        return staff_access(user) if user is not None else _NO_USER_YET
 
     def set(self, case: schemathesis.Case, data: str, context: schemathesis.AuthContext) -> None:
         headers = CaseInsensitiveDict(case.headers or {})
@@ -70,7 +71,7 @@ def test_every_api_operation_keeps_to_the_schema(case, settings_override, staff_
     _bearer["user"] = staff_user
     if (case.headers or {}).get("Authorization") == f"Bearer {_NO_USER_YET}":
         # An explicit example drawn at collection: the provider's token, now that it can make one.
-        case.headers["Authorization"] = f"Bearer {AccessToken.for_user(staff_user)}"
+        case.headers["Authorization"] = f"Bearer {staff_access(staff_user)}"
     # Every check but "schema-valid data is accepted": the schema carries the shape of the
     # rules, not all of them (a strong password, a free username, a live token).
     case.call_and_validate(excluded_checks=[positive_data_acceptance])

@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from blahaj.crypto import encrypt
-from conftest import login
+from conftest import login, totp_device, verified_login
 from factories import OperationFactory
 from provisioning.models import Operation
 
@@ -155,8 +155,7 @@ def test_anonymous_gets_401(api_client, failed):
 
 @pytest.fixture
 def admin_browser(client, make_user):
-    make_user("root_staff", is_staff=True, is_superuser=True)
-    assert client.login(username="root_staff", password="correct-horse-battery-staple-42")
+    verified_login(client, make_user("root_staff", is_staff=True, is_superuser=True))
     return client
 
 
@@ -197,7 +196,7 @@ def test_the_admin_cannot_add_or_delete_operations(admin_browser, failed):
 
 
 def test_a_staff_token_from_login_works_on_the_api(make_user, failed):
-    make_user("dora", is_staff=True)
+    totp_device(make_user("dora", is_staff=True))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {login(client, 'dora')['access']}")
 

@@ -1,0 +1,145 @@
+"""The admin site with the second factor (django-otp): with STAFF_REQUIRE_MFA, a staff session
+must pass a TOTP or recovery code after the password (/admin/mfa/), and an account without an
+authenticator app is sent to set one up first (/admin/mfa/setup/), before anything else.
+
+The project's default admin site (`accounts.apps.AdminConfig` in INSTALLED_APPS names it).
+Wrong codes count against the same lockout as the API's logins (services_mfa).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import update_wrapper
+from typing import Any, TypeVar, cast
+from urllib.parse import urlencode
+
+import django_otp
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import URLPattern, URLResolver, path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+
+from blahaj.errors import ApplicationError, TooManyAttempts
+
+from . import mfa, services_mfa
+from .models import User
+
+_View = TypeVar("_View", bound=Callable[..., Any])
+
+
+def _staff(request: HttpRequest) -> User | None:
+    user = request.user
+    return user if isinstance(user, User) and user.is_active and user.is_staff else None
+
+
+def _verified(request: HttpRequest) -> bool:
+    is_verified = getattr(request.user, "is_verified", None)
+    return bool(is_verified is not None and is_verified())
+
+
+def _error_sentence(error: ApplicationError) -> str:
+    if isinstance(error, TooManyAttempts):
+        return f"Too many wrong attempts. Try again in {max(1, error.retry_after // 60)} minute(s)."
+    return error.message
+
+
+class AdminSite(admin.AdminSite):
+    def mfa_step(self, request: HttpRequest) -> str | None:
+        """The page a signed-in staff session must pass first ("admin:mfa-verify" or
+        "admin:mfa-setup"), or None."""
+        user = _staff(request)
+        if user is None or not settings.STAFF_REQUIRE_MFA or _verified(request):
+            return None
+        return "admin:mfa-verify" if mfa.has_second_factor(user) else "admin:mfa-setup"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return super().has_permission(request) and self.mfa_step(request) is None
+
+    def _to_step(self, step: str, request: HttpRequest, next_url: str = "") -> HttpResponseRedirect:
+        next_url = next_url or request.get_full_path()
+        return HttpResponseRedirect(f"{reverse(step, current_app=self.name)}?{urlencode({'next': next_url})}")
+
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
+        inner = super().admin_view(view, cacheable)
+
+        def gate(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            step = self.mfa_step(request)
+            if step is not None and request.path != reverse("admin:logout", current_app=self.name):
+                return self._to_step(step, request)
+            return inner(request, *args, **kwargs)
+
+        return cast(_View, update_wrapper(gate, inner))
+
+    @method_decorator(never_cache)
+    @login_not_required
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if request.method == "GET" and (step := self.mfa_step(request)):
+            return self._to_step(step, request, request.GET.get("next", ""))
+        return super().login(request, extra_context)
+
+    def get_urls(self) -> list[URLResolver | URLPattern]:
+        return [
+            path("mfa/", csrf_protect(never_cache(self.mfa_verify)), name="mfa-verify"),
+            path("mfa/setup/", csrf_protect(never_cache(self.mfa_setup)), name="mfa-setup"),
+            *super().get_urls(),
+        ]
+
+    def _next(self, request: HttpRequest) -> str:
+        wanted = request.POST.get("next") or request.GET.get("next") or ""
+        safe = url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()}, require_https=False)
+        return wanted if wanted and safe else reverse("admin:index", current_app=self.name)
+
+    def _context(self, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
+        return {**self.each_context(request), "title": title, "next": self._next(request), **extra}
+
+    def mfa_verify(self, request: HttpRequest) -> HttpResponse:
+        """The code after the password: TOTP or a recovery code."""
+        user = _staff(request)
+        if user is None:
+            return HttpResponseRedirect(reverse("admin:login", current_app=self.name))
+        step = self.mfa_step(request)
+        if step is None:
+            return HttpResponseRedirect(self._next(request))
+        if step == "admin:mfa-setup":
+            return self._to_step(step, request, self._next(request))
+        error = ""
+        if request.method == "POST":
+            try:
+                device = services_mfa.session_verify(user=user, code=request.POST.get("code", ""))
+            except ApplicationError as failure:
+                error = _error_sentence(failure)
+            else:
+                django_otp.login(request, device)
+                return HttpResponseRedirect(self._next(request))
+        context = self._context(request, "Second factor", error=error)
+        return render(request, "admin/accounts/mfa_verify.html", context, status=400 if error else 200)
+
+    def mfa_setup(self, request: HttpRequest) -> HttpResponse:
+        """Set up an authenticator app: QR code and secret, a code to confirm, then the
+        recovery codes, shown once."""
+        user = _staff(request)
+        if user is None:
+            return HttpResponseRedirect(reverse("admin:login", current_app=self.name))
+        if mfa.has_second_factor(user):
+            return HttpResponseRedirect(self._next(request))
+        error = ""
+        if request.method == "POST":
+            try:
+                result = services_mfa.totp_confirm(user=user, code=request.POST.get("code", ""), issue_tokens=False)
+            except ApplicationError as failure:
+                error = _error_sentence(failure)
+            else:
+                device = mfa.confirmed_totp(user)
+                if device is not None:
+                    django_otp.login(request, device)
+                context = self._context(request, "Recovery codes", recovery_codes=result["recovery_codes"])
+                return render(request, "admin/accounts/mfa_recovery_codes.html", context)
+        enrolment = services_mfa.totp_pending(user=user) or services_mfa.totp_begin(user=user)
+        context = self._context(request, "Set up your second factor", enrolment=enrolment, error=error)
+        return render(request, "admin/accounts/mfa_setup.html", context, status=400 if error else 200)

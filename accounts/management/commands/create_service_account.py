@@ -1,0 +1,43 @@
+"""Create the sign-up front end's service account: `manage.py create_service_account NAME`.
+
+An active account that is not staff, has no second factor, is never created on YunoHost and
+cannot open the admin; its one permission, `accounts.create_user_via_seed`, lets it call
+/create_user (and it may log in at /login and manage its own tokens). The password is
+generated and printed once, or read from standard input with --password-stdin.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts import services_mfa
+from blahaj.errors import ApplicationError
+
+
+class Command(BaseCommand):
+    help = "Create a service account (not staff) allowed to call /create_user, and print its password once."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", help="The account's username (lower case).")
+        parser.add_argument(
+            "--password-stdin", action="store_true", help="Read the password from standard input instead."
+        )
+        parser.add_argument("--email", default="", help="A contact address (default: NAME@service.invalid).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        generated = not options["password_stdin"]
+        password = secrets.token_urlsafe(24) if generated else sys.stdin.readline().rstrip("\r\n")
+        try:
+            user = services_mfa.service_account_create(
+                username=options["name"], password=password, email=options["email"]
+            )
+        except ApplicationError as error:
+            details = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in (error.fields or {}).items())
+            raise CommandError(f"{error.message}{' (' + details + ')' if details else ''}") from None
+        self.stdout.write(self.style.SUCCESS(f"Service account {user.username!r} created: it may call /create_user."))
+        if generated:
+            self.stdout.write(f"Its password (shown once, store it now): {password}")

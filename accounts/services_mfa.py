@@ -1,0 +1,237 @@
+"""Second factor and service accounts: the login's second step, setting TOTP up and taking
+it off, recovery codes, the admin session's step, and the front end's service account.
+
+A wrong code counts against the same per-account budget as a wrong password
+(services._record_failure): past ACCOUNTS_LOGIN_MAX_FAILURES the account is locked out of
+both for ACCOUNTS_LOGIN_LOCKOUT (429 too_many_attempts).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth.models import Permission
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_otp.models import Device
+
+from blahaj.errors import ApplicationError, Conflict, Forbidden
+
+from . import login_sessions, mfa, services, tokens
+from .models import LoginSession, OneTimeToken, User
+
+logger = logging.getLogger(__name__)
+
+SEED_PERMISSION = ("accounts", "create_user_via_seed")
+
+
+class InvalidCode(services.InvalidCredentials):
+    """The login's second step: 401 like a wrong password (and counted like one per IP)."""
+
+    code = "invalid_code"
+    message = "The code is wrong or was already used."
+
+
+class WrongCode(ApplicationError):
+    """A signed-in caller's code (setup, new recovery codes, turning TOTP off) is wrong."""
+
+    code = "invalid_code"
+    message = "The code is wrong or was already used."
+
+    def __init__(self) -> None:
+        super().__init__(fields={"code": [self.message]})
+
+
+def _ident(user: User) -> str:
+    return services._lockout_ident("", user)
+
+
+def _spend_code(user: User, code: str, *, error: type[ApplicationError]) -> Device:
+    """The device that accepted `code`, or a counted failure (and `error`, or 429 once over)."""
+    ident = _ident(user)
+    services._check_lockout(ident)
+    device = mfa.check_code(user, code)
+    if device is None:
+        services._record_failure(ident)
+        services._check_lockout(ident)  # this failure may be the one that locks
+        raise error()
+    services._clear_failures(ident)
+    return device
+
+
+# --- The login's second step ---------------------------------------------------------------
+
+
+def user_login_mfa(*, mfa_token: str, code: str, ip: str | None = None, user_agent: str = "") -> dict[str, Any]:
+    """Exchange the login's `mfa_token` and a TOTP or recovery code for the usual tokens,
+    which record the second factor (`amr: ["pwd", "otp"]`).
+
+    A wrong code leaves the mfa_token alive (the person may mistype), but counts like a wrong
+    password; the lockout ends it. A used, unknown or expired mfa_token: 400 token_invalid / 410.
+    """
+    token = services._one_time_token_check(raw=mfa_token, purpose=OneTimeToken.Purpose.MFA)
+    user = token.user
+    if user.status in services._INACTIVE_ANSWERS or user.deletion_pending:
+        raise services.TokenInvalid()
+    try:
+        _spend_code(user, code, error=InvalidCode)
+    except services.TooManyAttempts:
+        OneTimeToken.objects.filter(pk=token.pk).delete()
+        raise
+    services._one_time_token_use(token)
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    session = login_sessions.session_start(user=user, kind=LoginSession.Kind.API, ip=ip, user_agent=user_agent)
+    return tokens.issue_for_user(user, session_id=str(session.public_id), factors=tokens.WITH_SECOND_FACTOR)
+
+
+def session_verify(*, user: User, code: str) -> Device:
+    """The admin's step after the password: the device to record in the session
+    (django_otp.login), or WrongCode / 429, counted like the API's."""
+    return _spend_code(user, code, error=WrongCode)
+
+
+# --- Setting it up, and taking it off ------------------------------------------------------
+
+
+@transaction.atomic
+def totp_begin(*, user: User) -> mfa.Enrolment:
+    """An unconfirmed TOTP device: its secret, otpauth:// URL and QR code (SVG)."""
+    User.objects.select_for_update().only("pk").get(pk=user.pk)
+    if mfa.has_second_factor(user):
+        raise Conflict(
+            "An authenticator app is already set up. Turn it off first to use another one.", code="mfa_already_set_up"
+        )
+    return mfa.enrolment(mfa.totp_begin(user))
+
+
+def totp_pending(*, user: User) -> mfa.Enrolment | None:
+    device = mfa.pending_totp(user)
+    return mfa.enrolment(device) if device is not None else None
+
+
+def totp_confirm(*, user: User, code: str, issue_tokens: bool = True) -> dict[str, Any]:
+    """Confirm the device with its current code: recovery codes (shown once), and new tokens.
+
+    Every token the account held before dies (they lack the factor); with `issue_tokens` (the
+    API) the answer carries a fresh pair that has it, so the caller goes on without logging in
+    again. The pages and the admin keep their session, which they mark verified themselves.
+    """
+    ident = _ident(user)
+    services._check_lockout(ident)
+    with transaction.atomic():
+        User.objects.select_for_update().only("pk").get(pk=user.pk)
+        if mfa.pending_totp(user) is None:
+            raise Conflict("Start the set-up first (POST /api/user/mfa/totp).", code="mfa_not_started")
+        if not mfa.totp_confirm(user, code):
+            confirmed = False
+        else:
+            confirmed = True
+            codes = mfa.recovery_codes_replace(user)
+            services.user_revoke_all_tokens(user=user)
+    if confirmed:
+        services._clear_failures(ident)
+    else:
+        services._record_failure(ident)
+        services._check_lockout(ident)
+        raise WrongCode()
+    logger.info("Account %s turned TOTP on.", user.username)
+    if not issue_tokens:
+        return {"recovery_codes": codes}
+    return {"recovery_codes": codes, **tokens.issue_for_user(user, factors=tokens.WITH_SECOND_FACTOR)}
+
+
+def recovery_codes_renew(*, user: User, code: str) -> list[str]:
+    """New recovery codes for a current TOTP code (or an unused recovery code)."""
+    if not mfa.has_second_factor(user):
+        raise Conflict("Set up an authenticator app first.", code="mfa_not_set_up")
+    _spend_code(user, code, error=WrongCode)
+    with transaction.atomic():
+        return mfa.recovery_codes_replace(user)
+
+
+def totp_remove(*, user: User, code: str = "", password: str = "") -> None:
+    """Turn the second factor off, proven by a code or the password. Staff may not while
+    STAFF_REQUIRE_MFA: it is their only factor."""
+    if not mfa.has_second_factor(user):
+        raise Conflict("No authenticator app is set up.", code="mfa_not_set_up")
+    if mfa.staff_must_have_it(user):
+        raise Forbidden("Staff accounts must keep their second factor.", code="mfa_required_for_staff")
+    if code:
+        _spend_code(user, code, error=WrongCode)
+    else:
+        ident = _ident(user)
+        services._check_lockout(ident)
+        if not User.objects.get(pk=user.pk).check_password(password):
+            services._record_failure(ident)
+            services._check_lockout(ident)
+            raise ApplicationError("The password is wrong.", code="invalid_password", fields={"password": ["Wrong."]})
+    with transaction.atomic():
+        mfa.remove_all(user)
+    logger.info("Account %s turned TOTP off.", user.username)
+
+
+@transaction.atomic
+def second_factor_remove_by_staff(*, user: User) -> None:
+    """A lost authenticator (and recovery codes): staff take them off; every token of the
+    account dies. Staff so reset set a new one up at their next login."""
+    mfa.remove_all(user)
+    services.user_revoke_all_tokens(user=user)
+    logger.info("The second factor of %s was removed by staff.", user.username)
+
+
+# --- The front end's service account --------------------------------------------------------
+
+
+def seed_permission() -> Permission:
+    app_label, codename = SEED_PERMISSION
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+
+def may_create_users_via_seed(user: User) -> bool:
+    """The account holds `accounts.create_user_via_seed` (itself or through a group)."""
+    app_label, codename = SEED_PERMISSION
+    return (
+        Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+        .filter(Q(user=user) | Q(group__user=user))
+        .exists()
+    )
+
+
+@transaction.atomic
+def service_account_create(*, username: str, password: str, email: str = "") -> User:
+    """An active account for a program (the sign-up front end): not staff, no second factor,
+    never provisioned on YunoHost, allowed /create_user by its permission and nothing else.
+
+    Its name is taken here, so no member can sign up with it (and it cannot be one already).
+    """
+    username = username.strip()
+    email = email.strip() or f"{username}@service.invalid"
+    user = User(
+        username=services._lower_case_username(username),
+        display_name="Service account",
+        email=services.normalize_email(email),
+        status=User.Status.ACTIVE,
+        confirmed_at=timezone.now(),
+        tier_id=User.objects.default_tier_id(),
+        is_service_account=True,
+    )
+    services._judge(user, fields=["username", "display_name", "email"])
+    if existing := User.objects.filter(username=user.username).first():
+        if existing.is_service_account:
+            raise Conflict(f"{user.username} is already a service account.", code="service_account_exists")
+        raise Conflict(f"{user.username} is a member's account, not a service account.", code="username_taken")
+    if conflict := services._taken(user):
+        raise conflict
+    if password_errors := services._password_errors(user=user, password=password):
+        raise services._invalid({"password": password_errors})
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise services._taken(user) or Conflict("Please try again.", code="conflict") from None
+    user.user_permissions.add(seed_permission())
+    logger.info("Service account %s created.", user.username)
+    return user

@@ -1,0 +1,142 @@
+"""The second factor over the API: the login's second step and the set-up routes
+(docs/api.md "Second factor"). Views validate, call a service, answer."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from blahaj.client_ip import client_ip
+from blahaj.throttling import throttles
+
+from .. import mfa, serializers, services_mfa, tokens
+from ..authentication import signed_in_user
+from ..throttling import CountsFailedLogins
+from .base import ERROR, PublicView, _401
+
+_CODE = OpenApiResponse(ERROR, description="invalid_code (the code is wrong or was already used)")
+_LOCKED = OpenApiResponse(ERROR, description="too_many_attempts: wrong codes and passwords share one budget")
+
+
+class LoginMFAView(CountsFailedLogins, PublicView):
+    @extend_schema(
+        request=serializers.LoginMFASerializer,
+        responses={
+            200: serializers.TokenPairSerializer,
+            400: OpenApiResponse(ERROR, description="token_invalid: unknown or used mfa_token"),
+            401: OpenApiResponse(ERROR, description="invalid_code"),
+            410: OpenApiResponse(ERROR, description="token_expired: log in again"),
+            429: _LOCKED,
+        },
+        summary="The login's second step: the mfa_token and a TOTP or recovery code, for the tokens",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.LoginMFASerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(
+            services_mfa.user_login_mfa(
+                mfa_token=data.validated_data["mfa_token"],
+                code=data.validated_data["code"],
+                ip=client_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+        )
+
+
+class MFASetupView(APIView):
+    """Open to any signed-in account, staff without a second factor included."""
+
+    permission_classes = [IsAuthenticated]
+    admits_staff_without_mfa = True
+    throttle_classes = throttles("login")
+
+
+class TOTPView(MFASetupView):
+    @extend_schema(
+        responses={200: serializers.MFAStatusSerializer, 401: _401},
+        summary="Whether the caller has TOTP, and must keep it",
+    )
+    def get(self, request: Request) -> Response:
+        user = signed_in_user(request)
+        return Response(
+            {
+                "totp": mfa.has_second_factor(user),
+                "mandatory": mfa.staff_must_have_it(user),
+                "token_has_second_factor": tokens.has_second_factor(request.auth),
+            }
+        )
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: serializers.TOTPEnrolmentSerializer,
+            401: _401,
+            409: OpenApiResponse(ERROR, description="mfa_already_set_up"),
+        },
+        summary="Begin setting up TOTP: a new secret, its otpauth URL and QR code (confirm it next)",
+    )
+    def post(self, request: Request) -> Response:
+        enrolment = services_mfa.totp_begin(user=signed_in_user(request))
+        return Response({"secret": enrolment.secret, "otpauth_url": enrolment.otpauth_url, "qr_svg": enrolment.qr_svg})
+
+    @extend_schema(
+        request=serializers.MFARemoveSerializer,
+        responses={
+            204: None,
+            400: _CODE,
+            401: _401,
+            403: OpenApiResponse(ERROR, description="mfa_required_for_staff"),
+            409: OpenApiResponse(ERROR, description="mfa_not_set_up"),
+            429: _LOCKED,
+        },
+        summary="Turn TOTP off (a current code or the password); staff may not while it is required",
+    )
+    def delete(self, request: Request) -> Response:
+        data = serializers.MFARemoveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services_mfa.totp_remove(
+            user=signed_in_user(request),
+            code=data.validated_data.get("code", ""),
+            password=data.validated_data.get("password", ""),
+        )
+        return Response(status=204)
+
+
+class TOTPConfirmView(MFASetupView):
+    @extend_schema(
+        request=serializers.MFACodeSerializer,
+        responses={
+            200: serializers.TOTPConfirmedSerializer,
+            400: _CODE,
+            401: _401,
+            409: OpenApiResponse(ERROR, description="mfa_not_started"),
+            429: _LOCKED,
+        },
+        summary="Confirm TOTP with a code: recovery codes (shown once) and new tokens; older tokens die",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.MFACodeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(services_mfa.totp_confirm(user=signed_in_user(request), code=data.validated_data["code"]))
+
+
+class RecoveryCodesView(MFASetupView):
+    @extend_schema(
+        request=serializers.MFACodeSerializer,
+        responses={
+            200: serializers.RecoveryCodesSerializer,
+            400: _CODE,
+            401: _401,
+            409: OpenApiResponse(ERROR, description="mfa_not_set_up"),
+            429: _LOCKED,
+        },
+        summary="New recovery codes for a current code; the old ones stop working",
+    )
+    def post(self, request: Request) -> Response:
+        data = serializers.MFACodeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        codes = services_mfa.recovery_codes_renew(user=signed_in_user(request), code=data.validated_data["code"])
+        return Response({"recovery_codes": codes})
