@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django_otp.models import Device
 
+import audit
 from blahaj.errors import ApplicationError, Conflict, Forbidden
 
 from . import login_sessions, mfa, services, tokens
@@ -173,6 +174,7 @@ def totp_remove(*, user: User, code: str = "", password: str = "") -> None:
 
 
 @transaction.atomic
+@audit.audited("user.mfa.remove", target=audit.of("user", "user", "username"))
 def second_factor_remove_by_staff(*, user: User) -> None:
     """A lost authenticator (and recovery codes): staff take them off; every token of the
     account dies. Staff so reset set a new one up at their next login."""
@@ -200,6 +202,7 @@ def may_create_users_via_seed(user: User) -> bool:
 
 
 @transaction.atomic
+@audit.audited("service_account.create", target=lambda kwargs, _: f"user:{kwargs['username']}")
 def service_account_create(*, username: str, password: str, email: str = "") -> User:
     """An active account for a program (the sign-up front end): not staff, no second factor,
     never provisioned on YunoHost, allowed /create_user by its permission and nothing else.

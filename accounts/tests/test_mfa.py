@@ -19,6 +19,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts import services_mfa
 from accounts import tokens as jwt
 from accounts.models import OneTimeToken, User
+from audit.models import AuditEntry
 from conftest import PASSWORD, CommittingAPIClient, login, staff_access, totp_code, totp_device, verified_login
 
 pytestmark = pytest.mark.django_db
@@ -294,6 +295,14 @@ def test_the_command_makes_a_service_account_once(default_tier, user, monkeypatc
     call_command("create_service_account", "frontend2", "--password-stdin", stdout=quiet)
     assert "a-long-chosen-passphrase-77" not in quiet.getvalue()
     assert User.objects.get(username="frontend2").check_password("a-long-chosen-passphrase-77")
+    rows = AuditEntry.objects.filter(action="service_account.create").order_by("id")
+    assert [(row.actor, row.door, row.object, row.result) for row in rows] == [
+        ("command:create_service_account", "command", "user:frontend", "ok"),
+        ("command:create_service_account", "command", "user:frontend", "refused"),
+        ("command:create_service_account", "command", "user:alice", "refused"),
+        ("command:create_service_account", "command", "user:frontend2", "ok"),
+    ]
+    assert not any("passphrase" in row.detail or password in row.detail for row in rows)
 
 
 def test_a_staff_token_with_the_factor_may_create_users(staff_user):

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+import audit
 from accounts import services_mfa
 from blahaj.errors import ApplicationError
 
@@ -32,9 +33,10 @@ class Command(BaseCommand):
         generated = not options["password_stdin"]
         password = secrets.token_urlsafe(24) if generated else sys.stdin.readline().rstrip("\r\n")
         try:
-            user = services_mfa.service_account_create(
-                username=options["name"], password=password, email=options["email"]
-            )
+            with audit.command_scope("create_service_account"):
+                user = services_mfa.service_account_create(
+                    username=options["name"], password=password, email=options["email"]
+                )
         except ApplicationError as error:
             details = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in (error.fields or {}).items())
             raise CommandError(f"{error.message}{' (' + details + ')' if details else ''}") from None
