@@ -1,0 +1,130 @@
+"""A private slapd shaped like YunoHost's directory, for the tests and bench/auth.py.
+
+``PrivateSlapd().start()`` runs Debian's ``slapd`` (package ``slapd``) as a subprocess with its
+own configuration and database in a temporary directory, on a free port of 127.0.0.1 (never
+389), with the schemas YunoHost uses (core, cosine, inetorgperson, nis) and YunoHost's tree:
+``dc=yunohost,dc=org``, ``ou=users``, ``ou=groups`` and the admin ``cn=admin,dc=yunohost,dc=org``.
+Members are ``uid=<username>,ou=users,dc=yunohost,dc=org`` (inetOrgPerson + posixAccount), as
+``yunohost user create`` writes them. ``stop()`` ends it and removes the directory. It is never
+used by the running service.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import ldap3
+
+BASE_DN = "dc=yunohost,dc=org"
+ADMIN_DN = f"cn=admin,{BASE_DN}"
+SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
+SCHEMA_DIR = "/etc/ldap/schema"
+MODULE_DIR = "/usr/lib/ldap"
+
+
+class SlapdError(RuntimeError):
+    """slapd is missing or did not start."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _config(directory: str, admin_password: str) -> str:
+    includes = "\n".join(f"include {SCHEMA_DIR}/{name}.schema" for name in SCHEMAS)
+    return f"""{includes}
+pidfile {directory}/slapd.pid
+modulepath {MODULE_DIR}
+moduleload back_mdb
+database mdb
+maxsize 10485760
+suffix "{BASE_DN}"
+rootdn "{ADMIN_DN}"
+rootpw {admin_password}
+directory {directory}/db
+access to attrs=userPassword by self write by anonymous auth by * none
+access to * by * read
+"""
+
+
+class PrivateSlapd:
+    def __init__(self, *, admin_password: str = "admin-Passw0rd-for-tests") -> None:
+        self.admin_password = admin_password
+        self.port = 0
+        self.directory = ""
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"ldap://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 20) -> PrivateSlapd:
+        slapd = shutil.which("slapd") or ("/usr/sbin/slapd" if os.path.exists("/usr/sbin/slapd") else None)
+        if slapd is None:
+            raise SlapdError("slapd is not installed: apt-get install slapd ldap-utils (scripts/test does it)")
+        self.directory = tempfile.mkdtemp(prefix="blahaj-slapd-")
+        os.mkdir(os.path.join(self.directory, "db"))
+        conf = os.path.join(self.directory, "slapd.conf")
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(_config(self.directory, self.admin_password))
+        self.port = free_port()
+        log = open(os.path.join(self.directory, "slapd.log"), "wb")  # noqa: SIM115 - kept for the error message
+        with log:
+            self.process = subprocess.Popen(
+                [slapd, "-d", "0", "-h", f"{self.uri}/", "-f", conf],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                self._add_tree()
+                return self
+            except (ldap3.core.exceptions.LDAPException, OSError):
+                time.sleep(0.1)
+        output = self._log()
+        self.stop()
+        raise SlapdError(f"slapd did not start on 127.0.0.1 within {timeout:.0f} s:\n{output}")
+
+    def _log(self) -> str:
+        try:
+            with open(os.path.join(self.directory, "slapd.log"), encoding="utf-8", errors="replace") as f:
+                return f.read()[-2000:]
+        except OSError:
+            return ""
+
+    def admin(self) -> ldap3.Connection:
+        """A connection bound as the admin (close it: ``with slapd.admin() as c``)."""
+        server = ldap3.Server(self.uri, connect_timeout=2, get_info=ldap3.NONE)
+        return ldap3.Connection(
+            server, ADMIN_DN, self.admin_password, auto_bind=True, receive_timeout=5, raise_exceptions=True
+        )
+
+    def _add_tree(self) -> None:
+        with self.admin() as c:
+            c.add(BASE_DN, ["top", "dcObject", "organization"], {"dc": "yunohost", "o": "yunohost.org"})
+            c.add(f"ou=users,{BASE_DN}", ["top", "organizationalUnit"], {"ou": "users"})
+            c.add(f"ou=groups,{BASE_DN}", ["top", "organizationalUnit"], {"ou": "groups"})
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+        if self.directory:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self.directory = ""
