@@ -21,9 +21,18 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 from blahaj import crypto, notifications
-from blahaj.errors import ApplicationError, Conflict, Forbidden, Gone, TooManyAttempts, ValidationFailed
+from blahaj.errors import (
+    ApplicationError,
+    Conflict,
+    Forbidden,
+    Gone,
+    ServiceUnavailable,
+    TooManyAttempts,
+    ValidationFailed,
+)
 from blahaj.queueing import send_after_commit
 from provisioning.locks import lane_lock
+from provisioning import passwords as yunohost_passwords
 from provisioning.models import Operation
 from provisioning.yunohost import YunohostError, get_client
 from tiers import services as tier_services
@@ -101,11 +110,10 @@ def user_login(*, identifier: str, password: str) -> dict[str, Any]:
     ident = _lockout_ident(identifier, user)
     _check_lockout(ident)
     if user is None:
-        # Hash anyway, so that an unknown name takes as long as a wrong password.
-        User().set_password(password)
+        _unknown_user_check(password)
         _record_failure(ident)
         raise InvalidCredentials()
-    if not user.check_password(password):
+    if not _password_ok(user, password):
         _record_failure(ident)
         raise InvalidCredentials()
     cache.delete(_FAILURES_KEY.format(ident=ident))
@@ -114,6 +122,78 @@ def user_login(*, identifier: str, password: str) -> dict[str, Any]:
         raise Forbidden(message, code=code)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     return tokens.issue_for_user(user)
+
+
+def user_authenticate(*, identifier: str, password: str) -> User | None:
+    """The user these credentials belong to, or None: Django's authentication backend (the
+    admin's login) checks passwords here, exactly as `user_login` does, lockout included."""
+    user = _find_login_user(identifier)
+    ident = _lockout_ident(identifier, user)
+    _check_lockout(ident)
+    if user is None:
+        _unknown_user_check(password)
+        _record_failure(ident)
+        return None
+    if not _password_ok(user, password):
+        _record_failure(ident)
+        return None
+    cache.delete(_FAILURES_KEY.format(ident=ident))
+    return user
+
+
+# --- Who decides a password -------------------------------------------------------------------
+# An active account has a YunoHost user, whose password the member can change in YunoHost's own
+# portal: YunoHost's answer (provisioning/passwords.py) decides, the local hash follows it. Every
+# other account is not on YunoHost yet: the local hash decides.
+
+# A name no account can have (longer than the 30 characters of the username rule is refused
+# before any request; this one is valid, so an unknown user costs a real round trip).
+_NOBODY = "blahaj.unknown.member"
+
+
+class YunohostUnreachable(ServiceUnavailable):
+    code = "yunohost_unreachable"
+    message = "We cannot check your password right now because the server is unreachable. Try again in a few minutes."
+
+
+def _yunohost_decides(username: str, password: str) -> bool | None:
+    """YunoHost's answer, or None when the local hash decides (not asked, or unreachable)."""
+    verdict = yunohost_passwords.check_password(username, password)
+    if verdict is yunohost_passwords.Verdict.UNREACHABLE:
+        if settings.YUNOHOST_PASSWORD_UNREACHABLE == "refuse":
+            raise YunohostUnreachable()
+        logger.warning("YunoHost could not check a password; the local hash decides for %s", username)
+        return None
+    if verdict is yunohost_passwords.Verdict.UNDECIDED:
+        return None
+    return verdict is yunohost_passwords.Verdict.ACCEPTED
+
+
+def _password_ok(user: User, password: str) -> bool:
+    local = user.check_password(password)
+    if user.status != User.Status.ACTIVE:
+        return local
+    remote = _yunohost_decides(user.username, password)
+    if remote is None:
+        return local
+    if remote and not local:
+        user_adopt_yunohost_password(user=user, password=password)
+    return remote
+
+
+def _unknown_user_check(password: str) -> None:
+    """The work of a known active user's check, for a name that has no account: a hash and a
+    question to YunoHost, so that the time of an answer does not tell which names exist."""
+    User().set_password(password)
+    _yunohost_decides(_NOBODY, password)
+
+
+@transaction.atomic
+def user_adopt_yunohost_password(*, user: User, password: str) -> None:
+    """The member changed their password on YunoHost: the local hash follows and every earlier
+    token stops working. Nothing goes to the lane: YunoHost has this password already."""
+    user.set_password(password)
+    _user_save(user, fields=["password", "tokens_valid_after"], cutoff_moved=True)
 
 
 def token_refresh(*, raw_refresh: str) -> dict[str, Any]:
