@@ -21,14 +21,12 @@ from __future__ import annotations
 import enum
 import logging
 import re
-import socket
 from typing import Any
 
 import ldap3
 import requests
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from ldap3.core import exceptions as ldap_errors
 from ldap3.utils.dn import escape_rdn
 
 logger = logging.getLogger(__name__)
@@ -50,6 +48,15 @@ def user_dn(username: str) -> str:
     return f"uid={escape_rdn(username)},{USERS_BASE}"
 
 
+def close(connection: ldap3.Connection) -> None:
+    """Unbind and close the socket: ldap3 leaves it open when the connection failed."""
+    try:
+        connection.unbind()
+    finally:
+        if connection.socket is not None:
+            connection.socket.close()
+
+
 def check_password(username: str, password: str) -> Verdict:
     """YunoHost's verdict on this username and password, within the configured timeout."""
     backend = getattr(settings, "YUNOHOST_PASSWORD_CHECK", "local")
@@ -63,8 +70,9 @@ def check_password(username: str, password: str) -> Verdict:
     return _BACKENDS[backend](username, password)
 
 
-def _timeout() -> float:
-    return float(getattr(settings, "YUNOHOST_PASSWORD_TIMEOUT", 2))
+def _timeout() -> int:
+    # Whole seconds: ldap3 sets the receive timeout as a socket option that takes an integer.
+    return max(1, int(getattr(settings, "YUNOHOST_PASSWORD_TIMEOUT", 2)))
 
 
 def _check_ldap(username: str, password: str) -> Verdict:
@@ -85,8 +93,8 @@ def _check_ldap(username: str, password: str) -> Verdict:
             bound = connection.bind()
             result = connection.result or {}
         finally:
-            connection.unbind()
-    except (ldap_errors.LDAPException, OSError) as e:
+            close(connection)
+    except Exception as e:  # noqa: BLE001 - any failure to ask is "unreachable", never a 500
         logger.warning("YunoHost's LDAP server at %s could not check a password: %s", uri, type(e).__name__)
         return Verdict.UNREACHABLE
     if bound:
@@ -116,7 +124,7 @@ def _check_portal(username: str, password: str) -> Verdict:
                 allow_redirects=False,
             )
             response.close()
-    except (requests.RequestException, OSError, socket.timeout) as e:
+    except (requests.RequestException, OSError, ValueError) as e:
         logger.warning("YunoHost's portal API at %s could not check a password: %s", url, type(e).__name__)
         return Verdict.UNREACHABLE
     if 200 <= response.status_code < 300:

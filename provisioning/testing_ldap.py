@@ -17,8 +17,12 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import ldap3
+
+from .passwords import close
 
 BASE_DN = "dc=yunohost,dc=org"
 ADMIN_DN = f"cn=admin,{BASE_DN}"
@@ -88,10 +92,12 @@ class PrivateSlapd:
             if self.process.poll() is not None:
                 break
             try:
-                self._add_tree()
-                return self
-            except (ldap3.core.exceptions.LDAPException, OSError):
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            except OSError:
                 time.sleep(0.1)
+                continue
+            self._add_tree()
+            return self
         output = self._log()
         self.stop()
         raise SlapdError(f"slapd did not start on 127.0.0.1 within {timeout:.0f} s:\n{output}")
@@ -103,12 +109,17 @@ class PrivateSlapd:
         except OSError:
             return ""
 
-    def admin(self) -> ldap3.Connection:
-        """A connection bound as the admin (close it: ``with slapd.admin() as c``)."""
+    @contextmanager
+    def admin(self) -> Iterator[ldap3.Connection]:
+        """A connection bound as the admin, closed at the end of the block."""
         server = ldap3.Server(self.uri, connect_timeout=2, get_info=ldap3.NONE)
-        return ldap3.Connection(
-            server, ADMIN_DN, self.admin_password, auto_bind=True, receive_timeout=5, raise_exceptions=True
-        )
+        # Not ldap3's own `with`: it leaves open a connection that was bound before it.
+        connection = ldap3.Connection(server, ADMIN_DN, self.admin_password, receive_timeout=5, raise_exceptions=True)
+        try:
+            connection.bind()
+            yield connection
+        finally:
+            close(connection)
 
     def _add_tree(self) -> None:
         with self.admin() as c:

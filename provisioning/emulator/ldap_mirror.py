@@ -5,17 +5,16 @@ Off unless ``YUNOHOST_EMULATOR_LDAP_URI`` is set (the tests point it at a privat
 ``uid=<username>,ou=users,dc=yunohost,dc=org`` (inetOrgPerson + posixAccount, the password as
 ``{SSHA}``), ``user update -p`` replaces its ``userPassword`` and ``user delete`` removes it, bound
 as ``YUNOHOST_EMULATOR_LDAP_ADMIN_DN`` (default ``cn=admin,dc=yunohost,dc=org``) with
-``YUNOHOST_EMULATOR_LDAP_ADMIN_PASSWORD``. Each is written before the state file changes: an
+``YUNOHOST_EMULATOR_LDAP_ADMIN_PASSWORD``, through Debian's ``ldapmodify``. Each is written before the state file changes: an
 LDAP failure fails the command and leaves the state as it was.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 
-from ..errors import EmulatorError
+from .errors import EmulatorError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,35 +28,50 @@ def enabled() -> bool:
 
 
 def ssha(password: str) -> str:
+    import hashlib  # imported late: loading OpenSSL costs start-up time to every command
+
     salt = os.urandom(8)
     digest = hashlib.sha1(password.encode("utf-8") + salt).digest()  # noqa: S324 - slapd's {SSHA}
     return "{SSHA}" + base64.b64encode(digest + salt).decode("ascii")
 
 
 def _dn(username: str) -> str:
-    from ldap3.utils.dn import escape_rdn  # imported late: only when mirroring, start-up stays cheap
+    value = "".join("\\" + c if c in ',+"\\<>;=' else c for c in username)
+    if value[:1] in ("#", " "):
+        value = "\\" + value
+    return f"uid={value},{USERS_BASE}"
 
-    return f"uid={escape_rdn(username)},{USERS_BASE}"
+
+def _line(name: str, value: str) -> str:
+    return f"{name}:: {base64.b64encode(value.encode('utf-8')).decode('ascii')}\n"
 
 
-def _run(operation: str, username: str, *args: Any) -> None:
-    import ldap3
+def _modify(username: str, ldif: str) -> None:
+    """Run ``ldapmodify`` (Debian's ldap-utils) on this LDIF, bound as the admin.
+
+    The emulator runs on any python3 without the project's packages: the command-line tools,
+    not ldap3. The admin's password goes through a private file, never argv.
+    """
+    import subprocess  # imported late: only when mirroring, start-up stays cheap
+    import tempfile
 
     uri = os.environ["YUNOHOST_EMULATOR_LDAP_URI"]
     admin = os.environ.get("YUNOHOST_EMULATOR_LDAP_ADMIN_DN", "cn=admin,dc=yunohost,dc=org")
-    try:
-        server = ldap3.Server(uri, connect_timeout=5, get_info=ldap3.NONE)
-        with ldap3.Connection(
-            server,
-            admin,
-            os.environ.get("YUNOHOST_EMULATOR_LDAP_ADMIN_PASSWORD", ""),
-            auto_bind=True,
-            receive_timeout=10,
-            raise_exceptions=True,
-        ) as connection:
-            getattr(connection, operation)(_dn(username), *args)
-    except (ldap3.core.exceptions.LDAPException, OSError) as e:
-        raise EmulatorError(f"LDAP operation {operation} on {username} failed: {type(e).__name__}") from None
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", prefix="ldap-admin-") as secret:
+        secret.write(os.environ.get("YUNOHOST_EMULATOR_LDAP_ADMIN_PASSWORD", ""))
+        secret.flush()
+        try:
+            done = subprocess.run(
+                ["ldapmodify", "-x", "-H", uri, "-D", admin, "-y", secret.name, "-o", "nettimeout=5"],
+                input=_line("dn", _dn(username)) + ldif,
+                capture_output=True,
+                text=True,
+                timeout=15,
+            )
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise EmulatorError(f"LDAP: ldapmodify could not run: {type(e).__name__}") from None
+    if done.returncode != 0:
+        raise EmulatorError(f"LDAP: ldapmodify failed for {username}: {done.stderr.strip()}")
 
 
 def user_created(username: str, user: dict[str, Any], password: str) -> None:
@@ -71,23 +85,22 @@ def user_created(username: str, user: dict[str, Any], password: str) -> None:
         "givenName": first,
         "sn": last or first,
         "mail": user["mail"],
-        "uidNumber": user["uid"],
-        "gidNumber": user["uid"],
+        "uidNumber": str(user["uid"]),
+        "gidNumber": str(user["uid"]),
         "homeDirectory": f"/home/{username}",
         "loginShell": user["shell"],
         "userPassword": ssha(password),
     }
-    _run("add", username, ["inetOrgPerson", "posixAccount"], attributes)
+    ldif = "changetype: add\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\n"
+    _modify(username, ldif + "".join(_line(name, value) for name, value in attributes.items()))
 
 
 def password_changed(username: str, password: str) -> None:
-    if not enabled():
-        return
-    import ldap3
-
-    _run("modify", username, {"userPassword": [(ldap3.MODIFY_REPLACE, [ssha(password)])]})
+    if enabled():
+        ldif = "changetype: modify\nreplace: userPassword\n" + _line("userPassword", ssha(password)) + "-\n"
+        _modify(username, ldif)
 
 
 def user_deleted(username: str) -> None:
     if enabled():
-        _run("delete", username)
+        _modify(username, "changetype: delete\n")
