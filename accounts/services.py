@@ -31,8 +31,8 @@ from blahaj.errors import (
     ValidationFailed,
 )
 from blahaj.queueing import send_after_commit
-from provisioning.locks import lane_lock
 from provisioning import passwords as yunohost_passwords
+from provisioning.locks import lane_lock
 from provisioning.models import Operation
 from provisioning.yunohost import YunohostError, get_client
 from tiers import services as tier_services
@@ -160,7 +160,7 @@ def _yunohost_decides(username: str, password: str) -> bool | None:
     """YunoHost's answer, or None when the local hash decides (not asked, or unreachable)."""
     verdict = yunohost_passwords.check_password(username, password)
     if verdict is yunohost_passwords.Verdict.UNREACHABLE:
-        if settings.YUNOHOST_PASSWORD_UNREACHABLE == "refuse":
+        if settings.YUNOHOST_PASSWORD_UNREACHABLE == "refuse":  # noqa: S105 - a setting's value, no secret
             raise YunohostUnreachable()
         logger.warning("YunoHost could not check a password; the local hash decides for %s", username)
         return None

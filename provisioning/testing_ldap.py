@@ -59,7 +59,7 @@ access to * by * read
 
 
 class PrivateSlapd:
-    def __init__(self, *, admin_password: str = "admin-Passw0rd-for-tests") -> None:
+    def __init__(self, *, admin_password: str = "admin-Passw0rd-for-tests") -> None:  # noqa: S107 - a throwaway test directory's
         self.admin_password = admin_password
         self.port = 0
         self.directory = ""

@@ -52,7 +52,8 @@ def _modify(username: str, ldif: str) -> None:
     The emulator runs on any python3 without the project's packages: the command-line tools,
     not ldap3. The admin's password goes through a private file, never argv.
     """
-    import subprocess  # imported late: only when mirroring, start-up stays cheap
+    import shutil  # imported late: only when mirroring, start-up stays cheap
+    import subprocess
     import tempfile
 
     uri = os.environ["YUNOHOST_EMULATOR_LDAP_URI"]
@@ -62,7 +63,18 @@ def _modify(username: str, ldif: str) -> None:
         secret.flush()
         try:
             done = subprocess.run(
-                ["ldapmodify", "-x", "-H", uri, "-D", admin, "-y", secret.name, "-o", "nettimeout=5"],
+                [
+                    shutil.which("ldapmodify") or "/usr/bin/ldapmodify",
+                    "-x",
+                    "-H",
+                    uri,
+                    "-D",
+                    admin,
+                    "-y",
+                    secret.name,
+                    "-o",
+                    "nettimeout=5",
+                ],
                 input=_line("dn", _dn(username)) + ldif,
                 capture_output=True,
                 text=True,

@@ -276,8 +276,17 @@ def test_an_unknown_name_does_the_same_work_as_a_member(yunohost_ldap, signed_up
     member(signed_up)
     hashes: list[str] = []
     real_set, real_check = User.set_password, User.check_password
-    monkeypatch.setattr(User, "set_password", lambda self, raw: hashes.append("set") or real_set(self, raw))
-    monkeypatch.setattr(User, "check_password", lambda self, raw: hashes.append("check") or real_check(self, raw))
+
+    def set_password(self, raw):
+        hashes.append("set")
+        return real_set(self, raw)
+
+    def check_password(self, raw):
+        hashes.append("check")
+        return real_check(self, raw)
+
+    monkeypatch.setattr(User, "set_password", set_password)
+    monkeypatch.setattr(User, "check_password", check_password)
 
     work = {}
     for name, password in [("alice", PASSWORD), ("alice", "wrong password"), ("nobody", PASSWORD)]:
