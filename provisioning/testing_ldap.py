@@ -22,7 +22,8 @@ from contextlib import contextmanager
 
 import ldap3
 
-from .passwords import close
+from .emulator.ldap_mirror import ssha
+from .passwords import close, user_dn
 
 BASE_DN = "dc=yunohost,dc=org"
 ADMIN_DN = f"cn=admin,{BASE_DN}"
@@ -120,6 +121,25 @@ class PrivateSlapd:
             yield connection
         finally:
             close(connection)
+
+    def add_user(self, username: str, password: str, *, uid_number: int = 1001) -> None:
+        """A member as ``yunohost user create`` writes one (the emulator's mirror does the same)."""
+        with self.admin() as c:
+            c.add(
+                user_dn(username),
+                ["inetOrgPerson", "posixAccount"],
+                {
+                    "uid": username,
+                    "cn": username,
+                    "sn": username,
+                    "mail": f"{username}@example.org",
+                    "uidNumber": uid_number,
+                    "gidNumber": uid_number,
+                    "homeDirectory": f"/home/{username}",
+                    "loginShell": "/bin/bash",
+                    "userPassword": ssha(password),
+                },
+            )
 
     def _add_tree(self) -> None:
         with self.admin() as c:
