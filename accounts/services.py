@@ -146,8 +146,8 @@ def user_authenticate(*, identifier: str, password: str) -> User | None:
 # portal: YunoHost's answer (provisioning/passwords.py) decides, the local hash follows it. Every
 # other account is not on YunoHost yet: the local hash decides.
 
-# A name no account can have (longer than the 30 characters of the username rule is refused
-# before any request; this one is valid, so an unknown user costs a real round trip).
+# The name asked about for an unknown user: a valid one (an invalid name is refused before any
+# request, which would be quicker); whatever YunoHost answers about it is ignored.
 _NOBODY = "blahaj.unknown.member"
 
 
