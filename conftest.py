@@ -25,6 +25,7 @@ from accounts import services_mfa
 from accounts import tokens as jwt
 from blahaj.celery import app as celery_app
 from factories import PASSWORD, DefaultTierFactory, UserFactory
+from provisioning.testing_ldap import PrivateSlapd, SlapdError
 
 
 def pytest_collection_modifyitems(config, items):
@@ -76,6 +77,21 @@ def _signup_defences_off(settings):
     each defence back on."""
     settings.SIGNUP_CHALLENGE = "off"
     settings.SIGNUP_CHECK_MX = False
+
+
+@pytest.fixture(scope="session")
+def slapd() -> Iterator[PrivateSlapd]:
+    """A private slapd with YunoHost's tree (provisioning/testing_ldap.py), for the whole run.
+
+    It fails, never skips, when slapd cannot start: scripts/test installs it (ensure_slapd).
+    """
+    server = PrivateSlapd()
+    try:
+        server.start()
+    except SlapdError as e:
+        pytest.fail(str(e), pytrace=False)
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -22,8 +22,17 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 
 import audit
 from blahaj import crypto, notifications
-from blahaj.errors import ApplicationError, Conflict, Forbidden, Gone, TooManyAttempts, ValidationFailed
+from blahaj.errors import (
+    ApplicationError,
+    Conflict,
+    Forbidden,
+    Gone,
+    ServiceUnavailable,
+    TooManyAttempts,
+    ValidationFailed,
+)
 from blahaj.queueing import send_after_commit
+from provisioning import passwords as yunohost_passwords
 from provisioning.locks import lane_lock
 from provisioning.models import Operation
 from provisioning.yunohost import YunohostError, get_client
@@ -117,8 +126,10 @@ def _clear_failures(ident: str) -> None:
 
 
 def password_matches(*, user: User, password: str) -> bool:
-    """Whether `password` is the account's: the one place that decides (login, deletion)."""
-    return user.check_password(password)
+    """Whether `password` is the account's: the one place that decides (every login door, and
+    the password a signed-in member gives again to change or delete something). YunoHost
+    decides for an active account (`_password_ok`, below)."""
+    return _password_ok(user, password)
 
 
 def user_authenticate(*, identifier: str, password: str) -> User:
@@ -130,8 +141,7 @@ def user_authenticate(*, identifier: str, password: str) -> User:
     ident = _lockout_ident(identifier, user)
     _check_lockout(ident)
     if user is None:
-        # Hash anyway, so that an unknown name takes as long as a wrong password.
-        User().set_password(password)
+        _unknown_user_check(password)
         _record_failure(ident)
         raise InvalidCredentials()
     if not password_matches(user=user, password=password):
@@ -189,6 +199,61 @@ def mfa_challenge(*, user: User) -> dict[str, Any]:
         "mfa_expires_in": settings.ACCOUNTS_MFA_TOKEN_LIFETIME,
         "methods": list(mfa.METHODS),
     }
+
+
+# --- Who decides a password -------------------------------------------------------------------
+# An active account has a YunoHost user, whose password the member can change in YunoHost's own
+# portal: YunoHost's answer (provisioning/passwords.py) decides, the local hash follows it. Every
+# other account is not on YunoHost yet: the local hash decides.
+
+# The name asked about for an unknown user: a valid one (an invalid name is refused before any
+# request, which would be quicker); whatever YunoHost answers about it is ignored.
+_NOBODY = "blahaj.unknown.member"
+
+
+class YunohostUnreachable(ServiceUnavailable):
+    code = "yunohost_unreachable"
+    message = "We cannot check your password right now because the server is unreachable. Try again in a few minutes."
+
+
+def _yunohost_decides(username: str, password: str) -> bool | None:
+    """YunoHost's answer, or None when the local hash decides (not asked, or unreachable)."""
+    verdict = yunohost_passwords.check_password(username, password)
+    if verdict is yunohost_passwords.Verdict.UNREACHABLE:
+        if settings.YUNOHOST_PASSWORD_UNREACHABLE == "refuse":  # noqa: S105 - a setting's value, no secret
+            raise YunohostUnreachable()
+        logger.warning("YunoHost could not check a password; the local hash decides for %s", username)
+        return None
+    if verdict is yunohost_passwords.Verdict.UNDECIDED:
+        return None
+    return verdict is yunohost_passwords.Verdict.ACCEPTED
+
+
+def _password_ok(user: User, password: str) -> bool:
+    local = user.check_password(password)
+    if user.status != User.Status.ACTIVE:
+        return local
+    remote = _yunohost_decides(user.username, password)
+    if remote is None:
+        return local
+    if remote and not local:
+        user_adopt_yunohost_password(user=user, password=password)
+    return remote
+
+
+def _unknown_user_check(password: str) -> None:
+    """The work of a known active user's check, for a name that has no account: a hash and a
+    question to YunoHost, so that the time of an answer does not tell which names exist."""
+    User().set_password(password)
+    _yunohost_decides(_NOBODY, password)
+
+
+@transaction.atomic
+def user_adopt_yunohost_password(*, user: User, password: str) -> None:
+    """The member changed their password on YunoHost: the local hash follows and every earlier
+    token stops working. Nothing goes to the lane: YunoHost has this password already."""
+    user.set_password(password)
+    _user_save(user, fields=["password", "tokens_valid_after"], cutoff_moved=True)
 
 
 def token_refresh(*, raw_refresh: str) -> dict[str, Any]:

@@ -89,7 +89,9 @@ class Scope:
         """Is what this caller does a staff action?"""
         person = self.person()
         if person is not None:
-            return bool(person.is_staff)
+            # Staff, or a program's account acting for staff (the sign-up front end's service
+            # account creating accounts through /create_user).
+            return bool(person.is_staff or getattr(person, "is_service_account", False))
         return self.door not in Door.WEB
 
     def where(self) -> str:

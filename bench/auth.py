@@ -8,6 +8,9 @@ Redis cache) and measures, in one run:
 (a) logins per second through the whole stack (HTTP, DRF, lockout and throttle bookkeeping,
     PBKDF2 check, token issue) against the rate at which this machine checks the same
     password hash in a tight loop, at the same concurrency (2). Target: >= 0.85.
+(c) logins per second when YunoHost decides the password (YUNOHOST_PASSWORD_CHECK=ldap: a bind
+    on a private slapd started here, provisioning/testing_ldap.py) against (a)'s logins on the
+    local hash alone: what asking YunoHost costs. Reported, no target.
 (b) requests per second of GET /api/user/me with a valid token (JWT check, denylist lookup
     in Redis, cut-off, user query, serializer) against an unauthenticated DRF endpoint that
     returns a body of the same size, same server, same client. Target: >= 0.7.
@@ -31,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from provisioning.testing_ldap import PrivateSlapd  # noqa: E402 - needs ROOT on sys.path
+
 DB_NAME = "blahaj_bench"
 PG = "postgres://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379/14"
@@ -49,6 +54,7 @@ def server_env(**extra: str) -> dict[str, str]:
         "THROTTLE_LOGIN": "1000000/min",
         "BLAHAJ_TESTING": "false",
         "LOG_LEVEL": "WARNING",
+        "YUNOHOST_PASSWORD_CHECK": "local",
     }
     env.update(extra)
     env.pop("BLAHAJ_FAST_HASHER", None)
@@ -72,7 +78,7 @@ def prepare_database() -> None:
     subprocess.run(["redis-cli", "-n", "14", "flushdb"], check=True, capture_output=True)
 
 
-def start_gunicorn(port: int, body_bytes: int) -> subprocess.Popen:
+def start_gunicorn(port: int, body_bytes: int, **extra: str) -> subprocess.Popen:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -87,7 +93,7 @@ def start_gunicorn(port: int, body_bytes: int) -> subprocess.Popen:
             "warning",
         ],
         cwd=ROOT,
-        env=server_env(BENCH_BODY_BYTES=str(body_bytes)),
+        env=server_env(BENCH_BODY_BYTES=str(body_bytes), **extra),
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -192,6 +198,18 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+    slapd = PrivateSlapd().start()
+    try:
+        slapd.add_user("benchuser", PASSWORD)
+        server = start_gunicorn(port, len(me_body), YUNOHOST_PASSWORD_CHECK="ldap", YUNOHOST_LDAP_URI=slapd.uri)
+        try:
+            body = {"username": "benchuser", "password": PASSWORD}
+            ldap_logins = http_rate(port, "POST", "/api/user/login", seconds, body=body)
+        finally:
+            server.terminate()
+            server.wait()
+    finally:
+        slapd.stop()
 
     print(
         f"\nblahaj auth benchmark: gunicorn 2 workers, PostgreSQL + Redis, concurrency {CONCURRENCY}, "
@@ -200,10 +218,12 @@ def main() -> None:
     print(f"{'figure':<52}{'per second':>12}")
     print(f"{'(a) password hash checks, tight loop':<52}{hashes:>12.2f}")
     print(f"{'(a) POST /api/user/login through the stack':<52}{logins:>12.2f}")
+    print(f"{'(c) POST /api/user/login, YunoHost decides (LDAP)':<52}{ldap_logins:>12.2f}")
     print(f"{'(b) GET unauthenticated DRF endpoint, same body size':<52}{baseline:>12.1f}")
     print(f"{'(b) GET /api/user/me with a valid access token':<52}{me:>12.1f}")
     print(f"ratio (a) logins / hash checks = {logins / hashes:.3f}  (target >= 0.85)")
     print(f"ratio (b) me / unauthenticated = {me / baseline:.3f}  (target >= 0.70)")
+    print(f"ratio (c) logins via LDAP / logins on the local hash = {ldap_logins / logins:.3f}  (reported)")
 
 
 if __name__ == "__main__":

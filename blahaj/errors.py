@@ -79,6 +79,14 @@ class TooManyAttempts(ApplicationError):
         self.retry_after = retry_after
 
 
+class ServiceUnavailable(ApplicationError):
+    """A server we depend on does not answer; the request may succeed later."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "service_unavailable"
+    message = "The service is temporarily unavailable. Try again in a few minutes."
+
+
 def body_too_large() -> ApplicationError:
     limit = settings.API_MAX_BODY_BYTES
     return ApplicationError(f"The request body is larger than {limit} bytes.", code="body_too_large")

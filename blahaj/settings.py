@@ -218,7 +218,8 @@ AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 # --- Auth and accounts ---------------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# The admin's login checks passwords as the API does (YunoHost decides for active members).
+AUTHENTICATION_BACKENDS = ["accounts.backends.YunohostPasswordBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
@@ -397,6 +398,21 @@ YUNOHOST_DOMAIN = env_str("YUNOHOST_DOMAIN", "blahaj.land")
 YUNOHOST_TIMEOUT = env_int("YUNOHOST_TIMEOUT", 300)
 YUNOHOST_LOCK_TIMEOUT = env_int("YUNOHOST_LOCK_TIMEOUT", 5)
 YUNOHOST_PORTAL_URL = env_str("YUNOHOST_PORTAL_URL", f"https://{YUNOHOST_DOMAIN}/yunohost/sso/")
+# Who decides an active member's password (docs/yunohost.md §9): "ldap", a bind on YunoHost's
+# slapd (this service on the YunoHost server); "portal", a login on YunoHost 12's portal API
+# (another host); "local", the hash here only (the development and test default: no YunoHost).
+# (An empty variable means the default, as in .env.example.)
+YUNOHOST_PASSWORD_CHECK = env_str("YUNOHOST_PASSWORD_CHECK") or ("local" if (DEBUG or TESTING) else "ldap")
+YUNOHOST_LDAP_URI = env_str("YUNOHOST_LDAP_URI") or "ldap://127.0.0.1:389"
+YUNOHOST_PORTAL_API_URL = env_str("YUNOHOST_PORTAL_API_URL") or f"https://{YUNOHOST_DOMAIN}/yunohost/portalapi/"
+# Seconds to connect and, again, to hear back; then YunoHost counts as unreachable.
+YUNOHOST_PASSWORD_TIMEOUT = env_int("YUNOHOST_PASSWORD_TIMEOUT", 2)
+# When YunoHost cannot be asked: "local" (the hash here decides, with a warning) or "refuse" (503).
+YUNOHOST_PASSWORD_UNREACHABLE = env_str("YUNOHOST_PASSWORD_UNREACHABLE") or "local"
+if YUNOHOST_PASSWORD_CHECK not in ("ldap", "portal", "local"):
+    raise ImproperlyConfigured("YUNOHOST_PASSWORD_CHECK must be ldap, portal or local.")
+if YUNOHOST_PASSWORD_UNREACHABLE not in ("local", "refuse"):
+    raise ImproperlyConfigured("YUNOHOST_PASSWORD_UNREACHABLE must be local or refuse.")
 
 # The lane (provisioning/services.py, provisioning/locks.py): retries, heartbeat and sweeper.
 # All durations are in seconds.

@@ -29,3 +29,14 @@ ensure_chromium() {
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
     || die "could not install chromium and chromium-driver with apt-get."
 }
+
+ensure_slapd() {
+  # The password tests start a private slapd (provisioning/testing_ldap.py): Debian's slapd and,
+  # for the emulator's LDAP mirror, ldapmodify. Installing slapd does not need it to run.
+  if command -v slapd >/dev/null || [ -x /usr/sbin/slapd ]; then
+    command -v ldapmodify >/dev/null && return
+  fi
+  echo "==> installing Debian's slapd and ldap-utils for the password tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null) \
+    || die "could not install slapd and ldap-utils with apt-get."
+}

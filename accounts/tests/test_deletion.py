@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from accounts import deletion, services
 from accounts.models import OneTimeToken, User, UsernameQuarantine
-from conftest import PASSWORD, committed, login
+from conftest import PASSWORD, committed, login, verified_login
 from provisioning.models import Operation
 
 from .conftest import link_path, link_token
@@ -311,9 +311,9 @@ def test_the_staff_api_refuses_a_quarantined_name(staff_client, quarantined):
     assert response.status_code == 409 and response.json()["code"] == "username_taken"
 
 
-def test_the_seed_create_user_refuses_a_quarantined_name_with_432(staff_user, quarantined):
+def test_the_seed_create_user_refuses_a_quarantined_name_with_432(service_account, quarantined):
     client = APIClient()
-    tokens = client.post("/login", {"username": "carol", "password": PASSWORD}, format="json").json()
+    tokens = client.post("/login", {"username": "signup_frontend", "password": PASSWORD}, format="json").json()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
     form = {"username": "dana", "display_name": "Dana", "recovery_email": "dana@example.org"}
 
@@ -324,7 +324,7 @@ def test_the_seed_create_user_refuses_a_quarantined_name_with_432(staff_user, qu
 
 
 def test_the_admin_add_form_refuses_a_quarantined_name(client, make_user, quarantined):
-    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    verified_login(client, make_user("root", is_staff=True, is_superuser=True))
 
     response = client.post("/admin/accounts/user/add/", {"username": "dana", "display_name": "D", "email": "d@e.org"})
 
@@ -422,7 +422,7 @@ def test_staff_see_pending_deletions_and_cancel_one(client, make_user, user, tas
     with committed():
         deletion.user_request_deletion(user=user, password=PASSWORD)
     make_user("bob")
-    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    verified_login(client, make_user("root", is_staff=True, is_superuser=True))
 
     listed = client.get("/admin/accounts/user/", {"deletes_at__isnull": "False"})
     assert listed.status_code == 200

@@ -79,7 +79,7 @@ def _start(request: HttpRequest, user: User, device: Device | None = None) -> No
     session = services.user_page_session_start(
         user=user, ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
     )
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend="accounts.backends.YunohostPasswordBackend")
     if device is not None:
         otp_login(request, device)  # the admin sees the second factor was given
     request.session[SESSION_KEY] = str(session.public_id)  # after login(): it renews the session

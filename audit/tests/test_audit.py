@@ -22,7 +22,7 @@ from audit import services
 from audit.admin import AuditEntryAdmin
 from audit.models import AppendOnly, AuditEntry
 from audit.tasks import prune_audit_log
-from conftest import PASSWORD, login
+from conftest import PASSWORD, login, verified_login
 from tiers.models import Tier
 
 pytestmark = pytest.mark.django_db
@@ -64,8 +64,7 @@ def test_a_staff_action_through_the_api_is_a_row_with_who_where_and_when(staff_c
 
 
 def test_a_staff_action_through_the_admin_is_a_row(client, make_user, user):
-    make_user("root", is_staff=True, is_superuser=True)
-    client.login(username="root", password=PASSWORD)
+    verified_login(client, make_user("root", is_staff=True, is_superuser=True))
     erin = make_user("erin", status=User.Status.PENDING_APPROVAL)
 
     response = client.post(USERS, {"action": "approve_accounts", "_selected_action": [erin.pk]}, follow=True)
@@ -75,8 +74,7 @@ def test_a_staff_action_through_the_admin_is_a_row(client, make_user, user):
 
 
 def test_a_refusal_in_the_admin_is_kept_although_its_transaction_rolled_back(client, make_user, user):
-    make_user("root", is_staff=True, is_superuser=True)
-    client.login(username="root", password=PASSWORD)
+    verified_login(client, make_user("root", is_staff=True, is_superuser=True))
 
     client.post(USERS, {"action": "approve_accounts", "_selected_action": [user.pk]}, follow=True)
 
@@ -85,9 +83,9 @@ def test_a_refusal_in_the_admin_is_kept_although_its_transaction_rolled_back(cli
     assert entry.detail.startswith("invalid_status: ")
 
 
-def test_create_user_through_the_seed_route_is_a_row_of_the_seed_door(staff_user, default_tier):
+def test_create_user_through_the_seed_route_is_a_row_of_the_seed_door(service_account, default_tier):
     client = APIClient()
-    tokens = client.post("/login", {"username": staff_user.username, "password": PASSWORD}, format="json").json()
+    tokens = client.post("/login", {"username": service_account.username, "password": PASSWORD}, format="json").json()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
 
     response = client.post(
@@ -97,7 +95,7 @@ def test_create_user_through_the_seed_route_is_a_row_of_the_seed_door(staff_user
     )
 
     assert response.status_code == 201, response.content
-    assert rows(action="user.create") == [("carol", "seed", "user.create", "user:dana", "ok")]
+    assert rows(action="user.create") == [("signup_frontend", "seed", "user.create", "user:dana", "ok")]
     assert AuditEntry.objects.get(action="user.create").detail == "tier starter"
 
 
@@ -207,7 +205,7 @@ def test_a_row_is_never_changed_nor_deleted_by_the_app(staff_user):
 
 def test_the_admin_reads_and_searches_but_nobody_adds_changes_or_deletes(client, make_user, rf):
     root = make_user("root", is_staff=True, is_superuser=True)
-    client.login(username="root", password=PASSWORD)
+    verified_login(client, root)
     with audit.scope(door=audit.Door.COMMAND, actor="command:test"):
         audit.record(action="tier.delete", object="tier:gold")
         audit.record(action="user.disable", object="user:alice", result="refused")

@@ -23,6 +23,11 @@ HTTP ``status``. Faults (state key ``faults``) may also carry HTTP answers for t
 paths: ``{"command": "user create", "status": 502, "body": "<html>Bad Gateway</html>",
 "content_type": "text/html"}`` answers that instead of running the command; ``"hang": N`` sleeps
 N seconds first; ``"kill": true`` closes the connection without an answer.
+
+It also answers the login of YunoHost 12's user portal API (``POST /yunohost/portalapi/login``,
+``credentials=<user>:<password>``, docs/yunohost.md §9) against the users' stored password
+hashes: ``200`` and a ``yunohost.portal`` cookie, or ``401`` for a wrong password or an unknown
+user (faults for the command ``portal login`` apply).
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from .commands import HANDLERS, READ_ONLY
 from .errors import EmulatorError, M, t
 from .lock import acquire_lock, lock_path, release_lock
 from .output import Console
-from .state import append_log, consume_fault, read_state, state_path, transaction, version
+from .state import append_log, consume_fault, read_state, sha256, state_path, transaction, version
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -58,6 +63,9 @@ if TYPE_CHECKING:
 
 BASE = "/yunohost/api"
 COOKIE = "yunohost.admin"
+# YunoHost 12's user portal API (yunohost-portal-api, port 6788 behind nginx): only its login.
+PORTAL_BASE = "/yunohost/portalapi"
+PORTAL_COOKIE = "yunohost.portal"
 MAX_BODY = 1 << 20
 V, F, L = "value", "flag", "list"
 
@@ -503,6 +511,8 @@ class Handler(BaseHTTPRequestHandler):
     def _answer(self) -> Answer:
         values, from_json = self._read_values()  # first: an unread body would poison the kept-alive connection
         route = urllib.parse.urlsplit(self.path).path
+        if route.startswith(PORTAL_BASE + "/") and version() != "11":
+            return self._portal(route[len(PORTAL_BASE) :], values)
         if route != BASE and not route.startswith(BASE + "/"):
             raise Answer(404, "Not found", plain=True)
         route = urllib.parse.unquote(route[len(BASE) :]) or "/"
@@ -535,6 +545,30 @@ class Handler(BaseHTTPRequestHandler):
         if version() != "11":
             attributes += f"; Path={BASE}; SameSite=Strict"
         cookie = f"{COOKIE}={self.server.new_session()}{attributes}"
+        return Answer(200, "Logged in", plain=True, headers={"Set-Cookie": cookie})
+
+    def _portal(self, route: str, values: dict[str, list[str]]) -> Answer:
+        """The portal API's login (docs/yunohost.md §9): a member's own username and password.
+
+        A fault for the command ``portal login`` (``hang``, ``status``, ``kill``) replaces the
+        answer, as for the admin API's commands.
+        """
+        self._csrf()
+        if (self.command, route) != ("POST", "/login"):
+            raise Answer(404, "Not found", plain=True)
+        fault = consume_fault("portal login", state_path())
+        if fault:
+            return _fault_answer(fault)
+        given = (values.get("credentials") or [""])[-1]
+        if not given:
+            raise Answer(400, "Missing credentials parameter", plain=True)
+        username, _, password = given.partition(":")
+        user = read_state(state_path())["users"].get(username)
+        stored = user["password_sha256"] if user else ""
+        if not (user and password and hmac.compare_digest(stored, sha256(password))):
+            raise Answer(401, "Invalid password", plain=True)  # unknown users too: moulinette's 401
+        attributes = "; HttpOnly; Path=/; SameSite=Lax" + ("; Secure" if self.server.tls else "")
+        cookie = f"{PORTAL_COOKIE}={secrets.token_urlsafe(32)}{attributes}"
         return Answer(200, "Logged in", plain=True, headers={"Set-Cookie": cookie})
 
     def _logout(self, token: str) -> Answer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from .. import ldap_mirror
 from ..errors import EmulatorError, failed, t
 from ..output import Console
 from ..state import sha256
@@ -47,7 +48,9 @@ def user_create(state: dict[str, Any], a: argparse.Namespace, console: Console) 
         raise EmulatorError(t("mail_unavailable"))
     if a.loginShell not in SHELLS:
         raise failed("log_user_create", username, "user_create", t("invalid_shell", shell=a.loginShell))
-    state["users"][username] = _new_user(state, username, fullname, mail, a)
+    user = _new_user(state, username, fullname, mail, a)
+    ldap_mirror.user_created(username, user, a.password)  # first: a failure leaves the state as it was
+    state["users"][username] = user
     state["groups"][username] = {"members": [username], "primary": True}
     state["groups"]["all_users"]["members"].append(username)
     console.info(t("group_user_add", user=username, group="all_users"))
@@ -97,6 +100,7 @@ def user_update(state: dict[str, Any], a: argparse.Namespace, console: Console) 
     if user is None:
         raise EmulatorError(t("user_unknown", user=a.username))
     changes: dict[str, Any] = {}
+    new_password = ""
     if a.fullname and a.fullname.strip():
         changes["fullname"] = " ".join(a.fullname.split())
     if a.change_password is not None and a.change_password != "":
@@ -105,6 +109,7 @@ def user_update(state: dict[str, Any], a: argparse.Namespace, console: Console) 
         assert_password_compatible(a.change_password)
         assert_password_strong(state, a.change_password)
         changes["password_sha256"] = sha256(a.change_password)
+        new_password = a.change_password
     _update_mails(state, a, user, changes)
     if a.mailbox_quota is not None:
         changes["quota"] = a.mailbox_quota
@@ -112,6 +117,8 @@ def user_update(state: dict[str, Any], a: argparse.Namespace, console: Console) 
         if a.loginShell not in SHELLS:
             raise EmulatorError(t("invalid_shell", shell=a.loginShell))
         changes["shell"] = a.loginShell
+    if new_password:
+        ldap_mirror.password_changed(a.username, new_password)
     user.update(changes)
     console.success(t("user_updated"))
     return _user_info(state, a.username)
@@ -168,6 +175,7 @@ def user_delete(state: dict[str, Any], a: argparse.Namespace, console: Console) 
     if a.username in admins and len(admins) <= 1:
         message = t("group_cannot_remove_last_admin", user=a.username)
         raise failed("log_user_delete", a.username, "user_delete", message)
+    ldap_mirror.user_deleted(a.username)
     del state["users"][a.username]
     state["groups"].pop(a.username, None)
     for group in state["groups"].values():
