@@ -51,6 +51,9 @@ class UserFactory(DjangoModelFactory[User]):
     display_name = factory.LazyAttribute(lambda user: user.username.capitalize())
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
     status = User.Status.ACTIVE
+    # A member made active by the lane has a YunoHost user (staff and programs are made otherwise).
+    on_yunohost = factory.LazyAttribute(lambda user: user.status == User.Status.ACTIVE and not user.is_staff)
+    is_staff = False
     tier = factory.SubFactory(DefaultTierFactory)
     password = PASSWORD
 

@@ -127,6 +127,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     # A program's account (the sign-up front end's, `manage.py create_service_account`): never on
     # YunoHost, never staff, refused everywhere but its own tokens and what its permissions open.
     is_service_account = models.BooleanField(default=False, editable=False)
+    # The account has a YunoHost user (created through the lane, or imported from YunoHost): its
+    # password is YunoHost's to decide (services.password_matches), since the member may change
+    # it in YunoHost's portal. False for accounts not provisioned yet, staff made with
+    # createsuperuser and service accounts: their local hash decides.
+    on_yunohost = models.BooleanField("has a YunoHost user", default=False, editable=False)
 
     objects = UserManager()
 

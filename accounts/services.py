@@ -231,7 +231,7 @@ def _yunohost_decides(username: str, password: str) -> bool | None:
 
 def _password_ok(user: User, password: str) -> bool:
     local = user.check_password(password)
-    if user.status != User.Status.ACTIVE:
+    if user.status != User.Status.ACTIVE or not user.on_yunohost:
         return local
     remote = _yunohost_decides(user.username, password)
     if remote is None:
@@ -732,6 +732,7 @@ def user_provisioned(*, operation: Operation) -> None:
     if operation.user_id is None:
         return  # the account was deleted meanwhile
     # A disabled account stays disabled; a retried, already active one is not welcomed twice.
+    User.objects.filter(pk=operation.user_id).update(on_yunohost=True)
     became_active = (
         User.objects.filter(pk=operation.user_id)
         .exclude(status__in=[User.Status.ACTIVE, User.Status.DISABLED])
@@ -1066,6 +1067,7 @@ def _imported_user(username: str, info: dict[str, Any]) -> User:
         status=User.Status.ACTIVE,
         confirmed_at=timezone.now(),
         tier_id=User.objects.default_tier_id(),
+        on_yunohost=True,
     )
     _judge(user, fields=["username", "display_name", "email"])
     if conflict := _email_in_use(user):

@@ -9,12 +9,15 @@ import logging
 import socket
 import time
 from collections.abc import Iterator
+from importlib import import_module
 
 import ldap3
 import pytest
+from django.apps import apps
 from django.test import Client
 
 from accounts import services as accounts_services
+from accounts import services_mfa as accounts_services_mfa
 from accounts import yunohost as accounts_lane
 from accounts.models import User
 from conftest import PASSWORD, CommittingAPIClient
@@ -164,6 +167,39 @@ def test_an_account_not_yet_on_yunohost_uses_the_local_hash(yunohost_ldap, signe
 
     assert (response.status_code, response.json()["code"]) == (403, "approval_pending")
     assert checks == []
+
+
+def test_active_accounts_without_a_yunohost_user_use_the_local_hash(yunohost_ldap, make_user, checks):
+    # A superuser made with createsuperuser and the front end's service account are active but
+    # have no YunoHost user: asking YunoHost would lock them out.
+    admin = User.objects.create_superuser("root", "root@example.org", PASSWORD)
+    program = accounts_services_mfa.service_account_create(username="signup_frontend", password=PASSWORD)
+    assert not admin.on_yunohost and not program.on_yunohost
+
+    client = Client()
+    assert client.login(username="root", password=PASSWORD)
+    response = CommittingAPIClient().post(
+        "/login", {"username": "signup_frontend", "password": PASSWORD}, format="json"
+    )
+
+    assert response.status_code == 200 and "access_token" in response.json()
+    assert checks == []
+
+
+def test_the_migration_marks_the_accounts_that_have_a_yunohost_user(make_user):
+    step = import_module("accounts.migrations.0014_user_on_yunohost").mark_yunohost_users
+    provisioned = make_user("alice", on_yunohost=False)
+    Operation.objects.create(kind=Operation.Kind.USER_CREATE, subject="user:alice", status="succeeded", sequence=1)
+    imported = make_user("bob", on_yunohost=False)
+    User.objects.filter(pk=imported.pk).update(password="!unusable")
+    staff = User.objects.create_superuser("root", "root@example.org", PASSWORD)
+    pending = make_user("carol", status=User.Status.PENDING_APPROVAL)
+
+    step(apps, None)
+
+    marked = set(User.objects.filter(on_yunohost=True).values_list("username", flat=True))
+    assert marked == {"alice", "bob"}
+    assert {provisioned.username, imported.username}.isdisjoint({staff.username, pending.username})
 
 
 # --- (b) The same through the portal API ----------------------------------------------------------
