@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_otp.models import Device
 
 import audit
-from blahaj.errors import ApplicationError, Conflict, Forbidden
+from blahaj.errors import ApplicationError, Conflict, Forbidden, NotFound
 
 from . import login_sessions, mfa, services, tokens
 from .models import LoginSession, OneTimeToken, User
@@ -237,4 +237,33 @@ def service_account_create(*, username: str, password: str, email: str = "") -> 
         raise services._taken(user) or Conflict("Please try again.", code="conflict") from None
     user.user_permissions.add(seed_permission())
     logger.info("Service account %s created.", user.username)
+    return user
+
+
+@transaction.atomic
+@audit.audited("service_account.convert", target=lambda kwargs, _: f"user:{kwargs['username']}")
+def service_account_convert(*, username: str) -> User:
+    """Turn the existing account a program already logs in with (the sign-up front end's staff
+    account, from before service accounts) into a service account, keeping its password, so
+    the program's configuration need not change: staff and superuser status go, the
+    /create_user permission comes, and its tokens issued so far stop working.
+
+    A person's account (one with a YunoHost user) is refused: a member is not a program.
+    """
+    user = User.objects.select_for_update().filter(username=username.strip().lower()).first()
+    if user is None:
+        raise NotFound(f"There is no account named {username.strip().lower()}.")
+    if user.is_service_account:
+        raise Conflict(f"{user.username} is already a service account.", code="service_account_exists")
+    if user.on_yunohost:
+        raise Conflict(f"{user.username} is a member's account, not a program's.", code="username_taken")
+    user.is_staff = user.is_superuser = False
+    user.is_service_account = True
+    user.revoke_tokens()
+    services._user_save(
+        user, fields=["is_staff", "is_superuser", "is_service_account", "tokens_valid_after"], cutoff_moved=True
+    )
+    mfa.remove_all(user)  # a program cannot answer a code
+    user.user_permissions.add(seed_permission())
+    logger.info("Account %s converted to a service account.", user.username)
     return user

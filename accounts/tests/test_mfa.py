@@ -426,3 +426,31 @@ def test_staff_remove_a_lost_authenticator_in_the_admin_and_see_no_secrets(admin
 
     assert response.status_code == 302
     assert not TOTPDevice.objects.filter(user=staff_user).exists()
+
+
+def test_the_front_ends_old_staff_account_is_converted_keeping_its_password(make_user, user):
+    # Before service accounts, the front end logged in with a staff account (no YunoHost user).
+    old = make_user("signup_bot", is_staff=True, on_yunohost=False)
+    totp_device(old)
+    before = CommittingAPIClient().post("/login", {"username": "signup_bot", "password": PASSWORD}, format="json")
+    assert before.json().get("mfa_required") is True  # staff with TOTP: the program is stuck
+
+    call_command("create_service_account", "signup_bot", "--convert", stdout=io.StringIO())
+
+    old.refresh_from_db()
+    assert (old.is_staff, old.is_superuser, old.is_service_account) == (False, False, True)
+    pair = CommittingAPIClient().post("/login", {"username": "signup_bot", "password": PASSWORD}, format="json")
+    assert pair.status_code == 200 and "access_token" in pair.json()  # same password, same route
+    created = bearer(pair.json()["access_token"]).post(
+        "/create_user",
+        {"username": "dana", "display_name": "Dana", "recovery_email": "dana@example.org"},
+        format="json",
+    )
+    assert created.status_code == 201
+    row = AuditEntry.objects.get(action="service_account.convert")
+    assert (row.actor, row.object, row.result) == ("command:create_service_account", "user:signup_bot", "ok")
+    # A member's account is a person's, never a program's.
+    with pytest.raises(CommandError, match="member's account"):
+        call_command("create_service_account", "alice", "--convert", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="already a service account"):
+        call_command("create_service_account", "signup_bot", "--convert", stdout=io.StringIO())

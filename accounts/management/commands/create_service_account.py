@@ -28,8 +28,26 @@ class Command(BaseCommand):
             "--password-stdin", action="store_true", help="Read the password from standard input instead."
         )
         parser.add_argument("--email", default="", help="A contact address (default: NAME@service.invalid).")
+        parser.add_argument(
+            "--convert",
+            action="store_true",
+            help="Turn the existing account NAME (e.g. the front end's old staff account) into a service "
+            "account, keeping its password: the program's configuration does not change.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["convert"]:
+            try:
+                with audit.command_scope("create_service_account"):
+                    user = services_mfa.service_account_convert(username=options["name"])
+            except ApplicationError as error:
+                raise CommandError(error.message) from None
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"{user.username!r} is now a service account (same password): it may call /create_user."
+                )
+            )
+            return
         generated = not options["password_stdin"]
         password = secrets.token_urlsafe(24) if generated else sys.stdin.readline().rstrip("\r\n")
         try:
