@@ -358,7 +358,7 @@ def test_an_expired_quarantine_frees_the_name(api, signup_body, default_tier):
 def test_a_staff_deletion_of_a_provisioned_account_quarantines_its_name(user, emulator_user):
     emulator_user(user)
 
-    services.user_delete(user=user)
+    assert deletion.user_delete_by_staff(user=user) == "deleted"
 
     assert UsernameQuarantine.objects.filter(username="alice").exists()
     assert services.username_quarantined("alice")
