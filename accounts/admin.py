@@ -220,6 +220,14 @@ class UserAdmin(DjangoUserAdmin):
         for user in queryset:
             deletion.user_delete_by_staff(user=user)
 
+    def get_deleted_objects(
+        self, objs: Any, request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
+        # What hangs on an account (login sessions, links, websites: read-only or service-made
+        # rows) goes with it through the erasure: the right to delete accounts is what it takes.
+        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
     def response_delete(self, request: HttpRequest, obj_display: str, obj_id: int) -> HttpResponse:
         if IS_POPUP_VAR in request.POST:
             return super().response_delete(request, obj_display, obj_id)
