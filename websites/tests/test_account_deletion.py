@@ -144,6 +144,7 @@ def test_a_staff_delete_through_the_api_removes_the_site_then_the_yunohost_user_
     assert owner_api.get("/api/user/me").status_code == 401
     pending = User.objects.get(username="alice")
     assert pending.deletes_at is not None and not pending.is_active
+    assert staff_api.get("/api/users/alice/").json()["deletes_at"] is not None
     assert pending.deletion_requested_at is None  # the owner did not ask
     run_lane()
     assert Website.objects.get().status == Website.Status.DELETED
