@@ -38,7 +38,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import audit
-from blahaj.errors import ApplicationError
+from blahaj.errors import ApplicationError, NotFound
 
 from . import emails, login_sessions, services, signals
 from .models import OneTimeToken, User
@@ -128,7 +128,9 @@ def user_cancel_deletion_by_staff(*, user: User, actor: User | None = None) -> U
 @transaction.atomic
 @audit.audited("user.delete", target=audit.of("user", "user", "username"))
 def _user_delete_schedule(*, user: User) -> User:
-    locked = User.objects.select_for_update().get(pk=user.pk)
+    locked = User.objects.select_for_update().filter(pk=user.pk).first()
+    if locked is None:  # erased meanwhile (a second delete racing the first, the beat)
+        raise NotFound("No such account.")
     now = timezone.now()
     if locked.deletes_at is None or locked.deletes_at > now:
         locked.deletes_at = now  # due at once (a member's pending deletion too: sooner)

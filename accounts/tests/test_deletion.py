@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from accounts import deletion, services
 from accounts.models import LoginSession, OneTimeToken, User, UsernameQuarantine
 from audit.models import AuditEntry
+from blahaj.errors import NotFound
 from conftest import PASSWORD, committed, login, verified_login
 from provisioning.models import Operation
 
@@ -511,3 +512,11 @@ def test_staff_cancelling_a_staff_delete_does_not_mail_the_owner(user, tasks_inl
 
     assert User.objects.get(pk=user.pk).deletes_at is None
     assert not [m for m in mailoutbox if m.subject == "Your blahaj.land account stays"]
+
+
+def test_a_staff_delete_of_an_account_erased_meanwhile_is_a_404_not_a_500(user, tasks_inline):
+    stale = User.objects.get(pk=user.pk)
+    deletion.user_delete_by_staff(user=user)
+
+    with pytest.raises(NotFound):
+        deletion.user_delete_by_staff(user=stale)
