@@ -6,12 +6,17 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.actions import delete_selected
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.db.models.options import Options
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -23,6 +28,7 @@ from tiers.models import Tier
 from . import deletion, selectors, services, services_mfa
 from .admin_defences import AbuseReportAdmin, EmailDomainBlockAdmin, NetworkBlockAdmin  # noqa: F401 - registered there
 from .admin_invitations import InvitationAdmin  # noqa: F401 - registered there
+from .admin_sessions import LoginSessionAdmin  # noqa: F401 - registered there
 from .admin_site import SiteSettingsAdmin  # noqa: F401 - registered there
 from .models import OneTimeToken, User, UsernameQuarantine
 
@@ -67,6 +73,19 @@ class UserCreationForm(forms.ModelForm):
             "discord_username": data.get("discord_username") or "",
             "tier": data.get("tier"),
         }
+
+
+DELETE_ACCOUNTS = "Delete the selected accounts (their websites first, then YunoHost)"
+
+
+def _deletion_sentence(usernames: list[str], *, gone: bool) -> str:
+    names = ", ".join(usernames)
+    if gone:
+        return f"Deleted {names}: a YunoHost user, if any, is being removed; the username is reserved."
+    return (
+        f"The deletion of {names} is under way: shut out now; the websites are being removed, then "
+        "the YunoHost user; the account disappears from this list when that is done."
+    )
 
 
 class ChangeTierForm(forms.Form):
@@ -190,13 +209,84 @@ class UserAdmin(DjangoUserAdmin):
             return "-"
         return f"{code.code} (owned by {code.owner})" if code.owner_id else f"{code.code} (a staff code)"
 
+    # Deleting: the erasure a member's own deletion goes through (accounts/deletion.py). The
+    # account is shut out at once; its websites are removed through the lane, then its YunoHost
+    # user; the row disappears when that is done (at once when it has no website).
+
     def delete_model(self, request: HttpRequest, obj: User) -> None:
-        services.user_delete(user=obj)
+        deletion.user_delete_by_staff(user=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        # The bulk "delete selected" action too: each account's YunoHost user goes with it.
         for user in queryset:
-            services.user_delete(user=user)
+            deletion.user_delete_by_staff(user=user)
+
+    def get_deleted_objects(
+        self, objs: Any, request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
+        # What hangs on an account (login sessions, links, websites: read-only or service-made
+        # rows) goes with it through the erasure: the right to delete accounts is what it takes.
+        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
+    def response_delete(self, request: HttpRequest, obj_display: str, obj_id: int) -> HttpResponse:
+        if IS_POPUP_VAR in request.POST:
+            return super().response_delete(request, obj_display, obj_id)
+        self.message_user(request, _deletion_sentence([obj_display], gone=not User.objects.filter(pk=obj_id).exists()))
+        url = reverse("admin:accounts_user_changelist", current_app=self.admin_site.name)
+        preserved: dict[str, Options[Any] | str] = {
+            "preserved_filters": self.get_preserved_filters(request),
+            "opts": self.opts,
+        }
+        return HttpResponseRedirect(add_preserved_filters(preserved, url))
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions: dict[str, Any] = dict(super().get_actions(request))
+        if "delete_selected" in actions:  # the same name: Django's confirmation page posts it back
+            actions["delete_selected"] = (UserAdmin.delete_accounts, "delete_selected", DELETE_ACCOUNTS)
+        return actions
+
+    @admin.action(description=DELETE_ACCOUNTS, permissions=["delete"])
+    def delete_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        if not request.POST.get("post"):
+            return delete_selected(self, request, queryset)  # Django's confirmation page
+        gone: list[str] = []
+        under_way: list[str] = []
+        for user in queryset.order_by("username"):
+            try:
+                outcome = deletion.user_delete_by_staff(user=user)
+            except ApplicationError as error:
+                self.message_user(request, f"{user.username}: {error.message}", messages.WARNING)
+            else:
+                (gone if outcome == "deleted" else under_way).append(user.username)
+        if gone:
+            self.message_user(request, _deletion_sentence(gone, gone=True))
+        if under_way:
+            self.message_user(request, _deletion_sentence(under_way, gone=False))
+        return None
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<path:object_id>/logout-everywhere/",
+                self.admin_site.admin_view(self.logout_everywhere_view),
+                name="accounts_user_logout_everywhere",
+            ),
+            *super().get_urls(),
+        ]
+
+    def logout_everywhere_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The change page's "Log out everywhere" button (a POST): every token and session of
+        the account dies at once."""
+        user = self.get_object(request, object_id)
+        if user is None:
+            raise Http404
+        if request.method != "POST" or not self.has_change_permission(request, user):
+            raise PermissionDenied
+        services.user_revoke_all_tokens(user=user)
+        self.message_user(
+            request, f"{user.username} is logged out everywhere: every token and session ended.", messages.SUCCESS
+        )
+        return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
 
     def _each(
         self, request: HttpRequest, queryset: QuerySet[User], service: Callable[[User], object], done: str

@@ -1,10 +1,18 @@
-"""A member deletes their own account (README, "Deleting an account").
+"""Deleting an account, by its owner or by staff: one erasure (README, "Deleting an account").
 
-    request (password) ──▶ pending: shut out, websites still up ──cancel link──▶ back to normal
+    member: request (password) ──▶ pending: shut out, websites still up ──cancel link──▶ back
                                │ deletes_at (ACCOUNTS_DELETE_GRACE later)
                                ▼
     finalizer (beat): websites removed through the lane ──▶ `user delete` queued, row deleted,
                       username quarantined (ACCOUNTS_USERNAME_QUARANTINE days)
+                               ▲
+    staff: `user_delete_by_staff` (admin, DELETE /api/users/<username>): deletes_at = now, shut
+           out at once, and the finalizer's first pass runs right away; later passes (the beat)
+           finish what waits for the lane.
+
+Staff never delete the row directly: a site's row would go with it (CASCADE) while its app
+stayed on YunoHost. `deletion_requested_at` is set only by the owner's request: an account
+deleted by staff is not mailed "as you asked".
 
 While pending, the account can do nothing: every token was cut off with the request, login
 answers 403 `deletion_pending`, `User.is_active` is false (sessions, the admin). Its websites
@@ -30,9 +38,9 @@ from django.db import transaction
 from django.utils import timezone
 
 import audit
-from blahaj.errors import ApplicationError
+from blahaj.errors import ApplicationError, NotFound
 
-from . import emails, services, signals
+from . import emails, login_sessions, services, signals
 from .models import OneTimeToken, User
 
 logger = logging.getLogger(__name__)
@@ -69,10 +77,12 @@ def user_request_deletion(*, user: User, password: str) -> datetime:
 
 
 def _cancel(user: User) -> None:
+    asked = user.deletion_requested_at is not None  # else staff deleted it: the owner was never told
     user.deletion_requested_at = user.deletes_at = None
     services._user_save(user, fields=["deletion_requested_at", "deletes_at"])
     OneTimeToken.objects.filter(user=user, purpose=OneTimeToken.Purpose.CANCEL_DELETION).delete()
-    emails.send_deletion_cancelled(user=user)
+    if asked:
+        emails.send_deletion_cancelled(user=user)
 
 
 def deletion_cancel_check(*, token: str) -> User:
@@ -112,6 +122,43 @@ def user_cancel_deletion_by_staff(*, user: User, actor: User | None = None) -> U
     return locked
 
 
+# --- Staff delete an account ------------------------------------------------------------------
+
+
+@transaction.atomic
+@audit.audited("user.delete", target=audit.of("user", "user", "username"))
+def _user_delete_schedule(*, user: User) -> User:
+    locked = User.objects.select_for_update().filter(pk=user.pk).first()
+    if locked is None:  # erased meanwhile (a second delete racing the first, the beat)
+        raise NotFound("No such account.")
+    now = timezone.now()
+    if locked.deletes_at is None or locked.deletes_at > now:
+        locked.deletes_at = now  # due at once (a member's pending deletion too: sooner)
+    locked.revoke_tokens()
+    services._user_save(locked, fields=["deletes_at", "tokens_valid_after"], cutoff_moved=True)
+    login_sessions.sessions_end_all(user=locked)
+    # A cancel link the owner may hold is dead from now on (the deletion is due).
+    OneTimeToken.objects.filter(user=locked, purpose=OneTimeToken.Purpose.CANCEL_DELETION).delete()
+    return locked
+
+
+def user_delete_by_staff(*, user: User) -> str:
+    """Staff delete an account (the admin, `DELETE /api/users/<username>`): the same erasure as
+    a member's, due now. The account is shut out at once (every token and session dies), then
+    the finalizer's first pass runs: "deleted" (nothing was waiting: `user delete` is queued and
+    the row is gone), or "waiting" (its websites are being removed through the lane; the beat's
+    finalizer deletes the row once they are gone). Safe to call again: nothing is queued twice.
+    """
+    _user_delete_schedule(user=user)
+    try:
+        outcome = deletion_finalize(user_id=user.pk)
+    except Exception:  # the deletion is scheduled: the beat's next run takes it further
+        logger.exception("The first pass of the deletion of %s failed; the beat will retry.", user.username)
+        return "waiting"
+    logger.info("Account %s is being deleted by staff: %s.", user.username, outcome)
+    return "waiting" if outcome == "skipped" else outcome
+
+
 # --- Finalization (Celery beat: accounts.tasks.finalize_deletions) ----------------------------
 
 
@@ -134,13 +181,15 @@ def deletion_finalize(*, user_id: int) -> str:
         answers = signals.user_erasing.send(sender=User, user=user)
         if not all(ready for _, ready in answers):
             return "waiting"
-        emails.send_account_deleted(user=user)
+        asked = user.deletion_requested_at is not None
+        if asked:
+            emails.send_account_deleted(user=user)
         username = user.username
-        # Quarantined even without a YunoHost user: its owner chose to leave with this name.
+        # Quarantined even without a YunoHost user: nobody else gets this name's mail soon.
         services.username_quarantine(username=username)
         # `user delete` (through the lane, after every earlier step of this user) and the row.
-        services.user_delete(user=user)
-    logger.info("Account %s deleted at its owner's request.", username)
+        services.user_erase(user=user)
+    logger.info("Account %s deleted (%s).", username, "its owner asked" if asked else "by staff")
     return "deleted"
 
 

@@ -35,6 +35,7 @@ class StaffUserSerializer(serializers.ModelSerializer):
             "signup_note",
             "terms_accepted_at",
             "terms_version",
+            "deletes_at",
         ]
         read_only_fields = fields
 

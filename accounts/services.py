@@ -333,13 +333,16 @@ def user_set_password(*, user: User, password: str, keep_session: str | None = N
 
 
 @transaction.atomic
-@audit.audited("user.delete", target=_USER)
-def user_delete(*, user: User) -> None:
-    """Delete the account here and queue `yunohost user delete` (home and mail too).
+@audit.audited("user.erase", target=_USER)
+def user_erase(*, user: User) -> None:
+    """The last step of an erasure: delete the row here and queue `yunohost user delete`
+    (home and mail too).
 
-    The operation carries the username, so it runs after the row is gone. An account that had
-    (or was getting) a YunoHost user leaves its username in quarantine: its mail address stays
-    nobody's for ACCOUNTS_USERNAME_QUARANTINE days.
+    Not a door of its own: staff and members delete an account through accounts/deletion.py,
+    whose finalizer removes the websites first and calls this last; a rejected sign-up (nothing
+    on YunoHost, no site) calls it directly. The operation carries the username, so it runs
+    after the row is gone. An account that had (or was getting) a YunoHost user leaves its
+    username in quarantine: its mail address stays nobody's for ACCOUNTS_USERNAME_QUARANTINE days.
     """
     user_id = user.pk
     if lane.account_delete(user=user) is not None:
@@ -1018,7 +1021,7 @@ def user_reject(*, user: User, reason: str = "") -> None:
     if current != User.Status.PENDING_APPROVAL:
         raise Conflict("Only an account waiting for approval can be rejected.", code="invalid_status")
     emails.send_rejected(user=user, reason=reason.strip())
-    user_delete(user=user)
+    user_erase(user=user)
 
 
 def email_deliver_detached(*, kind: str, recipient: dict[str, str], reason: str = "") -> None:
@@ -1386,6 +1389,18 @@ def session_end(*, user: User, session_id: str) -> None:
     """End one of the member's sessions (NotFound for anyone else's, or an ended one)."""
     with transaction.atomic():
         login_sessions.session_end(user=user, session_id=session_id)
+
+
+@transaction.atomic
+@audit.audited(
+    "user.session.end",
+    target=lambda kwargs, _: f"user:{kwargs['session'].user.username}",
+    detail=lambda kwargs, _: f"{kwargs['session'].get_kind_display()} session {kwargs['session'].public_id}",
+)
+def session_end_by_staff(*, session: LoginSession) -> None:
+    """Staff end someone's login session (the admin): its refresh token and access tokens die
+    at once. NotFound if it had ended already."""
+    login_sessions.session_end(user=session.user, session_id=str(session.public_id))
 
 
 def user_change_password(

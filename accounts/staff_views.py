@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from . import selectors, services
+from . import deletion, selectors, services
 from . import serializers_staff as io
 from .authentication import signed_in_user
 from .models import User
@@ -48,7 +48,8 @@ _409 = OpenApiResponse(ERROR, description="invalid_status: the account is not in
         summary="Change display name, email, Discord name, or disable / enable the account",
     ),
     destroy=extend_schema(
-        responses={202: StatusSerializer}, summary="Delete the account; its YunoHost user is queued for deletion"
+        responses={202: StatusSerializer},
+        summary="Delete the account: shut out at once; its websites, then its YunoHost user, then the row go",
     ),
 )
 class StaffUserViewSet(
@@ -89,7 +90,8 @@ class StaffUserViewSet(
         return Response(io.StaffUserSerializer(user).data)
 
     def destroy(self, request: Request, username: str) -> Response:
-        services.user_delete(user=self.get_object())
+        # The erasure a member's own deletion goes through: websites first, then YunoHost.
+        deletion.user_delete_by_staff(user=self.get_object())
         return Response(SUCCESS, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(

@@ -14,7 +14,9 @@ from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
 from accounts import deletion, services
-from accounts.models import OneTimeToken, User, UsernameQuarantine
+from accounts.models import LoginSession, OneTimeToken, User, UsernameQuarantine
+from audit.models import AuditEntry
+from blahaj.errors import NotFound
 from conftest import PASSWORD, committed, login, verified_login
 from provisioning.models import Operation
 
@@ -358,7 +360,7 @@ def test_an_expired_quarantine_frees_the_name(api, signup_body, default_tier):
 def test_a_staff_deletion_of_a_provisioned_account_quarantines_its_name(user, emulator_user):
     emulator_user(user)
 
-    services.user_delete(user=user)
+    assert deletion.user_delete_by_staff(user=user) == "deleted"
 
     assert UsernameQuarantine.objects.filter(username="alice").exists()
     assert services.username_quarantined("alice")
@@ -440,3 +442,81 @@ def test_staff_see_pending_deletions_and_cancel_one(client, make_user, user, tas
         "/admin/accounts/user/", {"action": "cancel_deletions", "_selected_action": [user.pk]}, follow=True
     )
     assert any("no deletion pending" in str(m) for m in refused.context["messages"])
+
+
+# --- staff delete: the same erasure, due now ---------------------------------------------------
+
+
+def test_a_staff_delete_of_a_pending_deletion_brings_it_forward_and_tells_the_owner(
+    user, staff_client, tasks_inline, mailoutbox
+):
+    with committed():
+        deletion.user_request_deletion(user=user, password=PASSWORD)
+
+    with committed():
+        response = staff_client.delete("/api/users/alice/")
+
+    assert response.status_code == 202
+    assert not User.objects.filter(username="alice").exists()
+    assert UsernameQuarantine.objects.filter(username="alice").exists()
+    assert mailoutbox[-1].subject == "Your blahaj.land account was deleted"  # the owner asked
+    assert staff_client.delete("/api/users/alice/").status_code == 404
+
+
+def test_a_staff_delete_shuts_the_account_out_at_once_even_while_it_waits(user, tasks_inline, monkeypatch):
+    old = login(APIClient(), "alice")
+    holder = APIClient(HTTP_AUTHORIZATION=f"Bearer {old['access']}")
+    # Something the account owns is still being removed: the finalizer waits.
+    monkeypatch.setattr(deletion, "deletion_finalize", lambda *, user_id: "waiting")
+
+    with committed():
+        assert deletion.user_delete_by_staff(user=user) == "waiting"
+
+    pending = User.objects.get(pk=user.pk)
+    assert pending.deletes_at is not None and pending.deletes_at <= timezone.now()
+    assert pending.deletion_requested_at is None and not pending.is_active
+    assert holder.get("/api/user/me").status_code == 401
+    assert not LoginSession.objects.filter(user=user, ended_at__isnull=True).exists()
+    refused = APIClient().post("/api/user/login", {"username": "alice", "password": PASSWORD}, format="json")
+    assert refused.status_code == 403 and refused.json()["code"] == "deletion_pending"
+
+
+def test_the_admin_says_whether_the_account_is_gone_or_its_deletion_under_way(client, make_user, user):
+    verified_login(client, make_user("root", is_staff=True, is_superuser=True))
+    bob = make_user("bob")
+
+    single = client.post(f"/admin/accounts/user/{user.pk}/delete/", {"post": "yes"}, follow=True)
+    confirm = client.post("/admin/accounts/user/", {"action": "delete_selected", "_selected_action": [bob.pk]})
+    bulk = client.post(
+        "/admin/accounts/user/",
+        {"action": "delete_selected", "_selected_action": [bob.pk], "post": "yes"},
+        follow=True,
+    )
+
+    assert "Deleted alice" in single.content.decode()
+    assert confirm.status_code == 200 and b"Are you sure" in confirm.content
+    assert "Deleted bob" in bulk.content.decode()
+    assert not User.objects.filter(username__in=["alice", "bob"]).exists()
+    assert sorted(AuditEntry.objects.filter(action="user.delete").values_list("object", "actor", "door")) == [
+        ("user:alice", "root", "admin"),
+        ("user:bob", "root", "admin"),
+    ]
+
+
+def test_staff_cancelling_a_staff_delete_does_not_mail_the_owner(user, tasks_inline, mailoutbox, monkeypatch):
+    monkeypatch.setattr(deletion, "deletion_finalize", lambda *, user_id: "waiting")
+    deletion.user_delete_by_staff(user=user)
+
+    with committed():
+        deletion.user_cancel_deletion_by_staff(user=User.objects.get(pk=user.pk))
+
+    assert User.objects.get(pk=user.pk).deletes_at is None
+    assert not [m for m in mailoutbox if m.subject == "Your blahaj.land account stays"]
+
+
+def test_a_staff_delete_of_an_account_erased_meanwhile_is_a_404_not_a_500(user, tasks_inline):
+    stale = User.objects.get(pk=user.pk)
+    deletion.user_delete_by_staff(user=user)
+
+    with pytest.raises(NotFound):
+        deletion.user_delete_by_staff(user=stale)

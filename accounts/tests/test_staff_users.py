@@ -76,6 +76,7 @@ def test_the_list_is_paginated_and_never_shows_a_secret(staff_client, user, othe
         "signup_note": "",
         "terms_accepted_at": None,
         "terms_version": "",
+        "deletes_at": None,
     }
     assert not SECRET_KEYS & set(body["results"][0])
 

@@ -1,6 +1,7 @@
-"""A member's own deletion reaches YunoHost in order: the sites' apps and domains first, then
-`user delete`; through the real lane and the YunoHost emulator (in-process runs here, real
-Celery workers in accounts/tests/test_deletion_workers.py)."""
+"""An account's deletion reaches YunoHost in order: the sites' apps and domains first, then
+`user delete`; a member's own and a staff delete alike (one erasure), through the real lane and
+the YunoHost emulator (in-process runs here, real Celery workers in
+accounts/tests/test_deletion_workers.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from rest_framework.test import APIClient
 from accounts import deletion
 from accounts import yunohost as accounts_lane
 from accounts.models import User, UsernameQuarantine
-from conftest import PASSWORD, committed
+from audit.models import AuditEntry
+from conftest import PASSWORD, committed, verified_login
 from provisioning.models import Operation
 from websites.models import Website
 from websites.tests.conftest import SITE, confirmation_token, run_lane
@@ -114,3 +116,100 @@ def test_a_member_cancelling_keeps_the_sites_up(on_yunohost, owner_api, emulator
     assert deletion.deletions_finalize().deleted == []
     assert Website.objects.get(pk=website.pk).status == Website.Status.LIVE
     assert not Operation.objects.filter(kind__in=["user.delete", "app.remove"]).exists()
+
+
+# --- staff delete: the same erasure, due at once ------------------------------------------------
+
+
+def _assert_erased(emulator) -> None:
+    state = emulator.state()
+    assert "alice" not in state["users"]
+    assert state["apps"] == [] and SITE not in state["domains"]
+    done = [e for e in emulator.log() if e["exit"] == 0]
+    order = [" ".join(e["argv"][:2]) for e in done if e["argv"][:2] in (["app", "remove"], ["user", "delete"])]
+    assert order == ["app remove", "user delete"]
+    assert not User.objects.filter(username="alice").exists()
+    assert UsernameQuarantine.objects.filter(username="alice").exists()
+
+
+def test_a_staff_delete_through_the_api_removes_the_site_then_the_yunohost_user_then_the_account(
+    on_yunohost, owner_api, staff_api, emulator, mailoutbox
+):
+    _live_site(owner_api, mailoutbox)
+
+    response = staff_api.delete("/api/users/alice/")
+
+    assert response.status_code == 202 and response.json() == {"status": "success"}
+    # Shut out at once: the owner's token is refused, the row waits for its site's removal.
+    assert owner_api.get("/api/user/me").status_code == 401
+    pending = User.objects.get(username="alice")
+    assert pending.deletes_at is not None and not pending.is_active
+    assert staff_api.get("/api/users/alice/").json()["deletes_at"] is not None
+    assert pending.deletion_requested_at is None  # the owner did not ask
+    run_lane()
+    assert Website.objects.get().status == Website.Status.DELETED
+    assert "alice" in emulator.state()["users"]  # not before its site's app is gone
+
+    with committed():
+        assert deletion.deletions_finalize().deleted == ["alice"]
+    run_lane()
+
+    _assert_erased(emulator)
+    assert not Website.objects.exists()
+    audit_rows = list(AuditEntry.objects.filter(object="user:alice").values_list("action", "actor", "door"))
+    assert ("user.delete", "carol", "api") in audit_rows
+    assert ("user.erase", "system", "task") in audit_rows
+    # Nobody asked: no "as you asked" email.
+    assert not [m for m in mailoutbox if "account was deleted" in m.subject]
+
+
+def test_a_staff_delete_in_the_admin_says_it_is_under_way_and_ends_the_same_way(
+    on_yunohost, owner_api, emulator, mailoutbox, client, staff_user
+):
+    _live_site(owner_api, mailoutbox)
+    verified_login(client, staff_user)
+    staff_user.is_superuser = True
+    staff_user.save(update_fields=["is_superuser"])
+
+    with committed():
+        response = client.post(f"/admin/accounts/user/{on_yunohost.pk}/delete/", {"post": "yes"}, follow=True)
+
+    assert response.status_code == 200
+    assert "The deletion of alice is under way" in response.content.decode()
+    assert User.objects.get(username="alice").deletes_at is not None
+    run_lane()
+    with committed():
+        deletion.deletions_finalize()
+    run_lane()
+
+    _assert_erased(emulator)
+
+
+def test_a_staff_delete_waits_for_a_failed_removal_and_is_safe_to_repeat(
+    on_yunohost, owner_api, staff_api, emulator, mailoutbox, settings
+):
+    settings.YUNOHOST_MAX_ATTEMPTS = 1
+    _live_site(owner_api, mailoutbox)
+    emulator.add_fault(command="app remove", exit=1, stderr="Error: boom", times=1)
+
+    assert staff_api.delete("/api/users/alice/").status_code == 202
+    run_lane()
+    assert Website.objects.get().status == Website.Status.FAILED
+
+    # Again, from either door, and the beat: nothing is queued twice, the account stays.
+    assert staff_api.delete("/api/users/alice/").status_code == 202
+    with committed():
+        assert deletion.deletions_finalize().waiting == ["alice"]
+    assert Operation.objects.filter(kind="app.remove").count() == 1
+    assert "alice" in emulator.state()["users"]
+
+    failed = Operation.objects.get(kind="app.remove", status="failed")
+    assert staff_api.post(f"/api/operations/{failed.pk}/retry").status_code in (200, 202)
+    run_lane()
+    with committed():
+        assert deletion.deletions_finalize().deleted == ["alice"]
+    run_lane()
+
+    _assert_erased(emulator)
+    assert Operation.objects.filter(kind="user.delete").count() == 1
+    assert staff_api.delete("/api/users/alice/").status_code == 404
