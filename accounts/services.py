@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import time
@@ -94,8 +95,11 @@ def _find_login_user(identifier: str) -> User | None:
 
 def _lockout_ident(identifier: str, user: User | None) -> str:
     # Keyed on the account when there is one, so that its username and its email share one
-    # budget of attempts; otherwise on what was typed.
-    return f"user:{user.pk}" if user is not None else f"name:{identifier.strip().lower()}"
+    # budget of attempts; otherwise on what was typed, hashed (any length fits a cache key, and
+    # the cache holds no typed names).
+    if user is not None:
+        return f"user:{user.pk}"
+    return f"name:{hashlib.sha256(identifier.strip().lower().encode()).hexdigest()}"
 
 
 def _check_lockout(ident: str) -> None:
