@@ -28,6 +28,7 @@ from tiers.models import Tier
 from . import deletion, selectors, services, services_mfa
 from .admin_defences import AbuseReportAdmin, EmailDomainBlockAdmin, NetworkBlockAdmin  # noqa: F401 - registered there
 from .admin_invitations import InvitationAdmin  # noqa: F401 - registered there
+from .admin_readonly import ReadOnlyAdmin
 from .admin_sessions import LoginSessionAdmin  # noqa: F401 - registered there
 from .admin_site import SiteSettingsAdmin  # noqa: F401 - registered there
 from .models import OneTimeToken, User, UsernameQuarantine
@@ -388,19 +389,6 @@ class UserAdmin(DjangoUserAdmin):
             self.message_user(request, "A test notification is on its way to Discord.", messages.SUCCESS)
         else:
             self.message_user(request, "DISCORD_WEBHOOK_URL is not set: nothing was sent.", messages.WARNING)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the services only: staff look, nobody edits here."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(OneTimeToken)

@@ -11,11 +11,12 @@ from django.http import HttpRequest
 from blahaj.errors import ApplicationError
 
 from . import services
+from .admin_readonly import ReadOnlyAdmin
 from .models import LoginSession
 
 
 @admin.register(LoginSession)
-class LoginSessionAdmin(admin.ModelAdmin):
+class LoginSessionAdmin(ReadOnlyAdmin):
     list_display = ["user", "kind", "client", "ip", "created_at", "last_used_at", "ended_at"]
     list_filter = ["kind", ("ended_at", admin.EmptyFieldListFilter)]
     search_fields = ["user__username", "ip"]
@@ -34,15 +35,6 @@ class LoginSessionAdmin(admin.ModelAdmin):
     ordering = ["-last_used_at", "-id"]
     show_full_result_count = False
     actions = ["end_sessions"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     def has_end_permission(self, request: HttpRequest) -> bool:
         # Whoever may change accounts may log them out (as the user list's "Log out everywhere").
