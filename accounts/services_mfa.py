@@ -240,9 +240,11 @@ def key_verify(*, user: User, state: dict[str, Any] | None, data: Any) -> Device
     return device
 
 
-def key_remove(*, user: User, key_id: int) -> None:
-    """A signed-in person removes one of their keys. Staff may not remove their last second
-    factor while STAFF_REQUIRE_MFA."""
+def key_remove(*, user: User, key_id: int, session_verified: bool) -> None:
+    """A signed-in person removes one of their keys, from a session that passed the second step.
+    Staff may not remove their last second factor while STAFF_REQUIRE_MFA."""
+    if not session_verified:
+        raise Forbidden("Pass your second step first, then remove a key.", code="mfa_required")
     with transaction.atomic():
         User.objects.select_for_update().only("pk").get(pk=user.pk)
         keys = {key.pk for key in webauthn.keys(user)}

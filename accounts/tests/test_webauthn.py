@@ -208,6 +208,11 @@ def test_a_member_removes_a_key(user):
     client = Client()
     registered_key(user, client)
     credential = WebAuthnCredential.objects.get(user=user)
+    # A session that has not passed the second step (the password only) may not.
+    unverified = Client()
+    unverified.force_login(user)
+    refused = unverified.post("/account/mfa/", {"action": "key-remove", "key": str(credential.pk)})
+    assert refused.status_code == 400 and "Pass your second step first" in refused.content.decode()
     missing = client.post("/account/mfa/", {"action": "key-remove", "key": "999999"})
     assert missing.status_code == 400 and "No such security key." in missing.content.decode()
     assert client.post("/account/mfa/", {"action": "key-remove", "key": str(credential.pk)}).status_code == 302
@@ -220,7 +225,7 @@ def test_staff_keep_their_last_factor(make_user):
     registered_key(carol, client)  # her first (and only) factor
     only = WebAuthnCredential.objects.get(user=carol)
     with pytest.raises(Forbidden):
-        services_mfa.key_remove(user=carol, key_id=only.pk)
+        services_mfa.key_remove(user=carol, key_id=only.pk, session_verified=True)
     page = client.get("/account/mfa/").content.decode()
     assert "must keep a second factor" in page and 'value="key-remove"' not in page
     refused = client.post("/account/mfa/", {"action": "key-remove", "key": str(only.pk)})
@@ -228,10 +233,10 @@ def test_staff_keep_their_last_factor(make_user):
 
     second = SoftKey()
     add_key(client, second)
-    services_mfa.key_remove(user=carol, key_id=only.pk)
+    services_mfa.key_remove(user=carol, key_id=only.pk, session_verified=True)
     assert mfa.has_second_factor(carol)
     with pytest.raises(NotFound):
-        services_mfa.key_remove(user=carol, key_id=only.pk)
+        services_mfa.key_remove(user=carol, key_id=only.pk, session_verified=True)
 
     # With a key left, staff may turn the authenticator app off; without one they may not.
     device = totp_device(carol)

@@ -24,6 +24,11 @@ def _sentence(error: ApplicationError) -> str:
     return error.message
 
 
+def _verified(request: HttpRequest) -> bool:
+    is_verified = getattr(request.user, "is_verified", None)
+    return bool(is_verified is not None and is_verified())
+
+
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -48,7 +53,9 @@ def account_mfa(request: HttpRequest) -> HttpResponse:
             return redirect("pages:account-mfa")
         elif action == "key-remove":
             key = request.POST.get("key", "")
-            services_mfa.key_remove(user=user, key_id=int(key) if key.isdigit() else 0)
+            services_mfa.key_remove(
+                user=user, key_id=int(key) if key.isdigit() else 0, session_verified=_verified(request)
+            )
             return redirect("pages:account-mfa")
     except ApplicationError as error:
         context["error"] = _sentence(error)
