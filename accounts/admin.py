@@ -19,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential, WebAuthnUserHandle
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from blahaj import notifications
@@ -352,7 +353,10 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description="Remove the second factor (a lost authenticator; staff set a new one up at login)")
     def remove_second_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self._each(
-            request, queryset, lambda user: services_mfa.second_factor_remove_by_staff(user=user), "Removed the TOTP of"
+            request,
+            queryset,
+            lambda user: services_mfa.second_factor_remove_by_staff(user=user),
+            "Removed the second factor of",
         )
 
     @admin.action(description="Disable the selected accounts (YunoHost logins stop too)")
@@ -425,8 +429,18 @@ class UsernameQuarantineAdmin(admin.ModelAdmin):
 # SimpleJWT's own admin shows each refresh token in full (a working credential) and lets staff
 # edit rows: replaced by read-only lists without it. Revoking goes through the user actions.
 # django-otp's admin shows each device's secret (and a QR code of it): not registered. A lost
-# authenticator is removed with the user action "Remove the second factor".
-for _model in (OutstandingToken, BlacklistedToken, TOTPDevice, StaticDevice):
+# authenticator is removed with the user action "Remove the second factor". django-otp-webauthn's
+# admin edits and deletes keys without the audit log: replaced by a read-only list below whose
+# one action goes through the (audited) service.
+for _model in (
+    OutstandingToken,
+    BlacklistedToken,
+    TOTPDevice,
+    StaticDevice,
+    WebAuthnCredential,
+    WebAuthnAttestation,
+    WebAuthnUserHandle,
+):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
 
@@ -457,3 +471,29 @@ class BlacklistedTokenAdmin(ReadOnlyAdmin):
     @admin.display(description="User")
     def token_user(self, obj: BlacklistedToken) -> object:
         return obj.token.user
+
+
+@admin.register(WebAuthnCredential)
+class SecurityKeyAdmin(ReadOnlyAdmin):
+    """Members' and staff's security keys (WebAuthn): who, which name, when added and last used.
+    A lost key goes with the action (audited, `user.mfa.key.remove`)."""
+
+    list_display = ["user", "name", "created_at", "last_used_at"]
+    search_fields = ["user__username", "name"]
+    list_select_related = ["user"]
+    fields = ["user", "name", "created_at", "last_used_at"]
+    actions = ["remove_keys"]
+
+    @admin.action(description="Remove the selected security keys (e.g. one reported lost)")
+    def remove_keys(self, request: HttpRequest, queryset: QuerySet[WebAuthnCredential]) -> None:
+        removed = 0
+        for key in queryset.select_related("user").order_by("pk"):
+            try:
+                services_mfa.key_remove_by_staff(user=key.user, key_id=key.pk)
+            except ApplicationError as error:
+                self.message_user(request, f"{key.user.username}: {error.message}", messages.WARNING)
+            else:
+                removed += 1
+        self.message_user(
+            request, f"Removed {removed} security key(s).", messages.SUCCESS if removed else messages.WARNING
+        )

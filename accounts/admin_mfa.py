@@ -1,9 +1,10 @@
 """The admin site with the second factor (django-otp): with STAFF_REQUIRE_MFA, a staff session
-must pass a TOTP or recovery code after the password (/admin/mfa/), and an account without an
-authenticator app is sent to set one up first (/admin/mfa/setup/), before anything else.
+must pass a TOTP or recovery code, or a security key (WebAuthn), after the password
+(/admin/mfa/), and an account without a second factor is sent to set one up first
+(/admin/mfa/setup/: an authenticator app or a security key), before anything else.
 
 The project's default admin site (`accounts.apps.AdminConfig` in INSTALLED_APPS names it).
-Wrong codes count against the same lockout as the API's logins (services_mfa).
+Wrong codes and keys count against the same lockout as the API's logins (services_mfa).
 """
 
 from __future__ import annotations
@@ -17,18 +18,20 @@ import django_otp
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_POST
 
 from blahaj.errors import ApplicationError, TooManyAttempts
 
-from . import mfa, services_mfa
+from . import mfa, services_mfa, webauthn
 from .models import User
+from .views import webauthn as key_views
 
 _View = TypeVar("_View", bound=Callable[..., Any])
 
@@ -87,6 +90,12 @@ class AdminSite(admin.AdminSite):
         return [
             path("mfa/", csrf_protect(never_cache(self.mfa_verify)), name="mfa-verify"),
             path("mfa/setup/", csrf_protect(never_cache(self.mfa_setup)), name="mfa-setup"),
+            path("mfa/key/begin/", csrf_protect(never_cache(require_POST(self.mfa_key_begin))), name="mfa-key-begin"),
+            path(
+                "mfa/key/complete/",
+                csrf_protect(never_cache(require_POST(self.mfa_key_complete))),
+                name="mfa-key-complete",
+            ),
             *super().get_urls(),
         ]
 
@@ -117,8 +126,45 @@ class AdminSite(admin.AdminSite):
             else:
                 django_otp.login(request, device)
                 return HttpResponseRedirect(self._next(request))
-        context = self._context(request, "Second factor", error=error)
+        context = self._context(
+            request,
+            "Second factor",
+            error=error,
+            has_key=webauthn.has_key(user),
+            webauthn_config=webauthn.admin_config(request, site_name=self.name),
+        )
         return render(request, "admin/accounts/mfa_verify.html", context, status=400 if error else 200)
+
+    def _key_step_user(self, request: HttpRequest) -> User | None:
+        """The staff session waiting for its second step, or None."""
+        user = _staff(request)
+        return user if user is not None and self.mfa_step(request) == "admin:mfa-verify" else None
+
+    def mfa_key_begin(self, request: HttpRequest) -> JsonResponse:
+        """The admin's second step with a security key: the options for the browser."""
+        user = self._key_step_user(request)
+        if user is None:
+            return key_views.failure(ApplicationError("Log in again.", code="login_expired"))
+        try:
+            options, state = services_mfa.key_verify_begin(user=user)
+        except ApplicationError as failure:
+            return key_views.failure(failure)
+        request.session[key_views.VERIFY_STATE] = state
+        return JsonResponse(options)
+
+    def mfa_key_complete(self, request: HttpRequest) -> JsonResponse:
+        """A right answer verifies the session (django_otp.login) like a right code."""
+        user = self._key_step_user(request)
+        state = request.session.pop(key_views.VERIFY_STATE, None)
+        request.session.save()
+        if user is None:
+            return key_views.failure(ApplicationError("Log in again.", code="login_expired"))
+        try:
+            device = services_mfa.key_verify(user=user, state=state, data=key_views.body(request))
+        except ApplicationError as failure:
+            return key_views.failure(failure)
+        django_otp.login(request, device)
+        return JsonResponse({"id": device.pk, "redirect_url": self._next(request)})
 
     def mfa_setup(self, request: HttpRequest) -> HttpResponse:
         """Set up an authenticator app: QR code and secret, a code to confirm, then the
@@ -141,5 +187,12 @@ class AdminSite(admin.AdminSite):
                 context = self._context(request, "Recovery codes", recovery_codes=result["recovery_codes"])
                 return render(request, "admin/accounts/mfa_recovery_codes.html", context)
         enrolment = services_mfa.totp_pending(user=user) or services_mfa.totp_begin(user=user)
-        context = self._context(request, "Set up your second factor", enrolment=enrolment, error=error)
+        context = self._context(
+            request,
+            "Set up your second factor",
+            enrolment=enrolment,
+            error=error,
+            webauthn_config=webauthn.register_config(request),
+            key_done_url=self._next(request),
+        )
         return render(request, "admin/accounts/mfa_setup.html", context, status=400 if error else 200)

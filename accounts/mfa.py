@@ -1,5 +1,6 @@
 """The second factor's devices (django-otp): per account, at most one TOTP device (an
-authenticator app) and one set of recovery codes (a static device, each code single use).
+authenticator app) and one set of recovery codes (a static device, each code single use), and
+any number of security keys (WebAuthn credentials, accounts/webauthn.py).
 
 No business rules here (who must have one, lockouts, tokens): accounts/services_mfa.py has them.
 A TOTP code is accepted once: django-otp keeps the last accepted time step (`last_t`) and
@@ -19,6 +20,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from . import webauthn
 from .models import User
 
 RECOVERY_CODES = 10
@@ -35,8 +37,19 @@ class Enrolment:
 
 
 def has_second_factor(user: User) -> bool:
-    """The account has a confirmed TOTP device (recovery codes alone do not count)."""
+    """The account has a confirmed TOTP device or a security key (recovery codes alone do not
+    count)."""
+    return has_totp(user) or webauthn.has_key(user)
+
+
+def has_totp(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def code_methods(user: User) -> list[str]:
+    """What the API's second step (codes only) can take from this account: nothing when its
+    only factor is a security key, whose ceremony needs a browser."""
+    return list(METHODS) if has_totp(user) else []
 
 
 def staff_must_have_it(user: User) -> bool:
@@ -107,6 +120,12 @@ def recovery_codes_replace(user: User) -> list[str]:
     return codes
 
 
-def remove_all(user: User) -> None:
+def remove_totp(user: User) -> None:
+    """The authenticator app and its recovery codes."""
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
+
+
+def remove_all(user: User) -> None:
+    remove_totp(user)
+    webauthn.remove_all(user)

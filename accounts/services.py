@@ -201,7 +201,7 @@ def mfa_challenge(*, user: User) -> dict[str, Any]:
         "mfa_required": True,
         "mfa_token": one_time_token_issue(user=user, purpose=OneTimeToken.Purpose.MFA),
         "mfa_expires_in": settings.ACCOUNTS_MFA_TOKEN_LIFETIME,
-        "methods": list(mfa.METHODS),
+        "methods": mfa.code_methods(user),
     }
 
 

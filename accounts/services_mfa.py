@@ -1,7 +1,8 @@
 """Second factor and service accounts: the login's second step, setting TOTP up and taking
-it off, recovery codes, the admin session's step, and the front end's service account.
+it off, recovery codes, security keys (WebAuthn: adding, using, removing), the admin session's
+step, and the front end's service account.
 
-A wrong code counts against the same per-account budget as a wrong password
+A wrong code (or a security key's answer that does not verify) counts against the same per-account budget as a wrong password
 (services._record_failure): past ACCOUNTS_LOGIN_MAX_FAILURES the account is locked out of
 both for ACCOUNTS_LOGIN_LOCKOUT (429 too_many_attempts).
 """
@@ -20,7 +21,7 @@ from django_otp.models import Device
 import audit
 from blahaj.errors import ApplicationError, Conflict, Forbidden, NotFound
 
-from . import login_sessions, mfa, services, tokens
+from . import login_sessions, mfa, services, tokens, webauthn
 from .models import LoginSession, OneTimeToken, User
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,14 @@ class WrongCode(ApplicationError):
 
     def __init__(self) -> None:
         super().__init__(fields={"code": [self.message]})
+
+
+class WrongKey(ApplicationError):
+    """A security key's answer did not verify (another key, another account's, a stale or
+    replayed challenge): counted like a wrong code."""
+
+    code = "invalid_key"
+    message = "The security key's answer could not be verified. Try again, or use a code."
 
 
 def _ident(user: User) -> str:
@@ -100,7 +109,7 @@ def session_verify(*, user: User, code: str) -> Device:
 def totp_begin(*, user: User) -> mfa.Enrolment:
     """An unconfirmed TOTP device: its secret, otpauth:// URL and QR code (SVG)."""
     User.objects.select_for_update().only("pk").get(pk=user.pk)
-    if mfa.has_second_factor(user):
+    if mfa.has_totp(user):
         raise Conflict(
             "An authenticator app is already set up. Turn it off first to use another one.", code="mfa_already_set_up"
         )
@@ -145,7 +154,7 @@ def totp_confirm(*, user: User, code: str, issue_tokens: bool = True) -> dict[st
 
 def recovery_codes_renew(*, user: User, code: str) -> list[str]:
     """New recovery codes for a current TOTP code (or an unused recovery code)."""
-    if not mfa.has_second_factor(user):
+    if not mfa.has_totp(user):
         raise Conflict("Set up an authenticator app first.", code="mfa_not_set_up")
     _spend_code(user, code, error=WrongCode)
     with transaction.atomic():
@@ -153,11 +162,11 @@ def recovery_codes_renew(*, user: User, code: str) -> list[str]:
 
 
 def totp_remove(*, user: User, code: str = "", password: str = "") -> None:
-    """Turn the second factor off, proven by a code or the password. Staff may not while
-    STAFF_REQUIRE_MFA: it is their only factor."""
-    if not mfa.has_second_factor(user):
+    """Turn the authenticator app (and its recovery codes) off, proven by a code or the
+    password. Staff may not while STAFF_REQUIRE_MFA, unless a security key remains."""
+    if not mfa.has_totp(user):
         raise Conflict("No authenticator app is set up.", code="mfa_not_set_up")
-    if mfa.staff_must_have_it(user):
+    if mfa.staff_must_have_it(user) and not webauthn.has_key(user):
         raise Forbidden("Staff accounts must keep their second factor.", code="mfa_required_for_staff")
     if code:
         _spend_code(user, code, error=WrongCode)
@@ -169,15 +178,98 @@ def totp_remove(*, user: User, code: str = "", password: str = "") -> None:
             services._check_lockout(ident)
             raise ApplicationError("The password is wrong.", code="invalid_password", fields={"password": ["Wrong."]})
     with transaction.atomic():
-        mfa.remove_all(user)
+        mfa.remove_totp(user)
     logger.info("Account %s turned TOTP off.", user.username)
+
+
+# --- Security keys (WebAuthn) ---------------------------------------------------------------
+# The ceremonies' state (the challenge) lives in the caller's session, which the views keep; a
+# state is used once (the views pop it before completing).
+
+
+def key_register_begin(*, user: User, session_verified: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Options for the browser to create a key, and the state to keep. An account that has a
+    second factor adds a key only from a session that passed it (else a stolen password would
+    be enough to add the thief's key)."""
+    if mfa.has_second_factor(user) and not session_verified:
+        raise Forbidden("Pass your second step first, then add a key.", code="mfa_required")
+    return webauthn.register_begin(user)
+
+
+def key_register_complete(
+    *, user: User, state: dict[str, Any], data: Any, name: str = "", session_verified: bool
+) -> Device:
+    """Store the key the browser created (its attestation checked against the state)."""
+    if mfa.has_second_factor(user) and not session_verified:
+        raise Forbidden("Pass your second step first, then add a key.", code="mfa_required")
+    try:
+        with transaction.atomic():
+            User.objects.select_for_update().only("pk").get(pk=user.pk)
+            name = " ".join(name.split())[: webauthn.NAME_MAX] or f"{webauthn.KEY_NAME} {len(webauthn.keys(user)) + 1}"
+            device = webauthn.register_complete(user, state=state, data=data, name=name)
+    except webauthn.CeremonyFailed:
+        raise ApplicationError(
+            "The security key could not be added. Try again.", code="invalid_key_registration"
+        ) from None
+    logger.info("Account %s added a security key.", user.username)
+    return device
+
+
+def key_verify_begin(*, user: User) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Options naming the account's keys for the browser to sign, and the state to keep."""
+    services._check_lockout(_ident(user))
+    if not webauthn.has_key(user):
+        raise Conflict("This account has no security key.", code="no_security_key")
+    return webauthn.authenticate_begin(user)
+
+
+def key_verify(*, user: User, state: dict[str, Any] | None, data: Any) -> Device:
+    """The key that signed the challenge (the login's second step or the admin's, like
+    session_verify), or WrongKey counted like a wrong code / 429 once over."""
+    ident = _ident(user)
+    services._check_lockout(ident)
+    try:
+        if not state:
+            raise webauthn.CeremonyFailed()
+        device = webauthn.authenticate_complete(user, state=state, data=data)
+    except webauthn.CeremonyFailed:
+        services._record_failure(ident)
+        services._check_lockout(ident)
+        raise WrongKey() from None
+    services._clear_failures(ident)
+    return device
+
+
+def key_remove(*, user: User, key_id: int, session_verified: bool) -> None:
+    """A signed-in person removes one of their keys, from a session that passed the second step.
+    Staff may not remove their last second factor while STAFF_REQUIRE_MFA."""
+    if not session_verified:
+        raise Forbidden("Pass your second step first, then remove a key.", code="mfa_required")
+    with transaction.atomic():
+        User.objects.select_for_update().only("pk").get(pk=user.pk)
+        keys = {key.pk for key in webauthn.keys(user)}
+        if key_id not in keys:
+            raise NotFound("No such security key.", code="key_not_found")
+        if mfa.staff_must_have_it(user) and not mfa.has_totp(user) and len(keys) == 1:
+            raise Forbidden("Staff accounts must keep their second factor.", code="mfa_required_for_staff")
+        webauthn.remove(user, key_id)
+    logger.info("Account %s removed a security key.", user.username)
+
+
+@transaction.atomic
+@audit.audited("user.mfa.key.remove", target=audit.of("user", "user", "username"))
+def key_remove_by_staff(*, user: User, key_id: int) -> None:
+    """Staff remove one of a member's (or a colleague's) keys, e.g. one reported lost."""
+    if not webauthn.remove(user, key_id):
+        raise NotFound("No such security key.", code="key_not_found")
+    logger.info("A security key of %s was removed by staff.", user.username)
 
 
 @transaction.atomic
 @audit.audited("user.mfa.remove", target=audit.of("user", "user", "username"))
 def second_factor_remove_by_staff(*, user: User) -> None:
-    """A lost authenticator (and recovery codes): staff take them off; every token of the
-    account dies. Staff so reset set a new one up at their next login."""
+    """A lost authenticator (with its recovery codes, and every security key): staff take them
+    off; every token of the account dies. Staff so reset set a new one up at their next login."""
     mfa.remove_all(user)
     services.user_revoke_all_tokens(user=user)
     logger.info("The second factor of %s was removed by staff.", user.username)

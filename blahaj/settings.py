@@ -12,6 +12,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -83,6 +84,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "tiers",
     "accounts",
     "websites",
@@ -268,6 +270,28 @@ OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "blahaj.land")
 # (ACCOUNTS_LOGIN_*) exactly like a wrong password, one budget for both.
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
+# Security keys and passkeys (WebAuthn, accounts/webauthn.py) as a second factor on the pages and
+# the admin. The relying party id is the host credentials are bound to (default: SITE_URL's host;
+# changing it later orphans every registered key); the allowed origins are the pages' origins
+# (default: SITE_URL's). Our ceremony helper reads these three when it runs.
+WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID", "")
+WEBAUTHN_RP_NAME = env_str("WEBAUTHN_RP_NAME", "blahaj.land")
+WEBAUTHN_ALLOWED_ORIGINS = env_list("WEBAUTHN_ALLOWED_ORIGINS", "")
+# django-otp-webauthn's own settings: its system checks read them; its views are not mounted
+# (ours count failures against the login lockout), and it never logs anyone in without a password.
+_site = urlsplit(SITE_URL)
+OTP_WEBAUTHN_RP_ID = WEBAUTHN_RP_ID or _site.hostname or "localhost"
+OTP_WEBAUTHN_RP_NAME = WEBAUTHN_RP_NAME
+# Its check refuses an origin that is not secure (https, or http://localhost): a plain-HTTP
+# development site simply has no security keys (browsers refuse the ceremony there too).
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [
+    origin
+    for origin in (WEBAUTHN_ALLOWED_ORIGINS or [f"{_site.scheme}://{_site.netloc}"])
+    if origin.startswith(("https://", "http://localhost"))
+] or [f"https://{OTP_WEBAUTHN_RP_ID}"]
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_HELPER_CLASS = "accounts.webauthn.Helper"
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = ""
 # For the upcoming user-made referral codes (the tiers work wires it).
 REFERRALS_USER_CODES = env_bool("REFERRALS_USER_CODES", False)
 # Sign-up options (README, "Sign-up options an admin can turn on").

@@ -1,17 +1,20 @@
-"""/account/mfa/: a signed-in person turns TOTP on or off, and gets new recovery codes
-(the same services as /api/user/mfa/...). Server-rendered, CSRF-protected, behind the login."""
+"""/account/mfa/: a signed-in person turns TOTP on or off, gets new recovery codes (the same
+services as /api/user/mfa/...), and adds or removes security keys (WebAuthn: the key is added
+by the library's script through views/webauthn.py). Server-rendered, CSRF-protected, behind
+the login."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from blahaj.errors import ApplicationError, TooManyAttempts
 
-from .. import mfa, services_mfa
+from .. import mfa, services_mfa, webauthn
 from ..models import User
 
 
@@ -19,6 +22,11 @@ def _sentence(error: ApplicationError) -> str:
     if isinstance(error, TooManyAttempts):
         return f"Too many wrong attempts. Try again in {max(1, error.retry_after // 60)} minute(s)."
     return error.message
+
+
+def _verified(request: HttpRequest) -> bool:
+    is_verified = getattr(request.user, "is_verified", None)
+    return bool(is_verified is not None and is_verified())
 
 
 @never_cache
@@ -43,12 +51,27 @@ def account_mfa(request: HttpRequest) -> HttpResponse:
         elif action == "off":
             services_mfa.totp_remove(user=user, code=code)
             return redirect("pages:account-mfa")
+        elif action == "key-remove":
+            key = request.POST.get("key", "")
+            services_mfa.key_remove(
+                user=user, key_id=int(key) if key.isdigit() else 0, session_verified=_verified(request)
+            )
+            return redirect("pages:account-mfa")
     except ApplicationError as error:
         context["error"] = _sentence(error)
         if action == "confirm":
             context["enrolment"] = services_mfa.totp_pending(user=user)
+    keys = webauthn.keys(user)
+    totp = mfa.has_totp(user)
+    required = mfa.staff_must_have_it(user)
     context.update(
-        totp=mfa.has_second_factor(user),
-        required=mfa.staff_must_have_it(user),
+        totp=totp,
+        required=required,
+        # Staff keep at least one factor: the last key of an account without TOTP stays.
+        totp_removable=not required or bool(keys),
+        keys=keys,
+        key_removable=not required or totp or len(keys) > 1,
+        webauthn_config=webauthn.register_config(request),
+        key_done_url=reverse("pages:account-mfa"),
     )
     return render(request, "accounts/account_mfa.html", context, status=400 if context["error"] else 200)

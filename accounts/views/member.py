@@ -25,7 +25,7 @@ from django_otp.models import Device
 from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError, NotFound, TooManyAttempts
 
-from .. import defences, mfa, services, services_mfa
+from .. import defences, mfa, services, services_mfa, webauthn
 from ..forms import ChangeEmailForm, ChangePasswordForm, LoginCodeForm, LoginForm
 from ..middleware import SESSION_KEY
 from ..models import User
@@ -92,6 +92,16 @@ def _pending_user(request: HttpRequest) -> User | None:
     return User.objects.filter(pk=pending[0]).first()
 
 
+# The second step with a security key (views/webauthn.py) finishes the login like a code.
+pending_user = _pending_user
+start = _start
+next_page = _next_page
+
+
+def forget_pending(request: HttpRequest) -> None:
+    request.session.pop(_PENDING_KEY, None)
+
+
 @require_http_methods(["GET", "POST"])
 def login_code(request: HttpRequest) -> HttpResponse:
     """The page login's second step: a TOTP or recovery code, counted like a wrong password."""
@@ -118,7 +128,16 @@ def login_code(request: HttpRequest) -> HttpResponse:
             request.session.pop(_PENDING_KEY, None)
             _start(request, user, device)
             return redirect(next_page)
-    return _form_page(request, "accounts/member/login_code.html", form, status=status, next=next_page)
+    return _form_page(
+        request,
+        "accounts/member/login_code.html",
+        form,
+        status=status,
+        next=next_page,
+        has_key=webauthn.has_key(user),
+        has_totp=mfa.has_totp(user),
+        webauthn_config=webauthn.login_config(request),
+    )
 
 
 @require_http_methods(["GET", "POST"])

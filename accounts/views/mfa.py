@@ -63,7 +63,7 @@ class TOTPView(MFASetupView):
         user = signed_in_user(request)
         return Response(
             {
-                "totp": mfa.has_second_factor(user),
+                "totp": mfa.has_totp(user),
                 "mandatory": mfa.staff_must_have_it(user),
                 "token_has_second_factor": tokens.has_second_factor(request.auth),
             }
