@@ -45,33 +45,34 @@ sys.path.insert(0, str(ROOT))
 DB_NAME = "blahaj_bench_lane"
 PG = "postgres://postgres@127.0.0.1:5432"
 REDIS_DB = 13
-REDIS = f"redis://127.0.0.1:6379/{REDIS_DB}"
 PASSWORD = "correct-horse-battery-staple-42"
 
 
-def bench_env(state: Path) -> dict[str, str]:
+def bench_env(state: Path, *, db_name: str = DB_NAME, redis_db: int = REDIS_DB) -> dict[str, str]:
+    """The servers' and workers' environment: their own database and Redis database, the
+    emulator with its state in `state` (bench/websites.py passes its own names)."""
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "blahaj.settings",
         "DJANGO_SECRET_KEY": "bench-secret-key-" + "x" * 40,
         "DJANGO_DEBUG": "false",
         "BLAHAJ_TESTING": "false",
-        "DATABASE_URL": f"{PG}/{DB_NAME}",
-        "REDIS_URL": REDIS,
+        "DATABASE_URL": f"{PG}/{db_name}",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
         "LOG_LEVEL": "WARNING",
         "YUNOHOST_BIN": str(ROOT / "provisioning" / "bin" / "yunohost"),
         "YUNOHOST_EMULATOR_STATE": str(state),
     }
 
 
-def prepare(env: dict[str, str]) -> None:
+def prepare(env: dict[str, str], *, db_name: str = DB_NAME, redis_db: int = REDIS_DB) -> None:
     import psycopg
 
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
+        conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {db_name}")
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run(["redis-cli", "-n", str(REDIS_DB), "flushdb"], check=True, capture_output=True)
+    subprocess.run(["redis-cli", "-n", str(redis_db), "flushdb"], check=True, capture_output=True)
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,36 +31,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.lane import PG, start_worker  # noqa: E402 - after the path
+from bench import lane  # noqa: E402 - after the path
+from bench.lane import start_worker  # noqa: E402 - after the path
 
 DB_NAME = "blahaj_bench_websites"
 REDIS_DB = 12
-REDIS = f"redis://127.0.0.1:6379/{REDIS_DB}"
 
 
 def bench_env(state: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "blahaj.settings",
-        "DJANGO_SECRET_KEY": "bench-secret-key-" + "x" * 40,
-        "DJANGO_DEBUG": "false",
-        "BLAHAJ_TESTING": "false",
-        "DATABASE_URL": f"{PG}/{DB_NAME}",
-        "REDIS_URL": REDIS,
-        "LOG_LEVEL": "WARNING",
-        "YUNOHOST_BIN": str(ROOT / "provisioning" / "bin" / "yunohost"),
-        "YUNOHOST_EMULATOR_STATE": str(state),
-    }
+    return lane.bench_env(state, db_name=DB_NAME, redis_db=REDIS_DB)
 
 
 def prepare(env: dict[str, str]) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run(["redis-cli", "-n", str(REDIS_DB), "flushdb"], check=True, capture_output=True)
+    lane.prepare(env, db_name=DB_NAME, redis_db=REDIS_DB)
 
 
 def domain(prefix: str, i: int) -> str:
