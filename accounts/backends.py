@@ -28,7 +28,7 @@ class YunohostPasswordBackend(ModelBackend):
         if username is None or password is None:
             return None
         try:
-            user = services.user_authenticate(identifier=username, password=password)
+            user = services.user_authenticate(identifier=username, password=password).user
         except (services.InvalidCredentials, Forbidden):
             return None  # a wrong password (counted), or an account that cannot log in
         except ApplicationError:

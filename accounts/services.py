@@ -8,7 +8,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -136,11 +136,16 @@ def password_matches(*, user: User, password: str) -> bool:
     return _password_ok(user, password)
 
 
-def user_authenticate(*, identifier: str, password: str) -> User:
+class Authenticated(NamedTuple):
+    user: User
+    second_factor_due: bool  # the account has a second factor: the login needs its step
+
+
+def user_authenticate(*, identifier: str, password: str) -> Authenticated:
     """The account these credentials open, or an error: InvalidCredentials (counted toward
     the account's lockout), TooManyAttempts while locked out, Forbidden for an account that
     cannot log in yet (or any more). Every login door (the API, the seed's /login, the
-    member pages' /account/login/) starts here."""
+    member pages' /account/login/, the admin's backend) starts here."""
     user = _find_login_user(identifier)
     ident = _lockout_ident(identifier, user)
     _check_lockout(ident)
@@ -161,16 +166,16 @@ def user_authenticate(*, identifier: str, password: str) -> User:
         raise Forbidden(message, code=code)
     if user.deletion_pending:
         raise Forbidden(DELETION_PENDING[1], code=DELETION_PENDING[0])
-    return user
+    return Authenticated(user, second_factor)
 
 
 def user_login(*, identifier: str, password: str, ip: str | None = None, user_agent: str = "") -> dict[str, Any]:
     """Check the credentials, start a login session (`ip`, `user_agent`: what the member's
     session list shows) and issue its access and refresh token (claim `sid`)."""
-    user = user_authenticate(identifier=identifier, password=password)
+    user, second_factor_due = user_authenticate(identifier=identifier, password=password)
     # The second factor: an account with TOTP gets no tokens yet, but a step to finish
     # (services_mfa.user_login_mfa); the front end's service account has none and never will.
-    if mfa.has_second_factor(user):
+    if second_factor_due:
         return mfa_challenge(user=user)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     session = login_sessions.session_start(user=user, kind=LoginSession.Kind.API, ip=ip, user_agent=user_agent)

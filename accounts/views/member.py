@@ -66,8 +66,8 @@ def sign_in(request: HttpRequest, *, identifier: str, password: str) -> User:
        finishes with `_start`;
     3. the login session (listed on the sessions page) and the Django session carrying it.
     """
-    user = services.user_authenticate(identifier=identifier, password=password)
-    if mfa.has_second_factor(user):
+    user, second_factor_due = services.user_authenticate(identifier=identifier, password=password)
+    if second_factor_due:
         request.session.cycle_key()
         request.session[_PENDING_KEY] = [user.pk, time.time()]
         raise SecondFactorDue()
