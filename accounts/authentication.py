@@ -22,8 +22,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
     With Redis, revocations reach this process through `revocation.mirror`, so a request
     needs no round trip at all; without a healthy subscription it costs one cache round trip
     (denylist entries of the token and of its login session, published cut-off and the cached
-    user together) and, on a cache miss
-    only, one query.
+    user together) and, on a cache miss only, one query.
     """
 
     def authenticate(self, request: Any) -> tuple[User, Token] | None:  # type: ignore[override]
