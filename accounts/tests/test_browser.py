@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 import requests
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -77,7 +78,9 @@ def shoot(driver, name: str) -> Path:
 
 
 def wait_for(driver, condition, timeout: float = 10):
-    return WebDriverWait(driver, timeout).until(lambda d: condition(d))
+    # A page that redraws itself may replace an element between finding and reading it: try again.
+    wait = WebDriverWait(driver, timeout, ignored_exceptions=[NoSuchElementException, StaleElementReferenceException])
+    return wait.until(lambda d: condition(d))
 
 
 def fill(driver, **values: str) -> None:

@@ -32,10 +32,14 @@ def site(live_server, settings, tasks_inline, emulator, mailoutbox, monkeypatch)
 
 
 def _steps(driver) -> dict[str, str]:
-    return {
-        item.get_attribute("data-step"): item.get_attribute("data-state")
-        for item in driver.find_elements(By.CSS_SELECTOR, "#website-steps li")
-    }
+    # Read in one script: the page redraws the list every poll, so elements found first and read
+    # afterwards could already be gone (a stale element).
+    return driver.execute_script(
+        "var steps = {};"
+        " document.querySelectorAll('#website-steps li').forEach(function (item) {"
+        "   steps[item.getAttribute('data-step')] = item.getAttribute('data-state'); });"
+        " return steps;"
+    )
 
 
 def test_request_confirm_follow_the_progress_and_see_the_site_live(browser, site, user, mailoutbox):  # noqa: F811
