@@ -241,6 +241,10 @@ def _yunohost_decides(username: str, password: str) -> bool | None:
 def _password_ok(user: User, password: str) -> bool:
     local = user.check_password(password)
     if user.status != User.Status.ACTIVE or not user.on_yunohost:
+        # The local hash decides, but YunoHost is asked all the same (about nobody, the answer
+        # ignored, an outage too): the time of an answer must not tell which accounts are on
+        # YunoHost, nor which names exist (_unknown_user_check does the same work).
+        yunohost_passwords.check_password(_NOBODY, password)
         return local
     remote = _yunohost_decides(user.username, password)
     if remote is None:

@@ -166,7 +166,7 @@ def test_an_account_not_yet_on_yunohost_uses_the_local_hash(yunohost_ldap, signe
     response = login(CommittingAPIClient(), "alice", PASSWORD)
 
     assert (response.status_code, response.json()["code"]) == (403, "approval_pending")
-    assert checks == []
+    assert checks == [(accounts_services._NOBODY, Verdict.REFUSED)]  # asked for the timing only
 
 
 def test_active_accounts_without_a_yunohost_user_use_the_local_hash(yunohost_ldap, make_user, checks):
@@ -183,7 +183,8 @@ def test_active_accounts_without_a_yunohost_user_use_the_local_hash(yunohost_lda
     )
 
     assert response.status_code == 200 and "access_token" in response.json()
-    assert checks == []
+    # YunoHost was asked about nobody (for the timing), never about these two.
+    assert checks == [(accounts_services._NOBODY, Verdict.REFUSED)] * 2
 
 
 def test_the_migration_marks_the_accounts_that_have_a_yunohost_user(make_user):
@@ -308,8 +309,10 @@ def test_a_stopped_slapd_is_unreachable(emulator, settings):
 # --- (d) An unknown name costs what a known one costs -----------------------------------------------
 
 
-def test_an_unknown_name_does_the_same_work_as_a_member(yunohost_ldap, signed_up, checks, monkeypatch):
+def test_an_unknown_name_does_the_same_work_as_a_member(yunohost_ldap, signed_up, service_account, checks, monkeypatch):
     member(signed_up)
+    signed_up("bob", status=User.Status.PENDING_APPROVAL)  # not on YunoHost: the local hash decides
+    assert not service_account.on_yunohost  # a program's account never is
     hashes: list[str] = []
     real_set, real_check = User.set_password, User.check_password
 
@@ -325,14 +328,30 @@ def test_an_unknown_name_does_the_same_work_as_a_member(yunohost_ldap, signed_up
     monkeypatch.setattr(User, "check_password", check_password)
 
     work = {}
-    for name, password in [("alice", PASSWORD), ("alice", "wrong password"), ("nobody", PASSWORD)]:
+    answers = {}
+    for name, password in [
+        ("alice", PASSWORD),
+        ("alice", "wrong password"),
+        ("nobody", PASSWORD),
+        ("bob", PASSWORD),
+        ("signup_frontend", PASSWORD),
+    ]:
         checks.clear()
         hashes.clear()
-        login(CommittingAPIClient(), name, password)
-        work[(name, password)] = (len(checks), len(hashes))
+        answers[name, password] = login(CommittingAPIClient(), name, password).status_code
+        work[name, password] = (len(checks), len(hashes))
+        if name != "alice":  # asked about nobody: a real bind, refused, and the answer ignored
+            assert checks == [(accounts_services._NOBODY, Verdict.REFUSED)], name
 
     assert set(work.values()) == {(1, 1)}  # one hash, one bind, whoever asks
-    assert checks == [(accounts_services._NOBODY, Verdict.REFUSED)]  # a real bind, refused
+    # The local hash still decides for the accounts not on YunoHost.
+    assert answers == {
+        ("alice", PASSWORD): 200,
+        ("alice", "wrong password"): 401,
+        ("nobody", PASSWORD): 401,
+        ("bob", PASSWORD): 403,  # awaiting approval, told only with the right password
+        ("signup_frontend", PASSWORD): 200,
+    }
 
 
 # --- (e) The lockout still applies -------------------------------------------------------------------
