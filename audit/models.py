@@ -3,16 +3,25 @@
 Rows are never changed and never deleted by the application: `save()` of an existing row and
 `delete()` raise, and so do the queryset's `update()` and `delete()`. The one way out is
 `audit.services.audit_prune`, which removes rows older than AUDIT_RETENTION_DAYS.
+
+On PostgreSQL the database says so too (migration 0002): a trigger refuses every UPDATE, and every
+DELETE but the prune's, which names its cutoff in the transaction-local setting
+`blahaj.audit_prune_before` and may only remove rows older than it. Raw SQL, a shell or a bug that
+goes around the model meets the same refusal.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from django.db import models
+from django.db import connections, models
 from django.utils import timezone
 
 from .recorder import Door, Result
+
+# The transaction-local PostgreSQL setting through which the prune tells the trigger its cutoff.
+PRUNE_SETTING = "blahaj.audit_prune_before"
 
 
 class AppendOnly(Exception):
@@ -26,9 +35,19 @@ class AuditQuerySet(models.QuerySet["AuditEntry"]):
     def delete(self) -> tuple[int, dict[str, int]]:
         raise AppendOnly("Audit rows are never deleted (old ones are pruned by audit.services.audit_prune).")
 
-    def _prune(self) -> int:
-        # The prune's own way out: a plain DELETE (no signals, nothing cascades to an audit row).
-        return self._raw_delete(self.db)
+    def _prune_before(self, cutoff: datetime) -> int:
+        """The prune's own way out, inside its transaction: a plain DELETE (no signals, nothing
+        cascades to an audit row) of this queryset's rows older than `cutoff`."""
+        connection = connections[self.db]
+        if connection.vendor != "postgresql":
+            return self.filter(at__lt=cutoff)._raw_delete(self.db)
+        # The trigger's permit, for this statement only (and at most this transaction, should the
+        # DELETE fail: set_config(..., true) is transaction-local).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config(%s, %s, true)", [PRUNE_SETTING, cutoff.isoformat()])
+            deleted = self.filter(at__lt=cutoff)._raw_delete(self.db)
+            cursor.execute("SELECT set_config(%s, '', true)", [PRUNE_SETTING])
+        return deleted
 
 
 class AuditEntry(models.Model):

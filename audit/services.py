@@ -23,4 +23,4 @@ def audit_prune(*, before: datetime | None = None, batch: int = PRUNE_BATCH) -> 
             ids = list(AuditEntry.objects.filter(at__lt=cutoff).order_by("id").values_list("id", flat=True)[:batch])
             if not ids:
                 return deleted
-            deleted += AuditEntry.objects.filter(id__in=ids)._prune()
+            deleted += AuditEntry.objects.filter(id__in=ids)._prune_before(cutoff)

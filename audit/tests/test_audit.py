@@ -10,7 +10,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -238,14 +238,11 @@ def test_the_admin_reads_and_searches_but_nobody_adds_changes_or_deletes(client,
 def log(staff_user, user):
     """Rows by two actors, three actions, over two days."""
     with audit.scope(door=audit.Door.API, user=staff_user):
-        audit.record(action="user.disable", object="user:alice")
         audit.record(action="user.tier.set", object="user:alice", detail="tier gold")
         audit.record(action="tier.delete", object="tier:gold", result="refused", detail="tier_in_use: ...")
     with audit.scope(door=audit.Door.LANE, actor="lane"):
         audit.record(action="lane.user.create", object="user:bob")
-    old = AuditEntry.objects.get(action="user.disable")
-    # The test's own backdoor: a row dated yesterday, written as such rather than changed.
-    AuditEntry.objects.filter(pk=old.pk)._prune()
+    # A row dated yesterday, written as such (rows are never changed).
     AuditEntry.objects.create(
         at=timezone.now() - timedelta(days=1),
         actor="carol",
@@ -352,6 +349,37 @@ def test_the_beat_task_prunes_rows_older_than_the_retention_in_batches(settings)
     prune_audit_log.apply()
 
     assert sorted((now - at).days for at in AuditEntry.objects.values_list("at", flat=True)) == [0, 29]
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_changes_that_go_around_the_model(settings):
+    settings.AUDIT_RETENTION_DAYS = 30
+    now = timezone.now()
+    _row_at(now - timedelta(days=40))
+    _row_at(now)
+    fresh = AuditEntry.objects.order_by("id").last()
+    assert AuditEntry._meta.db_table == "audit_auditentry"
+
+    attempts = [
+        ("UPDATE audit_auditentry SET actor = %s WHERE id = %s", ["mallory", fresh.pk]),
+        ("DELETE FROM audit_auditentry WHERE id = %s", [fresh.pk]),
+        ("DELETE FROM audit_auditentry", []),  # the old row too: nothing was permitted
+    ]
+    for sql, params in attempts:
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as c:
+            c.execute(sql, params)
+    # The prune's permit reaches back to its cutoff only: a fresh row stays.
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as c:
+        c.execute("SELECT set_config('blahaj.audit_prune_before', %s, true)", [(now - timedelta(days=30)).isoformat()])
+        c.execute("DELETE FROM audit_auditentry")
+    assert AuditEntry.objects.count() == 2
+    assert AuditEntry.objects.get(pk=fresh.pk).actor == "system"
+
+    assert services.audit_prune() == 1  # the one way out still works
+    with connection.cursor() as c:  # and its permit ended with its DELETE
+        c.execute("SELECT current_setting('blahaj.audit_prune_before', true)")
+        assert c.fetchone()[0] in (None, "")
+    assert list(AuditEntry.objects.values_list("pk", flat=True)) == [fresh.pk]
 
 
 def test_the_prune_is_on_the_beat_schedule(settings):
