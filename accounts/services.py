@@ -1613,6 +1613,15 @@ def email_changes_prune() -> int:
     return deleted
 
 
+def staff_notices_prune() -> int:
+    """Delete staff notices that went out in a digest more than ACCOUNTS_SESSION_RETENTION ago
+    (the email carried them; the admin's log keeps what staff did about them). Unsent ones stay."""
+    before = timezone.now() - timedelta(seconds=settings.ACCOUNTS_SESSION_RETENTION)
+    deleted, _ = StaffNotice.objects.filter(sent_at__lt=before).delete()
+    return deleted
+
+
 def sessions_prune() -> int:
-    """Periodic clean-up (Celery beat): old ended sessions and dead email changes."""
-    return login_sessions.sessions_prune() + email_changes_prune()
+    """Periodic clean-up (Celery beat): old ended sessions, dead email changes and staff notices
+    sent long ago."""
+    return login_sessions.sessions_prune() + email_changes_prune() + staff_notices_prune()

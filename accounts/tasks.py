@@ -120,5 +120,6 @@ def send_email_change_undo(change_id: int) -> None:
 
 @shared_task(name="accounts.tasks.prune_sessions")
 def prune_sessions() -> int:
-    """Periodic (Celery beat): ended login sessions and dead email changes go."""
+    """Periodic (Celery beat): ended login sessions, dead email changes and staff notices sent
+    long ago go."""
     return services.sessions_prune()

@@ -192,12 +192,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "provisioning.tasks.sweep_operations",
         "schedule": float(env_int("YUNOHOST_SWEEP_INTERVAL", 60)),
     },
-    # Staff digest emails: what a lost scheduled message left behind goes out at the latest now.
-    # Ended login sessions and dead email-change links older than ACCOUNTS_SESSION_RETENTION go.
+    # Ended login sessions, dead email-change links and sent staff notices older than
+    # ACCOUNTS_SESSION_RETENTION go.
     "accounts-prune-sessions": {
         "task": "accounts.tasks.prune_sessions",
         "schedule": 3600.0,
     },
+    # Staff digest emails: what a lost scheduled message left behind goes out at the latest now.
     "staff-digest": {
         "task": "accounts.tasks.send_staff_digest",
         "schedule": float(env_int("STAFF_DIGEST_WINDOW", 300)),

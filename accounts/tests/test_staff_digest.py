@@ -3,7 +3,10 @@ one digest per STAFF_DIGEST_WINDOW, to STAFF_NOTIFY_EMAILS or every active staff
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from accounts import services, tasks
 from accounts.models import StaffNotice, User
@@ -79,3 +82,20 @@ def test_a_failed_provisioning_is_queued_for_the_digest(db, user, scheduled):
     (notice,) = StaffNotice.objects.all()
     assert notice.kind == StaffNotice.Kind.PROVISIONING_FAILED
     assert "alice" in notice.text and "YunoHost said no" in notice.text
+
+
+def test_notices_sent_long_ago_are_pruned_with_the_sessions(db, staff_user, settings, scheduled, mailoutbox):
+    settings.ACCOUNTS_SESSION_RETENTION = 3600
+    for name in ("old", "recent", "queued"):
+        services.staff_notice_record(kind=StaffNotice.Kind.PENDING_REQUEST, text=f"{name} waits for approval.")
+    now = timezone.now()
+    StaffNotice.objects.filter(text__startswith="old").update(sent_at=now - timedelta(hours=2))
+    StaffNotice.objects.filter(text__startswith="recent").update(sent_at=now - timedelta(minutes=5))
+
+    assert tasks.prune_sessions() == 1
+
+    # Sent within the retention, or not sent yet (the next digest carries it): kept.
+    assert sorted(StaffNotice.objects.values_list("text", flat=True)) == [
+        "queued waits for approval.",
+        "recent waits for approval.",
+    ]
