@@ -91,8 +91,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     pending_password = models.TextField(blank=True, default="", editable=False)
     # What staff search in (selectors.users_matching), lower-cased once when the row is written:
     # one `LIKE '%term%'` over one column instead of UPPER() of four columns on every row, a
-    # third of the time on 100,000 accounts (bench/admin.py). Still a scan: a trigram index
-    # would make it indexed but ties the project to PostgreSQL (django.contrib.postgres).
+    # third of the time on 100,000 accounts (bench/admin.py). On PostgreSQL a trigram index
+    # (migration 0015) serves it; SQLite scans.
     search_text = models.GeneratedField(
         expression=Lower(
             Concat(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
+from accounts import selectors
 from accounts import yunohost as lane
 from accounts.models import OneTimeToken, User
 from conftest import PASSWORD, committed, login
@@ -99,6 +101,23 @@ def test_search_looks_in_username_display_name_email_and_discord(staff_client, m
     response = staff_client.get(USERS, {"search": "POND"})
 
     assert usernames(response) == ["amy", "clara", "rory"]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_search_reads_a_trigram_index(make_user):
+    make_user("amy", display_name="Amy Pond")
+    queryset = selectors.users_matching(User.objects.all(), "POND")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'accounts_user_search_trgm'")
+        (definition,) = cursor.fetchone()
+        # On a few rows the planner rightly prefers a scan: forbid it, to see that the search's
+        # own SQL (LIKE '%term%' on search_text) is one the index serves.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = queryset.explain()
+
+    assert "gin (search_text gin_trgm_ops)" in definition
+    assert "accounts_user_search_trgm" in plan, plan
+    assert [user.username for user in queryset] == ["amy"]
 
 
 def test_filter_by_status_and_tier_and_order(staff_client, make_user, gold):
