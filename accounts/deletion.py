@@ -7,8 +7,8 @@
                       username quarantined (ACCOUNTS_USERNAME_QUARANTINE days)
                                ▲
     staff: `user_delete_by_staff` (admin, DELETE /api/users/<username>): deletes_at = now, shut
-           out at once, and the finalizer's first pass runs right away; later passes (the beat)
-           finish what waits for the lane.
+           out at once, and the finalizer's first pass runs right away; the next pass runs as
+           soon as the last website is removed (`deletion_resume`), the beat's as a fallback.
 
 Staff never delete the row directly: a site's row would go with it (CASCADE) while its app
 stayed on YunoHost. `deletion_requested_at` is set only by the owner's request: an account
@@ -39,6 +39,7 @@ from django.utils import timezone
 
 import audit
 from blahaj.errors import ApplicationError, NotFound
+from blahaj.queueing import send_after_commit
 
 from . import emails, login_sessions, services, signals
 from .models import OneTimeToken, User
@@ -191,6 +192,14 @@ def deletion_finalize(*, user_id: int) -> str:
         services.user_erase(user=user)
     logger.info("Account %s deleted (%s).", username, "its owner asked" if asked else "by staff")
     return "deleted"
+
+
+def deletion_resume(*, user_id: int) -> None:
+    """What a due deletion waited for is done (the owner's last website was removed, in the
+    lane's transaction): the finalizer takes the account further once it commits, rather than at
+    the beat's next run. Nothing for an account whose deletion is not due."""
+    if User.objects.filter(pk=user_id, deletes_at__lte=timezone.now()).exists():
+        send_after_commit("accounts.tasks.finalize_deletion", user_id)
 
 
 def deletions_finalize() -> FinalizeSummary:

@@ -106,6 +106,14 @@ def finalize_deletions() -> None:
         logger.info("Deletions: %d done, %d waiting for their websites.", len(summary.deleted), len(summary.waiting))
 
 
+@shared_task(name="accounts.tasks.finalize_deletion")
+def finalize_deletion(user_id: int) -> None:
+    """One account's deletion, taken further as soon as its last website is gone
+    (accounts.deletion.deletion_resume); the beat's finalize_deletions is the fallback."""
+    outcome = deletion.deletion_finalize(user_id=user_id)
+    logger.info("Deletion of account %s resumed: %s.", user_id, outcome)
+
+
 @shared_task(base=EmailTask, name="accounts.tasks.send_email_change")
 def send_email_change(change_id: int) -> None:
     with _delivery(f"the email change link of change {change_id}"):

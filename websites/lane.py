@@ -23,6 +23,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from accounts import deletion
 from blahaj import notifications
 from blahaj.crypto import encrypt
 from blahaj.errors import Conflict
@@ -249,6 +250,8 @@ def domain_removed(*, operation: Operation) -> None:
     website.status, website.deleted_at = Status.DELETED, timezone.now()
     _save(website, "status", "deleted_at")
     emails.send_deleted(website=website)
+    # The owner's account may be waiting for this removal to be deleted itself.
+    deletion.deletion_resume(user_id=website.owner_id)
 
 
 def webapp_reset(*, operation: Operation) -> None:

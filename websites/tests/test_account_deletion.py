@@ -16,6 +16,7 @@ from accounts import yunohost as accounts_lane
 from accounts.models import User, UsernameQuarantine
 from audit.models import AuditEntry
 from conftest import PASSWORD, committed, verified_login
+from provisioning.locks import lane_lock
 from provisioning.models import Operation
 from websites.models import Website
 from websites.tests.conftest import SITE, confirmation_token, run_lane
@@ -139,21 +140,11 @@ def test_a_staff_delete_through_the_api_removes_the_site_then_the_yunohost_user_
 
     response = staff_api.delete("/api/users/alice/")
 
+    # In-process tasks: the lane removes the site within the request, and its removal resumes
+    # the account's deletion at once (test_a_staff_delete_waits_for_its_sites shows the wait).
     assert response.status_code == 202 and response.json() == {"status": "success"}
-    # Shut out at once: the owner's token is refused, the row waits for its site's removal.
     assert owner_api.get("/api/user/me").status_code == 401
-    pending = User.objects.get(username="alice")
-    assert pending.deletes_at is not None and not pending.is_active
-    assert staff_api.get("/api/users/alice/").json()["deletes_at"] is not None
-    assert pending.deletion_requested_at is None  # the owner did not ask
     run_lane()
-    assert Website.objects.get().status == Website.Status.DELETED
-    assert "alice" in emulator.state()["users"]  # not before its site's app is gone
-
-    with committed():
-        assert deletion.deletions_finalize().deleted == ["alice"]
-    run_lane()
-
     _assert_erased(emulator)
     assert not Website.objects.exists()
     audit_rows = list(AuditEntry.objects.filter(object="user:alice").values_list("action", "actor", "door"))
@@ -161,6 +152,53 @@ def test_a_staff_delete_through_the_api_removes_the_site_then_the_yunohost_user_
     assert ("user.erase", "system", "task") in audit_rows
     # Nobody asked: no "as you asked" email.
     assert not [m for m in mailoutbox if "account was deleted" in m.subject]
+
+
+def test_a_staff_delete_waits_for_its_sites_and_finishes_as_soon_as_the_last_is_removed(
+    on_yunohost, owner_api, staff_api, emulator, mailoutbox, settings
+):
+    _live_site(owner_api, mailoutbox)
+    settings.YUNOHOST_LANE_WAIT = 0  # a busy lane steps aside at once: its work stays queued
+    lock = lane_lock()
+    assert lock.acquire(wait=5)
+    try:
+        response = staff_api.delete("/api/users/alice/")
+    finally:
+        lock.release()
+
+    assert response.status_code == 202
+    # Shut out at once: the owner's token is refused, the row waits for its site's removal.
+    assert owner_api.get("/api/user/me").status_code == 401
+    pending = User.objects.get(username="alice")
+    assert pending.deletes_at is not None and not pending.is_active
+    assert staff_api.get("/api/users/alice/").json()["deletes_at"] is not None
+    assert pending.deletion_requested_at is None  # the owner did not ask
+    assert Website.objects.get().status == Website.Status.DELETING
+
+    with committed():  # the lane's transactions commit, as a worker's do; no beat run follows
+        run_lane()
+        assert Website.objects.get().status == Website.Status.DELETED
+        run_lane()  # the `user delete` that the resumed finalizer queued
+
+    _assert_erased(emulator)
+    assert not User.objects.filter(username="alice").exists()
+    assert UsernameQuarantine.objects.filter(username="alice").exists()
+
+
+def test_a_removed_site_does_not_hurry_an_account_whose_deletion_is_not_due(
+    on_yunohost, owner_api, staff_api, emulator, mailoutbox
+):
+    website = _live_site(owner_api, mailoutbox)
+    assert owner_api.post("/api/user/delete", {"password": PASSWORD}).status_code == 202  # 7 days' grace
+
+    assert staff_api.delete(f"/api/websites/{website.pk}/").status_code in (200, 202, 204)
+    with committed():
+        run_lane()
+
+    assert Website.objects.get(pk=website.pk).status == Website.Status.DELETED
+    assert User.objects.get(username="alice").deletes_at > timezone.now()
+    assert "alice" in emulator.state()["users"]
+    assert not Operation.objects.filter(kind="user.delete").exists()
 
 
 def test_a_staff_delete_in_the_admin_says_it_is_under_way_and_ends_the_same_way(
@@ -176,13 +214,10 @@ def test_a_staff_delete_in_the_admin_says_it_is_under_way_and_ends_the_same_way(
 
     assert response.status_code == 200
     assert "The deletion of alice is under way" in response.content.decode()
-    assert User.objects.get(username="alice").deletes_at is not None
-    run_lane()
-    with committed():
-        deletion.deletions_finalize()
-    run_lane()
+    run_lane()  # in-process tasks: the site's removal resumed the deletion already
 
     _assert_erased(emulator)
+    assert not User.objects.filter(username="alice").exists()
 
 
 def test_a_staff_delete_waits_for_a_failed_removal_and_is_safe_to_repeat(
@@ -204,10 +239,8 @@ def test_a_staff_delete_waits_for_a_failed_removal_and_is_safe_to_repeat(
     assert "alice" in emulator.state()["users"]
 
     failed = Operation.objects.get(kind="app.remove", status="failed")
+    # The retried removal succeeds, and the account's deletion resumes with it (no beat run).
     assert staff_api.post(f"/api/operations/{failed.pk}/retry").status_code in (200, 202)
-    run_lane()
-    with committed():
-        assert deletion.deletions_finalize().deleted == ["alice"]
     run_lane()
 
     _assert_erased(emulator)
