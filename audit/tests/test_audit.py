@@ -357,10 +357,10 @@ def test_postgresql_refuses_changes_that_go_around_the_model(settings):
     now = timezone.now()
     _row_at(now - timedelta(days=40))
     _row_at(now)
-    fresh = AuditEntry.objects.order_by("id").last()
+    fresh = AuditEntry.objects.order_by("id").reverse()[0]
     assert AuditEntry._meta.db_table == "audit_auditentry"
 
-    attempts = [
+    attempts: list[tuple[str, list[str | int]]] = [
         ("UPDATE audit_auditentry SET actor = %s WHERE id = %s", ["mallory", fresh.pk]),
         ("DELETE FROM audit_auditentry WHERE id = %s", [fresh.pk]),
         ("DELETE FROM audit_auditentry", []),  # the old row too: nothing was permitted

@@ -196,7 +196,8 @@ def test_a_removed_site_does_not_hurry_an_account_whose_deletion_is_not_due(
         run_lane()
 
     assert Website.objects.get(pk=website.pk).status == Website.Status.DELETED
-    assert User.objects.get(username="alice").deletes_at > timezone.now()
+    deletes_at = User.objects.get(username="alice").deletes_at
+    assert deletes_at is not None and deletes_at > timezone.now()
     assert "alice" in emulator.state()["users"]
     assert not Operation.objects.filter(kind="user.delete").exists()
 
