@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 
 from provisioning.models import Operation
 
@@ -40,9 +44,16 @@ class Waiting:
 
 
 def staff_waiting() -> list[Waiting]:
-    """What waits for staff, each with the admin list that shows it: three COUNT queries."""
+    """What waits for staff, each with the admin list that shows it: four COUNT queries.
+
+    "Waiting too long": operations queued or running for more than STAFF_LANE_STUCK_AFTER
+    seconds, which the lane (one command at a time, a few seconds each) never takes unless its
+    worker is down or YunoHost hangs; the sweeper re-queues lost messages, not a dead worker."""
     users = reverse("admin:accounts_user_changelist")
     operations = reverse("admin:provisioning_operation_changelist")
+    since = (timezone.now() - timedelta(seconds=settings.STAFF_LANE_STUCK_AFTER)).replace(microsecond=0)
+    unfinished = [Operation.Status.PENDING, Operation.Status.RUNNING]
+    stuck = Operation.objects.filter(status__in=unfinished, created_at__lt=since).count()
     by_status = dict(
         User.objects.filter(
             status__in=[User.Status.PENDING_APPROVAL, User.Status.PROVISIONING, User.Status.PROVISIONING_FAILED]
@@ -72,6 +83,11 @@ def staff_waiting() -> list[Waiting]:
             "Failed YunoHost operations (retry them from the list)",
             failed,
             f"{operations}?status__exact={Operation.Status.FAILED}",
+        ),
+        Waiting(
+            f"YunoHost operations waiting more than {settings.STAFF_LANE_STUCK_AFTER // 60} minutes (is the lane's worker running?)",
+            stuck,
+            f"{operations}?{urlencode({'status__in': ','.join(unfinished), 'created_at__lt': since.isoformat()})}",
         ),
     ]
 

@@ -301,6 +301,8 @@ ACCOUNTS_TERMS_URL = env_str("ACCOUNTS_TERMS_URL", "")
 ACCOUNTS_TERMS_VERSION = env_str("ACCOUNTS_TERMS_VERSION", "1")
 STAFF_NOTIFY_EMAILS = [a.strip() for a in env_str("STAFF_NOTIFY_EMAILS", "").split(",") if a.strip()]
 STAFF_DIGEST_WINDOW = env_int("STAFF_DIGEST_WINDOW", 300)
+# The admin index counts YunoHost operations queued or running for longer than this.
+STAFF_LANE_STUCK_AFTER = env_int("STAFF_LANE_STUCK_AFTER", 15 * 60)
 # Abuse defences (README, "Abuse defences").
 SIGNUP_CHALLENGE = env_str("SIGNUP_CHALLENGE", "altcha")  # altcha | off
 if SIGNUP_CHALLENGE not in ("altcha", "off"):

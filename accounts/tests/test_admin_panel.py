@@ -4,7 +4,10 @@ secret."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import services
@@ -50,11 +53,16 @@ def test_the_index_counts_what_waits_for_staff_and_links_to_it(admin_client, mak
     make_user("gus", status=User.Status.PROVISIONING)
     failed_account = make_user("hal", status=User.Status.PROVISIONING_FAILED)
     Operation.objects.create(kind="user.create", subject="user:hal", sequence=1, status="failed", user=failed_account)
+    # gus's account waits on the lane: queued 20 minutes ago (counted), and a step just now (not).
+    long_ago = timezone.now() - timedelta(minutes=20)
+    Operation.objects.create(kind="user.create", subject="user:gus", sequence=1, created_at=long_ago)
+    Operation.objects.create(kind="user.update", subject="user:gus", sequence=2, status="running")
 
     response = admin_client.get("/admin/")
 
     assert response.status_code == 200
     lines = {line.label: (line.count, line.url) for line in response.context["waiting"]}
+    stuck = lines.pop("YunoHost operations waiting more than 15 minutes (is the lane's worker running?)")
     assert lines == {
         "Sign-ups waiting for approval": (2, f"{USERS}?status__exact=pending_approval"),
         "Accounts whose provisioning failed": (1, f"{USERS}?status__exact=provisioning_failed"),
@@ -64,6 +72,11 @@ def test_the_index_counts_what_waits_for_staff_and_links_to_it(admin_client, mak
             "/admin/provisioning/operation/?status__exact=failed",
         ),
     }
+    assert stuck[0] == 1
+    listed = admin_client.get(stuck[1])  # the admin list accepts the link's filters
+    assert listed.status_code == 200
+    assert [op.subject for op in listed.context["cl"].result_list] == ["user:gus"]
+    assert [op.sequence for op in listed.context["cl"].result_list] == [1]
     page = response.content.decode()
     assert f'href="{USERS}?status__exact=pending_approval"' in page
     assert "<script>" not in page and "style=" not in page  # the CSP allows neither inline
