@@ -16,13 +16,13 @@ from django.core.cache import cache
 from django.test import TestCase
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 os.environ.setdefault("BLAHAJ_TESTING", "true")
 
 from accounts import services_mfa
 from accounts import tokens as jwt
+from accounts.models import AuthenticatorApp
 from blahaj.celery import app as celery_app
 from factories import PASSWORD, DefaultTierFactory, UserFactory
 from provisioning.testing_ldap import PrivateSlapd, SlapdError
@@ -118,18 +118,18 @@ def other_user(make_user):
     return make_user("bob")
 
 
-def totp_device(user) -> TOTPDevice:
+def totp_device(user) -> AuthenticatorApp:
     """The account's confirmed TOTP device (created if it has none), as an authenticator app
     would hold it."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    return device or TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+    device = AuthenticatorApp.objects.filter(user=user, confirmed=True).first()
+    return device or AuthenticatorApp.objects.create(user=user, name="Test authenticator", confirmed=True)
 
 
-def totp_code(device: TOTPDevice, *, fresh: bool = True) -> str:
+def totp_code(device: AuthenticatorApp, *, fresh: bool = True) -> str:
     """The device's current code. `fresh`: forget the last step used first, so that a test may
     log in twice within one 30-second step (a real app would wait for the next code)."""
     if fresh:
-        TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1)
+        AuthenticatorApp.objects.filter(pk=device.pk).update(last_t=-1)
     device.refresh_from_db()
     return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):0{device.digits}d}"
 
@@ -198,7 +198,7 @@ def login(client: APIClient, username: str, password: str = PASSWORD) -> dict:
     assert response.status_code == 200, response.content
     body = response.json()
     if body.get("mfa_required"):
-        device = TOTPDevice.objects.get(user__username=username.lower(), confirmed=True)
+        device = AuthenticatorApp.objects.get(user__username=username.lower(), confirmed=True)
         response = client.post(
             "/api/user/login/mfa", {"mfa_token": body["mfa_token"], "code": totp_code(device)}, format="json"
         )

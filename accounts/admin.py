@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.actions import delete_selected
@@ -12,13 +13,11 @@ from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.options import Options
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential, WebAuthnUserHandle
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
@@ -32,7 +31,7 @@ from .admin_invitations import InvitationAdmin  # noqa: F401 - registered there
 from .admin_readonly import ReadOnlyAdmin
 from .admin_sessions import LoginSessionAdmin  # noqa: F401 - registered there
 from .admin_site import SiteSettingsAdmin  # noqa: F401 - registered there
-from .models import OneTimeToken, User, UsernameQuarantine
+from .models import AuthenticatorApp, OneTimeToken, RecoveryCodes, User, UsernameQuarantine
 
 
 class PasswordChangeForm(AdminPasswordChangeForm):
@@ -428,15 +427,17 @@ class UsernameQuarantineAdmin(admin.ModelAdmin):
 
 # SimpleJWT's own admin shows each refresh token in full (a working credential) and lets staff
 # edit rows: replaced by read-only lists without it. Revoking goes through the user actions.
-# django-otp's admin shows each device's secret (and a QR code of it): not registered. A lost
+# django-otp's TOTP admin shows each device's secret (and a QR code of it): not registered (the
+# plugins stay installed for one migration only, settings.INSTALLED_APPS); our own devices have
+# read-only lists below that show neither the secret nor the codes' digests. A lost
 # authenticator is removed with the user action "Remove the second factor". django-otp-webauthn's
 # admin edits and deletes keys without the audit log: replaced by a read-only list below whose
 # one action goes through the (audited) service.
 for _model in (
     OutstandingToken,
     BlacklistedToken,
-    TOTPDevice,
-    StaticDevice,
+    apps.get_model("otp_totp", "TOTPDevice"),
+    apps.get_model("otp_static", "StaticDevice"),
     WebAuthnCredential,
     WebAuthnAttestation,
     WebAuthnUserHandle,
@@ -471,6 +472,41 @@ class BlacklistedTokenAdmin(ReadOnlyAdmin):
     @admin.display(description="User")
     def token_user(self, obj: BlacklistedToken) -> object:
         return obj.token.user
+
+
+@admin.register(AuthenticatorApp)
+class AuthenticatorAppAdmin(ReadOnlyAdmin):
+    """Members' and staff's authenticator apps (TOTP): who, confirmed or still being set up, when
+    added and last used. Never the secret. A lost one goes with the user action "Remove the
+    second factor" (audited)."""
+
+    list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    list_filter = ["confirmed"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+    fields = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    ordering = ["-id"]
+
+
+@admin.register(RecoveryCodes)
+class RecoveryCodesAdmin(ReadOnlyAdmin):
+    """Each account's set of recovery codes: how many are left, when one was last used. Never
+    the codes (only their SHA-256 is stored, and not shown either)."""
+
+    list_display = ["user", "unused", "created_at", "last_used_at"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+    fields = ["user", "unused", "created_at", "last_used_at"]
+    ordering = ["-id"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RecoveryCodes]:
+        return (
+            super().get_queryset(request).annotate(unused_count=Count("codes", filter=Q(codes__used_at__isnull=True)))
+        )
+
+    @admin.display(description="Unused codes", ordering="unused_count")
+    def unused(self, obj: RecoveryCodes) -> int:
+        return int(getattr(obj, "unused_count", 0))
 
 
 @admin.register(WebAuthnCredential)

@@ -1,15 +1,18 @@
-"""The second factor's devices (django-otp): per account, at most one TOTP device (an
-authenticator app) and one set of recovery codes (a static device, each code single use), and
-any number of security keys (WebAuthn credentials, accounts/webauthn.py).
+"""The second factor's devices (django-otp devices of our own, accounts/models.py): per account,
+at most one TOTP device (AuthenticatorApp, its secret encrypted at rest) and one set of recovery
+codes (RecoveryCodes, each code single use and stored as its SHA-256 only), and any number of
+security keys (WebAuthn credentials, accounts/webauthn.py).
 
 No business rules here (who must have one, lockouts, tokens): accounts/services_mfa.py has them.
-A TOTP code is accepted once: django-otp keeps the last accepted time step (`last_t`) and
+A TOTP code is accepted once: the device keeps the last accepted time step (`last_t`) and
 refuses it and every earlier one; the row is locked while a code is checked, so two requests
 with one code cannot both pass.
 """
 
 from __future__ import annotations
 
+import logging
+import secrets
 from base64 import b32encode
 from dataclasses import dataclass
 
@@ -17,11 +20,13 @@ import segno
 from django.conf import settings
 from django.db import transaction
 from django_otp.models import Device
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from blahaj import crypto
 
 from . import webauthn
-from .models import User
+from .models import AuthenticatorApp, RecoveryCode, RecoveryCodes, User, recovery_code_digest
+
+logger = logging.getLogger(__name__)
 
 RECOVERY_CODES = 10
 TOTP_NAME = "Authenticator app"
@@ -43,7 +48,7 @@ def has_second_factor(user: User) -> bool:
 
 
 def has_totp(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return AuthenticatorApp.objects.filter(user=user, confirmed=True).exists()
 
 
 def code_methods(user: User) -> list[str]:
@@ -68,13 +73,13 @@ def check_code(user: User, code: str) -> Device | None:
         return None
     with transaction.atomic():
         if code.isdigit() and len(code) == 6:
-            totp = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+            totp = AuthenticatorApp.objects.select_for_update().filter(user=user, confirmed=True).first()
             return totp if totp is not None and totp.verify_token(code) else None
-        static = StaticDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
-        return static if static is not None and static.verify_token(code) else None
+        codes = RecoveryCodes.objects.select_for_update().filter(user=user, confirmed=True).first()
+        return codes if codes is not None and codes.verify_token(code) else None
 
 
-def enrolment(device: TOTPDevice) -> Enrolment:
+def enrolment(device: AuthenticatorApp) -> Enrolment:
     url = device.config_url
     return Enrolment(
         secret=b32encode(device.bin_key).decode(),
@@ -84,46 +89,82 @@ def enrolment(device: TOTPDevice) -> Enrolment:
     )
 
 
-def confirmed_totp(user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+def confirmed_totp(user: User) -> AuthenticatorApp | None:
+    return AuthenticatorApp.objects.filter(user=user, confirmed=True).first()
 
 
-def pending_totp(user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=False).first()
+def pending_totp(user: User) -> AuthenticatorApp | None:
+    """The unconfirmed device, unless its secret became unreadable (a secret key changed without
+    its fallback): then there is none, and the set-up starts anew."""
+    device = AuthenticatorApp.objects.filter(user=user, confirmed=False).first()
+    return device if device is not None and device.secret_readable() else None
 
 
-def totp_begin(user: User) -> TOTPDevice:
+def totp_begin(user: User) -> AuthenticatorApp:
     """A fresh unconfirmed TOTP device (an earlier unconfirmed one goes)."""
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    return TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+    AuthenticatorApp.objects.filter(user=user, confirmed=False).delete()
+    return AuthenticatorApp.objects.create(user=user, name=TOTP_NAME, confirmed=False)
 
 
 def totp_confirm(user: User, code: str) -> bool:
     """Confirm the pending device if `code` is its current one (the step is then spent)."""
     code = _normalized(code)
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        device = AuthenticatorApp.objects.select_for_update().filter(user=user, confirmed=False).first()
         if device is None or not (code.isdigit() and len(code) == 6) or not device.verify_token(code):
             return False
-        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+        AuthenticatorApp.objects.filter(user=user, confirmed=True).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
     return True
 
 
+def new_recovery_code() -> str:
+    """80 random bits, as 16 base32 letters and digits in four groups (`abcd-efgh-ijkl-mnop`);
+    typed with or without the dashes and spaces, in either case."""
+    letters = b32encode(secrets.token_bytes(10)).decode().lower()
+    return "-".join(letters[start : start + 4] for start in range(0, 16, 4))
+
+
 def recovery_codes_replace(user: User) -> list[str]:
-    """New recovery codes; the old ones stop working."""
-    StaticDevice.objects.filter(user=user).delete()
-    device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    """New recovery codes, returned this once (only their SHA-256 is kept); the old ones stop
+    working."""
+    RecoveryCodes.objects.filter(user=user).delete()
+    device = RecoveryCodes.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
+    codes: list[str] = []
+    while len(codes) < RECOVERY_CODES:
+        code = new_recovery_code()
+        if code not in codes:
+            codes.append(code)
+    RecoveryCode.objects.bulk_create([RecoveryCode(device=device, digest=recovery_code_digest(code)) for code in codes])
     return codes
+
+
+def totp_device_ids() -> list[int]:
+    return list(AuthenticatorApp.objects.order_by("pk").values_list("pk", flat=True))
+
+
+def reencrypt_secret(device_id: int) -> bool:
+    """Rewrite one device's secret under the current secret key (the row locked, so a code
+    checked meanwhile neither reads the old ciphertext nor writes it back). False when no
+    configured key opens it (left as it is); True when rewritten or gone meanwhile."""
+    with transaction.atomic():
+        device = AuthenticatorApp.objects.select_for_update().filter(pk=device_id).first()
+        if device is None:
+            return True
+        try:
+            rotated = crypto.rotate(device.encrypted_secret)
+        except crypto.SecretUnreadable:
+            logger.warning("The TOTP secret of user id %s cannot be decrypted: not re-encrypted.", device.user_id)
+            return False
+        AuthenticatorApp.objects.filter(pk=device_id).update(encrypted_secret=rotated)
+    return True
 
 
 def remove_totp(user: User) -> None:
     """The authenticator app and its recovery codes."""
-    TOTPDevice.objects.filter(user=user).delete()
-    StaticDevice.objects.filter(user=user).delete()
+    AuthenticatorApp.objects.filter(user=user).delete()
+    RecoveryCodes.objects.filter(user=user).delete()
 
 
 def remove_all(user: User) -> None:

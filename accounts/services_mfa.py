@@ -182,6 +182,31 @@ def totp_remove(*, user: User, code: str = "", password: str = "") -> None:
     logger.info("Account %s turned TOTP off.", user.username)
 
 
+# --- The secret key's rotation ------------------------------------------------------------------
+
+
+def totp_secrets_reencrypt() -> tuple[int, int]:
+    """Every stored TOTP secret encrypted again under the current DJANGO_SECRET_KEY (they may
+    have been under a key now in DJANGO_SECRET_KEY_FALLBACKS): (rewritten, unreadable). A secret
+    that no configured key opens is left alone and counted (its device accepts no code: the
+    member uses a recovery code, or staff remove the second factor). One row at a time."""
+    rewritten = unreadable = 0
+    for device_id in mfa.totp_device_ids():
+        if mfa.reencrypt_secret(device_id):
+            rewritten += 1
+        else:
+            unreadable += 1
+    with transaction.atomic():
+        audit.record(
+            action="mfa.secrets.reencrypt",
+            object="totp:all",
+            result=audit.Result.OK if not unreadable else audit.Result.FAILED,
+            detail=f"{rewritten} rewritten, {unreadable} unreadable",
+        )
+    logger.info("TOTP secrets re-encrypted: %s rewritten, %s unreadable.", rewritten, unreadable)
+    return rewritten, unreadable
+
+
 # --- Security keys (WebAuthn) ---------------------------------------------------------------
 # The ceremonies' state (the challenge) lives in the caller's session, which the views keep; a
 # state is used once (the views pop it before completing).

@@ -62,6 +62,10 @@ if not SECRET_KEY:
             "or set DJANGO_DEBUG=true for local development."
         )
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-7f3a9c"  # noqa: S105 - DEBUG/tests only: production refuses to start without one
+# Earlier secret keys, comma-separated, during a rotation (docs/deploy.md, "Rotating the secret
+# key"): Django still accepts what they signed (sessions, reset links) and blahaj.crypto still
+# decrypts what they encrypted (TOTP secrets, pending passwords) until `reencrypt_secrets` ran.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", "")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
@@ -82,6 +86,9 @@ INSTALLED_APPS = [
     "csp",
     "anymail",
     "django_otp",
+    # django-otp's TOTP and static devices kept secrets in plain text; accounts' own models
+    # replaced them (accounts/mfa.py). These two stay installed only for the migration that moved
+    # their rows (accounts 0015): nothing else uses their models.
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "django_otp_webauthn",

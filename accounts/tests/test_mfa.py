@@ -11,14 +11,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
-from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import services_mfa
 from accounts import tokens as jwt
-from accounts.models import OneTimeToken, User
+from accounts.models import AuthenticatorApp, OneTimeToken, RecoveryCode, User, recovery_code_digest
 from audit.models import AuditEntry
 from conftest import PASSWORD, CommittingAPIClient, login, staff_access, totp_code, totp_device, verified_login
 
@@ -40,7 +38,8 @@ def bearer(access: str) -> APIClient:
 
 
 def recovery_codes(user) -> list[str]:
-    return list(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+    """The digests of the account's unused recovery codes (the codes themselves are not kept)."""
+    return list(RecoveryCode.objects.filter(device__user=user, used_at__isnull=True).values_list("digest", flat=True))
 
 
 @pytest.fixture
@@ -164,7 +163,7 @@ def test_staff_without_a_device_set_it_up_before_anything_else(api_client, make_
     assert begun.status_code == 200
     assert set(begun.json()) == {"secret", "otpauth_url", "qr_svg"}
     assert begun.json()["otpauth_url"].startswith("otpauth://totp/") and "<svg" in begun.json()["qr_svg"]
-    device = TOTPDevice.objects.get(user__username="dora", confirmed=False)
+    device = AuthenticatorApp.objects.get(user__username="dora", confirmed=False)
     assert dora.post("/api/user/mfa/totp/confirm", {"code": "000000"}, format="json").status_code == 400
 
     confirmed = dora.post("/api/user/mfa/totp/confirm", {"code": totp_code(device)}, format="json")
@@ -197,7 +196,7 @@ def test_staff_may_not_take_their_last_factor_off(staff_client, staff_user):
     response = staff_client.delete("/api/user/mfa/totp", {"password": PASSWORD}, format="json")
 
     assert response.status_code == 403 and response.json()["code"] == "mfa_required_for_staff"
-    assert TOTPDevice.objects.filter(user=staff_user).exists()
+    assert AuthenticatorApp.objects.filter(user=staff_user).exists()
 
 
 # --- Members --------------------------------------------------------------------------------
@@ -210,7 +209,7 @@ def test_a_member_turns_totp_on_and_off(auth_client, user, api_client):
         "token_has_second_factor": False,
     }
     auth_client.post("/api/user/mfa/totp")
-    device = TOTPDevice.objects.get(user=user)
+    device = AuthenticatorApp.objects.get(user=user)
     pair = auth_client.post("/api/user/mfa/totp/confirm", {"code": totp_code(device)}, format="json").json()
     alice = bearer(pair["access"])
     assert alice.get("/api/user/mfa/totp").json()["totp"] is True
@@ -221,7 +220,7 @@ def test_a_member_turns_totp_on_and_off(auth_client, user, api_client):
     off = alice.delete("/api/user/mfa/totp", {"password": PASSWORD}, format="json")
 
     assert wrong.status_code == 400 and off.status_code == 204
-    assert not TOTPDevice.objects.filter(user=user).exists() and recovery_codes(user) == []
+    assert not AuthenticatorApp.objects.filter(user=user).exists() and recovery_codes(user) == []
     assert "access" in password_step(api_client, "alice").json()
 
 
@@ -233,7 +232,7 @@ def test_new_recovery_codes_replace_the_old_ones(api_client, alice_with_totp):
 
     assert response.status_code == 200
     new = response.json()["recovery_codes"]
-    assert sorted(recovery_codes(alice)) == sorted(new) and not set(new) & set(old)
+    assert sorted(recovery_codes(alice)) == sorted(map(recovery_code_digest, new)) and not set(new) & set(old)
 
 
 def test_a_member_without_the_permission_cannot_create_users(auth_client):
@@ -338,7 +337,7 @@ def test_the_admin_asks_for_the_code_after_the_password(client, make_user):
 
 def test_the_admin_refuses_a_replayed_code_and_locks_out_like_the_api(client, staff_user, settings, api_client):
     settings.ACCOUNTS_LOGIN_MAX_FAILURES = 2
-    device = TOTPDevice.objects.get(user=staff_user)
+    device = AuthenticatorApp.objects.get(user=staff_user)
     code = totp_code(device)
     other = Client()
     assert other.login(username="carol", password=PASSWORD)
@@ -362,7 +361,7 @@ def test_staff_without_a_device_are_sent_to_set_one_up_in_the_admin(client, make
     assert client.get("/admin/mfa/")["Location"].startswith("/admin/mfa/setup/")
     setup = client.get(first["Location"])
     assert setup.status_code == 200 and b"<svg" in setup.content and b"mfa-secret" in setup.content
-    device = TOTPDevice.objects.get(user=dora, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=dora, confirmed=False)
 
     done = client.post("/admin/mfa/setup/", {"code": totp_code(device), "next": "/admin/"})
 
@@ -405,7 +404,7 @@ def test_a_member_turns_totp_on_and_off_on_the_page(user):
 
     begun = client.post("/account/mfa/", {"action": "begin", "csrfmiddlewaretoken": csrf})
     assert b"<svg" in begun.content
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=user, confirmed=False)
     confirmed = client.post(
         "/account/mfa/", {"action": "confirm", "code": totp_code(device), "csrfmiddlewaretoken": csrf}
     )
@@ -415,7 +414,7 @@ def test_a_member_turns_totp_on_and_off_on_the_page(user):
     off = client.post("/account/mfa/", {"action": "off", "code": totp_code(device), "csrfmiddlewaretoken": csrf})
 
     assert off.status_code == 302
-    assert not TOTPDevice.objects.filter(user=user).exists()
+    assert not AuthenticatorApp.objects.filter(user=user).exists()
 
 
 def test_staff_remove_a_lost_authenticator_in_the_admin_and_see_no_secrets(admin_client, staff_user):
@@ -425,7 +424,7 @@ def test_staff_remove_a_lost_authenticator_in_the_admin_and_see_no_secrets(admin
     )
 
     assert response.status_code == 302
-    assert not TOTPDevice.objects.filter(user=staff_user).exists()
+    assert not AuthenticatorApp.objects.filter(user=staff_user).exists()
 
 
 def test_the_front_ends_old_staff_account_is_converted_keeping_its_password(make_user, user):
