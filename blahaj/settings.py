@@ -88,7 +88,7 @@ INSTALLED_APPS = [
     "django_otp",
     # django-otp's TOTP and static devices kept secrets in plain text; accounts' own models
     # replaced them (accounts/mfa.py). These two stay installed only for the migration that moved
-    # their rows (accounts 0015): nothing else uses their models.
+    # their rows (accounts 0016): nothing else uses their models.
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "django_otp_webauthn",

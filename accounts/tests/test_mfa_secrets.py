@@ -1,6 +1,6 @@
 """The second factor's secrets at rest: TOTP secrets only as Fernet ciphertext (keys derived from
 DJANGO_SECRET_KEY and its fallbacks, rotated by `manage.py reencrypt_secrets`), recovery codes only
-as SHA-256; the migration that moved django-otp's plain rows (accounts 0015)."""
+as SHA-256; the migration that moved django-otp's plain rows (accounts 0016)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from audit.models import AuditEntry
 from blahaj import crypto
 from conftest import PASSWORD, totp_code, totp_device
 
-migration = importlib.import_module("accounts.migrations.0015_mfa_devices_encrypted")
+migration = importlib.import_module("accounts.migrations.0016_mfa_devices_encrypted")
 
 KEY_A = "rotation-test-key-a-0123456789-abcdefghijklmnopqrstuvwxyz"
 KEY_B = "rotation-test-key-b-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -237,7 +237,7 @@ def test_the_migration_moves_django_otp_devices_and_tokens(user, other_user, api
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_runs_both_ways(user):
     executor = MigrationExecutor(connection)
-    before, after = [("accounts", "0014_user_on_yunohost")], [("accounts", "0015_mfa_devices_encrypted")]
+    before, after = [("accounts", "0015_user_search_trigram_index")], [("accounts", "0016_mfa_devices_encrypted")]
     leaves = executor.loader.graph.leaf_nodes()
     try:
         executor.migrate(before)

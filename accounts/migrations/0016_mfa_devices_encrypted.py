@@ -101,7 +101,7 @@ def move_back(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0014_user_on_yunohost"),
+        ("accounts", "0015_user_search_trigram_index"),
         # Kept installed for this migration (settings.INSTALLED_APPS): it reads their rows.
         ("otp_totp", "0003_add_timestamps"),
         ("otp_static", "0003_add_timestamps"),
