@@ -36,8 +36,15 @@ def _live_alice(emulator) -> tuple[User, Website]:  # noqa: F811
             owner=alice, domain=SITE, status=Website.Status.PROVISIONING, verification_token="t"
         )
         websites_lane.website_provision(website=website)
-    wait_for(lambda: Website.objects.get(pk=website.pk).status == Website.Status.LIVE, timeout=90, what="the site live")
-    assert "alice" in emulator.state()["users"] and emulator.state()["apps"]
+    # Two subjects, two orders of steps: the site may be live before alice's `user create` ran.
+    wait_for(
+        lambda: (
+            Website.objects.get(pk=website.pk).status == Website.Status.LIVE and "alice" in emulator.state()["users"]
+        ),
+        timeout=90,
+        what="the site live and alice on YunoHost",
+    )
+    assert emulator.state()["apps"]
     return alice, website
 
 
