@@ -7,14 +7,14 @@ Redis cache) and measures, in one run:
 
 (a) logins per second through the whole stack (HTTP, DRF, lockout and throttle bookkeeping,
     PBKDF2 check, token issue) against the rate at which this machine checks the same
-    password hash in a tight loop, at the same concurrency (2). Target: >= 0.85.
+    password hash in a tight loop, at the same concurrency (2). Target: >= 0.95.
 (c) logins per second when YunoHost decides the password (YUNOHOST_PASSWORD_CHECK=ldap: a bind
     on a private slapd started here, provisioning/testing_ldap.py) against (a)'s logins on the
     local hash alone (the mean of (a)'s and a second measurement right after (c)): what asking
     YunoHost costs. Reported, no target.
 (b) requests per second of GET /api/user/me with a valid token (JWT check, denylist lookup
     in Redis, cut-off, user query, serializer) against an unauthenticated DRF endpoint that
-    returns a body of the same size, same server, same client. Target: >= 0.7.
+    returns a body of the same size, same server, same client. Target: >= 0.80.
 
 The per-IP login throttle is raised for the run (its bookkeeping still runs): the benchmark
 measures the cost of a login, not the limit.
@@ -236,8 +236,8 @@ def main() -> None:
     print(f"{'(c) POST /api/user/login, local hash, after (c)':<52}{logins_again:>12.2f}")
     print(f"{'(b) GET unauthenticated DRF endpoint, same body size':<52}{baseline:>12.1f}")
     print(f"{'(b) GET /api/user/me with a valid access token':<52}{me:>12.1f}")
-    print(f"ratio (a) logins / hash checks = {logins / hashes:.3f}  (target >= 0.85)")
-    print(f"ratio (b) me / unauthenticated = {me / baseline:.3f}  (target >= 0.70)")
+    print(f"ratio (a) logins / hash checks = {logins / hashes:.3f}  (target >= 0.95, issue 12)")
+    print(f"ratio (b) me / unauthenticated = {me / baseline:.3f}  (target >= 0.80, issue 12)")
     print(f"ratio (c) logins via LDAP / logins on the local hash = {ldap_logins / local_logins:.3f}  (reported)")
 
 
