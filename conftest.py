@@ -22,6 +22,7 @@ os.environ.setdefault("BLAHAJ_TESTING", "true")
 
 from accounts import services_mfa
 from accounts import tokens as jwt
+from accounts.authentication import _verified_payload as verified_tokens
 from accounts.models import AuthenticatorApp
 from blahaj.celery import app as celery_app
 from factories import PASSWORD, DefaultTierFactory, UserFactory
@@ -58,6 +59,7 @@ def _clean_cache():
 
     cache.clear()
     mirror.reset()
+    verified_tokens.cache_clear()
     yield
     cache.clear()
     mirror.reset()

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.core.cache import cache
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework_simplejwt import authentication
+from rest_framework_simplejwt import state as jwt_state
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
+from rest_framework_simplejwt.utils import aware_utcnow
 
 import audit
 
@@ -45,7 +48,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
 
     def get_validated_token(self, raw_token: bytes) -> AccessToken:
         try:
-            return AccessToken(raw_token)  # type: ignore[arg-type]  # SimpleJWT annotates the encoded token as Token
+            return verified_access_token(raw_token)
         except TokenError:
             raise InvalidToken("Token is invalid or expired.") from None
 
@@ -100,6 +103,36 @@ class JWTAuthentication(authentication.JWTAuthentication):
             raise InvalidToken("Token is invalid or expired.")
         cache.set(user_key, user, tokens.USER_CACHE_SECONDS)
         return user
+
+
+# --- Verified access tokens, remembered ----------------------------------------------------------
+# A client sends the same access token with every request until it expires (5 minutes by
+# default): its signature and its JSON need checking once per process, not per request, which is
+# most of what authenticating a request costs (bench/auth.py (b)). Only tokens that passed every
+# check are remembered, keyed by their exact bytes and the keys that verified them; the time
+# claims, the type and the id are checked again at every use, and the revocation checks (denylist,
+# ended session, cut-off) run in get_user as before.
+
+VERIFIED_TOKENS_KEPT = 4096
+
+
+@functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
+def _verified_payload(raw_token: bytes, _keys: tuple[Any, ...]) -> dict[str, Any]:
+    # TokenError (an invalid or expired token) is raised, never remembered.
+    return AccessToken(raw_token).payload  # type: ignore[arg-type]  # SimpleJWT annotates the encoded token as Token
+
+
+def verified_access_token(raw_token: bytes) -> AccessToken:
+    """The access token, its signature verified (once per process) and its claims (every time)."""
+    backend = jwt_state.token_backend  # what AccessToken decodes with
+    keys = (backend.algorithm, backend.signing_key, backend.verifying_key, backend.audience, backend.issuer)
+    payload = _verified_payload(raw_token, keys)
+    token = AccessToken.__new__(AccessToken)  # what Token.__init__ sets, without decoding again
+    token.token = raw_token  # type: ignore[assignment]
+    token.current_time = aware_utcnow()
+    token.payload = dict(payload)  # a copy: the remembered one is never handed out
+    token.verify()  # expiry (with the leeway), id and type
+    return token
 
 
 def signed_in_user(request: Any) -> User:

@@ -14,7 +14,7 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts import services
+from accounts import authentication, services
 from accounts.models import User
 from conftest import PASSWORD, CommittingAPIClient, committed, login
 
@@ -312,6 +312,29 @@ def test_expired_tokens_are_refused(api_client, user):
 def test_an_access_token_dies_after_its_lifetime(tokens):
     with time_machine.travel(timezone.now() + timedelta(seconds=901)):
         assert_token_refused(bearer(tokens["access"]).get(ME))
+
+
+def test_a_token_used_before_still_dies_after_its_lifetime(tokens):
+    client = bearer(tokens["access"])
+    assert client.get(ME).status_code == 200  # its signature checked once, and remembered
+    assert authentication._verified_payload.cache_info().currsize == 1
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=901)):
+        assert_token_refused(client.get(ME))
+
+
+def test_only_tokens_that_pass_every_check_are_remembered(tokens):
+    remembered = authentication._verified_payload.cache_info
+    assert_token_refused(bearer(_tamper(tokens["access"])).get(ME))
+    assert_token_refused(bearer(tokens["refresh"]).get(ME))  # a refresh token is no access token
+    assert remembered().currsize == 0
+
+    for _ in range(3):
+        assert bearer(tokens["access"]).get(ME).status_code == 200
+    assert (remembered().currsize, remembered().hits) == (1, 2)
+    # A remembered token is still revoked like any other (the denylist is read at every use).
+    assert bearer(tokens["access"]).delete("/api/user/revoke-access").status_code == 200
+    assert_token_refused(bearer(tokens["access"]).get(ME))
 
 
 # --- revocation ----------------------------------------------------------------------------
