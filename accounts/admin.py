@@ -22,13 +22,13 @@ from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential, 
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from blahaj import notifications
+from blahaj.admin import ReadOnlyAdmin
 from blahaj.errors import ApplicationError
 from tiers.models import Tier
 
 from . import deletion, selectors, services, services_mfa
 from .admin_defences import AbuseReportAdmin, EmailDomainBlockAdmin, NetworkBlockAdmin  # noqa: F401 - registered there
 from .admin_invitations import InvitationAdmin  # noqa: F401 - registered there
-from .admin_readonly import ReadOnlyAdmin
 from .admin_sessions import LoginSessionAdmin  # noqa: F401 - registered there
 from .admin_site import SiteSettingsAdmin  # noqa: F401 - registered there
 from .models import AuthenticatorApp, OneTimeToken, RecoveryCodes, User, UsernameQuarantine

@@ -8,10 +8,10 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from blahaj.admin import ReadOnlyAdmin
 from blahaj.errors import ApplicationError
 
 from . import services
-from .admin_readonly import ReadOnlyAdmin
 from .models import LoginSession
 
 

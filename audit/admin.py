@@ -8,11 +8,13 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from blahaj.admin import ReadOnlyAdmin
+
 from .models import AuditEntry
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["at", "actor", "door", "action", "object", "ip", "result", "detail"]
     list_filter = ["door", "result", ("at", admin.DateFieldListFilter)]
     search_fields = ["actor", "action", "object", "ip"]
@@ -29,12 +31,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_active and request.user.is_staff)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

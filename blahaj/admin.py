@@ -1,4 +1,4 @@
-"""The admin of rows that only the services write."""
+"""The admin of rows that only the services write (shared by every app: accounts, audit)."""
 
 from __future__ import annotations
 
