@@ -80,6 +80,12 @@ DELETION_PENDING = (
 )
 
 
+def login_allowed(user: User) -> bool:
+    """Whether the account may log in or keep a session now: not waiting for confirmation or
+    approval, not disabled, not being deleted. (user_authenticate says which, with its 403.)"""
+    return user.status not in _INACTIVE_ANSWERS and not user.deletion_pending
+
+
 class InvalidCredentials(ApplicationError):
     status_code = 401
     code = "invalid_credentials"
@@ -273,7 +279,7 @@ def token_refresh(*, raw_refresh: str) -> dict[str, Any]:
     refresh = tokens.parse_refresh(raw_refresh)
     user_id = refresh.payload.get("user_id")
     user = User.objects.filter(pk=user_id).first() if user_id is not None else None
-    if user is None or user.status in _INACTIVE_ANSWERS or user.deletion_pending:
+    if user is None or not login_allowed(user):
         raise InvalidToken("Token is invalid or expired.")
     tokens.check_cutoff(user, refresh)
     if (session_id := tokens.session_of(refresh)) is not None:

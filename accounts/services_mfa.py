@@ -83,7 +83,7 @@ def user_login_mfa(*, mfa_token: str, code: str, ip: str | None = None, user_age
     """
     token = services._one_time_token_check(raw=mfa_token, purpose=OneTimeToken.Purpose.MFA)
     user = token.user
-    if user.status in services._INACTIVE_ANSWERS or user.deletion_pending:
+    if not services.login_allowed(user):
         raise services.TokenInvalid()
     try:
         _spend_code(user, code, error=InvalidCode)

@@ -42,7 +42,7 @@ def _member(request: HttpRequest) -> User:
     return user
 
 
-def _next_page(request: HttpRequest) -> str:
+def next_page_of(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -63,7 +63,7 @@ def sign_in(request: HttpRequest, *, identifier: str, password: str) -> User:
 
     1. the password (services.user_authenticate: lockout, credentials, account status);
     2. an account with a second factor: SecondFactorDue, and the code page (`login_code`)
-       finishes with `_start`;
+       finishes with `start_signed_in` (so does the key step, views/webauthn.py);
     3. the login session (listed on the sessions page) and the Django session carrying it.
     """
     user, second_factor_due = services.user_authenticate(identifier=identifier, password=password)
@@ -71,11 +71,11 @@ def sign_in(request: HttpRequest, *, identifier: str, password: str) -> User:
         request.session.cycle_key()
         request.session[_PENDING_KEY] = [user.pk, time.time()]
         raise SecondFactorDue()
-    _start(request, user)
+    start_signed_in(request, user)
     return user
 
 
-def _start(request: HttpRequest, user: User, device: Device | None = None) -> None:
+def start_signed_in(request: HttpRequest, user: User, device: Device | None = None) -> None:
     session = services.user_page_session_start(
         user=user, ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
     )
@@ -85,17 +85,11 @@ def _start(request: HttpRequest, user: User, device: Device | None = None) -> No
     request.session[SESSION_KEY] = str(session.public_id)  # after login(): it renews the session
 
 
-def _pending_user(request: HttpRequest) -> User | None:
+def pending_user(request: HttpRequest) -> User | None:
     pending = request.session.get(_PENDING_KEY)
     if not pending or time.time() - pending[1] > settings.ACCOUNTS_MFA_TOKEN_LIFETIME:
         return None
     return User.objects.filter(pk=pending[0]).first()
-
-
-# The second step with a security key (views/webauthn.py) finishes the login like a code.
-pending_user = _pending_user
-start = _start
-next_page = _next_page
 
 
 def forget_pending(request: HttpRequest) -> None:
@@ -105,10 +99,10 @@ def forget_pending(request: HttpRequest) -> None:
 @require_http_methods(["GET", "POST"])
 def login_code(request: HttpRequest) -> HttpResponse:
     """The page login's second step: a TOTP or recovery code, counted like a wrong password."""
-    next_page = _next_page(request)
-    user = _pending_user(request)
+    next_page = next_page_of(request)
+    user = pending_user(request)
     if user is None:
-        request.session.pop(_PENDING_KEY, None)
+        forget_pending(request)
         messages.info(request, "Log in again: the second step took too long.")
         return redirect("account:login")
     form = LoginCodeForm(request.POST if request.method == "POST" else None)
@@ -116,17 +110,17 @@ def login_code(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             device = services_mfa.session_verify(user=user, code=form.cleaned_data["code"])
-            if user.status in services._INACTIVE_ANSWERS or user.deletion_pending:
+            if not services.login_allowed(user):
                 raise services.InvalidCredentials()
         except TooManyAttempts as error:
-            request.session.pop(_PENDING_KEY, None)
+            forget_pending(request)
             return too_many_requests(request, error.retry_after)
         except ApplicationError as error:
             form.show(error)
             status = error.status_code
         else:
-            request.session.pop(_PENDING_KEY, None)
-            _start(request, user, device)
+            forget_pending(request)
+            start_signed_in(request, user, device)
             return redirect(next_page)
     return _form_page(
         request,
@@ -142,7 +136,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def login_page(request: HttpRequest) -> HttpResponse:
-    next_page = _next_page(request)
+    next_page = next_page_of(request)
     if request.method == "GET":
         if request.user.is_authenticated:
             return redirect(next_page)

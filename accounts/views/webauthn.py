@@ -130,7 +130,7 @@ def login_key_complete(request: HttpRequest) -> JsonResponse:
         return failure(ApplicationError("Log in again: the second step took too long.", code="login_expired"))
     try:
         device = services_mfa.key_verify(user=user, state=state, data=body(request))
-        if user.status in services._INACTIVE_ANSWERS or user.deletion_pending:
+        if not services.login_allowed(user):
             raise services.InvalidCredentials()
     except TooManyAttempts as error:
         member.forget_pending(request)
@@ -138,5 +138,5 @@ def login_key_complete(request: HttpRequest) -> JsonResponse:
     except ApplicationError as error:
         return failure(error)
     member.forget_pending(request)
-    member.start(request, user, device)
-    return JsonResponse({"id": device.pk, "redirect_url": member.next_page(request)})
+    member.start_signed_in(request, user, device)
+    return JsonResponse({"id": device.pk, "redirect_url": member.next_page_of(request)})
