@@ -14,6 +14,9 @@ ERROR = ErrorSerializer
 SUCCESS = {"status": "success"}
 _401 = OpenApiResponse(ERROR, description="Missing, invalid, expired or revoked token.")
 _429 = OpenApiResponse(ERROR, description="throttled (per client IP); see Retry-After")
+# A signed-in confirmation (password or code) refused by the account's login lockout: wrong
+# passwords and wrong codes share one budget.
+_LOCKED = OpenApiResponse(ERROR, description="too_many_attempts (the account's login lockout); see Retry-After")
 
 
 def _bearer(request: Request) -> str | None:

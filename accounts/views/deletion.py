@@ -15,7 +15,7 @@ from .. import deletion
 from .. import serializers_deletion as io
 from ..authentication import signed_in_user
 from ..serializers import StatusSerializer
-from .base import ERROR, SUCCESS, PublicView, _401, _429
+from .base import _LOCKED, ERROR, SUCCESS, PublicView, _401, _429
 
 
 class DeleteView(APIView):
@@ -27,7 +27,7 @@ class DeleteView(APIView):
             202: io.DeleteScheduledSerializer,
             400: OpenApiResponse(ERROR, description="invalid_credentials (wrong password), or `fields`"),
             401: _401,
-            429: OpenApiResponse(ERROR, description="too_many_attempts (the login lockout)"),
+            429: _LOCKED,
         },
         summary="Schedule the caller's account deletion; every token dies, a cancel link is emailed",
     )

@@ -15,10 +15,9 @@ from blahaj.throttling import throttles
 from .. import mfa, serializers, services_mfa, tokens
 from ..authentication import signed_in_user
 from ..throttling import CountsFailedLogins
-from .base import ERROR, PublicView, _401
+from .base import _LOCKED, ERROR, PublicView, _401
 
 _CODE = OpenApiResponse(ERROR, description="invalid_code (the code is wrong or was already used)")
-_LOCKED = OpenApiResponse(ERROR, description="too_many_attempts: wrong codes and passwords share one budget")
 
 
 class LoginMFAView(CountsFailedLogins, PublicView):

@@ -14,7 +14,7 @@ from rest_framework_simplejwt.tokens import Token
 from .. import defences, services, tokens
 from .. import serializers_selfservice as io
 from ..authentication import signed_in_user
-from .base import ERROR, _401
+from .base import _LOCKED, ERROR, _401
 
 
 def _session_of(request: Request) -> str | None:
@@ -30,7 +30,7 @@ class ChangePasswordView(APIView):
             200: io.ChangePasswordResultSerializer,
             400: OpenApiResponse(ERROR, description="invalid_credentials (wrong current password), password_too_weak"),
             401: _401,
-            429: OpenApiResponse(ERROR, description="too_many_attempts (the account's login lockout)"),
+            429: _LOCKED,
         },
         summary="Change the password (fresh tokens for this session; every other session ends)",
     )
@@ -57,7 +57,7 @@ class ChangeEmailView(APIView):
             400: OpenApiResponse(ERROR, description="invalid_credentials, invalid (fields), email_domain_blocked"),
             401: _401,
             409: OpenApiResponse(ERROR, description="email_taken"),
-            429: OpenApiResponse(ERROR, description="too_many_attempts (the account's login lockout)"),
+            429: _LOCKED,
         },
         summary="Ask to change the email address (confirmed by a link to the new one)",
     )
