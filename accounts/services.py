@@ -1521,9 +1521,8 @@ def _email_change_by(digest_field: str, raw: str, *, lock: bool = False) -> Emai
     return change
 
 
-def email_change_for_link(*, token: str) -> EmailChange:
-    """The pending change a confirmation link belongs to, without using it (the page's GET)."""
-    change = _email_change_by("digest", token)
+def _confirmable_change(token: str, *, lock: bool = False) -> EmailChange:
+    change = _email_change_by("digest", token, lock=lock)
     if change.confirmed_at is not None:
         raise TokenInvalid()
     if change.expires_at <= timezone.now():
@@ -1531,16 +1530,26 @@ def email_change_for_link(*, token: str) -> EmailChange:
     return change
 
 
+def _undoable_change(token: str, *, lock: bool = False) -> EmailChange:
+    change = _email_change_by("undo_digest", token, lock=lock)
+    if change.undone_at is not None or change.undo_expires_at is None:
+        raise TokenInvalid()
+    if change.undo_expires_at <= timezone.now():
+        raise TokenExpired()
+    return change
+
+
+def email_change_for_link(*, token: str) -> EmailChange:
+    """The pending change a confirmation link belongs to, without using it (the page's GET)."""
+    return _confirmable_change(token)
+
+
 @transaction.atomic
 def user_confirm_email_change(*, token: str) -> User:
     """Use a confirmation link: the account's address becomes the new one, and the old address
     gets an undo link (ACCOUNTS_EMAIL_CHANGE_LIFETIME). 409 `email_taken` if another account
     took the address meanwhile (the link then stays usable)."""
-    change = _email_change_by("digest", token, lock=True)
-    if change.confirmed_at is not None:
-        raise TokenInvalid()
-    if change.expires_at <= timezone.now():
-        raise TokenExpired()
+    change = _confirmable_change(token, lock=True)
     user = User.objects.select_for_update().get(pk=change.user_id)
     if user.email.lower() != change.old_email.lower():
         raise TokenInvalid()  # the address was changed another way since the request
@@ -1576,23 +1585,14 @@ def email_change_undo_deliver(*, change_id: int) -> None:
 
 def email_change_for_undo_link(*, token: str) -> EmailChange:
     """The change an undo link belongs to, without using it (the page's GET)."""
-    change = _email_change_by("undo_digest", token)
-    if change.undone_at is not None or change.undo_expires_at is None:
-        raise TokenInvalid()
-    if change.undo_expires_at <= timezone.now():
-        raise TokenExpired()
-    return change
+    return _undoable_change(token)
 
 
 @transaction.atomic
 def user_undo_email_change(*, token: str) -> User:
     """Use an undo link: the old address comes back and, since the change may have been
     someone else's doing, every session and token of the account ends."""
-    change = _email_change_by("undo_digest", token, lock=True)
-    if change.undone_at is not None or change.undo_expires_at is None:
-        raise TokenInvalid()
-    if change.undo_expires_at <= timezone.now():
-        raise TokenExpired()
+    change = _undoable_change(token, lock=True)
     user = User.objects.select_for_update().get(pk=change.user_id)
     user.email = change.old_email
     if _email_in_use(user):
