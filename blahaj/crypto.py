@@ -54,12 +54,3 @@ def rotate(ciphertext: str) -> str:
         return _keys().rotate(ciphertext.encode()).decode()
     except InvalidToken:
         raise SecretUnreadable("The secret cannot be decrypted with the current key nor a fallback key.") from None
-
-
-def is_current(ciphertext: str) -> bool:
-    """Whether the current key alone opens the ciphertext (no rewrite needed)."""
-    try:
-        _fernet(settings.SECRET_KEY).decrypt(ciphertext.encode())
-    except InvalidToken:
-        return False
-    return True
