@@ -209,6 +209,26 @@ def test_a_password_yunohost_refuses_at_creation_gets_a_link_and_the_account_fin
     )
 
 
+def test_a_later_reset_finishes_the_account_too(registered, web, api, mailoutbox, settings, strength):
+    dana, confirmation = registered
+    strength(3, here=False)
+    web.get(link_path(confirmation))
+    dana.refresh_from_db()
+    assert dana.status == User.Status.PROVISIONING_FAILED
+    mailoutbox.clear()
+
+    # The link expired, say: an ordinary reset request gives a new one, and it works the same.
+    api.post("/api/user/request-reset", {"email": "dana@example.org"})
+    new_password = "Tidal-lantern-orbit-pebble-91"
+    response = api.post("/api/user/confirm-reset", {"token": link_token(mailoutbox[-1]), "password": new_password})
+
+    assert response.status_code == 200, response.content
+    dana.refresh_from_db()
+    assert dana.status == User.Status.ACTIVE
+    on_yunohost = emulator_state.read_state(settings.YUNOHOST_EMULATOR_STATE)["users"]["dana"]
+    assert on_yunohost["password_sha256"] == sha256(new_password)
+
+
 def test_a_failure_that_is_not_the_password_still_waits_for_staff(registered, web, mailoutbox, settings):
     dana, confirmation = registered
     emulator_state.add_fault(
