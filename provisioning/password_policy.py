@@ -44,6 +44,12 @@ MESSAGES = {
     "password_too_simple_4": "The password needs to be at least 12 characters long and contain "
     "a digit, upper, lower and special characters.",
 }
+# What each level asks beyond 8 characters, for the help text.
+_KINDS = {
+    2: "a digit, an upper and a lower case letter",
+    3: "a digit, an upper and a lower case letter, and another character",
+    4: "at least 12 characters: a digit, an upper and a lower case letter, and another character",
+}
 # The English texts of those keys as `user create` words them (locales/en.json): the refusals
 # a new password can fix.
 _REFUSAL_RE = re.compile(
@@ -152,6 +158,6 @@ class YunohostPasswordValidator:
             raise ValidationError(MESSAGES[key], code=key.rstrip("_1234"))
 
     def get_help_text(self) -> str:
-        level = int(settings.YUNOHOST_PASSWORD_STRENGTH)
-        rule = MESSAGES[f"password_too_simple_{level}"] if level > 0 else ""
-        return f"{rule} It cannot be one of the most used passwords in the world.".strip()
+        kinds = _KINDS.get(int(settings.YUNOHOST_PASSWORD_STRENGTH), "")
+        listed = "It cannot be, or be part of, one of the most used passwords in the world."
+        return f"It needs {kinds}. {listed}" if kinds else listed
