@@ -31,6 +31,7 @@ PASSWORD_RESET = "password_reset"  # noqa: S105 - an email's name, not a passwor
 PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an email's name, not a password
 WELCOME = "welcome"
 SET_PASSWORD = "set_password"  # noqa: S105 - an email's name, not a password
+PASSWORD_REFUSED = "password_refused"  # noqa: S105 - an email's name, not a password
 APPROVED = "approved"
 REJECTED = "rejected"
 INVITATION = "invitation"
@@ -47,6 +48,7 @@ LINK_PAGES = {
     CONFIRMATION: "pages:confirm",
     PASSWORD_RESET: "pages:password-reset-confirm",
     SET_PASSWORD: "pages:password-reset-confirm",
+    PASSWORD_REFUSED: "pages:password-reset-confirm",
     DELETION_SCHEDULED: "pages:delete-cancel",
 }
 # Errors a delivery can end with; anything else is a bug and propagates.
@@ -77,6 +79,12 @@ def send_welcome(*, user: Any) -> None:
 def send_set_password(*, user: Any) -> None:
     """An account created by staff: a one-time link to choose its first password (a reset link)."""
     _queue(SET_PASSWORD, user)
+
+
+def send_password_refused(*, user: Any) -> None:
+    """YunoHost refused the sign-up password when it created the account: a one-time link to
+    choose another one (a reset link); the account is finished with it."""
+    _queue(PASSWORD_REFUSED, user)
 
 
 def send_approved(*, user: Any) -> None:

@@ -33,6 +33,7 @@ from blahaj.errors import (
     ValidationFailed,
 )
 from blahaj.queueing import send_after_commit
+from provisioning import password_policy
 from provisioning import passwords as yunohost_passwords
 from provisioning.locks import lane_lock
 from provisioning.models import Operation
@@ -231,9 +232,9 @@ class YunohostUnreachable(ServiceUnavailable):
     message = "We cannot check your password right now because the server is unreachable. Try again in a few minutes."
 
 
-def _yunohost_decides(username: str, password: str) -> bool | None:
+def _yunohost_decides(username: str, password: str, *, probe: bool = False) -> bool | None:
     """YunoHost's answer, or None when the local hash decides (not asked, or unreachable)."""
-    verdict = yunohost_passwords.check_password(username, password)
+    verdict = yunohost_passwords.check_password(username, password, probe=probe)
     if verdict is yunohost_passwords.Verdict.UNREACHABLE:
         if settings.YUNOHOST_PASSWORD_UNREACHABLE == "refuse":  # noqa: S105 - a setting's value, no secret
             raise YunohostUnreachable()
@@ -250,7 +251,7 @@ def _password_ok(user: User, password: str) -> bool:
         # The local hash decides, but YunoHost is asked all the same (about nobody, the answer
         # ignored, an outage too): the time of an answer must not tell which accounts are on
         # YunoHost, nor which names exist (_unknown_user_check does the same work).
-        yunohost_passwords.check_password(_NOBODY, password)
+        yunohost_passwords.check_password(_NOBODY, password, probe=True)
         return local
     remote = _yunohost_decides(user.username, password)
     if remote is None:
@@ -264,7 +265,7 @@ def _unknown_user_check(password: str) -> None:
     """The work of a known active user's check, for a name that has no account: a hash and a
     question to YunoHost, so that the time of an answer does not tell which names exist."""
     User().set_password(password)
-    _yunohost_decides(_NOBODY, password)
+    _yunohost_decides(_NOBODY, password, probe=True)
 
 
 @transaction.atomic
@@ -422,6 +423,7 @@ _LINK_PURPOSES = {
     emails.CONFIRMATION: OneTimeToken.Purpose.CONFIRM,
     emails.PASSWORD_RESET: OneTimeToken.Purpose.RESET,
     emails.SET_PASSWORD: OneTimeToken.Purpose.RESET,
+    emails.PASSWORD_REFUSED: OneTimeToken.Purpose.RESET,
     emails.DELETION_SCHEDULED: OneTimeToken.Purpose.CANCEL_DELETION,
 }
 
@@ -703,6 +705,8 @@ def email_deliver_to_user_id(*, kind: str, user_id: int) -> None:
         return  # confirmed meanwhile (a late retry): a new link would only confuse
     if kind == emails.DELETION_SCHEDULED and not user.deletion_pending:
         return  # cancelled meanwhile: a cancel link would only confuse
+    if kind == emails.PASSWORD_REFUSED and user.status != User.Status.PROVISIONING_FAILED:
+        return  # a new password was chosen meanwhile, or staff acted
     email_deliver(kind=kind, user=user)
 
 
@@ -770,24 +774,29 @@ def user_provisioned(*, operation: Operation) -> None:
 
 def user_provisioning_failed(*, operation: Operation) -> None:
     """`user create` failed for good: staff are told, and retry it (operation_retry) once they
-    fixed the cause."""
+    fixed the cause. When YunoHost refused the password (its list or its strength setting
+    changed since the sign-up), the owner is mailed a link to choose another one, and the
+    creation goes on by itself with it (`lane.account_set_password`)."""
+    username = operation.args.get("username", operation.subject)
+    password_refused = password_policy.refused_password(operation.error)
     notifications.provisioning_failed(
-        username=operation.args.get("username", operation.subject),
+        username=username,
         operation_id=operation.pk,
         attempts=operation.attempts,
         error=operation.error,
     )
-    staff_notice_record(
-        kind=StaffNotice.Kind.PROVISIONING_FAILED,
-        text=f"The YunoHost account of {operation.args.get('username', operation.subject)} could not be created "
-        f"(operation #{operation.pk}): {operation.error}",
-    )
+    text = f"The YunoHost account of {username} could not be created (operation #{operation.pk}): {operation.error}"
+    if password_refused:
+        text += f" {username} was sent a link to choose another password; the account is created once they do."
+    staff_notice_record(kind=StaffNotice.Kind.PROVISIONING_FAILED, text=text)
     if operation.user_id is None:
         return  # the account was deleted meanwhile
     if User.objects.filter(pk=operation.user_id, status=User.Status.PROVISIONING).update(
         status=User.Status.PROVISIONING_FAILED
     ):
         _user_forget_after_commit(operation.user_id)
+        if password_refused:
+            emails.send_password_refused(user=User.objects.get(pk=operation.user_id))
 
 
 def user_provisioning_retried(*, operation: Operation) -> None:

@@ -10,12 +10,12 @@ the lane in `AccountsConfig.ready()`.
 from __future__ import annotations
 
 import logging
-import secrets
 
 from django.conf import settings
 from django.db import transaction
 
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
+from provisioning import password_policy
 from provisioning import selectors as lane_selectors
 from provisioning import services as lane
 from provisioning.models import Operation
@@ -48,7 +48,7 @@ def _failed_creation(username: str) -> Operation:
 
 
 def _random_password() -> str:
-    return secrets.token_urlsafe(24)
+    return password_policy.random_password()
 
 
 def _signup_password(user: User) -> str:
@@ -106,7 +106,11 @@ def account_set_password(*, user: User, password: str) -> Operation | None:
         )
     if state == "failed":
         # A staff retry of the failed creation will use this password.
-        lane.operation_replace_secrets(operation=_failed_creation(user.username), secrets={"password": password})
+        failed = _failed_creation(user.username)
+        lane.operation_replace_secrets(operation=failed, secrets={"password": password})
+        if user.status == User.Status.PROVISIONING_FAILED and password_policy.refused_password(failed.error):
+            # YunoHost refused the sign-up password and its owner chose another: no staff needed.
+            return lane.operation_retry(operation=failed)
     elif user.pending_password:
         # Not provisioned yet (awaiting confirmation or approval): provision with this one.
         _set_pending_password(user, encrypt(password))

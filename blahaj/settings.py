@@ -240,6 +240,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.passwords.MaximumLengthValidator"},
     {"NAME": "accounts.passwords.CharactersValidator"},
     {"NAME": "accounts.passwords.ZxcvbnValidator"},
+    # YunoHost's own rules: a password `user create` would refuse is refused here first.
+    {"NAME": "provisioning.password_policy.YunohostPasswordValidator"},
 ]
 if TESTING and env_bool("BLAHAJ_FAST_HASHER", True):
     # Tests create hundreds of users; the production hasher is measured in bench/.
@@ -443,6 +445,22 @@ YUNOHOST_PORTAL_API_URL = env_str("YUNOHOST_PORTAL_API_URL") or f"https://{YUNOH
 YUNOHOST_PASSWORD_TIMEOUT = env_int("YUNOHOST_PASSWORD_TIMEOUT", 2)
 # When YunoHost cannot be asked: "local" (the hash here decides, with a warning) or "refuse" (503).
 YUNOHOST_PASSWORD_UNREACHABLE = env_str("YUNOHOST_PASSWORD_UNREACHABLE") or "local"
+# fail2ban's yunohost-portal jail bans an address after 20 failed portal logins in 600 s, and every
+# portal question comes from this service: past this many failures within this window, YunoHost
+# is not asked (unreachable, as above) until the window moved on. Keep the limit under 20.
+YUNOHOST_PORTAL_FAIL_LIMIT = env_int("YUNOHOST_PORTAL_FAIL_LIMIT", 15)
+YUNOHOST_PORTAL_FAIL_WINDOW = env_int("YUNOHOST_PORTAL_FAIL_WINDOW", 600)
+# YunoHost's password policy (provisioning/password_policy.py): its list of common passwords
+# (a copy, when this service runs on another host; without it only the rules below apply) and
+# the level of its `security.password.user_strength` setting (1 to 4, -1 turns it off).
+YUNOHOST_PASSWORD_LIST = env_str("YUNOHOST_PASSWORD_LIST") or (
+    str(BASE_DIR / "provisioning" / "emulator" / "most-used-passwords.txt")
+    if (DEBUG or TESTING)
+    else "/usr/share/yunohost/100000-most-used-passwords-length8plus.txt"
+)
+YUNOHOST_PASSWORD_STRENGTH = env_int("YUNOHOST_PASSWORD_STRENGTH", 1)
+if YUNOHOST_PASSWORD_STRENGTH not in (-1, 1, 2, 3, 4):
+    raise ImproperlyConfigured("YUNOHOST_PASSWORD_STRENGTH must be 1, 2, 3, 4 or -1 (no check), as YunoHost's.")
 if YUNOHOST_PASSWORD_CHECK not in ("ldap", "portal", "local"):
     raise ImproperlyConfigured("YUNOHOST_PASSWORD_CHECK must be ldap, portal or local.")
 if YUNOHOST_PASSWORD_UNREACHABLE not in ("local", "refuse"):

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets as random_secrets
 import threading
 import time
 from collections.abc import Sequence
@@ -41,7 +40,7 @@ from blahaj.crypto import SecretUnreadable, decrypt, encrypt
 from blahaj.errors import Conflict
 from blahaj.queueing import send_after_commit, send_now
 
-from . import commands, outcomes
+from . import commands, outcomes, password_policy
 from .locks import LaneLock, lane_lock
 from .models import Operation
 from .yunohost import YunohostBusy, YunohostError, YunohostPermanent
@@ -176,7 +175,7 @@ def _sequenced(kind: str, operations: Sequence[NewOperation]) -> list[Operation]
 
 
 def _random_password() -> str:
-    return random_secrets.token_urlsafe(24)
+    return password_policy.random_password()
 
 
 # --- Staff actions ---------------------------------------------------------------------------

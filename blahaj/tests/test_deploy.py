@@ -110,3 +110,24 @@ def test_deploy_check_runs_both_checks_with_the_env_file(tmp_path: Path) -> None
     env_file.write_text(env_file.read_text().replace("DJANGO_DEBUG=false", "DJANGO_DEBUG=true"))
     debug = _deploy_check(env_file)
     assert debug.returncode == 1 and "DJANGO_DEBUG must be false in production" in debug.stderr
+
+
+def test_deploy_check_refuses_portal_checks_on_yunohost_11_and_reminds_of_fail2ban(tmp_path: Path) -> None:
+    env_file = _env_file(tmp_path)
+    env_file.write_text(env_file.read_text() + "YUNOHOST_PASSWORD_CHECK=portal\nYUNOHOST_VERSION=11\n")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+        capture_output=True,
+        check=True,
+        timeout=300,
+    )
+    refused = _deploy_check(env_file, DEPLOY_CHECK_FAIL_LEVEL="ERROR")
+    assert refused.returncode == 1
+    assert "(provisioning.E001) YUNOHOST_PASSWORD_CHECK=portal needs YunoHost 12" in refused.stderr
+
+    env_file.write_text(env_file.read_text().replace("YUNOHOST_VERSION=11", "YUNOHOST_VERSION=12"))
+    done = _deploy_check(env_file, DEPLOY_CHECK_FAIL_LEVEL="ERROR")
+    assert (done.returncode, done.stdout.splitlines()[-1]) == (0, "deploy-check: OK"), done.stderr
+    assert "[yunohost-portal]" in done.stdout and "ignoreip = 127.0.0.1/8 ::1" in done.stdout

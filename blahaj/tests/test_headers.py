@@ -160,6 +160,8 @@ PRODUCTION = {
     "DJANGO_SECRET_KEY": "x7-" + "k3Qp9vR2mZ8wL4tY6nB1cF5hJ0dG" * 3,
     "SITE_URL": "https://accounts.example.org",
     "DJANGO_ALLOWED_HOSTS": "accounts.example.org",
+    # A copy of YunoHost's password list, as docs/deploy.md has the admin make (else a warning).
+    "YUNOHOST_PASSWORD_LIST": str(ROOT / "provisioning" / "emulator" / "most-used-passwords.txt"),
 }
 
 

@@ -45,7 +45,10 @@ values are replaced by ``**********`` in ``argv``; for locking commands ``starte
 the lock was taken and the lock is released only after ``finished``, so entries of locking
 commands never overlap. Other keys a test may set: ``settings.user_strength`` (1 to 4, -1 turns
 the check off), ``domains.<domain>.diagnosis_ok`` (lets ``cert install`` pass without
-``--no-checks``), ``users.<name>.mail_used`` (kB, shown by ``user info``).
+``--no-checks``), ``users.<name>.mail_used`` (kB, shown by ``user info``), ``password_list``
+(the path of the list of common passwords; default ``most-used-passwords.txt`` next to this
+package, a sample of YunoHost's 100,000 lines that the service's tests read too) and
+``slapd_down`` (the HTTP portal login answers ``401 Unable to authenticate``).
 
 Lock (moulinette's MoulinetteLock): the holder's PID in the lock file, created when taken and
 removed when released, polled every 0.5 s. A lock whose PID is dead is taken over. A command whose

@@ -25,6 +25,7 @@ M: dict[str, str] = {
     "invalid_argument": "Invalid argument '{argument}': {error}",
     "argument_required": "Argument '{argument}' is required",
     "not_a_tty": "Not a tty, can't do interactive prompts",
+    "unable_authenticate": "Unable to authenticate",
     "instance_already_running": "There is already a YunoHost operation running. "
     "Please wait for it to finish before running another one.",
     "warn_the_user_about_waiting_lock": "Another YunoHost command is running right now, "
@@ -63,6 +64,7 @@ M: dict[str, str] = {
     "deprecated. We recommend using --fullname instead.",
     "domain_argument_missing": "Invalid usage, you should specify a domain argument",
     "fullname_missing": "You should specify the fullname of the user using option -F",
+    "invalid_password": "Invalid password",
     "password_listed": "This password is among the most used passwords in the world. "
     "Please choose something more unique.",
     "password_too_simple_1": "The password needs to be at least 8 characters long",

@@ -27,7 +27,12 @@ N seconds first; ``"kill": true`` closes the connection without an answer.
 It also answers the login of YunoHost 12's user portal API (``POST /yunohost/portalapi/login``,
 ``credentials=<user>:<password>``, docs/yunohost.md §9) against the users' stored password
 hashes: ``200`` and a ``yunohost.portal`` cookie, or ``401`` for a wrong password or an unknown
-user (faults for the command ``portal login`` apply).
+user (faults for the command ``portal login`` apply). With the state key ``slapd_down`` set, every
+portal login answers ``401 Unable to authenticate``, as YunoHost 12 does when its slapd is down
+(docs/yunohost.md §9.6). fail2ban's ``yunohost-portal`` jail is there too: an address that got
+``--portal-maxretry`` (20) ``401`` answers to portal logins within ``--portal-findtime`` (600)
+seconds is banned for ``--portal-bantime`` (600) seconds, and a banned address gets no answer at
+all, on any route (nftables drops its connections to ports 80 and 443).
 """
 
 from __future__ import annotations
@@ -367,7 +372,15 @@ def _execute(method: str, command: str, ns: argparse.Namespace, path: str) -> An
 class Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int, *, credentials: str, session_ttl: float, lock_timeout: int) -> None:
+    def __init__(
+        self,
+        port: int,
+        *,
+        credentials: str,
+        session_ttl: float,
+        lock_timeout: int,
+        jail: tuple[int, float, float] = (20, 600.0, 600.0),
+    ) -> None:
         super().__init__(("127.0.0.1", port), Handler)
         self.credentials = credentials
         self.session_ttl = session_ttl
@@ -375,6 +388,10 @@ class Server(ThreadingHTTPServer):
         self.tls = False
         self.sessions: dict[str, float] = {}
         self.sessions_lock = threading.Lock()
+        # fail2ban's yunohost-portal jail: (maxretry, findtime, bantime), failures and bans by address.
+        self.jail = jail
+        self.portal_failures: dict[str, list[float]] = {}
+        self.bans: dict[str, float] = {}
         # One process: its threads share a PID, which the file lock cannot tell apart.
         self.writer = threading.Lock()
 
@@ -431,6 +448,20 @@ class Server(ThreadingHTTPServer):
             self.sessions[token] = now  # each request extends the session
             return True
 
+    def portal_failed(self, address: str) -> None:
+        maxretry, findtime, bantime = self.jail
+        now = time.monotonic()
+        with self.sessions_lock:
+            recent = [t for t in self.portal_failures.get(address, []) if now - t < findtime] + [now]
+            self.portal_failures[address] = recent
+            if len(recent) >= maxretry:
+                self.bans[address] = now + bantime
+                self.portal_failures[address] = []
+
+    def banned(self, address: str) -> bool:
+        with self.sessions_lock:
+            return self.bans.get(address, 0.0) > time.monotonic()
+
     def new_session(self) -> str:
         token = secrets.token_urlsafe(32)
         with self.sessions_lock:
@@ -456,6 +487,9 @@ class Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_GET
 
     def _handle(self) -> None:
+        if self.server.banned(self.client_address[0]):
+            self.close_connection = True
+            return
         try:
             answer = self._answer()
         except Answer as e:
@@ -563,13 +597,23 @@ class Handler(BaseHTTPRequestHandler):
         if not given:
             raise Answer(400, "Missing credentials parameter", plain=True)
         username, _, password = given.partition(":")
-        user = read_state(state_path())["users"].get(username)
+        state = read_state(state_path())
+        if state.get("slapd_down"):
+            # ldap_ynhuser only logs SERVER_DOWN and goes on with an unbound connection; the
+            # NameError becomes moulinette's MoulinetteAuthenticationError("unable_authenticate").
+            raise self._portal_refusal(M["unable_authenticate"])
+        user = state["users"].get(username)
         stored = user["password_sha256"] if user else ""
         if not (user and password and hmac.compare_digest(stored, sha256(password))):
-            raise Answer(401, "Invalid password", plain=True)  # unknown users too: moulinette's 401
+            raise self._portal_refusal(M["invalid_password"])  # unknown users too: moulinette's 401
         attributes = "; HttpOnly; Path=/; SameSite=Lax" + ("; Secure" if self.server.tls else "")
         cookie = f"{PORTAL_COOKIE}={secrets.token_urlsafe(32)}{attributes}"
         return Answer(200, "Logged in", plain=True, headers={"Set-Cookie": cookie})
+
+    def _portal_refusal(self, message: str) -> Answer:
+        """A 401 to a portal login: a line fail2ban's ``yunohost-portal`` filter counts."""
+        self.server.portal_failed(self.client_address[0])
+        return Answer(401, message, plain=True)
 
     def _logout(self, token: str) -> Answer:
         with self.server.sessions_lock:
@@ -606,6 +650,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--session-ttl", type=float, default=3 * 24 * 3600, help="seconds a session lives unused")
     parser.add_argument("--lock-timeout", type=int, default=30, help="seconds a writer waits for the lock")
     parser.add_argument("--version", choices=["11", "12"], default=os.environ.get("YUNOHOST_EMULATOR_VERSION") or "12")
+    parser.add_argument("--portal-maxretry", type=int, default=20, help="fail2ban: failed portal logins that ban")
+    parser.add_argument("--portal-findtime", type=float, default=600, help="fail2ban: within this many seconds")
+    parser.add_argument("--portal-bantime", type=float, default=600, help="fail2ban: seconds a ban lasts")
     parser.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--tls-key", help="and this key (PEM)")
     opts = parser.parse_args(argv)
@@ -621,6 +668,7 @@ def main(argv: list[str] | None = None) -> int:
         credentials=f"{opts.admin}:{opts.password}",
         session_ttl=opts.session_ttl,
         lock_timeout=opts.lock_timeout,
+        jail=(opts.portal_maxretry, opts.portal_findtime, opts.portal_bantime),
     )
     scheme = "http"
     if opts.tls_cert:

@@ -67,8 +67,8 @@ def checks(monkeypatch) -> list[tuple[str, Verdict]]:
     asked: list[tuple[str, Verdict]] = []
     real = passwords.check_password
 
-    def counting(username: str, password: str) -> Verdict:
-        verdict = real(username, password)
+    def counting(username: str, password: str, *, probe: bool = False) -> Verdict:
+        verdict = real(username, password, probe=probe)
         asked.append((username, verdict))
         return verdict
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ..errors import EmulatorError, t
 
 # typing is only needed by type checkers; importing it would cost start-up time on every run.
@@ -12,38 +14,9 @@ if TYPE_CHECKING:
 
 ADMIN_ALIASES = ["root", "admin", "admins", "webmaster", "postmaster", "abuse"]
 SMALL_PWD_LIST = ["yunohost", "olinuxino", "olinux", "raspberry", "admin", "root", "test", "rpi"]
-# A small sample standing in for /usr/share/yunohost/100000-most-used-passwords-length8plus.txt.
-# YunoHost greps it with `grep -F -f -`: a password is "listed" when it is a substring of a line.
-MOST_USED_SAMPLE = [
-    "password",
-    "password1",
-    "password123",
-    "passw0rd",
-    "12345678",
-    "123456789",
-    "1234567890",
-    "11111111",
-    "00000000",
-    "qwertyuiop",
-    "qwerty123",
-    "azertyuiop",
-    "1q2w3e4r",
-    "abc12345",
-    "iloveyou",
-    "sunshine",
-    "princess",
-    "football",
-    "baseball",
-    "superman",
-    "starwars",
-    "trustno1",
-    "whatever",
-    "letmein1",
-    "welcome1",
-    "changeme",
-    "admin123",
-    "motdepasse",
-]
+# A small sample standing in for /usr/share/yunohost/100000-most-used-passwords-length8plus.txt
+# (the state key ``password_list`` names another file). The service's tests read it too.
+MOST_USED_SAMPLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "most-used-passwords.txt")
 STRENGTH_LEVELS = [(8, 0, 0, 0, 0), (8, 1, 1, 1, 0), (8, 1, 1, 1, 1), (12, 1, 1, 1, 1)]
 SHELLS = [
     "/bin/sh",
@@ -116,11 +89,26 @@ def _strength_level(password: str) -> int:
     return level
 
 
+def _in_most_used_list(path: str, password: str) -> bool:
+    """`grep -q -F -f - <list>` with the password on stdin: each of its lines is a fixed-string
+    pattern, found anywhere inside a line of the list (an empty pattern matches every line).
+    No list: grep exits 2, which YunoHost reads as "not listed"."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return False
+    patterns = password.split("\n")
+    if len(patterns) > 1 and patterns[-1] == "":
+        patterns.pop()  # a final newline ends the last pattern
+    return bool(text) and any(pattern in text for pattern in patterns)
+
+
 def assert_password_strong(state: dict[str, Any], password: str) -> None:
     required = int(state.get("settings", {}).get("user_strength", 1))
     if required < 0:
         return
-    listed = password in SMALL_PWD_LIST or ("\n" not in password and any(password in line for line in MOST_USED_SAMPLE))
+    listed = password in SMALL_PWD_LIST or _in_most_used_list(state.get("password_list") or MOST_USED_SAMPLE, password)
     if listed:
         raise EmulatorError(t("password_listed"))
     if _strength_level(password) < required:
