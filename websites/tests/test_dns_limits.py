@@ -229,4 +229,6 @@ def test_hanging_lookups_do_not_delay_a_bystander(user, silent_dns):
     # Two slots, each held LIFETIME seconds per look-up, for the attack's length (plus the last).
     assert looked_up <= 2 * (ATTACK_SECONDS / LIFETIME + 1), outcomes
     assert max(took for _, _, took in answers) < LIFETIME + 1.5
-    assert len(bystander) >= 10 and max(bystander) < 1.0, sorted(bystander)[-5:]
+    # Without the limits every worker waits on DNS and the bystander waits LIFETIME or more.
+    bystander.sort()
+    assert len(bystander) >= 10 and bystander[len(bystander) // 2] < 0.25 and bystander[-1] < 1.5, bystander[-5:]
