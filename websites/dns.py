@@ -9,6 +9,7 @@ answer hold at most that many server workers, for at most that long each.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from collections.abc import Iterator
@@ -74,7 +75,8 @@ def txt_values_now(name: str) -> list[str]:
     """`txt_values` for a request: refused at once (429, Retry-After) while `name` is being
     looked up already or every slot is taken."""
     retry_after = settings.WEBSITES_DNS_TIMEOUT
-    with _slot(f"websites:dns:name:{name}") as mine:
+    # Hashed: a DNS name may be longer than a portable cache key.
+    with _slot(f"websites:dns:name:{hashlib.sha256(name.encode()).hexdigest()}") as mine:
         if not mine:
             raise VerificationRunning(retry_after=retry_after)
         for number in range(settings.WEBSITES_DNS_CONCURRENCY):
