@@ -373,6 +373,12 @@ REST_FRAMEWORK: dict[str, Any] = {
         "lookup": env_str("THROTTLE_LOOKUP", "30/min"),
         "invite": env_str("THROTTLE_INVITE", "10/hour"),
         "abuse_report": env_str("THROTTLE_ABUSE_REPORT", "5/hour"),
+        # A website's verify-domain (a DNS look-up in the request), per member and per site.
+        "verify_domain": env_str("THROTTLE_VERIFY_DOMAIN", "10/min"),
+        "verify_domain_site": env_str("THROTTLE_VERIFY_DOMAIN_SITE", "4/min"),
+        # A website's reset and sftp-password (each a YunoHost step), per member and per site.
+        "website_action": env_str("THROTTLE_WEBSITE_ACTION", "20/hour"),
+        "website_action_site": env_str("THROTTLE_WEBSITE_ACTION_SITE", "6/hour"),
     },
 }
 if DEBUG:
@@ -509,7 +515,12 @@ DISCORD_ADMIN_ROLE_ID = env_str("DISCORD_ADMIN_ROLE_ID")
 WEBSITES_GIT_HOSTS = env_list("WEBSITES_GIT_HOSTS", "github.com,gitlab.com,codeberg.org,git.blahaj.land")
 # DNS servers for custom domain verification ("ip" or "ip:port"); empty: the system's.
 WEBSITES_DNS_RESOLVERS = env_list("WEBSITES_DNS_RESOLVERS", "")
-WEBSITES_DNS_TIMEOUT = env_int("WEBSITES_DNS_TIMEOUT", 5)
+# A verification look-up's whole lifetime (seconds): verify-domain waits for it in the request.
+WEBSITES_DNS_TIMEOUT = env_int("WEBSITES_DNS_TIMEOUT", 2)
+# At most this many verify-domain look-ups at once, across every server process (through the
+# cache); keep it below the number of server workers so that a lookup that hangs never holds
+# them all. One look-up per site at a time.
+WEBSITES_DNS_CONCURRENCY = env_int("WEBSITES_DNS_CONCURRENCY", 2)
 # How long a website confirmation link works (seconds).
 WEBSITES_CONFIRM_TOKEN_LIFETIME = env_int("WEBSITES_CONFIRM_TOKEN_LIFETIME", 2 * 3600)
 # What the progress page tells an SFTP site's owner.

@@ -1,7 +1,9 @@
-"""Per-client-IP rate limits, named by scope (REST_FRAMEWORK's DEFAULT_THROTTLE_RATES)."""
+"""Rate limits named by scope (REST_FRAMEWORK's DEFAULT_THROTTLE_RATES): per client IP, per
+member, or per object of a detail view."""
 
 from __future__ import annotations
 
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
@@ -9,8 +11,9 @@ from rest_framework.views import APIView
 from blahaj.client_ip import client_ip
 
 
-class ScopedIPThrottle(SimpleRateThrottle):
-    """A per-client-IP limit on the shared cache; the scope is named by the view."""
+class ScopedThrottle(SimpleRateThrottle):
+    """A limit on the shared cache whose rate is named by the view (REST_FRAMEWORK's
+    DEFAULT_THROTTLE_RATES[scope]); subclasses say whose requests count together."""
 
     scope: str
     # Set by SimpleRateThrottle.__init__ from the rate (the stubs omit them); read only when
@@ -29,6 +32,10 @@ class ScopedIPThrottle(SimpleRateThrottle):
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
         return str(rate) if rate is not None else None
 
+
+class ScopedIPThrottle(ScopedThrottle):
+    """A per-client-IP limit under `scope`."""
+
     def get_ident(self, request: Request) -> str:
         # DRF's own get_ident believes X-Forwarded-For as the client sent it.
         return client_ip(request)
@@ -42,5 +49,48 @@ def throttles(scope: str) -> list:
 
     def factory() -> ScopedIPThrottle:
         return ScopedIPThrottle(scope)
+
+    return [factory]
+
+
+class ScopedMemberThrottle(ScopedThrottle):
+    """A per-account limit under `scope`; staff are not limited (their actions are audited)."""
+
+    def get_cache_key(self, request: Request, view: APIView | None) -> str | None:
+        user = request.user
+        if user is None or not user.is_authenticated or user.is_staff:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": f"user:{user.pk}"}
+
+
+class ScopedObjectThrottle(ScopedThrottle):
+    """A per-object limit under `scope`, for a detail view's action, whoever asks (staff
+    excepted). The object comes from the view's `get_object`, so somebody else's object is a
+    404 before anything counts: nobody spends another member's budget."""
+
+    def get_cache_key(self, request: Request, view: APIView | None) -> str | None:
+        user = request.user
+        if user is not None and user.is_authenticated and user.is_staff:
+            return None
+        target = view.get_object() if isinstance(view, GenericAPIView) else None
+        if target is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": f"{target._meta.label_lower}:{target.pk}"}
+
+
+def member_throttles(scope: str) -> list:
+    """`throttle_classes` for a view limited per signed-in member under `scope`."""
+
+    def factory() -> ScopedMemberThrottle:
+        return ScopedMemberThrottle(scope)
+
+    return [factory]
+
+
+def object_throttles(scope: str) -> list:
+    """`throttle_classes` for a detail action limited per object under `scope`."""
+
+    def factory() -> ScopedObjectThrottle:
+        return ScopedObjectThrottle(scope)
 
     return [factory]

@@ -2,20 +2,26 @@
 
 YunoHost has no command for this, so the lane runs git itself, on the YunoHost host (the CLI
 backend's machine), as one step like any other (`webapp.git_sync`): a shallow clone into a
-temporary folder beside the web root, checked for size, then swapped in. A clone that fails or
-is too big changes nothing: the last good content stays online.
+temporary folder beside the web root, then swapped in. A clone that fails or is too big changes
+nothing: the last good content stays online.
 
 Safety: https only (the URL was checked against the allow-list when the site was asked for; it
 is checked again here), argv lists with `--` before the URL, no prompt, no other protocol (not
-even through submodules or redirects), no symlinks checked out, a time limit and a size limit.
+even through submodules or redirects), no symlinks checked out, a time limit and a size limit
+held while git runs: the folder is measured every POLL_SECONDS, and git (with the helpers it
+started) is killed as soon as what it downloaded (`.git`) or what it checked out passes
+WEBSITES_GIT_MAX_BYTES, or WEBSITES_GIT_TIMEOUT is over.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,6 +30,7 @@ from django.conf import settings
 from .yunohost import APP_ID_RE, YunohostPermanent, YunohostTransient
 
 COMMAND = "git sync"
+POLL_SECONDS = 0.2
 
 
 def webroot_base() -> Path:
@@ -52,8 +59,17 @@ def _size(folder: Path) -> int:
     total = 0
     for root, _dirs, files in os.walk(folder):
         for name in files:
-            total += os.lstat(os.path.join(root, name)).st_size
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:  # git renamed or removed it meanwhile
+                continue
     return total
+
+
+def _too_big(clone: Path, limit: int) -> bool:
+    """The download (`.git`, where git writes the pack as it arrives) or the checkout is over."""
+    downloaded = _size(clone / ".git")
+    return downloaded > limit or _size(clone) - downloaded > limit
 
 
 def _git_env() -> dict[str, str]:
@@ -94,35 +110,60 @@ def sync(*, app: str, url: str) -> dict[str, object]:
             url,
             str(clone),
         ]
-        try:
-            done = subprocess.run(  # an argv list, the URL after "--"
-                argv,
-                env=_git_env(),
-                capture_output=True,
-                text=True,
-                timeout=settings.WEBSITES_GIT_TIMEOUT,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise YunohostTransient(
-                f"git clone took more than {settings.WEBSITES_GIT_TIMEOUT} s; the last content stays online.",
-                command=COMMAND,
-            ) from None
-        if done.returncode != 0:
-            reason = (done.stderr.strip().splitlines() or ["no message"])[-1][:300]
+        returncode, stderr = _clone(argv, clone, work / "git.stderr")
+        if returncode != 0:
+            reason = (stderr.strip().splitlines() or ["no message"])[-1][:300]
             raise YunohostTransient(f"git clone failed ({reason}); the last content stays online.", command=COMMAND)
         shutil.rmtree(clone / ".git", ignore_errors=True)
         size = _size(clone)
         if size > settings.WEBSITES_GIT_MAX_BYTES:
-            raise YunohostPermanent(
-                f"The repository is {size} bytes, over the {settings.WEBSITES_GIT_MAX_BYTES} bytes allowed; "
-                "the last content stays online.",
-                command=COMMAND,
-            )
+            raise _over_limit(size)
         _swap(clone, target, work)
         return {"app": app, "bytes": size}
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _over_limit(size: int | None) -> YunohostPermanent:
+    limit = settings.WEBSITES_GIT_MAX_BYTES
+    what = f"is {size} bytes, over" if size is not None else "passed"
+    stopped = "" if size is not None else " (the clone was stopped)"
+    return YunohostPermanent(
+        f"The repository {what} the {limit} bytes allowed{stopped}; the last content stays online.", command=COMMAND
+    )
+
+
+def _clone(argv: list[str], clone: Path, stderr_path: Path) -> tuple[int, str]:
+    """Run git's clone (an argv list, the URL after "--") within the time and size limits:
+    (exit code, stderr). git runs in a process group of its own, so that stopping it also stops
+    the helpers it started (git-remote-https, index-pack), which would go on downloading."""
+    limit, seconds = settings.WEBSITES_GIT_MAX_BYTES, settings.WEBSITES_GIT_TIMEOUT
+    deadline = time.monotonic() + seconds
+    with open(stderr_path, "w+", encoding="utf-8", errors="replace") as stderr:
+        process = subprocess.Popen(
+            argv,
+            env=_git_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+        try:
+            while process.poll() is None:
+                if time.monotonic() > deadline:
+                    raise YunohostTransient(
+                        f"git clone took more than {seconds} s; the last content stays online.", command=COMMAND
+                    )
+                if _too_big(clone, limit):
+                    raise _over_limit(None)
+                time.sleep(POLL_SECONDS)
+        finally:
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        stderr.seek(0)
+        return process.returncode, stderr.read()
 
 
 def _swap(new: Path, target: Path, work: Path) -> None:

@@ -98,12 +98,18 @@ class WebsiteAdmin(admin.ModelAdmin):
     def reverify(self, request: HttpRequest, queryset: QuerySet[Website]) -> None:
         verified: list[str] = []
         missing: list[str] = []
+        unchecked: list[str] = []
         for website in queryset:
-            (verified if services.website_verify_domain(website=website) else missing).append(website.domain)
+            try:
+                (verified if services.website_verify_domain(website=website) else missing).append(website.domain)
+            except ApplicationError as error:  # the look-ups' limits (websites/dns.py)
+                unchecked.append(f"{website.domain} ({error.message})")
         if verified:
             self.message_user(request, f"Verified: {', '.join(verified)}.", messages.SUCCESS)
         if missing:
             self.message_user(request, f"Record not found: {', '.join(missing)}.", messages.WARNING)
+        if unchecked:
+            self.message_user(request, f"Not checked: {'; '.join(unchecked)}", messages.WARNING)
 
     @admin.action(description="Suspend the selected websites (owner and admins only), with a reason")
     def suspend(self, request: HttpRequest, queryset: QuerySet[Website]) -> HttpResponse | None:

@@ -148,11 +148,12 @@ def website_verify_domain(*, website: Website) -> bool:
     """Look for the TXT record `_blahaj-verify.<domain>` holding the site's token.
 
     Found: the domain is verified, and a confirmed site waiting for it starts provisioning.
-    The look-up happens before the transaction: no row is locked while DNS answers.
+    The look-up happens before the transaction: no row is locked while DNS answers. It is
+    bounded and limited (websites/dns.py): raises VerificationRunning or VerificationBusy.
     """
     if not website.is_custom_domain:
         return True
-    found = website.verification_token in dns.txt_values(website.verification_record)
+    found = website.verification_token in dns.txt_values_now(website.verification_record)
     with transaction.atomic():
         locked = Website.objects.select_for_update().get(pk=website.pk)
         if found:
@@ -238,21 +239,41 @@ def _not_suspended(website: Website) -> Website:
     return website
 
 
+def _waiting(website: Website, kind: str) -> Operation | None:
+    """The site's step of `kind` that the lane has not started yet. The caller holds the site's
+    row lock, so no second one can be queued meanwhile."""
+    return (
+        Operation.objects.filter(
+            subject=website.subject, kind=kind, args__website_id=website.pk, status=Operation.Status.PENDING
+        )
+        .order_by("-sequence")
+        .first()
+    )
+
+
 @transaction.atomic
 @audit.audited("website.reset", target=_SITE)
 def website_reset(*, website: Website) -> Operation:
-    """Wipe the site's files back to the initial state (same SFTP login; a new password is mailed)."""
-    return lane.website_reset(website=_not_suspended(_live(website)))
+    """Wipe the site's files back to the initial state (same SFTP login; a new password is mailed).
+
+    A reset still waiting on the lane is the answer to another: nothing new is queued.
+    """
+    locked = _not_suspended(_live(website))
+    return _waiting(locked, Operation.Kind.WEBAPP_RESET) or lane.website_reset(website=locked)
 
 
 @transaction.atomic
 @audit.audited("website.sftp_password.rotate", target=_SITE)
 def website_sftp_password_rotate(*, website: Website) -> Operation:
-    """Set a new, generated SFTP password and mail it once to the owner."""
+    """Set a new, generated SFTP password and mail it once to the owner.
+
+    A new password still waiting on the lane is the answer to another: nothing new is queued
+    (that one is mailed when it is set).
+    """
     locked = _live(website)
     if locked.kind != Website.Kind.SFTP or not locked.app_id:
         raise Conflict("This site has no SFTP access.", code="no_sftp")
-    return lane.website_set_sftp_password(website=locked)
+    return _waiting(locked, Operation.Kind.APP_CONFIG_SET) or lane.website_set_sftp_password(website=locked)
 
 
 def website_failed_operation(*, website: Website) -> Operation | None:

@@ -15,7 +15,7 @@ from accounts.authentication import signed_in_user
 from accounts.permissions import IsStaff
 from blahaj.errors import NotFound, ValidationFailed
 from blahaj.schema import ErrorSerializer as ERROR
-from blahaj.throttling import throttles
+from blahaj.throttling import member_throttles, object_throttles, throttles
 
 from . import selectors, services
 from .models import Website
@@ -26,6 +26,11 @@ from .serializers import (
     WebsiteCreateSerializer,
     WebsiteSerializer,
 )
+
+# Per member and per site (docs/api.md §5); verify-domain keeps its per-IP limit too.
+VERIFY_THROTTLES = [*throttles("lookup"), *member_throttles("verify_domain"), *object_throttles("verify_domain_site")]
+ACTION_THROTTLES = [*member_throttles("website_action"), *object_throttles("website_action_site")]
+_429 = OpenApiResponse(ERROR, description="throttled (per member, per site); see Retry-After")
 
 
 @extend_schema_view(
@@ -118,10 +123,18 @@ class WebsiteViewSet(
 
     @extend_schema(
         request=None,
-        responses={200: VerifiedSerializer, 409: OpenApiResponse(VerifiedSerializer, description="not found yet")},
+        responses={
+            200: VerifiedSerializer,
+            409: OpenApiResponse(VerifiedSerializer, description="not found yet"),
+            429: OpenApiResponse(
+                ERROR,
+                description="throttled (per client IP, member, site), or verification_running (this site is "
+                "being checked now), verification_busy (too many checks at once); see Retry-After",
+            ),
+        },
         summary="Look for the custom domain's DNS TXT record",
     )
-    @action(detail=True, methods=["post"], url_path="verify-domain", throttle_classes=throttles("lookup"))
+    @action(detail=True, methods=["post"], url_path="verify-domain", throttle_classes=VERIFY_THROTTLES)
     def verify_domain(self, request: Request, pk: str | None = None) -> Response:
         website = self.get_object()
         if services.website_verify_domain(website=website):
@@ -139,10 +152,10 @@ class WebsiteViewSet(
 
     @extend_schema(
         request=None,
-        responses={202: WebsiteSerializer, 409: OpenApiResponse(description="website_not_live")},
-        summary="Wipe the website's files back to the initial state",
+        responses={202: WebsiteSerializer, 409: OpenApiResponse(description="website_not_live"), 429: _429},
+        summary="Wipe the website's files back to the initial state (a reset already waiting: that one)",
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], throttle_classes=ACTION_THROTTLES)
     def reset(self, request: Request, pk: str | None = None) -> Response:
         website = self.get_object()
         services.website_reset(website=website)
@@ -151,10 +164,10 @@ class WebsiteViewSet(
 
     @extend_schema(
         request=None,
-        responses={202: WebsiteSerializer, 409: OpenApiResponse(description="no_sftp")},
-        summary="Set a new SFTP password, mailed to the owner (never in a response)",
+        responses={202: WebsiteSerializer, 409: OpenApiResponse(description="no_sftp"), 429: _429},
+        summary="Set a new SFTP password, mailed to the owner (never in a response; one already waiting: that one)",
     )
-    @action(detail=True, methods=["post"], url_path="sftp-password")
+    @action(detail=True, methods=["post"], url_path="sftp-password", throttle_classes=ACTION_THROTTLES)
     def sftp_password(self, request: Request, pk: str | None = None) -> Response:
         website = self.get_object()
         services.website_sftp_password_rotate(website=website)
