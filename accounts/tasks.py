@@ -4,6 +4,10 @@ password or a token (see accounts/emails.py for how a link's token reaches its e
 Retries are Celery's own (`autoretry_for`, exponential backoff with jitter, bounded): a delivery
 error that a retry can fix (`emails.is_transient`) is raised again as `TransientDeliveryError`,
 which the tasks retry; any other is logged (its type only) and the email dropped.
+
+The services queue them through the outbox (blahaj/outbox.py): `EmailTask` is an `OutboxTask`,
+so a message the outbox published twice sends one email, and one the broker lost is published
+again.
 """
 
 from __future__ import annotations
