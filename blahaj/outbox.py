@@ -216,11 +216,20 @@ def _message_id(task_id: str | None) -> int | None:
 
 def _claim(message_id: int, task_id: str) -> bool:
     """Whether this publication runs: it took the row now, or took it before (a Celery retry,
-    or a redelivery after its worker died)."""
+    or a redelivery after its worker died, which carry the arguments themselves).
+
+    The row keeps no arguments once taken: some name a person (an erased account's address, a
+    reset request's identifier) who should not stay in the table until the prune."""
     taken = (
         OutboxMessage.objects.filter(pk=message_id)
         .exclude(status=OutboxMessage.Status.SENT)
-        .update(status=OutboxMessage.Status.SENT, sent_at=timezone.now(), next_attempt_at=None, claimed_by=task_id)
+        .update(
+            status=OutboxMessage.Status.SENT,
+            sent_at=timezone.now(),
+            next_attempt_at=None,
+            claimed_by=task_id,
+            args=[],
+        )
     )
     return bool(taken) or OutboxMessage.objects.filter(pk=message_id, claimed_by=task_id).exists()
 

@@ -31,18 +31,41 @@ def _message() -> OutboxMessage:
     return message
 
 
-def test_in_process_a_sign_up_sends_its_email_at_the_commit(api_client, default_tier, tasks_inline, mailoutbox):
-    with committed():
+def test_in_process_a_sign_up_sends_its_email_at_the_commit(
+    api_client, default_tier, tasks_inline, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as after_commit:
         response = api_client.post(REGISTER, SIGNUP, format="json")
 
     assert response.status_code == 201
-    (sent,) = mailoutbox
-    assert sent.to == ["dana@example.org"] and sent.subject == "Confirm your email for blahaj.land"
     message = _message()
     dana = User.objects.get(username="dana")
     assert (message.task, message.args) == ("accounts.tasks.send_account_email", [emails.CONFIRMATION, dana.pk])
+    assert (message.status, mailoutbox) == (OutboxMessage.Status.WAITING, [])
+
+    for callback in after_commit:  # the commit
+        callback()
+
+    (sent,) = mailoutbox
+    assert sent.to == ["dana@example.org"] and sent.subject == "Confirm your email for blahaj.land"
+    message.refresh_from_db()
     assert message.status == OutboxMessage.Status.SENT and message.sent_at is not None
     assert message.next_attempt_at is None and message.claimed_by.startswith(f"outbox-{message.pk}-")
+    assert message.args == []  # a sent message keeps no arguments
+
+
+def test_a_sent_message_keeps_nothing_of_an_erased_account(user, tasks_inline, mailoutbox):
+    with committed():
+        emails.send_account_deleted(user=user)
+        assert _message().args == [
+            "account_deleted",
+            {"username": "alice", "display_name": "Alice", "email": "alice@example.org"},
+            "",
+        ]
+
+    (sent,) = mailoutbox
+    assert sent.to == ["alice@example.org"]
+    assert _message().args == []
 
 
 def test_the_message_is_written_in_the_changes_transaction(user, tasks_inline, mailoutbox):
