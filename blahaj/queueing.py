@@ -46,5 +46,8 @@ def send_now(task: Task | str, *args: Any, countdown: float = 0) -> bool:
 
 
 def send_after_commit(task: Task | str, *args: Any, countdown: float = 0) -> None:
-    """Send the task once the caller's transaction commits (at once outside a transaction)."""
+    """Send the task once the caller's transaction commits (at once outside a transaction).
+
+    For a task whose work is a row with its own sweeper (the lane's operations); any other
+    email or task a change promises goes through `blahaj.outbox.enqueue`."""
     transaction.on_commit(lambda: send_now(task, *args, countdown=countdown))
