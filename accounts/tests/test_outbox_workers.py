@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import email
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import Message
@@ -24,7 +26,7 @@ from accounts.models import User
 from blahaj import notifications, outbox
 from blahaj.celery import app as celery_app
 from blahaj.models import OutboxMessage
-from blahaj.testing import running_fake_discord
+from blahaj.testing import ROOT, running_fake_discord
 from conftest import PASSWORD
 from provisioning.tests.conftest import emulator  # noqa: F401 - the fixture
 from provisioning.tests.test_workers import PrivateRedis, Workers, private_redis, wait_for, workers  # noqa: F401
@@ -211,3 +213,42 @@ def test_a_message_no_worker_takes_is_published_less_and_less_often_then_fails(
     failed = OutboxMessage.objects.get()
     assert (failed.status, failed.attempts, failed.next_attempt_at) == ("failed", 3, None)
     assert "published 3 times, no worker took it" in caplog.text
+
+
+@contextmanager
+def beat(workers: Workers, tmp_path: Path, **extra: str) -> Iterator[Path]:
+    """`celery beat` on this test's broker and database; yields its log."""
+    log = tmp_path / "beat.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "blahaj", "beat", "-s", str(tmp_path / "schedule"), "-l", "INFO"],
+            cwd=ROOT,
+            env=workers.env(**extra),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield log
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_beat_and_a_worker_send_what_the_outage_held_back(workers, private_redis, mail_dir, make_user, tmp_path):
+    workers.redis_url = private_redis.url
+    alice = make_user("alice")
+    with publishing_to(private_redis.url):
+        private_redis.kill()
+        with transaction.atomic():
+            emails.send_password_changed(user=alice)
+        assert OutboxMessage.objects.get().last_error == "OperationalError"
+
+        private_redis.start()
+        _start_mail_worker(workers, mail_dir)
+        with beat(workers, tmp_path, OUTBOX_SWEEP_INTERVAL="1") as log:
+            wait_for(lambda: len(_mails(mail_dir)) >= 1, timeout=60, what=f"the email\n{log.read_text()}")
+            assert "blahaj.outbox.sweep" in log.read_text()
+
+    (sent,) = _mails(mail_dir)
+    assert (sent["To"], sent["Subject"]) == ("alice@example.org", "Your blahaj.land password was changed")
+    assert OutboxMessage.objects.get().status == "sent"
