@@ -28,7 +28,9 @@ class OutboxMessage(models.Model):
     # When the sweeper publishes it (again) if no worker has taken it by then; none once it
     # is sent or has failed.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0, help_text="Publications the broker accepted.")
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="Publications the broker accepted after the first one (the sweeper's, staff's)."
+    )
     last_error = models.CharField(max_length=300, blank=True, default="")
     sent_at = models.DateTimeField(null=True, blank=True)
     # The Celery task id of the publication a worker took: that message (and its own retries,

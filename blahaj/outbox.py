@@ -147,11 +147,15 @@ _PUBLISHED, _REFUSED, _HELD, _FAILED = "published", "refused", "held", "failed"
 
 
 def _publish_after_commit(message: OutboxMessage) -> None:
-    _publish(message, countdown=max(0.0, (message.due_at - timezone.now()).total_seconds()))
+    _publish(message, countdown=max(0.0, (message.due_at - timezone.now()).total_seconds()), first=True)
 
 
-def _publish(message: OutboxMessage, *, countdown: float) -> str:
-    """Send one publication of the message and record it on the row."""
+def _publish(message: OutboxMessage, *, countdown: float, first: bool = False) -> str:
+    """Send one publication of the message and record it on the row.
+
+    The first one's success writes nothing: the row already says when to publish it again if
+    no worker takes it (`enqueue`), and a worker that does marks it. That spares every email
+    a second commit."""
     task = current_app.tasks.get(message.task)
     if not isinstance(task, OutboxTask):
         # Renamed or removed by a deploy since it was queued: no publication can run it.
@@ -181,6 +185,8 @@ def _publish(message: OutboxMessage, *, countdown: float) -> str:
         )
         _record(message, next_attempt_at=max(message.due_at, timezone.now()), last_error=type(exc).__name__)
         return _REFUSED
+    if first:
+        return _PUBLISHED
     attempts = message.attempts + 1
     if attempts >= settings.OUTBOX_MAX_ATTEMPTS:
         logger.error(

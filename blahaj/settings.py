@@ -238,8 +238,8 @@ CELERY_BEAT_SCHEDULE = {
 # due is published again, then after twice as long, and so on up to the max.
 OUTBOX_RETRY_AFTER = env_int("OUTBOX_RETRY_AFTER", 60)
 OUTBOX_RETRY_AFTER_MAX = env_int("OUTBOX_RETRY_AFTER_MAX", 3600)
-# Publications the broker accepted without any worker taking the message: then it is failed
-# (staff retry it from the admin). A broker that refuses a publication does not count.
+# Publications again (after the commit's own) the broker accepted without any worker taking the
+# message: then it is failed (staff retry it from the admin). A refused publication does not count.
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 20)
 OUTBOX_SWEEP_INTERVAL = env_int("OUTBOX_SWEEP_INTERVAL", 30)
 OUTBOX_SWEEP_BATCH = env_int("OUTBOX_SWEEP_BATCH", 500)

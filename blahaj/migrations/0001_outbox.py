@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('due_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveIntegerField(default=0, help_text='Publications the broker accepted.')),
+                ('attempts', models.PositiveIntegerField(default=0, help_text="Publications the broker accepted after the first one (the sweeper's, staff's).")),
                 ('last_error', models.CharField(blank=True, default='', max_length=300)),
                 ('sent_at', models.DateTimeField(blank=True, null=True)),
                 ('claimed_by', models.CharField(blank=True, default='', editable=False, max_length=100)),
