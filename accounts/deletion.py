@@ -38,8 +38,8 @@ from django.db import transaction
 from django.utils import timezone
 
 import audit
+from blahaj import outbox
 from blahaj.errors import ApplicationError, NotFound
-from blahaj.queueing import send_after_commit
 
 from . import emails, login_sessions, services, signals
 from .models import OneTimeToken, User
@@ -199,7 +199,7 @@ def deletion_resume(*, user_id: int) -> None:
     lane's transaction): the finalizer takes the account further once it commits, rather than at
     the beat's next run. Nothing for an account whose deletion is not due."""
     if User.objects.filter(pk=user_id, deletes_at__lte=timezone.now()).exists():
-        send_after_commit("accounts.tasks.finalize_deletion", user_id)
+        outbox.enqueue("accounts.tasks.finalize_deletion", user_id)
 
 
 def deletions_finalize() -> FinalizeSummary:

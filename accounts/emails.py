@@ -1,8 +1,9 @@
 """The account emails: one function per email, three templates per email.
 
-`send_*` queue the email: a Celery task (accounts/tasks.py) sends it once the caller's
-transaction has committed, so they are safe inside a transaction, cost the request nothing,
-and never raise a delivery error. The task carries only the email's kind and the user's id.
+`send_*` queue the email through the outbox (blahaj/outbox.py): a row in the caller's
+transaction, and a Celery task (accounts/tasks.py) that sends it once that has committed, so
+they are safe inside a transaction, cost the request one INSERT, never raise a delivery error
+and survive a broker that is down. The task carries only the email's kind and the user's id.
 An email with a link gets its token in the worker, right before sending (see
 `services.email_deliver`): the raw token lives in the worker's memory and in the message,
 never in the broker, the database or a log.
@@ -22,7 +23,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from blahaj.queueing import send_after_commit
+from blahaj import outbox
 
 from . import site
 
@@ -99,7 +100,7 @@ def send_rejected(*, user: Any, reason: str = "") -> None:
     the few fields the email shows (no secret among them).
     """
     recipient = {"username": user.username, "display_name": user.display_name, "email": user.email}
-    send_after_commit("accounts.tasks.send_detached_email", REJECTED, recipient, reason)
+    outbox.enqueue("accounts.tasks.send_detached_email", REJECTED, recipient, reason)
 
 
 def send_deletion_scheduled(*, user: Any) -> None:
@@ -117,19 +118,18 @@ def send_account_deleted(*, user: Any) -> None:
     """Tell that the account is gone (sent as the row is deleted: the task gets the few fields
     the email shows, like `send_rejected`)."""
     recipient = {"username": user.username, "display_name": user.display_name, "email": user.email}
-    send_after_commit("accounts.tasks.send_detached_email", ACCOUNT_DELETED, recipient, "")
+    outbox.enqueue("accounts.tasks.send_detached_email", ACCOUNT_DELETED, recipient, "")
 
 
 def send_invitation_used(*, inviter_id: int, invitation_id: int) -> None:
     """Tell an inviter that their invitation was used (and by which new account)."""
-    send_after_commit("accounts.tasks.send_invitation_used", inviter_id, invitation_id)
+    outbox.enqueue("accounts.tasks.send_invitation_used", inviter_id, invitation_id)
 
 
 def _queue(kind: str, user: Any) -> None:
-    # By name: accounts.tasks imports the services, which import this module. A broker that
-    # is down is logged, not raised: the account change the email is about is committed
-    # already, and the person can ask for the email again.
-    send_after_commit("accounts.tasks.send_account_email", kind, user.pk)
+    # By name: accounts.tasks imports the services, which import this module. Through the
+    # outbox: a broker that is down when the change commits delays the email, never loses it.
+    outbox.enqueue("accounts.tasks.send_account_email", kind, user.pk)
 
 
 def absolute_url(path: str) -> str:

@@ -11,6 +11,7 @@ from django.db.models import Count, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from blahaj.models import OutboxMessage
 from provisioning.models import Operation
 
 from .models import User
@@ -44,11 +45,13 @@ class Waiting:
 
 
 def staff_waiting() -> list[Waiting]:
-    """What waits for staff, each with the admin list that shows it: four COUNT queries.
+    """What waits for staff, each with the admin list that shows it: six COUNT queries.
 
     "Waiting too long": operations queued or running for more than STAFF_LANE_STUCK_AFTER
     seconds, which the lane (one command at a time, a few seconds each) never takes unless its
-    worker is down or YunoHost hangs; the sweeper re-queues lost messages, not a dead worker."""
+    worker is down or YunoHost hangs; the sweeper re-queues lost messages, not a dead worker.
+    The same for the outbox's emails and pings: due that long ago and still not taken, the
+    broker or the default queue's worker is down."""
     users = reverse("admin:accounts_user_changelist")
     operations = reverse("admin:provisioning_operation_changelist")
     since = (timezone.now() - timedelta(seconds=settings.STAFF_LANE_STUCK_AFTER)).replace(microsecond=0)
@@ -63,6 +66,9 @@ def staff_waiting() -> list[Waiting]:
         .order_by()
     )
     failed = Operation.objects.filter(status=Operation.Status.FAILED).count()
+    outbox = reverse("admin:blahaj_outboxmessage_changelist")
+    messages = OutboxMessage.objects.filter(status=OutboxMessage.Status.WAITING, due_at__lt=since).count()
+    failed_messages = OutboxMessage.objects.filter(status=OutboxMessage.Status.FAILED).count()
     return [
         Waiting(
             "Sign-ups waiting for approval",
@@ -88,6 +94,16 @@ def staff_waiting() -> list[Waiting]:
             f"YunoHost operations waiting more than {settings.STAFF_LANE_STUCK_AFTER // 60} minutes (is the lane's worker running?)",
             stuck,
             f"{operations}?{urlencode({'status__in': ','.join(unfinished), 'created_at__lt': since.isoformat()})}",
+        ),
+        Waiting(
+            f"Emails and notifications waiting more than {settings.STAFF_LANE_STUCK_AFTER // 60} minutes (is the broker or the default worker down?)",
+            messages,
+            f"{outbox}?{urlencode({'status__exact': OutboxMessage.Status.WAITING, 'due_at__lt': since.isoformat()})}",
+        ),
+        Waiting(
+            "Emails and notifications that failed (publish them again from the list)",
+            failed_messages,
+            f"{outbox}?status__exact={OutboxMessage.Status.FAILED}",
         ),
     ]
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 import audit
-from blahaj import crypto, notifications
+from blahaj import crypto, notifications, outbox
 from blahaj.errors import (
     ApplicationError,
     Conflict,
@@ -32,7 +32,6 @@ from blahaj.errors import (
     TooManyAttempts,
     ValidationFailed,
 )
-from blahaj.queueing import send_after_commit
 from provisioning import password_policy
 from provisioning import passwords as yunohost_passwords
 from provisioning.locks import lane_lock
@@ -672,7 +671,7 @@ def user_request_confirmation(*, email: str) -> None:
     The request does no lookup at all: the worker does it. So a known and an unknown address
     cost the request the same work and get the same answer, byte for byte.
     """
-    send_after_commit("accounts.tasks.resend_confirmation_to", email)
+    outbox.enqueue("accounts.tasks.resend_confirmation_to", email)
 
 
 def user_request_password_reset(*, identifier: str) -> None:
@@ -680,7 +679,7 @@ def user_request_password_reset(*, identifier: str) -> None:
 
     Like `user_request_confirmation`, the lookup happens in the worker.
     """
-    send_after_commit("accounts.tasks.send_password_reset_to", identifier)
+    outbox.enqueue("accounts.tasks.send_password_reset_to", identifier)
 
 
 def user_confirmation_redeliver(*, email: str) -> None:
@@ -1262,7 +1261,7 @@ def invitation_create(*, inviter: User, email: str, note: str = "", tier: Tier |
         owner=inviter, tier=tier, max_uses=1, expires_at=invitation.expires_at, skips_approval=True
     )
     invitation.save()
-    send_after_commit("accounts.tasks.send_invitation", invitation.pk)
+    outbox.enqueue("accounts.tasks.send_invitation", invitation.pk)
     return invitation
 
 
@@ -1328,7 +1327,7 @@ def staff_notice_record(*, kind: str, text: str) -> None:
     StaffNotice.objects.create(kind=kind, text=text[:1000])
     window = settings.STAFF_DIGEST_WINDOW
     if cache.add(_DIGEST_SCHEDULED, 1, timeout=window):
-        send_after_commit("accounts.tasks.send_staff_digest", countdown=window)
+        outbox.enqueue("accounts.tasks.send_staff_digest", countdown=window)
 
 
 def staff_digest_recipients() -> list[str]:
@@ -1499,7 +1498,7 @@ def user_request_email_change(*, user: User, email: str, password: str, screen: 
             created_at=now,
             expires_at=now + _email_change_lifetime(),
         )
-        send_after_commit("accounts.tasks.send_email_change", change.pk)
+        outbox.enqueue("accounts.tasks.send_email_change", change.pk)
     return change
 
 
@@ -1574,7 +1573,7 @@ def user_confirm_email_change(*, token: str) -> User:
     EmailChange.objects.filter(pk=change.pk).update(
         confirmed_at=now, digest=None, undo_expires_at=now + _email_change_lifetime()
     )
-    send_after_commit("accounts.tasks.send_email_change_undo", change.pk)
+    outbox.enqueue("accounts.tasks.send_email_change_undo", change.pk)
     return user
 
 

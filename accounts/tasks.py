@@ -4,6 +4,10 @@ password or a token (see accounts/emails.py for how a link's token reaches its e
 Retries are Celery's own (`autoretry_for`, exponential backoff with jitter, bounded): a delivery
 error that a retry can fix (`emails.is_transient`) is raised again as `TransientDeliveryError`,
 which the tasks retry; any other is logged (its type only) and the email dropped.
+
+The services queue them through the outbox (blahaj/outbox.py): `EmailTask` is an `OutboxTask`,
+so a message the outbox published twice sends one email, and one the broker lost is published
+again.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from celery import Task, shared_task
+from celery import shared_task
+
+from blahaj.outbox import OutboxTask
 
 from . import deletion, emails, services
 
@@ -30,7 +36,7 @@ class TransientDeliveryError(Exception):
         self.what, self.cause = what, cause
 
 
-class EmailTask(Task):
+class EmailTask(OutboxTask):
     autoretry_for = (TransientDeliveryError,)
     retry_backoff = 30
     retry_backoff_max = 900
@@ -106,7 +112,7 @@ def finalize_deletions() -> None:
         logger.info("Deletions: %d done, %d waiting for their websites.", len(summary.deleted), len(summary.waiting))
 
 
-@shared_task(name="accounts.tasks.finalize_deletion")
+@shared_task(base=OutboxTask, name="accounts.tasks.finalize_deletion")
 def finalize_deletion(user_id: int) -> None:
     """One account's deletion, taken further as soon as its last website is gone
     (accounts.deletion.deletion_resume); the beat's finalize_deletions is the fallback."""

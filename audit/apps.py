@@ -10,6 +10,9 @@ class AuditConfig(AppConfig):
     def ready(self) -> None:
         # A Celery task gets its own scope (door `task`, actor "system") unless it runs inside
         # one already (an eager task in a request); the beat task is found by name.
-        from . import recorder, tasks  # noqa: F401
+        from blahaj import outbox
+
+        from . import receivers, recorder, tasks  # noqa: F401
 
         recorder.connect_task_signals()
+        outbox.message_retried.connect(receivers.outbox_message_retried, dispatch_uid="audit.outbox_retried")

@@ -1,9 +1,14 @@
-"""The admin of rows that only the services write (shared by every app: accounts, audit)."""
+"""The admin of rows that only the services write (shared by every app: accounts, audit), and
+the outbox's list."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
+
+from blahaj import outbox
+from blahaj.models import OutboxMessage
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -17,3 +22,25 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """The outbox: emails, pings and follow-up tasks that committed changes queued. Waiting ones
+    go out by themselves once the broker and a worker are there; failed ones named no task or
+    were published OUTBOX_MAX_ATTEMPTS times without a worker taking them."""
+
+    list_display = ["id", "task", "status", "attempts", "last_error", "created_at", "next_attempt_at", "sent_at"]
+    list_filter = ["status", "task"]
+    search_fields = ["task"]
+    fields = ["task", "args", "status", "attempts", "last_error", "created_at", "due_at", "next_attempt_at", "sent_at"]
+    actions = ["retry"]
+
+    @admin.action(description="Publish the selected waiting or failed messages again now")
+    def retry(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        retried = sum(outbox.outbox_retry(message=message) for message in queryset.order_by("pk"))
+        skipped = queryset.count() - retried
+        if retried:
+            self.message_user(request, f"Published {retried} message(s) again.", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"Skipped {skipped} message(s) a worker had taken already.", messages.WARNING)

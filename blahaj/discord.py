@@ -1,6 +1,6 @@
 """Staff notifications on Discord, through a webhook that pings the admin role.
 
-`notify_staff` queues a task after the caller's transaction commits; the task POSTs to
+`notify_staff` queues a task through the outbox (sent once the caller's transaction commits); the task POSTs to
 DISCORD_WEBHOOK_URL and retries what a retry can fix (rate limits, 5xx, network errors). With
 no webhook URL configured, nothing is queued. Messages are written by our code for staff and
 never carry a secret; the webhook URL is itself a secret (it embeds the webhook's token), so it
@@ -16,7 +16,7 @@ import requests
 from celery import Task, shared_task
 from django.conf import settings
 
-from blahaj.queueing import send_after_commit
+from blahaj import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def notify_staff(*, event: str, message: str) -> None:
     """Tell staff about `event` (a short slug such as "operation_failed")."""
     if not settings.DISCORD_WEBHOOK_URL:
         return
-    send_after_commit(post_to_discord, event, message)
+    outbox.enqueue(post_to_discord, event, message)
 
 
 def build_payload(*, event: str, message: str) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def deliver(*, event: str, message: str) -> None:
         logger.error("Discord refused the %s notification with HTTP %s.", event, response.status_code)
 
 
-@shared_task(bind=True, name="blahaj.discord.post", max_retries=MAX_RETRIES, ignore_result=True)
+@shared_task(bind=True, base=outbox.OutboxTask, name="blahaj.discord.post", max_retries=MAX_RETRIES, ignore_result=True)
 def post_to_discord(self: Task, event: str, message: str) -> None:
     try:
         deliver(event=event, message=message)

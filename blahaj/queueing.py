@@ -1,9 +1,10 @@
 """Queue a Celery task without ever failing the caller because the broker is down.
 
-The work itself is a database row (an operation, a notification is the exception) committed
+For work that is a database row of its own (the lane's operations): the row is committed
 before the task is sent, so a message that cannot be sent is not lost work: the row stays
-pending and a sweeper sends it again. Task arguments are ids and plain texts, never secrets, so
-they may be named in the log.
+pending and that row's sweeper sends it again. Everything else a change promises goes through
+the outbox (blahaj/outbox.py), which uses these publishing rules. Task arguments are ids and
+plain texts, never secrets, so they may be named in the log.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 # Kombu's default retries a dead broker for about a second; the sweeper is the real retry.
-_PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.2}
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.2}
 
 
 def _task(task: Task | str) -> Task:
@@ -37,7 +38,7 @@ def send_now(task: Task | str, *args: Any, countdown: float = 0) -> bool:
         logger.info("Not running %s%r now: it is due in %.0f s.", task.name, args, countdown)
         return False
     try:
-        task.apply_async(args=args, countdown=countdown, retry=True, retry_policy=_PUBLISH_RETRY)
+        task.apply_async(args=args, countdown=countdown, retry=True, retry_policy=PUBLISH_RETRY)
     except Exception as exc:  # noqa: BLE001 - any broker or network error: the row stays for the sweeper
         logger.warning("Could not queue %s%r (%s); it will be re-queued later.", task.name, args, type(exc).__name__)
         return False
@@ -45,5 +46,8 @@ def send_now(task: Task | str, *args: Any, countdown: float = 0) -> bool:
 
 
 def send_after_commit(task: Task | str, *args: Any, countdown: float = 0) -> None:
-    """Send the task once the caller's transaction commits (at once outside a transaction)."""
+    """Send the task once the caller's transaction commits (at once outside a transaction).
+
+    For a task whose work is a row with its own sweeper (the lane's operations); any other
+    email or task a change promises goes through `blahaj.outbox.enqueue`."""
     transaction.on_commit(lambda: send_now(task, *args, countdown=countdown))

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "websites",
     "provisioning",
     "audit",
+    "blahaj",
 ]
 
 MIDDLEWARE = [
@@ -220,7 +221,30 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.prune_audit_log",
         "schedule": 24 * 3600.0,
     },
+    # The outbox (blahaj/outbox.py): messages no worker took yet are published again; sent ones
+    # older than OUTBOX_RETENTION go.
+    "outbox-sweep": {
+        "task": "blahaj.outbox.sweep",
+        "schedule": float(env_int("OUTBOX_SWEEP_INTERVAL", 30)),
+    },
+    "outbox-prune": {
+        "task": "blahaj.outbox.prune",
+        "schedule": 3600.0,
+    },
 }
+
+# The outbox: every task a committed change promises (emails, Discord pings, follow-up jobs).
+# All durations are in seconds. A published message that no worker took this long after it was
+# due is published again, then after twice as long, and so on up to the max.
+OUTBOX_RETRY_AFTER = env_int("OUTBOX_RETRY_AFTER", 60)
+OUTBOX_RETRY_AFTER_MAX = env_int("OUTBOX_RETRY_AFTER_MAX", 3600)
+# Publications again (after the commit's own) the broker accepted without any worker taking the
+# message: then it is failed (staff retry it from the admin). A refused publication does not count.
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 20)
+OUTBOX_SWEEP_INTERVAL = env_int("OUTBOX_SWEEP_INTERVAL", 30)
+OUTBOX_SWEEP_BATCH = env_int("OUTBOX_SWEEP_BATCH", 500)
+# How long a sent message is kept (the admin shows it) before the hourly prune.
+OUTBOX_RETENTION = env_int("OUTBOX_RETENTION", 7 * 24 * 3600)
 # --- Audit log -------------------------------------------------------------------------------
 
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)

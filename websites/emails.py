@@ -1,6 +1,7 @@
 """The website emails: one function per email, three templates per email (as accounts/emails.py).
 
-`send_*` queue the email (websites/tasks.py) after the caller's transaction commits; the task
+`send_*` queue the email (websites/tasks.py) through the outbox, sent after the caller's
+transaction commits; the task
 carries the email's kind and the site's id only. The confirmation link's token is issued in the
 worker and the one SFTP password email reads the password, encrypted on the site's row, there:
 neither travels through the broker. Each goes to the owner's blahaj.land mailbox and to their
@@ -17,7 +18,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from blahaj.queueing import send_after_commit
+from blahaj import outbox
 
 CONFIRMATION = "website_confirmation"
 LIVE = "website_live"
@@ -41,7 +42,7 @@ STEP_SENTENCES = {
 
 
 def _queue(kind: str, website: Any) -> None:
-    send_after_commit("websites.tasks.send_website_email", kind, website.pk)
+    outbox.enqueue("websites.tasks.send_website_email", kind, website.pk)
 
 
 def send_confirmation(*, website: Any) -> None:

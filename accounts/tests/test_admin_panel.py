@@ -14,6 +14,7 @@ from accounts import services
 from accounts import yunohost as accounts_lane
 from accounts.models import OneTimeToken, User
 from blahaj.crypto import encrypt
+from blahaj.models import OutboxMessage
 from conftest import login
 from provisioning.models import Operation
 from tiers.models import Tier
@@ -57,12 +58,19 @@ def test_the_index_counts_what_waits_for_staff_and_links_to_it(admin_client, mak
     long_ago = timezone.now() - timedelta(minutes=20)
     Operation.objects.create(kind="user.create", subject="user:gus", sequence=1, created_at=long_ago)
     Operation.objects.create(kind="user.update", subject="user:gus", sequence=2, status="running")
+    # An email due 20 minutes ago that no worker took (counted), one due now (not), one failed.
+    OutboxMessage.objects.create(task="accounts.tasks.send_account_email", due_at=long_ago, next_attempt_at=long_ago)
+    OutboxMessage.objects.create(task="accounts.tasks.send_account_email", next_attempt_at=timezone.now())
+    OutboxMessage.objects.create(task="blahaj.discord.post", status="failed")
 
     response = admin_client.get("/admin/")
 
     assert response.status_code == 200
     lines = {line.label: (line.count, line.url) for line in response.context["waiting"]}
     stuck = lines.pop("YunoHost operations waiting more than 15 minutes (is the lane's worker running?)")
+    late = lines.pop(
+        "Emails and notifications waiting more than 15 minutes (is the broker or the default worker down?)"
+    )
     assert lines == {
         "Sign-ups waiting for approval": (2, f"{USERS}?status__exact=pending_approval"),
         "Accounts whose provisioning failed": (1, f"{USERS}?status__exact=provisioning_failed"),
@@ -71,7 +79,15 @@ def test_the_index_counts_what_waits_for_staff_and_links_to_it(admin_client, mak
             1,
             "/admin/provisioning/operation/?status__exact=failed",
         ),
+        "Emails and notifications that failed (publish them again from the list)": (
+            1,
+            "/admin/blahaj/outboxmessage/?status__exact=failed",
+        ),
     }
+    assert late[0] == 1
+    listed = admin_client.get(late[1])
+    assert listed.status_code == 200
+    assert [m.due_at for m in listed.context["cl"].result_list] == [long_ago]
     assert stuck[0] == 1
     listed = admin_client.get(stuck[1])  # the admin list accepts the link's filters
     assert listed.status_code == 200

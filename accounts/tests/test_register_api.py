@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from blahaj import crypto
+from blahaj.models import OutboxMessage
 from conftest import PASSWORD
 from factories import ReferralCodeFactory, TierFactory
 from tiers.models import ReferralCode
@@ -179,6 +180,13 @@ def test_a_broker_that_is_down_does_not_fail_the_sign_up(api, signup_body, monke
     assert User.objects.filter(username="dana").exists()
     assert "Could not queue accounts.tasks.send_account_email" in caplog.text
     assert PASSWORD not in caplog.text
+    # The email waits in the outbox for the sweeper (blahaj/outbox.py).
+    message = OutboxMessage.objects.get()
+    assert (message.task, message.status, message.last_error) == (
+        "accounts.tasks.send_account_email",
+        "waiting",
+        "OperationalError",
+    )
 
 
 def test_registration_closed_is_403(api, signup_body, settings):
