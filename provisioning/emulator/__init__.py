@@ -33,6 +33,9 @@ Environment:
   require ``-F``; ``user delete`` has no ``--force``, ``domain add`` no
   ``--install-letsencrypt-cert``, ``app install`` no ``-i``; log lines are bare messages, with no
   ``LEVEL`` prefix (moulinette 11 when not on a tty).
+* ``LC_ALL``, ``LC_CTYPE``, ``LANG``, ``LANGUAGE`` (the first one set): ``fr...`` prints the French
+  texts YunoHost has for the errors the client tells apart, as a French server does
+  (docs/yunohost.md §10.2); the HTTP side takes each request's ``locale`` parameter instead.
 * ``YUNOHOST_EMULATOR_FAIL``: JSON list of faults (below) applied to every matching invocation
   of this process; ``times`` is ignored there.
 
@@ -45,7 +48,9 @@ values are replaced by ``**********`` in ``argv``; for locking commands ``starte
 the lock was taken and the lock is released only after ``finished``, so entries of locking
 commands never overlap. Other keys a test may set: ``settings.user_strength`` (1 to 4, -1 turns
 the check off), ``domains.<domain>.diagnosis_ok`` (lets ``cert install`` pass without
-``--no-checks``), ``users.<name>.mail_used`` (kB, shown by ``user info``).
+``--no-checks``), ``users.<name>.mail_used`` (kB, shown by ``user info``), ``users.<name>.shell`` (``/bin/false``: a
+member ``user update`` cannot pass the shell of, docs/yunohost.md §10.3), ``groups.<name>`` and
+``users.<name>.aliases`` (names and addresses a ``user create`` clashes with, §10.4).
 
 Lock (moulinette's MoulinetteLock): the holder's PID in the lock file, created when taken and
 removed when released, polled every 0.5 s. A lock whose PID is dead is taken over. A command whose
