@@ -105,6 +105,7 @@ M: dict[str, str] = {
     "{apps}\n\nPlease uninstall them using 'yunohost app remove the_app_id' or move them to "
     "another domain using 'yunohost app change-url the_app_id' before proceeding to domain removal",
     "certmanager_cert_install_success": "Let's Encrypt certificate now installed for the domain '{domain}'",
+    "certmanager_cert_install_failed": "Let's Encrypt certificate install failed for {domains}",
     "certmanager_cert_install_success_selfsigned": "Self-signed certificate now installed for the domain '{domain}'",
     "certmanager_domain_cert_not_selfsigned": "The certificate for domain {domain} is not "
     "self-signed. Are you sure you want to replace it? (Use '--force' to do so.)",

@@ -188,6 +188,8 @@ ROUTES: list[tuple[str, re.Pattern[str], str, list[str], dict[str, str]]] = [
 # moulinette's own errors: plain-text bodies (docs/yunohost.md §5.5).
 _ARGUMENT_KEYS = {"invalid_argument", "argument_required", "not_a_tty"}
 _PLAIN_500_KEYS = {"instance_already_running", "root_required"}
+# YunohostError raised outside an operation: content() is the bare text, a 500 (§10.1).
+_PLAIN_500_KEYS |= {"certmanager_cert_install_failed"}
 # YunohostError (500) rather than YunohostValidationError (400), though raised before the operation.
 _SERVER_ERROR_KEYS = {"user_update_failed", "domain_creation_failed"}
 # bottle's ERROR_PAGE_TEMPLATE for an uncaught exception (bottle 0.12, DEBUG off).

@@ -197,7 +197,7 @@ def test_domains_and_certificates(target: Target) -> None:
         "subject": "example.org",
         "CA_type": "letsencrypt",
         "validity": 89,
-        "summary": "great",
+        "summary": "letsencrypt",
         "ACME_eligible": False,
     }
     with pytest.raises(YunohostNotFound, match=r"^Domain 'nowhere.org' unknown$"):

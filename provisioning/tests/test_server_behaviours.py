@@ -1,21 +1,26 @@
-"""What a real YunoHost server does that an emulator easily hides (docs/yunohost.md §10): a French
-locale, a member whose shell is not in /etc/shells, and a `user create` whose name clashes with a
-group or an alias. Each through both backends, acting as YunoHost 12 and as 11.2."""
+"""What a real YunoHost server does that an emulator easily hides (docs/yunohost.md §10): Let's
+Encrypt's DNS validation and limit, a French locale, a member whose shell is not in /etc/shells,
+and a `user create` whose name clashes with a group or an alias. Each through both backends,
+acting as YunoHost 12 and as 11.2."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
+from dnslib import QTYPE, RCODE, RR
+from dnslib import A as dns_a
+from dnslib.server import BaseResolver, DNSServer
 
 from accounts import yunohost as accounts_lane
 from provisioning import emulator as emulator_module
 from provisioning.models import Operation
-from provisioning.yunohost import YunohostAlreadyExists, YunohostNotFound, YunohostPermanent
+from provisioning.yunohost import YunohostAlreadyExists, YunohostNotFound, YunohostPermanent, YunohostTransient
 
 from . import test_contract
 from .conftest import API_ADMIN, API_PASSWORD, http_emulator_process, run_lane
@@ -193,3 +198,64 @@ def test_the_lane_fails_a_clashing_account_at_once_and_tells_staff(
     assert operation.error.startswith("YunoHost refused to create the user alice: the name")
     assert [event for event, _ in staff_notes] == ["provisioning_failed"]
     assert "refused to create the user alice" in staff_notes[0][1]
+
+
+# --- Let's Encrypt: DNS, failed validations and their limit (§10.1) ---------------------------------
+
+
+class _Zone(BaseResolver):
+    def __init__(self) -> None:
+        self.a: dict[str, str] = {}
+
+    def resolve(self, request, handler):
+        reply = request.reply()
+        name = str(request.q.qname).rstrip(".").lower()
+        if name not in self.a:
+            reply.header.rcode = RCODE.NXDOMAIN
+        elif request.q.qtype == QTYPE.A:
+            reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=dns_a(self.a[name]), ttl=60))
+        return reply
+
+
+@pytest.fixture
+def letsencrypt(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Zone]:
+    """A DNS server on 127.0.0.1 that the emulator's Let's Encrypt asks; the server is 203.0.113.7."""
+    zone = _Zone()
+    server = DNSServer(zone, port=0, address="127.0.0.1")
+    server.start_thread()
+    monkeypatch.setenv("YUNOHOST_EMULATOR_DNS", f"127.0.0.1:{server.server.server_address[1]}")
+    monkeypatch.setenv("YUNOHOST_EMULATOR_PUBLIC_IPS", "203.0.113.7")
+    try:
+        yield zone
+    finally:
+        server.stop()
+        server.server.server_close()
+
+
+def test_lets_encrypt_fails_until_dns_points_at_the_server_and_limits_failures(
+    letsencrypt: _Zone, target: Target
+) -> None:
+    client, site = target.client, "site.example.org"
+    client.domain_add(site)
+    letsencrypt.a[site] = "198.51.100.9"
+    for _ in range(5):
+        with pytest.raises(YunohostTransient) as failed:
+            client.cert_install(site)
+        assert f"Let's Encrypt certificate install failed for {site}" in failed.value.message
+    assert len(target.data()["letsencrypt_failures"][site]) == 5
+    if target.backend == "cli":  # the API's 500 carries the last line only
+        assert "Challenge did not pass for site.example.org" in failed.value.message
+
+    letsencrypt.a[site] = "203.0.113.7"  # fixed, but within the hour of five failures
+    with pytest.raises(YunohostTransient) as limited:
+        client.cert_install(site)
+    if target.backend == "cli":
+        assert "too many failed authorizations recently" in limited.value.message
+    assert client.cert_status(site)["CA_type"] == "selfsigned"
+
+    def an_hour_later(state: dict[str, Any]) -> None:
+        state["letsencrypt_failures"][site] = [t - 3600 for t in state["letsencrypt_failures"][site]]
+
+    _edit_state(target, an_hour_later)
+    client.cert_install(site)
+    assert client.cert_status(site)["CA_type"] == "letsencrypt"
