@@ -970,5 +970,11 @@ def get_client() -> YunohostClient:
 def _emulator_env(settings: Any) -> dict[str, str]:
     # The emulator reads its state file and main domain from the environment; the settings may
     # hold defaults that were never exported. The real CLI ignores these variables.
-    names = ("YUNOHOST_EMULATOR_STATE", "YUNOHOST_DOMAIN", "YUNOHOST_EMULATOR_VERSION")
+    names = (
+        "YUNOHOST_EMULATOR_STATE",
+        "YUNOHOST_DOMAIN",
+        "YUNOHOST_EMULATOR_VERSION",
+        "YUNOHOST_EMULATOR_DNS",
+        "YUNOHOST_EMULATOR_PUBLIC_IPS",
+    )
     return {name: str(getattr(settings, name)) for name in names if getattr(settings, name, None)}
