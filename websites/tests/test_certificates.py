@@ -160,7 +160,7 @@ def test_a_custom_domain_owner_sees_the_records_to_set(owner_api, user, plus_tie
 
 
 def test_lets_encrypt_failures_are_spaced_over_hours_then_the_step_fails(
-    owner_api, emulator, dns_zone, mailoutbox, settings
+    owner_api, emulator, dns_zone, mailoutbox, settings, staff_notes
 ):
     settings.YUNOHOST_CERT_RETRY_SCHEDULE = [900, 3600]
     settings.YUNOHOST_EMULATOR_PUBLIC_IPS = "192.0.2.1"  # Let's Encrypt cannot reach us (a firewall, say)
@@ -187,6 +187,8 @@ def test_lets_encrypt_failures_are_spaced_over_hours_then_the_step_fails(
     assert len(emulator.log("domain cert install")) == 3
     assert len(emulator.state()["letsencrypt_failures"][SITE]) == 3  # within Let's Encrypt's 5 an hour
     assert owner_api.get(f"{API}{website.pk}").json()["certificate_detail"]["state"] == "failing"
+    assert [event for event, _ in staff_notes] == ["website_requested", "website_live", "operation_failed"]
+    assert f"cert:{SITE}" in staff_notes[-1][1]
 
 
 def test_a_staff_retry_checks_dns_before_spending_an_attempt(
