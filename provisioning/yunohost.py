@@ -922,8 +922,10 @@ def _bottle_error_page(response: requests.Response) -> bool:
     its own HTML "Internal Server Error" page. For `user create` that is the LDAP uniqueness
     check (``user_creation_failed``): the name clashes with a group, an alias or another entry.
     """
-    content_type = response.headers.get("Content-Type", "")
-    return response.status_code == 500 and "html" in content_type and "Internal Server Error" in response.text
+    content_type, text = response.headers.get("Content-Type", ""), response.text
+    # bottle's page, not a proxy's ("<center>nginx</center>"): that one stays transient.
+    bottle = "Sorry, the requested URL" in text and "<pre>Internal Server Error</pre>" in text
+    return response.status_code == 500 and "html" in content_type and bottle
 
 
 def _short(text: str, limit: int = 300) -> str:

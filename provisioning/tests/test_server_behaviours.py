@@ -24,7 +24,7 @@ from provisioning.yunohost import YunohostAlreadyExists, YunohostNotFound, Yunoh
 
 from . import test_contract
 from .conftest import API_ADMIN, API_PASSWORD, http_emulator_process, run_lane
-from .test_contract import BIN, MAIN, PASSWORD, Target
+from .test_contract import BIN, MAIN, PASSWORD, Target, api_backend
 
 # The contract's fixtures: every test here runs through both backends, as YunoHost 12 and 11.2.
 backend, version, target = test_contract.backend, test_contract.version, test_contract.target
@@ -259,3 +259,15 @@ def test_lets_encrypt_fails_until_dns_points_at_the_server_and_limits_failures(
     _edit_state(target, an_hour_later)
     client.cert_install(site)
     assert client.cert_status(site)["CA_type"] == "letsencrypt"
+
+
+@pytest.mark.parametrize("version", ["12", "11"])
+def test_a_proxys_html_500_on_user_create_stays_transient(tmp_path, tls_cert, version: str) -> None:
+    state = tmp_path / "state.json"
+    page = "<html><head><title>500 Internal Server Error</title></head><body><center><h1>500 Internal Server Error</h1></center><hr><center>nginx</center></body></html>"
+    with http_emulator_process(state, version=version, tls=tls_cert) as url:
+        emulator_module.add_fault(
+            {"command": "user create", "status": 500, "body": page, "content_type": "text/html"}, str(state)
+        )
+        with pytest.raises(YunohostTransient):
+            api_backend(url, tls_cert[0], version).user_create(**CAMILLE)
