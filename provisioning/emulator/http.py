@@ -192,7 +192,8 @@ _PLAIN_500_KEYS = {"instance_already_running", "root_required"}
 _PLAIN_500_KEYS |= {"certmanager_cert_install_failed"}
 # YunohostError (500) rather than YunohostValidationError (400), though raised before the operation.
 _SERVER_ERROR_KEYS = {"user_update_failed", "domain_creation_failed"}
-# bottle's ERROR_PAGE_TEMPLATE for an uncaught exception (bottle 0.12, DEBUG off).
+# bottle's ERROR_PAGE_TEMPLATE for an uncaught exception (bottle 0.12, DEBUG off), with the URL as
+# yunohost-api sees it behind nginx's proxy_pass.
 _BOTTLE_500 = """<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
 <html>
     <head>
@@ -200,7 +201,7 @@ _BOTTLE_500 = """<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
     </head>
     <body>
         <h1>Error: 500 Internal Server Error</h1>
-        <p>Sorry, the requested URL <tt>&#039;/users&#039;</tt>
+        <p>Sorry, the requested URL <tt>&#039;http://127.0.0.1:6787/users&#039;</tt>
            caused an error:</p>
         <pre>Internal Server Error</pre>
     </body>
