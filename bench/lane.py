@@ -62,6 +62,7 @@ def bench_env(state: Path, *, db_name: str = DB_NAME, redis_db: int = REDIS_DB) 
         "LOG_LEVEL": "WARNING",
         "YUNOHOST_BIN": str(ROOT / "provisioning" / "bin" / "yunohost"),
         "YUNOHOST_EMULATOR_STATE": str(state),
+        "YUNOHOST_CERT_DNS_CHECK": "false",  # no public DNS here: the emulator installs every certificate
     }
 
 

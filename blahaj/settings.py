@@ -496,6 +496,27 @@ if YUNOHOST_PASSWORD_CHECK not in ("ldap", "portal", "local"):
 if YUNOHOST_PASSWORD_UNREACHABLE not in ("local", "refuse"):
     raise ImproperlyConfigured("YUNOHOST_PASSWORD_UNREACHABLE must be local or refuse.")
 
+# Let's Encrypt through YunoHost (docs/yunohost.md §10.1). Before asking for a certificate the
+# lane checks that the name resolves (A/AAAA, WEBSITES_DNS_RESOLVERS) to the server's public
+# addresses: YUNOHOST_PUBLIC_IPS (comma-separated), or else what YUNOHOST_DOMAIN resolves to. Off by
+# default in development and tests, where no public DNS is reached.
+YUNOHOST_CERT_DNS_CHECK = env_bool("YUNOHOST_CERT_DNS_CHECK", not (DEBUG or TESTING))
+YUNOHOST_PUBLIC_IPS = env_list("YUNOHOST_PUBLIC_IPS", "")
+# Seconds between two Let's Encrypt attempts for one name, after each failed one; then the step
+# fails (staff can retry it). Let's Encrypt allows 5 failed validations per name per hour.
+YUNOHOST_CERT_RETRY_SCHEDULE = [
+    int(value) for value in env_list("YUNOHOST_CERT_RETRY_SCHEDULE", "900,3600,10800,21600,43200")
+]
+# While the name does not point at the server: the wait before the next DNS check (no attempt is
+# spent), growing with the time waited (a quarter of it) up to the max. It never gives up.
+YUNOHOST_CERT_DNS_RECHECK = env_int("YUNOHOST_CERT_DNS_RECHECK", 900)
+YUNOHOST_CERT_DNS_RECHECK_MAX = env_int("YUNOHOST_CERT_DNS_RECHECK_MAX", 6 * 3600)
+if not YUNOHOST_CERT_RETRY_SCHEDULE or any(delay < 720 for delay in YUNOHOST_CERT_RETRY_SCHEDULE):
+    raise ImproperlyConfigured(
+        "YUNOHOST_CERT_RETRY_SCHEDULE needs at least one delay, each of 720 s or more: Let's Encrypt "
+        "allows 5 failed validations per name per hour."
+    )
+
 # The lane (provisioning/services.py, provisioning/locks.py): retries, heartbeat and sweeper.
 # All durations are in seconds.
 # Real tries of one operation before it fails (a busy YunoHost does not count as one).

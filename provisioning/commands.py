@@ -11,11 +11,25 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from . import gitsync
+from django.conf import settings
+
+from . import certificates, gitsync
 from .models import Operation
 from .yunohost import YunohostAlreadyExists, YunohostNotFound, YunohostPermanent, YunohostTransient, get_client
 
 Handler = Callable[[Any, dict[str, Any], dict[str, str]], Any]
+
+
+class NotYet(YunohostTransient):
+    """The effect cannot happen yet: try again later, on the kind's own schedule (the lane's
+    `_not_yet`). ``attempted`` says whether YunoHost was asked (an attempt, on the schedule) or a
+    check before it failed (no attempt spent: the next check after ``recheck_in`` seconds).
+    ``detail`` is what the step is waiting for, kept in the operation's output for the pages."""
+
+    def __init__(self, message: str, *, attempted: bool, detail: dict[str, Any], command: str = "") -> None:
+        super().__init__(message, command=command)
+        self.attempted = attempted
+        self.detail = detail
 
 
 def _user_create(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
@@ -63,19 +77,35 @@ def _domain_remove(client: Any, args: dict[str, Any], secrets: dict[str, str]) -
 
 
 def _cert_install(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
-    """Let's Encrypt for the domain, confirmed by `cert status`: the install may exit 0 having
-    installed nothing (docs/yunohost.md §1.8). Not there yet is transient: the lane backs off."""
+    """Let's Encrypt for the domain, once its DNS points at the server (docs/yunohost.md §10.1).
+
+    The install may exit 0 having installed nothing (§1.8), so `cert status` confirms it. A
+    certificate an admin put there themselves (`CA_type` `other`) is kept: nothing to do. A name
+    that does not resolve to the server is not sent to Let's Encrypt, whose failed validations are
+    limited per name and per hour: the step waits for DNS without spending an attempt.
+    """
     domain = args["domain"]
+    command = "domain cert install"
     try:
         current = client.cert_status(domain)
     except YunohostNotFound:
         return {"note": "The domain is no longer on YunoHost: no certificate to install."}
     if current.get("CA_type") == "letsencrypt":
         return {"certificate": "letsencrypt"}
-    client.cert_install(domain)
-    status = client.cert_status(domain)
-    if status.get("CA_type") != "letsencrypt":
-        raise YunohostTransient(f"No Let's Encrypt certificate for {domain} yet.", command="domain cert install")
+    if current.get("CA_type") == "other":
+        return {"certificate": "other", "note": "An admin installed a certificate of their own: it is kept."}
+    if settings.YUNOHOST_CERT_DNS_CHECK:
+        dns = certificates.check(domain)
+        if not dns.ready:
+            detail = {"waiting": "dns", "found": dns.found, "records": dns.records()}
+            raise NotYet(dns.sentence(), attempted=False, detail=detail, command=command)
+    try:
+        client.cert_install(domain)
+    except YunohostTransient as error:
+        raise NotYet(error.message, attempted=True, detail={"waiting": "letsencrypt"}, command=command) from None
+    if client.cert_status(domain).get("CA_type") != "letsencrypt":
+        message = f"No Let's Encrypt certificate for {domain} yet."
+        raise NotYet(message, attempted=True, detail={"waiting": "letsencrypt"}, command=command)
     return {"certificate": "letsencrypt"}
 
 

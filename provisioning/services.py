@@ -213,6 +213,7 @@ class Outcome:
     error: str = ""
     busy: bool = False
     retry_in: float = 0.0
+    counted: bool = True  # False: a check failed before YunoHost was asked, no attempt spent
 
 
 def _earlier_unfinished() -> Exists:
@@ -305,6 +306,24 @@ def _transient(operation: Operation, error: str) -> Outcome:
     return Outcome(Status.PENDING, error=error, retry_in=delay)
 
 
+def _not_yet(operation: Operation, exc: commands.NotYet, error: str) -> Outcome:
+    """The step's effect cannot happen yet (a certificate: docs/yunohost.md §10.1).
+
+    An attempt that asked YunoHost waits the next delay of YUNOHOST_CERT_RETRY_SCHEDULE and fails
+    once the schedule is used up; a check that failed first spends no attempt and comes back after
+    YUNOHOST_CERT_DNS_RECHECK, a quarter of the time waited so far, at most the max.
+    """
+    output = json.dumps(exc.detail, sort_keys=True)
+    if not exc.attempted:
+        waited = (timezone.now() - operation.created_at).total_seconds()
+        delay = min(max(settings.YUNOHOST_CERT_DNS_RECHECK, waited / 4), settings.YUNOHOST_CERT_DNS_RECHECK_MAX)
+        return Outcome(Status.PENDING, output=output, error=error, retry_in=delay, counted=False)
+    schedule = settings.YUNOHOST_CERT_RETRY_SCHEDULE
+    if operation.attempts > len(schedule):
+        return Outcome(Status.FAILED, output=output, error=f"{error} (gave up after {operation.attempts} attempts)")
+    return Outcome(Status.PENDING, output=output, error=error, retry_in=schedule[operation.attempts - 1])
+
+
 def _execute(operation: Operation, lock: LaneLock) -> Outcome:
     try:
         secrets = _unseal(operation.secret_args)
@@ -318,6 +337,8 @@ def _execute(operation: Operation, lock: LaneLock) -> Outcome:
         return Outcome(Status.PENDING, error="YunoHost was busy with another command.", busy=True, retry_in=delay)
     except YunohostPermanent as exc:
         return Outcome(Status.FAILED, error=_redact(str(exc), secrets)[:MAX_ERROR])
+    except commands.NotYet as exc:
+        return _not_yet(operation, exc, _redact(str(exc), secrets)[:MAX_ERROR])
     except YunohostError as exc:
         return _transient(operation, _redact(str(exc), secrets)[:MAX_ERROR])
     except Exception as exc:  # a bug or an environment problem: logged, retried like a transient error
@@ -333,8 +354,9 @@ def _finish_fields(operation: Operation, outcome: Outcome, now: datetime) -> dic
         fields["output"] = outcome.output
     if outcome.status == Status.PENDING:
         fields["next_attempt_at"] = now + timedelta(seconds=outcome.retry_in)
-        if outcome.busy:  # not an attempt: give back the one the claim counted
+        if outcome.busy or not outcome.counted:  # not an attempt: give back the one the claim counted
             fields["attempts"] = F("attempts") - 1
+        if outcome.busy:
             fields["busy_waits"] = F("busy_waits") + 1
     else:
         fields["finished_at"] = now
@@ -364,8 +386,9 @@ def _finish(operation: Operation, outcome: Outcome) -> bool:
 
 def _audit_outcome(operation: Operation, outcome: Outcome) -> None:
     """Each attempt's outcome is a row of the audit log (door and actor `lane`), in the
-    transaction that records it. A busy wait is no attempt and leaves no row."""
-    if outcome.busy:
+    transaction that records it. A busy wait, or a check that failed before YunoHost was asked,
+    is no attempt and leaves no row."""
+    if outcome.busy or not outcome.counted:
         return
     if outcome.status == Status.SUCCEEDED:
         result, detail = audit.Result.OK, f"operation {operation.pk} succeeded (attempt {operation.attempts})"

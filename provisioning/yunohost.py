@@ -70,6 +70,10 @@ PERMISSION_RE = re.compile(r"[A-Za-z0-9_-]+\.[a-z0-9_]+")  # <app>.main, mail.ma
 WEB_PATH_RE = re.compile(r"/[A-Za-z0-9_.~/-]*")
 SHELL_RE = re.compile(r"/[A-Za-z0-9_./-]+")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# The locale every CLI call runs in (CliBackend); the API backend sends ``locale=en`` instead.
+ENGLISH = {"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "LANGUAGE": "en"}
+# Shells that are never in /etc/shells: `user update` refuses to write them back (invalid_shell).
+NOLOGIN_SHELLS = frozenset({"/bin/false", "/usr/bin/false", "/sbin/nologin", "/usr/sbin/nologin"})
 MAX_PASSWORD = 126  # YunoHost refuses 127 characters or more (password_too_long)
 MAX_NAME = 200
 
@@ -387,14 +391,21 @@ class YunohostClient:
         """Update a user; the login shell is kept unless ``login_shell`` is given.
 
         `user update` resets the shell to /bin/bash when it is not passed (docs/yunohost.md §1.2), so
-        the current one is read first and passed back.
+        the current one is read first and passed back; except a no-login shell such as
+        /bin/false, which is not in /etc/shells: `user update` refuses to write it
+        (`invalid_shell`, §10.3), so it is not sent, and YunoHost's default applies.
         """
         command = "user update"
         cli, fields = self._user_update_args(command, username, fullname, password, mailbox_quota)
         shell = login_shell if login_shell is not None else self._current_shell(username)
         _check(command, "login shell", shell, SHELL_RE)
-        cli.append(f"--loginShell={shell}")
-        fields["loginShell"] = shell
+        if login_shell is not None or shell not in NOLOGIN_SHELLS:
+            cli.append(f"--loginShell={shell}")
+            fields["loginShell"] = shell
+        else:
+            logger.warning(
+                "yunohost user update: %s has the shell %s, which YunoHost cannot write back", username, shell
+            )
         secrets = (password,) if password else ()
         return self._expect(dict, Call(command, cli, "PUT", f"/users/{username}", fields, secrets))
 
@@ -641,9 +652,10 @@ class CliBackend(YunohostClient):
         self._prefix = [bin] if isinstance(bin, str) else list(bin)
         self.timeout = timeout
         self.lock_timeout = lock_timeout
-        # English messages whatever the host's locale: classification reads them (get_locale()
-        # takes LANG's first two letters; "C." has no translation, so English is used).
-        self.env = {**os.environ, "LANG": "C.UTF-8", **(env or {})}
+        # English messages whatever the host's or the caller's locale: classification reads them.
+        # moulinette's get_locale() reads LC_ALL first, then LC_CTYPE, LANG and LANGUAGE
+        # (docs/yunohost.md §10.2), so LC_ALL decides; sudo keeps these variables (env_check).
+        self.env = {**os.environ, **(env or {}), **ENGLISH}
 
     def __repr__(self) -> str:
         return f"CliBackend(bin={self.bin!r}, timeout={self.timeout!r}, lock_timeout={self.lock_timeout!r})"
@@ -777,7 +789,7 @@ class ApiBackend(YunohostClient):
             self._logged_in = False
             self._login(command)
             response = self._http(method, path, fields or {}, command, secrets)
-        return self._result(response, method, path, command, secrets)
+        return self._result(response, method, path, command, secrets, fields or {})
 
     def _login(self, command: str) -> None:
         self.session.cookies.clear()
@@ -824,7 +836,13 @@ class ApiBackend(YunohostClient):
         return response
 
     def _result(
-        self, response: requests.Response, method: str, path: str, command: str, secrets: Sequence[str]
+        self,
+        response: requests.Response,
+        method: str,
+        path: str,
+        command: str,
+        secrets: Sequence[str],
+        call_fields: dict[str, Any],
     ) -> Result:
         body = response.text
         if response.status_code < 300:
@@ -832,6 +850,9 @@ class ApiBackend(YunohostClient):
                 data=self._data(response, method, path, command, secrets), stdout=redact(body, secrets), stderr=""
             )
         cls, message = self._api_error(response)
+        if command == "user create" and _bottle_error_page(response):
+            username = redact(str((call_fields or {}).get("username", "")), secrets)
+            cls, message = YunohostPermanent, USER_CLASH.format(username=username)
         crashed = message.startswith("yunohost-api crashed")
         raise cls(
             message or f"yunohost-api {method} {path}: HTTP {response.status_code}",
@@ -885,6 +906,28 @@ class ApiBackend(YunohostClient):
         return classify(message), message  # 5xx: lock timeout (busy), crashes, proxies...
 
 
+USER_CLASH = (
+    "YunoHost refused to create the user {username}: the name, or its address on the domain, is already "
+    "taken in YunoHost's directory by a group, a mail alias or another entry (YunoHost's API answers this "
+    "refusal with a bare HTTP 500 page). Retrying cannot help: free the name on YunoHost, or give the "
+    "account another username."
+)
+
+
+def _bottle_error_page(response: requests.Response) -> bool:
+    """yunohost-api's answer when an error's content cannot be JSON-encoded (docs/yunohost.md §10.4).
+
+    moulinette answers every YunoHost error, and every crash, with JSON or plain text; only an
+    error that carries an exception object makes its ``json.dumps`` fail, and bottle then answers
+    its own HTML "Internal Server Error" page. For `user create` that is the LDAP uniqueness
+    check (``user_creation_failed``): the name clashes with a group, an alias or another entry.
+    """
+    content_type, text = response.headers.get("Content-Type", ""), response.text
+    # bottle's page, not a proxy's ("<center>nginx</center>"): that one stays transient.
+    bottle = "Sorry, the requested URL" in text and "<pre>Internal Server Error</pre>" in text
+    return response.status_code == 500 and "html" in content_type and bottle
+
+
 def _short(text: str, limit: int = 300) -> str:
     # A proxy's error page can be long HTML: keep messages readable in an operation's error field.
     text = " ".join(text.split())
@@ -929,5 +972,11 @@ def get_client() -> YunohostClient:
 def _emulator_env(settings: Any) -> dict[str, str]:
     # The emulator reads its state file and main domain from the environment; the settings may
     # hold defaults that were never exported. The real CLI ignores these variables.
-    names = ("YUNOHOST_EMULATOR_STATE", "YUNOHOST_DOMAIN", "YUNOHOST_EMULATOR_VERSION")
+    names = (
+        "YUNOHOST_EMULATOR_STATE",
+        "YUNOHOST_DOMAIN",
+        "YUNOHOST_EMULATOR_VERSION",
+        "YUNOHOST_EMULATOR_DNS",
+        "YUNOHOST_EMULATOR_PUBLIC_IPS",
+    )
     return {name: str(getattr(settings, name)) for name in names if getattr(settings, name, None)}

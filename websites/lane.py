@@ -311,7 +311,16 @@ def certificate_installed(*, operation: Operation) -> None:
 
 
 def certificate_failing(*, operation: Operation) -> None:
+    """Let's Encrypt's tries are used up (docs/yunohost.md §10.1): the site stays live; staff are
+    told, and their retry checks DNS before asking Let's Encrypt again."""
     _set_certificate(operation, Website.Certificate.FAILING)
+    notifications.operation_failed(
+        operation_id=operation.pk,
+        kind=operation.kind,
+        subject=operation.subject,
+        attempts=operation.attempts,
+        error=operation.error,
+    )
 
 
 def certificate_retried(*, operation: Operation) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
@@ -83,6 +84,48 @@ def _state(website: Website, name: str, operations: dict[str, Operation]) -> str
     return OPERATION_STATES[Operation.Status(operation.status)] if operation else "waiting"
 
 
+def certificate_detail(website: Website) -> dict[str, Any] | None:
+    """What the certificate step is doing, in words for the owner (docs/api.md): None before it.
+
+    While the name does not resolve to the server (docs/yunohost.md §10.1), a custom domain's
+    owner is shown the records to set; a blahaj.land address only waits for DNS to propagate.
+    """
+    operation = _operations(website).get(Kind.CERT_INSTALL)
+    if operation is None:
+        return None
+    try:
+        output = json.loads(operation.output or "{}")
+    except ValueError:
+        output = {}
+    output = output if isinstance(output, dict) else {}
+    status = Operation.Status(operation.status)
+    if status == Operation.Status.SUCCEEDED:
+        if output.get("certificate") == "other":
+            return {"state": "own", "message": "The server's administrators installed a certificate for this site."}
+        return {"state": "installed", "message": "Your site has a Let's Encrypt certificate."}
+    if status == Operation.Status.FAILED:
+        return {
+            "state": "failing",
+            "message": "Let's Encrypt did not issue a certificate for this site. Our admins have been told and will "
+            "retry it.",
+        }
+    detail: dict[str, Any] = {"state": "requesting", "message": "Asking Let's Encrypt for a certificate."}
+    if output.get("waiting") == "dns":
+        if website.is_custom_domain:
+            message = "Waiting for your DNS to point at us: set these records at your DNS provider."
+            detail = {"state": "waiting_dns", "message": message, "records": output.get("records", [])}
+        else:
+            detail = {"state": "waiting_dns", "message": "Waiting for the site's address to reach our server."}
+    elif output.get("waiting") == "letsencrypt":
+        detail = {
+            "state": "retrying",
+            "message": "Let's Encrypt has not issued the certificate yet: we will try again.",
+        }
+    if status == Operation.Status.PENDING and output.get("waiting"):
+        detail["next_attempt_at"] = operation.next_attempt_at.isoformat()
+    return detail
+
+
 def website_progress(website: Website) -> dict[str, Any]:
     """The progress page's JSON: steps, and once live, the address and SFTP access."""
     data: dict[str, Any] = {
@@ -91,6 +134,7 @@ def website_progress(website: Website) -> dict[str, Any]:
         "kind": website.kind,
         "status": website.status,
         "certificate": website.certificate,
+        "certificate_detail": certificate_detail(website),
         "steps": website_steps(website),
         "finished": website.status in (Status.LIVE, Status.FAILED, Status.DELETED),
     }

@@ -59,6 +59,7 @@ class WebsiteSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     verification = serializers.SerializerMethodField()
     steps = serializers.SerializerMethodField()
+    certificate_detail = serializers.SerializerMethodField()
 
     class Meta:
         model = Website
@@ -73,6 +74,7 @@ class WebsiteSerializer(serializers.ModelSerializer):
             "created_at",
             "owner",
             "certificate",
+            "certificate_detail",
             "failed_step",
             "steps",
             "suspended_at",
@@ -84,6 +86,9 @@ class WebsiteSerializer(serializers.ModelSerializer):
         if not website.is_custom_domain:
             return None
         return {"record": website.verification_record, "value": website.verification_token}
+
+    def get_certificate_detail(self, website: Website) -> dict[str, Any] | None:
+        return selectors.certificate_detail(website)
 
     def get_steps(self, website: Website) -> list[dict[str, Any]]:
         request = self.context.get("request")

@@ -53,7 +53,9 @@ def test_only_the_lane_worker_may_gain_privileges() -> None:
     assert "NoNewPrivileges=yes" in drop_in
     sudoers = (DEPLOY / "sudoers.d" / "blahaj").read_text().splitlines()
     assert [line for line in sudoers if line and not line.startswith("#")] == [
-        "blahaj ALL=(root) NOPASSWD: /usr/bin/yunohost"
+        "blahaj ALL=(root) NOPASSWD: /usr/bin/yunohost",
+        # The lane's English locale reaches yunohost (docs/yunohost.md §10.2); nothing else is kept.
+        'Defaults!/usr/bin/yunohost env_keep += "LC_ALL LANG LANGUAGE"',
     ]
 
 

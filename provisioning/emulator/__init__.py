@@ -33,6 +33,13 @@ Environment:
   require ``-F``; ``user delete`` has no ``--force``, ``domain add`` no
   ``--install-letsencrypt-cert``, ``app install`` no ``-i``; log lines are bare messages, with no
   ``LEVEL`` prefix (moulinette 11 when not on a tty).
+* ``LC_ALL``, ``LC_CTYPE``, ``LANG``, ``LANGUAGE`` (the first one set): ``fr...`` prints the French
+  texts YunoHost has for the errors the client tells apart, as a French server does
+  (docs/yunohost.md §10.2); the HTTP side takes each request's ``locale`` parameter instead.
+* ``YUNOHOST_EMULATOR_DNS`` (``host:port`` of a DNS server) and ``YUNOHOST_EMULATOR_PUBLIC_IPS``
+  (comma-separated): ``domain cert install`` plays Let's Encrypt, whose validation fails unless the
+  name's A/AAAA records hold one of the addresses, and which refuses a name after 5 failures in an
+  hour (``acme``, docs/yunohost.md §10.1). Unset: every ``--no-checks`` install succeeds.
 * ``YUNOHOST_EMULATOR_FAIL``: JSON list of faults (below) applied to every matching invocation
   of this process; ``times`` is ignored there.
 
@@ -45,10 +52,14 @@ values are replaced by ``**********`` in ``argv``; for locking commands ``starte
 the lock was taken and the lock is released only after ``finished``, so entries of locking
 commands never overlap. Other keys a test may set: ``settings.user_strength`` (1 to 4, -1 turns
 the check off), ``domains.<domain>.diagnosis_ok`` (lets ``cert install`` pass without
-``--no-checks``), ``users.<name>.mail_used`` (kB, shown by ``user info``), ``password_list``
-(the path of the list of common passwords; default ``most-used-passwords.txt`` next to this
-package, a sample of YunoHost's 100,000 lines that the service's tests read too) and
-``slapd_down`` (the HTTP portal login answers ``401 Unable to authenticate``).
+``--no-checks``), ``users.<name>.mail_used`` (kB, shown by ``user info``), ``users.<name>.shell`` (``/bin/false``: a
+member ``user update`` cannot pass the shell of, docs/yunohost.md §10.3), ``groups.<name>`` and
+``users.<name>.aliases`` (names and addresses a ``user create`` clashes with, §10.4),
+``domains.<domain>.cert`` (``other``: an admin's own certificate), ``letsencrypt_failures``
+(name -> times of failed validations), ``password_list`` (the path of the list of common
+passwords; default ``most-used-passwords.txt`` next to this package, a sample of YunoHost's
+100,000 lines that the service's tests read too) and ``slapd_down`` (the HTTP portal login
+answers ``401 Unable to authenticate``).
 
 Lock (moulinette's MoulinetteLock): the holder's PID in the lock file, created when taken and
 removed when released, polled every 0.5 s. A lock whose PID is dead is taken over. A command whose

@@ -13,7 +13,7 @@ import time
 
 from .arguments import action_parser, apply_extras, global_parser, redact_argv
 from .commands import HANDLERS, READ_ONLY
-from .errors import EXIT_ERROR, EXIT_OK, EmulatorError
+from .errors import EXIT_ERROR, EXIT_OK, EmulatorError, language_from_environment, set_language
 from .lock import acquire_lock, lock_path, release_lock
 from .output import Console, print_result
 from .state import append_log, consume_fault, read_state, state_path, transaction, version
@@ -94,6 +94,7 @@ def _run(ns: argparse.Namespace, opts: argparse.Namespace, console: Console, ent
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    set_language(language_from_environment(os.environ))  # moulinette's get_locale(), at start-up
     opts, rest = global_parser().parse_known_args(argv)
     if opts.plain:
         opts.output_as = "plain"

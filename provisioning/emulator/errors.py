@@ -7,6 +7,7 @@ argparse usage errors exit 2 before any of this runs. Texts come from YunoHost's
 
 from __future__ import annotations
 
+import contextvars
 import time
 
 # typing is only needed by type checkers; importing it would cost start-up time on every run.
@@ -106,6 +107,7 @@ M: dict[str, str] = {
     "{apps}\n\nPlease uninstall them using 'yunohost app remove the_app_id' or move them to "
     "another domain using 'yunohost app change-url the_app_id' before proceeding to domain removal",
     "certmanager_cert_install_success": "Let's Encrypt certificate now installed for the domain '{domain}'",
+    "certmanager_cert_install_failed": "Let's Encrypt certificate install failed for {domains}",
     "certmanager_cert_install_success_selfsigned": "Self-signed certificate now installed for the domain '{domain}'",
     "certmanager_domain_cert_not_selfsigned": "The certificate for domain {domain} is not "
     "self-signed. Are you sure you want to replace it? (Use '--force' to do so.)",
@@ -157,8 +159,63 @@ M: dict[str, str] = {
 }
 
 
+# French texts, verbatim from YunoHost's and moulinette's ``locales/fr.json`` (the same at
+# debian/11.2.32 and debian/12.1.25), for the errors the project's client tells apart: a server
+# whose locale is French answers these (docs/yunohost.md §10.2). Every other key falls back to
+# English, as m18n does for a key its locale lacks.
+FR: dict[str, str] = {
+    "instance_already_running": "Une instance est déjà en cours d'exécution, merci d'attendre sa fin "
+    "avant d'en lancer une autre.",
+    "invalid_argument": "Argument '{argument}' incorrect : {error}",
+    "argument_required": "L'argument '{argument}' est requis",
+    "user_already_exists": "Le compte '{user}' existe déjà",
+    "user_unknown": "Le compte {user} est inconnu",
+    "user_creation_failed": "Impossible de créer le compte {user}\u202f: {error}",
+    "user_update_failed": "Impossible de mettre à jour le compte {user}\u202f: {error}",
+    "ldap_attribute_already_exists": "L'attribut LDAP '{attribute}' existe déjà avec la valeur '{value}'",
+    "invalid_shell": "Shell invalide\u202f: {shell}",
+    "group_unknown": "Le groupe {group} est inconnu",
+    "domain_exists": "Le domaine existe déjà",
+    "domain_unknown": "Domaine '{domain}' inconnu",
+    "app_not_installed": "Nous n'avons pas trouvé {app} dans la liste des applications installées\u202f: {all_apps}",
+    "permission_not_found": "Permission '{permission}' introuvable",
+    "user_created": "Le compte a été créé",
+    "user_updated": "Le compte a été modifié",
+}
+
+# The language of this process's messages (the CLI: once, from the environment) or of this
+# request's (the HTTP side: its ``locale`` parameter); a context variable, so that the HTTP
+# server's threads do not see each other's.
+_LANGUAGE: contextvars.ContextVar[str] = contextvars.ContextVar("language", default="en")
+
+
+def language_from_environment(environ: dict[str, str] | Any) -> str:
+    """moulinette's ``get_locale``: ``locale.getdefaultlocale()``, which reads LC_ALL, LC_CTYPE,
+    LANG, then LANGUAGE (the first one set wins), and keeps the first two letters.
+
+    ``C``/``POSIX`` (and ``C.UTF-8``, which Python maps to ``en_US``) give English.
+
+    One departure: Python itself sets ``LC_CTYPE=C.UTF-8`` at start-up when LC_ALL is unset and
+    the locale asked for is not installed (PEP 538's coercion), which a machine without the
+    fr_FR locale does to ``LANG=fr_FR.UTF-8``; that value is skipped, so the emulator answers as
+    the French server whose locale is installed would.
+    """
+    for name in ("LC_ALL", "LC_CTYPE", "LANG", "LANGUAGE"):
+        value = environ.get(name)
+        if name == "LC_CTYPE" and value == "C.UTF-8" and not environ.get("LC_ALL"):
+            continue
+        if value:
+            return value.split(":")[0][:2]
+    return "en"
+
+
+def set_language(language: str) -> None:
+    _LANGUAGE.set(language if language == "fr" else "en")
+
+
 def t(key: str, *args: Any, **kwargs: Any) -> str:
-    return M[key].format(*args, **kwargs)
+    text = FR.get(key) if _LANGUAGE.get() == "fr" else None
+    return (text or M[key]).format(*args, **kwargs)
 
 
 class EmulatorError(Exception):

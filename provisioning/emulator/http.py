@@ -57,7 +57,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from .arguments import action_parser, apply_extras, redact_argv
 from .cli import _delay
 from .commands import HANDLERS, READ_ONLY
-from .errors import EmulatorError, M, t
+from .errors import FR, EmulatorError, M, set_language, t
 from .lock import acquire_lock, lock_path, release_lock
 from .output import Console
 from .state import append_log, consume_fault, read_state, sha256, state_path, transaction, version
@@ -193,8 +193,25 @@ ROUTES: list[tuple[str, re.Pattern[str], str, list[str], dict[str, str]]] = [
 # moulinette's own errors: plain-text bodies (docs/yunohost.md §5.5).
 _ARGUMENT_KEYS = {"invalid_argument", "argument_required", "not_a_tty"}
 _PLAIN_500_KEYS = {"instance_already_running", "root_required"}
+# YunohostError raised outside an operation: content() is the bare text, a 500 (§10.1).
+_PLAIN_500_KEYS |= {"certmanager_cert_install_failed"}
 # YunohostError (500) rather than YunohostValidationError (400), though raised before the operation.
 _SERVER_ERROR_KEYS = {"user_update_failed", "domain_creation_failed"}
+# bottle's ERROR_PAGE_TEMPLATE for an uncaught exception (bottle 0.12, DEBUG off), with the URL as
+# yunohost-api sees it behind nginx's proxy_pass.
+_BOTTLE_500 = """<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
+<html>
+    <head>
+        <title>Error: 500 Internal Server Error</title>
+    </head>
+    <body>
+        <h1>Error: 500 Internal Server Error</h1>
+        <p>Sorry, the requested URL <tt>&#039;http://127.0.0.1:6787/users&#039;</tt>
+           caused an error:</p>
+        <pre>Internal Server Error</pre>
+    </body>
+</html>
+"""
 _parse_lock = threading.Lock()  # argparse reports on sys.stderr, which is process-wide
 
 
@@ -243,7 +260,11 @@ def _template_regex(template: str) -> re.Pattern[str]:
 
 
 _TEMPLATES = sorted(
-    ((key, _template_regex(text), len(re.sub(r"\{\w*\}", "", text))) for key, text in M.items()),
+    (
+        (key, _template_regex(text), len(re.sub(r"\{\w*\}", "", text)))
+        for texts in (M, FR)
+        for key, text in texts.items()
+    ),
     key=lambda item: -item[2],  # the longest literal text first: the most specific template
 )
 
@@ -259,6 +280,11 @@ def error_key(message: str) -> tuple[str, dict[str, str]]:
 
 def error_answer(error: EmulatorError) -> Answer:
     key, params = error_key(error.message)
+    if key == "user_creation_failed":
+        # YunohostValidationError.content() carries the LDAP exception itself (error=e), which
+        # json.dumps refuses inside moulinette's error handler: bottle answers its own HTML
+        # page (docs/yunohost.md §10.4).
+        return Answer(500, _BOTTLE_500, plain=True, content_type="text/html; charset=UTF-8")
     if key in _ARGUMENT_KEYS:
         return Answer(400, error.message, plain=True)
     if key in _PLAIN_500_KEYS:
@@ -266,8 +292,6 @@ def error_answer(error: EmulatorError) -> Answer:
     if error.log_help or key in _SERVER_ERROR_KEYS:
         ref = re.search(r"yunohost log share (\S+?)'", error.log_help)
         return Answer(500, {"error": error.message, "log_ref": ref.group(1) if ref else ""})
-    # Parameters first: user_creation_failed has one named "error" that must not hide the text.
-    # (YunoHost would put an exception object there and answer a generic 500: docs/yunohost.md §5.5.)
     return Answer(400, {**params, "error": error.message, "error_key": key})
 
 
@@ -631,6 +655,8 @@ class Handler(BaseHTTPRequestHandler):
                 argv = cli_argv(command, _positionals(positionals, path_args, values), fields, values)
                 ns = parse(argv)
                 ns._api = True
+                # moulinette's api18n plugin: the request's `locale` parameter, else English.
+                set_language((values.get("locale") or ["en"])[-1])
                 return self.server.run(method, command, argv, ns)
         if any(pattern.fullmatch(route) for _, pattern, *_ in ROUTES):
             raise Answer(405, "Method not allowed", plain=True)

@@ -17,6 +17,7 @@ import requests
 
 from provisioning import emulator as emulator_module
 from provisioning.yunohost import (
+    USER_CLASH,
     ApiBackend,
     Call,
     CliBackend,
@@ -169,6 +170,8 @@ def test_quota_alone_keeps_the_shell(target: Target) -> None:
 def test_user_create_refusals(target: Target, kwargs: dict[str, str], error: type[YunohostError], message: str) -> None:
     target.client.user_create(username="camille", fullname="Camille Dupont", password=PASSWORD, domain=MAIN)
     arguments = {"fullname": "Someone Else", "password": PASSWORD, "domain": MAIN, **kwargs}
+    if target.backend == "api" and message.startswith("Could not create user"):
+        message = USER_CLASH.format(username=kwargs["username"])  # the API's bare HTML 500 (docs/yunohost.md §10.4)
     with pytest.raises(error) as exc:
         target.client.user_create(**arguments)
     assert type(exc.value) is error and exc.value.message == message
@@ -194,7 +197,7 @@ def test_domains_and_certificates(target: Target) -> None:
         "subject": "example.org",
         "CA_type": "letsencrypt",
         "validity": 89,
-        "summary": "great",
+        "summary": "letsencrypt",
         "ACME_eligible": False,
     }
     with pytest.raises(YunohostNotFound, match=r"^Domain 'nowhere.org' unknown$"):

@@ -431,7 +431,10 @@ def test_cert_install_without_no_checks_exits_0_and_installs_nothing(yh: Run, st
     assert proc.stderr.startswith(f"ERROR There is no diagnosis result for domain {MAIN} yet.")
     assert load(state)["domains"][MAIN]["cert"] == "selfsigned"
     proc = yh("domain", "cert", "install", MAIN, "--no-checks")
-    assert proc.stdout == f"SUCCESS Let's Encrypt certificate now installed for the domain '{MAIN}'\n"
+    assert proc.stdout == (
+        f"INFO Now attempting install of certificate for domain {MAIN}!\n"
+        f"SUCCESS Let's Encrypt certificate now installed for the domain '{MAIN}'\n"
+    )
     assert load(state)["domains"][MAIN]["cert"] == "letsencrypt"
     assert "is not self-signed" in error_of(yh("domain", "cert", "install", MAIN, "--no-checks"))
     assert error_of(yh("domain", "cert", "install", "ghost.org")) == "ERROR Domain 'ghost.org' unknown"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from provisioning.models import Operation
 from provisioning.tests.conftest import sha256
@@ -139,9 +140,13 @@ def test_a_failure_midway_leaves_the_site_failed_at_that_step_and_a_retry_goes_o
 
 
 def test_the_certificate_is_a_background_step_that_never_fails_the_site(owner_api, emulator, mailoutbox, settings):
-    settings.YUNOHOST_MAX_ATTEMPTS = 1
+    settings.YUNOHOST_CERT_RETRY_SCHEDULE = [900]  # two attempts, 15 minutes apart
     emulator.add_fault(command="domain cert install", exit=1, stderr="Error: Certificate installation failed", times=5)
     website = _request_and_confirm(owner_api, mailoutbox)
+    assert website.certificate == Website.Certificate.PENDING
+    Operation.objects.filter(kind="cert.install").update(next_attempt_at=timezone.now())  # 15 minutes later
+    run_lane()
+    website.refresh_from_db()
 
     assert website.status == Website.Status.LIVE
     assert website.certificate == Website.Certificate.FAILING

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import acme
 from ..errors import EmulatorError, t
 from .checks import assert_domain_exists, sorted_domains
 
@@ -24,13 +25,30 @@ def domain_cert_install(state: dict[str, Any], a: argparse.Namespace, console: C
     for domain in targets:
         if not a.force and state["domains"][domain]["cert"] != "selfsigned":
             raise EmulatorError(t("certmanager_domain_cert_not_selfsigned", domain=domain))
+    failed = []
     for domain in targets:
         if not a.no_checks and not state["domains"][domain].get("diagnosis_ok"):
             # _certificate_install_letsencrypt only logs this and skips the domain: exit 0.
             console.error(t("certmanager_domain_not_diagnosed_yet", domain=domain))
             continue
+        console.info(f"Now attempting install of certificate for domain {domain}!")
+        try:
+            if acme.enabled():
+                acme.validate(state, domain)
+        except ValueError as e:
+            console.error(f"Certificate installation for {domain} failed !\nException: {e}")
+            if a.no_checks:
+                console.error(
+                    "Please consider checking the 'DNS records' (basic) and 'Web' categories of the diagnosis "
+                    "to check for possible issues that may prevent installing a Let's Encrypt certificate on "
+                    f"domain {domain}."
+                )
+            failed.append(domain)
+            continue
         state["domains"][domain]["cert"] = "letsencrypt"
         console.success(t("certmanager_cert_install_success", domain=domain))
+    if failed:
+        raise EmulatorError(t("certmanager_cert_install_failed", domains=",".join(failed)))
 
 
 def _install_selfsigned(state: dict[str, Any], targets: list[str], force: bool, console: Console) -> None:
@@ -46,12 +64,12 @@ def domain_cert_status(state: dict[str, Any], a: argparse.Namespace, console: Co
     certificates = {}
     for domain in targets:
         assert_domain_exists(state, domain)
-        letsencrypt = state["domains"][domain]["cert"] == "letsencrypt"
+        ca_type = state["domains"][domain]["cert"]  # "other": an admin's own certificate
         certificates[domain] = {
             "subject": domain,
-            "CA_type": "letsencrypt" if letsencrypt else "selfsigned",
-            "validity": 89 if letsencrypt else 3649,
-            "summary": "great" if letsencrypt else "warning",
+            "CA_type": ca_type,
+            "validity": 3649 if ca_type == "selfsigned" else 89,
+            "summary": {"letsencrypt": "letsencrypt", "other": "ok"}.get(ca_type, "selfsigned"),
             "ACME_eligible": bool(state["domains"][domain].get("diagnosis_ok")),
         }
     return {"certificates": certificates}

@@ -36,6 +36,7 @@
     status.setAttribute("data-status", data.status);
     if (statusText[data.status]) status.textContent = statusText[data.status];
     text("website-certificate", data.certificate);
+    text("website-certificate-detail", data.certificate_detail ? data.certificate_detail.message : "");
     if (data.status === "live") {
       var link = document.getElementById("website-url");
       link.textContent = data.url; link.setAttribute("href", data.url);
