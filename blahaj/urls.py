@@ -34,3 +34,6 @@ urlpatterns = [
     # Keep last: anything else under /api/ is a 404 in the API's envelope.
     re_path(r"^api/", not_found),
 ]
+
+# An error no view caught: the envelope on API paths, Django's page elsewhere.
+handler500 = "blahaj.views.server_error"
