@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import jsonschema_rs
 import pytest
 from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError
@@ -15,6 +16,7 @@ from rest_framework.test import APIClient
 from accounts.models import AbuseReport, Invitation, User
 from blahaj.exception_handler import exception_handler
 from tiers.models import ReferralCode
+from websites.models import Website
 
 pytestmark = pytest.mark.django_db
 
@@ -319,3 +321,37 @@ def test_a_refusal_of_the_database_is_the_envelope(exc, status, body):
 
     assert response.status_code == status
     assert response.data == body
+
+
+# The schema and the answers agree on empty optional values.
+
+
+def _property_schema(client: APIClient, component: str, name: str) -> dict:
+    schema = client.get("/api/schema/?format=json").json()
+    return schema["components"]["schemas"][component]["properties"][name]
+
+
+def test_an_sftp_site_s_empty_git_url_keeps_to_the_schema(auth_client, user):
+    website = Website.objects.create(owner=user, domain="alice.blahaj.land", verification_token="t")
+
+    body = auth_client.get(f"/api/websites/{website.pk}/").json()
+
+    assert body["git_url"] == ""
+    # As schemathesis checks it: formats on.
+    assert jsonschema_rs.Draft4Validator(
+        _property_schema(auth_client, "Website", "git_url"), validate_formats=True
+    ).is_valid("")
+
+
+def test_a_report_s_empty_reply_to_keeps_to_the_schema(staff_client):
+    pk = report().pk
+
+    body = staff_client.get(f"/api/abuse-reports/{pk}/").json()
+
+    assert body["reply_to"] == ""
+    validator = jsonschema_rs.Draft4Validator(
+        _property_schema(staff_client, "AbuseReport", "reply_to"), validate_formats=True
+    )
+    assert validator.is_valid("")
+    assert validator.is_valid("me@example.org")
+    assert not validator.is_valid("not an address")
