@@ -276,7 +276,11 @@ def user_adopt_yunohost_password(*, user: User, password: str) -> None:
 
 
 def token_refresh(*, raw_refresh: str) -> dict[str, Any]:
-    refresh = tokens.parse_refresh(raw_refresh)
+    try:
+        refresh = tokens.parse_refresh(raw_refresh)
+    except InvalidToken:
+        _refresh_reuse_revoke(raw_refresh)
+        raise
     user_id = refresh.payload.get("user_id")
     user = User.objects.filter(pk=user_id).first() if user_id is not None else None
     if user is None or not login_allowed(user):
@@ -297,6 +301,26 @@ def token_refresh(*, raw_refresh: str) -> dict[str, Any]:
         data["refresh"] = str(refresh)
         data["refresh_expires_in"] = tokens.lifetime_seconds(type(refresh))
     return data
+
+
+def _refresh_reuse_revoke(raw_refresh: str) -> None:
+    """A refresh token that was already rotated out (or revoked) comes back: two parties hold
+    it, and the server cannot tell the thief from the member. Its whole family dies: the login
+    session every token descended from that login carries in `sid` ends, so the refresh token
+    the other party holds and every access token minted along the way stop working
+    (RFC 6819 §5.2.2.3; OAuth 2.0 Security BCP §4.14). A token of no login session stands for
+    every token of its account."""
+    spent = tokens.spent_refresh(raw_refresh)
+    user_id = spent.payload.get("user_id") if spent is not None else None
+    user = User.objects.filter(pk=user_id).first() if user_id is not None else None
+    if spent is None or user is None:
+        return
+    logger.warning("A spent refresh token of user %s was presented again: its login session ends.", user.pk)
+    with transaction.atomic():
+        if (session_id := tokens.session_of(spent)) is not None:
+            login_sessions.session_end_by_token(session_id=session_id)
+        else:
+            user_revoke_all_tokens(user=user)
 
 
 def token_revoke_refresh(*, raw_refresh: str) -> None:
