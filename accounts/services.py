@@ -188,9 +188,15 @@ def user_login(*, identifier: str, password: str, ip: str | None = None, user_ag
     return tokens.issue_for_user(user, session_id=str(session.public_id))
 
 
+SERVICE_ACCOUNT_PAGES = "A service account cannot sign in to the member pages: it may only create accounts."
+
+
 def user_page_session_start(*, user: User, ip: str | None = None, user_agent: str = "") -> LoginSession:
     """A member page login that passed every step: its session, listed and ended like a
-    token login's."""
+    token login's. A service account has no member pages: refused (403 `service_account`),
+    after its password was checked, so the answer tells nobody else what the account is."""
+    if user.is_service_account:
+        raise Forbidden(SERVICE_ACCOUNT_PAGES, code="service_account")
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     return login_sessions.session_start(user=user, kind=LoginSession.Kind.PAGE, ip=ip, user_agent=user_agent)
 
