@@ -400,6 +400,31 @@ def user_erase(*, user: User) -> None:
     _user_forget_after_commit(user_id)
 
 
+class LastSuperuser(Conflict):
+    code = "last_superuser"
+    message = "This is the last active superuser: make another account a superuser first."
+
+
+def superuser_keep(*, user: User) -> None:
+    """Refuse (409 `last_superuser`) what would leave no active superuser: called before `user`
+    is deleted, disabled, demoted or made a service account, in the caller's transaction.
+
+    The live superusers' rows stay locked until that transaction ends, so two admins taking
+    each other's role at once cannot both pass.
+    """
+    if not user.is_superuser:
+        return
+    with transaction.atomic():
+        live = list(
+            User.objects.select_for_update()
+            .filter(is_superuser=True, is_staff=True, deletes_at__isnull=True)
+            .exclude(status=User.Status.DISABLED)
+            .values_list("pk", flat=True)
+        )
+    if not set(live) - {user.pk}:
+        raise LastSuperuser()
+
+
 @transaction.atomic
 @audit.audited("user.disable", target=_USER)
 def user_disable(*, user: User) -> None:
@@ -408,7 +433,9 @@ def user_disable(*, user: User) -> None:
     YunoHost has no "disabled" flag: its user gets a fresh random password nobody knows
     (`user update`, through the lane), so mail, SSO and SFTP logins stop there too.
     `user_enable` mails the owner a reset link to choose a new password on both sides.
+    Never the last active superuser.
     """
+    superuser_keep(user=user)
     user.status = User.Status.DISABLED
     user.revoke_tokens()
     _user_save(user, fields=["status", "tokens_valid_after"], cutoff_moved=True)
@@ -424,7 +451,10 @@ def user_disable(*, user: User) -> None:
     detail=lambda kwargs, _: f"is_staff={kwargs['is_staff']}, is_superuser={kwargs['is_superuser']}",
 )
 def user_set_roles(*, user: User, is_staff: bool, is_superuser: bool) -> None:
-    """Staff status and superuser status, as the admin's change form sets them."""
+    """Staff status and superuser status, as the admin's change form sets them; the last
+    active superuser keeps both."""
+    if not (is_staff and is_superuser):
+        superuser_keep(user=user)
     user.is_staff, user.is_superuser = is_staff, is_superuser
     _user_save(user, fields=["is_staff", "is_superuser"])
 
