@@ -4,6 +4,7 @@ input echoed in an error message, a refusal of the database, an error nobody exp
 
 from __future__ import annotations
 
+import base64
 import json
 
 import jsonschema_rs
@@ -15,6 +16,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import AbuseReport, Invitation, User
 from blahaj.exception_handler import exception_handler
+from conftest import PASSWORD, totp_device
 from tiers.models import ReferralCode
 from websites.models import Website
 
@@ -355,3 +357,46 @@ def test_a_report_s_empty_reply_to_keeps_to_the_schema(staff_client):
     assert validator.is_valid("")
     assert validator.is_valid("me@example.org")
     assert not validator.is_valid("not an address")
+
+
+# Digits that are not ASCII, wherever a number is read from the client.
+
+NOT_ASCII_DIGITS = "\u00b9\u00b9\u00b9\u00b9\u00b9\u00b9"  # "¹¹¹¹¹¹": str.isdigit() says yes, int() says no
+
+
+def test_a_second_factor_code_of_superscript_digits_is_a_wrong_code(api_client, user):
+    totp_device(user)
+    challenge = api_client.post("/api/user/login", {"username": "alice", "password": PASSWORD}, format="json").json()
+
+    response = api_client.post(
+        "/api/user/login/mfa", {"mfa_token": challenge["mfa_token"], "code": NOT_ASCII_DIGITS}, format="json"
+    )
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_code"
+
+
+def test_a_challenge_whose_expiry_is_not_ascii_digits_fails(api_client, default_tier, settings):
+    settings.SIGNUP_CHALLENGE = "altcha"
+    settings.SIGNUP_CHALLENGE_API = True
+    solution = {"algorithm": "SHA-256", "challenge": "c", "number": 1, "salt": "s?expires=\u00b9", "signature": "x"}
+    body = {
+        "target": "phish.example",
+        "reason": "phishing",
+        "details": "A fake bank login.",
+        "challenge": base64.b64encode(json.dumps(solution).encode()).decode(),
+    }
+
+    response = api_client.post("/api/abuse-reports/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "challenge_failed"
+
+
+def test_a_key_id_that_is_not_ascii_digits_is_no_key(client, user):
+    client.force_login(user)
+
+    response = client.post("/account/mfa/", {"action": "key-remove", "key": "\u00b9"})
+
+    assert response.status_code == 400  # the page, with the refusal's sentence
+    assert "Pass your second step first" in response.content.decode()
