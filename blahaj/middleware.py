@@ -47,9 +47,10 @@ def refuse_invalid_characters(
 ) -> Callable[[HttpRequest], HttpResponse]:
     """A NUL or a lone surrogate in the path or the query string is a 400 before anything reads it.
 
-    No field accepts either (and PostgreSQL cannot even compare a NUL), so a lookup, a filter or
-    the audit log's record of the path would fail on the database instead. JSON bodies get the
-    same rule in `blahaj.parsers`; forms refuse a NUL in each of their fields.
+    No field accepts either, and PostgreSQL cannot even compare a NUL: a lookup by a path
+    segment or a filter would fail on the database instead. JSON bodies get the same rule in
+    `blahaj.parsers`; forms refuse a NUL in each of their fields. Under /api/ the answer is the
+    envelope, elsewhere Django's 400 page.
     """
 
     def middleware(request: HttpRequest) -> HttpResponse:

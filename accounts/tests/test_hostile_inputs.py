@@ -228,6 +228,9 @@ def test_a_tier_that_is_not_a_string_is_refused(staff_client, user, tier):
         "/api/users/?page=two",
         "/api/users/?page=%C2%B9",
         "/api/tiers/?page=last",
+        "/api/websites/?page=0",
+        "/api/invitations/?page=x",
+        "/api/invitations/?state=",
     ],
 )
 def test_an_out_of_range_query_value_is_refused(staff_client, path):
