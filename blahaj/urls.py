@@ -35,5 +35,6 @@ urlpatterns = [
     re_path(r"^api/", not_found),
 ]
 
-# An error no view caught: the envelope on API paths, Django's page elsewhere.
+# Errors no view caught: the envelope on API paths, Django's pages elsewhere.
+handler400 = "blahaj.views.bad_request"
 handler500 = "blahaj.views.server_error"

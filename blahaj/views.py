@@ -23,6 +23,14 @@ def not_found(request: Request, *args: Any, **kwargs: Any) -> NoReturn:
     raise exceptions.NotFound("There is nothing at this address.")
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's handler400 (a request it refused before any view: too many fields, a bad
+    host): the envelope on an API path, Django's page elsewhere."""
+    if api_path(request.path_info):
+        return JsonResponse(error_body("The request could not be read.", "bad_request"), status=400)
+    return defaults.bad_request(request, exception)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """Django's handler500: an API path gets the envelope (an error raised outside a view, such
     as while rendering, never reaches DRF's handler); the pages keep Django's page."""

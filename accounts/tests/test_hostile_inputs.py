@@ -282,6 +282,16 @@ def _access(user: User) -> str:
     return staff_access(user)
 
 
+def test_a_request_django_refuses_before_any_view_is_the_envelope_on_an_api_path(staff_client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    query = "&".join(f"f{n}=1" for n in range(11))
+
+    response = staff_client.get(f"/api/users/?{query}")
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "The request could not be read.", "code": "bad_request"}
+
+
 def test_an_error_outside_the_views_on_an_api_path_is_the_envelope(db, monkeypatch):
     from rest_framework import renderers
 
