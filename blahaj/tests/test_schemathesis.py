@@ -47,8 +47,9 @@ NUL = "\x00"
 SURROGATE = "\ud800"
 
 
-def _tainted(value: Any, character: str) -> Any:
-    """`value` with `character` put into its first string (a key or a value, at any depth)."""
+def _tainted(value: Any, character: str, *, keys: bool = True) -> Any:
+    """`value` with `character` put into its first string value, at any depth; with `keys`,
+    into its first key when it holds no string (a path's parameter names stay as they are)."""
     if isinstance(value, str):
         return value + character
     if isinstance(value, list):
@@ -61,15 +62,15 @@ def _tainted(value: Any, character: str) -> Any:
             changed = _tainted(item, character)
             if changed != item:
                 return {**value, key: changed}
-        if value:
-            key = next(iter(value))
-            return {_tainted(key, character) if k == key else k: v for k, v in value.items()}
+        if value and keys:
+            first = next(iter(value))
+            return {_tainted(key, character) if key == first else key: item for key, item in value.items()}
     return value
 
 
-def _half_tainted(value: Any, characters: tuple[str, ...]) -> st.SearchStrategy:
+def _half_tainted(value: Any, characters: tuple[str, ...], *, keys: bool = True) -> st.SearchStrategy:
     """`value` as generated half the time, else with one of `characters` in a string."""
-    variants = [_tainted(value, character) for character in characters]
+    variants = [_tainted(value, character, keys=keys) for character in characters]
     return st.sampled_from([value] * len(variants) + variants)
 
 
@@ -88,7 +89,7 @@ def flatmap_query(context: schemathesis.HookContext, query: Any) -> st.SearchStr
 
 @schema.hook
 def flatmap_path_parameters(context: schemathesis.HookContext, path_parameters: Any) -> st.SearchStrategy:
-    return _half_tainted(path_parameters, (NUL,))
+    return _half_tainted(path_parameters, (NUL,), keys=False)
 
 
 # Whose token the generated requests carry: the test sets it (the staff user is a per-test row).
