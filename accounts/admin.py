@@ -12,6 +12,7 @@ from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.db.models.options import Options
@@ -76,7 +77,34 @@ class UserCreationForm(forms.ModelForm):
         }
 
 
+class UserChangeForm(DjangoUserChangeForm):
+    """Django's change form; taking the last active superuser's roles is an error on the form
+    (user_set_roles would refuse it after the form, too late for a message)."""
+
+    def clean(self) -> dict[str, Any] | None:
+        data = super().clean()
+        demoted = not (data or {}).get("is_superuser", True) or not (data or {}).get("is_staff", True)
+        if self.instance.pk and self.instance.is_superuser and demoted:
+            try:
+                services.superuser_keep(user=self.instance)
+            except services.LastSuperuser as error:
+                self.add_error("is_superuser", error.message)
+        return data
+
+
 DELETE_ACCOUNTS = "Delete the selected accounts (their websites first, then YunoHost)"
+
+
+def _actor(request: HttpRequest) -> User | None:
+    return request.user if isinstance(request.user, User) else None
+
+
+def _last_superuser(user: User) -> bool:
+    try:
+        services.superuser_keep(user=user)
+    except services.LastSuperuser:
+        return True
+    return False
 
 
 def _deletion_sentence(usernames: list[str], *, gone: bool) -> str:
@@ -97,6 +125,7 @@ class ChangeTierForm(forms.Form):
 class UserAdmin(DjangoUserAdmin):
     change_password_form = PasswordChangeForm
     add_form = UserCreationForm
+    form = UserChangeForm
     list_display = [
         "username",
         "display_name",
@@ -214,12 +243,19 @@ class UserAdmin(DjangoUserAdmin):
     # account is shut out at once; its websites are removed through the lane, then its YunoHost
     # user; the row disappears when that is done (at once when it has no website).
 
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        # Not one's own account, not the last active superuser (the services refuse both; here
+        # the page offers no button that would only be refused).
+        if obj is not None and (obj.pk == request.user.pk or _last_superuser(obj)):
+            return False
+        return super().has_delete_permission(request, obj)
+
     def delete_model(self, request: HttpRequest, obj: User) -> None:
-        deletion.user_delete_by_staff(user=obj)
+        deletion.user_delete_by_staff(user=obj, actor=_actor(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset:
-            deletion.user_delete_by_staff(user=user)
+            deletion.user_delete_by_staff(user=user, actor=_actor(request))
 
     def get_deleted_objects(
         self, objs: Any, request: HttpRequest
@@ -254,7 +290,7 @@ class UserAdmin(DjangoUserAdmin):
         under_way: list[str] = []
         for user in queryset.order_by("username"):
             try:
-                outcome = deletion.user_delete_by_staff(user=user)
+                outcome = deletion.user_delete_by_staff(user=user, actor=_actor(request))
             except ApplicationError as error:
                 self.message_user(request, f"{user.username}: {error.message}", messages.WARNING)
             else:

@@ -28,6 +28,7 @@ from django.utils.crypto import salted_hmac
 
 import audit
 from blahaj.errors import ApplicationError, Conflict
+from blahaj.lookups import as_id
 
 from . import mail_domains, services
 from .models import EmailDomainBlock, NetworkBlock, User, domain_normalized, network_normalized
@@ -94,9 +95,9 @@ def _expires_at(salt: str) -> int | None:
     _, _, query = salt.partition("?")
     values = parse_qs(query).get("expires", [])
     # One expiry only: a salt with two could be read one way here and another by altcha.
-    if len(values) != 1 or not values[0].isdigit():
+    if len(values) != 1:
         return None
-    return int(values[0])
+    return as_id(values[0])
 
 
 def challenge_verify(*, payload: str) -> None:

@@ -53,14 +53,23 @@ class NoDeletionPending(ApplicationError):
     message = "This account has no deletion pending."
 
 
+class StaffSelfDeletion(ApplicationError):
+    status_code = 409
+    code = "cannot_delete_self"
+    message = "Staff cannot delete their own account: another admin can, once you no longer need it."
+
+
 def user_request_deletion(*, user: User, password: str) -> datetime:
     """Schedule the account's deletion ACCOUNTS_DELETE_GRACE from now and mail the cancel link;
     when it will happen.
 
     Every token dies at once and the account is shut out until then. Asking again while a
-    deletion is pending changes nothing but mails the link again (with a fresh token).
+    deletion is pending changes nothing but mails the link again (with a fresh token). Staff
+    cannot delete themselves (a slip, or a stolen session, would take an admin away).
     """
     services.password_confirmed(user=user, password=password, field="password")
+    if user.is_staff:
+        raise StaffSelfDeletion()
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         if locked.deletes_at is None:
@@ -132,6 +141,7 @@ def _user_delete_schedule(*, user: User) -> User:
     locked = User.objects.select_for_update().filter(pk=user.pk).first()
     if locked is None:  # erased meanwhile (a second delete racing the first, the beat)
         raise NotFound("No such account.")
+    services.superuser_keep(user=locked)
     now = timezone.now()
     if locked.deletes_at is None or locked.deletes_at > now:
         locked.deletes_at = now  # due at once (a member's pending deletion too: sooner)
@@ -143,13 +153,17 @@ def _user_delete_schedule(*, user: User) -> User:
     return locked
 
 
-def user_delete_by_staff(*, user: User) -> str:
+def user_delete_by_staff(*, user: User, actor: User | None = None) -> str:
     """Staff delete an account (the admin, `DELETE /api/users/<username>`): the same erasure as
     a member's, due now. The account is shut out at once (every token and session dies), then
     the finalizer's first pass runs: "deleted" (nothing was waiting: `user delete` is queued and
     the row is gone), or "waiting" (its websites are being removed through the lane; the beat's
     finalizer deletes the row once they are gone). Safe to call again: nothing is queued twice.
+    Never `actor`'s own account (409 `cannot_delete_self`), never the last active superuser
+    (409 `last_superuser`).
     """
+    if actor is not None and actor.pk == user.pk:
+        raise StaffSelfDeletion()
     _user_delete_schedule(user=user)
     try:
         outcome = deletion_finalize(user_id=user.pk)

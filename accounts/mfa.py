@@ -65,6 +65,11 @@ def _normalized(code: str) -> str:
     return "".join(code.split()).replace("-", "").lower()
 
 
+def _six_digits(code: str) -> bool:
+    # ASCII digits: str.isdigit() also takes "¹", which int() then refuses.
+    return len(code) == 6 and code.isascii() and code.isdigit()
+
+
 def check_code(user: User, code: str) -> Device | None:
     """The device that accepts `code` (a TOTP code not used before, or an unused recovery
     code, which is then spent), or None."""
@@ -72,7 +77,7 @@ def check_code(user: User, code: str) -> Device | None:
     if not code or len(code) > 16:
         return None
     with transaction.atomic():
-        if code.isdigit() and len(code) == 6:
+        if _six_digits(code):
             totp = AuthenticatorApp.objects.select_for_update().filter(user=user, confirmed=True).first()
             return totp if totp is not None and totp.verify_token(code) else None
         codes = RecoveryCodes.objects.select_for_update().filter(user=user, confirmed=True).first()
@@ -111,7 +116,7 @@ def totp_confirm(user: User, code: str) -> bool:
     code = _normalized(code)
     with transaction.atomic():
         device = AuthenticatorApp.objects.select_for_update().filter(user=user, confirmed=False).first()
-        if device is None or not (code.isdigit() and len(code) == 6) or not device.verify_token(code):
+        if device is None or not _six_digits(code) or not device.verify_token(code):
             return False
         AuthenticatorApp.objects.filter(user=user, confirmed=True).delete()
         device.confirmed = True

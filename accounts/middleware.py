@@ -2,7 +2,8 @@
 
 A page login (/account/login/) starts a LoginSession like a token login does and keeps its id
 in the Django session. When that login session ends (the sessions page or API, logout-all, a
-password change elsewhere, disabling), the browser is signed out on its next request. Only
+password change elsewhere, disabling), the browser is signed out on its next request; so is a
+service account's, which has no member pages. Only
 requests that carry such a session pay the one query; API calls and anonymous visitors don't.
 """
 
@@ -24,10 +25,12 @@ def member_session(get_response: Callable[[HttpRequest], HttpResponse]) -> Calla
         if session is not None and session.session_key is not None:
             session_id = session.get(SESSION_KEY)
             user = request.user
-            if (
-                session_id
-                and user.is_authenticated
-                and not services.page_session_alive(user_id=user.pk, session_id=session_id)
+            # A service account never holds a Django session (the page login refuses it, the
+            # admin's wants staff); one that does anyway is signed out, whatever made it. A
+            # session with no signed-in user costs no query here.
+            if user.is_authenticated and (
+                getattr(user, "is_service_account", False)
+                or (session_id and not services.page_session_alive(user_id=user.pk, session_id=session_id))
             ):
                 logout(request)
         return get_response(request)

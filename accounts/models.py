@@ -569,7 +569,7 @@ class AuthenticatorApp(TimestampMixin, ThrottlingMixin, Device):
                 self.user_id,
             )
             key = None
-        if key is not None and str(token).isdigit():
+        if key is not None and str(token).isascii() and str(token).isdigit():
             totp = TOTP(key, self.step, self.t0, self.digits, self.drift)
             totp.time = time.time()
             verified = bool(totp.verify(int(token), self.tolerance, self.last_t + 1))

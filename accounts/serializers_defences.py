@@ -47,6 +47,8 @@ class AbuseReportCreateSerializer(StrictModelSerializer):
 
 class AbuseReportSerializer(StrictModelSerializer):
     assignee = serializers.CharField(source="assignee.username", read_only=True, allow_null=True)
+    # Empty when the reporter left no address: "an address or empty", as in the request.
+    reply_to = serializers.EmailField(read_only=True, allow_blank=True)
 
     class Meta:
         model = AbuseReport

@@ -14,7 +14,7 @@ from .models import Invitation
 
 
 class _TierField(serializers.SlugRelatedField):
-    default_error_messages = {"does_not_exist": "Unknown tier: {value}.", "blank": "Give a tier's slug, or null."}
+    default_error_messages = {"does_not_exist": "Unknown tier.", "blank": "Give a tier's slug, or null."}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(slug_field="slug", queryset=Tier.objects.all(), **kwargs)

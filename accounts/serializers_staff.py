@@ -41,7 +41,7 @@ class StaffUserSerializer(serializers.ModelSerializer):
 
 
 class _TierField(serializers.SlugRelatedField):
-    default_error_messages = {"does_not_exist": "Unknown tier: {value}.", "invalid": "Give a tier's slug."}
+    default_error_messages = {"does_not_exist": "Unknown tier.", "invalid": "Give a tier's slug."}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(slug_field="slug", queryset=Tier.objects.all(), **kwargs)
@@ -73,7 +73,7 @@ class StaffUserFilterSerializer(StrictSerializer):
 
     def validate_tier(self, value: str) -> str:
         if not Tier.objects.filter(slug=value).exists():
-            raise serializers.ValidationError(f"Unknown tier: {value}.")
+            raise serializers.ValidationError("Unknown tier.")
         return value
 
 

@@ -188,9 +188,15 @@ def user_login(*, identifier: str, password: str, ip: str | None = None, user_ag
     return tokens.issue_for_user(user, session_id=str(session.public_id))
 
 
+SERVICE_ACCOUNT_PAGES = "A service account cannot sign in to the member pages: it may only create accounts."
+
+
 def user_page_session_start(*, user: User, ip: str | None = None, user_agent: str = "") -> LoginSession:
     """A member page login that passed every step: its session, listed and ended like a
-    token login's."""
+    token login's. A service account has no member pages: refused (403 `service_account`),
+    after its password was checked, so the answer tells nobody else what the account is."""
+    if user.is_service_account:
+        raise Forbidden(SERVICE_ACCOUNT_PAGES, code="service_account")
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     return login_sessions.session_start(user=user, kind=LoginSession.Kind.PAGE, ip=ip, user_agent=user_agent)
 
@@ -276,7 +282,11 @@ def user_adopt_yunohost_password(*, user: User, password: str) -> None:
 
 
 def token_refresh(*, raw_refresh: str) -> dict[str, Any]:
-    refresh = tokens.parse_refresh(raw_refresh)
+    try:
+        refresh = tokens.parse_refresh(raw_refresh)
+    except InvalidToken:
+        _refresh_reuse_revoke(raw_refresh)
+        raise
     user_id = refresh.payload.get("user_id")
     user = User.objects.filter(pk=user_id).first() if user_id is not None else None
     if user is None or not login_allowed(user):
@@ -297,6 +307,26 @@ def token_refresh(*, raw_refresh: str) -> dict[str, Any]:
         data["refresh"] = str(refresh)
         data["refresh_expires_in"] = tokens.lifetime_seconds(type(refresh))
     return data
+
+
+def _refresh_reuse_revoke(raw_refresh: str) -> None:
+    """A refresh token that was already rotated out (or revoked) comes back: two parties hold
+    it, and the server cannot tell the thief from the member. Its whole family dies: the login
+    session every token descended from that login carries in `sid` ends, so the refresh token
+    the other party holds and every access token minted along the way stop working
+    (RFC 6819 §5.2.2.3; OAuth 2.0 Security BCP §4.14). A token of no login session stands for
+    every token of its account."""
+    spent = tokens.spent_refresh(raw_refresh)
+    user_id = spent.payload.get("user_id") if spent is not None else None
+    user = User.objects.filter(pk=user_id).first() if user_id is not None else None
+    if spent is None or user is None:
+        return
+    logger.warning("A spent refresh token of user %s was presented again: its login session ends.", user.pk)
+    with transaction.atomic():
+        if (session_id := tokens.session_of(spent)) is not None:
+            login_sessions.session_end_by_token(session_id=session_id)
+        else:
+            user_revoke_all_tokens(user=user)
 
 
 def token_revoke_refresh(*, raw_refresh: str) -> None:
@@ -370,6 +400,31 @@ def user_erase(*, user: User) -> None:
     _user_forget_after_commit(user_id)
 
 
+class LastSuperuser(Conflict):
+    code = "last_superuser"
+    message = "This is the last active superuser: make another account a superuser first."
+
+
+def superuser_keep(*, user: User) -> None:
+    """Refuse (409 `last_superuser`) what would leave no active superuser: called before `user`
+    is deleted, disabled, demoted or made a service account, in the caller's transaction.
+
+    The live superusers' rows stay locked until that transaction ends, so two admins taking
+    each other's role at once cannot both pass.
+    """
+    if not user.is_superuser:
+        return
+    with transaction.atomic():
+        live = list(
+            User.objects.select_for_update()
+            .filter(is_superuser=True, is_staff=True, deletes_at__isnull=True)
+            .exclude(status=User.Status.DISABLED)
+            .values_list("pk", flat=True)
+        )
+    if not set(live) - {user.pk}:
+        raise LastSuperuser()
+
+
 @transaction.atomic
 @audit.audited("user.disable", target=_USER)
 def user_disable(*, user: User) -> None:
@@ -378,7 +433,9 @@ def user_disable(*, user: User) -> None:
     YunoHost has no "disabled" flag: its user gets a fresh random password nobody knows
     (`user update`, through the lane), so mail, SSO and SFTP logins stop there too.
     `user_enable` mails the owner a reset link to choose a new password on both sides.
+    Never the last active superuser.
     """
+    superuser_keep(user=user)
     user.status = User.Status.DISABLED
     user.revoke_tokens()
     _user_save(user, fields=["status", "tokens_valid_after"], cutoff_moved=True)
@@ -394,7 +451,10 @@ def user_disable(*, user: User) -> None:
     detail=lambda kwargs, _: f"is_staff={kwargs['is_staff']}, is_superuser={kwargs['is_superuser']}",
 )
 def user_set_roles(*, user: User, is_staff: bool, is_superuser: bool) -> None:
-    """Staff status and superuser status, as the admin's change form sets them."""
+    """Staff status and superuser status, as the admin's change form sets them; the last
+    active superuser keeps both."""
+    if not (is_staff and is_superuser):
+        superuser_keep(user=user)
     user.is_staff, user.is_superuser = is_staff, is_superuser
     _user_save(user, fields=["is_staff", "is_superuser"])
 

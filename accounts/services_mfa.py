@@ -374,6 +374,7 @@ def service_account_convert(*, username: str) -> User:
         raise Conflict(f"{user.username} is already a service account.", code="service_account_exists")
     if user.on_yunohost:
         raise Conflict(f"{user.username} is a member's account, not a program's.", code="username_taken")
+    services.superuser_keep(user=user)
     user.is_staff = user.is_superuser = False
     user.is_service_account = True
     user.revoke_tokens()

@@ -44,11 +44,20 @@ _409 = OpenApiResponse(ERROR, description="invalid_status: the account is not in
     ),
     partial_update=extend_schema(
         request=io.StaffUserUpdateSerializer,
-        responses={200: io.StaffUserSerializer, 400: ERROR, 409: OpenApiResponse(ERROR, description="email_taken")},
+        responses={
+            200: io.StaffUserSerializer,
+            400: ERROR,
+            409: OpenApiResponse(
+                ERROR, description="email_taken, last_superuser (disabling the last active superuser)"
+            ),
+        },
         summary="Change display name, email, Discord name, or disable / enable the account",
     ),
     destroy=extend_schema(
-        responses={202: StatusSerializer},
+        responses={
+            202: StatusSerializer,
+            409: OpenApiResponse(ERROR, description="cannot_delete_self, last_superuser"),
+        },
         summary="Delete the account: shut out at once; its websites, then its YunoHost user, then the row go",
     ),
 )
@@ -91,7 +100,7 @@ class StaffUserViewSet(
 
     def destroy(self, request: Request, username: str) -> Response:
         # The erasure a member's own deletion goes through: websites first, then YunoHost.
-        deletion.user_delete_by_staff(user=self.get_object())
+        deletion.user_delete_by_staff(user=self.get_object(), actor=signed_in_user(request))
         return Response(SUCCESS, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(

@@ -25,6 +25,7 @@ from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import AccessToken, Token
 from rest_framework_simplejwt.tokens import RefreshToken as _RefreshToken
 
@@ -161,6 +162,25 @@ def deny_session(session_id: str) -> None:
     keep_until = time.time() + lifetime_seconds(RefreshToken) + 60
     cache.set(SESSION_DENY_KEY.format(sid=session_id), keep_until, timeout=lifetime_seconds(RefreshToken) + 60)
     revocation.publish({"t": "session", "sid": session_id, "exp": keep_until})
+
+
+class _SpentRefreshToken(RefreshToken):
+    # Every check of a refresh token (signature, expiry, type) but the blacklist's, which
+    # `spent_refresh` asks itself.
+    def check_blacklist(self) -> None:
+        return None
+
+
+def spent_refresh(raw: str) -> RefreshToken | None:
+    """The token, if `raw` is a genuine, unexpired refresh token already blacklisted (rotated
+    out or revoked); None for anything else, a forged or expired token included."""
+    try:
+        token = _SpentRefreshToken(raw)  # type: ignore[arg-type]  # SimpleJWT annotates the encoded token as Token
+    except TokenError:
+        return None
+    if not BlacklistedToken.objects.filter(token__jti=token.payload[api_settings.JTI_CLAIM]).exists():
+        return None
+    return token
 
 
 def parse_refresh(raw: str) -> RefreshToken:

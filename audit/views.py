@@ -8,6 +8,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import viewsets
 from rest_framework.permissions import IsAdminUser
 
+from blahaj.lookups import ID_PATTERN
+
 from . import selectors
 from .models import AuditEntry
 from .recorder import Door, Result
@@ -29,6 +31,7 @@ from .serializers import AuditEntrySerializer, AuditFilterSerializer
     retrieve=extend_schema(summary="One audit row"),
 )
 class AuditEntryViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = ID_PATTERN
     permission_classes = [IsAdminUser]
     serializer_class = AuditEntrySerializer
     filter_serializer_class = AuditFilterSerializer

@@ -48,6 +48,25 @@ class InvalidJSON(ApplicationError):
     message = "The request body is not valid JSON."
 
 
+class InvalidCharacters(ApplicationError):
+    """A NUL or a lone surrogate in a string of the request: no field takes either (PostgreSQL
+    stores no NUL, UTF-8 has no surrogates), so the request is refused before any field sees it."""
+
+    code = "invalid_characters"
+    message = "The request holds a NUL character or a lone surrogate, which no field accepts."
+
+
+def has_invalid_characters(text: str) -> bool:
+    """Whether `text` holds a NUL or a lone surrogate (what `str.encode("utf-8")` refuses)."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 class Conflict(ApplicationError):
     status_code = status.HTTP_409_CONFLICT
     code = "conflict"
@@ -85,6 +104,9 @@ class ServiceUnavailable(ApplicationError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "service_unavailable"
     message = "The service is temporarily unavailable. Try again in a few minutes."
+
+
+SERVER_ERROR = "Something went wrong on our side. Please try again later."
 
 
 def body_too_large() -> ApplicationError:

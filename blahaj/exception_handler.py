@@ -11,13 +11,24 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import DataError, IntegrityError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from blahaj.errors import ApplicationError, InvalidJSON, TooManyAttempts, body_too_large, error_body
+from blahaj.errors import (
+    SERVER_ERROR,
+    ApplicationError,
+    Conflict,
+    InvalidJSON,
+    TooManyAttempts,
+    ValidationFailed,
+    body_too_large,
+    error_body,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -25,18 +36,32 @@ logger = logging.getLogger(__name__)
 BEARER_CHALLENGE = 'Bearer realm="api"'
 
 
-def _flatten(detail: Any) -> list[str]:
+# DRF's messages that repeat the value sent (`"x" is not a valid choice.`, `Object with
+# slug=x does not exist.`): an error message never echoes raw input, which may be markup, a
+# secret pasted in the wrong field, or text the renderer cannot even encode.
+_WITHOUT_ECHO = {
+    "invalid_choice": lambda name: "Not one of the allowed values.",
+    "does_not_exist": lambda name: f"Unknown {name.replace('_', ' ')}." if name else "Not found.",
+}
+
+
+def _message(detail: Any, name: str) -> str:
+    rewrite = _WITHOUT_ECHO.get(getattr(detail, "code", None) or "")
+    return rewrite(name) if rewrite else str(detail)
+
+
+def _flatten(detail: Any, name: str = "") -> list[str]:
     if isinstance(detail, dict):
-        return [msg for value in detail.values() for msg in _flatten(value)]
+        return [msg for value in detail.values() for msg in _flatten(value, name)]
     if isinstance(detail, list):
-        return [msg for item in detail for msg in _flatten(item)]
-    return [str(detail)]
+        return [msg for item in detail for msg in _flatten(item, name)]
+    return [_message(detail, name)]
 
 
 def _fields(detail: Any) -> dict[str, list[str]]:
     if not isinstance(detail, dict):
         return {"non_field_errors": _flatten(detail)}
-    return {str(name): _flatten(value) for name, value in detail.items()}
+    return {str(name): _flatten(value, str(name)) for name, value in detail.items()}
 
 
 def _validation_response(exc: exceptions.ValidationError) -> Response:
@@ -95,6 +120,21 @@ def _translate(exc: Exception) -> Exception:
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied()
+    return _database_refusal(exc)
+
+
+def _database_refusal(exc: Exception) -> Exception:
+    """The database's refusals a service did not foresee: the envelope, never a 500. Logged by
+    type only (the message may quote the row)."""
+    if isinstance(exc, (ProtectedError, RestrictedError)):
+        logger.warning("A delete refused by a protected reference: %s", type(exc).__name__)
+        return Conflict("Other records still refer to this one, so it cannot be deleted.", code="protected")
+    if isinstance(exc, IntegrityError):
+        logger.warning("A write refused by a database constraint: %s", type(exc).__name__)
+        return Conflict("The change conflicts with the data already stored.", code="conflict")
+    if isinstance(exc, DataError):
+        logger.warning("A value refused by the database: %s", type(exc).__name__)
+        return ValidationFailed("A value does not fit what the database can store.")
     return exc
 
 
@@ -118,7 +158,7 @@ def _response(exc: Exception, context: dict) -> Response:
     view = context.get("view")
     logger.exception("Unhandled error in %s", type(view).__name__ if view else "API view")
     return Response(
-        error_body("Something went wrong on our side. Please try again later.", "server_error"),
+        error_body(SERVER_ERROR, "server_error"),
         status=500,
     )
 

@@ -9,7 +9,7 @@ from typing import IO, Any
 from django.conf import settings
 from rest_framework.parsers import JSONParser
 
-from blahaj.errors import InvalidJSON, body_too_large
+from blahaj.errors import InvalidCharacters, InvalidJSON, body_too_large, has_invalid_characters
 
 # No request of ours nests more than a few levels; a bound far below the interpreter's
 # recursion limit keeps `[[[...]]]` bodies from costing more than a refusal.
@@ -34,8 +34,25 @@ def _depth_exceeds(data: Any, limit: int) -> bool:
     return False
 
 
+def _holds_invalid_characters(data: Any) -> bool:
+    """Whether any string of `data`, key or value at any depth, holds a NUL or a lone surrogate."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if has_invalid_characters(value):
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
 class JSONObjectParser(JSONParser):
-    """JSON bodies must be objects, at most API_MAX_BODY_BYTES long and MAX_JSON_DEPTH deep.
+    """JSON bodies must be objects, at most API_MAX_BODY_BYTES long and MAX_JSON_DEPTH deep,
+    with no NUL and no lone surrogate in any string.
 
     The size is checked before parsing, so an oversized body costs nothing (no hashing,
     no JSON decoding) and gets the same envelope as any other bad input.
@@ -60,4 +77,7 @@ class JSONObjectParser(JSONParser):
         brackets = raw.count(b"[") + raw.count(b"{")
         if brackets > MAX_JSON_DEPTH and _depth_exceeds(data, MAX_JSON_DEPTH):
             raise InvalidJSON(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
+        # JSON can carry either only as a `\u` escape (a raw NUL or surrogate does not decode).
+        if b"\\u" in raw and _holds_invalid_characters(data):
+            raise InvalidCharacters()
         return data

@@ -1,8 +1,8 @@
 """The OpenAPI schema says every status an operation can answer, not only the happy ones.
 
 Views document their own outcomes with `@extend_schema`; this AutoSchema adds the answers
-that come from the machinery around every view, when the view can meet them: a refused body
-(400), a missing or bad token (401), a missing right (403), an unknown object (404), a rate
+that come from the machinery around every view, when the view can meet them: a refused body,
+path or query string (400), a missing or bad token (401), a missing right (403), an unknown object (404), a rate
 limit (429) and Redis being unreachable (503).
 """
 
@@ -33,8 +33,9 @@ def _error(description: str) -> OpenApiResponse:
 
 BAD_REQUEST = _error(
     "invalid (with `fields`), invalid_json (not a JSON object, unparsable, nested too deep, "
-    "or not sent as application/json), body_too_large"
+    "or not sent as application/json), body_too_large, invalid_characters"
 )
+INVALID_CHARACTERS = _error("invalid_characters: a NUL or a lone surrogate in the path or the query string")
 UNAUTHORIZED = _error("not_authenticated, authentication_failed or token_not_valid; with `WWW-Authenticate: Bearer`")
 FORBIDDEN = _error("permission_denied")
 NOT_FOUND = _error("not_found")
@@ -62,6 +63,8 @@ class AutoSchema(SpectacularAutoSchema):
         # A list refuses unknown query parameters (blahaj.filters).
         if has_body or self._has_filters() or self._is_list_view():
             defaults["400"] = BAD_REQUEST
+        else:
+            defaults["400"] = INVALID_CHARACTERS  # blahaj.middleware, before any view
         if self._requires_auth():
             defaults["401"] = UNAUTHORIZED
         if self._needs_a_right():
@@ -83,5 +86,5 @@ class AutoSchema(SpectacularAutoSchema):
                 responses[code]["description"] = response.description
             elif code == "400" and "invalid_json" not in responses[code]["description"]:
                 # A view names its own 400s; the parser's are the same everywhere.
-                responses[code]["description"] += "; or invalid_json, body_too_large"
+                responses[code]["description"] += "; or invalid_json, body_too_large, invalid_characters"
         return responses

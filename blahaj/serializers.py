@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from rest_framework import fields, serializers
+from rest_framework import fields, relations, serializers
 
 
 class TextCap(TypedDict):
@@ -32,7 +32,7 @@ def _expected(field: fields.Field) -> tuple[type, ...] | None:
     if isinstance(field, fields.ChoiceField):
         kinds = {type(choice) for choice in field.choices}
         return tuple(kinds) if kinds else None
-    if isinstance(field, fields.CharField):
+    if isinstance(field, (fields.CharField, relations.SlugRelatedField)):
         return (str,)
     if isinstance(field, fields.ListField):
         return (list,)

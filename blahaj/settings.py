@@ -102,11 +102,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Above WhiteNoise, so static files get the site's CSP and X-Frame-Options too.
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A NUL or a lone surrogate in the path or query string: a 400 before anything reads it.
+    "blahaj.middleware.refuse_invalid_characters",
     # Static files (the pages' CSS and script, the API docs' assets) from the app server
     # itself, in development and under gunicorn alike.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "blahaj.middleware.chunked_body",
-    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -118,7 +122,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # The audit log's door: who (read lazily), from where, through which door (audit/recorder.py).
     "audit.middleware.AuditMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "blahaj.urls"

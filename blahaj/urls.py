@@ -34,3 +34,7 @@ urlpatterns = [
     # Keep last: anything else under /api/ is a 404 in the API's envelope.
     re_path(r"^api/", not_found),
 ]
+
+# Errors no view caught: the envelope on API paths, Django's pages elsewhere.
+handler400 = "blahaj.views.bad_request"
+handler500 = "blahaj.views.server_error"

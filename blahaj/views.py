@@ -2,11 +2,16 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
+
+from blahaj.errors import SERVER_ERROR, error_body
+from blahaj.middleware import api_path
 
 
 @extend_schema(exclude=True)
@@ -16,3 +21,19 @@ from rest_framework.request import Request
 def not_found(request: Request, *args: Any, **kwargs: Any) -> NoReturn:
     """Unknown paths under /api/ answer in the envelope, not with Django's HTML page."""
     raise exceptions.NotFound("There is nothing at this address.")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's handler400 (a request it refused before any view: too many fields, a bad
+    host): the envelope on an API path, Django's page elsewhere."""
+    if api_path(request.path_info):
+        return JsonResponse(error_body("The request could not be read.", "bad_request"), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's handler500: an API path gets the envelope (an error raised outside a view, such
+    as while rendering, never reaches DRF's handler); the pages keep Django's page."""
+    if api_path(request.path_info):
+        return JsonResponse(error_body(SERVER_ERROR, "server_error"), status=500)
+    return defaults.server_error(request)

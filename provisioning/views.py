@@ -10,6 +10,8 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from blahaj.lookups import ID_PATTERN
+
 from . import services
 from .models import Operation
 from .serializers import OperationDetailSerializer, OperationFilterSerializer, OperationSerializer
@@ -26,6 +28,7 @@ from .serializers import OperationDetailSerializer, OperationFilterSerializer, O
     retrieve=extend_schema(summary="One operation, with its (redacted) output"),
 )
 class OperationViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = ID_PATTERN
     permission_classes = [IsAdminUser]
     filter_serializer_class = OperationFilterSerializer
 

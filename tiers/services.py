@@ -259,6 +259,8 @@ def referral_code_delete(*, referral_code: ReferralCode) -> None:
             "This code has been used: it records who referred whom. Deactivate it instead.",
             code="code_in_use",
         )
+    if ReferralCode.objects.filter(pk=referral_code.pk, invitation__isnull=False).exists():
+        raise Conflict("This code belongs to an invitation: cancel the invitation instead.", code="code_in_use")
     referral_code.delete()
 
 

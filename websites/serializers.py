@@ -57,6 +57,8 @@ class StepSerializer(serializers.Serializer):
 
 class WebsiteSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
+    # Empty for an SFTP site: the schema says "a URL or empty", as it does for the request.
+    git_url = serializers.URLField(read_only=True, allow_blank=True)
     verification = serializers.SerializerMethodField()
     steps = serializers.SerializerMethodField()
     certificate_detail = serializers.SerializerMethodField()

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from accounts.authentication import signed_in_user
 from accounts.permissions import IsStaff
 from blahaj.errors import NotFound, ValidationFailed
+from blahaj.lookups import as_id
 from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.throttling import member_throttles, object_throttles, throttles
 
@@ -72,8 +73,8 @@ class WebsiteViewSet(
 
     def get_object(self) -> Website:
         # Somebody else's site is a 404, like one that does not exist.
-        pk = self.kwargs.get("pk", "")
-        website = self.get_queryset().filter(pk=int(pk)).first() if str(pk).isdigit() else None
+        pk = as_id(self.kwargs.get("pk", ""))
+        website = self.get_queryset().filter(pk=pk).first() if pk is not None else None
         if website is None:
             raise NotFound("Website not found.", code="website_not_found")
         return website
@@ -116,9 +117,10 @@ class WebsiteViewSet(
     def confirm(self, request: Request, pk: str | None = None) -> Response:
         data = TokenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if not str(pk).isdigit():
+        website_id = as_id(pk)
+        if website_id is None:
             raise services.TokenInvalid()
-        website, _ = services.website_confirm(token=data.validated_data["token"], website_id=int(str(pk)))
+        website, _ = services.website_confirm(token=data.validated_data["token"], website_id=website_id)
         return Response(WebsiteSerializer(website).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(

@@ -182,7 +182,7 @@ def test_create_refuses_an_unknown_tier(staff_client):
     )
 
     assert response.status_code == 400
-    assert response.json()["error"] == "Unknown tier: platinum."
+    assert response.json()["error"] == "Unknown tier."
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from blahaj.errors import ApplicationError
+from blahaj.lookups import ID_PATTERN
 from blahaj.throttling import ScopedIPThrottle
 
 from .. import abuse_reports, defences
@@ -90,6 +91,7 @@ class AbuseReportViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
+    lookup_value_regex = ID_PATTERN
     serializer_class = AbuseReportSerializer
     filter_serializer_class = AbuseReportFilterSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]

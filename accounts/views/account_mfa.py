@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from blahaj.errors import ApplicationError, TooManyAttempts
+from blahaj.lookups import as_id
 
 from .. import mfa, services_mfa, webauthn
 from ..models import User
@@ -53,9 +54,7 @@ def account_mfa(request: HttpRequest) -> HttpResponse:
             return redirect("pages:account-mfa")
         elif action == "key-remove":
             key = request.POST.get("key", "")
-            services_mfa.key_remove(
-                user=user, key_id=int(key) if key.isdigit() else 0, session_verified=_verified(request)
-            )
+            services_mfa.key_remove(user=user, key_id=as_id(key) or 0, session_verified=_verified(request))
             return redirect("pages:account-mfa")
     except ApplicationError as error:
         context["error"] = _sentence(error)

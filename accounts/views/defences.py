@@ -7,6 +7,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import viewsets
 from rest_framework.serializers import BaseSerializer
 
+from blahaj.lookups import ID_PATTERN
+
 from .. import defences
 from ..models import EmailDomainBlock, NetworkBlock, User
 from ..permissions import IsStaff
@@ -23,6 +25,7 @@ _EXISTS = {409: OpenApiResponse(ERROR, description="network_block_exists")}
     partial_update=extend_schema(responses={200: NetworkBlockSerializer, 400: ERROR, **_EXISTS}),
 )
 class NetworkBlockViewSet(viewsets.ModelViewSet):
+    lookup_value_regex = ID_PATTERN
     queryset = NetworkBlock.objects.select_related("created_by")
     serializer_class = NetworkBlockSerializer
     permission_classes = [IsStaff]
@@ -45,6 +48,7 @@ _DOMAIN_EXISTS = {409: OpenApiResponse(ERROR, description="email_domain_block_ex
     partial_update=extend_schema(responses={200: EmailDomainBlockSerializer, 400: ERROR, **_DOMAIN_EXISTS}),
 )
 class EmailDomainBlockViewSet(viewsets.ModelViewSet):
+    lookup_value_regex = ID_PATTERN
     queryset = EmailDomainBlock.objects.select_related("created_by")
     serializer_class = EmailDomainBlockSerializer
     permission_classes = [IsStaff]

@@ -27,6 +27,7 @@ class DeleteView(APIView):
             202: io.DeleteScheduledSerializer,
             400: OpenApiResponse(ERROR, description="invalid_credentials (wrong password), or `fields`"),
             401: _401,
+            409: OpenApiResponse(ERROR, description="cannot_delete_self (a staff account)"),
             429: _LOCKED,
         },
         summary="Schedule the caller's account deletion; every token dies, a cancel link is emailed",

@@ -17,6 +17,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
 from blahaj.errors import ValidationFailed
+from blahaj.filters import refuse_invalid_values
+from blahaj.lookups import ID_PATTERN
 
 from .. import serializers_invitations as io
 from .. import services
@@ -84,16 +86,18 @@ _409 = OpenApiResponse(ERROR, description="email_taken (an account uses the addr
 class InvitationViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
+    lookup_value_regex = ID_PATTERN
     serializer_class = io.InvitationSerializer
     permission_classes = [CanInvite]
     throttle_classes = [MemberInviteThrottle]
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if unknown := sorted(set(request.query_params) - {"page", "state"}):
-            raise ValidationFailed(f"Unknown query parameter: {unknown[0]}.", fields={unknown[0]: ["Unknown."]})
+            raise ValidationFailed("Unknown query parameter.", fields={unknown[0]: ["Unknown."]})
         state = request.query_params.get("state")
         if state is not None and state not in STATES:
             raise ValidationFailed("Unknown state.", fields={"state": [f"One of: {', '.join(STATES)}."]})
+        refuse_invalid_values(request, self)
         return super().list(request, *args, **kwargs)
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:

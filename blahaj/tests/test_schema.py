@@ -57,10 +57,13 @@ def test_protected_endpoints_declare_the_bearer_scheme(client, db):
 def test_every_operation_documents_the_answers_of_the_machinery(client, db):
     paths = yaml.safe_load(client.get("/api/schema/").content)["paths"]
 
-    assert set(paths["/api/user/me"]["get"]["responses"]) == {"200", "401", "503"}
+    # 400: a NUL or a lone surrogate in the path or query string, on every operation.
+    assert set(paths["/api/user/me"]["get"]["responses"]) == {"200", "400", "401", "503"}
+    assert "invalid_characters" in paths["/api/user/me"]["get"]["responses"]["400"]["description"]
     assert set(paths["/api/user/register"]["post"]["responses"]) == {"201", "400", "403", "409", "429", "503"}
-    assert set(paths["/api/operations/{id}/"]["get"]["responses"]) == {"200", "401", "403", "404", "503"}
+    assert set(paths["/api/operations/{id}/"]["get"]["responses"]) == {"200", "400", "401", "403", "404", "503"}
     assert "invalid_json" in paths["/api/user/login"]["post"]["responses"]["400"]["description"]
+    assert "invalid_characters" in paths["/api/user/login"]["post"]["responses"]["400"]["description"]
 
 
 def test_request_bodies_carry_their_rules(client, db):

@@ -74,8 +74,8 @@ def test_a_chosen_code_is_kept_and_a_duplicate_is_a_conflict(staff_client, defau
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({"tier": "platinum"}, "tier", "Object with slug=platinum does not exist."),
-        ({"owner": "nobody"}, "owner", "Object with username=nobody does not exist."),
+        ({"tier": "platinum"}, "tier", "Unknown tier."),
+        ({"owner": "nobody"}, "owner", "Unknown owner."),
         ({"code": "a b"}, "code", "A code is 4 to 64 letters, digits, '-' or '_'."),
     ],
     ids=["unknown-tier", "unknown-owner", "bad-code"],
