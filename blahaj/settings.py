@@ -492,6 +492,19 @@ WEBSITES_GIT_HOSTS = env_list("WEBSITES_GIT_HOSTS", "github.com,gitlab.com,codeb
 # DNS servers for custom domain verification ("ip" or "ip:port"); empty: the system's.
 WEBSITES_DNS_RESOLVERS = env_list("WEBSITES_DNS_RESOLVERS", "")
 WEBSITES_DNS_TIMEOUT = env_int("WEBSITES_DNS_TIMEOUT", 5)
+# Labels under YUNOHOST_DOMAIN that no member may take: what a YunoHost host, its mail server and
+# this service use (docs/api.md, "Input rules"). A value replaces the whole list; empty: this one.
+_RESERVED_NAMES = (
+    "www,accounts,portal,webadmin,admin,admins,sso,yunohost,api,backhaj,root,webmaster,postmaster,"
+    "hostmaster,abuse,noreply,no-reply,security,support,status,"
+    "ns,ns1,ns2,ns3,ns4,ns5,ns6,ns7,ns8,ns9,dns,mx,mail,smtp,imap,pop,pop3,submission,webmail,"
+    "dmarc,dkim,spf,mta-sts,autoconfig,autodiscover,xmpp,xmpp-upload,muc,conference,pubsub,"
+    "vjud,proxy,upload,ldap,git,static,media,cdn,localhost"
+)
+WEBSITES_RESERVED_NAMES = env_list("WEBSITES_RESERVED_NAMES", "") or _RESERVED_NAMES.split(",")
+# How long a website request waits for YunoHost's `domain list` (seconds); past it the request
+# goes on and the lane checks again before `domain add`.
+YUNOHOST_REQUEST_TIMEOUT = env_int("YUNOHOST_REQUEST_TIMEOUT", 10)
 # How long a website confirmation link works (seconds).
 WEBSITES_CONFIRM_TOKEN_LIFETIME = env_int("WEBSITES_CONFIRM_TOKEN_LIFETIME", 2 * 3600)
 # What the progress page tells an SFTP site's owner.

@@ -44,7 +44,7 @@ from blahaj.queueing import send_after_commit, send_now
 from . import commands, outcomes
 from .locks import LaneLock, lane_lock
 from .models import Operation
-from .yunohost import YunohostBusy, YunohostError, YunohostPermanent
+from .yunohost import YunohostBusy, YunohostError, YunohostPermanent, get_client
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +177,20 @@ def _sequenced(kind: str, operations: Sequence[NewOperation]) -> list[Operation]
 
 def _random_password() -> str:
     return random_secrets.token_urlsafe(24)
+
+
+# --- Reading YunoHost ------------------------------------------------------------------------
+
+
+def domain_on_yunohost(*, domain: str) -> bool | None:
+    """Whether YunoHost has the domain (`domain list`, a read that takes no lock); None when
+    it did not answer within YUNOHOST_REQUEST_TIMEOUT (the lane checks again before adding it)."""
+    try:
+        listed = get_client(timeout=settings.YUNOHOST_REQUEST_TIMEOUT).domain_list().get("domains", [])
+    except YunohostError as exc:
+        logger.warning("YunoHost's domain list could not be read: %s", exc)
+        return None
+    return domain in listed
 
 
 # --- Staff actions ---------------------------------------------------------------------------
@@ -313,7 +327,7 @@ def _execute(operation: Operation, lock: LaneLock) -> Outcome:
         return Outcome(Status.FAILED, error="The operation's secret cannot be decrypted (DJANGO_SECRET_KEY changed).")
     try:
         with _Heartbeat(operation, lock):
-            result = commands.execute(operation.kind, operation.args, secrets)
+            result = commands.execute(operation.kind, operation.args, secrets, operation_id=operation.pk)
     except YunohostBusy:
         delay = _backoff(settings.YUNOHOST_BUSY_BACKOFF, operation.busy_waits + 1, settings.YUNOHOST_BUSY_BACKOFF_MAX)
         return Outcome(Status.PENDING, error="YunoHost was busy with another command.", busy=True, retry_in=delay)

@@ -449,7 +449,7 @@ class YunohostClient:
         _check(command, "domain", domain, DOMAIN_RE)
         self.execute(Call(command, ["domain", "add", domain], "POST", "/domains", {"domain": domain}))
 
-    def domain_remove(self, domain: str, *, remove_apps: bool = True) -> None:
+    def domain_remove(self, domain: str, *, remove_apps: bool = False) -> None:
         command = "domain remove"
         _check(command, "domain", domain, DOMAIN_RE)
         # With apps on the domain, -r alone would prompt for confirmation (and fail without a tty).
@@ -894,13 +894,14 @@ def _short(text: str, limit: int = 300) -> str:
 # --- Factory ------------------------------------------------------------------------------------
 
 
-def get_client() -> YunohostClient:
-    """The client configured by Django settings (YUNOHOST_BACKEND, YUNOHOST_BIN, ...)."""
+def get_client(*, timeout: float | None = None) -> YunohostClient:
+    """The client configured by Django settings (YUNOHOST_BACKEND, YUNOHOST_BIN, ...);
+    `timeout` instead of YUNOHOST_TIMEOUT for a read that must answer soon."""
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
 
     backend = getattr(settings, "YUNOHOST_BACKEND", "cli")
-    timeout = float(getattr(settings, "YUNOHOST_TIMEOUT", 300))
+    timeout = float(timeout if timeout is not None else getattr(settings, "YUNOHOST_TIMEOUT", 300))
     version = str(getattr(settings, "YUNOHOST_VERSION", "12"))
     if version not in ("11", "12"):
         raise ImproperlyConfigured(f"YUNOHOST_VERSION must be '11' or '12', not {version!r}")

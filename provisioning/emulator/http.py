@@ -189,7 +189,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str, list[str], dict[str, str]]] = [
 _ARGUMENT_KEYS = {"invalid_argument", "argument_required", "not_a_tty"}
 _PLAIN_500_KEYS = {"instance_already_running", "root_required"}
 # YunohostError (500) rather than YunohostValidationError (400), though raised before the operation.
-_SERVER_ERROR_KEYS = {"user_update_failed", "domain_creation_failed"}
+_SERVER_ERROR_KEYS = {"user_update_failed", "domain_creation_failed", "domain_deletion_failed"}
 _parse_lock = threading.Lock()  # argparse reports on sys.stderr, which is process-wide
 
 
