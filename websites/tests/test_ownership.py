@@ -263,3 +263,32 @@ def test_an_internationalized_name_in_one_script_is_accepted_as_punycode(owner_a
 
     assert response.status_code == 202, response.content
     assert response.json()["domain"] == "xn--bcher-kva.example.org"
+
+
+def test_sites_made_before_the_records_keep_their_domain_and_app_but_a_taken_over_one_gets_nothing(make_user):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("websites.migrations.0003_record_owned_objects")
+    ours, taken = make_user("dora"), make_user("eve")
+    live = Website.objects.create(owner=ours, domain=SITE, status="live", app_id="my_webapp", verification_token="t")
+    hijack = Website.objects.create(
+        owner=taken, domain=STAFFDOCS, status="live", app_id=ADMIN_APP, verification_token="u"
+    )
+    for site, output, attempts in ((live, "", 1), (hijack, '{"note": "The domain already existed"}', 1)):
+        Operation.objects.create(
+            kind="domain.add",
+            subject=site.subject,
+            sequence=1,
+            status="succeeded",
+            args={"website_id": site.pk, "domain": site.domain},
+            output=output,
+            attempts=attempts,
+        )
+
+    migration.record(apps, None)
+    migration.record(apps, None)  # run twice: nothing doubled
+
+    records = set(OwnedObject.objects.values_list("kind", "name", "domain", "state"))
+    assert records == {("domain", SITE, SITE, "created"), ("app", "my_webapp", SITE, "created")}
