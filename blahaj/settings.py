@@ -431,6 +431,9 @@ YUNOHOST_VERSION = env_str("YUNOHOST_VERSION", "12")
 YUNOHOST_DOMAIN = env_str("YUNOHOST_DOMAIN", "blahaj.land")
 YUNOHOST_TIMEOUT = env_int("YUNOHOST_TIMEOUT", 300)
 YUNOHOST_LOCK_TIMEOUT = env_int("YUNOHOST_LOCK_TIMEOUT", 5)
+# YunoHost's global lock file, read (cli backend) to know when a command of unknown outcome ended;
+# empty: /var/run/moulinette_yunohost.lock, or the emulator's beside its state.
+YUNOHOST_LOCK_FILE = env_str("YUNOHOST_LOCK_FILE", "")
 YUNOHOST_PORTAL_URL = env_str("YUNOHOST_PORTAL_URL", f"https://{YUNOHOST_DOMAIN}/yunohost/sso/")
 # Who decides an active member's password (docs/yunohost.md §9): "ldap", a bind on YunoHost's
 # slapd (this service on the YunoHost server); "portal", a login on YunoHost 12's portal API

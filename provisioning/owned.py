@@ -18,7 +18,7 @@ import contextlib
 from typing import Any
 
 from .models import Operation, OwnedObject
-from .yunohost import YunohostAlreadyExists, YunohostNotFound, YunohostPermanent
+from .yunohost import YunohostAlreadyExists, YunohostBusy, YunohostNotFound, YunohostPermanent
 
 Kind, State = OwnedObject.Kind, OwnedObject.State
 
@@ -62,6 +62,18 @@ def _set(record: OwnedObject, state: str, **fields: Any) -> None:
     for name, value in {"state": state, **fields}.items():
         setattr(record, name, value)
     record.save(update_fields=["state", "updated_at", *fields])
+
+
+def _settled(client: Any, domain: str) -> None:
+    """Before reading `app list` for an install of ours whose outcome is unknown: wait until
+    YunoHost's lock is free. Until then the instance it lists may be half made (YunoHost saves
+    its settings before the install script runs, and rolls a failed install back)."""
+    unsettled = OwnedObject.objects.filter(kind=Kind.APP, domain=domain, state=State.INTENDED).exists()
+    if unsettled and client.lock_free() is False:
+        raise YunohostBusy(
+            "YunoHost is still running a command (maybe our install): its outcome is read once it ends.",
+            command="app install",
+        )
 
 
 def _made_since(record: OwnedObject, apps: list[dict[str, Any]]) -> list[str]:
@@ -137,6 +149,7 @@ def app_install(client: Any, args: dict[str, Any], secrets: dict[str, str], oper
     leaves it alone (it never adopts it).
     """
     domain, path = args["domain"], args.get("path", "/")
+    _settled(client, domain)
     apps = client.app_list()
     for record in owned_apps(domain):
         found = _resolve(record, apps)
@@ -197,6 +210,7 @@ def app_remove(client: Any, args: dict[str, Any], operation_id: int | None) -> A
     """Remove the apps our records name on the domain (by domain: the removal may be queued
     before the install that makes the app has run); nothing else."""
     domain = args["domain"]
+    _settled(client, domain)
     apps = client.app_list()
     removed = []
     for record in owned_apps(domain):
@@ -218,6 +232,7 @@ def webapp_reset(client: Any, args: dict[str, Any], secrets: dict[str, str], ope
     """Our app removed and installed again (same instance id: YunoHost gives a freed number
     back). A re-run finds what the first run got to."""
     domain = args["domain"]
+    _settled(client, domain)
     apps = client.app_list()
     # Not the app this reset installed itself, on a re-run after its install.
     current = [r for r in owned_apps(domain) if r.state == State.CREATED and r.operation_id != operation_id]

@@ -44,7 +44,7 @@ from blahaj.queueing import send_after_commit, send_now
 from . import commands, outcomes
 from .locks import LaneLock, lane_lock
 from .models import Operation
-from .yunohost import YunohostBusy, YunohostError, YunohostPermanent, get_client
+from .yunohost import YunohostBusy, YunohostError, YunohostPermanent, YunohostUnknownOutcome, get_client
 
 logger = logging.getLogger(__name__)
 
@@ -331,6 +331,11 @@ def _execute(operation: Operation, lock: LaneLock) -> Outcome:
     except YunohostBusy:
         delay = _backoff(settings.YUNOHOST_BUSY_BACKOFF, operation.busy_waits + 1, settings.YUNOHOST_BUSY_BACKOFF_MAX)
         return Outcome(Status.PENDING, error="YunoHost was busy with another command.", busy=True, retry_in=delay)
+    except YunohostUnknownOutcome as exc:
+        # Not a failure: the command goes on on YunoHost. The next run reads the server's state
+        # once its lock is free (the kinds are idempotent), like after a busy answer.
+        delay = _backoff(settings.YUNOHOST_BUSY_BACKOFF, operation.busy_waits + 1, settings.YUNOHOST_BUSY_BACKOFF_MAX)
+        return Outcome(Status.PENDING, error=_redact(str(exc), secrets)[:MAX_ERROR], busy=True, retry_in=delay)
     except YunohostPermanent as exc:
         return Outcome(Status.FAILED, error=_redact(str(exc), secrets)[:MAX_ERROR])
     except YunohostError as exc:

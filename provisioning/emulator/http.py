@@ -52,6 +52,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from .arguments import action_parser, apply_extras, redact_argv
 from .cli import _delay
 from .commands import HANDLERS, READ_ONLY
+from .commands.apps import install_script
 from .errors import EmulatorError, M, t
 from .lock import acquire_lock, lock_path, release_lock
 from .output import Console
@@ -189,7 +190,12 @@ ROUTES: list[tuple[str, re.Pattern[str], str, list[str], dict[str, str]]] = [
 _ARGUMENT_KEYS = {"invalid_argument", "argument_required", "not_a_tty"}
 _PLAIN_500_KEYS = {"instance_already_running", "root_required"}
 # YunohostError (500) rather than YunohostValidationError (400), though raised before the operation.
-_SERVER_ERROR_KEYS = {"user_update_failed", "domain_creation_failed", "domain_deletion_failed"}
+_SERVER_ERROR_KEYS = {
+    "user_update_failed",
+    "domain_creation_failed",
+    "domain_deletion_failed",
+    "log_help_to_get_failed_log",
+}
 _parse_lock = threading.Lock()  # argparse reports on sys.stderr, which is process-wide
 
 
@@ -350,6 +356,8 @@ def _execute(method: str, command: str, ns: argparse.Namespace, path: str) -> An
     if delay:
         time.sleep(delay)
     fault = consume_fault(command, path)
+    if fault and fault.get("rollback"):
+        ns._rollback, fault = True, None  # a slow install whose script fails (install_script)
     if fault and not fault.get("after"):
         return _fault_answer(fault)
     try:
@@ -359,6 +367,8 @@ def _execute(method: str, command: str, ns: argparse.Namespace, path: str) -> An
         else:
             with transaction(path) as state:
                 result = HANDLERS[command](state, ns, console)
+            if getattr(ns, "_installing", None):
+                install_script(path, ns, console)
     except EmulatorError as e:
         return error_answer(e)
     return _fault_answer(fault) if fault else _success(method, command, result)
