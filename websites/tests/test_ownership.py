@@ -292,3 +292,18 @@ def test_sites_made_before_the_records_keep_their_domain_and_app_but_a_taken_ove
 
     records = set(OwnedObject.objects.values_list("kind", "name", "domain", "state"))
     assert records == {("domain", SITE, SITE, "created"), ("app", "my_webapp", SITE, "created")}
+
+
+def test_git_publishing_and_access_never_act_on_an_app_this_service_did_not_make(emulator):
+    from provisioning.commands import execute
+    from provisioning.owned import NotOurs
+
+    _admins_domain(emulator, STAFFDOCS, app=True)
+
+    with pytest.raises(NotOurs, match="was not made by this service"):
+        execute("webapp.git_sync", {"domain": STAFFDOCS, "app": ADMIN_APP, "git_url": "https://example.org/r"}, {})
+    suspended = {"domain": STAFFDOCS, "path": "/", "state": "suspended", "owner": "alice"}
+    assert "No app of this service" in execute("webapp.access", suspended, {})["note"]
+    assert emulator.log("user permission") == []
+    [app] = _admins_objects(emulator)[0]
+    assert "allowed" not in app  # its access untouched
