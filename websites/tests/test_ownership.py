@@ -79,6 +79,15 @@ def test_a_name_the_admins_have_on_yunohost_is_refused_at_the_request(backend, o
     assert _admins_objects(emulator) == before
 
 
+def test_a_request_goes_on_when_yunohost_does_not_answer_and_the_lane_checks_again(owner_api, settings, caplog):
+    settings.YUNOHOST_BIN = "/nonexistent/yunohost"
+
+    response = _request(owner_api, SITE)
+
+    assert response.status_code == 202, response.content
+    assert "domain list could not be read" in caplog.text
+
+
 def test_a_domain_that_appears_after_the_request_is_refused_by_the_lane_and_left_alone(
     backend, owner_api, emulator, mailoutbox, staff_notes
 ):
