@@ -6,7 +6,7 @@ import json
 import re
 
 from ..errors import EmulatorError, failed, operation_name, t
-from ..state import sha256
+from ..state import read_state, sha256, transaction
 from .checks import assert_password_strong, sorted_domains
 from .permissions import allowed
 
@@ -90,8 +90,6 @@ def install_script(path: str, a: argparse.Namespace, console: Console) -> None:
     meanwhile, as YunoHost's does: it writes settings.yml before the script runs and `app list`
     takes no lock): the script's time, then success, or a failure that removes the app again."""
     import time
-
-    from ..state import read_state, transaction
 
     instance = a._installing
     time.sleep(_install_seconds(read_state(path)))
