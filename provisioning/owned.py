@@ -95,6 +95,7 @@ def domain_add(client: Any, args: dict[str, Any], operation_id: int | None) -> A
             raise _foreign_domain(domain)
         _set(record, State.CREATED)
         return {"note": "The domain was made by an earlier attempt of this service: nothing was changed."}
+    earlier = record is not None  # an attempt of ours whose outcome was unknown may still end
     if record is None:
         record = OwnedObject.objects.create(
             kind=Kind.DOMAIN, name=domain, domain=domain, operation=_operation(operation_id)
@@ -102,6 +103,9 @@ def domain_add(client: Any, args: dict[str, Any], operation_id: int | None) -> A
     try:
         client.domain_add(domain)
     except YunohostAlreadyExists:
+        if earlier:
+            _set(record, State.CREATED)
+            return {"note": "The domain was made by an earlier attempt of this service: nothing was changed."}
         # Someone else added it between our look and our command: not ours, left alone.
         _set(record, State.REMOVED)
         raise _foreign_domain(domain) from None

@@ -316,3 +316,19 @@ def test_git_publishing_and_access_never_act_on_an_app_this_service_did_not_make
     assert emulator.log("user permission") == []
     [app] = _admins_objects(emulator)[0]
     assert "allowed" not in app  # its access untouched
+
+
+def test_domain_exists_is_ours_only_after_an_attempt_of_ours(emulator):
+    from provisioning.commands import execute
+    from provisioning.owned import NotOurs
+
+    # Listed as absent, then "already exists": someone else was faster, unless we tried before.
+    emulator.add_fault(command="domain add", exit=1, stderr="ERROR The domain already exists")
+    with pytest.raises(NotOurs):
+        execute("domain.add", {"domain": SITE}, {})
+    assert OwnedObject.objects.get(kind="domain", name=SITE).state == "removed"
+
+    OwnedObject.objects.create(kind="domain", name=SITE, domain=SITE)  # an attempt whose outcome is unknown
+    emulator.add_fault(command="domain add", exit=1, stderr="ERROR The domain already exists")
+    assert "earlier attempt" in execute("domain.add", {"domain": SITE}, {})["note"]
+    assert OwnedObject.objects.filter(kind="domain", name=SITE, state="created").count() == 1
