@@ -34,6 +34,7 @@ from blahaj.errors import (
 )
 from provisioning import password_policy
 from provisioning import passwords as yunohost_passwords
+from provisioning import services as provisioning_services
 from provisioning.locks import lane_lock
 from provisioning.models import Operation
 from provisioning.yunohost import YunohostError, get_client
@@ -542,6 +543,16 @@ def _taken(user: User) -> Conflict | None:
     return None
 
 
+def _taken_on_yunohost(user: User) -> Conflict | None:
+    """A name YunoHost has that no account here has is someone else's (an admin's user, made by
+    hand): answered like a taken name, never handed out. Asked before any row is written; when
+    YunoHost does not answer the sign-up goes on, and the lane's `user create` refuses a user it
+    did not make (docs/yunohost.md §11.4)."""
+    if provisioning_services.user_on_yunohost(username=user.username):
+        return Conflict("Username already taken", code="username_taken")
+    return None
+
+
 def _referral_code_claim(code: str, *, public: bool = False) -> tuple[int, int]:
     """Take one use of `code`; its id, and the id of its tier (or of the default tier).
 
@@ -597,7 +608,7 @@ def user_register(
     _validate_new_account(user=user, password=password)
     _terms_record(user, accepted=accept_terms)
     invited = _invitation_for_signup(raw=invitation, email=user.email) if invitation else None
-    if conflict := _taken(user):
+    if conflict := _taken(user) or _taken_on_yunohost(user):
         raise conflict
     try:
         with transaction.atomic():
@@ -944,7 +955,7 @@ def _new_staff_user(*, username: str, display_name: str, email: str, discord_use
         confirmed_at=timezone.now(),
     )
     _judge(user, fields=["username", "display_name", "email", "discord_username"])
-    if conflict := _taken(user):
+    if conflict := _taken(user) or _taken_on_yunohost(user):
         raise Conflict("Email already in use", code="email_taken") if conflict.code == "email_taken" else conflict
     return user
 
@@ -1187,6 +1198,8 @@ def users_import_from_yunohost(*, dry_run: bool = False) -> ImportSummary:
             if not dry_run:
                 with transaction.atomic():
                     user.save()
+                    # Staff's word: from now on the service may change and delete this user.
+                    provisioning_services.users_adopt(usernames=[username])
         except (ApplicationError, IntegrityError) as error:
             summary.skipped[username] = error.message if isinstance(error, ApplicationError) else "already taken"
             continue

@@ -31,10 +31,16 @@ def user_subject(username: str) -> str:
     return f"user:{username}"
 
 
-def _yunohost_user_state(username: str) -> str:
-    """ "none", "failed" (its creation failed for good) or "exists" (exists or will exist)."""
-    last = lane_selectors.operation_last(subject=user_subject(username), kinds=[Kind.USER_CREATE, Kind.USER_DELETE])
-    if last is None or last.kind == Kind.USER_DELETE:
+def _yunohost_user_state(user: User) -> str:
+    """ "none", "failed" (its creation failed for good) or "exists" (exists or will exist).
+
+    An imported account (staff's `yunohost_import`) has a YunoHost user and no `user create`."""
+    last = lane_selectors.operation_last(
+        subject=user_subject(user.username), kinds=[Kind.USER_CREATE, Kind.USER_DELETE]
+    )
+    if last is None:
+        return "exists" if user.on_yunohost else "none"
+    if last.kind == Kind.USER_DELETE:
         return "none"
     return "failed" if last.status == Operation.Status.FAILED else "exists"
 
@@ -95,7 +101,7 @@ def account_create(*, user: User) -> Operation:
 @transaction.atomic
 def account_set_password(*, user: User, password: str) -> Operation | None:
     """Give YunoHost the new password, if the account has or will have a YunoHost user."""
-    state = _yunohost_user_state(user.username)
+    state = _yunohost_user_state(user)
     if state == "exists":
         return lane.operation_create(
             kind=Kind.USER_UPDATE,
@@ -119,7 +125,7 @@ def account_set_password(*, user: User, password: str) -> Operation | None:
 
 def account_has_user(*, user: User) -> bool:
     """Whether the account has, will have, or failed to get a YunoHost user."""
-    return _yunohost_user_state(user.username) != "none"
+    return _yunohost_user_state(user) != "none"
 
 
 @transaction.atomic
@@ -131,7 +137,7 @@ def account_lock(*, user: User) -> Operation | None:
     per-app permissions would miss mail. A creation that failed gets the random password for a
     staff retry; an account not provisioned yet keeps its sign-up password (nothing to lock).
     """
-    if _yunohost_user_state(user.username) == "none":
+    if _yunohost_user_state(user) == "none":
         return None
     return account_set_password(user=user, password=_random_password())
 
@@ -141,7 +147,7 @@ def account_delete(*, user: User) -> Operation | None:
     """Queue `user delete` (with its home and mail) if a YunoHost user was ever asked for."""
     if user.pending_password:
         _set_pending_password(user, "")
-    if _yunohost_user_state(user.username) == "none":
+    if _yunohost_user_state(user) == "none":
         return None
     return lane.operation_create(
         kind=Kind.USER_DELETE,
@@ -154,7 +160,7 @@ def account_delete(*, user: User) -> Operation | None:
 @transaction.atomic
 def account_set_fullname(*, user: User) -> Operation | None:
     """Give YunoHost the new display name, if the account has or will have a YunoHost user."""
-    state = _yunohost_user_state(user.username)
+    state = _yunohost_user_state(user)
     if state == "failed":
         # A staff retry of the failed creation must create the user under the new name.
         lane.operation_update_args(operation=_failed_creation(user.username), args={"fullname": user.display_name})

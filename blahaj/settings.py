@@ -466,6 +466,9 @@ YUNOHOST_VERSION = env_str("YUNOHOST_VERSION", "12")
 YUNOHOST_DOMAIN = env_str("YUNOHOST_DOMAIN", "blahaj.land")
 YUNOHOST_TIMEOUT = env_int("YUNOHOST_TIMEOUT", 300)
 YUNOHOST_LOCK_TIMEOUT = env_int("YUNOHOST_LOCK_TIMEOUT", 5)
+# YunoHost's global lock file, read (cli backend) to know when a command of unknown outcome ended;
+# empty: /var/run/moulinette_yunohost.lock, or the emulator's beside its state.
+YUNOHOST_LOCK_FILE = env_str("YUNOHOST_LOCK_FILE", "")
 YUNOHOST_PORTAL_URL = env_str("YUNOHOST_PORTAL_URL", f"https://{YUNOHOST_DOMAIN}/yunohost/sso/")
 # Who decides an active member's password (docs/yunohost.md §9): "ldap", a bind on YunoHost's
 # slapd (this service on the YunoHost server); "portal", a login on YunoHost 12's portal API
@@ -569,6 +572,19 @@ WEBSITES_DNS_TIMEOUT = env_int("WEBSITES_DNS_TIMEOUT", 2)
 # cache); keep it below the number of server workers so that a lookup that hangs never holds
 # them all. One look-up per site at a time.
 WEBSITES_DNS_CONCURRENCY = env_int("WEBSITES_DNS_CONCURRENCY", 2)
+# Labels under YUNOHOST_DOMAIN that no member may take: what a YunoHost host, its mail server and
+# this service use (docs/api.md, "Input rules"). A value replaces the whole list; empty: this one.
+_RESERVED_NAMES = (
+    "www,accounts,portal,webadmin,admin,admins,sso,yunohost,api,backhaj,root,webmaster,postmaster,"
+    "hostmaster,abuse,noreply,no-reply,security,support,status,"
+    "ns,ns1,ns2,ns3,ns4,ns5,ns6,ns7,ns8,ns9,dns,mx,mail,smtp,imap,pop,pop3,submission,webmail,"
+    "dmarc,dkim,spf,mta-sts,autoconfig,autodiscover,xmpp,xmpp-upload,muc,conference,pubsub,"
+    "vjud,proxy,upload,ldap,git,static,media,cdn,localhost"
+)
+WEBSITES_RESERVED_NAMES = env_list("WEBSITES_RESERVED_NAMES", "") or _RESERVED_NAMES.split(",")
+# How long a website request waits for YunoHost's `domain list` (seconds); past it the request
+# goes on and the lane checks again before `domain add`.
+YUNOHOST_REQUEST_TIMEOUT = env_int("YUNOHOST_REQUEST_TIMEOUT", 10)
 # How long a website confirmation link works (seconds).
 WEBSITES_CONFIRM_TOKEN_LIFETIME = env_int("WEBSITES_CONFIRM_TOKEN_LIFETIME", 2 * 3600)
 # What the progress page tells an SFTP site's owner.

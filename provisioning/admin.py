@@ -4,10 +4,11 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from blahaj.admin import ReadOnlyAdmin
 from blahaj.errors import Conflict
 
 from . import services
-from .models import Operation
+from .models import Operation, OwnedObject
 
 
 @admin.register(Operation)
@@ -61,3 +62,14 @@ class OperationAdmin(admin.ModelAdmin):
             self.message_user(request, f"Queued {retried} operation(s) again.", messages.SUCCESS)
         if skipped:
             self.message_user(request, f"Skipped {skipped} operation(s) that had not failed.", messages.WARNING)
+
+
+@admin.register(OwnedObject)
+class OwnedObjectAdmin(ReadOnlyAdmin):
+    """What the lane made on YunoHost, and so may change or remove: a domain or an app that is
+    not here is someone else's."""
+
+    list_display = ["id", "kind", "name", "domain", "state", "operation", "created_at", "updated_at"]
+    list_filter = ["kind", "state"]
+    search_fields = ["name", "domain"]
+    ordering = ["-id"]

@@ -6,18 +6,18 @@ middle of the command: a re-run whose effect already exists succeeds without a s
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 
-from . import certificates, gitsync
+from . import certificates, gitsync, owned
 from .models import Operation
-from .yunohost import YunohostAlreadyExists, YunohostNotFound, YunohostPermanent, YunohostTransient, get_client
+from .yunohost import YunohostNotFound, YunohostPermanent, YunohostTransient, get_client
 
 Handler = Callable[[Any, dict[str, Any], dict[str, str]], Any]
+OwningHandler = Callable[[Any, dict[str, Any], dict[str, str], "int | None"], Any]
 
 
 class NotYet(YunohostTransient):
@@ -30,50 +30,6 @@ class NotYet(YunohostTransient):
         super().__init__(message, command=command)
         self.attempted = attempted
         self.detail = detail
-
-
-def _user_create(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
-    try:
-        return client.user_create(
-            username=args["username"],
-            fullname=args["fullname"],
-            password=secrets["password"],
-            domain=args["domain"],
-            mailbox_quota=args["mailbox_quota"],
-        )
-    except YunohostAlreadyExists:
-        return {"note": "The user already existed on YunoHost: nothing was changed."}
-
-
-def _user_update(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
-    # Setting a password, a quota or a name twice has the effect of setting it once.
-    return client.user_update(
-        args["username"],
-        fullname=args.get("fullname"),
-        password=secrets.get("password"),
-        mailbox_quota=args.get("mailbox_quota"),
-    )
-
-
-def _user_delete(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
-    try:
-        return client.user_delete(args["username"], purge=bool(args.get("purge")))
-    except YunohostNotFound:
-        return {"note": "The user was not on YunoHost: nothing to delete."}
-
-
-def _domain_add(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
-    try:
-        return client.domain_add(args["domain"])
-    except YunohostAlreadyExists:
-        return {"note": "The domain already existed on YunoHost: nothing was changed."}
-
-
-def _domain_remove(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
-    try:
-        return client.domain_remove(args["domain"], remove_apps=True)
-    except YunohostNotFound:
-        return {"note": "The domain was not on YunoHost: nothing to remove."}
 
 
 def _cert_install(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
@@ -109,63 +65,18 @@ def _cert_install(client: Any, args: dict[str, Any], secrets: dict[str, str]) ->
     return {"certificate": "letsencrypt"}
 
 
-def _webapp_install(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
-    # A re-run after a crash finds the instance the first run installed: no second install.
-    found = client.webapp_find(args["domain"], args.get("path", "/"))
-    if found:
-        return {"app": found}
-    app = client.webapp_install(
-        domain=args["domain"],
-        path=args.get("path", "/"),
-        with_sftp=bool(args.get("with_sftp")),
-        password=secrets.get("password"),
-        label=args["label"],
-    )
-    return {"app": app}
-
-
-def _app_remove(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
-    # By domain, at run time: the instance id may not be known when the removal is queued.
-    app = client.webapp_find(args["domain"], args.get("path", "/"))
-    if app is None:
-        return {"note": "No app was installed on the domain: nothing to remove."}
-    try:
-        client.app_remove(app)
-    except YunohostNotFound:
-        return {"note": "The app was not installed: nothing to remove."}
-    return {"app": app}
-
-
-def _app_config_set(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
-    # Setting the same password twice has the effect of setting it once.
-    client.webapp_set_sftp_password(args["app"], secrets["password"])
-    return {"app": args["app"]}
-
-
-def _webapp_reset(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
-    """The web root back to my_webapp's initial state: remove the instance and install it again.
-
-    YunoHost gives the freed instance number back (docs/yunohost.md §1.9), so the SFTP login,
-    which is the instance id, is kept. A re-run after a crash ends in the same fresh state.
-    """
-    found = client.webapp_find(args["domain"], args.get("path", "/"))
-    if found:
-        with contextlib.suppress(YunohostNotFound):  # removed meanwhile: as good
-            client.app_remove(found)
-    return _webapp_install(client, args, secrets)
-
-
 def _webapp_access(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
     """The site's `main` permission to a target state, `suspended` or `public`.
 
     suspended: `visitors` removed, then `admins` and the owner allowed; the output records which
     of those two were not allowed before, so that `public` removes only what the suspension
     added (args["suspension"], the suspending operation's id). Both YunoHost commands are
-    idempotent: a re-run after a crash ends in the same state.
+    idempotent: a re-run after a crash ends in the same state. Only the app this service made
+    on the domain is touched.
     """
-    app = client.webapp_find(args["domain"], args.get("path", "/"))
+    app = owned.site_app(args["domain"])
     if app is None:
-        return {"note": "No app is installed on the domain: no access to change."}
+        return {"note": "No app of this service is installed on the domain: no access to change."}
     permission = f"{app}.main"
     if args["state"] == "suspended":
         before = client.permission_info(permission).get("allowed", [])
@@ -191,27 +102,43 @@ def _suspension_grants(operation_id: Any) -> list[str]:
     return [str(name) for name in added if isinstance(name, str)]
 
 
+def _app_config_set(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
+    # Setting the same password twice has the effect of setting it once.
+    app = owned.our_app(args["domain"], args["app"], "app config set")
+    client.webapp_set_sftp_password(app, secrets["password"])
+    return {"app": app}
+
+
 def _git_sync(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
-    return gitsync.sync(app=args["app"], url=args["git_url"])
+    app = owned.our_app(args["domain"], args["app"], "webapp git sync")
+    return gitsync.sync(app=app, url=args["git_url"])
 
 
 HANDLERS: dict[str, Handler] = {
-    "user.create": _user_create,
-    "user.update": _user_update,
-    "user.delete": _user_delete,
-    "domain.add": _domain_add,
-    "domain.remove": _domain_remove,
+    "user.update": lambda client, args, secrets: owned.user_update(client, args, secrets),
+    "user.delete": lambda client, args, secrets: owned.user_delete(client, args),
     "cert.install": _cert_install,
-    "app.install": _webapp_install,
-    "app.remove": _app_remove,
     "app.config_set": _app_config_set,
-    "webapp.reset": _webapp_reset,
     "webapp.git_sync": _git_sync,
     "webapp.access": _webapp_access,
 }
 
 
-def execute(kind: str, args: dict[str, Any], secrets: dict[str, str]) -> Any:
+# The steps that make a user, or make or remove a site's domain and app, record what they make
+# (provisioning/owned.py): they also take the operation's id.
+OWNING: dict[str, OwningHandler] = {
+    "user.create": owned.user_create,
+    "domain.add": lambda client, args, secrets, op: owned.domain_add(client, args, op),
+    "domain.remove": lambda client, args, secrets, op: owned.domain_remove(client, args, op),
+    "app.install": owned.app_install,
+    "app.remove": lambda client, args, secrets, op: owned.app_remove(client, args, op),
+    "webapp.reset": owned.webapp_reset,
+}
+
+
+def execute(kind: str, args: dict[str, Any], secrets: dict[str, str], *, operation_id: int | None = None) -> Any:
+    if kind in OWNING:
+        return OWNING[kind](get_client(), args, secrets, operation_id)
     handler = HANDLERS.get(kind)
     if handler is None:
         raise YunohostPermanent(f"The lane has no command for operations of kind {kind!r} yet.")

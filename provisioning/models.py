@@ -81,3 +81,61 @@ class Operation(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.kind} {self.subject} ({self.status})"
+
+
+class OwnedObject(models.Model):
+    """A YunoHost domain, app or user this service made, recorded before the command that makes it.
+
+    The lane changes, resets, removes or hands out credentials only for what a row here says
+    it made: `intended` is written before the command runs (a worker that dies meanwhile leaves
+    the proof of its attempt), `created` once YunoHost confirmed it, `removed` once it is gone.
+    An app's id is known only after its install (nothing prints it): until then the row holds
+    the ids `app list` showed before, and the new one is what appeared since at its domain and
+    path.
+    """
+
+    class Kind(models.TextChoices):
+        DOMAIN = "domain", "Domain"
+        APP = "app", "App"
+        USER = "user", "User"
+
+    class State(models.TextChoices):
+        INTENDED = "intended", "About to be made"
+        CREATED = "created", "Made"
+        REMOVED = "removed", "Removed"
+
+    ALIVE = (State.INTENDED, State.CREATED)
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    # The domain's name, the app's instance id ("" until the install that makes it ends), or the
+    # user's name (a user's `domain` is its mail domain).
+    name = models.CharField(max_length=253, blank=True)
+    domain = models.CharField(max_length=253)
+    path = models.CharField(max_length=255, default="/")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.INTENDED)
+    # The operation that made it; a reset's install and a removal refer to the row, not to it.
+    operation = models.ForeignKey(
+        Operation, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_objects"
+    )
+    apps_before = models.JSONField(default=list, blank=True, help_text="App ids listed before the install.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # One live record per YunoHost object: an instance id or a domain freed and made
+            # again gets a new row, the old one stays as history.
+            models.UniqueConstraint(
+                fields=["kind", "name"],
+                condition=models.Q(state__in=["intended", "created"]) & ~models.Q(name=""),
+                name="owned_object_alive_unique",
+            ),
+        ]
+        indexes = [
+            # "What of ours is on this domain": every site step asks it.
+            models.Index(fields=["domain", "kind", "state"], name="owned_object_domain"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name or '(installing)'} on {self.domain} ({self.state})"

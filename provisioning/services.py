@@ -40,10 +40,10 @@ from blahaj.crypto import SecretUnreadable, decrypt, encrypt
 from blahaj.errors import Conflict
 from blahaj.queueing import send_after_commit, send_now
 
-from . import commands, outcomes, password_policy
+from . import commands, outcomes, owned, password_policy
 from .locks import LaneLock, lane_lock
 from .models import Operation
-from .yunohost import YunohostBusy, YunohostError, YunohostPermanent
+from .yunohost import YunohostBusy, YunohostError, YunohostPermanent, YunohostUnknownOutcome, get_client
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +176,36 @@ def _sequenced(kind: str, operations: Sequence[NewOperation]) -> list[Operation]
 
 def _random_password() -> str:
     return password_policy.random_password()
+
+
+# --- Reading YunoHost ------------------------------------------------------------------------
+
+
+def domain_on_yunohost(*, domain: str) -> bool | None:
+    """Whether YunoHost has the domain (`domain list`, a read that takes no lock); None when
+    it did not answer within YUNOHOST_REQUEST_TIMEOUT (the lane checks again before adding it)."""
+    try:
+        listed = get_client(timeout=settings.YUNOHOST_REQUEST_TIMEOUT).domain_list().get("domains", [])
+    except YunohostError as exc:
+        logger.warning("YunoHost's domain list could not be read: %s", exc)
+        return None
+    return domain in listed
+
+
+def user_on_yunohost(*, username: str) -> bool | None:
+    """Whether YunoHost has a user of this name (`user info`); None when it did not answer
+    within YUNOHOST_REQUEST_TIMEOUT (the lane's `user create` refuses one it did not make)."""
+    try:
+        return get_client(timeout=settings.YUNOHOST_REQUEST_TIMEOUT).user_info(username) is not None
+    except YunohostError as exc:
+        logger.warning("YunoHost's user info could not be read: %s", exc)
+        return None
+
+
+def users_adopt(*, usernames: list[str]) -> int:
+    """YunoHost users staff import become this service's own (the lane may then change and
+    delete them); how many were not already."""
+    return owned.users_adopt(usernames)
 
 
 # --- Staff actions ---------------------------------------------------------------------------
@@ -331,10 +361,15 @@ def _execute(operation: Operation, lock: LaneLock) -> Outcome:
         return Outcome(Status.FAILED, error="The operation's secret cannot be decrypted (DJANGO_SECRET_KEY changed).")
     try:
         with _Heartbeat(operation, lock):
-            result = commands.execute(operation.kind, operation.args, secrets)
+            result = commands.execute(operation.kind, operation.args, secrets, operation_id=operation.pk)
     except YunohostBusy:
         delay = _backoff(settings.YUNOHOST_BUSY_BACKOFF, operation.busy_waits + 1, settings.YUNOHOST_BUSY_BACKOFF_MAX)
         return Outcome(Status.PENDING, error="YunoHost was busy with another command.", busy=True, retry_in=delay)
+    except YunohostUnknownOutcome as exc:
+        # Not a failure: the command goes on on YunoHost. The next run reads the server's state
+        # once its lock is free (the kinds are idempotent), like after a busy answer.
+        delay = _backoff(settings.YUNOHOST_BUSY_BACKOFF, operation.busy_waits + 1, settings.YUNOHOST_BUSY_BACKOFF_MAX)
+        return Outcome(Status.PENDING, error=_redact(str(exc), secrets)[:MAX_ERROR], busy=True, retry_in=delay)
     except YunohostPermanent as exc:
         return Outcome(Status.FAILED, error=_redact(str(exc), secrets)[:MAX_ERROR])
     except commands.NotYet as exc:

@@ -37,6 +37,7 @@ import os
 import re
 import shlex
 import subprocess
+import threading
 import time
 import urllib.parse
 from collections.abc import Sequence
@@ -50,6 +51,7 @@ logger = logging.getLogger(__name__)
 
 REDACTED = "**********"
 WEBAPP = "my_webapp"
+MOULINETTE_LOCK = "/var/run/moulinette_yunohost.lock"
 # my_webapp 1.0~ynh21 install answers that the project does not vary (docs/yunohost.md §6).
 WEBAPP_DEFAULTS = {
     "init_main_permission": "visitors",
@@ -124,6 +126,11 @@ class YunohostTransient(YunohostError):
     """Timeouts, crashes, unknown failures, I/O: a retry may succeed."""
 
     retryable = True
+
+
+class YunohostUnknownOutcome(YunohostTransient):
+    """No answer within our timeout: the command may still be running on YunoHost (it is never
+    killed) and its outcome is unknown; the server's state tells, once its lock is free."""
 
 
 class YunohostPermanent(YunohostError):
@@ -351,6 +358,10 @@ class YunohostClient:
     def execute(self, call: Call) -> Any:
         raise NotImplementedError
 
+    def lock_free(self) -> bool | None:
+        """Whether YunoHost's global lock is free; None when this backend cannot see it."""
+        return None
+
     def user_create(
         self, *, username: str, fullname: str, password: str, domain: str, mailbox_quota: str = "0"
     ) -> dict[str, Any]:
@@ -460,7 +471,7 @@ class YunohostClient:
         _check(command, "domain", domain, DOMAIN_RE)
         self.execute(Call(command, ["domain", "add", domain], "POST", "/domains", {"domain": domain}))
 
-    def domain_remove(self, domain: str, *, remove_apps: bool = True) -> None:
+    def domain_remove(self, domain: str, *, remove_apps: bool = False) -> None:
         command = "domain remove"
         _check(command, "domain", domain, DOMAIN_RE)
         # With apps on the domain, -r alone would prompt for confirmation (and fail without a tty).
@@ -625,6 +636,15 @@ def _last_json(stdout: str) -> Any:
         return None
 
 
+def _alive(pid: int) -> bool:
+    # moulinette takes over a lock whose PID has no /proc/<pid>/exe; a zombie is dead too.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
 def _text(output: str | bytes | None) -> str:
     if isinstance(output, bytes):
         return output.decode("utf-8", "replace")
@@ -646,9 +666,11 @@ class CliBackend(YunohostClient):
         lock_timeout: int | None = 5,
         env: dict[str, str] | None = None,
         version: str = "12",
+        lock_file: str = "",
     ) -> None:
         self.bin = bin
         self.version = version
+        self.lock_file = lock_file
         self._prefix = [bin] if isinstance(bin, str) else list(bin)
         self.timeout = timeout
         self.lock_timeout = lock_timeout
@@ -680,29 +702,51 @@ class CliBackend(YunohostClient):
         return Result(data=_last_json(stdout), stdout=stdout, stderr=stderr)
 
     def _spawn(self, command: str, argv: list[str], secrets: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        """Run the command to its end. Past ``timeout`` it is left running, never killed: killing
+        sudo would leave yunohost orphaned mid-operation (an install half made, its lock held),
+        so a timeout of ours is an unknown outcome, not a failure."""
         started = time.monotonic()
         try:
-            proc = subprocess.run(
+            process = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
-                capture_output=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
                 encoding="utf-8",
                 errors="replace",
-                timeout=self.timeout,
                 env=self.env,
-                check=False,
             )
-        except subprocess.TimeoutExpired as e:
-            message = f"yunohost {command} did not finish within {self.timeout:g} s"
-            raise YunohostTransient(
-                message, command=command, argv=argv, stdout=_text(e.stdout), stderr=_text(e.stderr), secrets=secrets
-            ) from None
         except OSError as e:
             message = f"could not run {self.bin}: {e.strerror or e}"
             raise YunohostTransient(message, command=command, argv=argv, secrets=secrets) from None
-        logger.info("yunohost %s: exit %s after %.2f s", command, proc.returncode, time.monotonic() - started)
-        return proc
+        try:
+            stdout, stderr = process.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            # Its pipes drained and its exit reaped in the background, so it can finish.
+            threading.Thread(target=process.communicate, name=f"yunohost {command}", daemon=True).start()
+            message = (
+                f"yunohost {command} did not finish within {self.timeout:g} s; it was left running "
+                "and its outcome is unknown"
+            )
+            logger.warning("yunohost %s: no answer after %.2f s, left running", command, time.monotonic() - started)
+            raise YunohostUnknownOutcome(message, command=command, argv=argv, secrets=secrets) from None
+        logger.info("yunohost %s: exit %s after %.2f s", command, process.returncode, time.monotonic() - started)
+        return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
+
+    def lock_free(self) -> bool | None:
+        """Whether YunoHost's global lock is free (docs/yunohost.md §3: the holder's PID in the
+        lock file, which exists only while held): None if the file cannot be read from here."""
+        if not self.lock_file:
+            return None
+        try:
+            with open(self.lock_file, encoding="utf-8") as f:
+                pids = [int(word) for word in f.read().split() if word.isdigit()]
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return None
+        return not pids or not _alive(pids[0])
 
     def _failure(
         self, command: str, argv: list[str], proc: subprocess.CompletedProcess[str], secrets: Sequence[str]
@@ -829,6 +873,9 @@ class ApiBackend(YunohostClient):
             # The exception's text may quote the URL or the request; never the body or the cookie.
             message = f"yunohost-api {method} {path}: {type(e).__name__}: {e}"
             logger.warning("yunohost-api %s %s: %s", method, path, type(e).__name__)
+            if isinstance(e, requests.ReadTimeout) and method != "GET":
+                # Sent, not answered: yunohost-api goes on running it; the outcome is unknown.
+                raise YunohostUnknownOutcome(message, command=command, secrets=secrets) from None
             raise YunohostTransient(message, command=command, secrets=secrets) from None
         logger.info(
             "yunohost-api %s %s: HTTP %s after %.2f s", method, path, response.status_code, time.monotonic() - started
@@ -937,13 +984,14 @@ def _short(text: str, limit: int = 300) -> str:
 # --- Factory ------------------------------------------------------------------------------------
 
 
-def get_client() -> YunohostClient:
-    """The client configured by Django settings (YUNOHOST_BACKEND, YUNOHOST_BIN, ...)."""
+def get_client(*, timeout: float | None = None) -> YunohostClient:
+    """The client configured by Django settings (YUNOHOST_BACKEND, YUNOHOST_BIN, ...);
+    `timeout` instead of YUNOHOST_TIMEOUT for a read that must answer soon."""
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
 
     backend = getattr(settings, "YUNOHOST_BACKEND", "cli")
-    timeout = float(getattr(settings, "YUNOHOST_TIMEOUT", 300))
+    timeout = float(timeout if timeout is not None else getattr(settings, "YUNOHOST_TIMEOUT", 300))
     version = str(getattr(settings, "YUNOHOST_VERSION", "12"))
     if version not in ("11", "12"):
         raise ImproperlyConfigured(f"YUNOHOST_VERSION must be '11' or '12', not {version!r}")
@@ -956,6 +1004,7 @@ def get_client() -> YunohostClient:
             lock_timeout=None if lock_timeout is None else int(lock_timeout),
             env=_emulator_env(settings),
             version=version,
+            lock_file=_lock_file(settings),
         )
     if backend == "api":
         connect = float(getattr(settings, "YUNOHOST_API_CONNECT_TIMEOUT", 10))
@@ -980,3 +1029,14 @@ def _emulator_env(settings: Any) -> dict[str, str]:
         "YUNOHOST_EMULATOR_PUBLIC_IPS",
     )
     return {name: str(getattr(settings, name)) for name in names if getattr(settings, name, None)}
+
+
+def _lock_file(settings: Any) -> str:
+    # YunoHost's lock (docs/yunohost.md §3), or the emulator's when it is the CLI in use.
+    configured = str(getattr(settings, "YUNOHOST_LOCK_FILE", "") or "")
+    if configured:
+        return configured
+    if str(getattr(settings, "YUNOHOST_BIN", "")).endswith("provisioning/bin/yunohost"):
+        state = str(getattr(settings, "YUNOHOST_EMULATOR_STATE", "") or "")
+        return os.environ.get("YUNOHOST_EMULATOR_LOCK") or (state + ".lock" if state else "")
+    return MOULINETTE_LOCK

@@ -7,8 +7,10 @@ from __future__ import annotations
 import re
 import secrets
 import string
+import unicodedata
 from urllib.parse import urlsplit
 
+import idna
 from django.conf import settings
 
 from blahaj.errors import ApplicationError
@@ -17,31 +19,6 @@ LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 TLD_RE = re.compile(r"^([a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 # Names YunoHost itself refuses (domain add, in 11) or uses for its own services.
 REFUSED_PREFIXES = ("xmpp-upload.", "muc.")
-# Names under the main domain that are not a member's to take.
-RESERVED_LABELS = frozenset(
-    {
-        "www",
-        "mail",
-        "smtp",
-        "imap",
-        "pop",
-        "pop3",
-        "autoconfig",
-        "autodiscover",
-        "xmpp-upload",
-        "muc",
-        "admin",
-        "admins",
-        "root",
-        "webmaster",
-        "postmaster",
-        "abuse",
-        "yunohost",
-        "sso",
-        "backhaj",
-        "api",
-    }
-)
 # An alphabet, not a password; never { or }: my_webapp refuses them (docs/yunohost.md §6).
 PASSWORD_SYMBOLS = "-_.!@%+*"  # noqa: S105
 
@@ -74,12 +51,8 @@ def domain_normalize(raw: str) -> str:
         raise _invalid_domain("Domain: write it without the trailing dot.")
     if "*" in domain:
         raise _invalid_domain("Domain: wildcard domains are not supported.")
-    if not domain.isascii():
-        try:
-            domain = domain.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise _invalid_domain("Domain: this is not a valid domain name.") from None
-    labels = domain.split(".")
+    labels = [_a_label(label) for label in domain.split(".")]
+    domain = ".".join(labels)
     if (
         len(domain) > 253
         or len(labels) < 2
@@ -90,6 +63,54 @@ def domain_normalize(raw: str) -> str:
     if domain.startswith(REFUSED_PREFIXES):
         raise _invalid_domain("Domain: names starting with xmpp-upload. or muc. are reserved by YunoHost.")
     return domain
+
+
+def _a_label(label: str) -> str:
+    """The label as YunoHost gets it (ASCII): an internationalized one must be a valid IDNA 2008
+    label (RFC 5891, the `idna` package, not Python's IDNA 2003 codec) in a single script."""
+    if label.isascii() and not label.lower().startswith("xn--"):
+        return label  # plain LDH: the label pattern below decides
+    try:
+        unicode = idna.decode(label) if label.isascii() else label
+        encoded = idna.encode(unicode).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        raise _invalid_domain("Domain: this is not a valid internationalized domain name (IDNA 2008).") from None
+    if label.isascii() and encoded != label:
+        raise _invalid_domain("Domain: this is not a valid internationalized domain name (IDNA 2008).")
+    if not _one_script(unicode):
+        raise _invalid_domain(
+            "Domain: a name may not mix writing systems (such as Latin and Cyrillic letters that look alike)."
+        )
+    return encoded
+
+
+# Scripts that may share a label (Unicode TS #39, "highly restrictive"): Japanese, Chinese and
+# Korean writing mix their scripts with Latin; any other mix is how homographs are made.
+_SCRIPT_SETS = (
+    frozenset({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}),
+    frozenset({"LATIN", "HAN", "BOPOMOFO"}),
+    frozenset({"LATIN", "HAN", "HANGUL"}),
+)
+
+
+def _script(char: str) -> str | None:
+    """The script of a letter from its Unicode name; None for digits and the hyphen."""
+    if char.isascii() and not char.isalpha():
+        return None
+    category = unicodedata.category(char)
+    if category.startswith("M"):
+        return None  # a combining mark takes its base letter's script
+    word = unicodedata.name(char, "UNKNOWN").split()[0]
+    return "HAN" if word == "CJK" else word
+
+
+def _one_script(label: str) -> bool:
+    scripts = {script for script in map(_script, label) if script}
+    return len(scripts) <= 1 or any(scripts <= allowed for allowed in _SCRIPT_SETS)
+
+
+def reserved(label: str) -> bool:
+    return label in {name.lower() for name in settings.WEBSITES_RESERVED_NAMES}
 
 
 def is_subdomain_of_main(domain: str) -> bool:
@@ -103,7 +124,7 @@ def domain_check_tier(domain: str, *, custom_domains: bool) -> None:
         label = domain[: -len(main) - 1]
         if "." in label:
             raise DomainNotAllowed(f"Choose a name of one label under {main}, such as myname.{main}.")
-        if label in RESERVED_LABELS:
+        if reserved(label):
             raise DomainNotAllowed(f"{domain} is reserved; choose another name.")
         return
     if domain == main or not custom_domains:

@@ -54,6 +54,11 @@ class DomainTaken(Conflict):
     message = "This domain is already taken."
 
 
+class DomainOnYunohost(Conflict):
+    code = "domain_exists_on_yunohost"
+    message = "This name is already in use on our server, outside the members' websites: choose another."
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -83,6 +88,7 @@ def website_request(*, owner: User, domain: str, kind: str = Website.Kind.SFTP, 
     """
     domain = rules.domain_normalize(domain)
     kind, git_url = _kind(kind, git_url)
+    _check_server(owner, domain)
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=owner.pk)
         tier = locked.tier
@@ -106,6 +112,19 @@ def website_request(*, owner: User, domain: str, kind: str = Website.Kind.SFTP, 
         emails.send_confirmation(website=website)
         notifications.website_requested(username=locked.username, domain=domain, kind=kind)
     return website
+
+
+def _check_server(owner: User, domain: str) -> None:
+    """A name YunoHost has that is none of our sites is someone else's (an admin's): refused.
+
+    Asked before the transaction (no row is locked while YunoHost answers), after the cheap
+    refusals; the lane asks again before `domain add`, which only ever adds a name it made.
+    """
+    rules.domain_check_tier(domain, custom_domains=bool(owner.tier and owner.tier.custom_domains))
+    if Website.objects.filter(domain__iexact=domain).exclude(status=Status.DELETED).exists():
+        raise DomainTaken()
+    if lane_services.domain_on_yunohost(domain=domain):
+        raise DomainOnYunohost()
 
 
 def website_confirmation_issue(*, website: Website) -> str:

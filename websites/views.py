@@ -48,7 +48,7 @@ _429 = OpenApiResponse(ERROR, description="throttled (per member, per site); see
         responses={
             202: WebsiteSerializer,
             400: OpenApiResponse(description="domain_invalid, git_url_invalid, domain_not_allowed"),
-            409: OpenApiResponse(description="website_limit_reached, domain_taken"),
+            409: OpenApiResponse(description="website_limit_reached, domain_taken, domain_exists_on_yunohost"),
         },
         summary="Ask for a website: a confirmation link is mailed",
     ),

@@ -26,6 +26,10 @@ Environment:
   ``..._DOMAIN_CERT_INSTALL``): the same for one command, read-only ones included (these sleep
   without the lock); it wins over the generic delay. The state key ``delays``
   (``{"user create": 0.5}``) does the same for processes already running.
+* ``YUNOHOST_EMULATOR_INSTALL_SECONDS`` (or the state key ``install_seconds``): how long ``app
+  install``'s script runs. The instance is saved first, so ``app list`` (which takes no lock) shows
+  it while the install still holds the lock, as YunoHost does; a fault with ``"rollback": true``
+  makes the script fail at the end, and the app is removed again before the command fails.
 * ``YUNOHOST_EMULATOR_LOCK_WARN_AFTER`` (default 15): seconds of waiting before the
   "Another YunoHost command is running" warning (then times 4 each time, as moulinette does).
 * ``YUNOHOST_EMULATOR_VERSION`` (default ``12``): ``11`` acts as YunoHost 11.2/11.3 where the
@@ -74,6 +78,7 @@ Faults (state key ``faults``, consumed one per matching invocation; see ``add_fa
     {"command": "user create", "crash": true}    # Python traceback on stderr, exit 1
     {"command": "user create", "kill": true}     # SIGKILL itself: stale lock, no log entry
     {"command": "user create", "after": true, "exit": 1, "stderr": "..."}  # effect happens, then fails
+    {"command": "app install", "rollback": true}  # the install script fails: the app is removed again
 
 ``command`` is ``"<category> <action>"`` (``"domain cert install"``) or ``"*"``; ``times`` defaults
 to 1. A fault fires after the lock is taken and the delay is slept, instead of the command (or,

@@ -13,6 +13,7 @@ import time
 
 from .arguments import action_parser, apply_extras, global_parser, redact_argv
 from .commands import HANDLERS, READ_ONLY
+from .commands.apps import install_script
 from .errors import EXIT_ERROR, EXIT_OK, EmulatorError, language_from_environment, set_language
 from .lock import acquire_lock, lock_path, release_lock
 from .output import Console, print_result
@@ -59,6 +60,8 @@ def _execute(ns: argparse.Namespace, opts: argparse.Namespace, console: Console,
     if delay:
         time.sleep(delay)
     fault = consume_fault(command, path)
+    if fault and fault.get("rollback"):
+        ns._rollback, fault = True, None  # a slow install whose script fails (install_script)
     if fault and not fault.get("after"):
         return _fire(fault)
     handler = HANDLERS[command]
@@ -67,6 +70,8 @@ def _execute(ns: argparse.Namespace, opts: argparse.Namespace, console: Console,
     else:
         with transaction(path) as state:
             result = handler(state, ns, console)
+        if getattr(ns, "_installing", None):
+            install_script(path, ns, console)
     print_result(result, opts.output_as)
     return _fire(fault) if fault else EXIT_OK
 

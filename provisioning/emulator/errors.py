@@ -95,6 +95,7 @@ M: dict[str, str] = {
     "domain_created": "Domain created",
     "domain_creation_failed": "Unable to create domain {domain}: {error}",
     "domain_deleted": "Domain deleted",
+    "domain_deletion_failed": "Unable to delete domain {domain}: {error}",
     "domain_cannot_remove_main": "You cannot remove '{domain}' since it's the main domain, you "
     "first need to set another domain as the main domain using 'yunohost domain main-domain -n "
     "<another-domain>'; here is the list of candidate domains: {other_domains}",

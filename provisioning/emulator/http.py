@@ -57,6 +57,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from .arguments import action_parser, apply_extras, redact_argv
 from .cli import _delay
 from .commands import HANDLERS, READ_ONLY
+from .commands.apps import install_script
 from .errors import FR, EmulatorError, M, set_language, t
 from .lock import acquire_lock, lock_path, release_lock
 from .output import Console
@@ -196,7 +197,12 @@ _PLAIN_500_KEYS = {"instance_already_running", "root_required"}
 # YunohostError raised outside an operation: content() is the bare text, a 500 (§10.1).
 _PLAIN_500_KEYS |= {"certmanager_cert_install_failed"}
 # YunohostError (500) rather than YunohostValidationError (400), though raised before the operation.
-_SERVER_ERROR_KEYS = {"user_update_failed", "domain_creation_failed"}
+_SERVER_ERROR_KEYS = {
+    "user_update_failed",
+    "domain_creation_failed",
+    "domain_deletion_failed",
+    "log_help_to_get_failed_log",
+}
 # bottle's ERROR_PAGE_TEMPLATE for an uncaught exception (bottle 0.12, DEBUG off), with the URL as
 # yunohost-api sees it behind nginx's proxy_pass.
 _BOTTLE_500 = """<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
@@ -379,6 +385,8 @@ def _execute(method: str, command: str, ns: argparse.Namespace, path: str) -> An
     if delay:
         time.sleep(delay)
     fault = consume_fault(command, path)
+    if fault and fault.get("rollback"):
+        ns._rollback, fault = True, None  # a slow install whose script fails (install_script)
     if fault and not fault.get("after"):
         return _fault_answer(fault)
     try:
@@ -388,6 +396,8 @@ def _execute(method: str, command: str, ns: argparse.Namespace, path: str) -> An
         else:
             with transaction(path) as state:
                 result = HANDLERS[command](state, ns, console)
+            if getattr(ns, "_installing", None):
+                install_script(path, ns, console)
     except EmulatorError as e:
         return error_answer(e)
     return _fault_answer(fault) if fault else _success(method, command, result)

@@ -29,10 +29,16 @@ class Console:
         if self.quiet:
             return
         prefix = f"{int((time.monotonic() - _T0) * 1000):<4d} " if self.debug_on else ""
-        if self.bare:  # moulinette 11 prints the bare message when not on a tty (docs/yunohost.md §2.3)
-            print(f"{prefix}{message}", file=stream, flush=True)
-        else:
-            print(f"{prefix}{level} {message}", file=stream, flush=True)
+        # moulinette 11 prints the bare message when not on a tty (docs/yunohost.md §2.3)
+        line = f"{prefix}{message}" if self.bare else f"{prefix}{level} {message}"
+        try:
+            print(line, file=stream, flush=True)
+        except BrokenPipeError:
+            # A log record, not the result: logging's handlers drop what they cannot write, so a
+            # command whose caller went away (its pipes closed) goes on to its end.
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
     def debug(self, message: str) -> None:
         if self.debug_on:

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from provisioning.yunohost import (
     YunohostNotFound,
     YunohostPermanent,
     YunohostTransient,
+    YunohostUnknownOutcome,
     classify,
     get_client,
     message_from_stderr,
@@ -44,7 +46,7 @@ def state(tmp_path: Path) -> Path:
 
 def make_client(state: Path, **kwargs: Any) -> CliBackend:
     env = {"YUNOHOST_EMULATOR_STATE": str(state), "YUNOHOST_DOMAIN": MAIN, **kwargs.pop("env", {})}
-    return CliBackend(CLI, timeout=kwargs.pop("timeout", 30), lock_timeout=1, env=env)
+    return CliBackend(CLI, timeout=kwargs.pop("timeout", 30), lock_timeout=1, env=env, lock_file=f"{state}.lock")
 
 
 @pytest.fixture
@@ -123,7 +125,7 @@ def test_domains_certificates_and_webapps(client: CliBackend, state: Path) -> No
     client.webapp_set_sftp_password("my_webapp__2", "An0ther pass+%")
     settings = load(state)["apps"][1]["settings"]
     assert (settings["with_sftp"], settings["password_sha256"]) == (1, sha256("An0ther pass+%"))
-    client.domain_remove("alice.blahaj.land")  # removes its app too
+    client.domain_remove("alice.blahaj.land", remove_apps=True)  # removes its app too
     assert [a["id"] for a in client.app_list()] == ["my_webapp__2"]
     client.app_remove("my_webapp__2")
     assert client.app_list() == []
@@ -222,12 +224,21 @@ def test_busy_when_the_lock_is_held(client: CliBackend, holder: subprocess.Popen
     assert client.domain_list()["domains"] == [MAIN]  # read-only commands still run
 
 
-def test_timeout_is_transient_and_the_killed_lock_is_taken_over(state: Path) -> None:
-    slow = make_client(state, timeout=1, env={"YUNOHOST_EMULATOR_DELAY_DOMAIN_ADD": "5"})
-    with pytest.raises(YunohostTransient, match=r"^yunohost domain add did not finish within 1 s$") as exc:
+def test_a_timeout_leaves_the_command_running_and_its_outcome_unknown(state: Path) -> None:
+    # Killing it would leave YunoHost orphaned mid-operation (docs/yunohost.md §11).
+    slow = make_client(state, timeout=1, env={"YUNOHOST_EMULATOR_DELAY_DOMAIN_ADD": "3"})
+    lock = Path(str(state) + ".lock")
+    with pytest.raises(YunohostUnknownOutcome, match=r"^yunohost domain add did not finish within 1 s; it was") as exc:
         slow.domain_add("example.org")
     assert exc.value.retryable and exc.value.exit_code is None
-    make_client(state).domain_add("example.org")  # the dead process's lock is stale
+    assert slow.lock_free() is False  # still running, its lock held
+    with pytest.raises(YunohostBusy):
+        make_client(state).domain_add("example.org")
+    deadline = time.monotonic() + 20
+    while lock.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert slow.lock_free() is True
+    assert "example.org" in make_client(state).domain_list()["domains"]  # it ran to its end
 
 
 def test_crash_and_unknown_failures_are_transient(client: CliBackend, state: Path) -> None:

@@ -263,8 +263,21 @@ def test_permissions(target: Target) -> None:
 def test_domain_remove_takes_its_apps(target: Target) -> None:
     target.client.domain_add("example.org")
     target.client.webapp_install(domain="example.org", path="/", with_sftp=False, password=None, label="Site")
-    target.client.domain_remove("example.org")
+    target.client.domain_remove("example.org", remove_apps=True)
     assert target.client.app_list() == []
+
+
+def test_domain_remove_with_force_skips_the_existence_check_and_fails_in_ldap(target: Target) -> None:
+    # docs/yunohost.md §1.8: --force is for a half-failed `domain add`; a domain already gone
+    # fails in the LDAP delete (HTTP 500), while without it the answer is "unknown domain".
+    with pytest.raises(YunohostNotFound):
+        target.client.domain_remove("gone.example.org")
+    with pytest.raises(YunohostError) as exc:
+        target.client.domain_remove("gone.example.org", remove_apps=True)
+    assert not isinstance(exc.value, YunohostNotFound)
+    assert exc.value.message.startswith("Unable to delete domain gone.example.org: ")
+    assert "No such object" in exc.value.message
+    assert exc.value.exit_code == (1 if target.backend == "cli" else 500)
 
 
 def test_busy_lock(target: Target, holder: None) -> None:

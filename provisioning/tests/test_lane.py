@@ -21,7 +21,7 @@ from blahaj.errors import Conflict
 from factories import OperationFactory, TierFactory
 from provisioning import services, tasks
 from provisioning.locks import lane_lock
-from provisioning.models import Operation
+from provisioning.models import Operation, OwnedObject
 from provisioning.yunohost import get_client
 
 from .conftest import run_lane, sha256
@@ -239,16 +239,54 @@ def test_a_kind_without_a_command_fails_at_once(emulator):
 # --- Idempotency -----------------------------------------------------------------------------
 
 
-def test_creating_a_user_who_exists_succeeds_without_a_second_effect(emulator, signed_up):
-    get_client().user_create(username="alice", fullname="Alice", password="the first password 1", domain="blahaj.land")
+def test_a_user_creation_run_again_after_its_first_attempt_succeeds_without_a_second_effect(emulator, signed_up):
     operation = accounts_lane.account_create(user=signed_up("alice"))
+    # The first run's record, then its command, and the worker died before the outcome.
+    OwnedObject.objects.create(kind="user", name="alice", domain="blahaj.land", operation=operation)
+    get_client().user_create(username="alice", fullname="Alice", password="the first password 1", domain="blahaj.land")
 
     run_lane()
 
     operation.refresh_from_db()
     assert (operation.status, operation.attempts) == (SUCCEEDED, 1)
-    assert json.loads(operation.output) == {"note": "The user already existed on YunoHost: nothing was changed."}
+    assert json.loads(operation.output) == {
+        "note": "The user was made by an earlier attempt of this service: nothing was changed."
+    }
     assert emulator.state()["users"]["alice"]["password_sha256"] == sha256("the first password 1")
+    assert OwnedObject.objects.get(kind="user", name="alice").state == "created"
+
+
+def test_a_yunohost_user_this_service_did_not_make_is_never_taken_over(emulator, signed_up, staff_notes):
+    # An admin's user, made by hand on the server, and a sign-up that got through with its name.
+    get_client().user_create(username="alice", fullname="Alice", password="the admins' secret 1", domain="blahaj.land")
+    alice = signed_up("alice")
+    operation = accounts_lane.account_create(user=alice)
+
+    run_lane()
+
+    operation.refresh_from_db()
+    alice.refresh_from_db()
+    assert (operation.status, operation.attempts) == ("failed", 1)  # permanent: no retries
+    assert "was not made by this service" in operation.error
+    assert alice.status == User.Status.PROVISIONING_FAILED and not alice.on_yunohost
+    assert emulator.state()["users"]["alice"]["password_sha256"] == sha256("the admins' secret 1")
+    assert not OwnedObject.objects.filter(kind="user", name="alice", state__in=["intended", "created"]).exists()
+
+    # Nothing the account does reaches that user: a new password, a deletion.
+    update = services.operation_create(
+        kind="user.update", subject="user:alice", args={"username": "alice"}, secrets={"password": "an0ther-Secret!"}
+    )
+    delete = services.operation_create(
+        kind="user.delete", subject="user:alice", args={"username": "alice", "purge": True}
+    )
+    run_lane()
+
+    update.refresh_from_db()
+    delete.refresh_from_db()
+    assert update.status == "failed" and "left unchanged" in update.error
+    assert delete.status == SUCCEEDED and "nothing was deleted" in delete.output
+    assert emulator.state()["users"]["alice"]["password_sha256"] == sha256("the admins' secret 1")
+    assert emulator.log("user update") == [] and emulator.log("user delete") == []
 
 
 def test_deleting_a_user_yunohost_does_not_know_succeeds(emulator):
@@ -261,7 +299,7 @@ def test_deleting_a_user_yunohost_does_not_know_succeeds(emulator):
     operation.refresh_from_db()
     assert (operation.status, json.loads(operation.output)) == (
         SUCCEEDED,
-        {"note": "The user was not on YunoHost: nothing to delete."},
+        {"note": "No YunoHost user of this service has this name: nothing was deleted."},
     )
 
 

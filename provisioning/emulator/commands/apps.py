@@ -6,7 +6,7 @@ import json
 import re
 
 from ..errors import EmulatorError, failed, operation_name, t
-from ..state import sha256
+from ..state import read_state, sha256, transaction
 from .checks import assert_password_strong, sorted_domains
 from .permissions import allowed
 
@@ -73,7 +73,32 @@ def app_install(state: dict[str, Any], a: argparse.Namespace, console: Console) 
     state["apps"].append(
         {"id": instance, "label": label, "domain": settings["domain"], "path": settings["path"], "settings": settings}
     )
+    if _install_seconds(state) or getattr(a, "_rollback", False):
+        a._installing = instance  # the caller saves the settings now, then runs the script (install_script)
+        return
     console.success(t("installation_complete"))
+
+
+def _install_seconds(state: dict[str, Any]) -> float:
+    import os
+
+    return float(os.environ.get("YUNOHOST_EMULATOR_INSTALL_SECONDS") or state.get("install_seconds") or 0)
+
+
+def install_script(path: str, a: argparse.Namespace, console: Console) -> None:
+    """The rest of a slow install, after its settings were saved (`app list` shows the instance
+    meanwhile, as YunoHost's does: it writes settings.yml before the script runs and `app list`
+    takes no lock): the script's time, then success, or a failure that removes the app again."""
+    import time
+
+    instance = a._installing
+    time.sleep(_install_seconds(read_state(path)))
+    if not getattr(a, "_rollback", False):
+        console.success(t("installation_complete"))
+        return
+    with transaction(path) as state:
+        state["apps"] = [app for app in state["apps"] if app["id"] != instance]
+        _fail_install(instance, console, t("app_install_script_failed"))
 
 
 def _check_app_source(app: str, force: bool) -> None:
@@ -160,11 +185,12 @@ def _conflicting_apps(state: dict[str, Any], domain: str, path: str, ignore: str
     return conflicts
 
 
-def _fail_install(instance: str, console: Console) -> None:
+def _fail_install(instance: str, console: Console, error: str = "") -> None:
     # scripts/install: ynh_die; YunoHost then removes the app again and fails the operation.
-    reason = t("sftp_password_required")
-    console.warning(reason)
-    error = t("app_install_script_failed") + " : " + reason
+    if not error:
+        reason = t("sftp_password_required")
+        console.warning(reason)
+        error = t("app_install_script_failed") + " : " + reason
     console.error(t("app_install_failed", app=WEBAPP, error=error))
     console.warning(t("app_remove_after_failed_install"))
     console.info(t("app_start_remove", app=instance))

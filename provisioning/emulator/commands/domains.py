@@ -6,6 +6,9 @@ from ..errors import EmulatorError, t
 from .apps import remove_app
 from .checks import assert_domain_exists, sorted_domains
 
+# What python-ldap's NO_SUCH_OBJECT prints, as YunoHost puts it in domain_deletion_failed.
+LDAP_NO_SUCH_OBJECT = "{'msgtype': 107, 'msgid': 3, 'result': 32, 'desc': 'No such object', 'ctrls': []}"
+
 # typing is only needed by type checkers; importing it would cost start-up time on every run.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,7 +38,10 @@ def domain_add(state: dict[str, Any], a: argparse.Namespace, console: Console) -
 
 def domain_remove(state: dict[str, Any], a: argparse.Namespace, console: Console) -> None:
     domain = a.domain
-    assert_domain_exists(state, domain)
+    # --force skips the existence check (it is meant for a half-failed `domain add`): a domain
+    # already gone then fails in the LDAP delete, after the other checks.
+    if not a.force:
+        assert_domain_exists(state, domain)
     if domain == state["main_domain"]:
         others = [d for d in sorted_domains(state) if d != domain]
         if not others:
@@ -49,6 +55,8 @@ def domain_remove(state: dict[str, Any], a: argparse.Namespace, console: Console
         raise EmulatorError(t("not_a_tty"))  # domain_remove_confirm_apps_removal prompt
     for app in apps:
         remove_app(state, app["id"], console)
+    if domain not in state["domains"]:
+        raise EmulatorError(t("domain_deletion_failed", domain=domain, error=LDAP_NO_SUCH_OBJECT))
     del state["domains"][domain]
     console.success(t("domain_deleted"))
 
