@@ -107,6 +107,9 @@ def website_progress(website: Website) -> dict[str, Any]:
             }
     if website.kind != Website.Kind.SFTP:
         data["deploy"] = publishing.deploy_summary(website=website)
+        # A deploy under way keeps the page polling.
+        if publishing.deploy_step_state(website=website) in ("pending", "running"):
+            data["finished"] = False
     if website.status == Status.PENDING_VERIFICATION:
         data["verification"] = {"record": website.verification_record, "value": website.verification_token}
     return data
