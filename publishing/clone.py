@@ -109,7 +109,12 @@ def clone(url: str, target: Path) -> str:
         )
         deadline = time.monotonic() + timeout
         problem = None
-        while process.poll() is None:
+        while True:
+            try:
+                process.wait(timeout=_POLL)  # returns as soon as git ends
+                break
+            except subprocess.TimeoutExpired:
+                pass
             if time.monotonic() > deadline:
                 problem = f"git clone took more than {timeout} s: it was stopped."
             elif _size(target) > max_bytes:
@@ -118,7 +123,6 @@ def clone(url: str, target: Path) -> str:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
                 raise CloneFailed(problem)
-            time.sleep(_POLL)
         stderr.seek(0)
         message = stderr.read()[-4096:].decode("utf-8", "replace").strip()
     if process.returncode == -signal.SIGXFSZ:

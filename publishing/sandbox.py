@@ -210,7 +210,12 @@ def run(
 
 def _watch(process: subprocess.Popen[bytes], output: Path, limits: Limits) -> str | None:
     deadline = time.monotonic() + limits.timeout
-    while process.poll() is None:
+    while True:
+        try:
+            process.wait(timeout=_POLL)  # returns as soon as the build ends
+            return None
+        except subprocess.TimeoutExpired:
+            pass
         problem = None
         if time.monotonic() > deadline:
             problem = f"The build took more than {limits.timeout:g} s: it was stopped."
@@ -219,8 +224,6 @@ def _watch(process: subprocess.Popen[bytes], output: Path, limits: Limits) -> st
         if problem:
             _kill(process)
             return problem
-        time.sleep(_POLL)
-    return None
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:

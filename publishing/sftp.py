@@ -4,10 +4,11 @@ A sync, not a copy: the files whose content changed since the last publish (the 
 sizes and SHA-256 sums kept on the site's row) or that the server lacks or holds at another size
 are sent, the files the build no longer has are removed. Everything happens inside `www/` (the
 chroot's top folder belongs to root, docs/yunohost.md §9): the changed files are first uploaded
-into a staging folder in `www/`, then renamed into place one after the other (an atomic rename
-each, posix-rename@openssh.com), then the removed files go. So a slow upload never shows a half
-new site; only the renames, a few milliseconds, are a mixed moment. Files are 0644 and folders
-0755, readable by nginx. Symbolic links and other special files in the build are never sent.
+into a staging folder in `www/`, then renamed into place (an atomic rename each,
+posix-rename@openssh.com, many in flight at once), then the removed files go. So a slow upload
+never shows a half new site; only the renames, milliseconds, are a mixed moment. Files are
+created 0644 and folders 0755 (less the server's umask; on YunoHost the web root's ACLs give
+nginx's `www-data` read access too). Symbolic links and other special files are never sent.
 
 The server's host key is pinned: WEBSITES_PUBLISH_KNOWN_HOSTS when set, else the key the site's
 first publish was shown (stored on the row). A different key refuses the publish.
@@ -21,6 +22,7 @@ import os
 import posixpath
 import secrets
 import stat
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +31,8 @@ import asyncssh
 WEB_ROOT = "www"
 STAGING_PREFIX = ".blahaj-publish-"
 FILE_MODE, DIR_MODE = 0o644, 0o755
-_PARALLEL = 8
+# Requests in flight at once: SFTP answers each in turn, so round trips are what costs.
+_PARALLEL = 32
 _CHUNK = 1024 * 1024
 
 Manifest = dict[str, list[int | str]]
@@ -162,38 +165,39 @@ class _Sync:
             if self.previous.get(path) != [size, digest] or self.remote_files.get(path) != size
         ]
         await self.client.mkdir(self.staging)
-        semaphore = asyncio.Semaphore(_PARALLEL)
-
-        async def upload(index: int, path: str) -> None:
-            async with semaphore:
-                staged = f"{self.staging}/{index}"
-                await self.client.put(str(self.folder / path), staged)
-                await self.client.chmod(staged, FILE_MODE)
-
-        await asyncio.gather(*(upload(i, p) for i, p in enumerate(send)))
-        # The switch: the folders the new files need, then one rename per file.
-        for directory in sorted(wanted_dirs, key=lambda d: d.count("/")):
-            if directory in self.remote_files:
-                await self.client.remove(f"{WEB_ROOT}/{directory}")
-                self.remote_files.pop(directory)
-            if directory not in self.remote_dirs:
-                await self.client.mkdir(f"{WEB_ROOT}/{directory}")
-                await self.client.chmod(f"{WEB_ROOT}/{directory}", DIR_MODE)
-                self.remote_dirs.add(directory)
-        for index, path in enumerate(send):
+        await _each(self._upload(f"{self.staging}/{i}", path) for i, path in enumerate(send))
+        # The switch: the folders the new files need (parents first), then one rename per file.
+        for depth in sorted({d.count("/") for d in wanted_dirs}):
+            level = [d for d in wanted_dirs if d.count("/") == depth]
+            await _each(self._make_dir(d) for d in level)
+        for path in send:
             if path in self.remote_dirs:
                 await self._remove_tree(path)
-            await self.client.posix_rename(f"{self.staging}/{index}", f"{WEB_ROOT}/{path}")
+        await _each(self.client.posix_rename(f"{self.staging}/{i}", f"{WEB_ROOT}/{p}") for i, p in enumerate(send))
         await self.client.rmdir(self.staging)
         removed = sorted(set(self.remote_files) - set(self.local))
-        for path in removed:
-            await self.client.remove(f"{WEB_ROOT}/{path}")
+        await _each(self.client.remove(f"{WEB_ROOT}/{path}") for path in removed)
         for directory in sorted(self.remote_dirs - wanted_dirs, key=lambda d: -d.count("/")):
             if not directory.startswith(STAGING_PREFIX) and await self._exists(directory):
                 await self._remove_tree(directory)
         return Result(manifest=self.local, host_key=self.host_key, sent=send, removed=removed)
 
+    async def _upload(self, staged: str, path: str) -> None:
+        async with self.client.open(staged, "wb", attrs=asyncssh.SFTPAttrs(permissions=FILE_MODE)) as remote:
+            with open(self.folder / path, "rb") as local:
+                for chunk in iter(lambda: local.read(_CHUNK), b""):
+                    await remote.write(chunk)
+
+    async def _make_dir(self, directory: str) -> None:
+        if directory in self.remote_files:
+            await self.client.remove(f"{WEB_ROOT}/{directory}")
+            self.remote_files.pop(directory)
+        if directory not in self.remote_dirs:
+            await self.client.mkdir(f"{WEB_ROOT}/{directory}", asyncssh.SFTPAttrs(permissions=DIR_MODE))
+            self.remote_dirs.add(directory)
+
     async def _scan(self, relative: str) -> None:
+        below = []
         for entry in await self.client.readdir(posixpath.join(WEB_ROOT, relative) if relative else WEB_ROOT):
             name = entry.filename if isinstance(entry.filename, str) else entry.filename.decode()
             if name in (".", ".."):
@@ -201,10 +205,11 @@ class _Sync:
             path = f"{relative}/{name}" if relative else name
             if entry.attrs.type == asyncssh.FILEXFER_TYPE_DIRECTORY:
                 self.remote_dirs.add(path)
-                if not (not relative and name.startswith(STAGING_PREFIX)):
-                    await self._scan(path)
+                if relative or not name.startswith(STAGING_PREFIX):
+                    below.append(path)
             else:
                 self.remote_files[path] = entry.attrs.size or 0
+        await asyncio.gather(*(self._scan(path) for path in below))
 
     async def _exists(self, relative: str) -> bool:
         return bool(await self.client.exists(f"{WEB_ROOT}/{relative}"))
@@ -213,6 +218,17 @@ class _Sync:
         await self.client.rmtree(f"{WEB_ROOT}/{relative}")
         self.remote_dirs = {d for d in self.remote_dirs if d != relative and not d.startswith(relative + "/")}
         self.remote_files = {p: s for p, s in self.remote_files.items() if not p.startswith(relative + "/")}
+
+
+async def _each(calls: Iterable[Awaitable[object]]) -> None:
+    """Await every call, _PARALLEL at a time at most."""
+    semaphore = asyncio.Semaphore(_PARALLEL)
+
+    async def one(call: Awaitable[object]) -> None:
+        async with semaphore:
+            await call
+
+    await asyncio.gather(*(one(call) for call in calls))
 
 
 def _parents(path: str) -> list[str]:

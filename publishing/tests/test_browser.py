@@ -33,14 +33,7 @@ def site(live_server, settings, tasks_inline, emulator, sftp_server, mailoutbox,
     return live_server.url
 
 
-def test_request_an_ssg_site_follow_its_deploy_and_read_the_built_page(
-    browser,
-    site,
-    user,
-    mailoutbox,
-    repository,
-    sftp_server,  # noqa: F811
-):
+def test_an_ssg_site_from_request_to_built_page(browser, site, user, mailoutbox, repository, sftp_server):  # noqa: F811
     repository.publish(HUGO_SITE)
     access = requests.post(f"{site}/api/user/login", json={"username": "alice", "password": PASSWORD}, timeout=10)
     headers = {"Authorization": f"Bearer {access.json()['access']}"}
