@@ -205,6 +205,8 @@ def run(
         raise BuildFailed(problem, text)
     if process.returncode != 0:
         raise BuildFailed(f"The build failed (exit status {process.returncode}).", text)
+    if _size(output) > limits.max_bytes:  # written between the last check and the end
+        raise BuildFailed(f"The build wrote more than {limits.max_bytes} bytes.", text)
     return text
 
 
