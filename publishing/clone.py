@@ -79,6 +79,29 @@ def _size(folder: Path) -> int:
     return total
 
 
+def remote_head(url: str, home: Path) -> str | None:
+    """The commit the repository's default branch points at (`git ls-remote`, the clone's
+    safeguards and time limit), or None when it cannot be told."""
+    try:
+        url = rules.git_url_check(url)
+    except rules.GitUrlInvalid:
+        return None
+    try:
+        done = subprocess.run(  # an argv list, the URL after "--"
+            _argv("ls-remote", "--", url, "HEAD"),
+            env=_env(home),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=settings.WEBSITES_GIT_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    words = done.stdout.split()
+    return words[0][:64] if done.returncode == 0 and words else None
+
+
 def clone(url: str, target: Path) -> str:
     """Clone `url`'s default branch into `target` (which must not exist); returns the commit.
     Raises CloneFailed with a sentence for the owner; `target` is then left for the caller to

@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -23,6 +25,7 @@ from blahaj.errors import ApplicationError, Conflict
 from blahaj.queueing import send_after_commit
 from websites.models import Website
 
+from . import clone
 from .models import Deploy, Publication
 
 TASK = "publishing.tasks.deploy"
@@ -86,15 +89,23 @@ def deploy_for_owner(*, website: Website) -> Deploy:
 
 
 def deploys_pull() -> int:
-    """The beat's fallback pull: a deploy of each live git or ssg site (coalesced)."""
+    """The beat's fallback pull (in a worker): a deploy of each live git or ssg site whose
+    repository moved since its last good deploy (`git ls-remote`), or that has none; one that
+    cannot be asked is deployed, so its owner sees why. Returns how many were asked for."""
     live = (
         Website.objects.filter(status=Website.Status.LIVE, kind__in=PUBLISHED_KINDS, suspended_at__isnull=True)
         .exclude(app_id="")
         .order_by("pk")
     )
-    for website in live:
-        deploy_request(website=website, reason="pull")
-    return len(live)
+    queued = 0
+    with tempfile.TemporaryDirectory(prefix="blahaj-pull-") as home:
+        for website in live:
+            last = Deploy.objects.filter(website=website, result=Deploy.Result.OK).order_by("-started_at").first()
+            if last is not None and last.commit and clone.remote_head(website.git_url, Path(home)) == last.commit:
+                continue
+            deploy_request(website=website, reason="pull")
+            queued += 1
+    return queued
 
 
 @transaction.atomic

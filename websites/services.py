@@ -190,8 +190,9 @@ def websites_recheck_domains() -> list[str]:
 
 
 def websites_git_pull() -> int:
-    """The beat's pull, the fallback of the push webhooks: a deploy of each live git or ssg site,
-    coalesced with any waiting one (a slow worker does not pile them up). Returns how many sites."""
+    """The beat's pull, the fallback of the push webhooks: a deploy of each live git or ssg site
+    whose repository moved, coalesced with any waiting one (a slow worker does not pile them up).
+    Returns how many were asked for."""
     return publishing.deploys_pull()
 
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from factories import UserFactory
 from publishing.models import Deploy
 from websites.models import Website
 
 pytestmark = pytest.mark.django_db
 
 
-def test_staff_read_a_deploy_and_its_log_but_cannot_change_it(admin_client):
-    owner = UserFactory()
+def test_staff_read_a_deploy_and_its_log_but_cannot_change_it(admin_client, make_user):
+    owner = make_user("bob")
     website = Website.objects.create(owner=owner, domain="bob.blahaj.land", kind="ssg", verification_token="t")
     deploy = Deploy.objects.create(website=website, reason="push", result="failed", log_tail="ERROR template loop")
 

@@ -47,6 +47,9 @@ def test_a_git_site_is_published_and_pulled_by_the_beat_without_the_lane(
         ("pull", "ok"),
         ("install", "ok"),
     ]
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert services.websites_git_pull() == 0  # nothing moved: no clone, no build, no row
+    assert Deploy.objects.filter(website=website).count() == 2
 
 
 def test_a_failed_or_too_big_pull_keeps_the_last_good_content(
