@@ -25,9 +25,10 @@ def deploy_last(*, website: Website) -> Deploy | None:
     return started or Deploy.objects.filter(website_id=website.pk).order_by("-id").first()
 
 
-def deploy_summary(*, website: Website) -> dict[str, Any]:
-    """`deploy` of GET /api/websites/<id> (docs/api.md §3): every key null before a first deploy."""
-    deploy = deploy_last(website=website)
+def deploy_summary(*, website: Website, deploy: Deploy | None = None) -> dict[str, Any]:
+    """`deploy` of GET /api/websites/<id> (docs/api.md §3), of the site's last deploy or of
+    `deploy`: every key null before a first deploy."""
+    deploy = deploy or deploy_last(website=website)
     if deploy is None:
         return {"commit": None, "started_at": None, "finished_at": None, "result": None, "log_tail": None}
     return {

@@ -47,8 +47,9 @@ class DeployView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         website = _website(request, pk)
-        services.deploy_for_owner(website=website)
-        return Response(selectors.deploy_summary(website=website), status=status.HTTP_202_ACCEPTED)
+        deploy = services.deploy_for_owner(website=website)
+        deploy.refresh_from_db()  # a worker may have taken it already
+        return Response(selectors.deploy_summary(website=website, deploy=deploy), status=status.HTTP_202_ACCEPTED)
 
 
 class WebhookSecretView(APIView):
