@@ -504,9 +504,9 @@ WEBSITES_RECHECK_INTERVAL = env_int("WEBSITES_RECHECK_INTERVAL", 6 * 3600)
 WEBSITES_GIT_PULL_INTERVAL = env_int("WEBSITES_GIT_PULL_INTERVAL", 15 * 60)
 WEBSITES_GIT_TIMEOUT = env_int("WEBSITES_GIT_TIMEOUT", 120)
 WEBSITES_GIT_MAX_BYTES = env_int("WEBSITES_GIT_MAX_BYTES", 200 * 1024 * 1024)
-# Publishing git and ssg sites through their own SFTP login: the server (empty: what owners are
-# told, WEBSITES_SFTP_HOST or the site's domain) and, optionally, a known_hosts file that pins its
-# keys; without one, each site pins the key its first publish was shown.
+# Publishing git and ssg sites through their own SFTP login: the server (empty: WEBSITES_SFTP_HOST,
+# else YUNOHOST_DOMAIN; never a site's own domain) and, optionally, a known_hosts file that pins
+# its keys; without one, the very first publish pins the key it was shown, for every site.
 WEBSITES_PUBLISH_SFTP_HOST = env_str("WEBSITES_PUBLISH_SFTP_HOST", "")
 WEBSITES_PUBLISH_SFTP_PORT = env_int("WEBSITES_PUBLISH_SFTP_PORT", WEBSITES_SFTP_PORT)
 WEBSITES_PUBLISH_KNOWN_HOSTS = env_str("WEBSITES_PUBLISH_KNOWN_HOSTS", "")

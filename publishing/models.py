@@ -23,7 +23,8 @@ class Publication(models.Model):
     generator = models.CharField(max_length=8, choices=Generator.choices, default=Generator.AUTO)
     # The app's SFTP password, encrypted; its login is the site's app id.
     sftp_password = models.TextField(blank=True, editable=False)
-    # The SFTP server's host key ("ssh-ed25519 AAAA..."), learned on the first publish and pinned.
+    # The SFTP server's host key ("ssh-ed25519 AAAA..."), pinned: the one the sites pinned before,
+    # or (the very first publish of all) the one the server showed.
     host_key = models.TextField(blank=True)
     webhook_id = models.CharField(max_length=32, unique=True)
     webhook_secret = models.TextField(blank=True, editable=False)

@@ -23,7 +23,7 @@ from django.utils import timezone
 from blahaj import notifications
 from blahaj.crypto import SecretUnreadable, decrypt
 from blahaj.queueing import send_after_commit
-from websites import emails, lane
+from websites import lane
 from websites.models import Website
 
 from . import build, clone, sandbox, services, sftp
@@ -124,11 +124,11 @@ def _work(website: Website, publication: Publication, deploy: Deploy, log: list[
             except sandbox.BuildFailed as error:
                 raise _Refused(f"{error} The last content stays online.", log=error.log) from None
         target = sftp.Target(
-            host=settings.WEBSITES_PUBLISH_SFTP_HOST or emails.sftp_host(website),
+            host=_sftp_host(),
             port=settings.WEBSITES_PUBLISH_SFTP_PORT,
             username=website.app_id,
             password=password,
-            host_key=publication.host_key,
+            host_key=_pinned(publication),
             known_hosts=settings.WEBSITES_PUBLISH_KNOWN_HOSTS,
             timeout=settings.WEBSITES_PUBLISH_TIMEOUT,
         )
@@ -142,6 +142,20 @@ def _work(website: Website, publication: Publication, deploy: Deploy, log: list[
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _sftp_host() -> str:
+    # Never the site's own domain: a custom one points wherever its owner wants.
+    return settings.WEBSITES_PUBLISH_SFTP_HOST or settings.WEBSITES_SFTP_HOST or settings.YUNOHOST_DOMAIN
+
+
+def _pinned(publication: Publication) -> str:
+    """The site's pinned key, else the one another site pinned (every site publishes to the
+    same server): only the very first publish of all learns it."""
+    if publication.host_key:
+        return publication.host_key
+    other = Publication.objects.exclude(host_key="").order_by("-pk").values_list("host_key", flat=True).first()
+    return other or ""
 
 
 def _password(website: Website, publication: Publication) -> str:
@@ -186,7 +200,7 @@ def _finish(
             deploy.files_sent, deploy.files_removed = len(outcome.sent), len(outcome.removed)
             publication.manifest = outcome.manifest
             if not settings.WEBSITES_PUBLISH_KNOWN_HOSTS and not publication.host_key:
-                publication.host_key = outcome.host_key  # learned on the first publish, pinned from now on
+                publication.host_key = outcome.host_key  # pinned from now on
             publication.save(update_fields=["manifest", "host_key"])
             Website.objects.filter(pk=deploy.website_id).update(synced_at=deploy.finished_at, error="")
         else:

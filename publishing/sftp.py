@@ -10,8 +10,9 @@ never shows a half new site; only the renames, milliseconds, are a mixed moment.
 created 0644 and folders 0755 (less the server's umask; on YunoHost the web root's ACLs give
 nginx's `www-data` read access too). Symbolic links and other special files are never sent.
 
-The server's host key is pinned: WEBSITES_PUBLISH_KNOWN_HOSTS when set, else the key the site's
-first publish was shown (stored on the row). A different key refuses the publish.
+The server's host key is pinned: WEBSITES_PUBLISH_KNOWN_HOSTS when set, else the key stored on
+the site's row (the caller's choice; none only for the very first publish, which learns it).
+A different key refuses the publish.
 """
 
 from __future__ import annotations

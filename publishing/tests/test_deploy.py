@@ -44,8 +44,8 @@ def _lane() -> None:
         run_lane()
 
 
-def _live_site(owner_api, mailoutbox, url: str, kind: str) -> Website:
-    created = owner_api.post(API, {"domain": SITE, "kind": kind, "git_url": url})
+def _live_site(owner_api, mailoutbox, url: str, kind: str, domain: str = SITE) -> Website:
+    created = owner_api.post(API, {"domain": domain, "kind": kind, "git_url": url})
     assert created.status_code == 202, created.content
     owner_api.post(f"{API}{created.json()['id']}/confirm", {"token": confirmation_token(mailoutbox)})
     _lane()
@@ -209,6 +209,25 @@ def test_a_changed_host_key_refuses_to_publish_and_staff_are_told(
     assert deploy.result == "failed" and "not the pinned one" in deploy.log_tail
     assert (sftp_server.web_root(website.app_id) / "index.html").read_text() == "<h1>first</h1>"
     assert staff_notes[-1][0] == "website_not_published" and "pinned" in staff_notes[-1][1]
+
+
+def test_a_new_site_trusts_only_the_key_the_other_sites_pinned(
+    owner_api, mailoutbox, emulator, sftp_server, repository, tasks_inline, user, plus_tier, tmp_path, settings
+):
+    user.tier = plus_tier
+    user.save(update_fields=["tier"])
+    repository.publish({"index.html": "<h1>first</h1>"})
+    first = _live_site(owner_api, mailoutbox, repository.url, "git")
+    assert first.publication.host_key == sftp_server.host_key
+    # As if the server met at the first publish had been an impostor: its key is the pinned one.
+    Publication.objects.filter(website=first).update(host_key=host_key(tmp_path, "impostor")[1])
+
+    second = _live_site(owner_api, mailoutbox, repository.url, "git", domain=f"blog.{settings.YUNOHOST_DOMAIN}")
+
+    deploy = Deploy.objects.filter(website=second)[0]
+    assert deploy.result == "failed" and "not the pinned one" in deploy.log_tail
+    assert Publication.objects.get(website=second).host_key == ""  # nothing learned from this server
+    assert not (sftp_server.web_root(second.app_id) / "index.html").exists()
 
 
 def test_deploy_waits_for_a_live_site_and_sftp_sites_have_none(owner_api, mailoutbox, emulator):
