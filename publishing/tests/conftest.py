@@ -18,7 +18,14 @@ import pytest
 
 from blahaj.testing import ROOT
 from provisioning.emulator import sftp as emulator_sftp
-from provisioning.tests.conftest import _listening_url, emulator, run_lane, staff_notes  # noqa: F401
+from provisioning.tests.conftest import (  # noqa: F401 - fixtures and helpers of the lane's kit
+    _listening_url,
+    emulator,
+    http_emulator,
+    run_lane,
+    staff_notes,
+    tls_cert,
+)
 from websites.tests.conftest import other_api, owner_api, plus_tier  # noqa: F401 - the websites' kit
 from websites.tests.test_git import repository  # noqa: F401 - the https git server
 

@@ -78,3 +78,15 @@ def test_a_failed_or_too_big_pull_keeps_the_last_good_content(
     body = owner_api.get(f"/api/websites/{website.pk}").json()
     assert body["deploy"]["result"] == "failed" and "bytes allowed" in body["deploy"]["log_tail"]
     assert sorted(p.name for p in root.iterdir()) == ["index.html"]  # no staging folder left
+
+
+def test_a_git_site_publishes_the_same_with_yunohost_behind_its_http_api(
+    owner_api, mailoutbox, http_emulator, sftp_server, repository, tasks_inline, emulator
+):
+    repository.publish({"index.html": "<h1>over the API</h1>"})
+
+    website = _live_site(owner_api, mailoutbox, repository.url, "git")
+
+    assert [e["via"] for e in emulator.log("app install")] == ["api"]  # installed through yunohost-api
+    with static_server(sftp_server.web_root(website.app_id)) as base:
+        assert fetch(f"{base}/") == "<h1>over the API</h1>"
