@@ -10,6 +10,7 @@ import http.server
 import json
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 from pathlib import Path
@@ -288,6 +289,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.hits.append(self.path)
         self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", "2")
         self.end_headers()
         self.wfile.write(b"ok")
@@ -325,26 +327,37 @@ def test_a_build_that_loops_for_ever_is_stopped_by_the_time_limit(build_dir):
     assert "Start building sites" in failed.value.log
 
 
-def test_a_build_that_tries_the_network_fails_and_reaches_nothing(build_dir):
+def test_a_build_that_tries_the_network_fails_and_reaches_nothing(build_dir, tmp_path):
     from publishing import build
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     _Recorder.hits = []
-    remote = (
-        f'{{{{ $r := resources.GetRemote "http://127.0.0.1:{server.server_address[1]}/leak" }}}}{{{{ $r.Content }}}}'
-    )
-    source, output = build_dir({**HUGO_SITE, "layouts/index.html": remote})
+    address = f"http://127.0.0.1:{server.server_address[1]}/leak"
+    # Hugo's own policy allows every URL here: only the sandbox stands in the way.
+    config = HUGO_SITE["hugo.toml"] + "[security.http]\nurls = ['.*']\n"
+    page = f'{{{{ $r := resources.GetRemote "{address}" }}}}{{{{ with $r }}}}{{{{ .Content }}}}{{{{ end }}}}'
+    source, output = build_dir({**HUGO_SITE, "hugo.toml": config, "layouts/index.html": page})
     try:
+        # The control, by hand and outside any sandbox: the same site reaches the server.
+        control = tmp_path / "control"
+        hugo = [build.hugo_binary(), "build", "--source", str(source), "--destination", str(control), "--noBuildLock"]
+        done = subprocess.run([*hugo, "--cacheDir", str(tmp_path / "cache")], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert _Recorder.hits == ["/leak"] and "ok" in (control / "index.html").read_text()
+
         with pytest.raises(sandbox.BuildFailed) as failed:
             build.build("hugo", source=source, output=output)
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
-    assert _Recorder.hits == []
-    assert "Start building sites" in failed.value.log and "/leak" in failed.value.log
+    assert _Recorder.hits == ["/leak"]  # nothing more: the sandboxed build reached nothing
+    assert "Start building sites" in failed.value.log and "/leak" in failed.value.log, failed.value.log
+    assert "network is unreachable" in failed.value.log or "connection refused" in failed.value.log.lower(), (
+        failed.value.log
+    )
 
 
 def test_the_sandbox_shows_no_host_file_no_network_and_only_its_output_is_writable(build_dir):
