@@ -302,7 +302,9 @@ def build_dir():
     folder.chmod(0o711)
 
     def make(files: dict[str, str]):
-        source, output = folder / "src", folder / "out"
+        base = Path(tempfile.mkdtemp(dir=folder))
+        base.chmod(0o711)
+        source, output = base / "src", base / "out"
         for name, text in files.items():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             (source / name).write_text(text)
@@ -377,7 +379,7 @@ def test_the_sandbox_shows_no_host_file_no_network_and_only_its_output_is_writab
     assert (output / "index.html").read_text() == "built\n" and sorted(p.name for p in source.iterdir()) == ["index.md"]
 
 
-def test_the_sandbox_limits_processes_and_output_size(build_dir):
+def test_the_sandbox_limits_processes_output_size_and_memory(build_dir):
     source, output = build_dir({"index.md": "hello"})
     limits = sandbox.Limits(timeout=20, memory=1 << 30, processes=20, max_bytes=1 << 20)
 
@@ -395,6 +397,14 @@ def test_the_sandbox_limits_processes_and_output_size(build_dir):
             limits=limits,
         )
     assert (output / "big").stat().st_size <= 1 << 20
+
+    from publishing import build
+
+    hugo_source, hugo_output = build_dir(HUGO_SITE)
+    small = sandbox.Limits(timeout=20, memory=32 << 20, processes=256, max_bytes=1 << 20)
+    with pytest.raises(sandbox.BuildFailed, match="exit status"):
+        build.build("hugo", source=hugo_source, output=hugo_output, limits=small)  # 32 MiB of address space
+    assert not (hugo_output / "index.html").exists()
 
 
 def test_no_sandbox_no_build_and_staff_are_told(
