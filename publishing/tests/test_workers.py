@@ -75,7 +75,12 @@ def test_a_deploy_runs_on_the_default_queue_while_the_lane_is_held(both, user, r
     try:
         with transaction.atomic():
             services.deploy_request(website=Website.objects.get(pk=website.pk), reason="push")
-        wait_for(lambda: index.read_text() == "<h1>second</h1>", timeout=60, what="the deploy, lane held")
+        wait_for(
+            lambda: Deploy.objects.filter(reason="push", result=Deploy.Result.OK).exists(),
+            timeout=60,
+            what="the deploy, lane held",
+        )
+        assert index.read_text() == "<h1>second</h1>"
     finally:
         held.release()
 
