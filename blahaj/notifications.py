@@ -28,6 +28,7 @@ class Event(StrEnum):
     WEBSITE_LIVE = "website_live"
     WEBSITE_FAILED = "website_failed"
     SSG_SETUP_NEEDED = "ssg_setup_needed"
+    WEBSITE_NOT_PUBLISHED = "website_not_published"
     DOMAIN_UNVERIFIED = "domain_unverified"
     ABUSE_REPORTED = "abuse_reported"
 
@@ -47,6 +48,7 @@ TEMPLATES: dict[Event, str] = {
     "(operation #{operation_id}): {error}",
     Event.SSG_SETUP_NEEDED: "The website {domain} of {username} uses a static site generator ({git_url}): "
     "its build needs setting up by hand.",
+    Event.WEBSITE_NOT_PUBLISHED: "The website {domain} of {username} was not published (deploy #{deploy_id}): {error}",
     Event.DOMAIN_UNVERIFIED: "The custom domain {domain} of {username} no longer has its verification record.",
     Event.ABUSE_REPORTED: "Abuse report #{report_id} ({reason}) about {target}: {details}",
 }
@@ -119,6 +121,10 @@ def website_failed(*, username: str, domain: str, step: str, operation_id: int, 
 
 def ssg_setup_needed(*, username: str, domain: str, git_url: str) -> None:
     _send(Event.SSG_SETUP_NEEDED, username=username, domain=domain, git_url=git_url)
+
+
+def website_not_published(*, username: str, domain: str, deploy_id: int, error: str) -> None:
+    _send(Event.WEBSITE_NOT_PUBLISHED, username=username, domain=domain, deploy_id=deploy_id, error=error)
 
 
 def domain_unverified(*, username: str, domain: str) -> None:

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "tiers",
     "accounts",
     "websites",
+    "publishing",
     "provisioning",
     "audit",
     "blahaj",
@@ -596,6 +597,20 @@ WEBSITES_RECHECK_INTERVAL = env_int("WEBSITES_RECHECK_INTERVAL", 6 * 3600)
 WEBSITES_GIT_PULL_INTERVAL = env_int("WEBSITES_GIT_PULL_INTERVAL", 15 * 60)
 WEBSITES_GIT_TIMEOUT = env_int("WEBSITES_GIT_TIMEOUT", 120)
 WEBSITES_GIT_MAX_BYTES = env_int("WEBSITES_GIT_MAX_BYTES", 200 * 1024 * 1024)
+# Publishing git and ssg sites through their own SFTP login: the server (empty: WEBSITES_SFTP_HOST,
+# else YUNOHOST_DOMAIN; never a site's own domain) and, optionally, a known_hosts file that pins
+# its keys; without one, the very first publish pins the key it was shown, for every site.
+WEBSITES_PUBLISH_SFTP_HOST = env_str("WEBSITES_PUBLISH_SFTP_HOST", "")
+WEBSITES_PUBLISH_SFTP_PORT = env_int("WEBSITES_PUBLISH_SFTP_PORT", WEBSITES_SFTP_PORT)
+WEBSITES_PUBLISH_KNOWN_HOSTS = env_str("WEBSITES_PUBLISH_KNOWN_HOSTS", "")
+WEBSITES_PUBLISH_TIMEOUT = env_int("WEBSITES_PUBLISH_TIMEOUT", 600)
+# Static site builds, in a bubblewrap sandbox: its binary, the generator's, and the limits.
+WEBSITES_BWRAP = env_str("WEBSITES_BWRAP", "bwrap")
+WEBSITES_HUGO = env_str("WEBSITES_HUGO", "")
+WEBSITES_BUILD_TIMEOUT = env_int("WEBSITES_BUILD_TIMEOUT", 300)
+WEBSITES_BUILD_MEMORY = env_int("WEBSITES_BUILD_MEMORY", 4 * 1024 * 1024 * 1024)
+WEBSITES_BUILD_PROCESSES = env_int("WEBSITES_BUILD_PROCESSES", 256)
+WEBSITES_BUILD_MAX_BYTES = env_int("WEBSITES_BUILD_MAX_BYTES", 500 * 1024 * 1024)
 # Where my_webapp's web roots are (/var/www on YunoHost); empty: that, or beside the emulator's state.
 YUNOHOST_WEBROOT_BASE = env_str("YUNOHOST_WEBROOT_BASE", "")
 
@@ -671,5 +686,7 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         # The dev server's line per request.
         "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+        # asyncssh (the deploys' SFTP uploads) logs every connection and file at INFO.
+        "asyncssh": {"level": "WARNING"},
     },
 }

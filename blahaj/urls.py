@@ -12,6 +12,8 @@ urlpatterns = [
     path("api/", include("tiers.urls")),
     path("api/", include("accounts.invitation_urls")),
     path("api/", include("websites.urls")),
+    # A git or ssg site's deploys, and its push webhook: /api/websites/<id>/deploy, /hooks/websites/...
+    path("", include("publishing.urls")),
     path("api/", include("audit.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script from ?script: no inline script, so

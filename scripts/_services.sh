@@ -30,6 +30,14 @@ ensure_chromium() {
     || die "could not install chromium and chromium-driver with apt-get."
 }
 
+ensure_bwrap() {
+  # Static site builds run in a bubblewrap sandbox (publishing/sandbox.py): Debian's bubblewrap.
+  command -v bwrap >/dev/null && return
+  echo "==> installing Debian's bubblewrap for the build sandbox tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
+    || die "could not install bubblewrap with apt-get."
+}
+
 ensure_slapd() {
   # The password tests start a private slapd (provisioning/testing_ldap.py): Debian's slapd and,
   # for the emulator's LDAP mirror, ldapmodify. Installing slapd does not need it to run.

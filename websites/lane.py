@@ -30,6 +30,7 @@ from blahaj.errors import Conflict
 from provisioning import outcomes
 from provisioning import services as lane
 from provisioning.models import Operation
+from publishing import services as publishing
 
 from . import emails, rules
 from .models import Website
@@ -61,17 +62,20 @@ def _install_args(website: Website) -> dict[str, Any]:
     return _args(
         website,
         path="/",
-        with_sftp=website.kind == Website.Kind.SFTP,
+        # A git or ssg site's content is published through its SFTP login too.
+        with_sftp=True,
         label=f"Website of {website.owner.username}"[:60],
     )
 
 
-def _new_password(website: Website) -> dict[str, str] | None:
-    """A fresh SFTP password for an install, kept encrypted on the row for its one email."""
-    if website.kind != Website.Kind.SFTP:
-        return None
+def _new_password(website: Website) -> dict[str, str]:
+    """A fresh SFTP password for an install, kept encrypted: on the row for its one email (an
+    SFTP site), or for the deploys that publish through it (a git or ssg site)."""
     password = rules.sftp_password()
-    website.pending_password = encrypt(password)
+    if website.kind == Website.Kind.SFTP:
+        website.pending_password = encrypt(password)
+    else:
+        publishing.sftp_password_keep(website=website, password=password)
     return {"password": password}
 
 
@@ -177,7 +181,7 @@ def app_installed(*, operation: Operation) -> None:
         kind=Kind.CERT_INSTALL, subject=cert_subject(website.domain), args=_args(website), user=website.owner
     )
     if website.kind != Website.Kind.SFTP:
-        website_git_sync(website=website)
+        publishing.deploy_request(website=website, reason="install")
     if website.is_suspended:  # suspended before its app existed: the new app starts public
         website_access(website=website, state=SUSPENDED)
     emails.send_live(website=website)
@@ -185,8 +189,6 @@ def app_installed(*, operation: Operation) -> None:
         emails.send_sftp_password(website=website)
     username = website.owner.username
     notifications.website_live(username=username, domain=website.domain)
-    if website.kind == Website.Kind.SSG:
-        notifications.ssg_setup_needed(username=username, domain=website.domain, git_url=website.git_url)
 
 
 def step_failed(*, operation: Operation) -> None:
@@ -265,7 +267,7 @@ def webapp_reset(*, operation: Operation) -> None:
         website.status = Status.LIVE
     _save(website, "app_id", "sftp_username", "status")
     if website.kind != Website.Kind.SFTP:
-        website_git_sync(website=website)  # the reset emptied the web root: the repository again
+        publishing.deploy_request(website=website, reason="reset")  # the reset emptied the web root
     if website.is_suspended:  # the reinstalled app starts public
         website_access(website=website, state=SUSPENDED)
     if website.pending_password:
@@ -279,6 +281,8 @@ def sftp_password_set(*, operation: Operation) -> None:
     if website is not None and website.status == Status.PROVISIONING:
         website.status = Status.LIVE
         _save(website, "status")
+    if website is not None and website.kind != Website.Kind.SFTP and website.status == Status.LIVE:
+        publishing.deploy_request(website=website, reason="sftp")  # the login its deploy waited for
 
 
 def git_synced(*, operation: Operation) -> None:

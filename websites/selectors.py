@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from provisioning.models import Operation
+from publishing import selectors as publishing
 
 from . import emails, lane
 from .models import Website
@@ -23,7 +24,7 @@ PLAN = [
     ("verify", "Domain ownership verified"),
     (Kind.DOMAIN_ADD, "Domain added to the server"),
     (Kind.APP_INSTALL, "Web space installed"),
-    (Kind.GIT_SYNC, "Content cloned from git"),
+    ("publish", "Content built and published"),
     ("live", "Website online"),
     (Kind.CERT_INSTALL, "Secure certificate (in the background)"),
 ]
@@ -63,7 +64,7 @@ def website_steps(website: Website, *, with_errors: bool = False) -> list[dict[s
     for name, label in PLAN:
         if name == "verify" and not website.is_custom_domain:
             continue
-        if name == Kind.GIT_SYNC and website.kind == Website.Kind.SFTP:
+        if name == "publish" and website.kind == Website.Kind.SFTP:
             continue
         step: dict[str, Any] = {"name": str(name), "label": label, "state": _state(website, name, operations)}
         operation = operations.get(name)
@@ -80,6 +81,8 @@ def _state(website: Website, name: str, operations: dict[str, Operation]) -> str
         return "done" if website.verified_at else ("pending" if website.confirmed_at else "waiting")
     if name == "live":
         return "done" if website.live_at else "waiting"
+    if name == "publish":
+        return publishing.deploy_step_state(website=website)
     operation = operations.get(name)
     return OPERATION_STATES[Operation.Status(operation.status)] if operation else "waiting"
 
@@ -146,6 +149,11 @@ def website_progress(website: Website) -> dict[str, Any]:
                 "port": settings.WEBSITES_SFTP_PORT,
                 "username": website.sftp_username,
             }
+    if website.kind != Website.Kind.SFTP:
+        data["deploy"] = publishing.deploy_summary(website=website)
+        # A deploy under way keeps the page polling.
+        if publishing.deploy_step_state(website=website) in ("pending", "running"):
+            data["finished"] = False
     if website.status == Status.PENDING_VERIFICATION:
         data["verification"] = {"record": website.verification_record, "value": website.verification_token}
     return data

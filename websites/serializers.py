@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from blahaj.serializers import StrictSerializer
+from publishing import selectors as publishing
+from publishing.serializers import DeploySerializer
 
 from . import selectors
 from .models import Website
@@ -62,6 +65,8 @@ class WebsiteSerializer(serializers.ModelSerializer):
     verification = serializers.SerializerMethodField()
     steps = serializers.SerializerMethodField()
     certificate_detail = serializers.SerializerMethodField()
+    deploy = serializers.SerializerMethodField()
+    webhook_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Website
@@ -81,6 +86,8 @@ class WebsiteSerializer(serializers.ModelSerializer):
             "steps",
             "suspended_at",
             "suspension_reason",
+            "deploy",
+            "webhook_url",
         ]
         read_only_fields = fields
 
@@ -91,6 +98,20 @@ class WebsiteSerializer(serializers.ModelSerializer):
 
     def get_certificate_detail(self, website: Website) -> dict[str, Any] | None:
         return selectors.certificate_detail(website)
+
+    @extend_schema_field(DeploySerializer)
+    def get_deploy(self, website: Website) -> dict[str, Any]:
+        return publishing.deploy_summary(website=website)
+
+    @extend_schema_field(serializers.URLField(required=False, help_text="git and ssg sites only"))
+    def get_webhook_url(self, website: Website) -> str | None:
+        return publishing.webhook_url(website=website)
+
+    def to_representation(self, instance: Website) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if data.get("webhook_url") is None:
+            data.pop("webhook_url", None)  # an SFTP site has none
+        return data
 
     def get_steps(self, website: Website) -> list[dict[str, Any]]:
         request = self.context.get("request")

@@ -21,6 +21,7 @@ from blahaj.crypto import SecretUnreadable, decrypt
 from blahaj.errors import ApplicationError, Conflict, Gone
 from provisioning import services as lane_services
 from provisioning.models import Operation
+from publishing import services as publishing
 
 from . import dns, emails, lane, rules
 from .models import Website
@@ -109,6 +110,8 @@ def website_request(*, owner: User, domain: str, kind: str = Website.Kind.SFTP, 
                 )
         except IntegrityError:
             raise DomainTaken() from None
+        if kind != Website.Kind.SFTP:
+            publishing.publication_get(website=website)  # its webhook URL, shown from now on
         emails.send_confirmation(website=website)
         notifications.website_requested(username=locked.username, domain=domain, kind=kind)
     return website
@@ -207,23 +210,10 @@ def websites_recheck_domains() -> list[str]:
 
 
 def websites_git_pull() -> int:
-    """The beat's pull: one `webapp.git_sync` for each live git or ssg site that has none
-    waiting already (a slow lane does not pile them up). Returns how many were queued."""
-    queued = 0
-    live = (
-        Website.objects.select_related("owner")
-        .filter(status=Status.LIVE, kind__in=[Website.Kind.GIT, Website.Kind.SSG])
-        .exclude(app_id="")
-    )
-    for website in live:
-        waiting = Operation.objects.filter(
-            subject=website.subject, kind=Operation.Kind.GIT_SYNC, status__in=Operation.UNFINISHED
-        ).exists()
-        if not waiting:
-            with transaction.atomic():
-                lane.website_git_sync(website=website)
-            queued += 1
-    return queued
+    """The beat's pull, the fallback of the push webhooks: a deploy of each live git or ssg site
+    whose repository moved, coalesced with any waiting one (a slow worker does not pile them up).
+    Returns how many were asked for."""
+    return publishing.deploys_pull()
 
 
 @transaction.atomic

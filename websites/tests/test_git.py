@@ -1,7 +1,7 @@
-"""git and ssg sites: the repository cloned into the web root through the lane, pulled again by
-the beat, a failed or oversized pull keeping the last good content. The repository is served
-over real https by a server the test starts on 127.0.0.1 (git's "dumb" HTTP protocol, a
-self-signed certificate that git is told to trust)."""
+"""The https git server of the tests (git's smart HTTP protocol by `git http-backend`, on
+127.0.0.1, with a self-signed certificate that git is told to trust), and the lane's own
+`webapp.git_sync` step. git and ssg sites are published through their SFTP login instead:
+publishing/tests."""
 
 from __future__ import annotations
 
@@ -20,13 +20,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from provisioning import gitsync
-from provisioning.models import Operation
-from websites import services
-from websites.models import Website
-from websites.tests.conftest import SITE, confirmation_token, run_lane
-
-API = "/api/websites/"
-pytestmark = pytest.mark.django_db
 
 
 def _certificate(folder: Path) -> tuple[Path, Path]:
@@ -68,6 +61,7 @@ class Repository:
 
     def publish(self, files: dict[str, str]) -> None:
         for name, text in files.items():
+            (self.work / name).parent.mkdir(parents=True, exist_ok=True)
             (self.work / name).write_text(text)
         _git("add", "-A", cwd=self.work)
         _git("commit", "-q", "-m", "content", cwd=self.work)
@@ -158,59 +152,6 @@ def repository(tmp_path, settings, monkeypatch) -> Iterator[Repository]:
         server.shutdown()
         server.server_close()
         thread.join()
-
-
-def _live_git_site(owner_api, mailoutbox, url: str, kind: str = "git") -> Website:
-    created = owner_api.post(API, {"domain": SITE, "kind": kind, "git_url": url})
-    assert created.status_code == 202, created.content
-    owner_api.post(f"{API}{created.json()['id']}/confirm", {"token": confirmation_token(mailoutbox)})
-    run_lane()
-    return Website.objects.get(pk=created.json()["id"])
-
-
-def test_a_git_site_is_cloned_into_its_web_root_and_pulled_by_the_beat(owner_api, mailoutbox, emulator, repository):
-    repository.publish({"index.html": "<h1>first</h1>"})
-    website = _live_git_site(owner_api, mailoutbox, repository.url)
-
-    root = gitsync.webroot("my_webapp")
-    assert website.status == Website.Status.LIVE and website.synced_at is not None
-    assert (root / "index.html").read_text() == "<h1>first</h1>" and not (root / ".git").exists()
-    steps = {s["name"]: s["state"] for s in owner_api.get(f"{API}{website.pk}").json()["steps"]}
-    assert steps["webapp.git_sync"] == "done"
-
-    repository.publish({"index.html": "<h1>second</h1>", "about.html": "about"})
-    assert services.websites_git_pull() == 1
-    run_lane()
-
-    assert (root / "index.html").read_text() == "<h1>second</h1>" and (root / "about.html").exists()
-    assert Operation.objects.filter(kind="webapp.git_sync", status="succeeded").count() == 2
-
-
-def test_a_failed_or_too_big_pull_keeps_the_last_good_content(
-    owner_api, mailoutbox, emulator, repository, settings, staff_notes
-):
-    repository.publish({"index.html": "<h1>good</h1>"})
-    website = _live_git_site(owner_api, mailoutbox, repository.url)
-    root = gitsync.webroot("my_webapp")
-
-    settings.WEBSITES_GIT_MAX_BYTES = 10
-    repository.publish({"index.html": "<h1>far too big for the limit</h1>"})
-    services.websites_git_pull()
-    run_lane()
-
-    website.refresh_from_db()
-    assert (root / "index.html").read_text() == "<h1>good</h1>"
-    assert website.status == Website.Status.LIVE and "bytes allowed" in website.error
-    assert staff_notes[-1][0] == "website_failed"
-    assert sorted(p.name for p in root.parent.iterdir()) == ["www"]  # no temporary folder left
-
-
-def test_an_ssg_site_is_cloned_too(owner_api, mailoutbox, emulator, repository):
-    repository.publish({"index.html": "built later"})
-
-    website = _live_git_site(owner_api, mailoutbox, repository.url, kind="ssg")
-
-    assert website.kind == "ssg" and (gitsync.webroot("my_webapp") / "index.html").exists()
 
 
 def test_sync_refuses_what_is_not_plain_https(settings):

@@ -138,7 +138,7 @@ def test_reset_and_password_need_a_live_site(owner_api):
         assert response.status_code == 409 and response.json()["code"] == "website_not_live"
 
 
-def test_an_ssg_site_is_installed_without_sftp_and_staff_are_pinged(
+def test_an_ssg_site_is_installed_with_an_sftp_login_kept_for_its_deploys(
     owner_api, mailoutbox, emulator, staff_notes, settings
 ):
     settings.DISCORD_WEBHOOK_URL = "https://discord.example/hook"
@@ -148,10 +148,11 @@ def test_an_ssg_site_is_installed_without_sftp_and_staff_are_pinged(
     run_lane()
 
     website = Website.objects.get()
-    assert website.status == "live" and website.sftp_username == ""
-    assert emulator.state()["apps"][0]["settings"]["with_sftp"] == 0
+    assert website.status == "live" and website.sftp_username == ""  # the owner is given no SFTP login
+    assert emulator.state()["apps"][0]["settings"]["with_sftp"] == 1  # the deploys publish through it
+    assert website.publication.sftp_password and website.pending_password == ""
     events = [event for event, _ in staff_notes]
-    assert events[:1] == ["website_requested"] and "ssg_setup_needed" in events and "website_live" in events
+    assert events[:1] == ["website_requested"] and "ssg_setup_needed" not in events and "website_live" in events
     assert not [m for m in mailoutbox if "SFTP password" in m.subject]
 
 

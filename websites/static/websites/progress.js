@@ -43,6 +43,13 @@
       if (data.sftp) { text("sftp-host", data.sftp.host); text("sftp-port", String(data.sftp.port)); text("sftp-username", data.sftp.username); }
       document.getElementById("website-access").hidden = false;
     }
+    if (data.deploy) {
+      text("deploy-result", data.deploy.result || "not yet");
+      text("deploy-commit", data.deploy.commit || "");
+      text("deploy-finished", data.deploy.finished_at || "");
+      var log = document.getElementById("deploy-log");
+      if (log) { log.textContent = data.deploy.log_tail || ""; log.hidden = !data.deploy.log_tail; }
+    }
   }
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
