@@ -103,11 +103,6 @@ def website_reset(*, website: Website) -> Operation:
     return _queue(website, Kind.WEBAPP_RESET, _install_args(website), secrets)
 
 
-def website_git_sync(*, website: Website) -> Operation:
-    """Clone (again) the site's repository into its web root; a failure keeps the last content."""
-    return _queue(website, Kind.GIT_SYNC, _args(website, app=website.app_id, git_url=website.git_url))
-
-
 def website_set_sftp_password(*, website: Website) -> Operation:
     secrets = _new_password(website)
     website.save(update_fields=["pending_password"])

@@ -1,7 +1,6 @@
 """The https git server of the tests (git's smart HTTP protocol by `git http-backend`, on
-127.0.0.1, with a self-signed certificate that git is told to trust), and the lane's own
-`webapp.git_sync` step. git and ssg sites are published through their SFTP login instead:
-publishing/tests."""
+127.0.0.1, with a self-signed certificate that git is told to trust). git and ssg sites are
+cloned, built and published off the lane: publishing/tests."""
 
 from __future__ import annotations
 
@@ -18,8 +17,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
-from provisioning import gitsync
 
 
 def _certificate(folder: Path) -> tuple[Path, Path]:
@@ -152,13 +149,3 @@ def repository(tmp_path, settings, monkeypatch) -> Iterator[Repository]:
         server.shutdown()
         server.server_close()
         thread.join()
-
-
-def test_sync_refuses_what_is_not_plain_https(settings):
-    from provisioning.yunohost import YunohostPermanent
-
-    for url in ("http://localhost/x.git", "https://u:p@localhost/x.git", "file:///etc", "ext::sh -c id"):
-        with pytest.raises(YunohostPermanent):
-            gitsync.sync(app="my_webapp", url=url)
-    with pytest.raises(YunohostPermanent):
-        gitsync.sync(app="../etc", url="https://localhost/x.git")
