@@ -573,7 +573,9 @@ def test_a_password_changed_before_provisioning_is_the_one_provisioned(emulator,
     assert emulator.state()["users"]["alice"]["password_sha256"] == sha256(NEW_PASSWORD)
 
 
-def test_an_account_without_a_yunohost_user_changes_its_password_here_only(emulator, user):
+def test_an_account_without_a_yunohost_user_changes_its_password_here_only(emulator, make_user):
+    user = make_user("alice", on_yunohost=False)  # not created by the lane, nor imported
+
     assert accounts_lane.account_set_password(user=user, password=NEW_PASSWORD) is None
     assert Operation.objects.count() == 0
 
