@@ -170,7 +170,7 @@ else:
 
 # Embedded mode never sends a message, but eager tasks still open the broker connection for its
 # serializer: name a host, or kombu warns "No hostname was supplied" on every task.
-CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # embedded mode: tasks run in-process
 CELERY_TASK_EAGER_PROPAGATES = False
@@ -498,11 +498,27 @@ YUNOHOST_HEARTBEAT_STALE = env_int("YUNOHOST_HEARTBEAT_STALE", 60)
 # at most this many per sweep.
 YUNOHOST_SWEEP_GRACE = env_int("YUNOHOST_SWEEP_GRACE", 60)
 YUNOHOST_SWEEP_BATCH = env_int("YUNOHOST_SWEEP_BATCH", 500)
+# The name of the YunoHost server the lane drives (its `lane:<name>` readiness check).
+YUNOHOST_SERVER_NAME = env_str("YUNOHOST_SERVER_NAME") or "main"
+# A worker consuming the lane's queue writes a heartbeat this often; /readyz fails the lane when
+# none was written for the stale time (provisioning/health.py).
+YUNOHOST_WORKER_HEARTBEAT_INTERVAL = env_int("YUNOHOST_WORKER_HEARTBEAT_INTERVAL", 10)
+YUNOHOST_WORKER_HEARTBEAT_STALE = env_int("YUNOHOST_WORKER_HEARTBEAT_STALE", 30)
+# /readyz asks YunoHost whether it answers at most this often (seconds).
+YUNOHOST_PING_INTERVAL = env_int("YUNOHOST_PING_INTERVAL", 30)
 if YUNOHOST_HEARTBEAT_STALE <= 2 * YUNOHOST_HEARTBEAT_INTERVAL:
     raise ImproperlyConfigured(
         "YUNOHOST_HEARTBEAT_STALE must be more than twice YUNOHOST_HEARTBEAT_INTERVAL, or the "
         "sweeper would take back operations that are still running."
     )
+
+# --- Health, metrics and logs ----------------------------------------------------------------
+
+# /readyz: each check's timeout, and how long one answer is kept (seconds).
+READY_CHECK_TIMEOUT = env_int("READY_CHECK_TIMEOUT", 2)
+READY_CACHE_SECONDS = env_int("READY_CACHE_SECONDS", 5)
+# Probes and scrapes come over plain HTTP from this host: never redirected to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # --- Notifications -------------------------------------------------------------------------
 

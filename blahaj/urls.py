@@ -2,10 +2,14 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from blahaj import health
 from blahaj.views import not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Probes (blahaj/health.py): no login, no throttle.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("api/user/", include("accounts.urls")),
     path("api/", include("accounts.staff_urls")),
     path("api/", include("provisioning.urls")),
