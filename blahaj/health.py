@@ -188,4 +188,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
     status, body = readiness()
-    return JsonResponse(body, status=status)
+    response = JsonResponse(body, status=status)
+    response._has_been_logged = True  # type: ignore[attr-defined] # run_checks logged which check failed
+    return response

@@ -100,6 +100,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The request id (X-Request-ID) on every answer, log line and queued task (blahaj/logs.py).
+    "blahaj.logs.request_context",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the pages' CSS and script, the API docs' assets) from the app server
     # itself, in development and under gunicorn alike.
@@ -608,11 +610,30 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# "text" (the default: what a developer reads) or "json" (one object per line, for a log
+# pipeline: blahaj/logs.py). Both carry no request body, header, cookie or path.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be text or json.")
+# Celery replaces the root logger's handlers with its own format unless told not to.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "blahaj.logs.JsonFormatter"},
+    },
+    # The request id, user, route and the lane's operation on every record (blahaj/logs.py).
+    "filters": {"context": {"()": "blahaj.logs.ContextFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # Django's defaults give "django" a handler of its own (every line printed twice, once
@@ -625,3 +646,14 @@ LOGGING = {
         "django.server": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }
+
+# Error reports (blahaj/sentry.py): off unless SENTRY_DSN is set; never personal data.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from blahaj import sentry
+
+    sentry.init(
+        SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0") or 0),
+    )

@@ -35,7 +35,7 @@ from django.db.models import Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 import audit
-from blahaj import notifications
+from blahaj import logs, notifications
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
 from blahaj.errors import Conflict
 from blahaj.queueing import send_after_commit, send_now
@@ -408,12 +408,13 @@ def operation_run(*, operation_id: int) -> None:
     deadline = time.monotonic() + settings.YUNOHOST_LANE_DRAIN
     try:
         while operation is not None:
-            if _claim(operation):
-                outcome = _execute(operation, lock)
-                if _finish(operation, outcome):
-                    outcomes.append((operation, outcome))
-                if outcome.busy:
-                    break  # YunoHost runs someone else's command: the next would wait too
+            with logs.bound(operation_id=operation.pk, operation_kind=operation.kind):
+                if _claim(operation):
+                    outcome = _execute(operation, lock)
+                    if _finish(operation, outcome):
+                        outcomes.append((operation, outcome))
+                    if outcome.busy:
+                        break  # YunoHost runs someone else's command: the next would wait too
             if time.monotonic() >= deadline:
                 break
             operation = _next_runnable(operation)
