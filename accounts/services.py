@@ -22,7 +22,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 import audit
-from blahaj import crypto, notifications
+from blahaj import crypto, metrics, notifications
 from blahaj.errors import (
     ApplicationError,
     Conflict,
@@ -148,6 +148,7 @@ class Authenticated(NamedTuple):
     second_factor_due: bool  # the account has a second factor: the login needs its step
 
 
+@metrics.outcome(metrics.LOGINS)
 def user_authenticate(*, identifier: str, password: str) -> Authenticated:
     """The account these credentials open, or an error: InvalidCredentials (counted toward
     the account's lockout), TooManyAttempts while locked out, Forbidden for an account that

@@ -16,6 +16,10 @@ Redis cache) and measures, in one run:
     in Redis, cut-off, user query, serializer) against an unauthenticated DRF endpoint that
     returns a body of the same size, same server, same client. Target: >= 0.80.
 
+(d) with --metrics, only this: GET /api/user/me with the Prometheus middleware (multiprocess
+    mode, as under the systemd units) against the same server without it, alternated twice in
+    one run. Target: >= 0.95.
+
 The per-IP login throttle is raised for the run (its bookkeeping still runs): the benchmark
 measures the cost of a login, not the limit.
 """
@@ -29,6 +33,7 @@ import multiprocessing as mp
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -76,7 +81,7 @@ def prepare_database() -> None:
         " display_name='Bench', status='active', on_yunohost=True)"
     )
     subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True)
-    subprocess.run(["redis-cli", "-n", "14", "flushdb"], check=True, capture_output=True)
+    subprocess.run(["redis-cli", "-n", REDIS.rsplit("/", 1)[1], "flushdb"], check=True, capture_output=True)
 
 
 def start_gunicorn(port: int, body_bytes: int, **extra: str) -> subprocess.Popen:
@@ -170,13 +175,43 @@ def hash_rate(seconds: float) -> tuple[float, str]:
     return sum(counts) / elapsed, encoded.split("$", 1)[0]
 
 
+def metrics_overhead(port: int, seconds: float) -> None:
+    """(d): /me with and without the metrics middleware, alternated, same run."""
+    rates: dict[bool, list[float]] = {True: [], False: []}
+    with tempfile.TemporaryDirectory() as directory:
+        for metered in (True, False, True, False):
+            extra = {"PROMETHEUS_MULTIPROC_DIR": directory} if metered else {"BENCH_NO_METRICS": "1"}
+            server = start_gunicorn(port, 200, **extra)
+            try:
+                _, raw = request("POST", port, "/api/user/login", {"username": "benchuser", "password": PASSWORD})
+                token = json.loads(raw)["access"]
+                rates[metered].append(http_rate(port, "GET", "/api/user/me", seconds, token=token))
+            finally:
+                server.terminate()
+                server.wait()
+    with_metrics, without = sum(rates[True]) / 2, sum(rates[False]) / 2
+    print(f"\nblahaj metrics overhead: gunicorn 2 workers, concurrency {CONCURRENCY}, {seconds:.0f} s per figure, x2")
+    print(f"{'(d) GET /api/user/me, metrics middleware':<52}{with_metrics:>12.1f}  {rates[True]}")
+    print(f"{'(d) GET /api/user/me, no metrics middleware':<52}{without:>12.1f}  {rates[False]}")
+    print(f"ratio (d) with / without metrics = {with_metrics / without:.3f}  (target >= 0.95)")
+
+
 def main() -> None:
+    global DB_NAME, REDIS
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20, help="length of each measurement")
-    seconds = parser.parse_args().seconds
+    parser.add_argument("--metrics", action="store_true", help="only (d): the metrics middleware's cost on /me")
+    parser.add_argument("--db-name", default=DB_NAME, help="the PostgreSQL database to create (dropped first)")
+    parser.add_argument("--redis-db", type=int, default=14, help="the Redis database number (flushed)")
+    options = parser.parse_args()
+    seconds = options.seconds
+    DB_NAME, REDIS = options.db_name, f"redis://127.0.0.1:6379/{options.redis_db}"
 
     prepare_database()
     port = 18000 + os.getpid() % 1000
+    if options.metrics:
+        metrics_overhead(port, seconds)
+        return
     # First a server only to learn the size of /me's body, so the comparison body matches it.
     probe = start_gunicorn(port, 200)
     try:

@@ -7,6 +7,7 @@ emulator, emails on the console); production sets `DJANGO_DEBUG=false` and the r
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from datetime import timedelta
@@ -102,6 +103,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # The request id (X-Request-ID) on every answer, log line and queued task (blahaj/logs.py).
     "blahaj.logs.request_context",
+    # Prometheus: each answer counted and timed by route template (blahaj/metrics.py).
+    "blahaj.metrics.middleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the pages' CSS and script, the API docs' assets) from the app server
     # itself, in development and under gunicorn alike.
@@ -519,6 +522,15 @@ if YUNOHOST_HEARTBEAT_STALE <= 2 * YUNOHOST_HEARTBEAT_INTERVAL:
 # /readyz: each check's timeout, and how long one answer is kept (seconds).
 READY_CHECK_TIMEOUT = env_int("READY_CHECK_TIMEOUT", 2)
 READY_CACHE_SECONDS = env_int("READY_CACHE_SECONDS", 5)
+# /metrics is open to these networks (judged on blahaj.client_ip's client address), or to
+# `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1")
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_network!r} is not an address or network.") from None
 # Probes and scrapes come over plain HTTP from this host: never redirected to HTTPS.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from blahaj import health
+from blahaj import health, metrics
 from blahaj.views import not_found
 
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     # Probes (blahaj/health.py): no login, no throttle.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("api/user/", include("accounts.urls")),
     path("api/", include("accounts.staff_urls")),
     path("api/", include("provisioning.urls")),
