@@ -1564,11 +1564,13 @@ def user_confirm_email_change(*, token: str) -> User:
     if user.email.lower() != change.old_email.lower():
         raise TokenInvalid()  # the address was changed another way since the request
     user.email = change.new_email
+    # A new, confirmed address: whatever bounced before was the old one.
+    user.email_undeliverable_at, user.email_undeliverable_reason = None, ""
     if conflict := _email_in_use(user):
         raise Conflict("An account already uses this address.", code=conflict.code)
     try:
         with transaction.atomic():
-            _user_save(user, fields=["email"])
+            _user_save(user, fields=["email", "email_undeliverable_at", "email_undeliverable_reason"])
     except IntegrityError:
         raise Conflict("An account already uses this address.", code="email_taken") from None
     now = timezone.now()

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -39,3 +40,7 @@ urlpatterns = [
     # Keep last: anything else under /api/ is a 404 in the API's envelope.
     re_path(r"^api/", not_found),
 ]
+if settings.ANYMAIL.get("WEBHOOK_SECRET"):
+    # The ESP's tracking webhooks (bounces and complaints, accounts/bounces.py), e.g.
+    # /anymail/mailgun/tracking/: only with the basic auth anymail checks, never open.
+    urlpatterns.insert(0, path("anymail/", include("anymail.urls")))
