@@ -126,7 +126,9 @@ def test_no_email_goes_to_an_undeliverable_address(webhooks, user, other_user, s
     assert "alice@example.org" not in caplog.text
 
 
-def test_the_member_is_asked_for_another_address_and_a_confirmed_change_clears_it(webhooks, user, staff_client):
+def test_the_member_is_asked_for_another_address_and_a_confirmed_change_clears_it(
+    webhooks, user, staff_client, tasks_inline
+):
     post(mailgun_event("alice@example.org"))
     api = Client()
     access = services.user_login(identifier="alice", password=PASSWORD)["access"]
