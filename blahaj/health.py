@@ -112,7 +112,7 @@ def check_broker(timeout: float) -> None:
         return
     try:
         with Connection(url, connect_timeout=timeout) as conn:
-            conn.ensure_connection(max_retries=1, timeout=timeout)
+            conn.ensure_connection(max_retries=1, timeout=max(1, int(timeout)))
     except Exception as exc:  # noqa: BLE001 - any transport error
         raise CheckFailed(f"The broker did not answer ({type(exc).__name__}).") from None
 

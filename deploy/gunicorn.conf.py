@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from typing import Any
 
 # Only nginx on this host talks to gunicorn: never listen on a public address.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -45,7 +46,7 @@ proc_name = "blahaj-web"
 # worker writes its counters to files there and /metrics adds them up. A worker that exits
 # (recycled by max_requests, or killed) keeps its counters' files, so that totals never go
 # back; its live gauges are dropped here.
-def child_exit(server, worker):
+def child_exit(server: object, worker: Any) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

@@ -128,7 +128,7 @@ CHANGED_PASSWORD = "Velvet-Comet-Orchard-73"
 
 
 def _link_token(prefix: str) -> str:
-    body = mail.outbox[-1].body
+    body = str(mail.outbox[-1].body)
     found = re.search(re.escape(prefix) + r"([A-Za-z0-9_\-:.]+)", body)
     assert found is not None, body
     return found.group(1)

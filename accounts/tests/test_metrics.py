@@ -35,8 +35,8 @@ def value(text: str, name: str, **labels: str) -> float:
     return samples(text).get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def scrape(**extra: str) -> str:
-    response = Client().get("/metrics", **extra)
+def scrape() -> str:
+    response = Client().get("/metrics")
     assert response.status_code == 200, response.content
     assert response["Content-Type"].startswith("text/plain")
     return response.content.decode()
