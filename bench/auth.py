@@ -31,6 +31,7 @@ import http.client
 import json
 import multiprocessing as mp
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -175,25 +176,51 @@ def hash_rate(seconds: float) -> tuple[float, str]:
     return sum(counts) / elapsed, encoded.split("$", 1)[0]
 
 
-def metrics_overhead(port: int, seconds: float) -> None:
-    """(d): /me with and without the metrics middleware, alternated, same run."""
+def _workers_cpu(master: int) -> float:
+    """CPU seconds (user + system) the gunicorn master's workers used so far."""
+    ticks = 0
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def metrics_overhead(port: int, seconds: float, rounds: int) -> None:
+    """(d): /me with and without the metrics middleware, alternated `rounds` times, same run;
+    the medians are compared (a shared machine's load drifts between measurements). Also the
+    workers' CPU time per request, which other processes' load does not change."""
     rates: dict[bool, list[float]] = {True: [], False: []}
+    cpu: dict[bool, list[float]] = {True: [], False: []}
     with tempfile.TemporaryDirectory() as directory:
-        for metered in (True, False, True, False):
+        for metered in (True, False) * rounds:
             extra = {"PROMETHEUS_MULTIPROC_DIR": directory} if metered else {"BENCH_NO_METRICS": "1"}
             server = start_gunicorn(port, 200, **extra)
             try:
                 _, raw = request("POST", port, "/api/user/login", {"username": "benchuser", "password": PASSWORD})
                 token = json.loads(raw)["access"]
-                rates[metered].append(http_rate(port, "GET", "/api/user/me", seconds, token=token))
+                before, started = _workers_cpu(server.pid), time.monotonic()
+                rate = http_rate(port, "GET", "/api/user/me", seconds, token=token)
+                used, elapsed = _workers_cpu(server.pid) - before, time.monotonic() - started
+                rates[metered].append(rate)
+                cpu[metered].append(used / (rate * elapsed) * 1e6)
             finally:
                 server.terminate()
                 server.wait()
-    with_metrics, without = sum(rates[True]) / 2, sum(rates[False]) / 2
-    print(f"\nblahaj metrics overhead: gunicorn 2 workers, concurrency {CONCURRENCY}, {seconds:.0f} s per figure, x2")
-    print(f"{'(d) GET /api/user/me, metrics middleware':<52}{with_metrics:>12.1f}  {rates[True]}")
-    print(f"{'(d) GET /api/user/me, no metrics middleware':<52}{without:>12.1f}  {rates[False]}")
+    cpu_with, cpu_without = statistics.median(cpu[True]), statistics.median(cpu[False])
+    with_metrics, without = statistics.median(rates[True]), statistics.median(rates[False])
+    print(
+        f"\nblahaj metrics overhead: gunicorn 2 workers, concurrency {CONCURRENCY}, {seconds:.0f} s per "
+        f"figure, {rounds} rounds each, medians"
+    )
+    print(f"{'(d) GET /api/user/me, metrics middleware':<52}{with_metrics:>12.1f}  {[round(r) for r in rates[True]]}")
+    print(f"{'(d) GET /api/user/me, no metrics middleware':<52}{without:>12.1f}  {[round(r) for r in rates[False]]}")
+    print(
+        f"{'(d) workers CPU us per request, metrics middleware':<52}{cpu_with:>12.1f}  {[round(c) for c in cpu[True]]}"
+    )
+    print(f"{'(d) workers CPU us per request, no metrics':<52}{cpu_without:>12.1f}  {[round(c) for c in cpu[False]]}")
     print(f"ratio (d) with / without metrics = {with_metrics / without:.3f}  (target >= 0.95)")
+    print(f"ratio (d) requests per worker CPU second, with / without = {cpu_without / cpu_with:.3f}  (target >= 0.95)")
 
 
 def main() -> None:
@@ -201,6 +228,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20, help="length of each measurement")
     parser.add_argument("--metrics", action="store_true", help="only (d): the metrics middleware's cost on /me")
+    parser.add_argument("--rounds", type=int, default=3, help="(d): alternations of with and without metrics")
     parser.add_argument("--db-name", default=DB_NAME, help="the PostgreSQL database to create (dropped first)")
     parser.add_argument("--redis-db", type=int, default=14, help="the Redis database number (flushed)")
     options = parser.parse_args()
@@ -210,7 +238,7 @@ def main() -> None:
     prepare_database()
     port = 18000 + os.getpid() % 1000
     if options.metrics:
-        metrics_overhead(port, seconds)
+        metrics_overhead(port, seconds, options.rounds)
         return
     # First a server only to learn the size of /me's body, so the comparison body matches it.
     probe = start_gunicorn(port, 200)

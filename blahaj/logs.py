@@ -14,6 +14,7 @@ the path itself (paths carry one-time tokens): a request's line names its route 
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import logging
 import re
@@ -83,7 +84,13 @@ def route_template(request: HttpRequest) -> str | None:
     match = getattr(request, "resolver_match", None)
     if match is None or match.route is None:
         return None
-    route = _GROUP.sub(r"<\1>", match.route).replace("^", "").replace("/?$", "").replace("$", "")
+    return _template(match.route)
+
+
+@functools.lru_cache(maxsize=1024)
+def _template(route: str) -> str:
+    # Routes are the URLconf's, a bounded set: each is rewritten once per process.
+    route = _GROUP.sub(r"<\1>", route).replace("^", "").replace("/?$", "").replace("$", "")
     return "/" + route.replace("\\.", ".")
 
 

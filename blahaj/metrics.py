@@ -116,14 +116,23 @@ def middleware(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[
         response = get_response(request)
         route = route_template(request) or "(unrouted)"
         method = request.method if request.method in _METHODS else "OTHER"
-        HTTP_REQUESTS.labels(route, method, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(route, method).observe(time.perf_counter() - started)
+        key = (route, method, response.status_code)
+        children = _children.get(key)
+        if children is None:
+            # labels() takes a lock and builds a tuple each call: keep each series' children.
+            children = _children[key] = (
+                HTTP_REQUESTS.labels(route, method, str(response.status_code)),
+                HTTP_LATENCY.labels(route, method),
+            )
+        children[0].inc()
+        children[1].observe(time.perf_counter() - started)
         return response
 
     return count
 
 
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 
 def _allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
