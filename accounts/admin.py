@@ -138,7 +138,15 @@ class UserAdmin(DjangoUserAdmin):
         "note",
     ]
     # "Deletion scheduled for: Has date" lists the accounts whose owner asked to delete them.
-    list_filter = ["status", ("deletes_at", admin.EmptyFieldListFilter), "tier", "is_staff", "email_domain_unverified"]
+    list_filter = [
+        "status",
+        ("deletes_at", admin.EmptyFieldListFilter),
+        "tier",
+        "is_staff",
+        "email_domain_unverified",
+        # "Email undeliverable since: Has date": the addresses that bounced or complained.
+        ("email_undeliverable_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["username", "display_name", "email", "discord_username"]
     ordering = ["-date_joined"]
     readonly_fields = [
@@ -152,6 +160,8 @@ class UserAdmin(DjangoUserAdmin):
         "terms_version",
         "deletion_requested_at",
         "deletes_at",
+        "email_undeliverable_at",
+        "email_undeliverable_reason",
     ]
     list_select_related = ["tier"]
     # The total under the search box is one more COUNT of every account on each page.
@@ -159,6 +169,7 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
         ("Profile", {"fields": ["display_name", "email", "discord_username", "tier", "referred_by"]}),
+        ("Email delivery", {"fields": ["email_undeliverable_at", "email_undeliverable_reason"]}),
         ("State", {"fields": ["status", "confirmed_at", "tokens_valid_after", "date_joined", "last_login"]}),
         ("Deletion", {"fields": ["deletion_requested_at", "deletes_at"]}),
         ("Sign-up", {"fields": ["signup_note", "terms_accepted_at", "terms_version"]}),

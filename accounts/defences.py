@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 import audit
+from blahaj import metrics
 from blahaj.errors import ApplicationError, Conflict
 from blahaj.lookups import as_id
 
@@ -247,6 +248,7 @@ def email_domain_block_update(*, block: EmailDomainBlock, data: dict[str, Any]) 
     return block
 
 
+@metrics.outcome(metrics.SIGNUPS)
 def user_register_screened(*, client_ip: str, challenge: str | None, honeypot: str = "", **fields: Any) -> User | None:
     """`user_register` behind the sign-up defences. `challenge` is None where none is asked.
 

@@ -132,6 +132,10 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
     email_domain_unverified = models.BooleanField(
         "email domain not verified", default=False, help_text="DNS failed while checking the domain at sign-up."
     )
+    # The ESP reported a hard bounce or a spam complaint for `email` (accounts/bounces.py): no
+    # email goes to it until the member confirms another address (or staff clear it).
+    email_undeliverable_at = models.DateTimeField("email undeliverable since", null=True, blank=True, editable=False)
+    email_undeliverable_reason = models.CharField(max_length=200, blank=True, default="", editable=False)
     # The owner asked to delete the account (README, "Deleting an account"): it is shut out
     # until `deletes_at`, when the beat's finalizer removes it; a cancel link undoes it until then.
     deletion_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -362,6 +366,7 @@ class StaffNotice(models.Model):
     class Kind(models.TextChoices):
         PENDING_REQUEST = "pending_request", "Sign-up waiting for approval"
         PROVISIONING_FAILED = "provisioning_failed", "Provisioning failed"
+        EMAIL_UNDELIVERABLE = "email_undeliverable", "Email address undeliverable"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     text = models.CharField(max_length=1000)

@@ -83,6 +83,9 @@ class MeSerializer(serializers.Serializer):
     tier = serializers.CharField(source="tier.slug", read_only=True)
     status = serializers.ChoiceField(choices=User.Status.choices, read_only=True)
     date_joined = serializers.DateTimeField(read_only=True)
+    email_undeliverable = serializers.BooleanField(
+        read_only=True, help_text="The ESP reported a bounce or a complaint: ask the member for another address."
+    )
 
     def to_representation(self, user: User) -> dict:
         return {
@@ -93,6 +96,7 @@ class MeSerializer(serializers.Serializer):
             "tier": user.tier.slug,
             "status": user.status,
             "date_joined": _DATETIME.to_representation(user.date_joined),
+            "email_undeliverable": user.email_undeliverable_at is not None,
         }
 
 

@@ -18,6 +18,17 @@ ORDERINGS = ["username", "-username", "date_joined", "-date_joined"]
 
 class StaffUserSerializer(serializers.ModelSerializer):
     tier: serializers.SlugRelatedField[Tier] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    email_undeliverable = serializers.SerializerMethodField(
+        help_text="null, or since when and why the ESP cannot deliver to the address (a bounce or a complaint)."
+    )
+
+    def get_email_undeliverable(self, user: User) -> dict[str, str] | None:
+        if user.email_undeliverable_at is None:
+            return None
+        return {
+            "since": serializers.DateTimeField().to_representation(user.email_undeliverable_at),
+            "reason": user.email_undeliverable_reason,
+        }
 
     class Meta:
         model = User
@@ -36,6 +47,7 @@ class StaffUserSerializer(serializers.ModelSerializer):
             "terms_accepted_at",
             "terms_version",
             "deletes_at",
+            "email_undeliverable",
         ]
         read_only_fields = fields
 

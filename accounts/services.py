@@ -22,7 +22,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 import audit
-from blahaj import crypto, notifications, outbox
+from blahaj import crypto, metrics, notifications, outbox
 from blahaj.errors import (
     ApplicationError,
     Conflict,
@@ -148,6 +148,7 @@ class Authenticated(NamedTuple):
     second_factor_due: bool  # the account has a second factor: the login needs its step
 
 
+@metrics.outcome(metrics.LOGINS)
 def user_authenticate(*, identifier: str, password: str) -> Authenticated:
     """The account these credentials open, or an error: InvalidCredentials (counted toward
     the account's lockout), TooManyAttempts while locked out, Forbidden for an account that
@@ -1635,11 +1636,13 @@ def user_confirm_email_change(*, token: str) -> User:
     if user.email.lower() != change.old_email.lower():
         raise TokenInvalid()  # the address was changed another way since the request
     user.email = change.new_email
+    # A new, confirmed address: whatever bounced before was the old one.
+    user.email_undeliverable_at, user.email_undeliverable_reason = None, ""
     if conflict := _email_in_use(user):
         raise Conflict("An account already uses this address.", code=conflict.code)
     try:
         with transaction.atomic():
-            _user_save(user, fields=["email"])
+            _user_save(user, fields=["email", "email_undeliverable_at", "email_undeliverable_reason"])
     except IntegrityError:
         raise Conflict("An account already uses this address.", code="email_taken") from None
     now = timezone.now()

@@ -19,6 +19,7 @@ from typing import Any
 
 from celery import shared_task
 
+from blahaj import metrics
 from blahaj.outbox import OutboxTask
 
 from . import deletion, emails, services
@@ -45,6 +46,7 @@ class EmailTask(OutboxTask):
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         if isinstance(exc, TransientDeliveryError):
+            metrics.EMAILS.labels("failed").inc()
             logger.error("Sending %s failed for good (%s): out of retries.", exc.what, exc.cause)
 
 
@@ -55,9 +57,13 @@ def _delivery(what: str) -> Iterator[None]:
     except emails.DELIVERY_ERRORS as error:
         # Only the error's type: its text may quote the message or the ESP's answer.
         if emails.is_transient(error):
+            metrics.EMAILS.labels("retrying").inc()
             logger.warning("Sending %s failed (%s); retrying.", what, type(error).__name__)
             raise TransientDeliveryError(what, type(error).__name__) from None
+        metrics.EMAILS.labels("failed").inc()
         logger.error("Sending %s failed for good (%s).", what, type(error).__name__)
+    else:
+        metrics.EMAILS.labels("sent").inc()
 
 
 @shared_task(base=EmailTask, name="accounts.tasks.send_account_email")

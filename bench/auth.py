@@ -16,6 +16,10 @@ Redis cache) and measures, in one run:
     in Redis, cut-off, user query, serializer) against an unauthenticated DRF endpoint that
     returns a body of the same size, same server, same client. Target: >= 0.80.
 
+(d) with --metrics, only this: GET /api/user/me with the Prometheus middleware (multiprocess
+    mode, as under the systemd units) against the same server without it, alternated twice in
+    one run. Target: >= 0.95.
+
 The per-IP login throttle is raised for the run (its bookkeeping still runs): the benchmark
 measures the cost of a login, not the limit.
 """
@@ -27,8 +31,10 @@ import http.client
 import json
 import multiprocessing as mp
 import os
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -76,7 +82,7 @@ def prepare_database() -> None:
         " display_name='Bench', status='active', on_yunohost=True)"
     )
     subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True)
-    subprocess.run(["redis-cli", "-n", "14", "flushdb"], check=True, capture_output=True)
+    subprocess.run(["redis-cli", "-n", REDIS.rsplit("/", 1)[1], "flushdb"], check=True, capture_output=True)
 
 
 def start_gunicorn(port: int, body_bytes: int, **extra: str) -> subprocess.Popen:
@@ -170,13 +176,70 @@ def hash_rate(seconds: float) -> tuple[float, str]:
     return sum(counts) / elapsed, encoded.split("$", 1)[0]
 
 
+def _workers_cpu(master: int) -> float:
+    """CPU seconds (user + system) the gunicorn master's workers used so far."""
+    ticks = 0
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def metrics_overhead(port: int, seconds: float, rounds: int) -> None:
+    """(d): /me with and without the metrics middleware, alternated `rounds` times, same run;
+    the medians are compared (a shared machine's load drifts between measurements). Also the
+    workers' CPU time per request, which other processes' load does not change."""
+    rates: dict[bool, list[float]] = {True: [], False: []}
+    cpu: dict[bool, list[float]] = {True: [], False: []}
+    with tempfile.TemporaryDirectory() as directory:
+        for metered in (True, False) * rounds:
+            extra = {"PROMETHEUS_MULTIPROC_DIR": directory} if metered else {"BENCH_NO_METRICS": "1"}
+            server = start_gunicorn(port, 200, **extra)
+            try:
+                _, raw = request("POST", port, "/api/user/login", {"username": "benchuser", "password": PASSWORD})
+                token = json.loads(raw)["access"]
+                before, started = _workers_cpu(server.pid), time.monotonic()
+                rate = http_rate(port, "GET", "/api/user/me", seconds, token=token)
+                used, elapsed = _workers_cpu(server.pid) - before, time.monotonic() - started
+                rates[metered].append(rate)
+                cpu[metered].append(used / (rate * elapsed) * 1e6)
+            finally:
+                server.terminate()
+                server.wait()
+    cpu_with, cpu_without = statistics.median(cpu[True]), statistics.median(cpu[False])
+    with_metrics, without = statistics.median(rates[True]), statistics.median(rates[False])
+    print(
+        f"\nblahaj metrics overhead: gunicorn 2 workers, concurrency {CONCURRENCY}, {seconds:.0f} s per "
+        f"figure, {rounds} rounds each, medians"
+    )
+    print(f"{'(d) GET /api/user/me, metrics middleware':<52}{with_metrics:>12.1f}  {[round(r) for r in rates[True]]}")
+    print(f"{'(d) GET /api/user/me, no metrics middleware':<52}{without:>12.1f}  {[round(r) for r in rates[False]]}")
+    print(
+        f"{'(d) workers CPU us per request, metrics middleware':<52}{cpu_with:>12.1f}  {[round(c) for c in cpu[True]]}"
+    )
+    print(f"{'(d) workers CPU us per request, no metrics':<52}{cpu_without:>12.1f}  {[round(c) for c in cpu[False]]}")
+    print(f"ratio (d) with / without metrics = {with_metrics / without:.3f}  (target >= 0.95)")
+    print(f"ratio (d) requests per worker CPU second, with / without = {cpu_without / cpu_with:.3f}  (target >= 0.95)")
+
+
 def main() -> None:
+    global DB_NAME, REDIS
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20, help="length of each measurement")
-    seconds = parser.parse_args().seconds
+    parser.add_argument("--metrics", action="store_true", help="only (d): the metrics middleware's cost on /me")
+    parser.add_argument("--rounds", type=int, default=3, help="(d): alternations of with and without metrics")
+    parser.add_argument("--db-name", default=DB_NAME, help="the PostgreSQL database to create (dropped first)")
+    parser.add_argument("--redis-db", type=int, default=14, help="the Redis database number (flushed)")
+    options = parser.parse_args()
+    seconds = options.seconds
+    DB_NAME, REDIS = options.db_name, f"redis://127.0.0.1:6379/{options.redis_db}"
 
     prepare_database()
     port = 18000 + os.getpid() % 1000
+    if options.metrics:
+        metrics_overhead(port, seconds, options.rounds)
+        return
     # First a server only to learn the size of /me's body, so the comparison body matches it.
     probe = start_gunicorn(port, 200)
     try:

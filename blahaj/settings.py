@@ -7,6 +7,7 @@ emulator, emails on the console); production sets `DJANGO_DEBUG=false` and the r
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from datetime import timedelta
@@ -102,6 +103,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The request id (X-Request-ID) on every answer, log line and queued task (blahaj/logs.py).
+    "blahaj.logs.request_context",
+    # Prometheus: each answer counted and timed by route template (blahaj/metrics.py).
+    "blahaj.metrics.middleware",
     "django.middleware.security.SecurityMiddleware",
     # Above WhiteNoise, so static files get the site's CSP and X-Frame-Options too.
     "csp.middleware.CSPMiddleware",
@@ -175,7 +180,7 @@ else:
 
 # Embedded mode never sends a message, but eager tasks still open the broker connection for its
 # serializer: name a host, or kombu warns "No hostname was supplied" on every task.
-CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # embedded mode: tasks run in-process
 CELERY_TASK_EAGER_PROPAGATES = False
@@ -550,11 +555,36 @@ YUNOHOST_HEARTBEAT_STALE = env_int("YUNOHOST_HEARTBEAT_STALE", 60)
 # at most this many per sweep.
 YUNOHOST_SWEEP_GRACE = env_int("YUNOHOST_SWEEP_GRACE", 60)
 YUNOHOST_SWEEP_BATCH = env_int("YUNOHOST_SWEEP_BATCH", 500)
+# The name of the YunoHost server the lane drives (its `lane:<name>` readiness check).
+YUNOHOST_SERVER_NAME = env_str("YUNOHOST_SERVER_NAME") or "main"
+# A worker consuming the lane's queue writes a heartbeat this often; /readyz fails the lane when
+# none was written for the stale time (provisioning/health.py).
+YUNOHOST_WORKER_HEARTBEAT_INTERVAL = env_int("YUNOHOST_WORKER_HEARTBEAT_INTERVAL", 10)
+YUNOHOST_WORKER_HEARTBEAT_STALE = env_int("YUNOHOST_WORKER_HEARTBEAT_STALE", 30)
+# /readyz asks YunoHost whether it answers at most this often (seconds).
+YUNOHOST_PING_INTERVAL = env_int("YUNOHOST_PING_INTERVAL", 30)
 if YUNOHOST_HEARTBEAT_STALE <= 2 * YUNOHOST_HEARTBEAT_INTERVAL:
     raise ImproperlyConfigured(
         "YUNOHOST_HEARTBEAT_STALE must be more than twice YUNOHOST_HEARTBEAT_INTERVAL, or the "
         "sweeper would take back operations that are still running."
     )
+
+# --- Health, metrics and logs ----------------------------------------------------------------
+
+# /readyz: each check's timeout, and how long one answer is kept (seconds).
+READY_CHECK_TIMEOUT = env_int("READY_CHECK_TIMEOUT", 2)
+READY_CACHE_SECONDS = env_int("READY_CACHE_SECONDS", 5)
+# /metrics is open to these networks (judged on blahaj.client_ip's client address), or to
+# `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1")
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_network!r} is not an address or network.") from None
+# Probes and scrapes come over plain HTTP from this host: never redirected to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # --- Notifications -------------------------------------------------------------------------
 
@@ -671,11 +701,30 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# "text" (the default: what a developer reads) or "json" (one object per line, for a log
+# pipeline: blahaj/logs.py). Both carry no request body, header, cookie or path.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be text or json.")
+# Celery replaces the root logger's handlers with its own format unless told not to.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "blahaj.logs.JsonFormatter"},
+    },
+    # The request id, user, route and the lane's operation on every record (blahaj/logs.py).
+    "filters": {"context": {"()": "blahaj.logs.ContextFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # Django's defaults give "django" a handler of its own (every line printed twice, once
@@ -690,3 +739,14 @@ LOGGING = {
         "asyncssh": {"level": "WARNING"},
     },
 }
+
+# Error reports (blahaj/sentry.py): off unless SENTRY_DSN is set; never personal data.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from blahaj import sentry
+
+    sentry.init(
+        SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0") or 0),
+    )

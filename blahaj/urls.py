@@ -1,11 +1,17 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from blahaj import health, metrics
 from blahaj.views import not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Probes (blahaj/health.py): no login, no throttle.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("api/user/", include("accounts.urls")),
     path("api/", include("accounts.staff_urls")),
     path("api/", include("provisioning.urls")),
@@ -36,6 +42,10 @@ urlpatterns = [
     # Keep last: anything else under /api/ is a 404 in the API's envelope.
     re_path(r"^api/", not_found),
 ]
+if settings.ANYMAIL.get("WEBHOOK_SECRET"):
+    # The ESP's tracking webhooks (bounces and complaints, accounts/bounces.py), e.g.
+    # /anymail/mailgun/tracking/: only with the basic auth anymail checks, never open.
+    urlpatterns.insert(0, path("anymail/", include("anymail.urls")))
 
 # Errors no view caught: the envelope on API paths, Django's pages elsewhere.
 handler400 = "blahaj.views.bad_request"

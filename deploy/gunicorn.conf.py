@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from typing import Any
 
 # Only nginx on this host talks to gunicorn: never listen on a public address.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -39,3 +40,14 @@ access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 # Only nginx, on this host, may claim the original scheme through X-Forwarded-Proto.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 proc_name = "blahaj-web"
+
+
+# Prometheus (blahaj/metrics.py): with PROMETHEUS_MULTIPROC_DIR set (the unit sets it), each
+# worker writes its counters to files there and /metrics adds them up. A worker that exits
+# (recycled by max_requests, or killed) keeps its counters' files, so that totals never go
+# back; its live gauges are dropped here.
+def child_exit(server: object, worker: Any) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -19,11 +19,12 @@ of the outcomes through the callbacks they registered in `outcomes`; the lane ne
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,7 +36,7 @@ from django.db.models import Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 import audit
-from blahaj import notifications
+from blahaj import logs, metrics, notifications
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
 from blahaj.errors import Conflict
 from blahaj.queueing import send_after_commit, send_now
@@ -354,13 +355,27 @@ def _not_yet(operation: Operation, exc: commands.NotYet, error: str) -> Outcome:
     return Outcome(Status.PENDING, output=output, error=error, retry_in=schedule[operation.attempts - 1])
 
 
+@contextlib.contextmanager
+def _timed(operation: Operation) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        metrics.LANE_COMMAND.labels(settings.YUNOHOST_SERVER_NAME, operation.kind).observe(time.monotonic() - started)
+
+
+def _count(operation: Operation, outcome: Outcome) -> None:
+    result = "busy" if outcome.busy else ("retry" if outcome.status == Status.PENDING else outcome.status)
+    metrics.LANE_OPERATIONS.labels(settings.YUNOHOST_SERVER_NAME, operation.kind, result).inc()
+
+
 def _execute(operation: Operation, lock: LaneLock) -> Outcome:
     try:
         secrets = _unseal(operation.secret_args)
     except SecretUnreadable:
         return Outcome(Status.FAILED, error="The operation's secret cannot be decrypted (DJANGO_SECRET_KEY changed).")
     try:
-        with _Heartbeat(operation, lock):
+        with _Heartbeat(operation, lock), _timed(operation):
             result = commands.execute(operation.kind, operation.args, secrets, operation_id=operation.pk)
     except YunohostBusy:
         delay = _backoff(settings.YUNOHOST_BUSY_BACKOFF, operation.busy_waits + 1, settings.YUNOHOST_BUSY_BACKOFF_MAX)
@@ -466,12 +481,14 @@ def operation_run(*, operation_id: int) -> None:
     deadline = time.monotonic() + settings.YUNOHOST_LANE_DRAIN
     try:
         while operation is not None:
-            if _claim(operation):
-                outcome = _execute(operation, lock)
-                if _finish(operation, outcome):
-                    outcomes.append((operation, outcome))
-                if outcome.busy:
-                    break  # YunoHost runs someone else's command: the next would wait too
+            with logs.bound(operation_id=operation.pk, operation_kind=operation.kind):
+                if _claim(operation):
+                    outcome = _execute(operation, lock)
+                    if _finish(operation, outcome):
+                        _count(operation, outcome)
+                        outcomes.append((operation, outcome))
+                    if outcome.busy:
+                        break  # YunoHost runs someone else's command: the next would wait too
             if time.monotonic() >= deadline:
                 break
             operation = _next_runnable(operation)

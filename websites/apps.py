@@ -13,6 +13,7 @@ class WebsitesConfig(AppConfig):
 
         from . import (
             lane,
+            metrics,  # noqa: F401 - registers the websites' gauges
             receivers,
             tasks,  # noqa: F401 - registers the tasks the services queue by name
         )

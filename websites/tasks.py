@@ -8,6 +8,7 @@ from celery import shared_task
 
 from accounts import emails as account_emails
 from accounts.tasks import EmailTask, TransientDeliveryError
+from blahaj import metrics
 
 from . import services
 
@@ -22,9 +23,13 @@ def send_website_email(kind: str, website_id: int) -> None:
     except account_emails.DELIVERY_ERRORS as error:
         # Only the error's type: its text may quote the message (a password email).
         if account_emails.is_transient(error):
+            metrics.EMAILS.labels("retrying").inc()
             logger.warning("Sending %s failed (%s); retrying.", what, type(error).__name__)
             raise TransientDeliveryError(what, type(error).__name__) from None
+        metrics.EMAILS.labels("failed").inc()
         logger.error("Sending %s failed for good (%s).", what, type(error).__name__)
+    else:
+        metrics.EMAILS.labels("sent").inc()
 
 
 @shared_task(name="websites.tasks.recheck_domains", ignore_result=True)

@@ -455,6 +455,7 @@ def test_me_is_the_account_and_nothing_more(auth_client, user):
         "tier": "starter",
         "status": "active",
         "date_joined": user.date_joined.isoformat().replace("+00:00", "Z"),
+        "email_undeliverable": False,
     }
 
 

@@ -29,6 +29,7 @@ def test_the_schema_describes_the_real_shapes(client, db):
         "tier",
         "status",
         "date_joined",
+        "email_undeliverable",
     }
 
 
