@@ -352,3 +352,18 @@ def users_adopt(usernames: list[str]) -> int:
     ]
     OwnedObject.objects.bulk_create(new)
     return len(new)
+
+
+# --- Reconciling (`manage.py reconcile --fix`) ----------------------------------------------------
+
+
+def records_close(kind: str, name: str) -> int:
+    """Close the live records of an object YunoHost no longer lists (a restore, a hand removal):
+    the lane's next step then makes it afresh under a new record, and one that someone else
+    made under that name meanwhile is refused, never taken for the lost one."""
+    return OwnedObject.objects.filter(kind=kind, name=name, state__in=OwnedObject.ALIVE).update(state=State.REMOVED)
+
+
+def made_here(kind: str, name: str) -> OwnedObject | None:
+    """The record saying this service made the object (and has not removed it), if any."""
+    return OwnedObject.objects.filter(kind=kind, name=name, state=State.CREATED).first()

@@ -209,6 +209,23 @@ def users_adopt(*, usernames: list[str]) -> int:
     return owned.users_adopt(usernames)
 
 
+def owned_records_close(*, kind: str, name: str) -> int:
+    """The object YunoHost no longer lists is no longer ours to find there (see owned.records_close)."""
+    return owned.records_close(kind, name)
+
+
+def owned_by_service(*, kind: str, name: str) -> str | None:
+    """If this service made the YunoHost object (`OwnedObject`, kind domain/app/user), the
+    domain its record names (an app's, a domain's own, a user's mail domain); else None."""
+    record = owned.made_here(kind, name)
+    return record.domain if record is not None else None
+
+
+def operation_unfinished(*, subject: str, kinds: Sequence[str]) -> bool:
+    """Whether an operation of `subject` among `kinds` is pending or running."""
+    return Operation.objects.filter(subject=subject, kind__in=list(kinds), status__in=Operation.UNFINISHED).exists()
+
+
 # --- Staff actions ---------------------------------------------------------------------------
 
 

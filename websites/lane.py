@@ -91,6 +91,16 @@ def website_provision(*, website: Website) -> Operation:
     return _queue(website, Kind.DOMAIN_ADD, _args(website))
 
 
+def website_put_back(*, website: Website, domain_missing: bool) -> Operation:
+    """A live site whose domain or app YunoHost no longer lists (`manage.py reconcile --fix`):
+    its provisioning plan again from the missing step, the site `provisioning` meanwhile."""
+    if domain_missing:
+        return website_provision(website=website)
+    secrets = _new_password(website)
+    website.save(update_fields=["pending_password"])
+    return _queue(website, Kind.APP_INSTALL, _install_args(website), secrets)
+
+
 def website_remove(*, website: Website) -> Operation:
     # The app is found by its domain when the step runs: a removal queued while the install
     # is still pending removes what that install made.

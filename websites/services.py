@@ -235,6 +235,28 @@ def website_delete(*, website: Website) -> Website:
     return locked
 
 
+@transaction.atomic
+@audit.audited(
+    "website.put_back",
+    target=_SITE,
+    detail=lambda kwargs, _: "domain missing" if kwargs["domain_missing"] else "app missing",
+)
+def website_put_back(*, website: Website, domain_missing: bool) -> Operation:
+    """A live site whose domain (and so its app) or app YunoHost no longer lists, after a restore
+    or a hand removal (`manage.py reconcile --fix`): provisioned again from the missing step; the
+    lane's outcomes bring it back live. What our records said YunoHost had is closed first, so
+    an object someone else made under the same name meanwhile is refused, never adopted.
+
+    A site with a step waiting on the lane already is left to it: nothing new is queued."""
+    locked = _live(website)
+    if domain_missing:
+        lane_services.owned_records_close(kind="domain", name=locked.domain)
+    locked.status = Status.PROVISIONING
+    locked.failed_step = locked.error = ""
+    locked.save(update_fields=["status", "failed_step", "error", "updated_at"])
+    return lane.website_put_back(website=locked, domain_missing=domain_missing)
+
+
 def _live(website: Website) -> Website:
     locked = Website.objects.select_for_update().select_related("owner").get(pk=website.pk)
     if locked.status != Status.LIVE:
