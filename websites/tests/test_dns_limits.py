@@ -108,7 +108,7 @@ def test_a_site_being_checked_is_not_checked_twice_at_once(user, silent_dns, set
     took = time.monotonic() - started
     first.join(timeout=10)
 
-    assert second.status_code == 429 and took < 0.5
+    assert second.status_code == 429 and took < 1.5  # at once: a wait would last the 2 s look-up
     assert second.json() == {
         "error": "This domain is being checked right now. Try again in a few seconds.",
         "code": "verification_running",
@@ -132,7 +132,7 @@ def test_with_every_slot_taken_a_check_is_refused_at_once(user, silent_dns, sett
     for thread in hanging:
         thread.join(timeout=10)
 
-    assert refused.status_code == 429 and took < 0.5
+    assert refused.status_code == 429 and took < 1.5  # at once: a wait would last the 2 s look-up
     assert refused.json()["code"] == "verification_busy" and refused["Retry-After"] == "2"
     assert site.verification_record not in silent_dns[0].asked
 
