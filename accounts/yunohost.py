@@ -89,13 +89,17 @@ def account_create(*, user: User) -> Operation:
         "domain": settings.YUNOHOST_DOMAIN,
         "mailbox_quota": user.tier.mailbox_quota,
     }
-    return lane.operation_create(
+    operation = lane.operation_create(
         kind=Kind.USER_CREATE,
         subject=user_subject(user.username),
         args=args,
         secrets={"password": password},
         user=user,
     )
+    # The record of our intent goes with the operation: a restored dump that holds one holds the
+    # other (the lane still takes an existing user for ours only if it is what we asked for).
+    lane.user_intend(username=user.username, domain=settings.YUNOHOST_DOMAIN, operation=operation)
+    return operation
 
 
 @transaction.atomic

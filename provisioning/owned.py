@@ -272,6 +272,14 @@ def owned_user(username: str) -> OwnedObject | None:
     return OwnedObject.objects.filter(kind=Kind.USER, name=username, state__in=OwnedObject.ALIVE).first()
 
 
+def user_intend(username: str, domain: str, operation: Operation) -> None:
+    """The record of a `user create` queued with `operation`, written in the same transaction: a
+    database restored from a dump that holds the operation holds its record too, so the restored
+    lane knows a user the old one made after the dump for its own. A live record is kept."""
+    if owned_user(username) is None:
+        OwnedObject.objects.create(kind=Kind.USER, name=username, domain=domain, operation=operation)
+
+
 def user_create(client: Any, args: dict[str, Any], secrets: dict[str, str], operation_id: int | None) -> Any:
     """Create the member's YunoHost user; one that exists already is ours only if our record says
     an earlier attempt of ours made it (a YunoHost user made by hand is an admin's: refused, never
@@ -292,9 +300,11 @@ def user_create(client: Any, args: dict[str, Any], secrets: dict[str, str], oper
             mailbox_quota=args["mailbox_quota"],
         )
     except YunohostAlreadyExists:
-        if earlier:
+        if earlier and _as_asked(client, args):
             _set(record, State.CREATED)
-            return {"note": "The user was made by an earlier attempt of this service: nothing was changed."}
+            return {
+                "note": "The user already existed on YunoHost, made by an earlier attempt of this service: nothing was changed."
+            }
         _set(record, State.REMOVED)
         raise NotOurs(
             f"The user {username} already exists on YunoHost and was not made by this service: it is "
@@ -303,6 +313,15 @@ def user_create(client: Any, args: dict[str, Any], secrets: dict[str, str], oper
         ) from None
     _set(record, State.CREATED)
     return made
+
+
+def _as_asked(client: Any, args: dict[str, Any]) -> bool:
+    """Whether the existing user is the one our `user create` asks for (its full name and its
+    address): an attempt of ours that ended unseen (a worker that died, a database restored from
+    a dump taken before the command ran) made exactly that; a user made by hand under the name
+    while ours waited is someone else's."""
+    info = client.user_info(args["username"]) or {}
+    return info.get("fullname") == args["fullname"] and info.get("mail") == f"{args['username']}@{args['domain']}"
 
 
 def user_update(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:

@@ -203,6 +203,11 @@ def user_on_yunohost(*, username: str) -> bool | None:
         return None
 
 
+def user_intend(*, username: str, domain: str, operation: Operation) -> None:
+    """Record, with the `user create` just queued, that this service is making the user."""
+    owned.user_intend(username, domain, operation)
+
+
 def users_adopt(*, usernames: list[str]) -> int:
     """YunoHost users staff import become this service's own (the lane may then change and
     delete them); how many were not already."""

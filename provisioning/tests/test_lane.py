@@ -240,9 +240,8 @@ def test_a_kind_without_a_command_fails_at_once(emulator):
 
 
 def test_a_user_creation_run_again_after_its_first_attempt_succeeds_without_a_second_effect(emulator, signed_up):
-    operation = accounts_lane.account_create(user=signed_up("alice"))
-    # The first run's record, then its command, and the worker died before the outcome.
-    OwnedObject.objects.create(kind="user", name="alice", domain="blahaj.land", operation=operation)
+    operation = accounts_lane.account_create(user=signed_up("alice"))  # its record goes with it
+    # The first run's command, and the worker died before the outcome.
     get_client().user_create(username="alice", fullname="Alice", password="the first password 1", domain="blahaj.land")
 
     run_lane()
@@ -250,7 +249,7 @@ def test_a_user_creation_run_again_after_its_first_attempt_succeeds_without_a_se
     operation.refresh_from_db()
     assert (operation.status, operation.attempts) == (SUCCEEDED, 1)
     assert json.loads(operation.output) == {
-        "note": "The user was made by an earlier attempt of this service: nothing was changed."
+        "note": "The user already existed on YunoHost, made by an earlier attempt of this service: nothing was changed."
     }
     assert emulator.state()["users"]["alice"]["password_sha256"] == sha256("the first password 1")
     assert OwnedObject.objects.get(kind="user", name="alice").state == "created"
@@ -258,7 +257,9 @@ def test_a_user_creation_run_again_after_its_first_attempt_succeeds_without_a_se
 
 def test_a_yunohost_user_this_service_did_not_make_is_never_taken_over(emulator, signed_up, staff_notes):
     # An admin's user, made by hand on the server, and a sign-up that got through with its name.
-    get_client().user_create(username="alice", fullname="Alice", password="the admins' secret 1", domain="blahaj.land")
+    get_client().user_create(
+        username="alice", fullname="Alice Admin", password="the admins' secret 1", domain="blahaj.land"
+    )
     alice = signed_up("alice")
     operation = accounts_lane.account_create(user=alice)
 
