@@ -35,9 +35,7 @@ from blahaj.errors import (
 from provisioning import password_policy
 from provisioning import passwords as yunohost_passwords
 from provisioning import services as provisioning_services
-from provisioning.locks import lane_lock
 from provisioning.models import Operation
-from provisioning.yunohost import YunohostError, get_client
 from tiers import services as tier_services
 from tiers.models import ReferralCode, Tier
 
@@ -1147,15 +1145,13 @@ class ImportSummary:
 
 def _yunohost_users() -> dict[str, dict[str, Any]]:
     """`user list`, read while holding the lane: no operation of ours runs meanwhile."""
-    lock = lane_lock()
-    if not lock.acquire(wait=settings.YUNOHOST_LANE_WAIT):
-        raise LaneBusy()
     try:
-        return get_client().user_list()
-    except YunohostError as error:
+        users = provisioning_services.yunohost_users()
+    except provisioning_services.YunohostReadFailed as error:
         raise ApplicationError(f"YunoHost could not list its users: {error}", code="yunohost_error") from None
-    finally:
-        lock.release()
+    if users is None:
+        raise LaneBusy()
+    return users
 
 
 def _imported_user(username: str, info: dict[str, Any]) -> User:

@@ -12,11 +12,15 @@ from dataclasses import dataclass
 from django.core.exceptions import ImproperlyConfigured
 
 from .health import server_names
-from .yunohost import get_client
+from .yunohost import YunohostError, get_client
 
 
 class UnknownServer(ImproperlyConfigured):
     pass
+
+
+class ReadFailed(Exception):
+    """YunoHost could not be asked (the text is YunoHost's error)."""
 
 
 @dataclass(frozen=True)
@@ -30,17 +34,20 @@ class Inventory:
 
 
 def server_inventory(*, server: str) -> Inventory:
-    """The users, domains and apps YunoHost lists on `server` (raises YunohostError if it cannot)."""
+    """The users, domains and apps YunoHost lists on `server` (ReadFailed if it cannot)."""
     if server not in server_names():
         raise UnknownServer(f"There is no YunoHost server named {server!r} (known: {', '.join(server_names())}).")
     client = get_client()
-    domains = client.domain_list()
-    apps = {}
-    for app in client.app_list():
-        apps[str(app.get("id", ""))] = str(app.get("domain_path", ""))
+    try:
+        domains = client.domain_list()
+        listed_apps = client.app_list()
+        users = client.user_list()
+    except YunohostError as error:
+        raise ReadFailed(str(error)) from None
+    apps = {str(app.get("id", "")): str(app.get("domain_path", "")) for app in listed_apps}
     return Inventory(
         server=server,
-        users=frozenset(client.user_list()),
+        users=frozenset(users),
         domains=frozenset(domains.get("domains", [])),
         main_domain=str(domains.get("main", "")),
         apps=apps,

@@ -203,6 +203,25 @@ def user_on_yunohost(*, username: str) -> bool | None:
         return None
 
 
+class YunohostReadFailed(Exception):
+    """YunoHost did not answer a read the apps asked for (the text is YunoHost's error)."""
+
+
+def yunohost_users() -> dict[str, dict[str, Any]] | None:
+    """YunoHost's users (`user list`, by username), read while holding the lane: no operation of
+    ours runs meanwhile. None when the lane stayed busy past YUNOHOST_LANE_WAIT;
+    YunohostReadFailed when YunoHost failed."""
+    lock = lane_lock()
+    if not lock.acquire(wait=settings.YUNOHOST_LANE_WAIT):
+        return None
+    try:
+        return get_client().user_list()
+    except YunohostError as error:
+        raise YunohostReadFailed(str(error)) from None
+    finally:
+        lock.release()
+
+
 def user_intend(*, username: str, domain: str, operation: Operation) -> None:
     """Record, with the `user create` just queued, that this service is making the user."""
     owned.user_intend(username, domain, operation)

@@ -41,7 +41,6 @@ from blahaj.errors import ApplicationError
 from provisioning import inventory
 from provisioning import services as lane
 from provisioning.models import Operation
-from provisioning.yunohost import YunohostError
 from websites import services as websites
 from websites.models import Website
 
@@ -204,7 +203,7 @@ class Command(BaseCommand):
             found = inventory.server_inventory(server=server)
         except inventory.UnknownServer as error:
             raise CommandError(str(error)) from None
-        except YunohostError as error:
+        except inventory.ReadFailed as error:
             raise CommandError(f"YunoHost on {server!r} could not be asked: {error}") from None
         differences = compare(found)
         self.stdout.write(
