@@ -8,4 +8,9 @@ class PublishingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from websites import content
+
         from . import tasks  # noqa: F401 - registers the tasks the services queue by name
+        from .publisher import Publisher
+
+        content.register(Publisher())

@@ -16,9 +16,10 @@ from blahaj.errors import NotFound
 from blahaj.schema import ErrorSerializer as ERROR
 from websites import selectors as website_selectors
 from websites.models import Website
+from websites.serializers import DeploySerializer
 
 from . import selectors, services
-from .serializers import AcceptedSerializer, DeploySerializer, WebhookSecretSerializer
+from .serializers import AcceptedSerializer, WebhookSecretSerializer
 
 
 def _website(request: Request, pk: int) -> Website:

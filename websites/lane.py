@@ -30,9 +30,8 @@ from blahaj.errors import Conflict
 from provisioning import outcomes
 from provisioning import services as lane
 from provisioning.models import Operation
-from publishing import services as publishing
 
-from . import emails, rules
+from . import content, emails, rules
 from .models import Website
 
 Kind = Operation.Kind
@@ -75,7 +74,7 @@ def _new_password(website: Website) -> dict[str, str]:
     if website.kind == Website.Kind.SFTP:
         website.pending_password = encrypt(password)
     else:
-        publishing.sftp_password_keep(website=website, password=password)
+        content.publisher().keep_sftp_password(website=website, password=password)
     return {"password": password}
 
 
@@ -186,7 +185,7 @@ def app_installed(*, operation: Operation) -> None:
         kind=Kind.CERT_INSTALL, subject=cert_subject(website.domain), args=_args(website), user=website.owner
     )
     if website.kind != Website.Kind.SFTP:
-        publishing.deploy_request(website=website, reason="install")
+        content.publisher().deploy(website=website, reason="install")
     if website.is_suspended:  # suspended before its app existed: the new app starts public
         website_access(website=website, state=SUSPENDED)
     emails.send_live(website=website)
@@ -272,7 +271,7 @@ def webapp_reset(*, operation: Operation) -> None:
         website.status = Status.LIVE
     _save(website, "app_id", "sftp_username", "status")
     if website.kind != Website.Kind.SFTP:
-        publishing.deploy_request(website=website, reason="reset")  # the reset emptied the web root
+        content.publisher().deploy(website=website, reason="reset")  # the reset emptied the web root
     if website.is_suspended:  # the reinstalled app starts public
         website_access(website=website, state=SUSPENDED)
     if website.pending_password:
@@ -287,7 +286,7 @@ def sftp_password_set(*, operation: Operation) -> None:
         website.status = Status.LIVE
         _save(website, "status")
     if website is not None and website.kind != Website.Kind.SFTP and website.status == Status.LIVE:
-        publishing.deploy_request(website=website, reason="sftp")  # the login its deploy waited for
+        content.publisher().deploy(website=website, reason="sftp")  # the login its deploy waited for
 
 
 def git_synced(*, operation: Operation) -> None:

@@ -11,9 +11,8 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from provisioning.models import Operation
-from publishing import selectors as publishing
 
-from . import emails, lane
+from . import content, emails, lane
 from .models import Website
 
 Kind = Operation.Kind
@@ -82,7 +81,7 @@ def _state(website: Website, name: str, operations: dict[str, Operation]) -> str
     if name == "live":
         return "done" if website.live_at else "waiting"
     if name == "publish":
-        return publishing.deploy_step_state(website=website)
+        return content.publisher().step_state(website=website)
     operation = operations.get(name)
     return OPERATION_STATES[Operation.Status(operation.status)] if operation else "waiting"
 
@@ -150,9 +149,9 @@ def website_progress(website: Website) -> dict[str, Any]:
                 "username": website.sftp_username,
             }
     if website.kind != Website.Kind.SFTP:
-        data["deploy"] = publishing.deploy_summary(website=website)
+        data["deploy"] = content.publisher().summary(website=website)
         # A deploy under way keeps the page polling.
-        if publishing.deploy_step_state(website=website) in ("pending", "running"):
+        if content.publisher().step_state(website=website) in ("pending", "running"):
             data["finished"] = False
     if website.status == Status.PENDING_VERIFICATION:
         data["verification"] = {"record": website.verification_record, "value": website.verification_token}

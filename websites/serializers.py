@@ -8,13 +8,19 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from blahaj.serializers import StrictSerializer
-from publishing import selectors as publishing
-from publishing.serializers import DeploySerializer
 
-from . import selectors
+from . import content, selectors
 from .models import Website
 
 _GIT_URL_CAP = 500
+
+
+class DeploySerializer(serializers.Serializer):
+    commit = serializers.CharField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    result = serializers.ChoiceField(choices=["ok", "failed", "running"], allow_null=True)
+    log_tail = serializers.CharField(allow_null=True, help_text="The last 200 lines of the clone, build and upload.")
 
 
 class WebsiteCreateSerializer(StrictSerializer):
@@ -101,11 +107,11 @@ class WebsiteSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(DeploySerializer)
     def get_deploy(self, website: Website) -> dict[str, Any]:
-        return publishing.deploy_summary(website=website)
+        return content.publisher().summary(website=website)
 
     @extend_schema_field(serializers.URLField(required=False, help_text="git and ssg sites only"))
     def get_webhook_url(self, website: Website) -> str | None:
-        return publishing.webhook_url(website=website)
+        return content.publisher().webhook_url(website=website)
 
     def to_representation(self, instance: Website) -> dict[str, Any]:
         data = super().to_representation(instance)

@@ -21,9 +21,8 @@ from blahaj.crypto import SecretUnreadable, decrypt
 from blahaj.errors import ApplicationError, Conflict, Gone
 from provisioning import services as lane_services
 from provisioning.models import Operation
-from publishing import services as publishing
 
-from . import dns, emails, lane, rules
+from . import content, dns, emails, lane, rules
 from .models import Website
 
 Status = Website.Status
@@ -111,7 +110,7 @@ def website_request(*, owner: User, domain: str, kind: str = Website.Kind.SFTP, 
         except IntegrityError:
             raise DomainTaken() from None
         if kind != Website.Kind.SFTP:
-            publishing.publication_get(website=website)  # its webhook URL, shown from now on
+            content.publisher().created(website=website)  # its webhook URL, shown from now on
         emails.send_confirmation(website=website)
         notifications.website_requested(username=locked.username, domain=domain, kind=kind)
     return website
@@ -213,7 +212,7 @@ def websites_git_pull() -> int:
     """The beat's pull, the fallback of the push webhooks: a deploy of each live git or ssg site
     whose repository moved, coalesced with any waiting one (a slow worker does not pile them up).
     Returns how many were asked for."""
-    return publishing.deploys_pull()
+    return content.publisher().pull()
 
 
 @transaction.atomic
