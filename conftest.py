@@ -75,7 +75,7 @@ def _private_yunohost(tmp_path, settings):
 @pytest.fixture(autouse=True)
 def _signup_defences_off(settings):
     """Sign-up tests that are not about the abuse defences post forms without a solved
-    challenge, and there is no network here for DNS: accounts/tests/test_defences*.py turn
+    challenge, and there is no network here for DNS: defences/tests/test_defences*.py turn
     each defence back on."""
     settings.SIGNUP_CHALLENGE = "off"
     settings.SIGNUP_CHECK_MX = False

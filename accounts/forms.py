@@ -9,9 +9,9 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
-from blahaj.errors import ApplicationError
+from blahaj.forms import ServiceForm
+from defences.forms import DefendedForm
 
-from .models import AbuseReport
 from .validators import PASSWORD_MAX, PASSWORD_MIN
 
 
@@ -31,26 +31,7 @@ def _password_field(label: str) -> forms.CharField:
     )
 
 
-class ServiceForm(forms.Form):
-    # A service error's code, for errors that belong to one field.
-    error_fields: dict[str, str] = {}
-
-    def show(self, error: ApplicationError) -> None:
-        """Put a service's error next to its field (or above the form)."""
-        if error.fields:
-            for name, messages in error.fields.items():
-                self.add_error(name if name in self.fields else None, messages)
-        else:
-            self.add_error(self.error_fields.get(error.code), error.message)
-
-    def focus_first_error(self) -> None:
-        for name, field in self.fields.items():
-            if name in self.errors:
-                field.widget.attrs["autofocus"] = True
-                return
-
-
-class SignupForm(ServiceForm):
+class SignupForm(DefendedForm):
     error_fields = {
         "username_taken": "username",
         "email_taken": "email",
@@ -87,22 +68,12 @@ class SignupForm(ServiceForm):
     )
     accept_terms = forms.BooleanField(label="I accept the terms of service", required=False)
     invitation = forms.CharField(required=False, max_length=128, widget=forms.HiddenInput)
-    # Filled by accounts/altcha.js with the solved challenge (README, "Abuse defences").
-    challenge = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput(attrs={"data-challenge": ""}))
-    # The honeypot: hidden from people (site.css), filled by form-filling bots.
-    homepage = forms.CharField(
-        label="Leave this empty",
-        required=False,
-        max_length=200,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
-    )
+    # Then the challenge and the honeypot (DefendedForm).
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not settings.ACCOUNTS_TERMS_URL:
             del self.fields["accept_terms"]
-        if settings.SIGNUP_CHALLENGE == "off":
-            del self.fields["challenge"]
         self.fields["username"].help_text = (
             "Lower-case letters, digits, dots or underscores. It also names your new mail "
             f"address: username@{settings.YUNOHOST_DOMAIN}."
@@ -148,41 +119,6 @@ class DeleteAccountForm(ServiceForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text="To make sure it is you.",
     )
-
-
-class AbuseReportForm(ServiceForm):
-    target = forms.CharField(
-        label="Site address or username",
-        max_length=253,
-        help_text="The address of the site (e.g. https://name.example) or the account's username.",
-        widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
-    )
-    reason = forms.ChoiceField(label="What is wrong", choices=AbuseReport.Reason.choices)
-    details = forms.CharField(
-        label="Details",
-        max_length=3000,
-        help_text="What you saw, and where (3000 characters at most).",
-        widget=forms.Textarea(attrs={"rows": 6}),
-    )
-    reply_to = forms.EmailField(
-        label="Your email",
-        required=False,
-        max_length=254,
-        help_text="If you would like an answer.",
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-    )
-    challenge = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput(attrs={"data-challenge": ""}))
-    homepage = forms.CharField(
-        label="Leave this empty",
-        required=False,
-        max_length=200,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if settings.SIGNUP_CHALLENGE == "off":
-            del self.fields["challenge"]
 
 
 # --- The member pages (/account/) ---------------------------------------------------------------

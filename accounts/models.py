@@ -1,9 +1,7 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
-import re
 import time
 import uuid
 from base64 import b32encode
@@ -14,7 +12,6 @@ from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Value
 from django.db.models.functions import Concat, Lower
@@ -401,115 +398,6 @@ class SiteSettings(models.Model):
 
     def __str__(self) -> str:
         return "Site settings"
-
-
-def network_normalized(value: str) -> str:
-    try:
-        return str(ipaddress.ip_network(value.strip(), strict=False))
-    except ValueError:
-        raise ValidationError("Give an address or a CIDR range, e.g. 203.0.113.7 or 2001:db8::/32.") from None
-
-
-class NetworkBlock(models.Model):
-    """An address or range that may not sign up (README, "Abuse defences"), until it expires."""
-
-    network = models.CharField(
-        max_length=49,  # an IPv6 address with its /128, with room
-        unique=True,
-        help_text="An address or a CIDR range: 203.0.113.7, 203.0.113.0/24, 2001:db8::/32.",
-    )
-    reason = models.CharField(max_length=200, blank=True, default="", help_text="For staff only.")
-    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until removed.")
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    created_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
-    )
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return self.network
-
-    def clean(self) -> None:
-        self.network = network_normalized(self.network)
-
-
-class EmailDomainBlock(models.Model):
-    """A mail domain that may not sign up; it also matches the domain's mail servers (MX), so a
-    new throwaway domain served by a known throwaway mail host is caught too."""
-
-    domain = models.CharField(
-        max_length=253,
-        unique=True,
-        help_text="A domain (its subdomains too): throwaway.example. Also matched against mail servers.",
-    )
-    reason = models.CharField(max_length=200, blank=True, default="", help_text="For staff only.")
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    created_by = models.ForeignKey(
-        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
-    )
-
-    class Meta:
-        ordering = ["domain"]
-
-    def __str__(self) -> str:
-        return self.domain
-
-    def clean(self) -> None:
-        self.domain = domain_normalized(self.domain)
-
-
-def domain_normalized(value: str) -> str:
-    domain = value.strip().strip(".").lower()
-    labels = domain.split(".")
-    if len(domain) > 253 or len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
-        raise ValidationError("Give a domain name, e.g. throwaway.example.")
-    return domain
-
-
-_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-
-
-class AbuseReport(models.Model):
-    """Someone tells staff about an account or a site (the public /abuse/ page or the API)."""
-
-    class Reason(models.TextChoices):
-        SPAM = "spam", "Spam"
-        PHISHING = "phishing", "Phishing or fraud"
-        MALWARE = "malware", "Malware"
-        HARASSMENT = "harassment", "Harassment or hate"
-        ILLEGAL = "illegal", "Illegal content"
-        OTHER = "other", "Something else"
-
-    class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        RESOLVED = "resolved", "Resolved"
-
-    target = models.CharField(max_length=253, help_text="A site's address or a username, as the reporter wrote it.")
-    reason = models.CharField(max_length=16, choices=Reason.choices)
-    details = models.TextField(max_length=3000)
-    reply_to = models.EmailField(max_length=254, blank=True, default="")
-    # Indexed with created_at: the staff list is "open reports, newest first".
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
-    assignee = models.ForeignKey(
-        User,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        limit_choices_to={"is_staff": True},
-    )
-    staff_note = models.TextField(max_length=3000, blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "-created_at"], name="abuse_report_status_created")]
-
-    def __str__(self) -> str:
-        return f"#{self.pk} {self.get_reason_display()}: {self.target}"
 
 
 # --- The second factor's devices (accounts/mfa.py uses them; nothing else should) -------------

@@ -4,7 +4,10 @@ from typing import Any
 
 from rest_framework import serializers
 
-from blahaj.schema import ErrorSerializer  # noqa: F401 - the envelope, re-exported for the views' schemas
+from blahaj.schema import (
+    ErrorSerializer,  # noqa: F401 - the envelope, re-exported for the views' schemas
+    StatusSerializer,
+)
 from blahaj.serializers import StrictSerializer
 
 from .models import User
@@ -58,10 +61,6 @@ class RefreshOutputSerializer(serializers.Serializer):
     access_expires_in = serializers.IntegerField()
     refresh = serializers.CharField(required=False, help_text="Only with rotation on.")
     refresh_expires_in = serializers.IntegerField(required=False)
-
-
-class StatusSerializer(serializers.Serializer):
-    status = serializers.CharField(default="success")
 
 
 class StatusMessageSerializer(StatusSerializer):

@@ -1543,7 +1543,7 @@ def _email_change_lifetime() -> timedelta:
 def user_request_email_change(*, user: User, email: str, password: str, screen: Any = None) -> EmailChange:
     """A signed-in member asks to use another address: the password is checked (counted like
     a login's), the address judged like at sign-up (`screen`: the sign-up's email-domain
-    check, accounts.defences), and a link to the new address confirms it
+    check, defences.services), and a link to the new address confirms it
     (ACCOUNTS_EMAIL_CHANGE_LIFETIME). The address stays the old one until then. An address
     any account uses is a 409 that does not say whose.
     """

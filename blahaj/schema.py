@@ -27,6 +27,10 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
+class StatusSerializer(serializers.Serializer):
+    status = serializers.CharField(default="success")
+
+
 def _error(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 

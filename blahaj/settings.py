@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "django_otp_webauthn",
     "tiers",
     "accounts",
+    "defences",
     "websites",
     "publishing",
     "provisioning",
@@ -429,7 +430,7 @@ SPECTACULAR_SETTINGS = {
         "OperationKindEnum": "provisioning.models.Operation.Kind",
         "WebsiteKindEnum": "websites.models.Website.Kind",
         "WebsiteStatusEnum": "websites.models.Website.Status",
-        "AbuseReportStatusEnum": "accounts.models.AbuseReport.Status",
+        "AbuseReportStatusEnum": "defences.models.AbuseReport.Status",
     },
     # The docs page's assets are served from here, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

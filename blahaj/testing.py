@@ -47,7 +47,7 @@ def child_env(**extra: str) -> dict[str, str]:
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,
         "PYTHONUNBUFFERED": "1",
         # No DNS here (a sinkhole answers NXDOMAIN for every domain): the mail-domain check
-        # would refuse every sign-up; accounts/tests/test_defences_email.py runs its own server.
+        # would refuse every sign-up; defences/tests/test_defences_email.py runs its own server.
         "SIGNUP_CHECK_MX": "false",
     }
     env.update(extra)

@@ -14,6 +14,8 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("api/user/", include("accounts.urls")),
     path("api/", include("accounts.staff_urls")),
+    # The abuse defences' staff API and abuse reports: /api/network-blocks/, /api/abuse-reports/, ...
+    path("api/", include("defences.urls")),
     path("api/", include("provisioning.urls")),
     path("api/", include("tiers.urls")),
     path("api/", include("accounts.invitation_urls")),
@@ -37,8 +39,17 @@ urlpatterns = [
     path("", include("websites.page_urls")),
     # The member pages: /account/ (login, password, email, sessions).
     path("account/", include("accounts.member_urls")),
-    # The public pages: /signup/, /confirm/<token>/, /password-reset/, /password_reset, ...
-    path("", include("accounts.page_urls")),
+    # The public pages, one namespace (`pages:`) whose routes each app declares: /signup/,
+    # /confirm/<token>/, /password-reset/, /password_reset, ... (accounts), /abuse/ (defences).
+    path(
+        "",
+        include(
+            (
+                [path("", include("accounts.page_urls")), path("", include("defences.page_urls"))],
+                "pages",
+            )
+        ),
+    ),
     # Keep last: anything else under /api/ is a 404 in the API's envelope.
     re_path(r"^api/", not_found),
 ]

@@ -248,7 +248,7 @@ def test_the_page_solves_the_challenge_and_the_sign_up_succeeds(browser, site, s
 
 
 def test_a_report_from_the_abuse_page(browser, site):
-    from accounts.models import AbuseReport
+    from defences.models import AbuseReport
 
     browser.get(f"{site}/abuse/")
     assert heading(browser) == "Report abuse"

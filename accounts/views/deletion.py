@@ -9,12 +9,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from blahaj.schema import StatusSerializer
 from blahaj.throttling import throttles
 
 from .. import deletion
 from .. import serializers_deletion as io
 from ..authentication import signed_in_user
-from ..serializers import StatusSerializer
 from .base import _LOCKED, ERROR, SUCCESS, PublicView, _401, _429
 
 

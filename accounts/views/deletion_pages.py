@@ -11,11 +11,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from blahaj.errors import ApplicationError, TooManyAttempts
+from blahaj.pages import form_page, over_limit
 
 from .. import deletion, services
 from ..authentication import signed_in_user
 from ..forms import DeleteAccountForm
-from .pages import _form_page, _over_limit
 
 _TOKEN_ERRORS = (services.TokenInvalid, services.TokenExpired)
 
@@ -26,21 +26,21 @@ def account_delete(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     days = max(1, round(settings.ACCOUNTS_DELETE_GRACE / 86400))
     if request.method == "GET":
-        return _form_page(request, "accounts/account_delete.html", DeleteAccountForm(), days=days)
+        return form_page(request, "accounts/account_delete.html", DeleteAccountForm(), days=days)
     form = DeleteAccountForm(request.POST)
     if form.is_valid():
         try:
             deletes_at = deletion.user_request_deletion(user=user, password=form.cleaned_data["password"])
         except TooManyAttempts as error:
             form.show(error)
-            return _form_page(request, "accounts/account_delete.html", form, status=429, days=days)
+            return form_page(request, "accounts/account_delete.html", form, status=429, days=days)
         except ApplicationError as error:
             form.show(error)
         else:
             # The account is shut out now: this browser's session ends with it.
             logout(request)
             return render(request, "accounts/account_delete_scheduled.html", {"deletes_at": deletes_at})
-    return _form_page(request, "accounts/account_delete.html", form, days=days)
+    return form_page(request, "accounts/account_delete.html", form, days=days)
 
 
 def _link_invalid(request: HttpRequest, code: str) -> HttpResponse:
@@ -50,7 +50,7 @@ def _link_invalid(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def delete_cancel(request: HttpRequest, token: str) -> HttpResponse:
-    if limited := _over_limit(request, "lookup"):
+    if limited := over_limit(request, "lookup"):
         return limited
     try:
         if request.method == "GET":

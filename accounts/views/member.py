@@ -24,13 +24,14 @@ from django_otp.models import Device
 
 from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError, NotFound, TooManyAttempts
+from blahaj.pages import form_page, over_limit, too_many_requests
 
-from .. import defences, mfa, services, services_mfa, webauthn
+from .. import mfa, screening, services, services_mfa, webauthn
 from ..forms import ChangeEmailForm, ChangePasswordForm, LoginCodeForm, LoginForm
 from ..middleware import SESSION_KEY
 from ..models import User
 from ..throttling import FailedLoginThrottle
-from .pages import _form_page, _link_invalid, _over_limit, too_many_requests
+from .pages import _link_invalid
 
 _TOKEN_ERRORS = (services.TokenInvalid, services.TokenExpired)
 
@@ -122,7 +123,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
             forget_pending(request)
             start_signed_in(request, user, device)
             return redirect(next_page)
-    return _form_page(
+    return form_page(
         request,
         "accounts/member/login_code.html",
         form,
@@ -140,7 +141,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         if request.user.is_authenticated:
             return redirect(next_page)
-        return _form_page(request, "accounts/member/login.html", LoginForm(), next=next_page)
+        return form_page(request, "accounts/member/login.html", LoginForm(), next=next_page)
     throttle = FailedLoginThrottle()
     if not throttle.allow_request(request, None):  # type: ignore[arg-type]  # reads the client address only
         return too_many_requests(request, throttle.wait())
@@ -160,7 +161,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
             status = error.status_code
         else:
             return redirect(next_page)
-    return _form_page(request, "accounts/member/login.html", form, status=status, next=next_page)
+    return form_page(request, "accounts/member/login.html", form, status=status, next=next_page)
 
 
 @require_POST
@@ -201,7 +202,7 @@ def password_page(request: HttpRequest) -> HttpResponse:
             update_session_auth_hash(request, member)  # this browser stays signed in
             messages.success(request, "Your password is changed. Every other device was logged out.")
             return redirect("account:overview")
-    return _form_page(request, "accounts/member/password.html", form)
+    return form_page(request, "accounts/member/password.html", form)
 
 
 @require_http_methods(["GET", "POST"])
@@ -211,18 +212,18 @@ def email_page(request: HttpRequest) -> HttpResponse:
     form = ChangeEmailForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
-            change = defences.user_request_email_change_screened(
+            change = screening.user_request_email_change_screened(
                 user=member, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
             )
         except TooManyAttempts as error:
             return too_many_requests(request, error.retry_after)
         except ApplicationError as error:
             form.show(error)
-            return _form_page(request, "accounts/member/email.html", form, status=error.status_code, member=member)
+            return form_page(request, "accounts/member/email.html", form, status=error.status_code, member=member)
         else:
             messages.success(request, f"We sent a link to {change.new_email}: open it to confirm the change.")
             return redirect("account:overview")
-    return _form_page(request, "accounts/member/email.html", form, member=member)
+    return form_page(request, "accounts/member/email.html", form, member=member)
 
 
 @require_http_methods(["GET", "POST"])
@@ -250,7 +251,7 @@ def email_undo(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _email_link(request: HttpRequest, token: str, *, check, act, template: str) -> HttpResponse:  # type: ignore[no-untyped-def]
-    if request.method == "POST" and (limited := _over_limit(request, "lookup")):
+    if request.method == "POST" and (limited := over_limit(request, "lookup")):
         return limited
     try:
         change = check(token=token)

@@ -1,14 +1,12 @@
 """The server-rendered public pages (docs/api.md §4): sign-up, confirmation, password reset.
 
 They call the same services as the API and get the same per-IP limits, on the same cache
-keys: a page submission and an API call from one address share one budget.
+keys: a page submission and an API call from one address share one budget (blahaj.pages).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -19,13 +17,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError
-from blahaj.throttling import ScopedIPThrottle
+from blahaj.forms import ServiceForm
+from blahaj.pages import form_page, over_limit
+from defences import services as defences
 
-from .. import defences, services
+from .. import screening, services
 from ..forms import (
     ResendConfirmationForm,
     ResetRequestForm,
-    ServiceForm,
     SetPasswordForm,
     SignupForm,
     signup_form_invited,
@@ -33,30 +32,6 @@ from ..forms import (
 from ..models import User
 
 _TOKEN_ERRORS = (services.TokenInvalid, services.TokenExpired)
-
-
-def too_many_requests(request: HttpRequest, wait: float | None) -> HttpResponse:
-    retry_after = max(1, math.ceil(wait or 60))
-    context = {"minutes": math.ceil(retry_after / 60)}
-    response = render(request, "accounts/too_many_requests.html", context, status=429)
-    response["Retry-After"] = str(retry_after)
-    return response
-
-
-def _over_limit(request: HttpRequest, scope: str) -> HttpResponse | None:
-    throttle = ScopedIPThrottle(scope)
-    # A plain Django page: the throttle reads nothing but the client address from the request.
-    if throttle.allow_request(request, None):  # type: ignore[arg-type]
-        return None
-    return too_many_requests(request, throttle.wait())
-
-
-def _form_page(
-    request: HttpRequest, template: str, form: ServiceForm, *, status: int | None = None, **context: Any
-) -> HttpResponse:
-    form.focus_first_error()
-    status = status or (400 if form.errors else 200)
-    return render(request, template, {"form": form, **context}, status=status)
 
 
 def _link_invalid(request: HttpRequest, code: str, *, confirmation: bool) -> HttpResponse:
@@ -83,22 +58,20 @@ def signup(request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/signup_closed.html", status=403)
     if request.method == "GET":
         return _signup_get(request)
-    if limited := _over_limit(request, "register"):
+    if limited := over_limit(request, "register"):
         return limited
     form = SignupForm(request.POST)
     if token := request.POST.get("invitation"):
         signup_form_invited(form, email=request.POST.get("email", ""), token=token)
     if form.is_valid():
-        fields = dict(form.cleaned_data)
-        honeypot = fields.pop("homepage")
-        challenge = fields.pop("challenge", None) if defences.challenge_required(api=False) else None
+        fields, challenge, honeypot = form.defences()
         try:
-            user = defences.user_register_screened(
+            user = screening.user_register_screened(
                 client_ip=client_ip(request), challenge=challenge, honeypot=honeypot, **fields
             )
         except defences.NetworkBlocked as error:
             form.show(error)
-            return _form_page(request, "accounts/signup.html", form, status=error.status_code)
+            return form_page(request, "accounts/signup.html", form, status=error.status_code)
         except ApplicationError as error:
             form.show(error)
         else:
@@ -107,7 +80,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             if user.confirmed_at is not None:  # invited: the link confirmed the address
                 return redirect(f"{reverse('pages:confirmed')}?{urlencode({'next': user.status})}")
             return redirect("pages:signup-done")
-    return _form_page(request, "accounts/signup.html", form)
+    return form_page(request, "accounts/signup.html", form)
 
 
 def _signup_get(request: HttpRequest) -> HttpResponse:
@@ -116,13 +89,13 @@ def _signup_get(request: HttpRequest) -> HttpResponse:
     form = SignupForm()
     token = request.GET.get("invite", "")
     if not token:
-        return _form_page(request, "accounts/signup.html", form)
+        return form_page(request, "accounts/signup.html", form)
     try:
         invitation = services.invitation_for_link(raw=token)
     except services.InvitationInvalid as error:
-        return _form_page(request, "accounts/signup.html", form, invitation_problem=error.message)
+        return form_page(request, "accounts/signup.html", form, invitation_problem=error.message)
     form = signup_form_invited(form, email=invitation.email, token=token)
-    return _form_page(request, "accounts/signup.html", form, invited=True)
+    return form_page(request, "accounts/signup.html", form, invited=True)
 
 
 @require_GET
@@ -134,7 +107,7 @@ def signup_done(request: HttpRequest) -> HttpResponse:
 @require_GET
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     # A GET that uses a token: the same limit as the API's confirm link.
-    if limited := _over_limit(request, "lookup"):
+    if limited := over_limit(request, "lookup"):
         return limited
     try:
         user = services.user_confirm_email(token=token)
@@ -166,12 +139,12 @@ def _link_request_page(
     """A form that asks for a link by email: the same answer whatever was typed (the
     service looks the account up in the worker, after the response)."""
     if request.method == "GET":
-        return _form_page(request, template, form_class())
-    if limited := _over_limit(request, "email"):
+        return form_page(request, template, form_class())
+    if limited := over_limit(request, "email"):
         return limited
     form = form_class(request.POST)
     if not form.is_valid():
-        return _form_page(request, template, form)
+        return form_page(request, template, form)
     send(**form.cleaned_data)
     return redirect(done)
 
@@ -206,7 +179,7 @@ def password_reset_sent(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def password_reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
-    if request.method == "POST" and (limited := _over_limit(request, "lookup")):
+    if request.method == "POST" and (limited := over_limit(request, "lookup")):
         return limited
     try:
         user = services.user_from_reset_token(token=token)
@@ -222,7 +195,7 @@ def password_reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
             form.show(error)
         else:
             return redirect("pages:password-reset-done")
-    return _form_page(request, "accounts/password_reset_confirm.html", form, username=user.username)
+    return form_page(request, "accounts/password_reset_confirm.html", form, username=user.username)
 
 
 @require_GET

@@ -6,11 +6,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from blahaj.schema import StatusSerializer
 from blahaj.throttling import throttles
 
 from .. import serializers_registration as io
 from .. import services
-from ..serializers import StatusSerializer
 from .base import ERROR, SUCCESS, PublicView, _429
 
 

@@ -15,12 +15,13 @@ from rest_framework.response import Response
 
 from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError
+from blahaj.pages import too_many_requests
+from blahaj.schema import StatusSerializer
 from blahaj.throttling import throttles
+from defences import services as defences
 
-from .. import defences, selectors, services
+from .. import screening, selectors, services
 from .. import serializers_registration as io
-from ..serializers import StatusSerializer
-from . import pages
 from .base import ERROR, SUCCESS, PublicView, _429
 
 
@@ -71,7 +72,7 @@ class RegisterView(PublicView):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         challenge = fields.pop("challenge")
-        defences.user_register_screened(
+        screening.user_register_screened(
             client_ip=client_ip(request),
             challenge=challenge if defences.challenge_required(api=True) else None,
             **fields,
@@ -134,7 +135,7 @@ class ConfirmView(PublicView):
     # An HTML page, not a DRF Response (finalize_response accepts any HttpResponse).
     def handle_exception(self, exc: Exception) -> HttpResponse:  # type: ignore[override]
         if isinstance(exc, exceptions.Throttled):
-            return pages.too_many_requests(self.request, exc.wait)  # type: ignore[attr-defined]  # the stubs omit Throttled.wait
+            return too_many_requests(self.request, exc.wait)  # type: ignore[attr-defined]  # the stubs omit Throttled.wait
         return super().handle_exception(exc)
 
 

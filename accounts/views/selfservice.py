@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import Token
 
-from .. import defences, services, tokens
+from .. import screening, services, tokens
 from .. import serializers_selfservice as io
 from ..authentication import signed_in_user
 from .base import _LOCKED, ERROR, _401
@@ -64,7 +64,7 @@ class ChangeEmailView(APIView):
     def post(self, request: Request) -> Response:
         data = io.ChangeEmailSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        defences.user_request_email_change_screened(
+        screening.user_request_email_change_screened(
             user=signed_in_user(request),
             email=data.validated_data["email"],
             password=data.validated_data["password"],

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 from blahaj.client_ip import client_ip
+from blahaj.schema import StatusSerializer
 from blahaj.throttling import throttles
 
 from .. import serializers, services
@@ -114,7 +115,7 @@ class LogoutAllView(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: serializers.StatusSerializer, 401: _401},
+        responses={200: StatusSerializer, 401: _401},
         summary="Revoke every token of the caller",
     )
     def post(self, request: Request) -> Response:

@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT = ("accounts", "audit", "blahaj", "provisioning", "publishing", "tiers", "websites")
+PROJECT = ("accounts", "audit", "blahaj", "defences", "provisioning", "publishing", "tiers", "websites")
 # What each layer must never import (nor any of their submodules): dependencies run downhill.
 FORBIDDEN = {
-    "provisioning": ("accounts", "tiers", "websites", "publishing"),
-    "audit": ("accounts", "tiers", "websites", "publishing", "provisioning"),
-    "blahaj": ("accounts", "tiers", "websites", "publishing", "provisioning", "audit"),
+    "provisioning": ("accounts", "defences", "tiers", "websites", "publishing"),
+    "audit": ("accounts", "defences", "tiers", "websites", "publishing", "provisioning"),
+    "blahaj": ("accounts", "defences", "tiers", "websites", "publishing", "provisioning", "audit"),
 }
 
 

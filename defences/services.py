@@ -1,4 +1,6 @@
-"""Sign-up defences (README, "Abuse defences"): a proof-of-work challenge and a honeypot.
+"""The abuse defences (README, "Abuse defences"): what stands in front of the sign-up and the
+abuse report (a proof-of-work challenge, blocked networks and email domains; the honeypot is the
+forms' own, defences/forms.py), and the abuse reports staff work through.
 
 The challenge is ALTCHA's (v1: find the number n with SHA-256(salt + n) = challenge, the salt
 carrying its expiry, the whole signed with our HMAC key), computed by the visitor's browser:
@@ -14,25 +16,30 @@ import ipaddress
 import json
 import time
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs
 
 import altcha
 import disposable_email_domains
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 import audit
-from blahaj import metrics
+from blahaj import notifications
 from blahaj.errors import ApplicationError, Conflict
 from blahaj.lookups import as_id
 
-from . import mail_domains, services
-from .models import EmailDomainBlock, NetworkBlock, User, domain_normalized, network_normalized
+from . import mail_domains
+from .models import AbuseReport, EmailDomainBlock, NetworkBlock, domain_normalized, network_normalized
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 CHALLENGE_OFF = "off"
 CHALLENGE_ALTCHA = "altcha"
@@ -58,6 +65,7 @@ class ChallengeFailed(ApplicationError):
 
 def _hmac_key() -> str:
     # Its own setting if given; otherwise derived from SECRET_KEY, so nothing else to configure.
+    # The salt keeps the name of the module this began in: another would change the key.
     own: str = settings.SIGNUP_CHALLENGE_HMAC_KEY
     return own or salted_hmac("accounts.defences.challenge", "altcha", algorithm="sha256").hexdigest()
 
@@ -248,27 +256,57 @@ def email_domain_block_update(*, block: EmailDomainBlock, data: dict[str, Any]) 
     return block
 
 
-@metrics.outcome(metrics.SIGNUPS)
-def user_register_screened(*, client_ip: str, challenge: str | None, honeypot: str = "", **fields: Any) -> User | None:
-    """`user_register` behind the sign-up defences. `challenge` is None where none is asked.
+# --- Abuse reports: anyone files one, staff are told on Discord, a staff member takes it and resolves it.
 
-    Answers None for a filled honeypot: the caller answers as for a success and nothing is made,
-    so a bot learns nothing.
-    """
+_UNSET = object()
+
+
+def abuse_report_create(
+    *, target: str, reason: str, details: str, reply_to: str = "", challenge: str | None, honeypot: str = ""
+) -> AbuseReport | None:
+    """File a report; None for a filled honeypot (answered like a success, nothing kept)."""
     if honeypot:
         return None
-    if network_blocked(ip=client_ip):
-        raise NetworkBlocked()
     if challenge is not None:
         challenge_verify(payload=challenge)
-    verified = email_domain_screen(email=fields["email"])
-    user = services.user_register(**fields)
-    if not verified:
-        User.objects.filter(pk=user.pk).update(email_domain_unverified=True)
-        user.email_domain_unverified = True
-    return user
+    with transaction.atomic():
+        report = AbuseReport.objects.create(
+            target=target.strip(), reason=reason, details=details.strip(), reply_to=reply_to.strip()
+        )
+        # Sent after commit (blahaj.discord); every value the reporter typed is neutralised.
+        notifications.abuse_reported(
+            report_id=report.pk, reason=report.get_reason_display(), target=report.target, details=report.details
+        )
+    return report
 
 
-def user_request_email_change_screened(*, user: User, email: str, password: str) -> Any:
-    """`services.user_request_email_change` behind the sign-up's email-domain check."""
-    return services.user_request_email_change(user=user, email=email, password=password, screen=email_domain_screen)
+@audit.audited(
+    "abuse_report.update",
+    target=audit.of("abuse_report", "report"),
+    detail=lambda kwargs, report: f"status {report.status}",
+)
+def abuse_report_update(
+    *,
+    report: AbuseReport,
+    assignee: User | object | None = _UNSET,
+    status: str | None = None,
+    staff_note: str | None = None,
+) -> AbuseReport:
+    """Assign (a staff member, or None), resolve or reopen, and note."""
+    user_model = get_user_model()
+    fields = []
+    if assignee is not _UNSET:
+        if assignee is not None and not (isinstance(assignee, user_model) and assignee.is_staff):
+            raise ApplicationError(fields={"assignee": ["Reports are assigned to staff members."]})
+        report.assignee = assignee if isinstance(assignee, user_model) else None
+        fields.append("assignee")
+    if status is not None and status != report.status:
+        report.status = status
+        report.resolved_at = timezone.now() if status == AbuseReport.Status.RESOLVED else None
+        fields += ["status", "resolved_at"]
+    if staff_note is not None:
+        report.staff_note = staff_note
+        fields.append("staff_note")
+    if fields:
+        report.save(update_fields=fields)
+    return report

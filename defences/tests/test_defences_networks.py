@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts import defences
-from accounts.models import NetworkBlock, User
+from accounts.models import User
+from defences import services
+from defences.models import NetworkBlock
 
 REGISTER = "/api/user/register"
 SIGNUP = "/signup/"
@@ -27,29 +28,29 @@ BLOCKS = "/api/network-blocks/"
     ],
 )
 def test_an_address_in_a_live_block_is_blocked(db, network, ip, blocked):
-    defences.network_block_create(network=network)
-    assert defences.network_blocked(ip=ip) is blocked
+    services.network_block_create(network=network)
+    assert services.network_blocked(ip=ip) is blocked
 
 
 def test_an_expired_block_blocks_nothing(db):
-    defences.network_block_create(network="203.0.113.0/24", expires_at=timezone.now() - timedelta(seconds=1))
-    assert defences.network_blocked(ip="203.0.113.5") is False
+    services.network_block_create(network="203.0.113.0/24", expires_at=timezone.now() - timedelta(seconds=1))
+    assert services.network_blocked(ip="203.0.113.5") is False
 
 
 def test_the_api_refuses_a_sign_up_from_a_blocked_network(api, signup_body):
-    defences.network_block_create(network="10.66.0.0/16", reason="bot farm")
+    services.network_block_create(network="10.66.0.0/16", reason="bot farm")
     api.client.defaults["REMOTE_ADDR"] = "10.66.1.2"
 
     response = api.post(REGISTER, signup_body)
 
     assert response.status_code == 403
-    assert response.json() == {"error": defences.NetworkBlocked.message, "code": "network_blocked"}
+    assert response.json() == {"error": services.NetworkBlocked.message, "code": "network_blocked"}
     assert not User.objects.filter(username="dana").exists()
 
 
 def test_the_block_reads_the_trusted_proxy_address(api, signup_body, settings):
     settings.TRUSTED_PROXIES = "1"
-    defences.network_block_create(network="198.51.100.4")
+    services.network_block_create(network="198.51.100.4")
 
     response = api.post(REGISTER, signup_body, HTTP_X_FORWARDED_FOR="198.51.100.4")
 
@@ -58,7 +59,7 @@ def test_the_block_reads_the_trusted_proxy_address(api, signup_body, settings):
 
 
 def test_the_page_refuses_a_sign_up_from_a_blocked_network(web, signup_body):
-    defences.network_block_create(network="127.0.0.1")
+    services.network_block_create(network="127.0.0.1")
     form = {key: value for key, value in signup_body.items() if key != "accept_terms"}
 
     response = web.post(SIGNUP, form)
@@ -106,9 +107,9 @@ def test_members_cannot_see_blocks(auth_client, api_client):
 
 def test_staff_add_a_block_in_the_admin(admin_client, admin_user):
     client = admin_client
-    response = client.post("/admin/accounts/networkblock/add/", {"network": " 192.0.2.1 ", "reason": "x"})
+    response = client.post("/admin/defences/networkblock/add/", {"network": " 192.0.2.1 ", "reason": "x"})
     assert response.status_code == 302
     block = NetworkBlock.objects.get()
     assert (block.network, block.created_by) == ("192.0.2.1/32", admin_user)
-    listing = client.get("/admin/accounts/networkblock/?live=yes")
+    listing = client.get("/admin/defences/networkblock/?live=yes")
     assert "192.0.2.1/32" in listing.content.decode()

@@ -11,8 +11,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from accounts import defences
 from accounts.models import User
+from defences import services
 
 REGISTER = "/api/user/register"
 CHALLENGE = "/api/user/challenge"
@@ -46,11 +46,11 @@ def fresh(api) -> dict:
 
 
 def test_the_service_accepts_a_solved_challenge_once():
-    payload = solved(defences.challenge_create())
+    payload = solved(services.challenge_create())
 
-    defences.challenge_verify(payload=payload)
-    with pytest.raises(defences.ChallengeFailed):
-        defences.challenge_verify(payload=payload)
+    services.challenge_verify(payload=payload)
+    with pytest.raises(services.ChallengeFailed):
+        services.challenge_verify(payload=payload)
 
 
 @pytest.mark.parametrize(
@@ -58,26 +58,26 @@ def test_the_service_accepts_a_solved_challenge_once():
     ["", "not base64!", base64.b64encode(b"[1, 2]").decode(), base64.b64encode(b'{"number": 1}').decode(), "A" * 3000],
 )
 def test_the_service_refuses_garbage(payload):
-    with pytest.raises(defences.ChallengeFailed):
-        defences.challenge_verify(payload=payload)
+    with pytest.raises(services.ChallengeFailed):
+        services.challenge_verify(payload=payload)
 
 
 def test_the_service_refuses_a_wrong_number_and_another_key(settings):
-    challenge = defences.challenge_create()
+    challenge = services.challenge_create()
     right = altcha.solve_challenge_v1(challenge["challenge"], challenge["salt"], "SHA-256", challenge["maxNumber"])
     assert right is not None
-    with pytest.raises(defences.ChallengeFailed):
-        defences.challenge_verify(payload=solved(challenge, number=right.number + 1))
+    with pytest.raises(services.ChallengeFailed):
+        services.challenge_verify(payload=solved(challenge, number=right.number + 1))
     settings.SIGNUP_CHALLENGE_HMAC_KEY = "another key"
-    with pytest.raises(defences.ChallengeFailed):
-        defences.challenge_verify(payload=solved(challenge))
+    with pytest.raises(services.ChallengeFailed):
+        services.challenge_verify(payload=solved(challenge))
 
 
 def test_the_service_refuses_an_expired_challenge(settings):
-    payload = solved(defences.challenge_create())
+    payload = solved(services.challenge_create())
     later = timezone.now() + timedelta(seconds=settings.SIGNUP_CHALLENGE_LIFETIME + 1)
-    with time_machine.travel(later), pytest.raises(defences.ChallengeFailed):
-        defences.challenge_verify(payload=payload)
+    with time_machine.travel(later), pytest.raises(services.ChallengeFailed):
+        services.challenge_verify(payload=payload)
 
 
 def test_the_api_asks_for_the_challenge_when_told(api, signup_body):

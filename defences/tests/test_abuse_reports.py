@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from django.test import Client
 
-from accounts.models import AbuseReport
 from blahaj.testing import FakeDiscord, running_fake_discord
+from defences.models import AbuseReport
 from factories import UserFactory
 
 from .test_defences_challenge import fresh, solved
@@ -162,11 +162,11 @@ def test_the_admin_lists_escapes_assigns_and_resolves(admin_client, admin_user, 
     api.post(REPORTS, report_body(target=NASTY))
     report = AbuseReport.objects.get()
 
-    listing = admin_client.get("/admin/accounts/abusereport/?status__exact=open").content.decode()
+    listing = admin_client.get("/admin/defences/abusereport/?status__exact=open").content.decode()
     assert "&lt;script&gt;" in listing and "<script>alert(1)</script>" not in listing
 
-    admin_client.post("/admin/accounts/abusereport/", {"action": "assign_to_me", "_selected_action": [report.pk]})
-    admin_client.post("/admin/accounts/abusereport/", {"action": "resolve", "_selected_action": [report.pk]})
+    admin_client.post("/admin/defences/abusereport/", {"action": "assign_to_me", "_selected_action": [report.pk]})
+    admin_client.post("/admin/defences/abusereport/", {"action": "resolve", "_selected_action": [report.pk]})
     report.refresh_from_db()
     assert (report.assignee, report.status) == (admin_user, "resolved")
     assert report.resolved_at is not None
@@ -177,7 +177,7 @@ def test_the_admin_change_form_assigns_and_resolves(admin_client, admin_user, ap
     report = AbuseReport.objects.get()
 
     response = admin_client.post(
-        f"/admin/accounts/abusereport/{report.pk}/change/",
+        f"/admin/defences/abusereport/{report.pk}/change/",
         {"status": "resolved", "assignee": admin_user.pk, "staff_note": "Taken down."},
     )
 

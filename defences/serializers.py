@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from blahaj.serializers import StrictModelSerializer, StrictSerializer
 
-from .models import AbuseReport, EmailDomainBlock, NetworkBlock, User
+from .models import AbuseReport, EmailDomainBlock, NetworkBlock
 
 
 class NetworkBlockSerializer(StrictModelSerializer):
@@ -70,7 +71,7 @@ class AbuseReportSerializer(StrictModelSerializer):
 class AbuseReportUpdateSerializer(StrictSerializer):
     assignee = serializers.SlugRelatedField(
         slug_field="username",
-        queryset=User.objects.filter(is_staff=True),
+        queryset=get_user_model().objects.filter(is_staff=True),
         required=False,
         allow_null=True,
         help_text="A staff member's username, or null to unassign.",

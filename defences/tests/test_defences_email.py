@@ -9,8 +9,9 @@ import pytest
 from dnslib import MX, QTYPE, RCODE, RR, A
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
-from accounts import defences, mail_domains
-from accounts.models import EmailDomainBlock, User
+from accounts.models import User
+from defences import mail_domains, services
+from defences.models import EmailDomainBlock
 
 REGISTER = "/api/user/register"
 SIGNUP = "/signup/"
@@ -113,19 +114,19 @@ def body(signup_body, email: str) -> dict:
 def test_a_throwaway_domain_is_refused(api, signup_body, email):
     response = api.post(REGISTER, body(signup_body, email))
     assert response.status_code == 400
-    assert response.json() == {"error": defences.EmailDomainBlocked.message, "code": "email_domain_blocked"}
+    assert response.json() == {"error": services.EmailDomainBlocked.message, "code": "email_domain_blocked"}
     assert not User.objects.filter(username="dana").exists()
 
 
 def test_a_staff_block_covers_subdomains(api, signup_body):
-    defences.email_domain_block_create(domain="Spam.Example.")
+    services.email_domain_block_create(domain="Spam.Example.")
     response = api.post(REGISTER, body(signup_body, "dana@mail.spam.example"))
     assert response.status_code == 400
     assert response.json()["code"] == "email_domain_blocked"
 
 
 def test_a_block_matches_the_domain_mail_server(api, signup_body, dns):
-    defences.email_domain_block_create(domain="trash-host.example")
+    services.email_domain_block_create(domain="trash-host.example")
     response = api.post(REGISTER, body(signup_body, "dana@fresh-throwaway.example"))
     assert response.status_code == 400
     assert response.json()["code"] == "email_domain_blocked"
@@ -163,7 +164,7 @@ def test_a_dns_timeout_accepts_and_flags(api, signup_body, silent_dns):
 
 def test_existing_accounts_are_not_touched(api, signup_body, user):
     domain = user.email.rpartition("@")[2]
-    defences.email_domain_block_create(domain=domain)
+    services.email_domain_block_create(domain=domain)
     user.refresh_from_db()
     assert user.email.endswith(domain) and user.status == User.Status.ACTIVE
     assert api.post(REGISTER, body(signup_body, f"dana@{domain}")).status_code == 400

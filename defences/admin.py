@@ -1,17 +1,18 @@
 """The abuse defences in the admin (README, "Abuse defences"): blocked networks and email domains, abuse reports. Writes go
-through accounts.defences, like the staff API's."""
+through defences.services, like the staff API's."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import abuse_reports, defences
-from .models import AbuseReport, EmailDomainBlock, NetworkBlock, User
+from . import services
+from .models import AbuseReport, EmailDomainBlock, NetworkBlock
 
 
 class LiveFilter(admin.SimpleListFilter):
@@ -40,10 +41,10 @@ class NetworkBlockAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: NetworkBlock, form: Any, change: bool) -> None:
         # The form's clean() has normalised and checked the network already.
         if change:
-            defences.network_block_update(block=obj, data=form.cleaned_data)
+            services.network_block_update(block=obj, data=form.cleaned_data)
         else:
-            actor = request.user if isinstance(request.user, User) else None
-            created = defences.network_block_create(**form.cleaned_data, actor=actor)
+            actor = request.user if isinstance(request.user, get_user_model()) else None
+            created = services.network_block_create(**form.cleaned_data, actor=actor)
             obj.pk = created.pk
 
 
@@ -55,10 +56,10 @@ class EmailDomainBlockAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: EmailDomainBlock, form: Any, change: bool) -> None:
         if change:
-            defences.email_domain_block_update(block=obj, data=form.cleaned_data)
+            services.email_domain_block_update(block=obj, data=form.cleaned_data)
         else:
-            actor = request.user if isinstance(request.user, User) else None
-            obj.pk = defences.email_domain_block_create(**form.cleaned_data, actor=actor).pk
+            actor = request.user if isinstance(request.user, get_user_model()) else None
+            obj.pk = services.email_domain_block_create(**form.cleaned_data, actor=actor).pk
 
 
 @admin.register(AbuseReport)
@@ -77,16 +78,16 @@ class AbuseReportAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: AbuseReport, form: Any, change: bool) -> None:
         data = form.cleaned_data
         report = AbuseReport.objects.get(pk=obj.pk)
-        abuse_reports.abuse_report_update(
+        services.abuse_report_update(
             report=report, assignee=data.get("assignee"), status=data.get("status"), staff_note=data.get("staff_note")
         )
 
     @admin.action(description="Assign to me")
     def assign_to_me(self, request: HttpRequest, queryset: QuerySet[AbuseReport]) -> None:
         for report in queryset:
-            abuse_reports.abuse_report_update(report=report, assignee=request.user)
+            services.abuse_report_update(report=report, assignee=request.user)
 
     @admin.action(description="Mark as resolved")
     def resolve(self, request: HttpRequest, queryset: QuerySet[AbuseReport]) -> None:
         for report in queryset:
-            abuse_reports.abuse_report_update(report=report, status=AbuseReport.Status.RESOLVED)
+            services.abuse_report_update(report=report, status=AbuseReport.Status.RESOLVED)

@@ -1,0 +1,12 @@
+from rest_framework.routers import SimpleRouter
+
+from .views import AbuseReportViewSet, EmailDomainBlockViewSet, NetworkBlockViewSet
+
+router = SimpleRouter()
+# An optional slash, like /api/operations/: `/api/network-blocks/1` and `.../1/`.
+router.trailing_slash = "/?"
+router.register("network-blocks", NetworkBlockViewSet, basename="network-block")
+router.register("email-domain-blocks", EmailDomainBlockViewSet, basename="email-domain-block")
+router.register("abuse-reports", AbuseReportViewSet, basename="abuse-report")
+
+urlpatterns = router.urls
