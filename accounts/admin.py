@@ -29,9 +29,7 @@ from tiers.models import Tier
 
 from . import deletion, selectors, services, services_mfa
 from .admin_defences import AbuseReportAdmin, EmailDomainBlockAdmin, NetworkBlockAdmin  # noqa: F401 - registered there
-from .admin_invitations import InvitationAdmin  # noqa: F401 - registered there
 from .admin_sessions import LoginSessionAdmin  # noqa: F401 - registered there
-from .admin_site import SiteSettingsAdmin  # noqa: F401 - registered there
 from .models import AuthenticatorApp, OneTimeToken, RecoveryCodes, User, UsernameQuarantine
 
 

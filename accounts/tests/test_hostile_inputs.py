@@ -14,9 +14,10 @@ from django.db.models import ProtectedError
 from django.test import Client
 from rest_framework.test import APIClient
 
-from accounts.models import AbuseReport, Invitation, User
+from accounts.models import AbuseReport, User
 from blahaj.exception_handler import exception_handler
 from conftest import PASSWORD, totp_device
+from invitations.models import Invitation
 from tiers.models import ReferralCode
 from websites.models import Website
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError
 from blahaj.throttling import ScopedIPThrottle
+from invitations import services as invitation_services
 
 from .. import defences, services
 from ..forms import (
@@ -118,8 +119,8 @@ def _signup_get(request: HttpRequest) -> HttpResponse:
     if not token:
         return _form_page(request, "accounts/signup.html", form)
     try:
-        invitation = services.invitation_for_link(raw=token)
-    except services.InvitationInvalid as error:
+        invitation = invitation_services.invitation_for_link(raw=token)
+    except invitation_services.InvitationInvalid as error:
         return _form_page(request, "accounts/signup.html", form, invitation_problem=error.message)
     form = signup_form_invited(form, email=invitation.email, token=token)
     return _form_page(request, "accounts/signup.html", form, invited=True)
