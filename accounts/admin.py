@@ -28,9 +28,7 @@ from blahaj.errors import ApplicationError
 from tiers.models import Tier
 
 from . import deletion, selectors, services, services_mfa
-from .admin_invitations import InvitationAdmin  # noqa: F401 - registered there
 from .admin_sessions import LoginSessionAdmin  # noqa: F401 - registered there
-from .admin_site import SiteSettingsAdmin  # noqa: F401 - registered there
 from .models import AuthenticatorApp, OneTimeToken, RecoveryCodes, User, UsernameQuarantine
 
 

@@ -26,9 +26,11 @@ from django.db import transaction
 from django.utils import timezone
 
 import audit
+from notices import services as notice_services
+from notices.models import StaffNotice
 
 from . import services
-from .models import StaffNotice, User
+from .models import User
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ def email_mark_undeliverable(*, email: str, reason: str, esp: str) -> list[User]
         # Through the services' save: every process drops its cached copy of the account.
         services._user_save(user, fields=["email_undeliverable_at", "email_undeliverable_reason"])
         audit.record(action="user.email.undeliverable", object=f"user:{user.username}", detail=f"{esp}: {reason}")
-        services.staff_notice_record(
+        notice_services.staff_notice_record(
             kind=StaffNotice.Kind.EMAIL_UNDELIVERABLE,
             text=f"The recovery email of {user.username} is undeliverable ({reason}): no email goes to it "
             "until they confirm another address.",

@@ -8,24 +8,20 @@ An email with a link gets its token in the worker, right before sending (see
 `services.email_deliver`): the raw token lives in the worker's memory and in the message,
 never in the broker, the database or a log.
 
-Templates: `templates/emails/<kind>_subject.txt`, `<kind>.txt` and `<kind>.html`. Links are
-built from SITE_URL only, never from a request's Host header.
+Templates: `templates/emails/<kind>_subject.txt`, `<kind>.txt` and `<kind>.html`, rendered by
+blahaj.mail (which also sorts delivery errors for the tasks). Links are built from SITE_URL
+only, never from a request's Host header.
 """
 
 from __future__ import annotations
 
-import smtplib
 from typing import Any
 
-from anymail.exceptions import AnymailError, AnymailRequestsAPIError
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 
-from blahaj import outbox
-
-from . import site
+from blahaj import mail, outbox
 
 CONFIRMATION = "confirmation"
 PASSWORD_RESET = "password_reset"  # noqa: S105 - an email's name, not a password
@@ -35,9 +31,6 @@ SET_PASSWORD = "set_password"  # noqa: S105 - an email's name, not a password
 PASSWORD_REFUSED = "password_refused"  # noqa: S105 - an email's name, not a password
 APPROVED = "approved"
 REJECTED = "rejected"
-INVITATION = "invitation"
-INVITATION_USED = "invitation_used"
-STAFF_DIGEST = "staff_digest"
 DELETION_SCHEDULED = "deletion_scheduled"
 DELETION_CANCELLED = "deletion_cancelled"
 ACCOUNT_DELETED = "account_deleted"
@@ -52,8 +45,6 @@ LINK_PAGES = {
     PASSWORD_REFUSED: "pages:password-reset-confirm",
     DELETION_SCHEDULED: "pages:delete-cancel",
 }
-# Errors a delivery can end with; anything else is a bug and propagates.
-DELIVERY_ERRORS = (AnymailError, smtplib.SMTPException, OSError)
 
 
 def send_confirmation(*, user: Any) -> None:
@@ -121,60 +112,25 @@ def send_account_deleted(*, user: Any) -> None:
     outbox.enqueue("accounts.tasks.send_detached_email", ACCOUNT_DELETED, recipient, "")
 
 
-def send_invitation_used(*, inviter_id: int, invitation_id: int) -> None:
-    """Tell an inviter that their invitation was used (and by which new account)."""
-    outbox.enqueue("accounts.tasks.send_invitation_used", inviter_id, invitation_id)
-
-
 def _queue(kind: str, user: Any) -> None:
     # By name: accounts.tasks imports the services, which import this module. Through the
     # outbox: a broker that is down when the change commits delays the email, never loses it.
     outbox.enqueue("accounts.tasks.send_account_email", kind, user.pk)
 
 
-def absolute_url(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
-
-
 def link_for(kind: str, token: str) -> str:
-    return absolute_url(reverse(LINK_PAGES[kind], args=[token]))
+    return mail.absolute_url(reverse(LINK_PAGES[kind], args=[token]))
 
 
 def render(kind: str, *, user: Any, link: str | None = None, **extra: Any) -> EmailMultiAlternatives:
+    """The `kind` email to `user`'s recovery address (blahaj.mail renders it)."""
     context = {
         **extra,
-        "site": site.current(),
         "user": user,
         "link": link,
-        "site_url": settings.SITE_URL,
-        "reset_url": absolute_url(reverse("pages:password-reset")),
+        "reset_url": mail.absolute_url(reverse("pages:password-reset")),
         "portal_url": settings.YUNOHOST_PORTAL_URL,
         "confirm_hours": settings.ACCOUNTS_CONFIRM_TOKEN_LIFETIME // 3600,
         "reset_hours": settings.ACCOUNTS_RESET_TOKEN_LIFETIME // 3600,
     }
-    subject = " ".join(render_to_string(f"emails/{kind}_subject.txt", context).split())
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"emails/{kind}.txt", context),
-        to=[user.email],
-    )
-    message.attach_alternative(render_to_string(f"emails/{kind}.html", context), "text/html")
-    return message
-
-
-def is_transient(error: BaseException) -> bool:
-    """Whether sending again later can succeed (a retry is worth it)."""
-    if isinstance(error, AnymailRequestsAPIError):
-        # No status: the ESP could not be reached. 429 and 5xx: the ESP is busy or broken.
-        return error.status_code is None or error.status_code == 429 or error.status_code >= 500
-    if isinstance(error, AnymailError):
-        return False  # recipients refused, invalid address, unsupported feature
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return all(400 <= code < 500 for code, _ in error.recipients.values())
-    if isinstance(error, smtplib.SMTPResponseException):
-        return 400 <= error.smtp_code < 500
-    if isinstance(error, smtplib.SMTPServerDisconnected):
-        return True
-    if isinstance(error, smtplib.SMTPException):
-        return False  # e.g. the server lacks a feature we need: sending again won't help
-    return isinstance(error, OSError)  # refused connections, resets, timeouts
+    return mail.render(kind, to=[user.email], **context)

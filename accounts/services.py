@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, NamedTuple
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -22,7 +21,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 import audit
-from blahaj import crypto, metrics, notifications, outbox
+from blahaj import crypto, mail, metrics, notifications, outbox
 from blahaj.errors import (
     ApplicationError,
     Conflict,
@@ -32,25 +31,19 @@ from blahaj.errors import (
     TooManyAttempts,
     ValidationFailed,
 )
+from invitations import services as invitation_services
+from invitations.models import Invitation
+from notices import services as notice_services
+from notices.models import StaffNotice
 from provisioning import password_policy
 from provisioning import passwords as yunohost_passwords
 from provisioning import services as provisioning_services
 from provisioning.models import Operation
-from tiers import services as tier_services
 from tiers.models import ReferralCode, Tier
 
-from . import emails, login_sessions, mfa, signals, site, tokens
+from . import emails, login_sessions, mfa, signals, tokens
 from . import yunohost as lane
-from .models import (
-    EmailChange,
-    Invitation,
-    LoginSession,
-    OneTimeToken,
-    SiteSettings,
-    StaffNotice,
-    User,
-    UsernameQuarantine,
-)
+from .models import EmailChange, LoginSession, OneTimeToken, User, UsernameQuarantine
 from .validators import normalize_email, validate_password_length
 
 logger = logging.getLogger(__name__)
@@ -606,13 +599,14 @@ def user_register(
     )
     _validate_new_account(user=user, password=password)
     _terms_record(user, accepted=accept_terms)
-    invited = _invitation_for_signup(raw=invitation, email=user.email) if invitation else None
+    invited = invitation_services.invitation_for_signup(raw=invitation, email=user.email) if invitation else None
     if conflict := _taken(user) or _taken_on_yunohost(user):
         raise conflict
     try:
         with transaction.atomic():
             if invited is not None:
-                user.referral_code_id, user.tier_id = _invitation_claim(invited)
+                invitation_services.invitation_claim(invitation=invited)
+                user.referral_code_id, user.tier_id = _referral_code_claim(invited.referral_code.code)
             elif referral_code:
                 user.referral_code_id, user.tier_id = _referral_code_claim(referral_code, public=True)
             user.tier_id = user.tier_id or User.objects.default_tier_id()
@@ -622,7 +616,8 @@ def user_register(
                 user.confirmed_at = timezone.now()
             user.save()
             if invited is not None:
-                _invitation_accepted(invited, user=user)
+                user_begin_provisioning(user=user)
+                invitation_services.invitation_accepted(invitation=invited, invitee=user)
             else:
                 emails.send_confirmation(user=user)
     except IntegrityError:
@@ -705,7 +700,7 @@ def user_confirm_email(*, token: str) -> User:
     if settings.ACCOUNTS_REQUIRE_APPROVAL and not _referral_skips_approval(user):
         _user_move(user, from_statuses=(User.Status.PENDING_CONFIRMATION,), to=User.Status.PENDING_APPROVAL)
         notifications.signup_waiting(username=user.username, display_name=user.display_name, note=user.signup_note)
-        staff_notice_record(
+        notice_services.staff_notice_record(
             kind=StaffNotice.Kind.PENDING_REQUEST,
             text=f"{user.username} ({user.display_name}) waits for approval."
             + (f" Their note: {user.signup_note}" if user.signup_note else ""),
@@ -857,7 +852,7 @@ def user_provisioning_failed(*, operation: Operation) -> None:
     text = f"The YunoHost account of {username} could not be created (operation #{operation.pk}): {operation.error}"
     if password_refused:
         text += f" {username} was sent a link to choose another password; the account is created once they do."
-    staff_notice_record(kind=StaffNotice.Kind.PROVISIONING_FAILED, text=text)
+    notice_services.staff_notice_record(kind=StaffNotice.Kind.PROVISIONING_FAILED, text=text)
     if operation.user_id is None:
         return  # the account was deleted meanwhile
     if User.objects.filter(pk=operation.user_id, status=User.Status.PROVISIONING).update(
@@ -1222,228 +1217,6 @@ def _terms_record(user: User, *, accepted: bool) -> None:
     user.terms_version = settings.ACCOUNTS_TERMS_VERSION
 
 
-# --- Invitations -----------------------------------------------------------------------------
-
-
-class InvitationInvalid(ApplicationError):
-    code = "invitation_invalid"
-    message = "This invitation link is not valid."
-
-
-# Plain words for the sign-up page, by the invitation's state.
-INVITATION_DEAD = {
-    "unknown": "This invitation link is not valid: it may have been mistyped.",
-    "used": "This invitation has already been used.",
-    "cancelled": "This invitation was cancelled by the person who sent it.",
-    "expired": "This invitation has expired.",
-}
-
-
-def _invitation_pending() -> Q:
-    return Q(used_at__isnull=True, cancelled_at__isnull=True, expires_at__gt=timezone.now())
-
-
-def invitation_for_link(*, raw: str) -> Invitation:
-    """The pending invitation of a link (the sign-up page's GET); InvitationInvalid otherwise,
-    whose `code` is `invitation_<state>` and `message` says why in plain words."""
-    invitation = Invitation.objects.filter(digest=Invitation.digest_of(raw)).first() if raw else None
-    state = "unknown" if invitation is None else invitation.state
-    if invitation is None or state != "pending":
-        raise InvitationInvalid(INVITATION_DEAD[state], code=f"invitation_{state}")
-    return invitation
-
-
-def _invitation_for_signup(*, raw: str, email: str) -> Invitation:
-    invitation = invitation_for_link(raw=raw)
-    if invitation.email.lower() != email.lower():
-        # The link confirms one address: another one would go unconfirmed.
-        raise InvitationInvalid(
-            fields={"email": ["This invitation is for another address: sign up with the invited one."]}
-        )
-    return invitation
-
-
-def _invitation_claim(invitation: Invitation) -> tuple[int, int]:
-    """Use the invitation (conditional UPDATE: of two concurrent sign-ups one wins) and take
-    its referral code, like any referral."""
-    won = Invitation.objects.filter(_invitation_pending(), pk=invitation.pk).update(used_at=timezone.now())
-    if not won:
-        raise InvitationInvalid(INVITATION_DEAD["used"], code="invitation_used")
-    return _referral_code_claim(invitation.referral_code.code)
-
-
-def _invitation_accepted(invitation: Invitation, *, user: User) -> None:
-    """The invited account exists (in the sign-up's transaction): provisioning starts, the
-    inviter is told by email and staff on Discord."""
-    Invitation.objects.filter(pk=invitation.pk).update(invitee=user)
-    ReferralCode.objects.filter(pk=invitation.referral_code_id).update(is_active=False)
-    user_begin_provisioning(user=user)
-    if invitation.inviter_id is not None:
-        emails.send_invitation_used(inviter_id=invitation.inviter_id, invitation_id=invitation.pk)
-    inviter = invitation.inviter.username if invitation.inviter is not None else "staff"
-    notifications.invitation_used(username=user.username, inviter=inviter)
-
-
-def _invitation_cap(inviter: User) -> None:
-    cap = Tier.objects.values_list("max_referral_codes", flat=True).get(pk=inviter.tier_id)
-    pending = Invitation.objects.filter(_invitation_pending(), inviter=inviter).count()
-    if pending >= cap:
-        raise ApplicationError(
-            f"You already have {cap} pending invitation(s), the most your tier allows.",
-            code="invitation_limit",
-            status_code=429,
-        )
-
-
-@transaction.atomic
-@audit.audited(
-    "invitation.create",
-    target=lambda _, invitation: f"invitation:{invitation.pk if invitation else 'new'}",
-    detail=lambda kwargs, invitation: (
-        f"for {invitation.email}" + (f", tier {kwargs['tier'].slug}" if kwargs.get("tier") else "")
-    ),
-)
-def invitation_create(*, inviter: User, email: str, note: str = "", tier: Tier | None = None) -> Invitation:
-    """Invite `email` to sign up: a single-use referral code owned by the inviter, and an
-    email whose link (INVITATIONS_TTL) opens the sign-up page.
-
-    Staff may put the account on a tier; members (REFERRALS_USER_CODES) invite onto the
-    default tier, at most their tier's `max_referral_codes` pending invitations at once.
-    """
-    if not inviter.is_staff:
-        if not settings.REFERRALS_USER_CODES:
-            raise Forbidden("Members cannot send invitations.", code="permission_denied")
-        if tier is not None:
-            raise Forbidden("Only staff choose an invited account's tier.", code="permission_denied")
-        # The inviter's row lock serialises two invitations of one member, so the cap holds.
-        User.objects.select_for_update().only("pk").get(pk=inviter.pk)
-        _invitation_cap(inviter)
-    address = normalize_email(email.strip())
-    invitation = Invitation(email=address, note=note.strip(), inviter=inviter)
-    _judge_invitation(invitation)
-    if User.objects.filter(email__iexact=address).exists():
-        # Whose account it is stays unsaid.
-        raise Conflict("An account already uses this address.", code="email_taken")
-    now = timezone.now()
-    invitation.created_at = now
-    invitation.expires_at = now + timedelta(seconds=settings.INVITATIONS_TTL)
-    invitation.referral_code = tier_services.referral_code_create(
-        owner=inviter, tier=tier, max_uses=1, expires_at=invitation.expires_at, skips_approval=True
-    )
-    invitation.save()
-    outbox.enqueue("accounts.tasks.send_invitation", invitation.pk)
-    return invitation
-
-
-def _judge_invitation(invitation: Invitation) -> None:
-    try:
-        invitation.full_clean(exclude=["referral_code", "expires_at", "inviter", "invitee"])
-    except DjangoValidationError as error:
-        raise _invalid(error.message_dict) from None
-
-
-@transaction.atomic
-@audit.audited("invitation.cancel", target=audit.of("invitation", "invitation"))
-def invitation_cancel(*, invitation: Invitation) -> Invitation:
-    """A pending invitation stops working (its link and its referral code)."""
-    if not Invitation.objects.filter(pk=invitation.pk, used_at__isnull=True, cancelled_at__isnull=True).update(
-        cancelled_at=timezone.now()
-    ):
-        raise Conflict("Only an unused invitation can be cancelled.", code="invalid_status")
-    ReferralCode.objects.filter(pk=invitation.referral_code_id).update(is_active=False)
-    invitation.refresh_from_db()
-    return invitation
-
-
-def invitation_deliver(*, invitation_id: int) -> None:
-    """Worker side of `invitation_create`: the link's secret is made here, stored as its hash
-    (replacing a failed attempt's), and mailed; the raw value never reaches the broker."""
-    raw = secrets.token_urlsafe(32)
-    if not Invitation.objects.filter(_invitation_pending(), pk=invitation_id).update(digest=Invitation.digest_of(raw)):
-        return  # cancelled, used or expired since it was queued
-    invitation = Invitation.objects.select_related("inviter").get(pk=invitation_id)
-    recipient = User(username="", display_name="", email=invitation.email)
-    link = emails.absolute_url(f"{reverse('pages:signup')}?{urlencode({'invite': raw})}")
-    emails.render(
-        emails.INVITATION,
-        user=recipient,
-        link=link,
-        invitation=invitation,
-        days=max(1, settings.INVITATIONS_TTL // 86400),
-    ).send()
-
-
-def invitation_used_deliver(*, inviter_id: int, invitation_id: int) -> None:
-    """Worker side of `emails.send_invitation_used`: tell the inviter."""
-    invitation = Invitation.objects.select_related("invitee").filter(pk=invitation_id).first()
-    inviter = User.objects.filter(pk=inviter_id).first()
-    if invitation is None or inviter is None or invitation.invitee is None:
-        return
-    emails.render(emails.INVITATION_USED, user=inviter, invitation=invitation).send()
-
-
-# --- Staff told by email too (a digest per window) --------------------------------------------
-
-_DIGEST_SCHEDULED = "staff-digest:scheduled"
-
-
-def staff_notice_record(*, kind: str, text: str) -> None:
-    """Queue `text` for the staff's next digest email (in the caller's transaction).
-
-    The first event of a window schedules the digest STAFF_DIGEST_WINDOW seconds later; the
-    events after it just join the queue, so a burst of sign-ups makes one email. The periodic
-    `send_staff_digest` (Celery beat) sends whatever a lost message left behind.
-    """
-    StaffNotice.objects.create(kind=kind, text=text[:1000])
-    window = settings.STAFF_DIGEST_WINDOW
-    if cache.add(_DIGEST_SCHEDULED, 1, timeout=window):
-        outbox.enqueue("accounts.tasks.send_staff_digest", countdown=window)
-
-
-def staff_digest_recipients() -> list[str]:
-    """STAFF_NOTIFY_EMAILS, or else every active staff account's address."""
-    if settings.STAFF_NOTIFY_EMAILS:
-        return list(settings.STAFF_NOTIFY_EMAILS)
-    staff = User.objects.filter(is_staff=True).exclude(status=User.Status.DISABLED).exclude(email="")
-    return sorted(set(staff.values_list("email", flat=True)))
-
-
-def staff_digest_send() -> int:
-    """Send every queued notice in one email; how many it carried (0: nothing sent).
-
-    The rows are claimed (sent_at) in the transaction that reads them, skipping rows another
-    worker holds, so two digests never carry the same event.
-    """
-    recipients = staff_digest_recipients()
-    with transaction.atomic():
-        notices = list(
-            StaffNotice.objects.select_for_update(skip_locked=True).filter(sent_at__isnull=True).order_by("id")
-        )
-        if not notices or not recipients:
-            return 0
-        StaffNotice.objects.filter(pk__in=[notice.pk for notice in notices]).update(sent_at=timezone.now())
-    message = emails.render(
-        emails.STAFF_DIGEST, user=User(email=recipients[0]), notices=notices, admin_url=emails.absolute_url("/admin/")
-    )
-    message.to = recipients
-    message.send()
-    return len(notices)
-
-
-# --- The words staff control ------------------------------------------------------------------
-
-
-@transaction.atomic
-@audit.audited("site_settings.update", target=lambda _, __: "site_settings")
-def site_settings_save(*, site_settings: SiteSettings) -> SiteSettings:
-    """Save the single SiteSettings row; pages and emails use it once this commits."""
-    site_settings.pk = SiteSettings.SINGLETON
-    site_settings.full_clean()
-    site_settings.save()
-    transaction.on_commit(site.forget)
-    return site_settings
-
-
 # --- Members' self-service: password, email, sessions ------------------------------------------
 
 
@@ -1581,7 +1354,7 @@ def email_change_deliver(*, change_id: int) -> None:
         return  # replaced, used or expired since it was queued
     change = EmailChange.objects.select_related("user").get(pk=change_id)
     recipient = User(username=change.user.username, display_name=change.user.display_name, email=change.new_email)
-    link = emails.absolute_url(reverse("account:email-confirm", args=[raw]))
+    link = mail.absolute_url(reverse("account:email-confirm", args=[raw]))
     emails.render(emails.EMAIL_CHANGE, user=recipient, link=link, change=change, hours=_hours()).send()
 
 
@@ -1659,7 +1432,7 @@ def email_change_undo_deliver(*, change_id: int) -> None:
         return
     change = EmailChange.objects.select_related("user").get(pk=change_id)
     recipient = User(username=change.user.username, display_name=change.user.display_name, email=change.old_email)
-    link = emails.absolute_url(reverse("account:email-undo", args=[raw]))
+    link = mail.absolute_url(reverse("account:email-undo", args=[raw]))
     emails.render(emails.EMAIL_CHANGED, user=recipient, link=link, change=change, hours=_hours()).send()
 
 
@@ -1699,15 +1472,7 @@ def email_changes_prune() -> int:
     return deleted
 
 
-def staff_notices_prune() -> int:
-    """Delete staff notices that went out in a digest more than ACCOUNTS_SESSION_RETENTION ago
-    (the email carried them; the admin's log keeps what staff did about them). Unsent ones stay."""
-    before = timezone.now() - timedelta(seconds=settings.ACCOUNTS_SESSION_RETENTION)
-    deleted, _ = StaffNotice.objects.filter(sent_at__lt=before).delete()
-    return deleted
-
-
 def sessions_prune() -> int:
     """Periodic clean-up (Celery beat): old ended sessions, dead email changes and staff notices
     sent long ago."""
-    return login_sessions.sessions_prune() + email_changes_prune() + staff_notices_prune()
+    return login_sessions.sessions_prune() + email_changes_prune() + notice_services.staff_notices_prune()

@@ -1,14 +1,17 @@
-"""The admin of rows that only the services write (shared by every app: accounts, audit), and
-the outbox's list."""
+"""The admin of rows that only the services write (shared by every app: accounts, audit), the
+outbox's list, and the site settings."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
-from blahaj import outbox
-from blahaj.models import OutboxMessage
+from blahaj import outbox, site
+from blahaj.models import OutboxMessage, SiteSettings
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -44,3 +47,26 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
             self.message_user(request, f"Published {retried} message(s) again.", messages.SUCCESS)
         if skipped:
             self.message_user(request, f"Skipped {skipped} message(s) a worker had taken already.", messages.WARNING)
+
+
+@admin.register(SiteSettings)
+class SiteSettingsAdmin(admin.ModelAdmin):
+    """One row, changed through the service (which clears the pages' cache); never added twice,
+    never deleted."""
+
+    fields = ["service_name", "contact_email", "signup_text", "approval_criteria"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and not SiteSettings.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: SiteSettings | None = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        # One row: the list is the form.
+        if SiteSettings.objects.filter(pk=SiteSettings.SINGLETON).exists():
+            return HttpResponseRedirect(reverse("admin:blahaj_sitesettings_change", args=[SiteSettings.SINGLETON]))
+        return HttpResponseRedirect(reverse("admin:blahaj_sitesettings_add"))
+
+    def save_model(self, request: HttpRequest, obj: SiteSettings, form: Any, change: bool) -> None:
+        site.site_settings_save(site_settings=obj)

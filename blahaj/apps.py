@@ -5,7 +5,7 @@ from django.apps import AppConfig
 
 class BlahajConfig(AppConfig):
     name = "blahaj"
-    verbose_name = "Background work"
+    verbose_name = "Site and background work"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -1,6 +1,6 @@
-"""The project's own rows: the outbox (blahaj/outbox.py).
+"""The project's own rows: the outbox (blahaj/outbox.py) and the site settings (blahaj/site.py).
 
-A message is a task a committed change promised (an email, a Discord ping, a follow-up job),
+An outbox message is a task a committed change promised (an email, a Discord ping, a follow-up job),
 written in the same transaction as the change. It is published after the commit and again by
 the sweeper until a worker takes it, so a broker that is down delays it and never loses it.
 """
@@ -48,3 +48,27 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.task}"
+
+
+class SiteSettings(models.Model):
+    """The words staff control: one row (pk 1), edited in the admin, read through
+    blahaj.site (cached; the service that saves it clears the cache)."""
+
+    SINGLETON = 1
+
+    service_name = models.CharField(max_length=60, default="blahaj.land", help_text="In every page and email.")
+    contact_email = models.EmailField(blank=True, help_text="Shown in every page and email, if set.")
+    signup_text = models.TextField(
+        blank=True, max_length=3000, help_text="Above the sign-up form. Markdown: emphasis, links, lists."
+    )
+    approval_criteria = models.TextField(
+        blank=True, max_length=3000, help_text="Who gets an account (shown when approval is on). Markdown."
+    )
+
+    class Meta:
+        # Made by the accounts app, where the model lived first: the table kept its name.
+        db_table = "accounts_sitesettings"
+        verbose_name = verbose_name_plural = "site settings"
+
+    def __str__(self) -> str:
+        return "Site settings"

@@ -14,7 +14,7 @@ A worker takes a message once: the task's base class, `OutboxTask`, claims the r
 conditional UPDATE before the body runs (the publication's task id names the row), and a copy
 published twice finds it taken and is ignored. Celery's own retries of the task keep its id,
 so they run. A task queued through the outbox must therefore have `base=OutboxTask` (or a
-subclass, such as accounts' `EmailTask`); `enqueue` refuses any other.
+subclass, such as blahaj.mail's `EmailTask`); `enqueue` refuses any other.
 
 In the embedded mode (no broker, tasks run in-process) the fast path runs the task right after
 the commit, as before; a delayed one (a countdown) waits for the sweeper.

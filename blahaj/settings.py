@@ -96,6 +96,8 @@ INSTALLED_APPS = [
     "tiers",
     "accounts",
     "defences",
+    "invitations",
+    "notices",
     "websites",
     "publishing",
     "provisioning",
@@ -145,7 +147,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "accounts.context_processors.signup_options",
+                "blahaj.context_processors.signup_options",
             ],
         },
     },
@@ -216,7 +218,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.prune_sessions",
         "schedule": 3600.0,
     },
-    # Staff digest emails: what a lost scheduled message left behind goes out at the latest now.
+    # Staff digest emails (notices/tasks.py, under the name it had in accounts): what a lost
+    # scheduled message left behind goes out at the latest now.
     "staff-digest": {
         "task": "accounts.tasks.send_staff_digest",
         "schedule": float(env_int("STAFF_DIGEST_WINDOW", 300)),

@@ -18,7 +18,7 @@ urlpatterns = [
     path("api/", include("defences.urls")),
     path("api/", include("provisioning.urls")),
     path("api/", include("tiers.urls")),
-    path("api/", include("accounts.invitation_urls")),
+    path("api/", include("invitations.urls")),
     path("api/", include("websites.urls")),
     # A git or ssg site's deploys, and its push webhook: /api/websites/<id>/deploy, /hooks/websites/...
     path("", include("publishing.urls")),

@@ -6,9 +6,7 @@ import logging
 
 from celery import shared_task
 
-from accounts import emails as account_emails
-from accounts.tasks import EmailTask, TransientDeliveryError
-from blahaj import metrics
+from blahaj.mail import EmailTask, delivery
 
 from . import services
 
@@ -17,19 +15,9 @@ logger = logging.getLogger(__name__)
 
 @shared_task(base=EmailTask, name="websites.tasks.send_website_email")
 def send_website_email(kind: str, website_id: int) -> None:
-    what = f"the {kind} email of website {website_id}"
-    try:
+    # Only the error's type reaches the log: its text may quote the message (a password email).
+    with delivery(f"the {kind} email of website {website_id}"):
         services.website_email_deliver(kind=kind, website_id=website_id)
-    except account_emails.DELIVERY_ERRORS as error:
-        # Only the error's type: its text may quote the message (a password email).
-        if account_emails.is_transient(error):
-            metrics.EMAILS.labels("retrying").inc()
-            logger.warning("Sending %s failed (%s); retrying.", what, type(error).__name__)
-            raise TransientDeliveryError(what, type(error).__name__) from None
-        metrics.EMAILS.labels("failed").inc()
-        logger.error("Sending %s failed for good (%s).", what, type(error).__name__)
-    else:
-        metrics.EMAILS.labels("sent").inc()
 
 
 @shared_task(name="websites.tasks.recheck_domains", ignore_result=True)

@@ -19,10 +19,10 @@ from django.urls import clear_url_caches
 
 import blahaj.urls
 from accounts import services
-from accounts.models import StaffNotice
 from accounts.tasks import send_password_reset_to
 from audit.models import AuditEntry
 from conftest import PASSWORD, committed
+from notices.models import StaffNotice
 
 SIGNING_KEY = "mailgun-webhook-signing-key-0123456789"
 BASIC_AUTH = "mailgun:basic-auth-secret-of-the-hook"

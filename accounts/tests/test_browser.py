@@ -202,7 +202,7 @@ def test_keyboard_focus_follows_the_form_and_it_fits_a_phone(browser, site):
 
 
 def test_an_invited_sign_up_in_a_browser(browser, site, mailoutbox, make_user, monkeypatch):
-    from accounts import services
+    from invitations import services
     from provisioning import tasks
 
     monkeypatch.setattr(tasks.run_operation, "apply_async", lambda *args, **kwargs: None)

@@ -12,11 +12,13 @@ from email import policy
 import pytest
 import requests
 from aiosmtpd.controller import Controller
-from anymail.exceptions import AnymailRecipientsRefused, AnymailRequestsAPIError
+from anymail.exceptions import AnymailRequestsAPIError
 from django.core.mail.backends.base import BaseEmailBackend
 
 from accounts import emails, tasks
 from accounts.models import OneTimeToken, User
+from blahaj import mail, site
+from blahaj.models import SiteSettings
 from blahaj.testing import free_port
 from conftest import PASSWORD
 
@@ -101,6 +103,19 @@ def test_no_password_or_token_reaches_the_logs(api, web, signup_body, mailoutbox
         assert secret not in caplog.text
 
 
+def test_emails_carry_the_name_and_contact(db, user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        site.site_settings_save(
+            site_settings=SiteSettings(service_name="Shark Club", contact_email="help@shark.example")
+        )
+
+    message = emails.render(emails.WELCOME, user=user)
+
+    assert message.subject == "Your Shark Club account is ready"
+    assert "help@shark.example" in message.body
+    assert "help@shark.example" in str(message.alternatives[0][0])
+
+
 # --- retries -------------------------------------------------------------------------------
 
 
@@ -168,35 +183,8 @@ def test_retries_are_bounded(flaky, user, caplog):
 
     tasks.send_account_email.apply(args=(emails.WELCOME, user.pk))
 
-    assert flaky.attempts == tasks.MAX_RETRIES + 1
+    assert flaky.attempts == mail.MAX_RETRIES + 1
     assert "failed for good (SMTPServerDisconnected)" in caplog.text
-
-
-@pytest.mark.parametrize(
-    "error, transient",
-    [
-        (smtplib.SMTPServerDisconnected(), True),
-        (smtplib.SMTPConnectError(421, "busy"), True),
-        (smtplib.SMTPDataError(451, "try later"), True),
-        (smtplib.SMTPDataError(554, "rejected"), False),
-        (smtplib.SMTPSenderRefused(550, b"no", "noreply@localhost"), False),
-        (smtplib.SMTPAuthenticationError(535, "bad credentials"), False),
-        (smtplib.SMTPRecipientsRefused({"a@b.c": (450, b"greylisted")}), True),
-        (smtplib.SMTPRecipientsRefused({"a@b.c": (550, b"unknown")}), False),
-        (smtplib.SMTPNotSupportedError(), False),
-        (ConnectionRefusedError(), True),
-        (TimeoutError(), True),
-        (_api_error(None), True),
-        (_api_error(429), True),
-        (_api_error(502), True),
-        (_api_error(400), False),
-        (_api_error(401), False),
-        (AnymailRecipientsRefused(), False),
-    ],
-    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
-)
-def test_which_errors_are_worth_a_retry(error, transient):
-    assert emails.is_transient(error) is transient
 
 
 # --- a real SMTP server ----------------------------------------------------------------------

@@ -14,10 +14,11 @@ from django.db.models import ProtectedError
 from django.test import Client
 from rest_framework.test import APIClient
 
-from accounts.models import Invitation, User
+from accounts.models import User
 from blahaj.exception_handler import exception_handler
 from conftest import PASSWORD, totp_device
 from defences.models import AbuseReport
+from invitations.models import Invitation
 from tiers.models import ReferralCode
 from websites.models import Website
 

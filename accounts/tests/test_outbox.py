@@ -14,13 +14,15 @@ from celery import states
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts import emails, services, tasks
-from accounts.models import StaffNotice, User
+from accounts import emails, tasks
+from accounts.models import User
 from accounts.tests.test_emails import FlakyBackend
 from audit.models import AuditEntry
 from blahaj import outbox
 from blahaj.models import OutboxMessage
 from conftest import PASSWORD, committed
+from notices import services as notice_services
+from notices.models import StaffNotice
 
 REGISTER = "/api/user/register"
 SIGNUP = {"username": "dana", "display_name": "Dana Scully", "email": "dana@example.org", "password": PASSWORD}
@@ -121,7 +123,7 @@ def test_a_celery_retry_of_the_publication_that_took_it_still_sends(user, settin
 def test_in_process_a_delayed_message_waits_for_the_sweeper(staff_user, settings, tasks_inline, mailoutbox):
     settings.STAFF_DIGEST_WINDOW = 300
     with committed():
-        services.staff_notice_record(kind=StaffNotice.Kind.PENDING_REQUEST, text="dana waits for approval.")
+        notice_services.staff_notice_record(kind=StaffNotice.Kind.PENDING_REQUEST, text="dana waits for approval.")
 
     message = _message()
     assert mailoutbox == [] and message.status == OutboxMessage.Status.WAITING

@@ -10,8 +10,9 @@ import logging
 
 import pytest
 
-from accounts.models import OneTimeToken, StaffNotice, User
+from accounts.models import OneTimeToken, User
 from conftest import PASSWORD
+from notices.models import StaffNotice
 from provisioning import emulator as emulator_state
 from provisioning import password_policy
 from provisioning.models import Operation

@@ -20,6 +20,7 @@ from blahaj.errors import ApplicationError
 from blahaj.forms import ServiceForm
 from blahaj.pages import form_page, over_limit
 from defences import services as defences
+from invitations import services as invitation_services
 
 from .. import screening, services
 from ..forms import (
@@ -91,8 +92,8 @@ def _signup_get(request: HttpRequest) -> HttpResponse:
     if not token:
         return form_page(request, "accounts/signup.html", form)
     try:
-        invitation = services.invitation_for_link(raw=token)
-    except services.InvitationInvalid as error:
+        invitation = invitation_services.invitation_for_link(raw=token)
+    except invitation_services.InvitationInvalid as error:
         return form_page(request, "accounts/signup.html", form, invitation_problem=error.message)
     form = signup_form_invited(form, email=invitation.email, token=token)
     return form_page(request, "accounts/signup.html", form, invited=True)

@@ -73,6 +73,15 @@ def test_a_staff_action_through_the_admin_is_a_row(client, make_user, user):
     assert rows(action="user.approve") == [("root", "admin", "user.approve", "user:erin", "ok")]
 
 
+def test_the_site_settings_saved_in_the_admin_are_a_row(client, make_user):
+    verified_login(client, make_user("root", is_staff=True, is_superuser=True))
+    form = {"service_name": "Shark Club", "contact_email": "", "signup_text": "", "approval_criteria": ""}
+
+    assert client.post("/admin/blahaj/sitesettings/add/", form).status_code == 302
+
+    assert rows(action="site_settings.update") == [("root", "admin", "site_settings.update", "site_settings", "ok")]
+
+
 def test_a_refusal_in_the_admin_is_kept_although_its_transaction_rolled_back(client, make_user, user):
     verified_login(client, make_user("root", is_staff=True, is_superuser=True))
 

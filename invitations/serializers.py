@@ -1,4 +1,4 @@
-"""Bodies of `/api/invitations/` (who may invite: accounts.services.invitation_create)."""
+"""Bodies of `/api/invitations/` (who may invite: invitations.services.invitation_create)."""
 
 from __future__ import annotations
 

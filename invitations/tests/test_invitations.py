@@ -11,9 +11,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from accounts.models import Invitation, User
+from accounts.models import User
 from blahaj.testing import running_fake_discord
 from conftest import PASSWORD, login, verified_login
+from invitations.models import Invitation
 from provisioning.models import Operation
 from tiers.models import ReferralCode, Tier
 
@@ -298,17 +299,17 @@ def test_staff_invite_and_cancel_from_the_admin(
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            "/admin/accounts/invitation/add/", {"email": "dana@example.org", "note": "hi", "tier": ""}
+            "/admin/invitations/invitation/add/", {"email": "dana@example.org", "note": "hi", "tier": ""}
         )
 
     assert response.status_code == 302, response.content
     invitation = Invitation.objects.get()
     assert invitation.inviter == admin_user and len(mailoutbox) == 1
-    listing = client.get("/admin/accounts/invitation/")
+    listing = client.get("/admin/invitations/invitation/")
     assert listing.status_code == 200 and b"dana@example.org" in listing.content
 
     response = client.post(
-        "/admin/accounts/invitation/",
+        "/admin/invitations/invitation/",
         {"action": "cancel_invitations", "_selected_action": [invitation.pk]},
     )
 
@@ -320,7 +321,7 @@ def test_staff_invite_and_cancel_from_the_admin(
 def test_the_admin_refuses_an_address_with_an_account(client, make_user, user):
     verified_login(client, make_user("root", is_staff=True, is_superuser=True))
 
-    response = client.post("/admin/accounts/invitation/add/", {"email": "alice@example.org", "note": "", "tier": ""})
+    response = client.post("/admin/invitations/invitation/add/", {"email": "alice@example.org", "note": "", "tier": ""})
 
     assert response.status_code == 200
     assert b"An account already uses this address." in response.content

@@ -8,9 +8,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts import services, tasks
-from accounts.models import StaffNotice, User
+from accounts import services as account_services
+from accounts import tasks as account_tasks
+from accounts.models import User
 from blahaj.models import OutboxMessage
+from notices import services, tasks
+from notices.models import StaffNotice
 
 from .conftest import link_path
 
@@ -82,7 +85,7 @@ def test_a_failed_provisioning_is_queued_for_the_digest(db, user, scheduled):
         error="YunoHost said no",
     )
 
-    services.user_provisioning_failed(operation=operation)
+    account_services.user_provisioning_failed(operation=operation)
 
     (notice,) = StaffNotice.objects.all()
     assert notice.kind == StaffNotice.Kind.PROVISIONING_FAILED
@@ -97,7 +100,7 @@ def test_notices_sent_long_ago_are_pruned_with_the_sessions(db, staff_user, sett
     StaffNotice.objects.filter(text__startswith="old").update(sent_at=now - timedelta(hours=2))
     StaffNotice.objects.filter(text__startswith="recent").update(sent_at=now - timedelta(minutes=5))
 
-    assert tasks.prune_sessions() == 1
+    assert account_tasks.prune_sessions() == 1
 
     # Sent within the retention, or not sent yet (the next digest carries it): kept.
     assert sorted(StaffNotice.objects.values_list("text", flat=True)) == [

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from .views.invitations import InvitationViewSet
+from .views import InvitationViewSet
 
 router = SimpleRouter()
 router.trailing_slash = "/?"

@@ -1,5 +1,6 @@
 """Invitations in the admin: send one (the add form), see them, cancel them. Every write goes
-through accounts.services, like the API's."""
+through invitations.services, like the API's: the form only asks whether the service would
+accept its input."""
 
 from __future__ import annotations
 
@@ -29,15 +30,19 @@ class InvitationForm(forms.ModelForm):
         if self.errors:
             return data
         try:
-            self.instance = services.invitation_create(
-                inviter=self.request_user,  # type: ignore[attr-defined]  # set by InvitationAdmin.get_form
-                email=data["email"],
-                note=data.get("note", ""),
-                tier=data.get("tier"),
-            )
+            services.invitation_create_check(**self.service_arguments())
         except ApplicationError as error:
             raise forms.ValidationError(error.message) from None
         return data
+
+    def service_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "inviter": self.request_user,  # type: ignore[attr-defined]  # set by InvitationAdmin.get_form
+            "email": data["email"],
+            "note": data.get("note", ""),
+            "tier": data.get("tier"),
+        }
 
 
 @admin.register(Invitation)
@@ -79,7 +84,11 @@ class InvitationAdmin(admin.ModelAdmin):
         return False  # cancelled, not deleted: a used one records who invited whom
 
     def save_model(self, request: HttpRequest, obj: Invitation, form: Any, change: bool) -> None:
-        pass  # the form's clean() created it through the service
+        created = services.invitation_create(**form.service_arguments())
+        # The admin's log, message and redirect name the row the service made.
+        for field in Invitation._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(created, field.attname))
+        obj._state.adding = False
 
     @admin.display(description="State")
     def state(self, obj: Invitation) -> str:

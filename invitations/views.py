@@ -4,7 +4,7 @@ tier's cap and a per-member rate limit. Thin: validate, call one service, answer
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -19,11 +19,14 @@ from rest_framework.throttling import SimpleRateThrottle
 from blahaj.errors import ValidationFailed
 from blahaj.filters import refuse_invalid_values
 from blahaj.lookups import ID_PATTERN
+from blahaj.schema import ErrorSerializer as ERROR
 
-from .. import serializers_invitations as io
-from .. import services
-from ..models import Invitation, User
-from ..serializers import ErrorSerializer as ERROR
+from . import serializers as io
+from . import services
+from .models import Invitation
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 STATES: dict[str, Callable[[], Q]] = {
     "pending": lambda: Q(used_at__isnull=True, cancelled_at__isnull=True, expires_at__gt=timezone.now()),
@@ -108,12 +111,12 @@ class InvitationViewSet(
         queryset = Invitation.objects.select_related("inviter", "invitee", "referral_code__tier")
         if getattr(self, "swagger_fake_view", False) or self.request.user.is_staff:
             return queryset
-        return queryset.filter(inviter=cast(User, self.request.user))
+        return queryset.filter(inviter=cast("User", self.request.user))
 
     def create(self, request: Request) -> Response:
         data = io.InvitationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        invitation = services.invitation_create(inviter=cast(User, request.user), **data.validated_data)
+        invitation = services.invitation_create(inviter=cast("User", request.user), **data.validated_data)
         return Response(io.InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: Invitation) -> None:
