@@ -1,8 +1,8 @@
+"""The public pages, in the `pages` namespace (blahaj/urls.py names it)."""
+
 from django.urls import path
 
-from .views import abuse, account_mfa, deletion_pages, pages
-
-app_name = "pages"
+from .views import abuse, deletion_pages, pages
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -19,7 +19,6 @@ urlpatterns = [
     path("password_reset", pages.seed_password_reset, name="seed-password-reset"),
     path("account/delete/", deletion_pages.account_delete, name="account-delete"),
     path("account/delete/cancel/<str:token>/", deletion_pages.delete_cancel, name="delete-cancel"),
-    path("account/mfa/", account_mfa.account_mfa, name="account-mfa"),
     path("abuse/", abuse.abuse_page, name="abuse"),
     path("abuse/sent/", abuse.abuse_sent, name="abuse-sent"),
 ]

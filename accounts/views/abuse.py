@@ -17,12 +17,12 @@ from rest_framework.response import Response
 
 from blahaj.errors import ApplicationError
 from blahaj.lookups import ID_PATTERN
+from blahaj.permissions import IsStaff
 from blahaj.throttling import ScopedIPThrottle
 
 from .. import abuse_reports, defences
 from ..forms import AbuseReportForm
 from ..models import AbuseReport
-from ..permissions import IsStaff
 from ..serializers import ErrorSerializer as ERROR
 from ..serializers import StatusSerializer
 from ..serializers_defences import (

@@ -8,10 +8,10 @@ from rest_framework import viewsets
 from rest_framework.serializers import BaseSerializer
 
 from blahaj.lookups import ID_PATTERN
+from blahaj.permissions import IsStaff
 
 from .. import defences
 from ..models import EmailDomainBlock, NetworkBlock, User
-from ..permissions import IsStaff
 from ..serializers import ErrorSerializer as ERROR
 from ..serializers_defences import EmailDomainBlockSerializer, NetworkBlockSerializer
 

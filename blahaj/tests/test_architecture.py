@@ -14,12 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT = ("accounts", "audit", "blahaj", "provisioning", "publishing", "tiers", "websites")
+PROJECT = ("accounts", "audit", "blahaj", "mfa", "provisioning", "publishing", "tiers", "websites")
 # What each layer must never import (nor any of their submodules): dependencies run downhill.
 FORBIDDEN = {
-    "provisioning": ("accounts", "tiers", "websites", "publishing"),
-    "audit": ("accounts", "tiers", "websites", "publishing", "provisioning"),
-    "blahaj": ("accounts", "tiers", "websites", "publishing", "provisioning", "audit"),
+    "accounts": ("mfa",),
+    "tiers": ("mfa",),
+    "provisioning": ("accounts", "mfa", "tiers", "websites", "publishing"),
+    "audit": ("accounts", "mfa", "tiers", "websites", "publishing", "provisioning"),
+    "blahaj": ("accounts", "mfa", "tiers", "websites", "publishing", "provisioning", "audit"),
 }
 
 
