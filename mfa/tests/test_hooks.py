@@ -11,7 +11,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts import hooks, services
 from accounts import tokens as jwt
 from blahaj import permissions
-from conftest import PASSWORD, staff_access, totp_device
+from conftest import PASSWORD, totp_device
 from mfa import devices
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,8 @@ def test_a_login_without_a_registered_second_factor_is_refused_not_let_through(u
 
 
 def test_the_staff_check_without_a_registered_second_factor_is_refused_not_let_through(staff_user, monkeypatch):
-    token = AccessToken(staff_access(staff_user))
+    totp_device(staff_user)
+    token = AccessToken(jwt.issue_for_user(staff_user, factors=jwt.WITH_SECOND_FACTOR)["access"])
     assert permissions.mfa_refusal(staff_user, token) is None
     monkeypatch.setattr(permissions, "_second_factor", None)
 
