@@ -20,12 +20,12 @@ from rest_framework.test import APIClient
 
 os.environ.setdefault("BLAHAJ_TESTING", "true")
 
-from accounts import services_mfa
+from accounts import service_accounts
 from accounts import tokens as jwt
 from accounts.authentication import _verified_payload as verified_tokens
-from accounts.models import AuthenticatorApp
 from blahaj.celery import app as celery_app
 from factories import PASSWORD, DefaultTierFactory, UserFactory
+from mfa.models import AuthenticatorApp
 from provisioning.testing_ldap import PrivateSlapd, SlapdError
 
 
@@ -170,7 +170,7 @@ def admin_client(client, admin_user):
 @pytest.fixture
 def service_account(db, default_tier):
     """The sign-up front end's account: not staff, allowed /create_user."""
-    return services_mfa.service_account_create(username="signup_frontend", password=PASSWORD)
+    return service_accounts.service_account_create(username="signup_frontend", password=PASSWORD)
 
 
 @contextmanager

@@ -4,7 +4,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.actions import delete_selected
@@ -14,12 +13,11 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.options import Options
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential, WebAuthnUserHandle
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from blahaj import notifications
@@ -27,9 +25,9 @@ from blahaj.admin import ReadOnlyAdmin
 from blahaj.errors import ApplicationError
 from tiers.models import Tier
 
-from . import deletion, selectors, services, services_mfa
+from . import deletion, selectors, services
 from .admin_sessions import LoginSessionAdmin  # noqa: F401 - registered there
-from .models import AuthenticatorApp, OneTimeToken, RecoveryCodes, User, UsernameQuarantine
+from .models import OneTimeToken, User, UsernameQuarantine
 
 
 class PasswordChangeForm(AdminPasswordChangeForm):
@@ -182,7 +180,6 @@ class UserAdmin(DjangoUserAdmin):
         "send_reset_link",
         "change_tier",
         "revoke_tokens",
-        "remove_second_factor",
         "disable_accounts",
         "enable_accounts",
         "cancel_deletions",
@@ -393,15 +390,6 @@ class UserAdmin(DjangoUserAdmin):
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self._each(request, queryset, lambda user: services.user_revoke_all_tokens(user=user), "Revoked the tokens of")
 
-    @admin.action(description="Remove the second factor (a lost authenticator; staff set a new one up at login)")
-    def remove_second_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        self._each(
-            request,
-            queryset,
-            lambda user: services_mfa.second_factor_remove_by_staff(user=user),
-            "Removed the second factor of",
-        )
-
     @admin.action(description="Disable the selected accounts (YunoHost logins stop too)")
     def disable_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         def disable(user: User) -> None:
@@ -471,21 +459,8 @@ class UsernameQuarantineAdmin(admin.ModelAdmin):
 
 # SimpleJWT's own admin shows each refresh token in full (a working credential) and lets staff
 # edit rows: replaced by read-only lists without it. Revoking goes through the user actions.
-# django-otp's TOTP admin shows each device's secret (and a QR code of it): not registered (the
-# plugins stay installed for one migration only, settings.INSTALLED_APPS); our own devices have
-# read-only lists below that show neither the secret nor the codes' digests. A lost
-# authenticator is removed with the user action "Remove the second factor". django-otp-webauthn's
-# admin edits and deletes keys without the audit log: replaced by a read-only list below whose
-# one action goes through the (audited) service.
-for _model in (
-    OutstandingToken,
-    BlacklistedToken,
-    apps.get_model("otp_totp", "TOTPDevice"),
-    apps.get_model("otp_static", "StaticDevice"),
-    WebAuthnCredential,
-    WebAuthnAttestation,
-    WebAuthnUserHandle,
-):
+# (The second factor's devices: mfa/admin.py.)
+for _model in (OutstandingToken, BlacklistedToken):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
 
@@ -516,64 +491,3 @@ class BlacklistedTokenAdmin(ReadOnlyAdmin):
     @admin.display(description="User")
     def token_user(self, obj: BlacklistedToken) -> object:
         return obj.token.user
-
-
-@admin.register(AuthenticatorApp)
-class AuthenticatorAppAdmin(ReadOnlyAdmin):
-    """Members' and staff's authenticator apps (TOTP): who, confirmed or still being set up, when
-    added and last used. Never the secret. A lost one goes with the user action "Remove the
-    second factor" (audited)."""
-
-    list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
-    list_filter = ["confirmed"]
-    search_fields = ["user__username"]
-    list_select_related = ["user"]
-    fields = ["user", "name", "confirmed", "created_at", "last_used_at"]
-    ordering = ["-id"]
-
-
-@admin.register(RecoveryCodes)
-class RecoveryCodesAdmin(ReadOnlyAdmin):
-    """Each account's set of recovery codes: how many are left, when one was last used. Never
-    the codes (only their SHA-256 is stored, and not shown either)."""
-
-    list_display = ["user", "unused", "created_at", "last_used_at"]
-    search_fields = ["user__username"]
-    list_select_related = ["user"]
-    fields = ["user", "unused", "created_at", "last_used_at"]
-    ordering = ["-id"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[RecoveryCodes]:
-        return (
-            super().get_queryset(request).annotate(unused_count=Count("codes", filter=Q(codes__used_at__isnull=True)))
-        )
-
-    @admin.display(description="Unused codes", ordering="unused_count")
-    def unused(self, obj: RecoveryCodes) -> int:
-        return int(getattr(obj, "unused_count", 0))
-
-
-@admin.register(WebAuthnCredential)
-class SecurityKeyAdmin(ReadOnlyAdmin):
-    """Members' and staff's security keys (WebAuthn): who, which name, when added and last used.
-    A lost key goes with the action (audited, `user.mfa.key.remove`)."""
-
-    list_display = ["user", "name", "created_at", "last_used_at"]
-    search_fields = ["user__username", "name"]
-    list_select_related = ["user"]
-    fields = ["user", "name", "created_at", "last_used_at"]
-    actions = ["remove_keys"]
-
-    @admin.action(description="Remove the selected security keys (e.g. one reported lost)")
-    def remove_keys(self, request: HttpRequest, queryset: QuerySet[WebAuthnCredential]) -> None:
-        removed = 0
-        for key in queryset.select_related("user").order_by("pk"):
-            try:
-                services_mfa.key_remove_by_staff(user=key.user, key_id=key.pk)
-            except ApplicationError as error:
-                self.message_user(request, f"{key.user.username}: {error.message}", messages.WARNING)
-            else:
-                removed += 1
-        self.message_user(
-            request, f"Removed {removed} security key(s).", messages.SUCCESS if removed else messages.WARNING
-        )

@@ -13,8 +13,9 @@ from rest_framework_simplejwt.tokens import AccessToken, Token
 from rest_framework_simplejwt.utils import aware_utcnow
 
 import audit
+from blahaj import permissions
 
-from . import permissions, revocation, tokens
+from . import revocation, tokens
 from .models import User
 
 

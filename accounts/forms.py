@@ -162,20 +162,3 @@ class ChangeEmailForm(ServiceForm):
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     password = _current_password_field("Your password")
-
-
-class LoginCodeForm(ServiceForm):
-    """The page login's second step: a code from the authenticator app, or a recovery code."""
-
-    code = forms.CharField(
-        label="Code from your authenticator app (or a recovery code)",
-        max_length=32,
-        widget=forms.TextInput(
-            attrs={
-                "autocomplete": "one-time-code",
-                "inputmode": "numeric",
-                "autocapitalize": "none",
-                "spellcheck": "false",
-            }
-        ),
-    )

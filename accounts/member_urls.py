@@ -1,19 +1,12 @@
+"""The member pages under /account/, in the `account` namespace (blahaj/urls.py names it)."""
+
 from django.urls import path
 
-from .views import member, webauthn
-
-app_name = "account"
+from .views import member
 
 urlpatterns = [
     path("", member.overview, name="overview"),
     path("login/", member.login_page, name="login"),
-    path("login/code/", member.login_code, name="login-code"),
-    # Security keys (WebAuthn): the JSON endpoints of the library's browser script.
-    path("login/key/begin/", webauthn.login_key_begin, name="login-key-begin"),
-    path("login/key/complete/", webauthn.login_key_complete, name="login-key-complete"),
-    path("keys/add/begin/", webauthn.key_add_begin, name="key-add-begin"),
-    path("keys/add/complete/", webauthn.key_add_complete, name="key-add-complete"),
-    path("keys/jsi18n/", webauthn.javascript_catalog, name="key-script-catalog"),
     path("logout/", member.logout_page, name="logout"),
     path("password/", member.password_page, name="password"),
     path("email/", member.email_page, name="email"),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import account_mfa, deletion_pages, pages
+from .views import deletion_pages, pages
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -19,5 +19,4 @@ urlpatterns = [
     path("password_reset", pages.seed_password_reset, name="seed-password-reset"),
     path("account/delete/", deletion_pages.account_delete, name="account-delete"),
     path("account/delete/cancel/<str:token>/", deletion_pages.delete_cancel, name="delete-cancel"),
-    path("account/mfa/", account_mfa.account_mfa, name="account-mfa"),
 ]

@@ -30,8 +30,8 @@ from blahaj.throttling import throttles
 from . import selectors, services
 from . import serializers_seed as io
 from .authentication import signed_in_user
-from .permissions import IsStaffOrSeedCreator
 from .serializers import ErrorSerializer as ERROR
+from .service_accounts import IsStaffOrSeedCreator
 from .throttling import CountsFailedLogins
 
 # How the front end's form calls each field, for the sentence in `error`.

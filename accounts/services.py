@@ -41,7 +41,7 @@ from provisioning import services as provisioning_services
 from provisioning.models import Operation
 from tiers.models import ReferralCode, Tier
 
-from . import emails, login_sessions, mfa, signals, tokens
+from . import emails, hooks, login_sessions, signals, tokens
 from . import yunohost as lane
 from .models import EmailChange, LoginSession, OneTimeToken, User, UsernameQuarantine
 from .validators import normalize_email, validate_password_length
@@ -156,8 +156,8 @@ def user_authenticate(*, identifier: str, password: str) -> Authenticated:
         _record_failure(ident)
         raise InvalidCredentials()
     # With a second factor, the password alone does not clear the failures: whoever holds it
-    # would get a fresh budget of code guesses at every login (services_mfa clears them).
-    second_factor = mfa.has_second_factor(user)
+    # would get a fresh budget of code guesses at every login (mfa.services clears them).
+    second_factor = hooks.second_factor().has_second_factor(user)
     if not second_factor:
         cache.delete(_FAILURES_KEY.format(ident=ident))
     if user.status in _INACTIVE_ANSWERS:
@@ -173,7 +173,7 @@ def user_login(*, identifier: str, password: str, ip: str | None = None, user_ag
     session list shows) and issue its access and refresh token (claim `sid`)."""
     user, second_factor_due = user_authenticate(identifier=identifier, password=password)
     # The second factor: an account with TOTP gets no tokens yet, but a step to finish
-    # (services_mfa.user_login_mfa); the front end's service account has none and never will.
+    # (mfa.services.user_login_mfa); the front end's service account has none and never will.
     if second_factor_due:
         return mfa_challenge(user=user)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
@@ -211,7 +211,7 @@ def mfa_challenge(*, user: User) -> dict[str, Any]:
         "mfa_required": True,
         "mfa_token": one_time_token_issue(user=user, purpose=OneTimeToken.Purpose.MFA),
         "mfa_expires_in": settings.ACCOUNTS_MFA_TOKEN_LIFETIME,
-        "methods": mfa.code_methods(user),
+        "methods": hooks.second_factor().code_methods(user),
     }
 
 

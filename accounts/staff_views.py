@@ -10,13 +10,13 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from blahaj.permissions import IsStaff
 from blahaj.schema import StatusSerializer
 
 from . import deletion, selectors, services
 from . import serializers_staff as io
 from .authentication import signed_in_user
 from .models import User
-from .permissions import IsStaff
 from .serializers import ErrorSerializer as ERROR
 
 SUCCESS = {"status": "success"}

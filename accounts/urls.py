@@ -1,15 +1,11 @@
+"""The account API under /api/user/, in the `accounts-api` namespace (blahaj/urls.py names it)."""
+
 from django.urls import path
 
-from .views import deletion, mfa, password_reset, registration, selfservice, tokens
-
-app_name = "accounts-api"
+from .views import deletion, password_reset, registration, selfservice, tokens
 
 urlpatterns = [
     path("login", tokens.LoginView.as_view(), name="login"),
-    path("login/mfa", mfa.LoginMFAView.as_view(), name="login-mfa"),
-    path("mfa/totp", mfa.TOTPView.as_view(), name="mfa-totp"),
-    path("mfa/totp/confirm", mfa.TOTPConfirmView.as_view(), name="mfa-totp-confirm"),
-    path("mfa/recovery-codes", mfa.RecoveryCodesView.as_view(), name="mfa-recovery-codes"),
     path("refresh", tokens.RefreshView.as_view(), name="refresh"),
     path("revoke-access", tokens.RevokeAccessView.as_view(), name="revoke-access"),
     path("revoke-refresh", tokens.RevokeRefreshView.as_view(), name="revoke-refresh"),

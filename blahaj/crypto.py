@@ -1,5 +1,5 @@
 """Symmetric encryption for secrets kept at rest: a password on its way to YunoHost, the
-second factor's TOTP secrets (accounts.models.AuthenticatorApp).
+second factor's TOTP secrets (mfa.models.AuthenticatorApp).
 
 The keys are derived (HKDF) from DJANGO_SECRET_KEY and from each key of
 DJANGO_SECRET_KEY_FALLBACKS (Django's SECRET_KEY_FALLBACKS): the current key encrypts, every

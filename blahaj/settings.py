@@ -72,8 +72,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    # django.contrib.admin, with the staff's second factor (accounts/admin_mfa.py).
-    "accounts.admin_config.AdminConfig",
+    # django.contrib.admin, with the staff's second factor (mfa/admin_site.py).
+    "mfa.admin_config.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -87,8 +87,8 @@ INSTALLED_APPS = [
     "csp",
     "anymail",
     "django_otp",
-    # django-otp's TOTP and static devices kept secrets in plain text; accounts' own models
-    # replaced them (accounts/mfa.py). These two stay installed only for the migration that moved
+    # django-otp's TOTP and static devices kept secrets in plain text; our own models replaced
+    # them (mfa/models.py). These two stay installed only for the migration that moved
     # their rows (accounts 0016): nothing else uses their models.
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "defences",
     "invitations",
     "notices",
+    "mfa",
     "websites",
     "publishing",
     "provisioning",
@@ -306,7 +307,7 @@ ACCOUNTS_LOGIN_LOCKOUT = env_int("ACCOUNTS_LOGIN_LOCKOUT", 15 * 60)
 # removal, during which a cancel link undoes it; then days a deleted account's username stays reserved.
 ACCOUNTS_DELETE_GRACE = env_int("ACCOUNTS_DELETE_GRACE", 7 * 24 * 3600)
 ACCOUNTS_USERNAME_QUARANTINE = env_int("ACCOUNTS_USERNAME_QUARANTINE", 90)
-# Second factor (accounts/mfa.py): every staff account needs TOTP on the admin and the staff
+# Second factor (mfa/devices.py): every staff account needs TOTP on the admin and the staff
 # API routes; `false` only for development. Members may turn TOTP on for themselves.
 STAFF_REQUIRE_MFA = env_bool("STAFF_REQUIRE_MFA", True)
 # How long the `mfa_token` of a login's second step lives (seconds).
@@ -317,7 +318,7 @@ OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "blahaj.land")
 # (ACCOUNTS_LOGIN_*) exactly like a wrong password, one budget for both.
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
-# Security keys and passkeys (WebAuthn, accounts/webauthn.py) as a second factor on the pages and
+# Security keys and passkeys (WebAuthn, mfa/webauthn.py) as a second factor on the pages and
 # the admin. The relying party id is the host credentials are bound to (default: SITE_URL's host;
 # changing it later orphans every registered key); the allowed origins are the pages' origins
 # (default: SITE_URL's). Our ceremony helper reads these three when it runs.
@@ -337,7 +338,7 @@ OTP_WEBAUTHN_ALLOWED_ORIGINS = [
     if origin.startswith(("https://", "http://localhost"))
 ] or [f"https://{OTP_WEBAUTHN_RP_ID}"]
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
-OTP_WEBAUTHN_HELPER_CLASS = "accounts.webauthn.Helper"
+OTP_WEBAUTHN_HELPER_CLASS = "mfa.webauthn.Helper"
 OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = ""
 # For the upcoming user-made referral codes (the tiers work wires it).
 REFERRALS_USER_CODES = env_bool("REFERRALS_USER_CODES", False)

@@ -1,10 +1,19 @@
+from collections.abc import Sequence
+
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from blahaj import health, metrics
 from blahaj.views import not_found
+
+
+def _namespace(name: str, *modules: str) -> tuple[Sequence[URLResolver | URLPattern], str | None, str | None]:
+    """One URL namespace (route names `name:...`) served by several apps' url modules, each a
+    plain list of routes: e.g. accounts' member pages and mfa's second step under `account:`."""
+    return include(([path("", include(module)) for module in modules], name))
+
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,7 +21,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
-    path("api/user/", include("accounts.urls")),
+    path("api/user/", _namespace("accounts-api", "accounts.urls", "mfa.urls")),
     path("api/", include("accounts.staff_urls")),
     # The abuse defences' staff API and abuse reports: /api/network-blocks/, /api/abuse-reports/, ...
     path("api/", include("defences.urls")),
@@ -37,19 +46,12 @@ urlpatterns = [
     path("", include("websites.seed_urls")),
     # A website's progress page: /websites/<id>/.
     path("", include("websites.page_urls")),
-    # The member pages: /account/ (login, password, email, sessions).
-    path("account/", include("accounts.member_urls")),
+    # The member pages: /account/ (login, password, email, sessions; the login's second step).
+    path("account/", _namespace("account", "accounts.member_urls", "mfa.member_urls")),
     # The public pages, one namespace (`pages:`) whose routes each app declares: /signup/,
-    # /confirm/<token>/, /password-reset/, /password_reset, ... (accounts), /abuse/ (defences).
-    path(
-        "",
-        include(
-            (
-                [path("", include("accounts.page_urls")), path("", include("defences.page_urls"))],
-                "pages",
-            )
-        ),
-    ),
+    # /confirm/<token>/, /password-reset/, /password_reset, ... (accounts), /account/mfa/ (mfa),
+    # /abuse/ (defences).
+    path("", _namespace("pages", "accounts.page_urls", "mfa.page_urls", "defences.page_urls")),
     # Keep last: anything else under /api/ is a 404 in the API's envelope.
     re_path(r"^api/", not_found),
 ]

@@ -22,10 +22,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from accounts.permissions import IsStaff
 from blahaj.errors import ApplicationError
 from blahaj.lookups import ID_PATTERN
 from blahaj.pages import form_page, over_limit
+from blahaj.permissions import IsStaff
 from blahaj.schema import THROTTLED, StatusSerializer
 from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.throttling import ScopedIPThrottle

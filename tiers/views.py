@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from accounts.permissions import IsStaff
+from blahaj.permissions import IsStaff
 from blahaj.schema import ErrorSerializer
 
 from . import services

@@ -12,9 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.authentication import signed_in_user
-from accounts.permissions import IsStaff
 from blahaj.errors import NotFound, ValidationFailed
 from blahaj.lookups import as_id
+from blahaj.permissions import IsStaff
 from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.throttling import member_throttles, object_throttles, throttles
 

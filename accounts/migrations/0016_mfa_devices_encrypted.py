@@ -11,13 +11,19 @@ import hashlib
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
+from django_otp.util import random_hex
 
-import accounts.models
 from blahaj import crypto
 
 
+def new_totp_secret():
+    # The field's default as of this migration (the model, and this function, are mfa's now:
+    # mfa.models.new_totp_secret); the rows this migration writes all give their secret.
+    return crypto.encrypt(random_hex(20))
+
+
 def _digest(token):
-    # accounts.models.recovery_code_digest, as of this migration.
+    # mfa.models.recovery_code_digest, as of this migration.
     return hashlib.sha256("".join(token.split()).replace("-", "").lower().encode()).hexdigest()
 
 
@@ -141,7 +147,7 @@ class Migration(migrations.Migration):
                         blank=True, help_text="The most recent date and time this device was used.", null=True
                     ),
                 ),
-                ("encrypted_secret", models.TextField(default=accounts.models.new_totp_secret, editable=False)),
+                ("encrypted_secret", models.TextField(default=new_totp_secret, editable=False)),
                 ("step", models.PositiveSmallIntegerField(default=30)),
                 ("t0", models.BigIntegerField(default=0)),
                 ("digits", models.PositiveSmallIntegerField(choices=[(6, 6), (8, 8)], default=6)),

@@ -6,7 +6,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0018_user_email_undeliverable"),
+        ("accounts", "0019_mfa_moved_out"),
         ("defences", "0001_initial"),
     ]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from accounts import services, services_mfa
+from accounts import service_accounts, services
 from accounts.models import User
 from conftest import PASSWORD, CommittingAPIClient, staff_access
 
@@ -127,7 +127,7 @@ def test_the_last_superuser_cannot_be_deleted_or_disabled_in_the_admin(client, a
 
 def test_the_last_superuser_cannot_become_a_service_account(admin_user):
     with pytest.raises(services.LastSuperuser):
-        services_mfa.service_account_convert(username=admin_user.username)
+        service_accounts.service_account_convert(username=admin_user.username)
 
     admin_user.refresh_from_db()
     assert admin_user.is_superuser and not admin_user.is_service_account

@@ -19,15 +19,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_otp import login as otp_login
-from django_otp.models import Device
 
 from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError, NotFound, TooManyAttempts
 from blahaj.pages import form_page, over_limit, too_many_requests
 
-from .. import mfa, screening, services, services_mfa, webauthn
-from ..forms import ChangeEmailForm, ChangePasswordForm, LoginCodeForm, LoginForm
+from .. import screening, services
+from ..forms import ChangeEmailForm, ChangePasswordForm, LoginForm
 from ..middleware import SESSION_KEY
 from ..models import User
 from ..throttling import FailedLoginThrottle
@@ -56,15 +54,16 @@ _PENDING_KEY = "account_mfa_pending"  # the session's half-done login: (user id,
 
 
 class SecondFactorDue(Exception):
-    """The password was right; the account has TOTP: the code page finishes the login."""
+    """The password was right; the account has a second factor: its step (the code page,
+    `account:login-code`) finishes the login."""
 
 
 def sign_in(request: HttpRequest, *, identifier: str, password: str) -> User:
     """The whole page login, step by step: each step raises to stop it.
 
     1. the password (services.user_authenticate: lockout, credentials, account status);
-    2. an account with a second factor: SecondFactorDue, and the code page (`login_code`)
-       finishes with `start_signed_in` (so does the key step, views/webauthn.py);
+    2. an account with a second factor: SecondFactorDue, and its step (mfa's code page or
+       security key, with `pending_user`) finishes with `start_signed_in`;
     3. the login session (listed on the sessions page) and the Django session carrying it.
     """
     user, second_factor_due = services.user_authenticate(identifier=identifier, password=password)
@@ -76,13 +75,12 @@ def sign_in(request: HttpRequest, *, identifier: str, password: str) -> User:
     return user
 
 
-def start_signed_in(request: HttpRequest, user: User, device: Device | None = None) -> None:
+def start_signed_in(request: HttpRequest, user: User) -> None:
+    """The browser signed in (a second step then records its device in the session too)."""
     session = services.user_page_session_start(
         user=user, ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
     )
     login(request, user, backend="accounts.backends.YunohostPasswordBackend")
-    if device is not None:
-        otp_login(request, device)  # the admin sees the second factor was given
     request.session[SESSION_KEY] = str(session.public_id)  # after login(): it renews the session
 
 
@@ -95,44 +93,6 @@ def pending_user(request: HttpRequest) -> User | None:
 
 def forget_pending(request: HttpRequest) -> None:
     request.session.pop(_PENDING_KEY, None)
-
-
-@require_http_methods(["GET", "POST"])
-def login_code(request: HttpRequest) -> HttpResponse:
-    """The page login's second step: a TOTP or recovery code, counted like a wrong password."""
-    next_page = next_page_of(request)
-    user = pending_user(request)
-    if user is None:
-        forget_pending(request)
-        messages.info(request, "Log in again: the second step took too long.")
-        return redirect("account:login")
-    form = LoginCodeForm(request.POST if request.method == "POST" else None)
-    status = None
-    if form.is_valid():
-        try:
-            device = services_mfa.session_verify(user=user, code=form.cleaned_data["code"])
-            if not services.login_allowed(user):
-                raise services.InvalidCredentials()
-        except TooManyAttempts as error:
-            forget_pending(request)
-            return too_many_requests(request, error.retry_after)
-        except ApplicationError as error:
-            form.show(error)
-            status = error.status_code
-        else:
-            forget_pending(request)
-            start_signed_in(request, user, device)
-            return redirect(next_page)
-    return form_page(
-        request,
-        "accounts/member/login_code.html",
-        form,
-        status=status,
-        next=next_page,
-        has_key=webauthn.has_key(user),
-        has_totp=mfa.has_totp(user),
-        webauthn_config=webauthn.login_config(request),
-    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -16,8 +16,8 @@ import pytest
 from django.apps import apps
 from django.test import Client
 
+from accounts import service_accounts
 from accounts import services as accounts_services
-from accounts import services_mfa as accounts_services_mfa
 from accounts import yunohost as accounts_lane
 from accounts.models import User
 from conftest import PASSWORD, CommittingAPIClient
@@ -173,7 +173,7 @@ def test_active_accounts_without_a_yunohost_user_use_the_local_hash(yunohost_lda
     # A superuser made with createsuperuser and the front end's service account are active but
     # have no YunoHost user: asking YunoHost would lock them out.
     admin = User.objects.create_superuser("root", "root@example.org", PASSWORD)
-    program = accounts_services_mfa.service_account_create(username="signup_frontend", password=PASSWORD)
+    program = service_accounts.service_account_create(username="signup_frontend", password=PASSWORD)
     assert not admin.on_yunohost and not program.on_yunohost
 
     client = Client()

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import audit
-from accounts import services_mfa
+from accounts import service_accounts
 from blahaj.errors import ApplicationError
 
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
         if options["convert"]:
             try:
                 with audit.command_scope("create_service_account"):
-                    user = services_mfa.service_account_convert(username=options["name"])
+                    user = service_accounts.service_account_convert(username=options["name"])
             except ApplicationError as error:
                 raise CommandError(error.message) from None
             self.stdout.write(
@@ -52,7 +52,7 @@ class Command(BaseCommand):
         password = secrets.token_urlsafe(24) if generated else sys.stdin.readline().rstrip("\r\n")
         try:
             with audit.command_scope("create_service_account"):
-                user = services_mfa.service_account_create(
+                user = service_accounts.service_account_create(
                     username=options["name"], password=password, email=options["email"]
                 )
         except ApplicationError as error:

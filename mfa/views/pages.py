@@ -12,11 +12,11 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from accounts.models import User
 from blahaj.errors import ApplicationError, TooManyAttempts
 from blahaj.lookups import as_id
 
-from .. import mfa, services_mfa, webauthn
-from ..models import User
+from .. import devices, services, webauthn
 
 
 def _sentence(error: ApplicationError) -> str:
@@ -42,27 +42,27 @@ def account_mfa(request: HttpRequest) -> HttpResponse:
     context: dict = {"error": "", "recovery_codes": None, "enrolment": None}
     try:
         if action == "begin":
-            context["enrolment"] = services_mfa.totp_begin(user=user)
+            context["enrolment"] = services.totp_begin(user=user)
         elif action == "confirm":
-            context["recovery_codes"] = services_mfa.totp_confirm(user=user, code=code, issue_tokens=False)[
+            context["recovery_codes"] = services.totp_confirm(user=user, code=code, issue_tokens=False)[
                 "recovery_codes"
             ]
         elif action == "codes":
-            context["recovery_codes"] = services_mfa.recovery_codes_renew(user=user, code=code)
+            context["recovery_codes"] = services.recovery_codes_renew(user=user, code=code)
         elif action == "off":
-            services_mfa.totp_remove(user=user, code=code)
+            services.totp_remove(user=user, code=code)
             return redirect("pages:account-mfa")
         elif action == "key-remove":
             key = request.POST.get("key", "")
-            services_mfa.key_remove(user=user, key_id=as_id(key) or 0, session_verified=_verified(request))
+            services.key_remove(user=user, key_id=as_id(key) or 0, session_verified=_verified(request))
             return redirect("pages:account-mfa")
     except ApplicationError as error:
         context["error"] = _sentence(error)
         if action == "confirm":
-            context["enrolment"] = services_mfa.totp_pending(user=user)
+            context["enrolment"] = services.totp_pending(user=user)
     keys = webauthn.keys(user)
-    totp = mfa.has_totp(user)
-    required = mfa.staff_must_have_it(user)
+    totp = devices.has_totp(user)
+    required = devices.staff_must_have_it(user)
     context.update(
         totp=totp,
         required=required,

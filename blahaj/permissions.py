@@ -1,23 +1,29 @@
-"""Who may call what, beyond being signed in.
+"""Who may call what, beyond being signed in (every app's staff routes use `IsStaff`).
 
 `IsStaff` is the one check of every staff route: a staff account whose token lacks the second
 factor (STAFF_REQUIRE_MFA) is refused with `mfa_required`, or `mfa_setup_required` while it
 has no device yet. `accounts.authentication.JWTAuthentication` applies the same rule to every
 other route too (a staff token without the factor opens only the set-up routes and its own
 token's life), and keeps service accounts to the routes that admit them.
+
+The second factor belongs to an app above this one (`mfa`): it registers, from its
+AppConfig.ready(), how to tell that an account has one and that a token carries it
+(`register_second_factor`). Nothing registered while STAFF_REQUIRE_MFA asks is a configuration
+error, never a staff route opened without the factor.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
-
-from . import mfa, services_mfa, tokens
-from .models import User
 
 SETUP_SENTENCE = "Set up an authenticator app first: POST /api/user/mfa/totp, then /api/user/mfa/totp/confirm."
 LOGIN_SENTENCE = "Staff must log in with their second factor: log in again, then POST /api/user/login/mfa."
@@ -35,13 +41,39 @@ class Refused(PermissionDenied):
 SERVICE_ACCOUNT_SENTENCE = "A service account may only create accounts (/create_user) and manage its own tokens."
 
 
+@dataclass(frozen=True)
+class SecondFactor:
+    user_has: Callable[[Any], bool]  # the account has a second factor set up
+    token_has: Callable[[Any], bool]  # the token (request.auth) was issued after the second step
+
+
+_second_factor: SecondFactor | None = None
+
+
+def register_second_factor(*, user_has: Callable[[Any], bool], token_has: Callable[[Any], bool]) -> None:
+    """Called once, by the app that owns the second factor (mfa.apps)."""
+    global _second_factor
+    _second_factor = SecondFactor(user_has=user_has, token_has=token_has)
+
+
+def second_factor() -> SecondFactor:
+    if _second_factor is None:
+        raise ImproperlyConfigured("No app registered the second factor: put 'mfa' in INSTALLED_APPS.")
+    return _second_factor
+
+
+def _is_account(user: Any) -> bool:
+    return isinstance(user, get_user_model())
+
+
 def mfa_refusal(user: Any, token: Any) -> Refused | None:
     """Why this staff token may not act as staff yet, or None."""
-    if not (isinstance(user, User) and user.is_staff and settings.STAFF_REQUIRE_MFA):
+    if not (_is_account(user) and user.is_staff and settings.STAFF_REQUIRE_MFA):
         return None
-    if tokens.has_second_factor(token):
+    factor = second_factor()
+    if factor.token_has(token):
         return None
-    if mfa.has_second_factor(user):
+    if factor.user_has(user):
         return Refused(LOGIN_SENTENCE, code="mfa_required")
     return Refused(SETUP_SENTENCE, code="mfa_setup_required")
 
@@ -49,7 +81,7 @@ def mfa_refusal(user: Any, token: Any) -> Refused | None:
 def acts_as_staff(request: Request) -> bool:
     """For routes members use too: the caller is staff and its token may act as staff."""
     user = request.user
-    return bool(isinstance(user, User) and user.is_staff and mfa_refusal(user, request.auth) is None)
+    return bool(_is_account(user) and user.is_staff and mfa_refusal(user, request.auth) is None)
 
 
 class IsStaff(BasePermission):
@@ -57,20 +89,8 @@ class IsStaff(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        if not (isinstance(user, User) and user.is_staff and user.is_active):
+        if not (_is_account(user) and user.is_staff and user.is_active):
             return False
         if refusal := mfa_refusal(user, request.auth):
             raise refusal
         return True
-
-
-class IsStaffOrSeedCreator(BasePermission):
-    """/create_user: staff (as IsStaff), or an account with `accounts.create_user_via_seed`."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        if not (isinstance(user, User) and user.is_active):
-            return False
-        if user.is_staff:
-            return IsStaff().has_permission(request, view)
-        return services_mfa.may_create_users_via_seed(user)

@@ -11,7 +11,6 @@ from base64 import b32decode, b32encode
 from io import StringIO
 
 import pytest
-from django.apps import apps as global_apps
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -20,13 +19,14 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import mfa
-from accounts.models import AuthenticatorApp, RecoveryCode, RecoveryCodes
 from audit.models import AuditEntry
 from blahaj import crypto
 from conftest import PASSWORD, totp_code, totp_device
+from mfa import devices as mfa
+from mfa.models import AuthenticatorApp, RecoveryCode, RecoveryCodes
 
 migration = importlib.import_module("accounts.migrations.0016_mfa_devices_encrypted")
+AT_0016 = ("accounts", "0016_mfa_devices_encrypted")
 
 
 def under_current_key(ciphertext: str) -> bool:
@@ -199,9 +199,9 @@ def test_the_admin_lists_devices_without_secrets_or_digests(admin_client, staff_
     codes = mfa.recovery_codes_replace(staff_user)
     digests = list(RecoveryCode.objects.values_list("digest", flat=True))
 
-    apps_page = admin_client.get("/admin/accounts/authenticatorapp/")
-    app_page = admin_client.get(f"/admin/accounts/authenticatorapp/{device.pk}/change/")
-    codes_page = admin_client.get("/admin/accounts/recoverycodes/")
+    apps_page = admin_client.get("/admin/mfa/authenticatorapp/")
+    app_page = admin_client.get(f"/admin/mfa/authenticatorapp/{device.pk}/change/")
+    codes_page = admin_client.get("/admin/mfa/recoverycodes/")
 
     assert apps_page.status_code == 200 and b"carol" in apps_page.content
     assert app_page.status_code == 200
@@ -210,7 +210,7 @@ def test_the_admin_lists_devices_without_secrets_or_digests(admin_client, staff_
     page_text = (apps_page.content + app_page.content + codes_page.content).decode().lower()
     for leak in [device.encrypted_secret, device.bin_key.hex(), b32encode(device.bin_key).decode(), *codes, *digests]:
         assert leak.lower() not in page_text
-    assert admin_client.get("/admin/accounts/recoverycode/").status_code == 404
+    assert admin_client.get("/admin/mfa/recoverycode/").status_code == 404
     assert admin_client.get("/admin/otp_static/staticdevice/").status_code == 404
 
 
@@ -224,7 +224,8 @@ def test_the_migration_moves_django_otp_devices_and_tokens(user, other_user, api
     static = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
     StaticToken.objects.bulk_create([StaticToken(device=static, token=t) for t in ("abcd2345", "efgh6789")])
 
-    migration.move_to_own_devices(global_apps, None)
+    # The models as of that migration (the devices were accounts' then; same tables as mfa's now).
+    migration.move_to_own_devices(MigrationExecutor(connection).loader.project_state(AT_0016).apps, None)
 
     assert not TOTPDevice.objects.exists() and not StaticDevice.objects.exists() and not StaticToken.objects.exists()
     moved = AuthenticatorApp.objects.get(user=user)

@@ -1,9 +1,9 @@
-"""Second factor and service accounts: the login's second step, setting TOTP up and taking
-it off, recovery codes, security keys (WebAuthn: adding, using, removing), the admin session's
-step, and the front end's service account.
+"""The second factor: the login's second step, setting TOTP up and taking it off, recovery
+codes, security keys (WebAuthn: adding, using, removing), the admin session's step, and staff
+taking a member's factor off.
 
 A wrong code (or a security key's answer that does not verify) counts against the same per-account budget as a wrong password
-(services._record_failure): past ACCOUNTS_LOGIN_MAX_FAILURES the account is locked out of
+(accounts.services._record_failure): past ACCOUNTS_LOGIN_MAX_FAILURES the account is locked out of
 both for ACCOUNTS_LOGIN_LOCKOUT (429 too_many_attempts).
 """
 
@@ -12,21 +12,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.contrib.auth.models import Permission
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 from django_otp.models import Device
 
 import audit
+from accounts import login_sessions, services, tokens
+from accounts.models import LoginSession, OneTimeToken, User
 from blahaj.errors import ApplicationError, Conflict, Forbidden, NotFound
 
-from . import login_sessions, mfa, services, tokens, webauthn
-from .models import LoginSession, OneTimeToken, User
+from . import devices, webauthn
 
 logger = logging.getLogger(__name__)
-
-SEED_PERMISSION = ("accounts", "create_user_via_seed")
 
 
 class InvalidCode(services.InvalidCredentials):
@@ -62,7 +59,7 @@ def _spend_code(user: User, code: str, *, error: type[ApplicationError]) -> Devi
     """The device that accepted `code`, or a counted failure (and `error`, or 429 once over)."""
     ident = _ident(user)
     services._check_lockout(ident)
-    device = mfa.check_code(user, code)
+    device = devices.check_code(user, code)
     if device is None:
         services._record_failure(ident)
         services._check_lockout(ident)  # this failure may be the one that locks
@@ -106,19 +103,19 @@ def session_verify(*, user: User, code: str) -> Device:
 
 
 @transaction.atomic
-def totp_begin(*, user: User) -> mfa.Enrolment:
+def totp_begin(*, user: User) -> devices.Enrolment:
     """An unconfirmed TOTP device: its secret, otpauth:// URL and QR code (SVG)."""
     User.objects.select_for_update().only("pk").get(pk=user.pk)
-    if mfa.has_totp(user):
+    if devices.has_totp(user):
         raise Conflict(
             "An authenticator app is already set up. Turn it off first to use another one.", code="mfa_already_set_up"
         )
-    return mfa.enrolment(mfa.totp_begin(user))
+    return devices.enrolment(devices.totp_begin(user))
 
 
-def totp_pending(*, user: User) -> mfa.Enrolment | None:
-    device = mfa.pending_totp(user)
-    return mfa.enrolment(device) if device is not None else None
+def totp_pending(*, user: User) -> devices.Enrolment | None:
+    device = devices.pending_totp(user)
+    return devices.enrolment(device) if device is not None else None
 
 
 def totp_confirm(*, user: User, code: str, issue_tokens: bool = True) -> dict[str, Any]:
@@ -132,13 +129,13 @@ def totp_confirm(*, user: User, code: str, issue_tokens: bool = True) -> dict[st
     services._check_lockout(ident)
     with transaction.atomic():
         User.objects.select_for_update().only("pk").get(pk=user.pk)
-        if mfa.pending_totp(user) is None:
+        if devices.pending_totp(user) is None:
             raise Conflict("Start the set-up first (POST /api/user/mfa/totp).", code="mfa_not_started")
-        if not mfa.totp_confirm(user, code):
+        if not devices.totp_confirm(user, code):
             confirmed = False
         else:
             confirmed = True
-            codes = mfa.recovery_codes_replace(user)
+            codes = devices.recovery_codes_replace(user)
             services.user_revoke_all_tokens(user=user)
     if confirmed:
         services._clear_failures(ident)
@@ -154,19 +151,19 @@ def totp_confirm(*, user: User, code: str, issue_tokens: bool = True) -> dict[st
 
 def recovery_codes_renew(*, user: User, code: str) -> list[str]:
     """New recovery codes for a current TOTP code (or an unused recovery code)."""
-    if not mfa.has_totp(user):
+    if not devices.has_totp(user):
         raise Conflict("Set up an authenticator app first.", code="mfa_not_set_up")
     _spend_code(user, code, error=WrongCode)
     with transaction.atomic():
-        return mfa.recovery_codes_replace(user)
+        return devices.recovery_codes_replace(user)
 
 
 def totp_remove(*, user: User, code: str = "", password: str = "") -> None:
     """Turn the authenticator app (and its recovery codes) off, proven by a code or the
     password. Staff may not while STAFF_REQUIRE_MFA, unless a security key remains."""
-    if not mfa.has_totp(user):
+    if not devices.has_totp(user):
         raise Conflict("No authenticator app is set up.", code="mfa_not_set_up")
-    if mfa.staff_must_have_it(user) and not webauthn.has_key(user):
+    if devices.staff_must_have_it(user) and not webauthn.has_key(user):
         raise Forbidden("Staff accounts must keep their second factor.", code="mfa_required_for_staff")
     if code:
         _spend_code(user, code, error=WrongCode)
@@ -178,7 +175,7 @@ def totp_remove(*, user: User, code: str = "", password: str = "") -> None:
             services._check_lockout(ident)
             raise ApplicationError("The password is wrong.", code="invalid_password", fields={"password": ["Wrong."]})
     with transaction.atomic():
-        mfa.remove_totp(user)
+        devices.remove_totp(user)
     logger.info("Account %s turned TOTP off.", user.username)
 
 
@@ -191,8 +188,8 @@ def totp_secrets_reencrypt() -> tuple[int, int]:
     that no configured key opens is left alone and counted (its device accepts no code: the
     member uses a recovery code, or staff remove the second factor). One row at a time."""
     rewritten = unreadable = 0
-    for device_id in mfa.totp_device_ids():
-        if mfa.reencrypt_secret(device_id):
+    for device_id in devices.totp_device_ids():
+        if devices.reencrypt_secret(device_id):
             rewritten += 1
         else:
             unreadable += 1
@@ -216,7 +213,7 @@ def key_register_begin(*, user: User, session_verified: bool) -> tuple[dict[str,
     """Options for the browser to create a key, and the state to keep. An account that has a
     second factor adds a key only from a session that passed it (else a stolen password would
     be enough to add the thief's key)."""
-    if mfa.has_second_factor(user) and not session_verified:
+    if devices.has_second_factor(user) and not session_verified:
         raise Forbidden("Pass your second step first, then add a key.", code="mfa_required")
     return webauthn.register_begin(user)
 
@@ -225,7 +222,7 @@ def key_register_complete(
     *, user: User, state: dict[str, Any], data: Any, name: str = "", session_verified: bool
 ) -> Device:
     """Store the key the browser created (its attestation checked against the state)."""
-    if mfa.has_second_factor(user) and not session_verified:
+    if devices.has_second_factor(user) and not session_verified:
         raise Forbidden("Pass your second step first, then add a key.", code="mfa_required")
     try:
         with transaction.atomic():
@@ -275,7 +272,7 @@ def key_remove(*, user: User, key_id: int, session_verified: bool) -> None:
         keys = {key.pk for key in webauthn.keys(user)}
         if key_id not in keys:
             raise NotFound("No such security key.", code="key_not_found")
-        if mfa.staff_must_have_it(user) and not mfa.has_totp(user) and len(keys) == 1:
+        if devices.staff_must_have_it(user) and not devices.has_totp(user) and len(keys) == 1:
             raise Forbidden("Staff accounts must keep their second factor.", code="mfa_required_for_staff")
         webauthn.remove(user, key_id)
     logger.info("Account %s removed a security key.", user.username)
@@ -295,93 +292,6 @@ def key_remove_by_staff(*, user: User, key_id: int) -> None:
 def second_factor_remove_by_staff(*, user: User) -> None:
     """A lost authenticator (with its recovery codes, and every security key): staff take them
     off; every token of the account dies. Staff so reset set a new one up at their next login."""
-    mfa.remove_all(user)
+    devices.remove_all(user)
     services.user_revoke_all_tokens(user=user)
     logger.info("The second factor of %s was removed by staff.", user.username)
-
-
-# --- The front end's service account --------------------------------------------------------
-
-
-def seed_permission() -> Permission:
-    app_label, codename = SEED_PERMISSION
-    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
-
-
-def may_create_users_via_seed(user: User) -> bool:
-    """The account holds `accounts.create_user_via_seed` (itself or through a group)."""
-    app_label, codename = SEED_PERMISSION
-    return (
-        Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-        .filter(Q(user=user) | Q(group__user=user))
-        .exists()
-    )
-
-
-@transaction.atomic
-@audit.audited("service_account.create", target=lambda kwargs, _: f"user:{kwargs['username']}")
-def service_account_create(*, username: str, password: str, email: str = "") -> User:
-    """An active account for a program (the sign-up front end): not staff, no second factor,
-    never provisioned on YunoHost, allowed /create_user by its permission and nothing else.
-
-    Its name is taken here, so no member can sign up with it (and it cannot be one already).
-    """
-    username = username.strip()
-    email = email.strip() or f"{username}@service.invalid"
-    user = User(
-        username=services._lower_case_username(username),
-        display_name="Service account",
-        email=services.normalize_email(email),
-        status=User.Status.ACTIVE,
-        confirmed_at=timezone.now(),
-        tier_id=User.objects.default_tier_id(),
-        is_service_account=True,
-    )
-    services._judge(user, fields=["username", "display_name", "email"])
-    if existing := User.objects.filter(username=user.username).first():
-        if existing.is_service_account:
-            raise Conflict(f"{user.username} is already a service account.", code="service_account_exists")
-        raise Conflict(f"{user.username} is a member's account, not a service account.", code="username_taken")
-    if conflict := services._taken(user):
-        raise conflict
-    if password_errors := services._password_errors(user=user, password=password):
-        raise services._invalid({"password": password_errors})
-    user.set_password(password)
-    try:
-        with transaction.atomic():
-            user.save()
-    except IntegrityError:
-        raise services._taken(user) or Conflict("Please try again.", code="conflict") from None
-    user.user_permissions.add(seed_permission())
-    logger.info("Service account %s created.", user.username)
-    return user
-
-
-@transaction.atomic
-@audit.audited("service_account.convert", target=lambda kwargs, _: f"user:{kwargs['username']}")
-def service_account_convert(*, username: str) -> User:
-    """Turn the existing account a program already logs in with (the sign-up front end's staff
-    account, from before service accounts) into a service account, keeping its password, so
-    the program's configuration need not change: staff and superuser status go, the
-    /create_user permission comes, and its tokens issued so far stop working.
-
-    A person's account (one with a YunoHost user) is refused: a member is not a program.
-    """
-    user = User.objects.select_for_update().filter(username=username.strip().lower()).first()
-    if user is None:
-        raise NotFound(f"There is no account named {username.strip().lower()}.")
-    if user.is_service_account:
-        raise Conflict(f"{user.username} is already a service account.", code="service_account_exists")
-    if user.on_yunohost:
-        raise Conflict(f"{user.username} is a member's account, not a program's.", code="username_taken")
-    services.superuser_keep(user=user)
-    user.is_staff = user.is_superuser = False
-    user.is_service_account = True
-    user.revoke_tokens()
-    services._user_save(
-        user, fields=["is_staff", "is_superuser", "is_service_account", "tokens_valid_after"], cutoff_moved=True
-    )
-    mfa.remove_all(user)  # a program cannot answer a code
-    user.user_permissions.add(seed_permission())
-    logger.info("Account %s converted to a service account.", user.username)
-    return user

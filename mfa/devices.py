@@ -1,9 +1,9 @@
-"""The second factor's devices (django-otp devices of our own, accounts/models.py): per account,
+"""The second factor's devices (django-otp devices of our own, mfa/models.py): per account,
 at most one TOTP device (AuthenticatorApp, its secret encrypted at rest) and one set of recovery
 codes (RecoveryCodes, each code single use and stored as its SHA-256 only), and any number of
-security keys (WebAuthn credentials, accounts/webauthn.py).
+security keys (WebAuthn credentials, mfa/webauthn.py).
 
-No business rules here (who must have one, lockouts, tokens): accounts/services_mfa.py has them.
+No business rules here (who must have one, lockouts, tokens): mfa/services.py has them.
 A TOTP code is accepted once: the device keeps the last accepted time step (`last_t`) and
 refuses it and every earlier one; the row is locked while a code is checked, so two requests
 with one code cannot both pass.
@@ -21,10 +21,11 @@ from django.conf import settings
 from django.db import transaction
 from django_otp.models import Device
 
+from accounts.models import User
 from blahaj import crypto
 
 from . import webauthn
-from .models import AuthenticatorApp, RecoveryCode, RecoveryCodes, User, recovery_code_digest
+from .models import AuthenticatorApp, RecoveryCode, RecoveryCodes, recovery_code_digest
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ script calls (its own views are not mounted), under /account/keys/.
 - the page login's second step with a key (/account/login/code/, the half-done login in the
   session), which finishes the login exactly like a right code.
 
-The admin's second step has its own pair (accounts/admin_mfa.py). Each ceremony's state (the
+The admin's second step has its own pair (mfa/admin_site.py). Each ceremony's state (the
 challenge) is kept in the session and popped before it is checked, so it serves once. Errors
 answer `{"detail", "code"}`, what the library's script shows.
 """
@@ -23,11 +23,13 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import JavaScriptCatalog
 from django_otp import login as otp_login
 
+from accounts import services as accounts_services
+from accounts.models import User
+from accounts.views import member
 from blahaj.errors import ApplicationError, TooManyAttempts
 
-from .. import services, services_mfa
-from ..models import User
-from . import member
+from .. import services
+from .login import finish_login
 
 REGISTER_STATE = "blahaj_webauthn_register"
 VERIFY_STATE = "blahaj_webauthn_verify"
@@ -71,7 +73,7 @@ def _signed_in(request: HttpRequest) -> User:
 def key_add_begin(request: HttpRequest) -> JsonResponse:
     user = _signed_in(request)
     try:
-        options, state = services_mfa.key_register_begin(user=user, session_verified=verified(request))
+        options, state = services.key_register_begin(user=user, session_verified=verified(request))
     except ApplicationError as error:
         return failure(error)
     request.session[REGISTER_STATE] = state
@@ -88,7 +90,7 @@ def key_add_complete(request: HttpRequest) -> JsonResponse:
     if not state:
         return failure(ApplicationError("Start again: the request to add a key expired.", code="invalid_state"))
     try:
-        device = services_mfa.key_register_complete(
+        device = services.key_register_complete(
             user=user, state=state, data=body(request), session_verified=verified(request)
         )
     except ApplicationError as error:
@@ -107,7 +109,7 @@ def login_key_begin(request: HttpRequest) -> JsonResponse:
     if user is None:
         return failure(ApplicationError("Log in again: the second step took too long.", code="login_expired"))
     try:
-        options, state = services_mfa.key_verify_begin(user=user)
+        options, state = services.key_verify_begin(user=user)
     except TooManyAttempts as error:
         member.forget_pending(request)
         return failure(error)
@@ -129,14 +131,14 @@ def login_key_complete(request: HttpRequest) -> JsonResponse:
     if user is None:
         return failure(ApplicationError("Log in again: the second step took too long.", code="login_expired"))
     try:
-        device = services_mfa.key_verify(user=user, state=state, data=body(request))
-        if not services.login_allowed(user):
-            raise services.InvalidCredentials()
+        device = services.key_verify(user=user, state=state, data=body(request))
+        if not accounts_services.login_allowed(user):
+            raise accounts_services.InvalidCredentials()
     except TooManyAttempts as error:
         member.forget_pending(request)
         return failure(error)
     except ApplicationError as error:
         return failure(error)
     member.forget_pending(request)
-    member.start_signed_in(request, user, device)
+    finish_login(request, user, device)
     return JsonResponse({"id": device.pk, "redirect_url": member.next_page_of(request)})

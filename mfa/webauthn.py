@@ -4,10 +4,10 @@ with one is `is_verified()` like one verified with a TOTP code.
 
 The ceremonies run in the browser only: the browser binds each signature to the page's origin,
 which the server checks (WEBAUTHN_ALLOWED_ORIGINS, the relying party id WEBAUTHN_RP_ID). The
-library's own views are not mounted: ours (accounts/views/webauthn.py, the admin's) know the
-half-done page login and count failures like wrong codes (services_mfa).
+library's own views are not mounted: ours (mfa/views/webauthn.py, the admin's) know the
+half-done page login and count failures like wrong codes (mfa/services.py).
 
-No business rules here (who may add or remove a key, lockouts): accounts/services_mfa.py has them.
+No business rules here (who may add or remove a key, lockouts): mfa/services.py has them.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from django_otp_webauthn.utils import rewrite_exceptions
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import ResidentKeyRequirement
 
-from .models import User
+from accounts.models import User
 
 KEY_NAME = "Security key"
 NAME_MAX = 64

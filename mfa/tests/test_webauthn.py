@@ -15,11 +15,12 @@ import pytest
 from django.test import Client
 from django_otp_webauthn.models import WebAuthnCredential
 
-from accounts import mfa, services_mfa
 from accounts.models import LoginSession
 from audit.models import AuditEntry
 from blahaj.errors import Forbidden, NotFound
 from conftest import PASSWORD, totp_code, totp_device, verified_login
+from mfa import devices as mfa
+from mfa import services as services_mfa
 
 from .authenticator import SoftKey, b64url
 

@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 import audit
-from accounts import services_mfa
+from mfa import services
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         with audit.command_scope("reencrypt_secrets"):
-            rewritten, unreadable = services_mfa.totp_secrets_reencrypt()
+            rewritten, unreadable = services.totp_secrets_reencrypt()
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted {rewritten} TOTP secret(s) under the current key."))
         if unreadable:
             raise CommandError(

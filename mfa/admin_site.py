@@ -3,8 +3,8 @@ must pass a TOTP or recovery code, or a security key (WebAuthn), after the passw
 (/admin/mfa/), and an account without a second factor is sent to set one up first
 (/admin/mfa/setup/: an authenticator app or a security key), before anything else.
 
-The project's default admin site (`accounts.apps.AdminConfig` in INSTALLED_APPS names it).
-Wrong codes and keys count against the same lockout as the API's logins (services_mfa).
+The project's default admin site (`mfa.admin_config.AdminConfig` in INSTALLED_APPS names it).
+Wrong codes and keys count against the same lockout as the API's logins (mfa/services.py).
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
+from accounts.models import User
 from blahaj.errors import ApplicationError, TooManyAttempts
 
-from . import mfa, services_mfa, webauthn
-from .models import User
+from . import devices, services, webauthn
 from .views import webauthn as key_views
 
 _View = TypeVar("_View", bound=Callable[..., Any])
@@ -59,7 +59,7 @@ class AdminSite(admin.AdminSite):
         user = _staff(request)
         if user is None or not settings.STAFF_REQUIRE_MFA or _verified(request):
             return None
-        return "admin:mfa-verify" if mfa.has_second_factor(user) else "admin:mfa-setup"
+        return "admin:mfa-verify" if devices.has_second_factor(user) else "admin:mfa-setup"
 
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and self.mfa_step(request) is None
@@ -120,7 +120,7 @@ class AdminSite(admin.AdminSite):
         error = ""
         if request.method == "POST":
             try:
-                device = services_mfa.session_verify(user=user, code=request.POST.get("code", ""))
+                device = services.session_verify(user=user, code=request.POST.get("code", ""))
             except ApplicationError as failure:
                 error = _error_sentence(failure)
             else:
@@ -146,7 +146,7 @@ class AdminSite(admin.AdminSite):
         if user is None:
             return key_views.failure(ApplicationError("Log in again.", code="login_expired"))
         try:
-            options, state = services_mfa.key_verify_begin(user=user)
+            options, state = services.key_verify_begin(user=user)
         except ApplicationError as failure:
             return key_views.failure(failure)
         request.session[key_views.VERIFY_STATE] = state
@@ -160,7 +160,7 @@ class AdminSite(admin.AdminSite):
         if user is None:
             return key_views.failure(ApplicationError("Log in again.", code="login_expired"))
         try:
-            device = services_mfa.key_verify(user=user, state=state, data=key_views.body(request))
+            device = services.key_verify(user=user, state=state, data=key_views.body(request))
         except ApplicationError as failure:
             return key_views.failure(failure)
         django_otp.login(request, device)
@@ -172,21 +172,21 @@ class AdminSite(admin.AdminSite):
         user = _staff(request)
         if user is None:
             return HttpResponseRedirect(reverse("admin:login", current_app=self.name))
-        if mfa.has_second_factor(user):
+        if devices.has_second_factor(user):
             return HttpResponseRedirect(self._next(request))
         error = ""
         if request.method == "POST":
             try:
-                result = services_mfa.totp_confirm(user=user, code=request.POST.get("code", ""), issue_tokens=False)
+                result = services.totp_confirm(user=user, code=request.POST.get("code", ""), issue_tokens=False)
             except ApplicationError as failure:
                 error = _error_sentence(failure)
             else:
-                device = mfa.confirmed_totp(user)
+                device = devices.confirmed_totp(user)
                 if device is not None:
                     django_otp.login(request, device)
                 context = self._context(request, "Recovery codes", recovery_codes=result["recovery_codes"])
                 return render(request, "admin/accounts/mfa_recovery_codes.html", context)
-        enrolment = services_mfa.totp_pending(user=user) or services_mfa.totp_begin(user=user)
+        enrolment = services.totp_pending(user=user) or services.totp_begin(user=user)
         context = self._context(
             request,
             "Set up your second factor",

@@ -1,6 +1,6 @@
 """django.contrib.admin's app, with the project's admin site as the default one: the staff's
-second factor (accounts/admin_mfa.py). Named in INSTALLED_APPS instead of django.contrib.admin.
-In a module of its own: accounts/apps.py must hold only the accounts app's config."""
+second factor (mfa/admin_site.py). Named in INSTALLED_APPS instead of django.contrib.admin.
+In a module of its own: mfa/apps.py must hold only the mfa app's config."""
 
 from __future__ import annotations
 
@@ -8,4 +8,4 @@ from django.contrib.admin.apps import AdminConfig as DjangoAdminConfig
 
 
 class AdminConfig(DjangoAdminConfig):
-    default_site = "accounts.admin_mfa.AdminSite"
+    default_site = "mfa.admin_site.AdminSite"

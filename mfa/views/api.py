@@ -9,13 +9,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import tokens
+from accounts.authentication import signed_in_user
+from accounts.throttling import CountsFailedLogins
+from accounts.views.base import _LOCKED, ERROR, PublicView, _401
 from blahaj.client_ip import client_ip
 from blahaj.throttling import throttles
 
-from .. import mfa, serializers, services_mfa, tokens
-from ..authentication import signed_in_user
-from ..throttling import CountsFailedLogins
-from .base import _LOCKED, ERROR, PublicView, _401
+from .. import devices, serializers, services
 
 _CODE = OpenApiResponse(ERROR, description="invalid_code (the code is wrong or was already used)")
 
@@ -36,7 +37,7 @@ class LoginMFAView(CountsFailedLogins, PublicView):
         data = serializers.LoginMFASerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(
-            services_mfa.user_login_mfa(
+            services.user_login_mfa(
                 mfa_token=data.validated_data["mfa_token"],
                 code=data.validated_data["code"],
                 ip=client_ip(request),
@@ -62,8 +63,8 @@ class TOTPView(MFASetupView):
         user = signed_in_user(request)
         return Response(
             {
-                "totp": mfa.has_totp(user),
-                "mandatory": mfa.staff_must_have_it(user),
+                "totp": devices.has_totp(user),
+                "mandatory": devices.staff_must_have_it(user),
                 "token_has_second_factor": tokens.has_second_factor(request.auth),
             }
         )
@@ -78,7 +79,7 @@ class TOTPView(MFASetupView):
         summary="Begin setting up TOTP: a new secret, its otpauth URL and QR code (confirm it next)",
     )
     def post(self, request: Request) -> Response:
-        enrolment = services_mfa.totp_begin(user=signed_in_user(request))
+        enrolment = services.totp_begin(user=signed_in_user(request))
         return Response({"secret": enrolment.secret, "otpauth_url": enrolment.otpauth_url, "qr_svg": enrolment.qr_svg})
 
     @extend_schema(
@@ -96,7 +97,7 @@ class TOTPView(MFASetupView):
     def delete(self, request: Request) -> Response:
         data = serializers.MFARemoveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services_mfa.totp_remove(
+        services.totp_remove(
             user=signed_in_user(request),
             code=data.validated_data.get("code", ""),
             password=data.validated_data.get("password", ""),
@@ -119,7 +120,7 @@ class TOTPConfirmView(MFASetupView):
     def post(self, request: Request) -> Response:
         data = serializers.MFACodeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(services_mfa.totp_confirm(user=signed_in_user(request), code=data.validated_data["code"]))
+        return Response(services.totp_confirm(user=signed_in_user(request), code=data.validated_data["code"]))
 
 
 class RecoveryCodesView(MFASetupView):
@@ -137,5 +138,5 @@ class RecoveryCodesView(MFASetupView):
     def post(self, request: Request) -> Response:
         data = serializers.MFACodeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        codes = services_mfa.recovery_codes_renew(user=signed_in_user(request), code=data.validated_data["code"])
+        codes = services.recovery_codes_renew(user=signed_in_user(request), code=data.validated_data["code"])
         return Response({"recovery_codes": codes})

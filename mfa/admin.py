@@ -1,0 +1,129 @@
+"""The second factor in the admin: read-only lists of the devices (never a secret, a code or a
+digest), a security key's removal, and the user action that takes a member's factor off (both
+through the audited services).
+
+django-otp's TOTP admin shows each device's secret (and a QR code of it): not registered (the
+plugins stay installed for one migration only, settings.INSTALLED_APPS). django-otp-webauthn's
+admin edits and deletes keys without the audit log: replaced by a read-only list whose one
+action goes through the (audited) service. The admin site itself, with the staff's second
+step: mfa/admin_site.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from django.apps import apps
+from django.contrib import admin, messages
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential, WebAuthnUserHandle
+
+from accounts.admin import UserAdmin as AccountsUserAdmin
+from accounts.models import User
+from blahaj.admin import ReadOnlyAdmin
+from blahaj.errors import ApplicationError
+
+from . import services
+from .models import AuthenticatorApp, RecoveryCodes
+
+for _model in (
+    apps.get_model("otp_totp", "TOTPDevice"),
+    apps.get_model("otp_static", "StaticDevice"),
+    WebAuthnCredential,
+    WebAuthnAttestation,
+    WebAuthnUserHandle,
+):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+_Action = TypeVar("_Action")
+
+
+def _after(actions: Sequence[_Action] | None, anchor: _Action, name: _Action) -> list[_Action]:
+    """`actions` with `name` right after `anchor`."""
+    items = list(actions or [])
+    at = items.index(anchor) + 1
+    return [*items[:at], name, *items[at:]]
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(AccountsUserAdmin):
+    """accounts' user admin, with the action that takes a lost second factor off."""
+
+    actions = _after(AccountsUserAdmin.actions, "revoke_tokens", "remove_second_factor")
+
+    @admin.action(description="Remove the second factor (a lost authenticator; staff set a new one up at login)")
+    def remove_second_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda user: services.second_factor_remove_by_staff(user=user),
+            "Removed the second factor of",
+        )
+
+
+@admin.register(AuthenticatorApp)
+class AuthenticatorAppAdmin(ReadOnlyAdmin):
+    """Members' and staff's authenticator apps (TOTP): who, confirmed or still being set up, when
+    added and last used. Never the secret. A lost one goes with the user action "Remove the
+    second factor" (audited)."""
+
+    list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    list_filter = ["confirmed"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+    fields = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    ordering = ["-id"]
+
+
+@admin.register(RecoveryCodes)
+class RecoveryCodesAdmin(ReadOnlyAdmin):
+    """Each account's set of recovery codes: how many are left, when one was last used. Never
+    the codes (only their SHA-256 is stored, and not shown either)."""
+
+    list_display = ["user", "unused", "created_at", "last_used_at"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+    fields = ["user", "unused", "created_at", "last_used_at"]
+    ordering = ["-id"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RecoveryCodes]:
+        return (
+            super().get_queryset(request).annotate(unused_count=Count("codes", filter=Q(codes__used_at__isnull=True)))
+        )
+
+    @admin.display(description="Unused codes", ordering="unused_count")
+    def unused(self, obj: RecoveryCodes) -> int:
+        return int(getattr(obj, "unused_count", 0))
+
+
+@admin.register(WebAuthnCredential)
+class SecurityKeyAdmin(ReadOnlyAdmin):
+    """Members' and staff's security keys (WebAuthn): who, which name, when added and last used.
+    A lost key goes with the action (audited, `user.mfa.key.remove`)."""
+
+    list_display = ["user", "name", "created_at", "last_used_at"]
+    search_fields = ["user__username", "name"]
+    list_select_related = ["user"]
+    fields = ["user", "name", "created_at", "last_used_at"]
+    actions = ["remove_keys"]
+
+    @admin.action(description="Remove the selected security keys (e.g. one reported lost)")
+    def remove_keys(self, request: HttpRequest, queryset: QuerySet[WebAuthnCredential]) -> None:
+        removed = 0
+        for key in queryset.select_related("user").order_by("pk"):
+            try:
+                services.key_remove_by_staff(user=key.user, key_id=key.pk)
+            except ApplicationError as error:
+                self.message_user(request, f"{key.user.username}: {error.message}", messages.WARNING)
+            else:
+                removed += 1
+        self.message_user(
+            request, f"Removed {removed} security key(s).", messages.SUCCESS if removed else messages.WARNING
+        )

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class MfaConfig(AppConfig):
+    name = "mfa"
+    verbose_name = "Second factor"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Imported here, once the models are loaded: the usual place for an app's wiring.
+        from accounts import hooks
+        from accounts import tokens as jwt
+        from blahaj import permissions
+
+        from . import devices
+
+        # The login's second step (accounts.services) asks through accounts.hooks; the staff
+        # check (blahaj.permissions) through its own registry: neither imports this app.
+        hooks.register_second_factor(
+            has_second_factor=devices.has_second_factor,
+            code_methods=devices.code_methods,
+            remove_all=devices.remove_all,
+        )
+        permissions.register_second_factor(
+            user_has=devices.has_second_factor,
+            token_has=jwt.has_second_factor,
+        )

@@ -1,0 +1,24 @@
+"""The second factor's page forms."""
+
+from __future__ import annotations
+
+from django import forms
+
+from blahaj.forms import ServiceForm
+
+
+class LoginCodeForm(ServiceForm):
+    """The page login's second step: a code from the authenticator app, or a recovery code."""
+
+    code = forms.CharField(
+        label="Code from your authenticator app (or a recovery code)",
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+            }
+        ),
+    )
