@@ -16,7 +16,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from . import mfa, services_mfa, tokens
+from . import mfa, tokens
 from .models import User
 
 SETUP_SENTENCE = "Set up an authenticator app first: POST /api/user/mfa/totp, then /api/user/mfa/totp/confirm."
@@ -62,15 +62,3 @@ class IsStaff(BasePermission):
         if refusal := mfa_refusal(user, request.auth):
             raise refusal
         return True
-
-
-class IsStaffOrSeedCreator(BasePermission):
-    """/create_user: staff (as IsStaff), or an account with `accounts.create_user_via_seed`."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        if not (isinstance(user, User) and user.is_active):
-            return False
-        if user.is_staff:
-            return IsStaff().has_permission(request, view)
-        return services_mfa.may_create_users_via_seed(user)

@@ -26,7 +26,7 @@ from .models import LoginSession, OneTimeToken, User
 
 logger = logging.getLogger(__name__)
 
-SEED_PERMISSION = ("accounts", "create_user_via_seed")
+LEGACY_ROUTES_PERMISSION = ("accounts", "create_user_via_legacy_routes")
 
 
 class InvalidCode(services.InvalidCredentials):
@@ -303,14 +303,14 @@ def second_factor_remove_by_staff(*, user: User) -> None:
 # --- The front end's service account --------------------------------------------------------
 
 
-def seed_permission() -> Permission:
-    app_label, codename = SEED_PERMISSION
+def legacy_routes_permission() -> Permission:
+    app_label, codename = LEGACY_ROUTES_PERMISSION
     return Permission.objects.get(content_type__app_label=app_label, codename=codename)
 
 
-def may_create_users_via_seed(user: User) -> bool:
-    """The account holds `accounts.create_user_via_seed` (itself or through a group)."""
-    app_label, codename = SEED_PERMISSION
+def may_create_users_via_legacy_routes(user: User) -> bool:
+    """The account holds `accounts.create_user_via_legacy_routes` (itself or through a group)."""
+    app_label, codename = LEGACY_ROUTES_PERMISSION
     return (
         Permission.objects.filter(content_type__app_label=app_label, codename=codename)
         .filter(Q(user=user) | Q(group__user=user))
@@ -352,7 +352,7 @@ def service_account_create(*, username: str, password: str, email: str = "") -> 
             user.save()
     except IntegrityError:
         raise services._taken(user) or Conflict("Please try again.", code="conflict") from None
-    user.user_permissions.add(seed_permission())
+    user.user_permissions.add(legacy_routes_permission())
     logger.info("Service account %s created.", user.username)
     return user
 
@@ -382,6 +382,6 @@ def service_account_convert(*, username: str) -> User:
         user, fields=["is_staff", "is_superuser", "is_service_account", "tokens_valid_after"], cutoff_moved=True
     )
     mfa.remove_all(user)  # a program cannot answer a code
-    user.user_permissions.add(seed_permission())
+    user.user_permissions.add(legacy_routes_permission())
     logger.info("Account %s converted to a service account.", user.username)
     return user

@@ -13,6 +13,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("api/user/", include("accounts.urls")),
+    path("api/", include("staff.urls")),
     path("api/", include("accounts.staff_urls")),
     path("api/", include("provisioning.urls")),
     path("api/", include("tiers.urls")),
@@ -29,10 +30,9 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api_docs.html"),
         name="docs",
     ),
-    # The seed's routes: /login, /create_user, /request_password_reset, /reset_password.
-    path("", include("accounts.seed_urls")),
-    # The seed's website routes: /create_website, /confirm_site, /website_being_made.
-    path("", include("websites.seed_urls")),
+    # The legacy routes: /login, /create_user, /request_password_reset, /reset_password,
+    # /create_website, /confirm_site, /website_being_made.
+    path("", include("legacy.urls")),
     # A website's progress page: /websites/<id>/.
     path("", include("websites.page_urls")),
     # The member pages: /account/ (login, password, email, sessions).
