@@ -173,6 +173,34 @@ def service_account(db, default_tier):
     return service_accounts.service_account_create(username="signup_frontend", password=PASSWORD)
 
 
+# What the sign-up front end's form posts to /create_user (a legacy route, legacy/urls.py).
+FRONT_END_FORM = {
+    "username": "dana",
+    "display_name": "Dana Scully",
+    "recovery_email": "dana@example.org",
+    "discord_username": "dana.s",
+}
+
+
+def legacy_login(client, username: str, password: str = PASSWORD):
+    """POST /login, the legacy route the front end's server logs in with."""
+    return client.post("/login", {"username": username, "password": password}, format="json")
+
+
+@pytest.fixture
+def front_end(service_account, default_tier):
+    """Like the front end's server: a fresh login of its service account before each /create_user."""
+
+    def sign_up(client=None, **form):
+        client = client or APIClient()
+        tokens = legacy_login(client, service_account.username)
+        assert tokens.status_code == 200, tokens.content
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.json()['access_token']}")
+        return client.post("/create_user", {**FRONT_END_FORM, **form}, format="json")
+
+    return sign_up
+
+
 @contextmanager
 def committed() -> Iterator[None]:
     """Run what the block queued for after its commit (cache invalidation, revocation events,

@@ -144,7 +144,7 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
 
     class Meta:
         ordering = ["username"]
-        permissions = [("create_user_via_seed", "Can call /create_user")]
+        permissions = [("create_user_via_legacy_routes", "Can call /create_user")]
         indexes = [
             # The admin's changelist shows the newest accounts first.
             models.Index(fields=["date_joined", "id"], name="user_date_joined"),

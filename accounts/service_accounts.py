@@ -1,41 +1,37 @@
 """Service accounts: a program's account (the sign-up front end's, `manage.py
 create_service_account`), made new or converted from the account the program already logs in
-with; it holds `accounts.create_user_via_seed` and nothing else opens to it. The permission
-class of the route that permission opens (/create_user) is here too.
+with; it holds `accounts.create_user_via_legacy_routes` and nothing else opens to it. Who may call that route
+is legacy/permissions.py.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from django.contrib.auth.models import Permission
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework.permissions import BasePermission
-from rest_framework.request import Request
 
 import audit
 from blahaj.errors import Conflict, NotFound
-from blahaj.permissions import IsStaff
 
 from . import hooks, services
 from .models import User
 
 logger = logging.getLogger(__name__)
 
-SEED_PERMISSION = ("accounts", "create_user_via_seed")
+LEGACY_ROUTES_PERMISSION = ("accounts", "create_user_via_legacy_routes")
 
 
-def seed_permission() -> Permission:
-    app_label, codename = SEED_PERMISSION
+def legacy_routes_permission() -> Permission:
+    app_label, codename = LEGACY_ROUTES_PERMISSION
     return Permission.objects.get(content_type__app_label=app_label, codename=codename)
 
 
-def may_create_users_via_seed(user: User) -> bool:
-    """The account holds `accounts.create_user_via_seed` (itself or through a group)."""
-    app_label, codename = SEED_PERMISSION
+def may_create_users_via_legacy_routes(user: User) -> bool:
+    """The account holds `accounts.create_user_via_legacy_routes` (itself or through a group)."""
+    app_label, codename = LEGACY_ROUTES_PERMISSION
     return (
         Permission.objects.filter(content_type__app_label=app_label, codename=codename)
         .filter(Q(user=user) | Q(group__user=user))
@@ -77,7 +73,7 @@ def service_account_create(*, username: str, password: str, email: str = "") -> 
             user.save()
     except IntegrityError:
         raise services._taken(user) or Conflict("Please try again.", code="conflict") from None
-    user.user_permissions.add(seed_permission())
+    user.user_permissions.add(legacy_routes_permission())
     logger.info("Service account %s created.", user.username)
     return user
 
@@ -107,18 +103,6 @@ def service_account_convert(*, username: str) -> User:
         user, fields=["is_staff", "is_superuser", "is_service_account", "tokens_valid_after"], cutoff_moved=True
     )
     hooks.second_factor().remove_all(user)  # a program cannot answer a code
-    user.user_permissions.add(seed_permission())
+    user.user_permissions.add(legacy_routes_permission())
     logger.info("Account %s converted to a service account.", user.username)
     return user
-
-
-class IsStaffOrSeedCreator(BasePermission):
-    """/create_user: staff (as IsStaff), or an account with `accounts.create_user_via_seed`."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        if not (isinstance(user, User) and user.is_active):
-            return False
-        if user.is_staff:
-            return IsStaff().has_permission(request, view)
-        return may_create_users_via_seed(user)

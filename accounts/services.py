@@ -6,7 +6,6 @@ import hashlib
 import logging
 import secrets
 import time
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, NamedTuple
 
@@ -143,7 +142,7 @@ class Authenticated(NamedTuple):
 def user_authenticate(*, identifier: str, password: str) -> Authenticated:
     """The account these credentials open, or an error: InvalidCredentials (counted toward
     the account's lockout), TooManyAttempts while locked out, Forbidden for an account that
-    cannot log in yet (or any more). Every login door (the API, the seed's /login, the
+    cannot log in yet (or any more). Every login door (the API, the legacy /login, the
     member pages' /account/login/, the admin's backend) starts here."""
     user = _find_login_user(identifier)
     ident = _lockout_ident(identifier, user)
@@ -913,6 +912,8 @@ def user_set_tier(*, user: User, tier: Tier) -> User:
 
 
 # --- Staff administration ------------------------------------------------------------------
+# Shared by the admin (accounts/admin.py) and the staff API (staff/); what only the staff API
+# and the staff commands need is in staff/services.py.
 
 
 def _judge(user: User, *, fields: list[str]) -> None:
@@ -1075,24 +1076,6 @@ def user_enable(*, user: User) -> User:
     return user
 
 
-class InvalidStatusChange(ApplicationError):
-    code = "invalid_status_change"
-    message = "Staff can disable an account, or make a disabled one active again; nothing else."
-
-
-def user_set_status(*, user: User, status: str) -> User:
-    """The status staff may set by hand: disabled, or active for a disabled account."""
-    if status == user.status:
-        return user
-    if status == User.Status.DISABLED:
-        user_disable(user=user)
-    elif status == User.Status.ACTIVE and user.status == User.Status.DISABLED:
-        user_enable(user=user)
-    else:
-        raise InvalidStatusChange()
-    return user
-
-
 @audit.audited("user.password_reset.send", target=_USER)
 def user_send_password_reset(*, user: User) -> None:
     """Staff send the owner a reset link (queued)."""
@@ -1120,83 +1103,6 @@ def email_deliver_detached(*, kind: str, recipient: dict[str, str], reason: str 
     """Worker side of an email about an account that no longer exists (`send_rejected`)."""
     person = User(username=recipient["username"], display_name=recipient["display_name"], email=recipient["email"])
     emails.render(kind, user=person, reason=reason).send()
-
-
-# --- Importing YunoHost's users -------------------------------------------------------------
-
-
-class LaneBusy(ApplicationError):
-    status_code = 503
-    code = "lane_busy"
-    message = "The YunoHost lane stayed busy; try again in a moment."
-
-
-@dataclass
-class ImportSummary:
-    created: list[str] = field(default_factory=list)
-    already_there: list[str] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)  # username: why
-
-
-def _yunohost_users() -> dict[str, dict[str, Any]]:
-    """`user list`, read while holding the lane: no operation of ours runs meanwhile."""
-    try:
-        users = provisioning_services.yunohost_users()
-    except provisioning_services.YunohostReadFailed as error:
-        raise ApplicationError(f"YunoHost could not list its users: {error}", code="yunohost_error") from None
-    if users is None:
-        raise LaneBusy()
-    return users
-
-
-def _imported_user(username: str, info: dict[str, Any]) -> User:
-    # The recovery email is unknown to YunoHost: the account's own mailbox stands in for it
-    # (a reset link then reaches the person through their blahaj.land mail).
-    mail = info.get("mail") or f"{username}@{settings.YUNOHOST_DOMAIN}"
-    user = User(
-        username=username,
-        display_name=(info.get("fullname") or username).strip()[:30],
-        email=normalize_email(mail),
-        status=User.Status.ACTIVE,
-        confirmed_at=timezone.now(),
-        tier_id=User.objects.default_tier_id(),
-        on_yunohost=True,
-    )
-    _judge(user, fields=["username", "display_name", "email"])
-    if conflict := _email_in_use(user):
-        raise conflict
-    user.set_unusable_password()  # YunoHost has the password; a reset sets ours (and theirs)
-    return user
-
-
-@audit.audited(
-    "user.import",
-    target=lambda _, __: "yunohost",
-    detail=lambda kwargs, summary: (
-        ("dry run: " if kwargs.get("dry_run") else "")
-        + f"created {len(summary.created)}, already there {len(summary.already_there)}, skipped {len(summary.skipped)}"
-    ),
-)
-def users_import_from_yunohost(*, dry_run: bool = False) -> ImportSummary:
-    """Create, as active accounts, the YunoHost users we have no account for. Idempotent."""
-    summary = ImportSummary()
-    known = set(User.objects.values_list("username", flat=True))
-    for username, info in sorted(_yunohost_users().items()):
-        if username in known:
-            summary.already_there.append(username)
-            continue
-        try:
-            user = _imported_user(username, info)
-            if not dry_run:
-                with transaction.atomic():
-                    user.save()
-                    # Staff's word: from now on the service may change and delete this user.
-                    provisioning_services.users_adopt(usernames=[username])
-        except (ApplicationError, IntegrityError) as error:
-            summary.skipped[username] = error.message if isinstance(error, ApplicationError) else "already taken"
-            continue
-        summary.created.append(username)
-    return summary
 
 
 # --- Terms of service ------------------------------------------------------------------------

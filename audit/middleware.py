@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse
 
 from .recorder import Door, Scope, _current, flush
 
-# The seed's routes (accounts.seed_urls, websites.seed_urls) live at the site's root.
-SEED_NAMESPACES = frozenset({"seed", "websites-seed"})
+# The namespaces of the legacy routes (legacy/urls.py), which live at the site's root.
+LEGACY_NAMESPACES = frozenset({"seed", "websites-seed"})
 
 
 def door_of(path: str) -> str:
@@ -39,5 +39,5 @@ class AuditMiddleware:
     def process_view(self, request: HttpRequest, view: Any, args: Any, kwargs: Any) -> None:
         opened = _current.get()
         match = request.resolver_match
-        if opened is not None and match is not None and match.namespace in SEED_NAMESPACES:
-            opened.door = Door.SEED
+        if opened is not None and match is not None and match.namespace in LEGACY_NAMESPACES:
+            opened.door = Door.LEGACY

@@ -22,6 +22,14 @@ class _Instant(serializers.DateTimeField):
         return dictionary.get(self.field_name, empty)
 
 
+class _Door(serializers.ChoiceField):
+    # A door by its name, or by its former one (`seed`: rows now say `legacy`).
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str):
+            data = Door.FORMER_NAMES.get(data, data)
+        return super().to_internal_value(data)
+
+
 class AuditFilterSerializer(serializers.Serializer):
     actor = serializers.CharField(required=False, max_length=150, help_text="Exact username, or e.g. `lane`.")
     action = serializers.CharField(
@@ -29,5 +37,5 @@ class AuditFilterSerializer(serializers.Serializer):
     )
     object = serializers.CharField(required=False, max_length=255, help_text="Exact object, e.g. `user:alice`.")
     since = _Instant(required=False, help_text="ISO 8601: rows at or after this instant.")
-    door = serializers.ChoiceField(required=False, choices=Door.CHOICES)
+    door = _Door(required=False, choices=Door.CHOICES, help_text="A door; `seed` is read as `legacy`, its former name.")
     result = serializers.ChoiceField(required=False, choices=Result.CHOICES)

@@ -24,7 +24,11 @@ from .serializers import AuditEntrySerializer, AuditFilterSerializer
             OpenApiParameter("action", description="Exact action; ending in a dot, a prefix (`user.`)."),
             OpenApiParameter("object", description="Exact object, e.g. `user:alice`."),
             OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601: rows at or after this instant."),
-            OpenApiParameter("door", enum=[value for value, _ in Door.CHOICES]),
+            OpenApiParameter(
+                "door",
+                enum=[value for value, _ in Door.CHOICES],
+                description="`seed`, the former name of `legacy`, is read as `legacy`.",
+            ),
             OpenApiParameter("result", enum=[value for value, _ in Result.CHOICES]),
         ],
     ),

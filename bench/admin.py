@@ -1,4 +1,4 @@
-"""Benchmark of the staff lists over 100,000 accounts (issue 8 part 9). Not a test.
+"""Benchmark of the staff lists over 100,000 accounts. Not a test.
 
 Run:  .venv/bin/python bench/admin.py [--users 100000] [--requests 30]
 Needs PostgreSQL and Redis on 127.0.0.1 (scripts/test starts them). It creates the database

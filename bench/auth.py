@@ -1,4 +1,4 @@
-"""Benchmark of the authentication stack under gunicorn (issue 2). Not a test.
+"""Benchmark of the authentication stack under gunicorn. Not a test.
 
 Run:  .venv/bin/python bench/auth.py [--seconds 20]
 Needs PostgreSQL and Redis on 127.0.0.1 (scripts/test starts them). It creates the database
@@ -299,8 +299,8 @@ def main() -> None:
     print(f"{'(c) POST /api/user/login, local hash, after (c)':<52}{logins_again:>12.2f}")
     print(f"{'(b) GET unauthenticated DRF endpoint, same body size':<52}{baseline:>12.1f}")
     print(f"{'(b) GET /api/user/me with a valid access token':<52}{me:>12.1f}")
-    print(f"ratio (a) logins / hash checks = {logins / hashes:.3f}  (target >= 0.95, issue 12)")
-    print(f"ratio (b) me / unauthenticated = {me / baseline:.3f}  (target >= 0.80, issue 12)")
+    print(f"ratio (a) logins / hash checks = {logins / hashes:.3f}  (target >= 0.95)")
+    print(f"ratio (b) me / unauthenticated = {me / baseline:.3f}  (target >= 0.80)")
     print(f"ratio (c) logins via LDAP / logins on the local hash = {ldap_logins / local_logins:.3f}  (reported)")
 
 

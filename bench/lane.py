@@ -1,4 +1,4 @@
-"""Benchmark of the YunoHost lane (issue 4). Not a test.
+"""Benchmark of the YunoHost lane. Not a test.
 
 Run:  .venv/bin/python bench/lane.py [--ops 500] [--latency-ops 100]
 Needs PostgreSQL and Redis on 127.0.0.1 (scripts/test starts them). It (re)creates the

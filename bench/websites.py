@@ -1,4 +1,4 @@
-"""Benchmark of website provisioning (issue 9). Not a test.
+"""Benchmark of website provisioning. Not a test.
 
 Run:  .venv/bin/python bench/websites.py [--sites 50] [--round 25]
 Needs PostgreSQL and Redis on 127.0.0.1 (scripts/test starts them). It (re)creates the

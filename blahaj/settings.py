@@ -101,6 +101,8 @@ INSTALLED_APPS = [
     "mfa",
     "websites",
     "publishing",
+    "staff",
+    "legacy",
     "provisioning",
     "audit",
     "blahaj",
@@ -287,8 +289,8 @@ if TESTING and env_bool("BLAHAJ_FAST_HASHER", True):
 
 ACCOUNTS_REGISTRATION_OPEN = env_bool("ACCOUNTS_REGISTRATION_OPEN", True)
 ACCOUNTS_REQUIRE_APPROVAL = env_bool("ACCOUNTS_REQUIRE_APPROVAL", False)
-# Read by the seed-compatible routes (coming with the staff and seed work): true makes their
-# "user not found" answers indistinguishable from success.
+# Read by the legacy routes (legacy/views.py): true makes /request_password_reset answer an
+# unknown username like a known one, instead of 404 "User not found".
 ACCOUNTS_PREVENT_ENUMERATION = env_bool("ACCOUNTS_PREVENT_ENUMERATION", False)
 ACCOUNTS_CONFIRM_TOKEN_LIFETIME = env_int("ACCOUNTS_CONFIRM_TOKEN_LIFETIME", 48 * 3600)
 ACCOUNTS_RESET_TOKEN_LIFETIME = env_int("ACCOUNTS_RESET_TOKEN_LIFETIME", 2 * 3600)
@@ -340,7 +342,7 @@ OTP_WEBAUTHN_ALLOWED_ORIGINS = [
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 OTP_WEBAUTHN_HELPER_CLASS = "mfa.webauthn.Helper"
 OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = ""
-# For the upcoming user-made referral codes (the tiers work wires it).
+# Members may list and create their own referral codes, and invite within their tier's limit.
 REFERRALS_USER_CODES = env_bool("REFERRALS_USER_CODES", False)
 # Sign-up options (README, "Sign-up options an admin can turn on").
 INVITATIONS_TTL = env_int("INVITATIONS_TTL", 14 * 24 * 3600)

@@ -22,7 +22,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("api/user/", _namespace("accounts-api", "accounts.urls", "mfa.urls")),
-    path("api/", include("accounts.staff_urls")),
+    path("api/", include("staff.urls")),
     # The abuse defences' staff API and abuse reports: /api/network-blocks/, /api/abuse-reports/, ...
     path("api/", include("defences.urls")),
     path("api/", include("provisioning.urls")),
@@ -40,10 +40,9 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api_docs.html"),
         name="docs",
     ),
-    # The seed's routes: /login, /create_user, /request_password_reset, /reset_password.
-    path("", include("accounts.seed_urls")),
-    # The seed's website routes: /create_website, /confirm_site, /website_being_made.
-    path("", include("websites.seed_urls")),
+    # The legacy routes: /login, /create_user, /request_password_reset, /reset_password,
+    # /create_website, /confirm_site, /website_being_made.
+    path("", include("legacy.urls")),
     # A website's progress page: /websites/<id>/.
     path("", include("websites.page_urls")),
     # The member pages: /account/ (login, password, email, sessions; the login's second step).

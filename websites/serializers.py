@@ -12,7 +12,7 @@ from blahaj.serializers import StrictSerializer
 from . import content, selectors
 from .models import Website
 
-_GIT_URL_CAP = 500
+GIT_URL_CAP = 500
 
 
 class DeploySerializer(serializers.Serializer):
@@ -26,26 +26,7 @@ class DeploySerializer(serializers.Serializer):
 class WebsiteCreateSerializer(StrictSerializer):
     domain = serializers.CharField(max_length=253)
     kind = serializers.ChoiceField(choices=Website.Kind.choices, default=Website.Kind.SFTP)
-    git_url = serializers.CharField(required=False, allow_blank=True, default="", max_length=_GIT_URL_CAP)
-
-
-class SeedCreateWebsiteSerializer(StrictSerializer):
-    domain = serializers.CharField(max_length=253)
-    git_url = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, default="", max_length=_GIT_URL_CAP
-    )
-    sftp_access = serializers.BooleanField(required=False, allow_null=True, default=None)
-    ssg = serializers.BooleanField(required=False, default=False)
-    username = serializers.CharField(required=False, max_length=254)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        # The seed's flags, as a kind: a git URL makes a git site (an SSG one with "ssg").
-        git_url = attrs.get("git_url") or ""
-        attrs["git_url"] = git_url
-        attrs["kind"] = (Website.Kind.SSG if attrs.get("ssg") else Website.Kind.GIT) if git_url else Website.Kind.SFTP
-        if attrs.get("ssg") and not git_url:
-            raise serializers.ValidationError({"git_url": ["A static site generator site needs a git URL."]})
-        return attrs
+    git_url = serializers.CharField(required=False, allow_blank=True, default="", max_length=GIT_URL_CAP)
 
 
 class TokenSerializer(StrictSerializer):

@@ -1,4 +1,4 @@
-"""The website services: one per action, used by the API, the seed routes, the pages and the
+"""The website services: one per action, used by the API, the legacy routes, the pages and the
 admin alike. Keyword-only; each runs in one transaction, and what leaves the process (emails,
 lane messages, notifications) is queued for after its commit."""
 

@@ -53,7 +53,7 @@ def test_the_service_account_creates_users_and_nothing_else(api_client, service_
 
 def test_the_service_account_is_no_staff_and_never_on_yunohost(service_account, client):
     assert not service_account.is_staff and service_account.status == User.Status.ACTIVE
-    assert service_account.has_perm("accounts.create_user_via_seed")
+    assert service_account.has_perm("accounts.create_user_via_legacy_routes")
     assert not service_account.operations.exists() if hasattr(service_account, "operations") else True
     assert client.login(username="signup_frontend", password=PASSWORD)
     assert client.get("/admin/").status_code == 302  # to the admin's login

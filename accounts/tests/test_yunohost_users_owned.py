@@ -18,8 +18,6 @@ from provisioning.models import Operation, OwnedObject
 from provisioning.tests.conftest import emulator, run_lane, sha256  # noqa: F401 - fixture
 from provisioning.yunohost import get_client
 
-from .test_seed_routes import front_end  # noqa: F401 - fixture
-
 ADMINS_SECRET = "the admins' Secret 1"
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +46,7 @@ def test_the_api_sign_up_refuses_a_name_yunohost_has(admins_user, api, signup_bo
     _untouched(admins_user)
 
 
-def test_the_legacy_create_user_refuses_it_with_its_own_code(admins_user, front_end):  # noqa: F811
+def test_the_legacy_create_user_refuses_it_with_its_own_code(admins_user, front_end):
     response = front_end()
 
     assert response.status_code == 432, response.content

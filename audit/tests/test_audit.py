@@ -1,4 +1,4 @@
-"""The audit log: a row for each staff action through every door (API, admin, seed route,
+"""The audit log: a row for each staff action through every door (API, admin, legacy route,
 command), refusals kept although their transaction rolled back, nothing for members; the
 rows are append-only, read by staff in /api/audit/ and the admin, and pruned after
 AUDIT_RETENTION_DAYS."""
@@ -92,7 +92,7 @@ def test_a_refusal_in_the_admin_is_kept_although_its_transaction_rolled_back(cli
     assert entry.detail.startswith("invalid_status: ")
 
 
-def test_create_user_through_the_seed_route_is_a_row_of_the_seed_door(service_account, default_tier):
+def test_create_user_through_the_legacy_route_is_a_row_of_the_legacy_door(service_account, default_tier):
     client = APIClient()
     tokens = client.post("/login", {"username": service_account.username, "password": PASSWORD}, format="json").json()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
@@ -104,7 +104,7 @@ def test_create_user_through_the_seed_route_is_a_row_of_the_seed_door(service_ac
     )
 
     assert response.status_code == 201, response.content
-    assert rows(action="user.create") == [("signup_frontend", "seed", "user.create", "user:dana", "ok")]
+    assert rows(action="user.create") == [("signup_frontend", "legacy", "user.create", "user:dana", "ok")]
     assert AuditEntry.objects.get(action="user.create").detail == "tier starter"
 
 
@@ -295,6 +295,18 @@ def test_the_log_filters(staff_client, log, query, actions):
 
     assert response.status_code == 200
     assert [row["action"] for row in response.json()["results"]] == actions
+
+
+def test_the_door_filter_reads_the_legacy_door_by_its_former_name_too(staff_client, log, staff_user):
+    with audit.scope(door=audit.Door.LEGACY, user=staff_user):
+        audit.record(action="user.create", object="user:dana", detail="tier starter")
+
+    for door in ("legacy", "seed"):
+        response = staff_client.get(AUDIT, {"door": door})
+
+        assert response.status_code == 200, response.content
+        assert [(row["door"], row["object"]) for row in response.json()["results"]] == [("legacy", "user:dana")]
+    assert staff_client.get(AUDIT, {"door": "front"}).status_code == 400
 
 
 def test_since_takes_an_iso_instant(staff_client, log):

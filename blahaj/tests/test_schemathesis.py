@@ -36,7 +36,7 @@ def settings_override(settings):
     }
 
 
-# The seed-compatible routes (/login, /create_user, ...) keep the old front end's shapes, HTML
+# The legacy routes (/login, /create_user, ...) keep the old front end's shapes, HTML
 # pages for dead links included; their own tests pin them.
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application()).include(path_regex="^/api/")
 

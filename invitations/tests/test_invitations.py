@@ -1,4 +1,4 @@
-"""Invitations (issue: invitations by email): staff and, with REFERRALS_USER_CODES, members
+"""Invitations by email: staff and, with REFERRALS_USER_CODES, members
 invite an address; the emailed link opens the sign-up page for it, confirms it, skips approval
 and records the referral; it expires, is used once and can be cancelled."""
 

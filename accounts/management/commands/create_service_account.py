@@ -1,7 +1,7 @@
 """Create the sign-up front end's service account: `manage.py create_service_account NAME`.
 
 An active account that is not staff, has no second factor, is never created on YunoHost and
-cannot open the admin; its one permission, `accounts.create_user_via_seed`, lets it call
+cannot open the admin; its one permission, `accounts.create_user_via_legacy_routes`, lets it call
 /create_user (and it may log in at /login and manage its own tokens). The password is
 generated and printed once, or read from standard input with --password-stdin.
 """

@@ -1,4 +1,4 @@
-"""The seed's routes at the root (the HTTP contract, docs/api.md §2), tested the way
+"""The legacy routes at the root (the HTTP contract, docs/api.md §2), tested the way
 blahaj.land's sign-up front end uses them: its server logs in with a staff service account
 for each sign-up, posts the form to /create_user, and shows only the status and `error`."""
 
@@ -14,42 +14,15 @@ from rest_framework.test import APIClient
 
 from accounts import yunohost as lane
 from accounts.models import OneTimeToken, User
-from conftest import PASSWORD
+from accounts.tests.conftest import STRONG, link_path, link_token
+from conftest import FRONT_END_FORM, PASSWORD, legacy_login
 from provisioning.models import Operation
-
-from .conftest import STRONG, link_path, link_token
-
-FORM = {
-    "username": "dana",
-    "display_name": "Dana Scully",
-    "recovery_email": "dana@example.org",
-    "discord_username": "dana.s",
-}
-
-
-def seed_login(client, username: str, password: str = PASSWORD):
-    return client.post("/login", {"username": username, "password": password}, format="json")
-
-
-@pytest.fixture
-def front_end(service_account, default_tier):
-    """Like the front end's server: a fresh login of its service account before each /create_user."""
-
-    def sign_up(client=None, **form):
-        client = client or APIClient()
-        tokens = seed_login(client, service_account.username)
-        assert tokens.status_code == 200, tokens.content
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.json()['access_token']}")
-        return client.post("/create_user", {**FORM, **form}, format="json")
-
-    return sign_up
-
 
 # --- /login --------------------------------------------------------------------------------
 
 
 def test_login_answers_the_seeds_token_names(api_client, user):
-    response = seed_login(api_client, "alice")
+    response = legacy_login(api_client, "alice")
 
     assert response.status_code == 200
     body = response.json()
@@ -61,7 +34,7 @@ def test_login_answers_the_seeds_token_names(api_client, user):
 
 @pytest.mark.parametrize("username", ["alice", "nobody"])
 def test_a_bad_login_is_the_seeds_401(api_client, user, username):
-    response = seed_login(api_client, username, "wrong-password-x")
+    response = legacy_login(api_client, username, "wrong-password-x")
 
     assert response.status_code == 401
     assert response.json() == {
@@ -73,9 +46,9 @@ def test_a_bad_login_is_the_seeds_401(api_client, user, username):
 
 def test_login_locks_the_username_like_the_api(api_client, user):
     for _ in range(5):
-        assert seed_login(api_client, "alice", "wrong-password-x").status_code == 401
+        assert legacy_login(api_client, "alice", "wrong-password-x").status_code == 401
 
-    response = seed_login(api_client, "alice")
+    response = legacy_login(api_client, "alice")
 
     assert response.status_code == 429
     assert response.json()["code"] == "too_many_attempts"
@@ -114,10 +87,10 @@ def test_the_twenty_first_failed_login_in_a_minute_is_refused(api_client, user, 
 
 def test_login_and_api_login_share_the_failure_budget(api_client, user):
     for n in range(10):
-        seed_login(api_client, f"ghost{n}", "wrong-password-x")
+        legacy_login(api_client, f"ghost{n}", "wrong-password-x")
         api_client.post("/api/user/login", {"username": f"spook{n}", "password": "wrong-password-x"}, format="json")
 
-    assert seed_login(api_client, "alice").status_code == 429
+    assert legacy_login(api_client, "alice").status_code == 429
 
 
 def test_login_without_a_password_names_the_field(api_client):
@@ -152,7 +125,7 @@ def test_the_new_user_chooses_a_password_through_the_emailed_link(service_accoun
     tokens = api.post("/login", {"username": "signup_frontend", "password": PASSWORD}).json()
     api.client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
 
-    assert api.post("/create_user", FORM).status_code == 201
+    assert api.post("/create_user", FRONT_END_FORM).status_code == 201
 
     # The lane ran in this process too: the account is ready, and its welcome says how to get in.
     welcome, message = sorted(mailoutbox, key=lambda m: m.subject != "Your blahaj.land account is ready")
@@ -165,14 +138,14 @@ def test_the_new_user_chooses_a_password_through_the_emailed_link(service_accoun
     done = web.post(link_path(message), {"password": STRONG, "password_confirm": STRONG})
     assert done.status_code == 302, done.content
     assert passwords == ["dana"]
-    assert seed_login(APIClient(), "dana", STRONG).status_code == 200
+    assert legacy_login(APIClient(), "dana", STRONG).status_code == 200
     assert User.objects.get(username="dana").check_password(STRONG)
 
 
 def test_no_password_is_ever_generated_into_the_email(front_end, api, service_account, mailoutbox):
     tokens = api.post("/login", {"username": "signup_frontend", "password": PASSWORD}).json()
     api.client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
-    api.post("/create_user", FORM)
+    api.post("/create_user", FRONT_END_FORM)
 
     message = next(m for m in mailoutbox if m.subject.startswith("Choose the password"))
     assert "password:" not in message.body.lower()
@@ -245,7 +218,7 @@ def test_a_400_names_the_bad_field_in_ascii(front_end, form, error):
 
 def test_a_missing_field_is_named(front_end):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {seed_login(client, 'signup_frontend').json()['access_token']}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {legacy_login(client, 'signup_frontend').json()['access_token']}")
 
     response = client.post("/create_user", {"username": "dana", "display_name": "Dana"}, format="json")
 
@@ -254,7 +227,7 @@ def test_a_missing_field_is_named(front_end):
 
 
 def test_create_user_without_a_token_is_a_json_401(api_client, default_tier):
-    response = api_client.post("/create_user", FORM, format="json")
+    response = api_client.post("/create_user", FRONT_END_FORM, format="json")
 
     assert response.status_code == 401
     assert response["Content-Type"] == "application/json"
@@ -262,9 +235,9 @@ def test_create_user_without_a_token_is_a_json_401(api_client, default_tier):
 
 
 def test_create_user_with_a_members_token_is_a_json_403(api_client, user):
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {seed_login(api_client, 'alice').json()['access_token']}")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {legacy_login(api_client, 'alice').json()['access_token']}")
 
-    response = api_client.post("/create_user", FORM, format="json")
+    response = api_client.post("/create_user", FRONT_END_FORM, format="json")
 
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
@@ -280,7 +253,7 @@ def test_the_seed_routes_need_no_csrf_token(service_account):
 
     response = browser.post(
         "/create_user",
-        FORM,
+        FRONT_END_FORM,
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {tokens.json()['access_token']}",
     )

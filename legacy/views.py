@@ -1,10 +1,12 @@
-"""The seed's account routes at the site's root (docs/api.md §2): thin adapters over the services
-that section 1 uses, in the shapes blahaj.land's sign-up front end expects.
+"""The legacy routes at the site's root (docs/api.md §2): the old front end's routes, thin
+adapters over the services that sections 1 and 3 use, in the shapes blahaj.land's sign-up front
+end expects.
 
 That front end's server logs in with a staff service account, posts the form to /create_user
 and shows the person only the status and the `error` string. Hence: every answer is JSON (the
-one exception is a dead reset link, which a person opens in a browser), a 400's `error` names
-the bad field in plain ASCII, and the seed's own status codes (432) are kept.
+exceptions are the links a person opens in a browser: a dead reset or confirmation link), a
+400's `error` names the bad field in plain ASCII, and the old back end's own status codes (432,
+468) are kept.
 """
 
 from __future__ import annotations
@@ -15,24 +17,28 @@ from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import selectors, services
+from accounts.authentication import signed_in_user
+from accounts.models import User
+from accounts.throttling import CountsFailedLogins
 from blahaj.client_ip import client_ip
-from blahaj.errors import ApplicationError, NotFound
+from blahaj.errors import ApplicationError, Forbidden, NotFound
+from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.throttling import throttles
+from websites import emails as website_emails
+from websites import services as website_services
 
-from . import selectors, services
-from . import serializers_seed as io
-from .authentication import signed_in_user
-from .serializers import ErrorSerializer as ERROR
-from .service_accounts import IsStaffOrSeedCreator
-from .throttling import CountsFailedLogins
+from . import serializers as io
+from .permissions import IsStaffOrLegacyCreator
 
 # How the front end's form calls each field, for the sentence in `error`.
 FIELD_LABELS = {
@@ -43,7 +49,8 @@ FIELD_LABELS = {
     "discord_username": "Discord username",
     "password": "Password",
 }
-USERNAME_TAKEN = 432  # the seed's code; kept because the front end branches on it
+USERNAME_TAKEN = 432  # the old back end's code; kept because the front end branches on it
+DOMAIN_NOT_ALLOWED = 468  # the old back end's code; kept because the front end branches on it
 
 
 def ascii_sentence(text: str) -> str:
@@ -55,7 +62,7 @@ def ascii_sentence(text: str) -> str:
 
 def _name_the_field(body: dict) -> None:
     fields = body.get("fields") or {}
-    if "email" in fields:  # the seed calls it recovery_email
+    if "email" in fields:  # the old back end calls it recovery_email
         fields["recovery_email"] = fields.pop("email")
     if not fields:
         return
@@ -67,7 +74,7 @@ def _name_the_field(body: dict) -> None:
     body["error"] = message
 
 
-class SeedView(APIView):
+class LegacyView(APIView):
     """JSON only (no browsable API even with DEBUG), CSRF-exempt like every APIView (token or
     no authentication: no cookies), a refused or missing token is a 401."""
 
@@ -86,12 +93,12 @@ class SeedView(APIView):
         return response
 
 
-class PublicSeedView(SeedView):
+class PublicLegacyView(LegacyView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
 
-class SeedLoginView(CountsFailedLogins, PublicSeedView):
+class LegacyLoginView(CountsFailedLogins, PublicLegacyView):
     @extend_schema(
         request=io.SeedLoginSerializer,
         responses={
@@ -131,8 +138,8 @@ class SeedLoginView(CountsFailedLogins, PublicSeedView):
         return response
 
 
-class SeedCreateUserView(SeedView):
-    permission_classes = [IsStaffOrSeedCreator]
+class LegacyCreateUserView(LegacyView):
+    permission_classes = [IsStaffOrLegacyCreator]
     admits_service_accounts = True
 
     @extend_schema(
@@ -165,7 +172,7 @@ class SeedCreateUserView(SeedView):
         return response
 
 
-class SeedRequestResetView(PublicSeedView):
+class LegacyRequestResetView(PublicLegacyView):
     throttle_classes = throttles("email")  # one budget with /api/user/request-reset
 
     @extend_schema(
@@ -187,7 +194,7 @@ class SeedRequestResetView(PublicSeedView):
         return Response({"message": "Password reset link sent"})
 
 
-class SeedResetPasswordView(PublicSeedView):
+class LegacyResetPasswordView(PublicLegacyView):
     """The link of the seed's reset emails: on to the page that carries the token, where the
     person chooses the password. A GET changes nothing; the token stays unused."""
 
@@ -213,3 +220,87 @@ class SeedResetPasswordView(PublicSeedView):
             context = {"expired": expired, "form": None}
             return render(request._request, "accounts/link_invalid.html", context, status=410 if expired else 400)
         return HttpResponseRedirect(reverse("pages:password-reset-confirm", args=[token]))
+
+
+# --- Websites ------------------------------------------------------------------------------
+
+
+class LegacyCreateWebsiteView(LegacyView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=io.SeedCreateWebsiteSerializer,
+        responses={
+            200: io.MessageSerializer,
+            400: OpenApiResponse(ERROR, description="invalid domain or git URL; `error` names the field"),
+            401: ERROR,
+            403: OpenApiResponse(ERROR, description="`username` given by a member who is not staff"),
+            404: OpenApiResponse(ERROR, description="User not found"),
+            409: OpenApiResponse(ERROR, description="website_limit_reached, domain_taken"),
+            DOMAIN_NOT_ALLOWED: OpenApiResponse(ERROR, description="Domain not allowed for the tier"),
+        },
+        summary="Seed route: ask for a website; a confirmation link is mailed to its owner",
+    )
+    def post(self, request: Request) -> Response:
+        data = io.SeedCreateWebsiteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        owner = self._owner(request, data.validated_data.get("username"))
+        website_services.website_request(
+            owner=owner,
+            domain=data.validated_data["domain"],
+            kind=data.validated_data["kind"],
+            git_url=data.validated_data["git_url"],
+        )
+        return Response({"message": "Website setup confirmation link sent"})
+
+    def _owner(self, request: Request, username: str | None) -> User:
+        caller = signed_in_user(request)
+        if not username or username == caller.username:
+            return caller
+        if not request.user.is_staff:
+            raise Forbidden("Only staff may ask for a website for another user.")
+        owner = User.objects.filter(username=username.strip().lower()).first()
+        if owner is None:
+            raise NotFound("User not found", code="user_not_found")
+        return owner
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        if isinstance(exc, ApplicationError) and exc.code == "domain_not_allowed":
+            response.status_code = DOMAIN_NOT_ALLOWED
+            response.reason_phrase = "Domain Not Allowed"
+        return response
+
+
+class LegacyConfirmSiteView(PublicLegacyView):
+    """The link of the confirmation email: confirms (once) and goes on to the progress page.
+
+    A GET that changes state, because the seed's link is a GET: single-use and idempotent,
+    a second visit only says the site was confirmed already.
+    """
+
+    throttle_classes = throttles("lookup")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("token", str, required=True)],
+        responses={
+            302: OpenApiResponse(description="To /website_being_made"),
+            (400, "application/json"): OpenApiResponse(ERROR, description="Token not provided"),
+            (400, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="An HTML page: invalid link"),
+            (410, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="An HTML page: the link expired"),
+            (429, "application/json"): OpenApiResponse(ERROR, description="too many requests"),
+        },
+        summary="Seed route: open a website confirmation link",
+    )
+    def get(self, request: Request) -> HttpResponse:
+        token = request.query_params.get("token", "").strip()
+        if not token:
+            raise ApplicationError("Token not provided", code="token_missing")
+        try:
+            website, already = website_services.website_confirm(token=token)
+        except (website_services.TokenInvalid, website_services.TokenExpired) as error:
+            expired = isinstance(error, website_services.TokenExpired)
+            context = {"expired": expired}
+            return render(request._request, "websites/link_invalid.html", context, status=410 if expired else 400)
+        query = f"?site={website_emails.progress_key(website)}" + ("&already=1" if already else "")
+        return HttpResponseRedirect(reverse("websites-seed:website-being-made") + query)

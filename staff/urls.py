@@ -1,6 +1,8 @@
+"""The staff administration API's routes under /api/ (docs/api.md §3)."""
+
 from rest_framework.routers import SimpleRouter
 
-from .staff_views import StaffUserViewSet
+from .views import StaffUserViewSet
 
 router = SimpleRouter()
 # An optional slash, like /api/operations/: `/api/users/alice/approve` and `.../approve/`.

@@ -1,5 +1,5 @@
 """The staff user API, `/api/users/` (lookup: username; docs/api.md §3). Staff only: a member's
-token gets 403. Each verb calls one service, the same the seed route and the admin use."""
+token gets 403. Each verb calls one service, the same the legacy route and the admin use."""
 
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts import deletion, selectors
+from accounts import services as account_services
+from accounts.authentication import signed_in_user
+from accounts.models import User
 from blahaj.permissions import IsStaff
+from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.schema import StatusSerializer
 
-from . import deletion, selectors, services
-from . import serializers_staff as io
-from .authentication import signed_in_user
-from .models import User
-from .serializers import ErrorSerializer as ERROR
+from . import serializers as io
+from . import services
 
 SUCCESS = {"status": "success"}
 _409 = OpenApiResponse(ERROR, description="invalid_status: the account is not in a state that allows it")
@@ -85,7 +87,7 @@ class StaffUserViewSet(
     def create(self, request: Request) -> Response:
         data = io.StaffUserCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_create_by_staff(**data.validated_data, actor=signed_in_user(request))
+        user = account_services.user_create_by_staff(**data.validated_data, actor=signed_in_user(request))
         return Response(io.StaffUserSerializer(user).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, username: str) -> Response:
@@ -94,7 +96,7 @@ class StaffUserViewSet(
         data.is_valid(raise_exception=True)
         changes = dict(data.validated_data)
         new_status = changes.pop("status", None)
-        services.user_update(user=user, **changes)
+        account_services.user_update(user=user, **changes)
         if new_status is not None:
             services.user_set_status(user=user, status=new_status)
         return Response(io.StaffUserSerializer(user).data)
@@ -114,13 +116,13 @@ class StaffUserViewSet(
         user = self.get_object()
         data = io.StaffUserTierSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.user_set_tier(user=user, tier=data.validated_data["tier"])
+        account_services.user_set_tier(user=user, tier=data.validated_data["tier"])
         return Response(io.StaffUserSerializer(user).data)
 
     @extend_schema(request=None, responses={202: StatusSerializer, 409: _409}, summary="Mail the owner a reset link")
     @action(detail=True, methods=["post"], url_path="send-reset")
     def send_reset(self, request: Request, username: str) -> Response:
-        services.user_send_password_reset(user=self.get_object())
+        account_services.user_send_password_reset(user=self.get_object())
         return Response(SUCCESS, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -131,7 +133,7 @@ class StaffUserViewSet(
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, username: str) -> Response:
         user = self.get_object()
-        services.user_approve(user=user)
+        account_services.user_approve(user=user)
         return Response(io.StaffUserSerializer(user).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -144,7 +146,7 @@ class StaffUserViewSet(
         user = self.get_object()
         data = io.RejectSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.user_reject(user=user, reason=data.validated_data["reason"])
+        account_services.user_reject(user=user, reason=data.validated_data["reason"])
         return Response(SUCCESS)
 
 

@@ -7,10 +7,9 @@ from typing import Any
 
 from rest_framework import serializers
 
+from accounts.models import User
 from blahaj.serializers import StrictSerializer, TextCap
 from tiers.models import Tier
-
-from .models import User
 
 _TEXT: TextCap = {"max_length": 254}
 ORDERINGS = ["username", "-username", "date_joined", "-date_joined"]

@@ -1,4 +1,4 @@
-"""The seed's website routes: /create_website, /confirm_site, /website_being_made."""
+"""The legacy website routes: /create_website, /confirm_site, /website_being_made."""
 
 from __future__ import annotations
 

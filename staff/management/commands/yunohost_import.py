@@ -1,4 +1,4 @@
-"""Create accounts for the YunoHost users this service does not know yet (the seed's
+"""Create accounts for the YunoHost users this service does not know yet (the old back end's
 "update the DB with YunoHost users"). Safe to run again: known usernames are left alone."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import audit
-from accounts import services
 from blahaj.errors import ApplicationError
+from staff import services
 
 
 class Command(BaseCommand):
