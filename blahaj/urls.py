@@ -35,6 +35,8 @@ urlpatterns = [
     path("", include("websites.seed_urls")),
     # A website's progress page: /websites/<id>/.
     path("", include("websites.page_urls")),
+    # A member's websites: /account/websites/, /account/websites/new/, /account/websites/<id>/.
+    path("account/websites/", include("websites.member_urls")),
     # The member pages: /account/ (login, password, email, sessions).
     path("account/", include("accounts.member_urls")),
     # The public pages: /signup/, /confirm/<token>/, /password-reset/, /password_reset, ...
