@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -127,9 +126,7 @@ def website_new(request: HttpRequest) -> HttpResponse:
 # --- A site's page -------------------------------------------------------------------------------
 
 
-def _detail(
-    request: HttpRequest, website: Website, *, error: ApplicationError | None = None, **extra: Any
-) -> HttpResponse:
+def _detail(request: HttpRequest, website: Website, *, error: ApplicationError | None = None) -> HttpResponse:
     progress = selectors.website_progress(website)
     published = website.kind in publishing.PUBLISHED_KINDS
     moving = website.status in MOVING or (
@@ -149,7 +146,6 @@ def _detail(
         "deletable": website.status not in (Status.DELETING, Status.DELETED),
         "confirm_hours": max(1, settings.WEBSITES_CONFIRM_TOKEN_LIFETIME // 3600),
         "error": error,
-        **extra,
     }
     response = render(request, "websites/member/detail.html", context, status=error.status_code if error else 200)
     if isinstance(error, TooManyAttempts):
@@ -167,7 +163,8 @@ def website_detail(request: HttpRequest, website_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def website_check(request: HttpRequest, website_id: int) -> HttpResponse:
-    """ "Check now": the custom domain's TXT record, looked up in this request (as verify-domain)."""
+    """The "Check now" button: the custom domain's TXT record, looked up in this request (as
+    verify-domain)."""
     website = _own(request, website_id)
     if website is None:
         return _not_found(request)
@@ -185,7 +182,10 @@ def website_check(request: HttpRequest, website_id: int) -> HttpResponse:
             status_code=409,
         )
         return _detail(request, website, error=missing)
-    messages.success(request, f"{website.domain} is verified: we are setting up your site.")
+    if website.status == Status.PENDING_CONFIRMATION:
+        messages.success(request, f"{website.domain} is verified: open the link we emailed to set up your site.")
+    else:
+        messages.success(request, f"{website.domain} is verified: we are setting up your site.")
     return redirect("websites-member:detail", website_id=website.pk)
 
 

@@ -16,6 +16,7 @@ from provisioning.tests.conftest import sha256
 from publishing.models import Deploy
 from publishing.services import webhook_deliver
 from publishing.tests.conftest import sftp_server  # noqa: F401 - the emulator's SFTP door
+from websites import services
 from websites.models import Website
 from websites.tests.conftest import SITE, confirm_path, run_lane
 from websites.tests.test_dns import zone  # noqa: F401 - a real DNS server on 127.0.0.1
@@ -176,6 +177,24 @@ def test_requesting_a_site_on_the_form_mails_the_link_and_shows_the_site(member,
     assert "Waiting for you to open the confirmation link we emailed." in words
     listed = text(member.get(LIST))
     assert SITE in listed and "Pending confirmation" in listed
+
+
+def test_the_forms_are_csrf_protected(user, tasks_inline, emulator, mailoutbox):
+    browser = Browser()
+    browser.client = Client(enforce_csrf_checks=True)
+    page = browser.get(LOGIN)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html(page))
+    assert token
+    signed_in = browser.post(LOGIN, {"identifier": "alice", "password": PASSWORD, "csrfmiddlewaretoken": token[1]})
+    assert signed_in.status_code == 302
+
+    forged = browser.post(NEW, {"kind": "sftp", "name": "alice"})
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html(browser.get(NEW)))
+    assert token
+    sent = browser.post(NEW, {"kind": "sftp", "name": "alice", "csrfmiddlewaretoken": token[1]})
+
+    assert forged.status_code == 403
+    assert sent.status_code == 302 and Website.objects.get().domain == SITE
 
 
 def test_the_whole_address_typed_as_the_name_is_the_same_site(member):
@@ -378,6 +397,19 @@ def test_actions_share_the_apis_limits(member, user, mailoutbox, settings):
     assert second.status_code == 429 and int(second["Retry-After"]) > 0
     assert "Too many tries: wait 60 minutes and try again." in text(second)
     assert not Operation.objects.filter(kind="app.config_set").exists()
+
+
+def test_a_suspended_site_says_why_and_offers_no_reset_or_deploy(member, mailoutbox):
+    website = _live(member, mailoutbox)
+    services.website_suspend(website=website, reason="Phishing page reported.", actor=None)
+
+    page = member.get(detail(website))
+    refused = member.post(f"{detail(website)}reset/")
+
+    assert "Staff suspended this site" in text(page) and "Phishing page reported." in text(page)
+    assert f'href="{detail(website)}reset/"' not in html(page)
+    assert refused.status_code == 409 and 'data-code="website_suspended"' in html(refused)
+    assert "suspended" in text(member.get(LIST))
 
 
 def test_deleting_asks_first_and_removes_the_site_through_the_lane(member, emulator, mailoutbox):
