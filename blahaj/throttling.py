@@ -3,6 +3,7 @@ member, or per object of a detail view."""
 
 from __future__ import annotations
 
+from django.db.models import Model
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
@@ -66,13 +67,20 @@ class ScopedMemberThrottle(ScopedThrottle):
 class ScopedObjectThrottle(ScopedThrottle):
     """A per-object limit under `scope`, for a detail view's action, whoever asks (staff
     excepted). The object comes from the view's `get_object`, so somebody else's object is a
-    404 before anything counts: nobody spends another member's budget."""
+    404 before anything counts: nobody spends another member's budget. A page, which has no
+    DRF view, names the object it found itself (`target`): the budget is the same."""
+
+    def __init__(self, scope: str, target: Model | None = None) -> None:
+        self.target = target
+        super().__init__(scope)
 
     def get_cache_key(self, request: Request, view: APIView | None) -> str | None:
         user = request.user
         if user is not None and user.is_authenticated and user.is_staff:
             return None
-        target = view.get_object() if isinstance(view, GenericAPIView) else None
+        target = self.target
+        if target is None:
+            target = view.get_object() if isinstance(view, GenericAPIView) else None
         if target is None:
             return None
         return self.cache_format % {"scope": self.scope, "ident": f"{target._meta.label_lower}:{target.pk}"}

@@ -45,6 +45,8 @@ urlpatterns = [
     path("", include("legacy.urls")),
     # A website's progress page: /websites/<id>/.
     path("", include("websites.page_urls")),
+    # A member's websites: /account/websites/, /account/websites/new/, /account/websites/<id>/.
+    path("account/websites/", include("websites.member_urls")),
     # The member pages: /account/ (login, password, email, sessions; the login's second step).
     path("account/", _namespace("account", "accounts.member_urls", "mfa.member_urls")),
     # The public pages, one namespace (`pages:`) whose routes each app declares: /signup/,

@@ -19,8 +19,17 @@ class Publisher:
     def deploy(self, *, website: Website, reason: str) -> None:
         services.deploy_request(website=website, reason=reason)
 
+    def deploy_for_owner(self, *, website: Website) -> None:
+        services.deploy_for_owner(website=website)
+
+    def webhook_secret_rotate(self, *, website: Website) -> tuple[str, str]:
+        return services.webhook_secret_rotate(website=website)
+
     def pull(self) -> int:
         return services.deploys_pull()
+
+    def published(self, *, website: Website) -> bool:
+        return website.kind in services.PUBLISHED_KINDS
 
     def step_state(self, *, website: Website) -> str:
         return selectors.deploy_step_state(website=website)

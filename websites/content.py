@@ -24,8 +24,17 @@ class Publisher(Protocol):
     def deploy(self, *, website: Website, reason: str) -> None:
         """A deploy of the site, coalesced with a waiting one."""
 
+    def deploy_for_owner(self, *, website: Website) -> None:
+        """The owner's "deploy now": refused (ApplicationError) for an SFTP site or one not live."""
+
+    def webhook_secret_rotate(self, *, website: Website) -> tuple[str, str]:
+        """A new push webhook secret, the old one stops working: (url, secret), shown once."""
+
     def pull(self) -> int:
         """The beat's fallback pull: how many deploys were asked for."""
+
+    def published(self, *, website: Website) -> bool:
+        """Whether the site's content comes through deploys (a git or ssg site)."""
 
     def step_state(self, *, website: Website) -> str:
         """The "publish" step of the progress: waiting, pending, running, done or failed."""

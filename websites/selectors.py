@@ -41,6 +41,31 @@ def websites_visible(*, user: User) -> QuerySet[Website]:
     return queryset if user.is_staff else queryset.filter(owner=user)
 
 
+def websites_owned(*, user: User) -> QuerySet[Website]:
+    """A member's own sites, deleted ones left out (the member pages; staff included)."""
+    return Website.objects.select_related("owner").filter(owner=user).exclude(status=Status.DELETED)
+
+
+def websites_counted(*, owner_id: int) -> int:
+    """How many of the owner's sites count against the tier's `max_websites`: every one not deleted."""
+    return Website.objects.filter(owner_id=owner_id).exclude(status=Status.DELETED).count()
+
+
+def website_allowance(*, user: User) -> dict[str, Any]:
+    """What the member's tier allows and how much of it is used, told before the limit is hit."""
+    tier = user.tier
+    allowed = tier.max_websites if tier is not None else 0
+    used = websites_counted(owner_id=user.pk)
+    return {
+        "tier": tier.name if tier is not None else "",
+        "allowed": allowed,
+        "used": used,
+        "left": max(0, allowed - used),
+        "custom_domains": bool(tier and tier.custom_domains),
+        "base_domain": settings.YUNOHOST_DOMAIN,
+    }
+
+
 def website_from_key(key: str) -> Website | None:
     try:
         pk = signing.loads(key, salt=emails.PROGRESS_SALT)

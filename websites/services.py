@@ -22,7 +22,7 @@ from blahaj.errors import ApplicationError, Conflict, Gone
 from provisioning import services as lane_services
 from provisioning.models import Operation
 
-from . import content, dns, emails, lane, rules
+from . import content, dns, emails, lane, rules, selectors
 from .models import Website
 
 Status = Website.Status
@@ -95,8 +95,7 @@ def website_request(*, owner: User, domain: str, kind: str = Website.Kind.SFTP, 
         rules.domain_check_tier(domain, custom_domains=bool(tier and tier.custom_domains))
         if Website.objects.filter(domain__iexact=domain).exclude(status=Status.DELETED).exists():
             raise DomainTaken()
-        used = Website.objects.filter(owner_id=owner.pk).exclude(status=Status.DELETED).count()
-        if tier is None or used >= tier.max_websites:
+        if tier is None or selectors.websites_counted(owner_id=owner.pk) >= tier.max_websites:
             raise LimitReached()
         try:
             with transaction.atomic():

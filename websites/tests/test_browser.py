@@ -1,6 +1,7 @@
 """A website from request to live in a real browser (headless Chromium): the API request, the
 emailed confirmation link, the progress page that follows the lane's steps by itself, and the
-address and SFTP access once live. Screenshots under $BLAHAJ_ARTIFACTS/screenshots."""
+address and SFTP access once live; and the same asked for on the member's pages
+(/account/websites/). Screenshots under $BLAHAJ_ARTIFACTS/screenshots."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.db import connections
 from selenium.webdriver.common.by import By
 
 from accounts.tests.conftest import screenshots_taken  # noqa: F401 - the run lists the screenshots
-from accounts.tests.test_browser import browser, shoot, wait_for  # noqa: F401 - the Chromium fixture
+from accounts.tests.test_browser import browser, fill, heading, path_of, shoot, submit, wait_for  # noqa: F401 - the Chromium fixture
 from conftest import PASSWORD
 from provisioning.locks import lane_lock
 from websites.models import Website
@@ -83,3 +84,60 @@ def test_request_confirm_follow_the_progress_and_see_the_site_live(browser, site
     browser.get(link)  # the link again: already confirmed, nothing queued twice
     assert "already confirmed" in browser.find_element(By.ID, "already-confirmed").text
     shoot(browser, "website-03-already-confirmed")
+
+
+def _request(driver) -> None:
+    """Press the request form's button (not the first on the page: the navigation's "Log out")."""
+    before = driver.current_url
+    driver.find_element(By.CSS_SELECTOR, "#website-form button[type=submit]").click()
+    wait_for(
+        driver,
+        lambda d: (
+            d.execute_script("return document.readyState") == "complete"
+            and (d.current_url != before or d.find_elements(By.CSS_SELECTOR, ".errorlist"))
+        ),
+    )
+
+
+def test_a_member_requests_a_site_on_the_pages_and_follows_it_to_live(browser, site, user, mailoutbox):  # noqa: F811
+    browser.get(f"{site}/account/websites/")
+    assert path_of(browser.current_url) == "/account/login/"  # signed in only: the login first
+    fill(browser, identifier="alice", password=PASSWORD)
+    submit(browser)
+    assert path_of(browser.current_url) == "/account/websites/"
+    assert heading(browser) == "Your websites"
+    assert "allows 1 website" in browser.find_element(By.ID, "website-allowance").text
+    shoot(browser, "website-member-01-list")
+
+    browser.find_element(By.ID, "website-new").click()
+    assert heading(browser) == "Request a website"
+    fill(browser, name="Alice")
+    _request(browser)
+    assert "lower case" in browser.find_element(By.ID, "id_name_error").text  # named next to its field
+    assert browser.switch_to.active_element.get_attribute("name") == "name"
+    shoot(browser, "website-member-02-form-error")
+    fill(browser, name="alice")
+    _request(browser)
+
+    website = Website.objects.get()
+    assert path_of(browser.current_url) == f"/account/websites/{website.pk}/"
+    assert heading(browser) == "alice.blahaj.land"
+    assert "We emailed you a link to confirm" in browser.find_element(By.CSS_SELECTOR, ".notice").text
+    assert browser.find_element(By.ID, "website-status").get_attribute("data-status") == "pending_confirmation"
+    shoot(browser, "website-member-03-requested")
+
+    found = re.search(r"https?://\S+", mailoutbox[-1].body)
+    assert found is not None, mailoutbox[-1].body
+    browser.get(found.group(0))  # the emailed link: the site is confirmed
+    run_lane()
+    browser.get(f"{site}/account/websites/{website.pk}/")
+    assert browser.find_element(By.ID, "website-status").text == "Your website is online."
+    assert browser.find_element(By.ID, "sftp-username").text == "my_webapp"
+    assert browser.find_element(By.ID, "website-reset").is_displayed()
+    errors = [
+        e
+        for e in browser.get_log("browser")
+        if e["level"] == "SEVERE" and "favicon" not in e["message"] and "status of 400" not in e["message"]
+    ]
+    assert errors == []  # no script error, no refused inline code (CSP); the form's 400 was meant
+    shoot(browser, "website-member-04-live")

@@ -1,0 +1,333 @@
+"""A member's websites on their pages (docs/api.md §4): `/account/websites/` (the list and what
+the tier allows), `/account/websites/new/` (the request form) and `/account/websites/<id>/` (its
+progress, its DNS record, its SFTP access, its deploys and its actions).
+
+Signed in only (else `LOGIN_URL` with `?next=`); a site that is not the member's own is a 404, as
+in the API. Each action calls the service the API calls, under the same rate limits on the same
+cache keys (a page and an API call share one budget). Plain forms, no JavaScript needed: a
+success redirects to the site's page with a notice (POST-redirect-GET); a refusal shows the
+site's page again, with the service's sentence and status. Actions that cannot be undone (a new
+SFTP password, a reset, a deletion, a new webhook secret) ask first: a GET shows what happens and
+a button, the POST acts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import User
+from blahaj.errors import ApplicationError, TooManyAttempts
+from blahaj.throttling import ScopedIPThrottle, ScopedMemberThrottle, ScopedObjectThrottle, ScopedThrottle
+
+from . import content, emails, selectors, services
+from .forms import WebsiteRequestForm
+from .models import Website
+
+Status = Website.Status
+# States in which the page's progress moves by itself (the lane or a worker is at it).
+MOVING = (Status.PROVISIONING, Status.DELETING)
+
+
+def _member(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):  # login_required let only a signed-in account through
+        raise Http404
+    return user
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return render(request, "websites/member/not_found.html", status=404)
+
+
+def _own(request: HttpRequest, website_id: int) -> Website | None:
+    return selectors.websites_owned(user=_member(request)).filter(pk=website_id).first()
+
+
+def _throttled(request: HttpRequest, throttles: list[ScopedThrottle]) -> TooManyAttempts | None:
+    """The API's limits for this action (every one counts the request, as DRF's do)."""
+    waits = [
+        throttle.wait()
+        for throttle in throttles
+        if not throttle.allow_request(request, None)  # type: ignore[arg-type]  # reads the user and the address only
+    ]
+    if not waits:
+        return None
+    retry_after = max(1, math.ceil(max((wait or 60) for wait in waits)))
+    minutes = math.ceil(retry_after / 60)
+    message = f"Too many tries: wait {minutes} minute{'s' if minutes != 1 else ''} and try again."
+    return TooManyAttempts(retry_after=retry_after, message=message)
+
+
+def _verify_throttles(website: Website) -> list[ScopedThrottle]:
+    return [
+        ScopedIPThrottle("lookup"),
+        ScopedMemberThrottle("verify_domain"),
+        ScopedObjectThrottle("verify_domain_site", target=website),
+    ]
+
+
+def _action_throttles(website: Website) -> list[ScopedThrottle]:
+    return [ScopedMemberThrottle("website_action"), ScopedObjectThrottle("website_action_site", target=website)]
+
+
+# --- The list and the request form ---------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def website_list(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    context = {
+        "websites": selectors.websites_owned(user=member).order_by("domain"),
+        "allowance": selectors.website_allowance(user=member),
+    }
+    return render(request, "websites/member/list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def website_new(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    allowance = selectors.website_allowance(user=member)
+    form = WebsiteRequestForm(
+        request.POST if request.method == "POST" else None, custom_domains=allowance["custom_domains"]
+    )
+    status = None
+    if form.is_valid():
+        try:
+            website = services.website_request(owner=member, **form.request_arguments())
+        except ApplicationError as error:
+            form.show(error)
+            status = error.status_code
+            allowance = selectors.website_allowance(user=member)  # the limit may have been reached meanwhile
+        else:
+            messages.success(
+                request,
+                f"We emailed you a link to confirm {website.domain}: open it to start setting up the site, "
+                "then follow its progress here.",
+            )
+            return redirect("websites-member:detail", website_id=website.pk)
+    form.focus_first_error()
+    context = {"form": form, "allowance": allowance}
+    return render(request, "websites/member/new.html", context, status=status or (400 if form.errors else 200))
+
+
+# --- A site's page -------------------------------------------------------------------------------
+
+
+def _detail(request: HttpRequest, website: Website, *, error: ApplicationError | None = None) -> HttpResponse:
+    progress = selectors.website_progress(website)
+    published = content.publisher().published(website=website)
+    moving = website.status in MOVING or (
+        published and content.publisher().step_state(website=website) in ("pending", "running")
+    )
+    context = {
+        "website": website,
+        "progress": progress,
+        "key": emails.progress_key(website),
+        "moving": moving,
+        "live": website.status == Status.LIVE,
+        "published": published,
+        "webhook_url": content.publisher().webhook_url(website=website) if published else None,
+        "needs_verification": website.is_custom_domain
+        and website.verified_at is None
+        and website.status not in (Status.DELETING, Status.DELETED),
+        "deletable": website.status not in (Status.DELETING, Status.DELETED),
+        "confirm_hours": max(1, settings.WEBSITES_CONFIRM_TOKEN_LIFETIME // 3600),
+        "error": error,
+    }
+    response = render(request, "websites/member/detail.html", context, status=error.status_code if error else 200)
+    if isinstance(error, TooManyAttempts):
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+@require_GET
+@login_required
+def website_detail(request: HttpRequest, website_id: int) -> HttpResponse:
+    website = _own(request, website_id)
+    return _detail(request, website) if website is not None else _not_found(request)
+
+
+@require_POST
+@login_required
+def website_check(request: HttpRequest, website_id: int) -> HttpResponse:
+    """The "Check now" button: the custom domain's TXT record, looked up in this request (as
+    verify-domain)."""
+    website = _own(request, website_id)
+    if website is None:
+        return _not_found(request)
+    if limited := _throttled(request, _verify_throttles(website)):
+        return _detail(request, website, error=limited)
+    try:
+        found = services.website_verify_domain(website=website)
+    except ApplicationError as error:
+        return _detail(request, website, error=error)
+    if not found:
+        missing = ApplicationError(
+            f"We did not find the TXT record {website.verification_record} with your site's value yet. "
+            "A new record can take a few minutes to reach DNS: check again a little later.",
+            code="domain_not_verified",
+            status_code=409,
+        )
+        return _detail(request, website, error=missing)
+    if website.status == Status.PENDING_CONFIRMATION:
+        messages.success(request, f"{website.domain} is verified: open the link we emailed to set up your site.")
+    else:
+        messages.success(request, f"{website.domain} is verified: we are setting up your site.")
+    return redirect("websites-member:detail", website_id=website.pk)
+
+
+@require_POST
+@login_required
+def website_deploy(request: HttpRequest, website_id: int) -> HttpResponse:
+    website = _own(request, website_id)
+    if website is None:
+        return _not_found(request)
+    try:
+        content.publisher().deploy_for_owner(website=website)
+    except ApplicationError as error:
+        return _detail(request, website, error=error)
+    messages.success(request, "A deploy is on its way: we clone your repository, build and publish it.")
+    return redirect("websites-member:detail", website_id=website.pk)
+
+
+# --- Actions with a confirmation step ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    title: str
+    explanation: str
+    button: str
+    done: str
+
+
+ACTIONS = {
+    "sftp-password": Action(
+        title="A new SFTP password for {domain}?",
+        explanation="We set a new password on your site's SFTP login and email it to you. "
+        "The current password stops working once the new one is set.",
+        button="Yes, set a new SFTP password",
+        done="A new SFTP password is on its way: we email it to you once it is set.",
+    ),
+    "reset": Action(
+        title="Reset {domain}?",
+        explanation="Every file of your site is wiped and the site goes back to how it started. "
+        "This cannot be undone: keep a copy of anything you need first.",
+        button="Yes, reset my site",
+        done="Your site is being reset: its files go back to how it started.",
+    ),
+    "delete": Action(
+        title="Delete {domain}?",
+        explanation="Your site and its files are removed from the server and its address is free again. "
+        "This cannot be undone.",
+        button="Yes, delete my site",
+        done="{domain} is being deleted.",
+    ),
+    "webhook-secret": Action(
+        title="A new webhook secret for {domain}?",
+        explanation="We make a new secret for your repository's push webhook and show it once, on the next page. "
+        "The current secret stops working: give the new one to your forge's webhook.",
+        button="Yes, make a new secret",
+        done="",
+    ),
+}
+
+
+def _confirm(request: HttpRequest, website: Website, name: str) -> HttpResponse:
+    action = ACTIONS[name]
+    context = {
+        "website": website,
+        "name": name,
+        "title": action.title.format(domain=website.domain),
+        "explanation": action.explanation,
+        "button": action.button,
+    }
+    return render(request, "websites/member/confirm.html", context)
+
+
+def _done(request: HttpRequest, website: Website, name: str) -> HttpResponse:
+    messages.success(request, ACTIONS[name].done.format(domain=website.domain))
+    return redirect("websites-member:detail", website_id=website.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def website_sftp_password(request: HttpRequest, website_id: int) -> HttpResponse:
+    website = _own(request, website_id)
+    if website is None:
+        return _not_found(request)
+    if request.method == "GET":
+        return _confirm(request, website, "sftp-password")
+    if limited := _throttled(request, _action_throttles(website)):
+        return _detail(request, website, error=limited)
+    try:
+        services.website_sftp_password_rotate(website=website)
+    except ApplicationError as error:
+        return _detail(request, website, error=error)
+    return _done(request, website, "sftp-password")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def website_reset(request: HttpRequest, website_id: int) -> HttpResponse:
+    website = _own(request, website_id)
+    if website is None:
+        return _not_found(request)
+    if request.method == "GET":
+        return _confirm(request, website, "reset")
+    if limited := _throttled(request, _action_throttles(website)):
+        return _detail(request, website, error=limited)
+    try:
+        services.website_reset(website=website)
+    except ApplicationError as error:
+        return _detail(request, website, error=error)
+    return _done(request, website, "reset")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def website_delete(request: HttpRequest, website_id: int) -> HttpResponse:
+    website = _own(request, website_id)
+    if website is None:
+        return _not_found(request)
+    if request.method == "GET":
+        return _confirm(request, website, "delete")
+    try:
+        deleted = services.website_delete(website=website)
+    except ApplicationError as error:
+        return _detail(request, website, error=error)
+    # Gone at once when nothing was on the server yet; else the list shows it being deleted.
+    gone = deleted.status == Status.DELETED
+    messages.success(
+        request, f"{website.domain} is deleted." if gone else ACTIONS["delete"].done.format(domain=website.domain)
+    )
+    return redirect("websites-member:list")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+@never_cache
+def website_webhook_secret(request: HttpRequest, website_id: int) -> HttpResponse:
+    """The new secret is shown in this answer only (never stored in the clear, never redirected
+    through a notice): the page is not cached."""
+    website = _own(request, website_id)
+    if website is None:
+        return _not_found(request)
+    if request.method == "GET":
+        return _confirm(request, website, "webhook-secret")
+    try:
+        url, secret = content.publisher().webhook_secret_rotate(website=website)
+    except ApplicationError as error:
+        return _detail(request, website, error=error)
+    return render(request, "websites/member/webhook_secret.html", {"website": website, "url": url, "secret": secret})
