@@ -29,6 +29,7 @@ import audit
 
 from . import services
 from .models import StaffNotice, User
+from .services.records import _user_save
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def email_mark_undeliverable(*, email: str, reason: str, esp: str) -> list[User]
     for user in users:
         user.email_undeliverable_at, user.email_undeliverable_reason = now, reason[:200]
         # Through the services' save: every process drops its cached copy of the account.
-        services._user_save(user, fields=["email_undeliverable_at", "email_undeliverable_reason"])
+        _user_save(user, fields=["email_undeliverable_at", "email_undeliverable_reason"])
         audit.record(action="user.email.undeliverable", object=f"user:{user.username}", detail=f"{esp}: {reason}")
         services.staff_notice_record(
             kind=StaffNotice.Kind.EMAIL_UNDELIVERABLE,

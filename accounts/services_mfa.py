@@ -3,7 +3,7 @@ it off, recovery codes, security keys (WebAuthn: adding, using, removing), the a
 step, and the front end's service account.
 
 A wrong code (or a security key's answer that does not verify) counts against the same per-account budget as a wrong password
-(services._record_failure): past ACCOUNTS_LOGIN_MAX_FAILURES the account is locked out of
+(accounts/services/lockout.py): past ACCOUNTS_LOGIN_MAX_FAILURES the account is locked out of
 both for ACCOUNTS_LOGIN_LOCKOUT (429 too_many_attempts).
 """
 
@@ -19,10 +19,16 @@ from django.utils import timezone
 from django_otp.models import Device
 
 import audit
-from blahaj.errors import ApplicationError, Conflict, Forbidden, NotFound
+from blahaj.errors import ApplicationError, Conflict, Forbidden, NotFound, TooManyAttempts
 
 from . import login_sessions, mfa, services, tokens, webauthn
 from .models import LoginSession, OneTimeToken, User
+from .services.links import _one_time_token_check, _one_time_token_use
+from .services.lockout import _check_lockout, _clear_failures, _lockout_ident, _record_failure
+from .services.passwords import _password_errors
+from .services.records import _invalid, _judge, _lower_case_username, _user_save
+from .services.registration import _taken
+from .validators import normalize_email
 
 logger = logging.getLogger(__name__)
 
@@ -55,19 +61,19 @@ class WrongKey(ApplicationError):
 
 
 def _ident(user: User) -> str:
-    return services._lockout_ident("", user)
+    return _lockout_ident("", user)
 
 
 def _spend_code(user: User, code: str, *, error: type[ApplicationError]) -> Device:
     """The device that accepted `code`, or a counted failure (and `error`, or 429 once over)."""
     ident = _ident(user)
-    services._check_lockout(ident)
+    _check_lockout(ident)
     device = mfa.check_code(user, code)
     if device is None:
-        services._record_failure(ident)
-        services._check_lockout(ident)  # this failure may be the one that locks
+        _record_failure(ident)
+        _check_lockout(ident)  # this failure may be the one that locks
         raise error()
-    services._clear_failures(ident)
+    _clear_failures(ident)
     return device
 
 
@@ -81,16 +87,16 @@ def user_login_mfa(*, mfa_token: str, code: str, ip: str | None = None, user_age
     A wrong code leaves the mfa_token alive (the person may mistype), but counts like a wrong
     password; the lockout ends it. A used, unknown or expired mfa_token: 400 token_invalid / 410.
     """
-    token = services._one_time_token_check(raw=mfa_token, purpose=OneTimeToken.Purpose.MFA)
+    token = _one_time_token_check(raw=mfa_token, purpose=OneTimeToken.Purpose.MFA)
     user = token.user
     if not services.login_allowed(user):
         raise services.TokenInvalid()
     try:
         _spend_code(user, code, error=InvalidCode)
-    except services.TooManyAttempts:
+    except TooManyAttempts:
         OneTimeToken.objects.filter(pk=token.pk).delete()
         raise
-    services._one_time_token_use(token)
+    _one_time_token_use(token)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     session = login_sessions.session_start(user=user, kind=LoginSession.Kind.API, ip=ip, user_agent=user_agent)
     return tokens.issue_for_user(user, session_id=str(session.public_id), factors=tokens.WITH_SECOND_FACTOR)
@@ -129,7 +135,7 @@ def totp_confirm(*, user: User, code: str, issue_tokens: bool = True) -> dict[st
     again. The pages and the admin keep their session, which they mark verified themselves.
     """
     ident = _ident(user)
-    services._check_lockout(ident)
+    _check_lockout(ident)
     with transaction.atomic():
         User.objects.select_for_update().only("pk").get(pk=user.pk)
         if mfa.pending_totp(user) is None:
@@ -141,10 +147,10 @@ def totp_confirm(*, user: User, code: str, issue_tokens: bool = True) -> dict[st
             codes = mfa.recovery_codes_replace(user)
             services.user_revoke_all_tokens(user=user)
     if confirmed:
-        services._clear_failures(ident)
+        _clear_failures(ident)
     else:
-        services._record_failure(ident)
-        services._check_lockout(ident)
+        _record_failure(ident)
+        _check_lockout(ident)
         raise WrongCode()
     logger.info("Account %s turned TOTP on.", user.username)
     if not issue_tokens:
@@ -172,10 +178,10 @@ def totp_remove(*, user: User, code: str = "", password: str = "") -> None:
         _spend_code(user, code, error=WrongCode)
     else:
         ident = _ident(user)
-        services._check_lockout(ident)
+        _check_lockout(ident)
         if not User.objects.get(pk=user.pk).check_password(password):
-            services._record_failure(ident)
-            services._check_lockout(ident)
+            _record_failure(ident)
+            _check_lockout(ident)
             raise ApplicationError("The password is wrong.", code="invalid_password", fields={"password": ["Wrong."]})
     with transaction.atomic():
         mfa.remove_totp(user)
@@ -242,7 +248,7 @@ def key_register_complete(
 
 def key_verify_begin(*, user: User) -> tuple[dict[str, Any], dict[str, Any]]:
     """Options naming the account's keys for the browser to sign, and the state to keep."""
-    services._check_lockout(_ident(user))
+    _check_lockout(_ident(user))
     if not webauthn.has_key(user):
         raise Conflict("This account has no security key.", code="no_security_key")
     return webauthn.authenticate_begin(user)
@@ -252,16 +258,16 @@ def key_verify(*, user: User, state: dict[str, Any] | None, data: Any) -> Device
     """The key that signed the challenge (the login's second step or the admin's, like
     session_verify), or WrongKey counted like a wrong code / 429 once over."""
     ident = _ident(user)
-    services._check_lockout(ident)
+    _check_lockout(ident)
     try:
         if not state:
             raise webauthn.CeremonyFailed()
         device = webauthn.authenticate_complete(user, state=state, data=data)
     except webauthn.CeremonyFailed:
-        services._record_failure(ident)
-        services._check_lockout(ident)
+        _record_failure(ident)
+        _check_lockout(ident)
         raise WrongKey() from None
-    services._clear_failures(ident)
+    _clear_failures(ident)
     return device
 
 
@@ -329,29 +335,29 @@ def service_account_create(*, username: str, password: str, email: str = "") -> 
     username = username.strip()
     email = email.strip() or f"{username}@service.invalid"
     user = User(
-        username=services._lower_case_username(username),
+        username=_lower_case_username(username),
         display_name="Service account",
-        email=services.normalize_email(email),
+        email=normalize_email(email),
         status=User.Status.ACTIVE,
         confirmed_at=timezone.now(),
         tier_id=User.objects.default_tier_id(),
         is_service_account=True,
     )
-    services._judge(user, fields=["username", "display_name", "email"])
+    _judge(user, fields=["username", "display_name", "email"])
     if existing := User.objects.filter(username=user.username).first():
         if existing.is_service_account:
             raise Conflict(f"{user.username} is already a service account.", code="service_account_exists")
         raise Conflict(f"{user.username} is a member's account, not a service account.", code="username_taken")
-    if conflict := services._taken(user):
+    if conflict := _taken(user):
         raise conflict
-    if password_errors := services._password_errors(user=user, password=password):
-        raise services._invalid({"password": password_errors})
+    if password_errors := _password_errors(user=user, password=password):
+        raise _invalid({"password": password_errors})
     user.set_password(password)
     try:
         with transaction.atomic():
             user.save()
     except IntegrityError:
-        raise services._taken(user) or Conflict("Please try again.", code="conflict") from None
+        raise _taken(user) or Conflict("Please try again.", code="conflict") from None
     user.user_permissions.add(seed_permission())
     logger.info("Service account %s created.", user.username)
     return user
@@ -378,9 +384,7 @@ def service_account_convert(*, username: str) -> User:
     user.is_staff = user.is_superuser = False
     user.is_service_account = True
     user.revoke_tokens()
-    services._user_save(
-        user, fields=["is_staff", "is_superuser", "is_service_account", "tokens_valid_after"], cutoff_moved=True
-    )
+    _user_save(user, fields=["is_staff", "is_superuser", "is_service_account", "tokens_valid_after"], cutoff_moved=True)
     mfa.remove_all(user)  # a program cannot answer a code
     user.user_permissions.add(seed_permission())
     logger.info("Account %s converted to a service account.", user.username)

@@ -1,0 +1,92 @@
+"""Importing YunoHost's users."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+import audit
+from blahaj.errors import ApplicationError
+from provisioning import services as provisioning_services
+
+from ..models import User
+from ..validators import normalize_email
+from .records import _email_in_use, _judge
+
+
+class LaneBusy(ApplicationError):
+    status_code = 503
+    code = "lane_busy"
+    message = "The YunoHost lane stayed busy; try again in a moment."
+
+
+@dataclass
+class ImportSummary:
+    created: list[str] = field(default_factory=list)
+    already_there: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # username: why
+
+
+def _yunohost_users() -> dict[str, dict[str, Any]]:
+    """`user list`, read while holding the lane: no operation of ours runs meanwhile."""
+    try:
+        users = provisioning_services.yunohost_users()
+    except provisioning_services.YunohostReadFailed as error:
+        raise ApplicationError(f"YunoHost could not list its users: {error}", code="yunohost_error") from None
+    if users is None:
+        raise LaneBusy()
+    return users
+
+
+def _imported_user(username: str, info: dict[str, Any]) -> User:
+    # The recovery email is unknown to YunoHost: the account's own mailbox stands in for it
+    # (a reset link then reaches the person through their blahaj.land mail).
+    mail = info.get("mail") or f"{username}@{settings.YUNOHOST_DOMAIN}"
+    user = User(
+        username=username,
+        display_name=(info.get("fullname") or username).strip()[:30],
+        email=normalize_email(mail),
+        status=User.Status.ACTIVE,
+        confirmed_at=timezone.now(),
+        tier_id=User.objects.default_tier_id(),
+        on_yunohost=True,
+    )
+    _judge(user, fields=["username", "display_name", "email"])
+    if conflict := _email_in_use(user):
+        raise conflict
+    user.set_unusable_password()  # YunoHost has the password; a reset sets ours (and theirs)
+    return user
+
+
+@audit.audited(
+    "user.import",
+    target=lambda _, __: "yunohost",
+    detail=lambda kwargs, summary: (
+        ("dry run: " if kwargs.get("dry_run") else "")
+        + f"created {len(summary.created)}, already there {len(summary.already_there)}, skipped {len(summary.skipped)}"
+    ),
+)
+def users_import_from_yunohost(*, dry_run: bool = False) -> ImportSummary:
+    """Create, as active accounts, the YunoHost users we have no account for. Idempotent."""
+    summary = ImportSummary()
+    known = set(User.objects.values_list("username", flat=True))
+    for username, info in sorted(_yunohost_users().items()):
+        if username in known:
+            summary.already_there.append(username)
+            continue
+        try:
+            user = _imported_user(username, info)
+            if not dry_run:
+                with transaction.atomic():
+                    user.save()
+                    # Staff's word: from now on the service may change and delete this user.
+                    provisioning_services.users_adopt(usernames=[username])
+        except (ApplicationError, IntegrityError) as error:
+            summary.skipped[username] = error.message if isinstance(error, ApplicationError) else "already taken"
+            continue
+        summary.created.append(username)
+    return summary
