@@ -16,12 +16,13 @@ from rest_framework.response import Response
 from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError
 from blahaj.throttling import throttles
+from blahaj.views import SUCCESS, validated
 
 from .. import defences, selectors, services
 from .. import serializers_registration as io
 from ..serializers import StatusSerializer
 from . import pages
-from .base import ERROR, SUCCESS, PublicView, _429
+from .base import ERROR, PublicView, _429
 
 
 class EmailExistsView(PublicView):
@@ -33,9 +34,8 @@ class EmailExistsView(PublicView):
         summary="Is this recovery email already used? (case-insensitive)",
     )
     def post(self, request: Request) -> Response:
-        data = io.EmailSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return Response({"exists": selectors.user_email_exists(email=data.validated_data["email"])})
+        data = validated(io.EmailSerializer, request)
+        return Response({"exists": selectors.user_email_exists(email=data["email"])})
 
 
 class PasswordStrengthView(PublicView):
@@ -47,9 +47,8 @@ class PasswordStrengthView(PublicView):
         summary="Would `register` accept this password? Score and hints",
     )
     def post(self, request: Request) -> Response:
-        data = io.PasswordStrengthInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return Response(asdict(selectors.password_strength_for(**data.validated_data)))
+        data = validated(io.PasswordStrengthInputSerializer, request)
+        return Response(asdict(selectors.password_strength_for(**data)))
 
 
 class RegisterView(PublicView):
@@ -67,9 +66,7 @@ class RegisterView(PublicView):
         summary="Sign up; a confirmation email is sent",
     )
     def post(self, request: Request) -> Response:
-        data = io.RegisterSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
+        fields = validated(io.RegisterSerializer, request)
         challenge = fields.pop("challenge")
         defences.user_register_screened(
             client_ip=client_ip(request),
@@ -100,9 +97,8 @@ class ResendConfirmView(PublicView):
         summary="Mail a new confirmation link (same answer for any address)",
     )
     def post(self, request: Request) -> Response:
-        data = io.EmailSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.user_request_confirmation(email=data.validated_data["email"])
+        data = validated(io.EmailSerializer, request)
+        services.user_request_confirmation(email=data["email"])
         return Response(SUCCESS)
 
 
