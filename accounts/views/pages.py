@@ -1,4 +1,6 @@
-"""The server-rendered public pages (docs/api.md §4): sign-up, confirmation, password reset.
+"""The server-rendered public pages (docs/api.md §4): sign-up, confirmation, password reset;
+and how every page answers (`_form_page`, `service_form_page`, `_link_invalid`,
+`too_many_requests`).
 
 They call the same services as the API and get the same per-IP limits, on the same cache
 keys: a page submission and an API call from one address share one budget.
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -18,7 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from blahaj.client_ip import client_ip
-from blahaj.errors import ApplicationError
+from blahaj.errors import ApplicationError, TooManyAttempts
 from blahaj.throttling import ScopedIPThrottle
 
 from .. import defences, services
@@ -32,7 +34,10 @@ from ..forms import (
 )
 from ..models import User
 
-_TOKEN_ERRORS = (services.TokenInvalid, services.TokenExpired)
+# What a dead link raises: unknown or used (400), expired (410).
+TOKEN_ERRORS = (services.TokenInvalid, services.TokenExpired)
+
+T = TypeVar("T")
 
 
 def too_many_requests(request: HttpRequest, wait: float | None) -> HttpResponse:
@@ -59,11 +64,46 @@ def _form_page(
     return render(request, template, {"form": form, **context}, status=status)
 
 
-def _link_invalid(request: HttpRequest, code: str, *, confirmation: bool) -> HttpResponse:
-    """A dead link: say why, and offer the way to a new one (a form, for confirmation)."""
+def service_form_page(
+    request: HttpRequest,
+    form: ServiceForm,
+    template: str,
+    *,
+    act: Callable[[], T],
+    done: Callable[[T], HttpResponse],
+    lockout_on_form: bool = False,
+    refusal_status: bool = False,
+    **context: Any,
+) -> HttpResponse:
+    """A form whose valid submission calls one service, `act` (it reads `form.cleaned_data`):
+    `done(result)` answers its success. Otherwise the form again: a refusal next to its field
+    (400; its own status with `refusal_status`), and the account's login lockout on the "too
+    many requests" page (with `lockout_on_form`, next to the form, 429)."""
+    status: int | None = None
+    if form.is_valid():
+        try:
+            result = act()
+        except TooManyAttempts as error:
+            if not lockout_on_form:
+                return too_many_requests(request, error.retry_after)
+            form.show(error)
+            status = error.status_code
+        except ApplicationError as error:
+            form.show(error)
+            status = error.status_code if refusal_status else None
+        else:
+            return done(result)
+    return _form_page(request, template, form, status=status, **context)
+
+
+def _link_invalid(
+    request: HttpRequest, code: str, *, confirmation: bool = False, template: str = "accounts/link_invalid.html"
+) -> HttpResponse:
+    """A dead link: say why (400 unknown or used, 410 expired), and offer the way to a new one
+    (a form, for confirmation)."""
     expired = code == services.TokenExpired.code
     context = {"expired": expired, "form": ResendConfirmationForm() if confirmation else None}
-    return render(request, "accounts/link_invalid.html", context, status=410 if expired else 400)
+    return render(request, template, context, status=410 if expired else 400)
 
 
 def _confirmed(request: HttpRequest, status: str | None) -> HttpResponse:
@@ -210,13 +250,13 @@ def password_reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
         return limited
     try:
         user = services.user_from_reset_token(token=token)
-    except _TOKEN_ERRORS as error:
+    except TOKEN_ERRORS as error:
         return _link_invalid(request, error.code, confirmation=False)
     form = SetPasswordForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
             services.user_confirm_password_reset(token=token, password=form.cleaned_data["password"])
-        except _TOKEN_ERRORS as error:
+        except TOKEN_ERRORS as error:
             return _link_invalid(request, error.code, confirmation=False)
         except ApplicationError as error:
             form.show(error)
