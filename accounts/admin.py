@@ -5,7 +5,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.actions import delete_selected
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
@@ -16,12 +15,11 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.db.models.options import Options
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from blahaj import notifications
-from blahaj.admin import ReadOnlyAdmin
+from blahaj.admin import ReadOnlyAdmin, action_form, action_form_page
 from blahaj.errors import ApplicationError
 from tiers.models import Tier
 
@@ -369,22 +367,26 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Change the tier (the mailbox quota goes to YunoHost)")
     def change_tier(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
-        form = ChangeTierForm(request.POST if "apply" in request.POST else None)
+        form = action_form(ChangeTierForm, request)
         if form.is_valid():
             tier = form.cleaned_data["tier"]
             self._each(
                 request, queryset, lambda user: services.user_set_tier(user=user, tier=tier), f"Moved to {tier.name}:"
             )
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Change the tier",
-            "opts": self.model._meta,
-            "form": form,
-            "users": queryset.select_related("tier").order_by("username"),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/accounts/user/change_tier.html", context)
+        return action_form_page(
+            self,
+            request,
+            template="admin/accounts/user/change_tier.html",
+            action="change_tier",
+            title="Change the tier",
+            submit="Move them",
+            form=form,
+            items=(
+                (user.pk, f"{user.username} ({user.tier.name})")
+                for user in queryset.select_related("tier").order_by("username")
+            ),
+        )
 
     @admin.action(description="Log out everywhere (revoke every token)")
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

@@ -29,8 +29,8 @@ import audit
 from notices import services as notice_services
 from notices.models import StaffNotice
 
-from . import services
 from .models import User
+from .services.records import _user_save
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def email_mark_undeliverable(*, email: str, reason: str, esp: str) -> list[User]
     for user in users:
         user.email_undeliverable_at, user.email_undeliverable_reason = now, reason[:200]
         # Through the services' save: every process drops its cached copy of the account.
-        services._user_save(user, fields=["email_undeliverable_at", "email_undeliverable_reason"])
+        _user_save(user, fields=["email_undeliverable_at", "email_undeliverable_reason"])
         audit.record(action="user.email.undeliverable", object=f"user:{user.username}", detail=f"{esp}: {reason}")
         notice_services.staff_notice_record(
             kind=StaffNotice.Kind.EMAIL_UNDELIVERABLE,

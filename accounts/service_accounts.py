@@ -18,6 +18,10 @@ from blahaj.errors import Conflict, NotFound
 
 from . import hooks, services
 from .models import User
+from .services.passwords import _password_errors
+from .services.records import _invalid, _judge, _lower_case_username, _user_save
+from .services.registration import _taken
+from .validators import normalize_email
 
 logger = logging.getLogger(__name__)
 
@@ -50,29 +54,29 @@ def service_account_create(*, username: str, password: str, email: str = "") -> 
     username = username.strip()
     email = email.strip() or f"{username}@service.invalid"
     user = User(
-        username=services._lower_case_username(username),
+        username=_lower_case_username(username),
         display_name="Service account",
-        email=services.normalize_email(email),
+        email=normalize_email(email),
         status=User.Status.ACTIVE,
         confirmed_at=timezone.now(),
         tier_id=User.objects.default_tier_id(),
         is_service_account=True,
     )
-    services._judge(user, fields=["username", "display_name", "email"])
+    _judge(user, fields=["username", "display_name", "email"])
     if existing := User.objects.filter(username=user.username).first():
         if existing.is_service_account:
             raise Conflict(f"{user.username} is already a service account.", code="service_account_exists")
         raise Conflict(f"{user.username} is a member's account, not a service account.", code="username_taken")
-    if conflict := services._taken(user):
+    if conflict := _taken(user):
         raise conflict
-    if password_errors := services._password_errors(user=user, password=password):
-        raise services._invalid({"password": password_errors})
+    if password_errors := _password_errors(user=user, password=password):
+        raise _invalid({"password": password_errors})
     user.set_password(password)
     try:
         with transaction.atomic():
             user.save()
     except IntegrityError:
-        raise services._taken(user) or Conflict("Please try again.", code="conflict") from None
+        raise _taken(user) or Conflict("Please try again.", code="conflict") from None
     user.user_permissions.add(legacy_routes_permission())
     logger.info("Service account %s created.", user.username)
     return user
@@ -99,9 +103,7 @@ def service_account_convert(*, username: str) -> User:
     user.is_staff = user.is_superuser = False
     user.is_service_account = True
     user.revoke_tokens()
-    services._user_save(
-        user, fields=["is_staff", "is_superuser", "is_service_account", "tokens_valid_after"], cutoff_moved=True
-    )
+    _user_save(user, fields=["is_staff", "is_superuser", "is_service_account", "tokens_valid_after"], cutoff_moved=True)
     hooks.second_factor().remove_all(user)  # a program cannot answer a code
     user.user_permissions.add(legacy_routes_permission())
     logger.info("Account %s converted to a service account.", user.username)

@@ -3,7 +3,7 @@
 The lane (provisioning) runs commands and knows nothing of accounts. This module turns an
 account change into lane operations (`account_create`, `account_set_password`,
 `account_delete`); the services call these inside their own transaction. What a finished
-`user.create` means to the account (active and welcomed, or failed) is in services.py, wired to
+`user.create` means to the account (active and welcomed, or failed) is in services/outcomes.py, wired to
 the lane in `AccountsConfig.ready()`.
 """
 

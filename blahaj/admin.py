@@ -1,17 +1,57 @@
-"""The admin of rows that only the services write (shared by every app: accounts, audit), the
-outbox's list, and the site settings."""
+"""What every app's admin shares: the admin of rows that only the services write, and the page
+of an action that asks for more before it runs; the outbox's list and the site settings."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from blahaj import outbox, site
 from blahaj.models import OutboxMessage, SiteSettings
+
+F = TypeVar("F", bound=forms.Form)
+
+
+def action_form(form_class: type[F], request: HttpRequest) -> F:
+    """The form of an action that asks for more before it runs: empty when the action was just
+    chosen in the list, bound once its page was sent (`apply`, see admin/action_form.html)."""
+    return form_class(request.POST if "apply" in request.POST else None)
+
+
+def action_form_page(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    *,
+    template: str,
+    action: str,
+    title: str,
+    submit: str,
+    form: forms.Form,
+    items: Iterable[tuple[Any, str]],
+) -> TemplateResponse:
+    """The page of an action that asks for more (`form`) before it runs on the selected rows:
+    `items` (each row's primary key and how the page names it), the form, `submit`, and a way
+    back to the list. `template` extends admin/action_form.html and says, in its `intro`
+    block, what the action does."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "opts": model_admin.model._meta,
+        "form": form,
+        "items": list(items),
+        "action": action,
+        "submit": submit,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, template, context)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -7,11 +7,13 @@ an API call from one address share one budget.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from blahaj.errors import ApplicationError, TooManyAttempts
 from blahaj.forms import ServiceForm
 from blahaj.throttling import ScopedIPThrottle
 
@@ -40,3 +42,38 @@ def form_page(
     form.focus_first_error()
     status = status or (400 if form.errors else 200)
     return render(request, template, {"form": form, **context}, status=status)
+
+
+T = TypeVar("T")
+
+
+def service_form_page(
+    request: HttpRequest,
+    form: ServiceForm,
+    template: str,
+    *,
+    act: Callable[[], T],
+    done: Callable[[T], HttpResponse],
+    lockout_on_form: bool = False,
+    refusal_status: bool = False,
+    **context: Any,
+) -> HttpResponse:
+    """A form whose valid submission calls one service, `act` (it reads `form.cleaned_data`):
+    `done(result)` answers its success. Otherwise the form again: a refusal next to its field
+    (400; its own status with `refusal_status`), and the account's login lockout on the "too
+    many requests" page (with `lockout_on_form`, next to the form, 429)."""
+    status: int | None = None
+    if form.is_valid():
+        try:
+            result = act()
+        except TooManyAttempts as error:
+            if not lockout_on_form:
+                return too_many_requests(request, error.retry_after)
+            form.show(error)
+            status = error.status_code
+        except ApplicationError as error:
+            form.show(error)
+            status = error.status_code if refusal_status else None
+        else:
+            return done(result)
+    return form_page(request, template, form, status=status, **context)

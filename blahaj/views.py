@@ -1,3 +1,6 @@
+"""What every API view shares: how a body is validated and how a plain success answers; and the
+error pages of the paths no view serves."""
+
 from __future__ import annotations
 
 from typing import Any, NoReturn
@@ -9,9 +12,24 @@ from rest_framework import exceptions
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
+from rest_framework.serializers import BaseSerializer
 
 from blahaj.errors import SERVER_ERROR, error_body
 from blahaj.middleware import api_path
+
+# The answer of a request that did what it asked, with nothing more to say.
+SUCCESS = {"status": "success"}
+
+
+def validated(serializer_class: type[BaseSerializer[Any]], request: Request) -> dict[str, Any]:
+    """The request's body as `serializer_class` accepts it (a fresh dict of its validated data).
+    A body it refuses raises, and the exception handler answers the contract's 400 envelope,
+    each field's errors under `fields`.
+
+    The view's `@extend_schema(request=...)` still names the serializer for the schema."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
 
 
 @extend_schema(exclude=True)

@@ -3,7 +3,7 @@ codes, security keys (WebAuthn: adding, using, removing), the admin session's st
 taking a member's factor off.
 
 A wrong code (or a security key's answer that does not verify) counts against the same per-account budget as a wrong password
-(accounts.services._record_failure): past ACCOUNTS_LOGIN_MAX_FAILURES the account is locked out of
+(accounts/services/lockout.py): past ACCOUNTS_LOGIN_MAX_FAILURES the account is locked out of
 both for ACCOUNTS_LOGIN_LOCKOUT (429 too_many_attempts).
 """
 
@@ -19,7 +19,9 @@ from django_otp.models import Device
 import audit
 from accounts import login_sessions, services, tokens
 from accounts.models import LoginSession, OneTimeToken, User
-from blahaj.errors import ApplicationError, Conflict, Forbidden, NotFound
+from accounts.services.links import _one_time_token_check, _one_time_token_use
+from accounts.services.lockout import _check_lockout, _clear_failures, _lockout_ident, _record_failure
+from blahaj.errors import ApplicationError, Conflict, Forbidden, NotFound, TooManyAttempts
 
 from . import devices, webauthn
 
@@ -52,19 +54,19 @@ class WrongKey(ApplicationError):
 
 
 def _ident(user: User) -> str:
-    return services._lockout_ident("", user)
+    return _lockout_ident("", user)
 
 
 def _spend_code(user: User, code: str, *, error: type[ApplicationError]) -> Device:
     """The device that accepted `code`, or a counted failure (and `error`, or 429 once over)."""
     ident = _ident(user)
-    services._check_lockout(ident)
+    _check_lockout(ident)
     device = devices.check_code(user, code)
     if device is None:
-        services._record_failure(ident)
-        services._check_lockout(ident)  # this failure may be the one that locks
+        _record_failure(ident)
+        _check_lockout(ident)  # this failure may be the one that locks
         raise error()
-    services._clear_failures(ident)
+    _clear_failures(ident)
     return device
 
 
@@ -78,16 +80,16 @@ def user_login_mfa(*, mfa_token: str, code: str, ip: str | None = None, user_age
     A wrong code leaves the mfa_token alive (the person may mistype), but counts like a wrong
     password; the lockout ends it. A used, unknown or expired mfa_token: 400 token_invalid / 410.
     """
-    token = services._one_time_token_check(raw=mfa_token, purpose=OneTimeToken.Purpose.MFA)
+    token = _one_time_token_check(raw=mfa_token, purpose=OneTimeToken.Purpose.MFA)
     user = token.user
     if not services.login_allowed(user):
         raise services.TokenInvalid()
     try:
         _spend_code(user, code, error=InvalidCode)
-    except services.TooManyAttempts:
+    except TooManyAttempts:
         OneTimeToken.objects.filter(pk=token.pk).delete()
         raise
-    services._one_time_token_use(token)
+    _one_time_token_use(token)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     session = login_sessions.session_start(user=user, kind=LoginSession.Kind.API, ip=ip, user_agent=user_agent)
     return tokens.issue_for_user(user, session_id=str(session.public_id), factors=tokens.WITH_SECOND_FACTOR)
@@ -126,7 +128,7 @@ def totp_confirm(*, user: User, code: str, issue_tokens: bool = True) -> dict[st
     again. The pages and the admin keep their session, which they mark verified themselves.
     """
     ident = _ident(user)
-    services._check_lockout(ident)
+    _check_lockout(ident)
     with transaction.atomic():
         User.objects.select_for_update().only("pk").get(pk=user.pk)
         if devices.pending_totp(user) is None:
@@ -138,10 +140,10 @@ def totp_confirm(*, user: User, code: str, issue_tokens: bool = True) -> dict[st
             codes = devices.recovery_codes_replace(user)
             services.user_revoke_all_tokens(user=user)
     if confirmed:
-        services._clear_failures(ident)
+        _clear_failures(ident)
     else:
-        services._record_failure(ident)
-        services._check_lockout(ident)
+        _record_failure(ident)
+        _check_lockout(ident)
         raise WrongCode()
     logger.info("Account %s turned TOTP on.", user.username)
     if not issue_tokens:
@@ -169,10 +171,10 @@ def totp_remove(*, user: User, code: str = "", password: str = "") -> None:
         _spend_code(user, code, error=WrongCode)
     else:
         ident = _ident(user)
-        services._check_lockout(ident)
+        _check_lockout(ident)
         if not User.objects.get(pk=user.pk).check_password(password):
-            services._record_failure(ident)
-            services._check_lockout(ident)
+            _record_failure(ident)
+            _check_lockout(ident)
             raise ApplicationError("The password is wrong.", code="invalid_password", fields={"password": ["Wrong."]})
     with transaction.atomic():
         devices.remove_totp(user)
@@ -239,7 +241,7 @@ def key_register_complete(
 
 def key_verify_begin(*, user: User) -> tuple[dict[str, Any], dict[str, Any]]:
     """Options naming the account's keys for the browser to sign, and the state to keep."""
-    services._check_lockout(_ident(user))
+    _check_lockout(_ident(user))
     if not webauthn.has_key(user):
         raise Conflict("This account has no security key.", code="no_security_key")
     return webauthn.authenticate_begin(user)
@@ -249,16 +251,16 @@ def key_verify(*, user: User, state: dict[str, Any] | None, data: Any) -> Device
     """The key that signed the challenge (the login's second step or the admin's, like
     session_verify), or WrongKey counted like a wrong code / 429 once over."""
     ident = _ident(user)
-    services._check_lockout(ident)
+    _check_lockout(ident)
     try:
         if not state:
             raise webauthn.CeremonyFailed()
         device = webauthn.authenticate_complete(user, state=state, data=data)
     except webauthn.CeremonyFailed:
-        services._record_failure(ident)
-        services._check_lockout(ident)
+        _record_failure(ident)
+        _check_lockout(ident)
         raise WrongKey() from None
-    services._clear_failures(ident)
+    _clear_failures(ident)
     return device
 
 

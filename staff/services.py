@@ -1,6 +1,6 @@
 """Staff administration: what only the staff API (`/api/users/`) and the staff's management
 commands do. The services the admin shares with the staff API (creating, changing, disabling,
-approving, rejecting an account) are the account's own, in accounts/services.py."""
+approving, rejecting an account) are the account's own, in accounts/services/."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.utils import timezone
 import audit
 from accounts import services as account_services
 from accounts.models import User
+from accounts.services.records import _email_in_use, _judge
 from accounts.validators import normalize_email
 from blahaj.errors import ApplicationError
 from provisioning import services as provisioning_services
@@ -79,8 +80,8 @@ def _imported_user(username: str, info: dict[str, Any]) -> User:
         tier_id=User.objects.default_tier_id(),
         on_yunohost=True,
     )
-    account_services._judge(user, fields=["username", "display_name", "email"])
-    if conflict := account_services._email_in_use(user):
+    _judge(user, fields=["username", "display_name", "email"])
+    if conflict := _email_in_use(user):
         raise conflict
     user.set_unusable_password()  # YunoHost has the password; a reset sets ours (and theirs)
     return user

@@ -16,6 +16,7 @@ from rest_framework.serializers import BaseSerializer
 
 from blahaj.permissions import IsStaff
 from blahaj.schema import ErrorSerializer
+from blahaj.views import validated
 
 from . import services
 from .models import ReferralCode, Tier
@@ -113,9 +114,8 @@ class ReferralCodeViewSet(viewsets.ModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if request.user.is_staff:
             return super().create(request, *args, **kwargs)
-        serializer = MemberReferralCodeSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        code = services.referral_code_create_for_member(user=request.user, **serializer.validated_data)
+        data = validated(MemberReferralCodeSerializer, request)
+        code = services.referral_code_create_for_member(user=request.user, **data)
         return Response(ReferralCodeSerializer(code).data, status=status.HTTP_201_CREATED)
 
     def perform_create(self, serializer: BaseSerializer) -> None:

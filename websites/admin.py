@@ -5,11 +5,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 
+from blahaj.admin import action_form, action_form_page
 from blahaj.errors import ApplicationError
 
 from . import services
@@ -113,7 +112,7 @@ class WebsiteAdmin(admin.ModelAdmin):
 
     @admin.action(description="Suspend the selected websites (owner and admins only), with a reason")
     def suspend(self, request: HttpRequest, queryset: QuerySet[Website]) -> HttpResponse | None:
-        form = SuspendForm(request.POST if "apply" in request.POST else None)
+        form = action_form(SuspendForm, request)
         if form.is_valid():
             reason = form.cleaned_data["reason"]
             self._each(
@@ -123,15 +122,19 @@ class WebsiteAdmin(admin.ModelAdmin):
                 lambda w: services.website_suspend(website=w, reason=reason, actor=request.user),  # type: ignore[arg-type]
             )
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Suspend websites",
-            "opts": self.model._meta,
-            "form": form,
-            "websites": queryset.select_related("owner").order_by("domain"),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/websites/website/suspend.html", context)
+        return action_form_page(
+            self,
+            request,
+            template="admin/websites/website/suspend.html",
+            action="suspend",
+            title="Suspend websites",
+            submit="Suspend them",
+            form=form,
+            items=(
+                (website.pk, f"{website.domain} ({website.owner.username})")
+                for website in queryset.select_related("owner").order_by("domain")
+            ),
+        )
 
     @admin.action(description="Lift the suspension of the selected websites")
     def unsuspend(self, request: HttpRequest, queryset: QuerySet[Website]) -> None:

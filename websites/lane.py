@@ -293,19 +293,10 @@ def git_synced(*, operation: Operation) -> None:
     Website.objects.filter(pk=_website_id(operation)).update(synced_at=operation.finished_at, error="")
 
 
-def git_sync_failed(*, operation: Operation) -> None:
-    """The site stays live with its last good content; staff are told, the error is kept."""
-    website = _site(operation)
-    if website is None:
-        return
-    website.error = operation.error
-    _save(website, "error")
-    _notify_failure(website, operation)
-
-
-def access_failed(*, operation: Operation) -> None:
-    """The site keeps its status: its access on YunoHost is not what the row says; staff are
-    told and can retry the step."""
+def error_kept(*, operation: Operation) -> None:
+    """A step that leaves the site's status alone failed for good: a git sync (the site stays
+    live with its last good content) or an access change (its access on YunoHost is not what
+    the row says). The error is kept, staff are told and can retry the step."""
     website = _site(operation)
     if website is None:
         return
@@ -353,8 +344,8 @@ def register_outcomes() -> None:
     outcomes.register(
         Kind.APP_CONFIG_SET, on_succeeded=sftp_password_set, on_failed=step_failed, on_retried=step_retried
     )
-    outcomes.register(Kind.GIT_SYNC, on_succeeded=git_synced, on_failed=git_sync_failed)
-    outcomes.register(Kind.WEBAPP_ACCESS, on_failed=access_failed)
+    outcomes.register(Kind.GIT_SYNC, on_succeeded=git_synced, on_failed=error_kept)
+    outcomes.register(Kind.WEBAPP_ACCESS, on_failed=error_kept)
     outcomes.register(
         Kind.CERT_INSTALL,
         on_succeeded=certificate_installed,

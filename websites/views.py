@@ -17,6 +17,7 @@ from blahaj.lookups import as_id
 from blahaj.permissions import IsStaff
 from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.throttling import member_throttles, object_throttles, throttles
+from blahaj.views import validated
 
 from . import selectors, services
 from .models import Website
@@ -89,9 +90,8 @@ class WebsiteViewSet(
         return super().list(request)
 
     def create(self, request: Request) -> Response:
-        data = WebsiteCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        website = services.website_request(owner=signed_in_user(request), **data.validated_data)
+        data = validated(WebsiteCreateSerializer, request)
+        website = services.website_request(owner=signed_in_user(request), **data)
         return Response(self.get_serializer(website).data, status=status.HTTP_202_ACCEPTED)
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
@@ -115,12 +115,11 @@ class WebsiteViewSet(
         throttle_classes=throttles("lookup"),
     )
     def confirm(self, request: Request, pk: str | None = None) -> Response:
-        data = TokenSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(TokenSerializer, request)
         website_id = as_id(pk)
         if website_id is None:
             raise services.TokenInvalid()
-        website, _ = services.website_confirm(token=data.validated_data["token"], website_id=website_id)
+        website, _ = services.website_confirm(token=data["token"], website_id=website_id)
         return Response(WebsiteSerializer(website).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -188,10 +187,9 @@ class WebsiteViewSet(
     )
     @action(detail=True, methods=["post"], permission_classes=[IsStaff])
     def suspend(self, request: Request, pk: str | None = None) -> Response:
-        data = SuspendSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(SuspendSerializer, request)
         website = services.website_suspend(
-            website=self.get_object(), reason=data.validated_data["reason"], actor=signed_in_user(request)
+            website=self.get_object(), reason=data["reason"], actor=signed_in_user(request)
         )
         return Response(self.get_serializer(website).data, status=status.HTTP_202_ACCEPTED)
 

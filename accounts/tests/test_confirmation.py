@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import OneTimeToken, User
+from blahaj.errors import Conflict
 
 from .conftest import link_path, link_token
 
@@ -59,14 +60,14 @@ def test_with_approval_on_the_account_waits_for_staff(web, registered, lane_call
 
 def test_approving_twice_or_too_early_is_a_conflict(registered, lane_calls):
     user, _ = registered
-    with pytest.raises(services.Conflict) as early:
+    with pytest.raises(Conflict) as early:
         services.user_approve(user=user)
     assert early.value.code == "invalid_status"
 
     User.objects.filter(pk=user.pk).update(status=User.Status.PENDING_APPROVAL)
     stale = User.objects.get(pk=user.pk)
     services.user_approve(user=User.objects.get(pk=user.pk))
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.user_approve(user=stale)  # a second staff member's click on a stale page
     assert len(lane_calls) == 1
 

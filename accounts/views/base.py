@@ -1,5 +1,5 @@
 """What the account API's views share: the public (unauthenticated) base view and the
-schema's common answers."""
+schema's common answers. (How a body is validated and a success answered: blahaj/views.py.)"""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from blahaj.views import SUCCESS as SUCCESS
+
 from ..serializers import ErrorSerializer
 
 ERROR = ErrorSerializer
-SUCCESS = {"status": "success"}
 _401 = OpenApiResponse(ERROR, description="Missing, invalid, expired or revoked token.")
 _429 = OpenApiResponse(ERROR, description="throttled (per client IP); see Retry-After")
 # A signed-in confirmation (password or code) refused by the account's login lockout: wrong

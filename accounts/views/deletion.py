@@ -11,11 +11,12 @@ from rest_framework.views import APIView
 
 from blahaj.schema import StatusSerializer
 from blahaj.throttling import throttles
+from blahaj.views import SUCCESS, validated
 
 from .. import deletion
 from .. import serializers_deletion as io
 from ..authentication import signed_in_user
-from .base import _LOCKED, ERROR, SUCCESS, PublicView, _401, _429
+from .base import _LOCKED, ERROR, PublicView, _401, _429
 
 
 class DeleteView(APIView):
@@ -33,11 +34,8 @@ class DeleteView(APIView):
         summary="Schedule the caller's account deletion; every token dies, a cancel link is emailed",
     )
     def post(self, request: Request) -> Response:
-        data = io.DeleteRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        deletes_at = deletion.user_request_deletion(
-            user=signed_in_user(request), password=data.validated_data["password"]
-        )
+        data = validated(io.DeleteRequestSerializer, request)
+        deletes_at = deletion.user_request_deletion(user=signed_in_user(request), password=data["password"])
         body = io.DeleteScheduledSerializer({"deletes_at": deletes_at}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
@@ -56,7 +54,5 @@ class DeleteCancelView(PublicView):
         summary="Cancel a pending deletion with the emailed token",
     )
     def post(self, request: Request) -> Response:
-        data = io.DeleteCancelSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        deletion.user_cancel_deletion(token=data.validated_data["token"])
+        deletion.user_cancel_deletion(token=validated(io.DeleteCancelSerializer, request)["token"])
         return Response(SUCCESS)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -10,42 +12,34 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from blahaj.errors import ApplicationError, TooManyAttempts
-from blahaj.pages import form_page, over_limit
+from blahaj.pages import over_limit, service_form_page
 
-from .. import deletion, services
+from .. import deletion
 from ..authentication import signed_in_user
 from ..forms import DeleteAccountForm
-
-_TOKEN_ERRORS = (services.TokenInvalid, services.TokenExpired)
+from .pages import TOKEN_ERRORS, _link_invalid
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_delete(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
-    days = max(1, round(settings.ACCOUNTS_DELETE_GRACE / 86400))
-    if request.method == "GET":
-        return form_page(request, "accounts/account_delete.html", DeleteAccountForm(), days=days)
-    form = DeleteAccountForm(request.POST)
-    if form.is_valid():
-        try:
-            deletes_at = deletion.user_request_deletion(user=user, password=form.cleaned_data["password"])
-        except TooManyAttempts as error:
-            form.show(error)
-            return form_page(request, "accounts/account_delete.html", form, status=429, days=days)
-        except ApplicationError as error:
-            form.show(error)
-        else:
-            # The account is shut out now: this browser's session ends with it.
-            logout(request)
-            return render(request, "accounts/account_delete_scheduled.html", {"deletes_at": deletes_at})
-    return form_page(request, "accounts/account_delete.html", form, days=days)
+    form = DeleteAccountForm(request.POST if request.method == "POST" else None)
 
+    def scheduled(deletes_at: datetime) -> HttpResponse:
+        # The account is shut out now: this browser's session ends with it.
+        logout(request)
+        return render(request, "accounts/account_delete_scheduled.html", {"deletes_at": deletes_at})
 
-def _link_invalid(request: HttpRequest, code: str) -> HttpResponse:
-    expired = code == services.TokenExpired.code
-    return render(request, "accounts/delete_link_invalid.html", {"expired": expired}, status=410 if expired else 400)
+    return service_form_page(
+        request,
+        form,
+        "accounts/account_delete.html",
+        act=lambda: deletion.user_request_deletion(user=user, password=form.cleaned_data["password"]),
+        done=scheduled,
+        lockout_on_form=True,  # the contract: the lockout's 429 next to the password field
+        days=max(1, round(settings.ACCOUNTS_DELETE_GRACE / 86400)),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -57,6 +51,6 @@ def delete_cancel(request: HttpRequest, token: str) -> HttpResponse:
             user = deletion.deletion_cancel_check(token=token)
             return render(request, "accounts/delete_cancel.html", {"username": user.username, "user": user})
         user = deletion.user_cancel_deletion(token=token)
-    except _TOKEN_ERRORS as error:
-        return _link_invalid(request, error.code)
+    except TOKEN_ERRORS as error:
+        return _link_invalid(request, error.code, template="accounts/delete_link_invalid.html")
     return render(request, "accounts/delete_cancelled.html", {"username": user.username})

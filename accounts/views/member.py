@@ -22,16 +22,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError, NotFound, TooManyAttempts
-from blahaj.pages import form_page, over_limit, too_many_requests
+from blahaj.pages import form_page, over_limit, service_form_page, too_many_requests
 
 from .. import screening, services
 from ..forms import ChangeEmailForm, ChangePasswordForm, LoginForm
 from ..middleware import SESSION_KEY
-from ..models import User
+from ..models import EmailChange, User
 from ..throttling import FailedLoginThrottle
-from .pages import _link_invalid
-
-_TOKEN_ERRORS = (services.TokenInvalid, services.TokenExpired)
+from .pages import TOKEN_ERRORS, _link_invalid
 
 
 def _member(request: HttpRequest) -> User:
@@ -145,24 +143,25 @@ def overview(request: HttpRequest) -> HttpResponse:
 def password_page(request: HttpRequest) -> HttpResponse:
     member = _member(request)
     form = ChangePasswordForm(request.POST if request.method == "POST" else None)
-    if form.is_valid():
-        try:
-            services.user_change_password(
-                user=member,
-                current_password=form.cleaned_data["current_password"],
-                new_password=form.cleaned_data["new_password"],
-                session_id=request.session.get(SESSION_KEY),
-            )
-        except TooManyAttempts as error:
-            return too_many_requests(request, error.retry_after)
-        except ApplicationError as error:
-            form.show(error)
-        else:
-            member.refresh_from_db(fields=["password"])
-            update_session_auth_hash(request, member)  # this browser stays signed in
-            messages.success(request, "Your password is changed. Every other device was logged out.")
-            return redirect("account:overview")
-    return form_page(request, "accounts/member/password.html", form)
+
+    def changed(_: object) -> HttpResponse:
+        member.refresh_from_db(fields=["password"])
+        update_session_auth_hash(request, member)  # this browser stays signed in
+        messages.success(request, "Your password is changed. Every other device was logged out.")
+        return redirect("account:overview")
+
+    return service_form_page(
+        request,
+        form,
+        "accounts/member/password.html",
+        act=lambda: services.user_change_password(
+            user=member,
+            current_password=form.cleaned_data["current_password"],
+            new_password=form.cleaned_data["new_password"],
+            session_id=request.session.get(SESSION_KEY),
+        ),
+        done=changed,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -170,20 +169,22 @@ def password_page(request: HttpRequest) -> HttpResponse:
 def email_page(request: HttpRequest) -> HttpResponse:
     member = _member(request)
     form = ChangeEmailForm(request.POST if request.method == "POST" else None)
-    if form.is_valid():
-        try:
-            change = screening.user_request_email_change_screened(
-                user=member, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
-            )
-        except TooManyAttempts as error:
-            return too_many_requests(request, error.retry_after)
-        except ApplicationError as error:
-            form.show(error)
-            return form_page(request, "accounts/member/email.html", form, status=error.status_code, member=member)
-        else:
-            messages.success(request, f"We sent a link to {change.new_email}: open it to confirm the change.")
-            return redirect("account:overview")
-    return form_page(request, "accounts/member/email.html", form, member=member)
+
+    def requested(change: EmailChange) -> HttpResponse:
+        messages.success(request, f"We sent a link to {change.new_email}: open it to confirm the change.")
+        return redirect("account:overview")
+
+    return service_form_page(
+        request,
+        form,
+        "accounts/member/email.html",
+        act=lambda: screening.user_request_email_change_screened(
+            user=member, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+        ),
+        done=requested,
+        refusal_status=True,
+        member=member,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -215,13 +216,13 @@ def _email_link(request: HttpRequest, token: str, *, check, act, template: str) 
         return limited
     try:
         change = check(token=token)
-    except _TOKEN_ERRORS as error:
+    except TOKEN_ERRORS as error:
         return _link_invalid(request, error.code, confirmation=False)
     if request.method == "GET":
         return render(request, template, {"change": change})
     try:
         act(token=token)
-    except _TOKEN_ERRORS as error:
+    except TOKEN_ERRORS as error:
         return _link_invalid(request, error.code, confirmation=False)
     except ApplicationError as error:
         return render(request, template, {"change": change, "error": error.message}, status=error.status_code)

@@ -1,4 +1,6 @@
-"""The server-rendered public pages (docs/api.md §4): sign-up, confirmation, password reset.
+"""The server-rendered public pages (docs/api.md §4): sign-up, confirmation, password reset;
+and how a dead link answers (`_link_invalid`). How every page answers a form is
+blahaj.pages (`form_page`, `service_form_page`, `too_many_requests`).
 
 They call the same services as the API and get the same per-IP limits, on the same cache
 keys: a page submission and an API call from one address share one budget (blahaj.pages).
@@ -32,14 +34,18 @@ from ..forms import (
 )
 from ..models import User
 
-_TOKEN_ERRORS = (services.TokenInvalid, services.TokenExpired)
+# What a dead link raises: unknown or used (400), expired (410).
+TOKEN_ERRORS = (services.TokenInvalid, services.TokenExpired)
 
 
-def _link_invalid(request: HttpRequest, code: str, *, confirmation: bool) -> HttpResponse:
-    """A dead link: say why, and offer the way to a new one (a form, for confirmation)."""
+def _link_invalid(
+    request: HttpRequest, code: str, *, confirmation: bool = False, template: str = "accounts/link_invalid.html"
+) -> HttpResponse:
+    """A dead link: say why (400 unknown or used, 410 expired), and offer the way to a new one
+    (a form, for confirmation)."""
     expired = code == services.TokenExpired.code
     context = {"expired": expired, "form": ResendConfirmationForm() if confirmation else None}
-    return render(request, "accounts/link_invalid.html", context, status=410 if expired else 400)
+    return render(request, template, context, status=410 if expired else 400)
 
 
 def _confirmed(request: HttpRequest, status: str | None) -> HttpResponse:
@@ -184,13 +190,13 @@ def password_reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
         return limited
     try:
         user = services.user_from_reset_token(token=token)
-    except _TOKEN_ERRORS as error:
+    except TOKEN_ERRORS as error:
         return _link_invalid(request, error.code, confirmation=False)
     form = SetPasswordForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
             services.user_confirm_password_reset(token=token, password=form.cleaned_data["password"])
-        except _TOKEN_ERRORS as error:
+        except TOKEN_ERRORS as error:
             return _link_invalid(request, error.code, confirmation=False)
         except ApplicationError as error:
             form.show(error)

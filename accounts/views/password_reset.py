@@ -8,10 +8,11 @@ from rest_framework.response import Response
 
 from blahaj.schema import StatusSerializer
 from blahaj.throttling import throttles
+from blahaj.views import SUCCESS, validated
 
 from .. import serializers_registration as io
 from .. import services
-from .base import ERROR, SUCCESS, PublicView, _429
+from .base import ERROR, PublicView, _429
 
 
 class RequestResetView(PublicView):
@@ -23,9 +24,8 @@ class RequestResetView(PublicView):
         summary="Mail a password reset link (same answer whether or not the account exists)",
     )
     def post(self, request: Request) -> Response:
-        data = io.RequestResetSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.user_request_password_reset(identifier=data.validated_data["identifier"])
+        data = validated(io.RequestResetSerializer, request)
+        services.user_request_password_reset(identifier=data["identifier"])
         return Response(SUCCESS)
 
 
@@ -43,7 +43,5 @@ class ConfirmResetView(PublicView):
         summary="Set a new password with a reset token; every token of the user dies",
     )
     def post(self, request: Request) -> Response:
-        data = io.ConfirmResetSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.user_confirm_password_reset(**data.validated_data)
+        services.user_confirm_password_reset(**validated(io.ConfirmResetSerializer, request))
         return Response(SUCCESS)

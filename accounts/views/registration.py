@@ -18,11 +18,12 @@ from blahaj.errors import ApplicationError
 from blahaj.pages import too_many_requests
 from blahaj.schema import StatusSerializer
 from blahaj.throttling import throttles
+from blahaj.views import SUCCESS, validated
 from defences import services as defences
 
 from .. import screening, selectors, services
 from .. import serializers_registration as io
-from .base import ERROR, SUCCESS, PublicView, _429
+from .base import ERROR, PublicView, _429
 
 
 class EmailExistsView(PublicView):
@@ -34,9 +35,8 @@ class EmailExistsView(PublicView):
         summary="Is this recovery email already used? (case-insensitive)",
     )
     def post(self, request: Request) -> Response:
-        data = io.EmailSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return Response({"exists": selectors.user_email_exists(email=data.validated_data["email"])})
+        data = validated(io.EmailSerializer, request)
+        return Response({"exists": selectors.user_email_exists(email=data["email"])})
 
 
 class PasswordStrengthView(PublicView):
@@ -48,9 +48,8 @@ class PasswordStrengthView(PublicView):
         summary="Would `register` accept this password? Score and hints",
     )
     def post(self, request: Request) -> Response:
-        data = io.PasswordStrengthInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return Response(asdict(selectors.password_strength_for(**data.validated_data)))
+        data = validated(io.PasswordStrengthInputSerializer, request)
+        return Response(asdict(selectors.password_strength_for(**data)))
 
 
 class RegisterView(PublicView):
@@ -68,9 +67,7 @@ class RegisterView(PublicView):
         summary="Sign up; a confirmation email is sent",
     )
     def post(self, request: Request) -> Response:
-        data = io.RegisterSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
+        fields = validated(io.RegisterSerializer, request)
         challenge = fields.pop("challenge")
         screening.user_register_screened(
             client_ip=client_ip(request),
@@ -101,9 +98,8 @@ class ResendConfirmView(PublicView):
         summary="Mail a new confirmation link (same answer for any address)",
     )
     def post(self, request: Request) -> Response:
-        data = io.EmailSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.user_request_confirmation(email=data.validated_data["email"])
+        data = validated(io.EmailSerializer, request)
+        services.user_request_confirmation(email=data["email"])
         return Response(SUCCESS)
 
 

@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import Token
 
+from blahaj.views import SUCCESS, validated
+
 from .. import screening, services, tokens
 from .. import serializers_selfservice as io
 from ..authentication import signed_in_user
@@ -35,16 +37,15 @@ class ChangePasswordView(APIView):
         summary="Change the password (fresh tokens for this session; every other session ends)",
     )
     def post(self, request: Request) -> Response:
-        data = io.ChangePasswordSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(io.ChangePasswordSerializer, request)
         fresh = services.user_change_password(
             user=signed_in_user(request),
-            current_password=data.validated_data["current_password"],
-            new_password=data.validated_data["new_password"],
+            current_password=data["current_password"],
+            new_password=data["new_password"],
             session_id=_session_of(request),
             factors=tokens.factors_of(request.auth),
         )
-        return Response({"status": "success", **fresh})
+        return Response({**SUCCESS, **fresh})
 
 
 class ChangeEmailView(APIView):
@@ -62,12 +63,9 @@ class ChangeEmailView(APIView):
         summary="Ask to change the email address (confirmed by a link to the new one)",
     )
     def post(self, request: Request) -> Response:
-        data = io.ChangeEmailSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(io.ChangeEmailSerializer, request)
         screening.user_request_email_change_screened(
-            user=signed_in_user(request),
-            email=data.validated_data["email"],
-            password=data.validated_data["password"],
+            user=signed_in_user(request), email=data["email"], password=data["password"]
         )
         return Response({"status": "pending"}, status=status.HTTP_202_ACCEPTED)
 

@@ -4,7 +4,6 @@ Views validate, call a service, answer."""
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,6 +13,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from blahaj.client_ip import client_ip
 from blahaj.schema import StatusSerializer
 from blahaj.throttling import throttles
+from blahaj.views import SUCCESS, validated
 
 from .. import serializers, services
 from ..authentication import signed_in_user
@@ -40,11 +40,10 @@ class LoginView(CountsFailedLogins, PublicView):
         summary="Log in with a username or an email",
     )
     def post(self, request: Request) -> Response:
-        data = serializers.LoginSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(serializers.LoginSerializer, request)
         result = services.user_login(
-            identifier=data.validated_data["identifier"],
-            password=data.validated_data["password"],
+            identifier=data["identifier"],
+            password=data["password"],
             ip=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
@@ -120,4 +119,4 @@ class LogoutAllView(APIView):
     )
     def post(self, request: Request) -> Response:
         services.user_revoke_all_tokens(user=signed_in_user(request))
-        return Response({"status": "success"}, status=status.HTTP_200_OK)
+        return Response(SUCCESS)

@@ -17,9 +17,9 @@ from django.apps import apps
 from django.test import Client
 
 from accounts import service_accounts
-from accounts import services as accounts_services
 from accounts import yunohost as accounts_lane
 from accounts.models import User
+from accounts.services.passwords import _NOBODY
 from conftest import PASSWORD, CommittingAPIClient
 from provisioning import passwords
 from provisioning.models import Operation
@@ -166,7 +166,7 @@ def test_an_account_not_yet_on_yunohost_uses_the_local_hash(yunohost_ldap, signe
     response = login(CommittingAPIClient(), "alice", PASSWORD)
 
     assert (response.status_code, response.json()["code"]) == (403, "approval_pending")
-    assert checks == [(accounts_services._NOBODY, Verdict.REFUSED)]  # asked for the timing only
+    assert checks == [(_NOBODY, Verdict.REFUSED)]  # asked for the timing only
 
 
 def test_active_accounts_without_a_yunohost_user_use_the_local_hash(yunohost_ldap, make_user, checks):
@@ -184,7 +184,7 @@ def test_active_accounts_without_a_yunohost_user_use_the_local_hash(yunohost_lda
 
     assert response.status_code == 200 and "access_token" in response.json()
     # YunoHost was asked about nobody (for the timing), never about these two.
-    assert checks == [(accounts_services._NOBODY, Verdict.REFUSED)] * 2
+    assert checks == [(_NOBODY, Verdict.REFUSED)] * 2
 
 
 def test_the_migration_marks_the_accounts_that_have_a_yunohost_user(make_user):
@@ -341,7 +341,7 @@ def test_an_unknown_name_does_the_same_work_as_a_member(yunohost_ldap, signed_up
         answers[name, password] = login(CommittingAPIClient(), name, password).status_code
         work[name, password] = (len(checks), len(hashes))
         if name != "alice":  # asked about nobody: a real bind, refused, and the answer ignored
-            assert checks == [(accounts_services._NOBODY, Verdict.REFUSED)], name
+            assert checks == [(_NOBODY, Verdict.REFUSED)], name
 
     assert set(work.values()) == {(1, 1)}  # one hash, one bind, whoever asks
     # The local hash still decides for the accounts not on YunoHost.

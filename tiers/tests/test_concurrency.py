@@ -46,17 +46,17 @@ def _register_at_once(bodies: list[dict]) -> list:
 def racing(monkeypatch):
     """Everyone has passed validation before anyone claims a use: all fifty reach the claim's
     UPDATE together, instead of being spread out by the password checks."""
-    from accounts import services
+    from accounts.services import registration
 
     checked_in = threading.Barrier(RACERS)
-    real_taken = services._taken
+    real_taken = registration._taken
 
     def taken(user):
         answer = real_taken(user)
         checked_in.wait(timeout=60)
         return answer
 
-    monkeypatch.setattr(services, "_taken", taken)
+    monkeypatch.setattr(registration, "_taken", taken)
 
 
 def test_a_ten_use_code_admits_exactly_ten_of_fifty_racers(racing, tasks_inline, default_tier, gold, rates):

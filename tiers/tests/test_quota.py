@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts import services as accounts_services
 from accounts import yunohost as lane
 from accounts.models import User
+from accounts.services import tiers as account_tiers
 from provisioning import services as provisioning_services
 from provisioning.models import Operation
 from provisioning.tests.conftest import run_lane
@@ -66,7 +67,7 @@ def test_a_quota_change_goes_to_every_member_on_yunohost_and_runs_there(
 
 
 def test_the_quota_operations_are_one_insert_per_batch(monkeypatch, signed_up, default_tier):
-    monkeypatch.setattr(accounts_services, "TIER_BATCH", 2)
+    monkeypatch.setattr(account_tiers, "TIER_BATCH", 2)
     for name in ("amy", "ben", "cat", "dan", "eve"):
         signed_up(name, status=User.Status.ACTIVE)
 

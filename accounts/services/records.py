@@ -1,0 +1,75 @@
+"""The account's row, shared by every flow: saving some of its columns (every cached copy
+follows once that commits), moving its status, and judging its fields as a sign-up is judged."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+
+import audit
+from blahaj.errors import Conflict, ValidationFailed
+
+from .. import tokens
+from ..models import User
+
+# The audit log's object for a service that takes `user=` (audit/recorder.py).
+_USER = audit.of("user", "user", "username")
+
+
+def _invalid(fields: dict[str, list[str]]) -> ValidationFailed:
+    # Same message rule as blahaj.exception_handler for serializer errors: one field, its own sentence.
+    message = next(iter(fields.values()))[0] if len(fields) == 1 else None
+    return ValidationFailed(message, fields=fields)
+
+
+def _user_save(user: User, *, fields: list[str], cutoff_moved: bool = False) -> None:
+    """Save these columns of the user; once committed, every server process drops its cached
+    copy and, if the token cut-off moved, hears of the new one.
+
+    After the commit, not before: a request reading the row in between would cache the old
+    one again (the cut-off alone would survive that, the other columns would not).
+    """
+    user.save(update_fields=fields)
+    _user_forget_after_commit(user.pk)
+    if cutoff_moved:
+        transaction.on_commit(lambda: tokens.publish_cutoff(user))
+
+
+def _user_forget_after_commit(user_id: int) -> None:
+    transaction.on_commit(lambda: tokens.forget_user(user_id))
+
+
+def _user_move(user: User, *, from_statuses: tuple[str, ...], to: str) -> None:
+    """Change the status only if it still is one of `from_statuses` (in a transaction).
+
+    The row lock makes two concurrent moves (two staff members approving) take turns, and
+    the second one sees the first one's status.
+    """
+    current = User.objects.select_for_update().values_list("status", flat=True).get(pk=user.pk)
+    if current not in from_statuses:
+        raise Conflict(f"The account is no longer {user.get_status_display().lower()}.", code="invalid_status")
+    user.status = to
+    _user_save(user, fields=["status"])
+
+
+def _judge(user: User, *, fields: list[str]) -> None:
+    """Validate `fields` of `user` (field errors: 400), then uniqueness (409)."""
+    others = [f.name for f in User._meta.fields if f.name not in fields]
+    try:
+        user.full_clean(exclude=others, validate_unique=False, validate_constraints=False)
+    except DjangoValidationError as error:
+        raise _invalid(error.message_dict) from None
+
+
+def _email_in_use(user: User) -> Conflict | None:
+    if User.objects.filter(email__iexact=user.email).exclude(pk=user.pk).exists():
+        return Conflict("Email already in use", code="email_taken")
+    return None
+
+
+def _lower_case_username(username: str) -> str:
+    # YunoHost's rule. Refused rather than lowered: the person meant some name, and staff
+    # should see that it is not the one that will exist.
+    if username != username.lower():
+        raise _invalid({"username": ["Usernames are lower case: use a-z, 0-9, dots and underscores only."]})
+    return username

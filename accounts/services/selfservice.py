@@ -1,0 +1,285 @@
+"""Members' self-service: password, email, sessions."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+import audit
+from blahaj import crypto, mail, outbox
+from blahaj.errors import ApplicationError, Conflict, ValidationFailed
+from notices import services as notice_services
+
+from .. import emails, login_sessions, tokens
+from ..models import EmailChange, LoginSession, User
+from ..validators import normalize_email
+from .lifecycle import user_set_password
+from .links import TokenExpired, TokenInvalid
+from .lockout import _FAILURES_KEY, _check_lockout, _lockout_ident, _record_failure
+from .passwords import _password_errors, password_matches
+from .records import _email_in_use, _invalid, _judge, _user_save
+
+
+class WrongPassword(ApplicationError):
+    """A signed-in member's own password, asked again before a change, was wrong. Counted
+    toward the same per-account lockout as a wrong login password."""
+
+    code = "invalid_credentials"
+    message = "The password is not right."
+
+
+class PasswordTooWeak(ValidationFailed):
+    code = "password_too_weak"
+    message = "This password is too weak."
+
+
+def password_confirmed(*, user: User, password: str, field: str) -> User:
+    """The account's row, fresh from the database, once `password` proved to be its password.
+
+    A fresh row: the signed-in user may be a cached copy without its password hash. Failures
+    count toward the account's login lockout, and a locked account is refused (429) before
+    anything is checked.
+    """
+    ident = _lockout_ident("", user)
+    _check_lockout(ident)
+    fresh = User.objects.select_related("tier").get(pk=user.pk)
+    if not password_matches(user=fresh, password=password):
+        _record_failure(ident)
+        raise WrongPassword(fields={field: [WrongPassword.message]})
+    cache.delete(_FAILURES_KEY.format(ident=ident))
+    return fresh
+
+
+def sessions_list(*, user: User) -> list[LoginSession]:
+    """The member's live login sessions, most recently used first."""
+    return list(login_sessions.sessions_alive(user=user))
+
+
+def session_end(*, user: User, session_id: str) -> None:
+    """End one of the member's sessions (NotFound for anyone else's, or an ended one)."""
+    with transaction.atomic():
+        login_sessions.session_end(user=user, session_id=session_id)
+
+
+@transaction.atomic
+@audit.audited(
+    "user.session.end",
+    target=lambda kwargs, _: f"user:{kwargs['session'].user.username}",
+    detail=lambda kwargs, _: f"{kwargs['session'].get_kind_display()} session {kwargs['session'].public_id}",
+)
+def session_end_by_staff(*, session: LoginSession) -> None:
+    """Staff end someone's login session (the admin): its refresh token and access tokens die
+    at once. NotFound if it had ended already."""
+    login_sessions.session_end(user=session.user, session_id=str(session.public_id))
+
+
+def user_change_password(
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    session_id: str | None = None,
+    factors: tuple[str, ...] = tokens.PASSWORD_ONLY,
+) -> dict[str, Any]:
+    """A signed-in member changes their password: here and on YunoHost (the lane), every
+    other session ends, the owner is told by email.
+
+    Every token issued before now dies (the cut-off moves), the caller's too: when the caller
+    signed in with tokens (`session_id` of an API session), the answer is a fresh access and
+    refresh token of the same session; otherwise (a page session, or a token without `sid`)
+    an empty dict. The fresh tokens keep the caller's `factors` (a second factor stays proven).
+    """
+    fresh = password_confirmed(user=user, password=current_password, field="current_password")
+    if password_errors := _password_errors(user=fresh, password=new_password):
+        raise PasswordTooWeak(password_errors[0], fields={"new_password": password_errors})
+    kept = (
+        LoginSession.objects.filter(public_id=session_id, user=fresh, ended_at__isnull=True).first()
+        if session_id and login_sessions.parse_id(session_id)
+        else None
+    )
+    with transaction.atomic():
+        user_set_password(user=fresh, password=new_password, keep_session=str(kept.public_id) if kept else None)
+        if fresh.pending_password:
+            # Not on YunoHost yet: the account will be created with the new password.
+            fresh.pending_password = crypto.encrypt(new_password)
+            fresh.save(update_fields=["pending_password"])
+        emails.send_password_changed(user=fresh)
+    if kept is not None and kept.kind == LoginSession.Kind.API:
+        return tokens.issue_for_user(fresh, session_id=str(kept.public_id), factors=factors)
+    return {}
+
+
+def _email_change_lifetime() -> timedelta:
+    return timedelta(seconds=settings.ACCOUNTS_EMAIL_CHANGE_LIFETIME)
+
+
+def user_request_email_change(*, user: User, email: str, password: str, screen: Any = None) -> EmailChange:
+    """A signed-in member asks to use another address: the password is checked (counted like
+    a login's), the address judged like at sign-up (`screen`: the sign-up's email-domain
+    check, defences.services), and a link to the new address confirms it
+    (ACCOUNTS_EMAIL_CHANGE_LIFETIME). The address stays the old one until then. An address
+    any account uses is a 409 that does not say whose.
+    """
+    fresh = password_confirmed(user=user, password=password, field="password")
+    address = normalize_email(email.strip())
+    if address.lower() == fresh.email.lower():
+        raise _invalid({"email": ["This already is your address."]})
+    candidate = User(username=fresh.username, display_name=fresh.display_name, email=address)
+    _judge(candidate, fields=["email"])
+    if screen is not None:
+        screen(email=address)
+    if User.objects.filter(email__iexact=address).exists():
+        raise Conflict("An account already uses this address.", code="email_taken")
+    now = timezone.now()
+    with transaction.atomic():
+        # One pending change at a time: a new request kills the older link.
+        EmailChange.objects.filter(user=fresh, confirmed_at__isnull=True).delete()
+        change = EmailChange.objects.create(
+            user=fresh,
+            new_email=address,
+            old_email=fresh.email,
+            created_at=now,
+            expires_at=now + _email_change_lifetime(),
+        )
+        outbox.enqueue("accounts.tasks.send_email_change", change.pk)
+    return change
+
+
+def email_change_deliver(*, change_id: int) -> None:
+    """Worker side of `user_request_email_change`: the link's secret is made here, stored as
+    its hash, and mailed to the new address."""
+    raw = secrets.token_urlsafe(32)
+    pending = EmailChange.objects.filter(pk=change_id, confirmed_at__isnull=True, expires_at__gt=timezone.now())
+    if not pending.update(digest=EmailChange.digest_of(raw)):
+        return  # replaced, used or expired since it was queued
+    change = EmailChange.objects.select_related("user").get(pk=change_id)
+    recipient = User(username=change.user.username, display_name=change.user.display_name, email=change.new_email)
+    link = mail.absolute_url(reverse("account:email-confirm", args=[raw]))
+    emails.render(emails.EMAIL_CHANGE, user=recipient, link=link, change=change, hours=_hours()).send()
+
+
+def _hours() -> int:
+    return max(1, settings.ACCOUNTS_EMAIL_CHANGE_LIFETIME // 3600)
+
+
+def _email_change_by(digest_field: str, raw: str, *, lock: bool = False) -> EmailChange:
+    rows = EmailChange.objects.select_related("user")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    change = rows.filter(**{digest_field: EmailChange.digest_of(raw)}).first() if raw else None
+    if change is None or change.user.status == User.Status.DISABLED:
+        raise TokenInvalid()
+    return change
+
+
+def _confirmable_change(token: str, *, lock: bool = False) -> EmailChange:
+    change = _email_change_by("digest", token, lock=lock)
+    if change.confirmed_at is not None:
+        raise TokenInvalid()
+    if change.expires_at <= timezone.now():
+        raise TokenExpired()
+    return change
+
+
+def _undoable_change(token: str, *, lock: bool = False) -> EmailChange:
+    change = _email_change_by("undo_digest", token, lock=lock)
+    if change.undone_at is not None or change.undo_expires_at is None:
+        raise TokenInvalid()
+    if change.undo_expires_at <= timezone.now():
+        raise TokenExpired()
+    return change
+
+
+def email_change_for_link(*, token: str) -> EmailChange:
+    """The pending change a confirmation link belongs to, without using it (the page's GET)."""
+    return _confirmable_change(token)
+
+
+@transaction.atomic
+def user_confirm_email_change(*, token: str) -> User:
+    """Use a confirmation link: the account's address becomes the new one, and the old address
+    gets an undo link (ACCOUNTS_EMAIL_CHANGE_LIFETIME). 409 `email_taken` if another account
+    took the address meanwhile (the link then stays usable)."""
+    change = _confirmable_change(token, lock=True)
+    user = User.objects.select_for_update().get(pk=change.user_id)
+    if user.email.lower() != change.old_email.lower():
+        raise TokenInvalid()  # the address was changed another way since the request
+    user.email = change.new_email
+    # A new, confirmed address: whatever bounced before was the old one.
+    user.email_undeliverable_at, user.email_undeliverable_reason = None, ""
+    if conflict := _email_in_use(user):
+        raise Conflict("An account already uses this address.", code=conflict.code)
+    try:
+        with transaction.atomic():
+            _user_save(user, fields=["email", "email_undeliverable_at", "email_undeliverable_reason"])
+    except IntegrityError:
+        raise Conflict("An account already uses this address.", code="email_taken") from None
+    now = timezone.now()
+    EmailChange.objects.filter(pk=change.pk).update(
+        confirmed_at=now, digest=None, undo_expires_at=now + _email_change_lifetime()
+    )
+    outbox.enqueue("accounts.tasks.send_email_change_undo", change.pk)
+    return user
+
+
+def email_change_undo_deliver(*, change_id: int) -> None:
+    """Worker side of `user_confirm_email_change`: tell the old address, with an undo link."""
+    raw = secrets.token_urlsafe(32)
+    undoable = EmailChange.objects.filter(
+        pk=change_id, confirmed_at__isnull=False, undone_at__isnull=True, undo_expires_at__gt=timezone.now()
+    )
+    if not undoable.update(undo_digest=EmailChange.digest_of(raw)):
+        return
+    change = EmailChange.objects.select_related("user").get(pk=change_id)
+    recipient = User(username=change.user.username, display_name=change.user.display_name, email=change.old_email)
+    link = mail.absolute_url(reverse("account:email-undo", args=[raw]))
+    emails.render(emails.EMAIL_CHANGED, user=recipient, link=link, change=change, hours=_hours()).send()
+
+
+def email_change_for_undo_link(*, token: str) -> EmailChange:
+    """The change an undo link belongs to, without using it (the page's GET)."""
+    return _undoable_change(token)
+
+
+@transaction.atomic
+def user_undo_email_change(*, token: str) -> User:
+    """Use an undo link: the old address comes back and, since the change may have been
+    someone else's doing, every session and token of the account ends."""
+    change = _undoable_change(token, lock=True)
+    user = User.objects.select_for_update().get(pk=change.user_id)
+    user.email = change.old_email
+    if _email_in_use(user):
+        raise Conflict("Another account uses that address now.", code="email_taken")
+    user.revoke_tokens()
+    try:
+        with transaction.atomic():
+            _user_save(user, fields=["email", "tokens_valid_after"], cutoff_moved=True)
+    except IntegrityError:
+        raise Conflict("Another account uses that address now.", code="email_taken") from None
+    login_sessions.sessions_end_all(user=user)
+    EmailChange.objects.filter(pk=change.pk).update(undone_at=timezone.now(), undo_digest=None)
+    EmailChange.objects.filter(user=user, confirmed_at__isnull=True).delete()
+    return user
+
+
+def email_changes_prune() -> int:
+    """Delete email changes whose links are all dead since ACCOUNTS_SESSION_RETENTION."""
+    before = timezone.now() - timedelta(seconds=settings.ACCOUNTS_SESSION_RETENTION)
+    dead = EmailChange.objects.filter(confirmed_at__isnull=True, expires_at__lt=before) | EmailChange.objects.filter(
+        undo_expires_at__lt=before
+    )
+    deleted, _ = dead.delete()
+    return deleted
+
+
+def sessions_prune() -> int:
+    """Periodic clean-up (Celery beat): old ended sessions, dead email changes and staff notices
+    sent long ago."""
+    return login_sessions.sessions_prune() + email_changes_prune() + notice_services.staff_notices_prune()
