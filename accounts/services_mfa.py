@@ -22,7 +22,7 @@ import audit
 from blahaj.errors import ApplicationError, Conflict, Forbidden, NotFound
 
 from . import login_sessions, mfa, services, tokens, webauthn
-from .models import LoginSession, OneTimeToken, User
+from .models import AuthenticatorApp, LoginSession, OneTimeToken, User
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +180,14 @@ def totp_remove(*, user: User, code: str = "", password: str = "") -> None:
     with transaction.atomic():
         mfa.remove_totp(user)
     logger.info("Account %s turned TOTP off.", user.username)
+
+
+@transaction.atomic
+def totp_enrol_demo_staff(*, user: User) -> AuthenticatorApp:
+    """The development demo staff account's authenticator app, confirmed without a scan (the
+    command `demo_staff_code` prints its current code); the same one across restarts.
+    Development only: `ensure_demo_staff` refuses to run without DJANGO_DEBUG."""
+    return mfa.totp_confirmed_now(user)
 
 
 # --- The secret key's rotation ------------------------------------------------------------------
