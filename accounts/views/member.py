@@ -114,7 +114,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
                 raise services.InvalidCredentials()
         except TooManyAttempts as error:
             forget_pending(request)
-            return too_many_requests(request, error.retry_after)
+            return too_many_requests(request, error.retry_after, account_locked=True)
         except ApplicationError as error:
             form.show(error)
             status = error.status_code
@@ -152,7 +152,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
         except SecondFactorDue:
             return redirect(f"{reverse('account:login-code')}?{urlencode({'next': next_page})}")
         except TooManyAttempts as error:
-            return too_many_requests(request, error.retry_after)
+            return too_many_requests(request, error.retry_after, account_locked=True)
         except ApplicationError as error:  # 401 invalid_credentials; 403 an account that cannot log in
             if isinstance(error, services.InvalidCredentials):
                 throttle.record_failure(request)  # type: ignore[arg-type]
@@ -193,7 +193,7 @@ def password_page(request: HttpRequest) -> HttpResponse:
                 session_id=request.session.get(SESSION_KEY),
             )
         except TooManyAttempts as error:
-            return too_many_requests(request, error.retry_after)
+            return too_many_requests(request, error.retry_after, account_locked=True)
         except ApplicationError as error:
             form.show(error)
         else:
@@ -215,7 +215,7 @@ def email_page(request: HttpRequest) -> HttpResponse:
                 user=member, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
             )
         except TooManyAttempts as error:
-            return too_many_requests(request, error.retry_after)
+            return too_many_requests(request, error.retry_after, account_locked=True)
         except ApplicationError as error:
             form.show(error)
             return _form_page(request, "accounts/member/email.html", form, status=error.status_code, member=member)

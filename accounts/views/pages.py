@@ -35,9 +35,11 @@ from ..models import User
 _TOKEN_ERRORS = (services.TokenInvalid, services.TokenExpired)
 
 
-def too_many_requests(request: HttpRequest, wait: float | None) -> HttpResponse:
+def too_many_requests(request: HttpRequest, wait: float | None, *, account_locked: bool = False) -> HttpResponse:
+    """429: too many requests from the client's network, or (`account_locked`) too many failed
+    attempts on the account, which is locked for a while (services.TooManyAttempts)."""
     retry_after = max(1, math.ceil(wait or 60))
-    context = {"minutes": math.ceil(retry_after / 60)}
+    context = {"minutes": math.ceil(retry_after / 60), "account_locked": account_locked}
     response = render(request, "accounts/too_many_requests.html", context, status=429)
     response["Retry-After"] = str(retry_after)
     return response
