@@ -507,20 +507,9 @@ def _next_runnable(previous: Operation) -> Operation | None:
 # The thread running the lane (inside operation_run). With in-process tasks (the embedded mode,
 # the tests' tasks_inline) a message an outcome callback queues runs at once, in that very thread:
 # waiting for the lane there would wait for itself (the flock or the Redis lock is not
-# re-entrant) for YUNOHOST_LANE_WAIT seconds. Such a run is deferred instead: the holder's loop
-# takes the operation if it is runnable, and queues it again once it has released the lane.
+# re-entrant) for YUNOHOST_LANE_WAIT seconds. Such a run is deferred instead (`deferred`): the
+# holder's loop takes the operation if it is runnable, and queues it again once it let go.
 _holder = threading.local()
-
-
-def _holding_lane() -> bool:
-    return getattr(_holder, "holding", False)
-
-
-def _deferred() -> list[int]:
-    if not hasattr(_holder, "deferred"):
-        _holder.deferred = []
-    deferred: list[int] = _holder.deferred
-    return deferred
 
 
 def operation_run(*, operation_id: int) -> None:
@@ -531,8 +520,8 @@ def operation_run(*, operation_id: int) -> None:
     YUNOHOST_LANE_DRAIN seconds: a backlog then costs one claim per operation instead of a
     broker round trip, and the other operations' messages find them done (a no-op).
     """
-    if _holding_lane():
-        _deferred().append(operation_id)  # an in-process task of this thread's own run
+    if getattr(_holder, "holding", False):
+        _holder.deferred.append(operation_id)  # an in-process task of this thread's own run
         return
     operation = _runnable(operation_id, timezone.now()).first()
     if operation is None:
@@ -540,15 +529,14 @@ def operation_run(*, operation_id: int) -> None:
     lock = lane_lock()
     if not lock.acquire(wait=settings.YUNOHOST_LANE_WAIT):
         raise LaneBusy()
-    _holder.holding = True
+    _holder.holding, _holder.deferred = True, []
     try:
         outcomes = _drain(operation, lock)
     finally:
         _holder.holding = False
         lock.release()
     _queue_follow_ups(outcomes)
-    deferred, _holder.deferred = _deferred(), []
-    for pk in dict.fromkeys(deferred):  # each once, in order; one already run is a no-op
+    for pk in dict.fromkeys(_holder.deferred):  # each once, in order; one already run is a no-op
         send_now(RUN_OPERATION, pk)
 
 
