@@ -23,6 +23,9 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     actions = None
     list_per_page = 100
 
+    class Media:
+        css = {"all": ["audit/admin.css"]}  # readable at 1280 px wide
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in AuditEntry._meta.fields]
 

@@ -31,6 +31,28 @@ def known_query_parameters(view: Any) -> set[str]:
     return names
 
 
+# What clients of other APIs send to size a page: the answer says the size is fixed here.
+_PAGE_SIZE_NAMES = {"page_size", "per_page", "limit", "offset", "size"}
+
+
+def _unknown_sentence(unknown: list[str], view: Any) -> str:
+    """Which parameters are unknown, which the list takes, and (for a page size) why."""
+    takes = sorted(known_query_parameters(view) - {api_settings.URL_FORMAT_OVERRIDE})
+    sentence = f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}."
+    paginator = getattr(view, "paginator", None)
+    if paginator is not None and _PAGE_SIZE_NAMES & set(unknown):
+        page = getattr(paginator, "page_query_param", "page")
+        sentence += f" Pages have a fixed size of {paginator.page_size} rows; the next one is ?{page}=2."
+    return f"{sentence} This list takes: {', '.join(takes)}." if takes else sentence
+
+
+def _invalid_sentence(errors: dict[str, list[str]]) -> str:
+    if len(errors) == 1:
+        [(name, messages)] = errors.items()
+        return f"{name}: {messages[0]}"
+    return f"Some query parameters are invalid: {', '.join(errors)}."
+
+
 def refuse_invalid_values(request: Request, view: Any) -> None:
     """The values a filter serializer would let through as "no filter": a page that is not a
     number from 1 (`?page=`, `?page=0`, `?page=two`), an empty choice (`?status=`, which DRF
@@ -45,7 +67,7 @@ def refuse_invalid_values(request: Request, view: Any) -> None:
         if isinstance(field, ChoiceField) and "" in request.query_params.getlist(name):
             errors[name] = ["Not one of the allowed values."]
     if errors:
-        raise ValidationFailed(fields=errors)
+        raise ValidationFailed(_invalid_sentence(errors), fields=errors)
 
 
 class RefuseUnknownQueryParameters(BaseFilterBackend):
@@ -54,7 +76,9 @@ class RefuseUnknownQueryParameters(BaseFilterBackend):
             return queryset
         unknown = sorted(set(request.query_params) - known_query_parameters(view))
         if unknown:
-            raise ValidationFailed(fields={name: ["Unknown query parameter."] for name in unknown[:10]})
+            unknown = unknown[:10]
+            fields = {name: ["Unknown query parameter."] for name in unknown}
+            raise ValidationFailed(_unknown_sentence(unknown, view), fields=fields)
         refuse_invalid_values(request, view)
         return queryset
 

@@ -18,9 +18,11 @@ from blahaj.forms import ServiceForm
 from blahaj.throttling import ScopedIPThrottle
 
 
-def too_many_requests(request: HttpRequest, wait: float | None) -> HttpResponse:
+def too_many_requests(request: HttpRequest, wait: float | None, *, account_locked: bool = False) -> HttpResponse:
+    """429: too many requests from the client's network, or (`account_locked`) too many failed
+    attempts on the account, which is locked for a while (TooManyAttempts)."""
     retry_after = max(1, math.ceil(wait or 60))
-    context = {"minutes": math.ceil(retry_after / 60)}
+    context = {"minutes": math.ceil(retry_after / 60), "account_locked": account_locked}
     response = render(request, "accounts/too_many_requests.html", context, status=429)
     response["Retry-After"] = str(retry_after)
     return response
@@ -68,7 +70,7 @@ def service_form_page(
             result = act()
         except TooManyAttempts as error:
             if not lockout_on_form:
-                return too_many_requests(request, error.retry_after)
+                return too_many_requests(request, error.retry_after, account_locked=True)
             form.show(error)
             status = error.status_code
         except ApplicationError as error:

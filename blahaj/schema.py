@@ -92,3 +92,18 @@ class AutoSchema(SpectacularAutoSchema):
                 # A view names its own 400s; the parser's are the same everywhere.
                 responses[code]["description"] += "; or invalid_json, body_too_large, invalid_characters"
         return responses
+
+
+def without_optional_slash(
+    endpoints: list[tuple[str, str, str, Any]], **kwargs: Any
+) -> list[tuple[str, str, str, Any]]:
+    """A route at the root whose pattern makes the trailing slash optional (`^create_user/?$`:
+    the seed's routes, the forges' webhook) is listed as docs/api.md has it, without the slash:
+    `/create_user`, not the `/create_user/` that `/?` would give (PREPROCESSING_HOOKS). The
+    API's own routes under `/api/` keep theirs."""
+    return [(_documented(path, regex), regex, method, callback) for path, regex, method, callback in endpoints]
+
+
+def _documented(path: str, regex: str) -> str:
+    optional = regex.endswith("/?$") and path.endswith("/") and not path.startswith("/api/")
+    return path[:-1] if optional else path

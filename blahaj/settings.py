@@ -169,6 +169,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -179,8 +180,19 @@ if REDIS_URL:
             "KEY_PREFIX": env_str("BLAHAJ_CACHE_PREFIX", "blahaj"),
         }
     }
-else:
+elif TESTING:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    # Embedded mode: a cache on disk, which every process (the server and its workers,
+    # scripts/manage) shares and a restart keeps: a revoked token stays revoked, a rate limit
+    # holds. Nothing is culled before MAX_ENTRIES (a culled revocation would come back to life).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": env_str("BLAHAJ_CACHE_DIR", str(DATA_DIR / "cache")),
+            "OPTIONS": {"MAX_ENTRIES": env_int("BLAHAJ_CACHE_MAX_ENTRIES", 100_000)},
+        }
+    }
 
 # --- Celery --------------------------------------------------------------------------------
 
@@ -430,6 +442,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["blahaj.schema.without_optional_slash"],
     "ENUM_NAME_OVERRIDES": {
         "AccountStatusEnum": "accounts.models.User.Status",
         "OperationStatusEnum": "provisioning.models.Operation.Status",

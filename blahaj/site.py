@@ -25,7 +25,9 @@ from .models import SiteSettings
 logger = logging.getLogger(__name__)
 
 CACHE_KEY = "site-settings:v1"
-CACHE_SECONDS = 24 * 3600  # cleared on every save; the timeout only bounds a missed clear
+# The service's save clears it at once; a row changed any other way (a shell, another process,
+# SQL) is read again within this many seconds, in every process.
+CACHE_SECONDS = 5
 
 _TAGS = {"p", "br", "strong", "em", "a", "ul", "ol", "li", "code", "blockquote"}
 _ATTRIBUTES = {"a": {"href", "title"}}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from base64 import b32encode
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ import segno
 from django.conf import settings
 from django.db import transaction
 from django_otp.models import Device
+from django_otp.oath import TOTP
 
 from accounts.models import User
 from blahaj import crypto
@@ -123,6 +125,32 @@ def totp_confirm(user: User, code: str) -> bool:
         device.confirmed = True
         device.save(update_fields=["confirmed"])
     return True
+
+
+def totp_confirmed_now(user: User) -> AuthenticatorApp:
+    """The account's confirmed TOTP device, made at once if it has none (or only one whose
+    secret no configured key opens), without the code that confirms a device a person scans."""
+    device = confirmed_totp(user)
+    if device is not None and device.secret_readable():
+        return device
+    AuthenticatorApp.objects.filter(user=user).delete()
+    return AuthenticatorApp.objects.create(user=user, name=TOTP_NAME, confirmed=True)
+
+
+@dataclass(frozen=True)
+class CurrentCode:
+    code: str
+    seconds_left: int  # before the next code
+    used: bool  # accepted once already: the next one is needed
+
+
+def current_code(device: AuthenticatorApp) -> CurrentCode:
+    """The device's code of this time step (what an authenticator app shows now)."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    now = time.time()
+    totp.time = now
+    left = device.step - int(now - device.t0) % device.step
+    return CurrentCode(f"{totp.token():0{device.digits}d}", left, used=totp.t() <= device.last_t)
 
 
 def new_recovery_code() -> str:

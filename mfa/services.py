@@ -24,6 +24,7 @@ from accounts.services.lockout import _check_lockout, _clear_failures, _lockout_
 from blahaj.errors import ApplicationError, Conflict, Forbidden, NotFound, TooManyAttempts
 
 from . import devices, webauthn
+from .models import AuthenticatorApp
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +180,14 @@ def totp_remove(*, user: User, code: str = "", password: str = "") -> None:
     with transaction.atomic():
         devices.remove_totp(user)
     logger.info("Account %s turned TOTP off.", user.username)
+
+
+@transaction.atomic
+def totp_enrol_demo_staff(*, user: User) -> AuthenticatorApp:
+    """The development demo staff account's authenticator app, confirmed without a scan (the
+    command `demo_staff_code` prints its current code); the same one across restarts.
+    Development only: `ensure_demo_staff` refuses to run without DJANGO_DEBUG."""
+    return devices.totp_confirmed_now(user)
 
 
 # --- The secret key's rotation ------------------------------------------------------------------

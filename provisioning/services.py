@@ -504,6 +504,14 @@ def _next_runnable(previous: Operation) -> Operation | None:
     return due.filter(subject=previous.subject).order_by("sequence").first() or due.order_by("id").first()
 
 
+# The thread running the lane (inside operation_run). With in-process tasks (the embedded mode,
+# the tests' tasks_inline) a message an outcome callback queues runs at once, in that very thread:
+# waiting for the lane there would wait for itself (the flock or the Redis lock is not
+# re-entrant) for YUNOHOST_LANE_WAIT seconds. Such a run is deferred instead (`deferred`): the
+# holder's loop takes the operation if it is runnable, and queues it again once it let go.
+_holder = threading.local()
+
+
 def operation_run(*, operation_id: int) -> None:
     """Run the operation if it is due and first in its subject; raise LaneBusy if the lane
     stayed taken for YUNOHOST_LANE_WAIT seconds.
@@ -512,31 +520,44 @@ def operation_run(*, operation_id: int) -> None:
     YUNOHOST_LANE_DRAIN seconds: a backlog then costs one claim per operation instead of a
     broker round trip, and the other operations' messages find them done (a no-op).
     """
+    if getattr(_holder, "holding", False):
+        _holder.deferred.append(operation_id)  # an in-process task of this thread's own run
+        return
     operation = _runnable(operation_id, timezone.now()).first()
     if operation is None:
         return  # done, running, not due yet (a delayed message exists) or waiting its turn
     lock = lane_lock()
     if not lock.acquire(wait=settings.YUNOHOST_LANE_WAIT):
         raise LaneBusy()
-    outcomes: list[tuple[Operation, Outcome]] = []
-    deadline = time.monotonic() + settings.YUNOHOST_LANE_DRAIN
+    _holder.holding, _holder.deferred = True, []
     try:
-        while operation is not None:
-            with logs.bound(operation_id=operation.pk, operation_kind=operation.kind):
-                if _claim(operation):
-                    outcome = _execute(operation, lock)
-                    if _finish(operation, outcome):
-                        _count(operation, outcome)
-                        outcomes.append((operation, outcome))
-                    if outcome.busy:
-                        break  # YunoHost runs someone else's command: the next would wait too
-            if time.monotonic() >= deadline:
-                break
-            operation = _next_runnable(operation)
-            lock.refresh()  # a long drain must not outlive the lock's expiry
+        outcomes = _drain(operation, lock)
     finally:
+        _holder.holding = False
         lock.release()
     _queue_follow_ups(outcomes)
+    for pk in dict.fromkeys(_holder.deferred):  # each once, in order; one already run is a no-op
+        send_now(RUN_OPERATION, pk)
+
+
+def _drain(operation: Operation | None, lock: LaneLock) -> list[tuple[Operation, Outcome]]:
+    """Run `operation`, then whatever else is runnable, until YUNOHOST_LANE_DRAIN is spent."""
+    outcomes: list[tuple[Operation, Outcome]] = []
+    deadline = time.monotonic() + settings.YUNOHOST_LANE_DRAIN
+    while operation is not None:
+        with logs.bound(operation_id=operation.pk, operation_kind=operation.kind):
+            if _claim(operation):
+                outcome = _execute(operation, lock)
+                if _finish(operation, outcome):
+                    _count(operation, outcome)
+                    outcomes.append((operation, outcome))
+                if outcome.busy:
+                    break  # YunoHost runs someone else's command: the next would wait too
+        if time.monotonic() >= deadline:
+            break
+        operation = _next_runnable(operation)
+        lock.refresh()  # a long drain must not outlive the lock's expiry
+    return outcomes
 
 
 def _queue_follow_ups(outcomes: list[tuple[Operation, Outcome]]) -> None:

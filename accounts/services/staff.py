@@ -81,8 +81,10 @@ def user_create_by_staff(
             user.save()
     except IntegrityError:
         raise _taken(user) or Conflict("Please try again.", code="conflict") from None
-    user_begin_provisioning(user=user)
+    # Queued first, so sent first: the welcome ("your account is ready") follows the lane's
+    # outcome, and must not arrive before the link it tells the owner to use.
     emails.send_set_password(user=user)
+    user_begin_provisioning(user=user)
     logger.info("Account %s created by %s.", user.username, actor.username if actor else "staff")
     return user
 

@@ -107,6 +107,8 @@ def test_the_page_login_shares_the_account_lockout_with_the_api(web, user, setti
     api = CommittingAPIClient().post("/api/user/login", {"username": "alice", "password": PASSWORD}, format="json")
 
     assert locked.status_code == 429 and int(locked["Retry-After"]) > 0
+    # The account's lockout, said as such (not the network's rate limit).
+    assert "This account is locked for a while" in html(locked) and "your network" not in html(locked)
     assert (api.status_code, api.json()["code"]) == (429, "too_many_attempts")
 
 
@@ -115,7 +117,9 @@ def test_the_page_login_shares_the_per_ip_failed_login_budget_with_the_api(web, 
     for name in ("ghost1", "ghost2"):
         assert web.post(LOGIN, {"identifier": name, "password": "wrong-password-x"}).status_code == 401
 
-    assert web.post(LOGIN, {"identifier": "ghost3", "password": "wrong-password-x"}).status_code == 429
+    limited = web.post(LOGIN, {"identifier": "ghost3", "password": "wrong-password-x"})
+    assert limited.status_code == 429
+    assert "from your network" in html(limited) and "account is locked" not in html(limited)
     api = CommittingAPIClient().post("/api/user/login", {"username": "ghost4", "password": "x" * 12}, format="json")
     assert api.status_code == 429
 

@@ -50,6 +50,8 @@ def test_the_signup_page_is_a_labelled_csrf_protected_form(web):
     assert 'id="strength-hint" aria-live="polite"' in page
     assert "/static/accounts/strength.js" in page  # the live hint, on top of the plain form
     assert '<meta name="viewport"' in page
+    # Websites are here now, not "later".
+    assert "single sign-on to our apps and websites of your own." in page and "later, websites" not in page
 
 
 def test_signing_up_leads_to_check_your_email(web, signup_form, mailoutbox):

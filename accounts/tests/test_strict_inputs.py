@@ -44,6 +44,27 @@ def test_a_list_refuses_an_unknown_query_parameter(staff_client, default_tier, p
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
     assert response.json()["fields"] == {"stauts": ["Unknown query parameter."]}
+    assert response.json()["error"].startswith("Unknown query parameter: stauts. This list takes: ")
+
+
+def test_a_page_size_is_refused_with_what_is_wrong(staff_client, default_tier):
+    response = staff_client.get("/api/users/", {"page_size": 50})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["code"], body["fields"]) == ("invalid", {"page_size": ["Unknown query parameter."]})
+    assert body["error"] == (
+        "Unknown query parameter: page_size. Pages have a fixed size of 50 rows; the next one is ?page=2."
+        " This list takes: ordering, page, search, status, tier."
+    )
+
+
+def test_a_bad_page_number_says_so(staff_client, default_tier):
+    response = staff_client.get("/api/tiers/", {"page": 0})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "page: Must be a whole number from 1."
+    assert response.json()["fields"] == {"page": ["Must be a whole number from 1."]}
 
 
 def test_a_list_takes_its_own_query_parameters(staff_client, default_tier, user):

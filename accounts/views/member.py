@@ -111,7 +111,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
         except SecondFactorDue:
             return redirect(f"{reverse('account:login-code')}?{urlencode({'next': next_page})}")
         except TooManyAttempts as error:
-            return too_many_requests(request, error.retry_after)
+            return too_many_requests(request, error.retry_after, account_locked=True)
         except ApplicationError as error:  # 401 invalid_credentials; 403 an account that cannot log in
             if isinstance(error, services.InvalidCredentials):
                 throttle.record_failure(request)  # type: ignore[arg-type]

@@ -33,6 +33,19 @@ def test_the_schema_describes_the_real_shapes(client, db):
     }
 
 
+def test_the_seeds_routes_are_listed_as_documented_without_a_trailing_slash(client, db):
+    paths = set(yaml.safe_load(client.get("/api/schema/").content)["paths"])
+
+    seed = {"/login", "/create_user", "/request_password_reset", "/reset_password", "/create_website", "/confirm_site"}
+    assert seed <= paths
+    assert "/hooks/websites/{website_id}/{public_id}" in paths
+    assert not {path for path in paths if not path.startswith("/api/") and path.endswith("/")}
+    # The API's own routes keep theirs (docs/api.md lists the lists with it).
+    assert {"/api/users/", "/api/websites/", "/api/tiers/"} <= paths
+    # Both forms answer, as the pattern says.
+    assert client.post("/create_user", {}).status_code == client.post("/create_user/", {}).status_code == 401
+
+
 def test_the_docs_page_needs_no_cdn(client, db):
     response = client.get("/api/docs/")
 

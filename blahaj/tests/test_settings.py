@@ -39,8 +39,9 @@ def test_booleans_are_true_or_false_and_nothing_else():
 
 def test_embedded_defaults_without_redis():
     assert _run("CELERY_TASK_ALWAYS_EAGER", DJANGO_DEBUG="true").stdout.strip() == "True"
-    caches = _run("CACHES", DJANGO_DEBUG="true").stdout
-    assert "LocMemCache" in caches
+    caches = _run("CACHES", DJANGO_DEBUG="true", BLAHAJ_DATA_DIR="/srv/blahaj-data").stdout
+    # On disk, shared by every process and kept across restarts (accounts/tests/test_embedded_processes.py).
+    assert "FileBasedCache" in caches and "'LOCATION': '/srv/blahaj-data/cache'" in caches
     assert "'ENGINE': 'django.db.backends.sqlite3'" in _run("DATABASES", DJANGO_DEBUG="true").stdout
 
 

@@ -127,8 +127,10 @@ def test_the_new_user_chooses_a_password_through_the_emailed_link(service_accoun
 
     assert api.post("/create_user", FRONT_END_FORM).status_code == 201
 
-    # The lane ran in this process too: the account is ready, and its welcome says how to get in.
-    welcome, message = sorted(mailoutbox, key=lambda m: m.subject != "Your blahaj.land account is ready")
+    # The lane ran in this process too: the account is ready, and its welcome, which comes after
+    # the link, says how to get in.
+    message, welcome = mailoutbox
+    assert welcome.subject == "Your blahaj.land account is ready"
     assert "choose your password with the link" in welcome.body
     assert message.to == ["dana@example.org"]
     assert message.subject == "Choose the password of your blahaj.land account"
@@ -140,6 +142,19 @@ def test_the_new_user_chooses_a_password_through_the_emailed_link(service_accoun
     assert passwords == ["dana"]
     assert legacy_login(APIClient(), "dana", STRONG).status_code == 200
     assert User.objects.get(username="dana").check_password(STRONG)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_link_to_choose_the_password_comes_before_the_welcome(front_end, tasks_inline, mailoutbox):
+    # Real commits, as on the embedded defaults: the lane runs the YunoHost account's creation
+    # as the request commits, and its outcome queues the welcome there and then.
+    assert front_end().status_code == 201
+
+    assert User.objects.get(username="dana").status == User.Status.ACTIVE
+    assert [m.subject for m in mailoutbox] == [
+        "Choose the password of your blahaj.land account",
+        "Your blahaj.land account is ready",
+    ]
 
 
 def test_no_password_is_ever_generated_into_the_email(front_end, api, service_account, mailoutbox):

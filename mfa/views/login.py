@@ -46,7 +46,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
                 raise accounts_services.InvalidCredentials()
         except TooManyAttempts as error:
             forget_pending(request)
-            return too_many_requests(request, error.retry_after)
+            return too_many_requests(request, error.retry_after, account_locked=True)
         except ApplicationError as error:
             form.show(error)
             status = error.status_code

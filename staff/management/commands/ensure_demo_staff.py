@@ -1,6 +1,8 @@
 """Create (or reset) the local demo staff account and print its credentials.
 
-Refuses to run without DJANGO_DEBUG: a known staff account has no place in production.
+Staff need a second factor (STAFF_REQUIRE_MFA), so the account has an authenticator app from the
+start, the same across restarts: `demo_staff_code` prints its current code. Refuses to run
+without DJANGO_DEBUG: a known staff account has no place in production.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.utils import timezone
 
 import audit
 from accounts.models import User
+from mfa import services as mfa_services
 
 USERNAME = "demo_staff"
 
@@ -36,9 +39,14 @@ class Command(BaseCommand):
             user.confirmed_at = user.confirmed_at or timezone.now()
             user.save()
             audit.record(action=action, object=f"user:{USERNAME}", detail="demo staff account (development only)")
+            mfa_services.totp_enrol_demo_staff(user=user)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo staff account: username {USERNAME!r}, password {password!r} "
                 f"(admin at {settings.SITE_URL}/admin/)"
             )
+        )
+        self.stdout.write(
+            "  Its second factor is an authenticator app: `scripts/manage demo_staff_code` prints the code "
+            "the admin asks for after the password."
         )
