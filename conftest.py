@@ -21,10 +21,10 @@ from rest_framework.test import APIClient
 os.environ.setdefault("BLAHAJ_TESTING", "true")
 
 from accounts import service_accounts
-from accounts import tokens as jwt
-from accounts.authentication import _verified_payload as verified_tokens
 from blahaj.celery import app as celery_app
 from factories import PASSWORD, DefaultTierFactory, UserFactory
+from logins import tokens as jwt
+from logins.authentication import _verified_payload as verified_tokens
 from mfa.models import AuthenticatorApp
 from provisioning.testing_ldap import PrivateSlapd, SlapdError
 
@@ -55,7 +55,7 @@ def tasks_inline():
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    from accounts.revocation import mirror
+    from logins.revocation import mirror
 
     cache.clear()
     mirror.reset()

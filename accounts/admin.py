@@ -21,10 +21,10 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from blahaj import notifications
 from blahaj.admin import ReadOnlyAdmin, action_form, action_form_page
 from blahaj.errors import ApplicationError
+from logins import services as logins
 from tiers.models import Tier
 
 from . import deletion, selectors, services
-from .admin_sessions import LoginSessionAdmin  # noqa: F401 - registered there
 from .models import OneTimeToken, User, UsernameQuarantine
 
 
@@ -322,7 +322,7 @@ class UserAdmin(DjangoUserAdmin):
             raise Http404
         if request.method != "POST" or not self.has_change_permission(request, user):
             raise PermissionDenied
-        services.user_revoke_all_tokens(user=user)
+        logins.user_revoke_all_tokens(user=user)
         self.message_user(
             request, f"{user.username} is logged out everywhere: every token and session ended.", messages.SUCCESS
         )
@@ -390,7 +390,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Log out everywhere (revoke every token)")
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        self._each(request, queryset, lambda user: services.user_revoke_all_tokens(user=user), "Revoked the tokens of")
+        self._each(request, queryset, lambda user: logins.user_revoke_all_tokens(user=user), "Revoked the tokens of")
 
     @admin.action(description="Disable the selected accounts (YunoHost logins stop too)")
     def disable_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

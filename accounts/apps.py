@@ -18,7 +18,6 @@ class AccountsConfig(AppConfig):
         from . import (
             bounces,
             receivers,
-            schema,  # noqa: F401 - registers the schema's JWT scheme
             services,
             tasks,  # noqa: F401 - registers the tasks the services queue by name
         )

@@ -1,6 +1,6 @@
 """Django's authentication backend (the admin's login): the API's password check.
 
-Django's ModelBackend would check the local hash only; this one asks `services.user_authenticate`,
+Django's ModelBackend would check the local hash only; this one asks `logins.services.user_authenticate`,
 so both doors agree: YunoHost decides an active member's password, the lockout counts failures
 and a locked or unreachable check is a refusal here (the admin's form says the password is wrong).
 """
@@ -14,8 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from blahaj.errors import ApplicationError, Forbidden
+from logins import services
 
-from . import services
 from .models import User
 
 

@@ -40,8 +40,9 @@ from django.utils import timezone
 import audit
 from blahaj import outbox
 from blahaj.errors import ApplicationError, NotFound
+from logins import sessions as login_sessions
 
-from . import emails, login_sessions, services, signals
+from . import emails, services, signals
 from .models import OneTimeToken, User
 from .services.links import _one_time_token_check, _one_time_token_use
 from .services.records import _user_save

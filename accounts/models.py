@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -131,7 +130,7 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
     # YunoHost, never staff, refused everywhere but its own tokens and what its permissions open.
     is_service_account = models.BooleanField(default=False, editable=False)
     # The account has a YunoHost user (created through the lane, or imported from YunoHost): its
-    # password is YunoHost's to decide (services.password_matches), since the member may change
+    # password is YunoHost's to decide (logins.passwords.password_matches), since the member may change
     # it in YunoHost's portal. False for accounts not provisioned yet, staff made with
     # createsuperuser and service accounts: their local hash decides.
     on_yunohost = models.BooleanField("has a YunoHost user", default=False, editable=False)
@@ -247,36 +246,6 @@ class UsernameQuarantine(models.Model):
 
     def __str__(self) -> str:
         return self.username
-
-
-class LoginSession(models.Model):
-    """One login: a refresh token (and the access tokens minted from it, which copy its `sid`
-    claim, through refresh rotations too) or a member page's browser session.
-
-    Ending one (`ended_at`) is final: `services.session_end` also denies its `sid` in the cache
-    and every process's revocation mirror, so its access tokens die at once without any query.
-    """
-
-    class Kind(models.TextChoices):
-        API = "api", "API tokens"
-        PAGE = "page", "Account pages"
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_sessions")
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.API)
-    created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(default=timezone.now)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
-    # A readable label derived from the user agent ("Firefox on Linux").
-    client = models.CharField(max_length=60, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True, db_index=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["user", "ended_at"], name="loginsession_user_ended")]
-
-    def __str__(self) -> str:
-        return f"{self.client or 'Session'} of {self.user_id}"
 
 
 class EmailChange(models.Model):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from blahaj.serializers import StrictSerializer
-
-from .serializers import PasswordField
+from logins.serializers import PasswordField
 
 
 class DeleteRequestSerializer(StrictSerializer):

@@ -7,8 +7,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from blahaj.serializers import StrictSerializer, TextCap
+from logins.serializers import PasswordField
 
-from .serializers import PasswordField
 from .validators import DISPLAY_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 
 # Generous caps so that nothing huge reaches the rules; the rules give the precise limits.

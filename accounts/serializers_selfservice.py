@@ -5,9 +5,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from blahaj.serializers import StrictSerializer
-
-from .models import LoginSession
-from .serializers import PasswordField
+from logins.models import LoginSession
+from logins.serializers import PasswordField
 
 
 class ChangePasswordSerializer(StrictSerializer):

@@ -15,8 +15,9 @@ from django.utils import timezone
 
 import audit
 from blahaj.errors import Conflict, NotFound
+from logins import hooks
 
-from . import hooks, services
+from . import services
 from .models import User
 from .services.passwords import _password_errors
 from .services.records import _invalid, _judge, _lower_case_username, _user_save

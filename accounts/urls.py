@@ -1,16 +1,12 @@
-"""The account API under /api/user/, in the `accounts-api` namespace (blahaj/urls.py names it)."""
+"""The account API under /api/user/, in the `accounts-api` namespace (blahaj/urls.py names it;
+the tokens' routes are logins.urls, the second factor's mfa.urls)."""
 
 from django.urls import path
 
-from .views import deletion, password_reset, registration, selfservice, tokens
+from .views import deletion, me, password_reset, registration, selfservice
 
 urlpatterns = [
-    path("login", tokens.LoginView.as_view(), name="login"),
-    path("refresh", tokens.RefreshView.as_view(), name="refresh"),
-    path("revoke-access", tokens.RevokeAccessView.as_view(), name="revoke-access"),
-    path("revoke-refresh", tokens.RevokeRefreshView.as_view(), name="revoke-refresh"),
-    path("me", tokens.MeView.as_view(), name="me"),
-    path("logout-all", tokens.LogoutAllView.as_view(), name="logout-all"),
+    path("me", me.MeView.as_view(), name="me"),
     path("change-password", selfservice.ChangePasswordView.as_view(), name="change-password"),
     path("change-email", selfservice.ChangeEmailView.as_view(), name="change-email"),
     path("sessions", selfservice.SessionListView.as_view(), name="sessions"),

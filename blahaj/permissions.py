@@ -2,7 +2,7 @@
 
 `IsStaff` is the one check of every staff route: a staff account whose token lacks the second
 factor (STAFF_REQUIRE_MFA) is refused with `mfa_required`, or `mfa_setup_required` while it
-has no device yet. `accounts.authentication.JWTAuthentication` applies the same rule to every
+has no device yet. `logins.authentication.JWTAuthentication` applies the same rule to every
 other route too (a staff token without the factor opens only the set-up routes and its own
 token's life), and keeps service accounts to the routes that admit them.
 

@@ -40,6 +40,8 @@ BAD_REQUEST = _error(
     "or not sent as application/json), body_too_large, invalid_characters"
 )
 INVALID_CHARACTERS = _error("invalid_characters: a NUL or a lone surrogate in the path or the query string")
+# A view that takes a token itself (refresh, revoke, the signed-in routes) says this of a 401.
+TOKEN_REFUSED = _error("Missing, invalid, expired or revoked token.")
 UNAUTHORIZED = _error("not_authenticated, authentication_failed or token_not_valid; with `WWW-Authenticate: Bearer`")
 FORBIDDEN = _error("permission_denied")
 NOT_FOUND = _error("not_found")

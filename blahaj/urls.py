@@ -21,7 +21,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
-    path("api/user/", _namespace("accounts-api", "accounts.urls", "mfa.urls")),
+    path("api/user/", _namespace("accounts-api", "logins.urls", "accounts.urls", "mfa.urls")),
     path("api/", include("staff.urls")),
     # The abuse defences' staff API and abuse reports: /api/network-blocks/, /api/abuse-reports/, ...
     path("api/", include("defences.urls")),

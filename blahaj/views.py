@@ -1,5 +1,5 @@
-"""What every API view shares: how a body is validated and how a plain success answers; and the
-error pages of the paths no view serves."""
+"""What every API view shares: how a body is validated and how a plain success answers, the base
+of the public (unauthenticated) views; and the error pages of the paths no view serves."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.serializers import BaseSerializer
+from rest_framework.views import APIView
 
 from blahaj.errors import SERVER_ERROR, error_body
 from blahaj.middleware import api_path
@@ -30,6 +31,17 @@ def validated(serializer_class: type[BaseSerializer[Any]], request: Request) -> 
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+# An API view anybody may call: no authentication, no permission. (No docstring: the schema would
+# take it for the description of every such view that has none of its own.)
+class PublicView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request: Request) -> str:
+        # Keeps a refused token a 401 (DRF makes it a 403 on views without authenticators).
+        return 'Bearer realm="api"'
 
 
 @extend_schema(exclude=True)

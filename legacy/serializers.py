@@ -11,8 +11,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts.serializers import PasswordField
 from blahaj.serializers import StrictSerializer, TextCap
+from logins.serializers import PasswordField
 from websites.models import Website
 from websites.serializers import GIT_URL_CAP
 

@@ -27,13 +27,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services
-from accounts.authentication import signed_in_user
 from accounts.models import User
-from accounts.throttling import CountsFailedLogins
 from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError, Forbidden, NotFound
 from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.throttling import throttles
+from logins import services as logins
+from logins.authentication import signed_in_user
+from logins.throttling import CountsFailedLogins
 from websites import emails as website_emails
 from websites import services as website_services
 
@@ -112,7 +113,7 @@ class LegacyLoginView(CountsFailedLogins, PublicLegacyView):
     def post(self, request: Request) -> Response:
         data = io.SeedLoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        pair = services.user_login(
+        pair = logins.user_login(
             identifier=data.validated_data["username"],
             password=data.validated_data["password"],
             ip=client_ip(request),
@@ -133,7 +134,7 @@ class LegacyLoginView(CountsFailedLogins, PublicLegacyView):
 
     def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)
-        if isinstance(exc, services.InvalidCredentials):
+        if isinstance(exc, logins.InvalidCredentials):
             response.data = {"msg": "Bad username or password", **response.data}
         return response
 

@@ -10,16 +10,17 @@ class MfaConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, once the models are loaded: the usual place for an app's wiring.
-        from accounts import hooks
-        from accounts import tokens as jwt
         from blahaj import permissions
+        from logins import hooks
+        from logins import tokens as jwt
 
-        from . import devices
+        from . import devices, services
 
-        # The login's second step (accounts.services) asks through accounts.hooks; the staff
+        # The login's second step (logins.services) asks through logins.hooks; the staff
         # check (blahaj.permissions) through its own registry: neither imports this app.
         hooks.register_second_factor(
             has_second_factor=devices.has_second_factor,
+            login_token=services.login_token_issue,
             code_methods=devices.code_methods,
             remove_all=devices.remove_all,
         )

@@ -6,8 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts.serializers import PasswordField, TokenPairSerializer
 from blahaj.serializers import StrictSerializer
+from logins.serializers import PasswordField, TokenPairSerializer
 
 
 class MFACodeSerializer(StrictSerializer):

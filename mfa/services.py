@@ -3,7 +3,7 @@ codes, security keys (WebAuthn: adding, using, removing), the admin session's st
 taking a member's factor off.
 
 A wrong code (or a security key's answer that does not verify) counts against the same per-account budget as a wrong password
-(accounts/services/lockout.py): past ACCOUNTS_LOGIN_MAX_FAILURES the account is locked out of
+(logins/lockout.py): past ACCOUNTS_LOGIN_MAX_FAILURES the account is locked out of
 both for ACCOUNTS_LOGIN_LOCKOUT (429 too_many_attempts).
 """
 
@@ -17,11 +17,13 @@ from django.utils import timezone
 from django_otp.models import Device
 
 import audit
-from accounts import login_sessions, services, tokens
-from accounts.models import LoginSession, OneTimeToken, User
-from accounts.services.links import _one_time_token_check, _one_time_token_use
-from accounts.services.lockout import _check_lockout, _clear_failures, _lockout_ident, _record_failure
+from accounts import services
+from accounts.models import OneTimeToken, User
+from accounts.services.links import _one_time_token_check, _one_time_token_use, one_time_token_issue
 from blahaj.errors import ApplicationError, Conflict, Forbidden, NotFound, TooManyAttempts
+from logins import lockout, sessions, tokens
+from logins import services as logins
+from logins.models import LoginSession
 
 from . import devices, webauthn
 from .models import AuthenticatorApp
@@ -29,7 +31,7 @@ from .models import AuthenticatorApp
 logger = logging.getLogger(__name__)
 
 
-class InvalidCode(services.InvalidCredentials):
+class InvalidCode(logins.InvalidCredentials):
     """The login's second step: 401 like a wrong password (and counted like one per IP)."""
 
     code = "invalid_code"
@@ -55,23 +57,30 @@ class WrongKey(ApplicationError):
 
 
 def _ident(user: User) -> str:
-    return _lockout_ident("", user)
+    return lockout.ident_for("", user)
 
 
 def _spend_code(user: User, code: str, *, error: type[ApplicationError]) -> Device:
     """The device that accepted `code`, or a counted failure (and `error`, or 429 once over)."""
     ident = _ident(user)
-    _check_lockout(ident)
+    lockout.check(ident)
     device = devices.check_code(user, code)
     if device is None:
-        _record_failure(ident)
-        _check_lockout(ident)  # this failure may be the one that locks
+        lockout.record_failure(ident)
+        lockout.check(ident)  # this failure may be the one that locks
         raise error()
-    _clear_failures(ident)
+    lockout.clear_failures(ident)
     return device
 
 
 # --- The login's second step ---------------------------------------------------------------
+
+
+def login_token_issue(user: User) -> str:
+    """The login's answer to a right password when a second factor is due carries this
+    short-lived one-time token (`mfa_token`), which `user_login_mfa` takes with a code
+    (registered in logins.hooks)."""
+    return one_time_token_issue(user=user, purpose=OneTimeToken.Purpose.MFA)
 
 
 def user_login_mfa(*, mfa_token: str, code: str, ip: str | None = None, user_agent: str = "") -> dict[str, Any]:
@@ -83,7 +92,7 @@ def user_login_mfa(*, mfa_token: str, code: str, ip: str | None = None, user_age
     """
     token = _one_time_token_check(raw=mfa_token, purpose=OneTimeToken.Purpose.MFA)
     user = token.user
-    if not services.login_allowed(user):
+    if not logins.login_allowed(user):
         raise services.TokenInvalid()
     try:
         _spend_code(user, code, error=InvalidCode)
@@ -92,7 +101,7 @@ def user_login_mfa(*, mfa_token: str, code: str, ip: str | None = None, user_age
         raise
     _one_time_token_use(token)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
-    session = login_sessions.session_start(user=user, kind=LoginSession.Kind.API, ip=ip, user_agent=user_agent)
+    session = sessions.session_start(user=user, kind=LoginSession.Kind.API, ip=ip, user_agent=user_agent)
     return tokens.issue_for_user(user, session_id=str(session.public_id), factors=tokens.WITH_SECOND_FACTOR)
 
 
@@ -129,7 +138,7 @@ def totp_confirm(*, user: User, code: str, issue_tokens: bool = True) -> dict[st
     again. The pages and the admin keep their session, which they mark verified themselves.
     """
     ident = _ident(user)
-    _check_lockout(ident)
+    lockout.check(ident)
     with transaction.atomic():
         User.objects.select_for_update().only("pk").get(pk=user.pk)
         if devices.pending_totp(user) is None:
@@ -139,12 +148,12 @@ def totp_confirm(*, user: User, code: str, issue_tokens: bool = True) -> dict[st
         else:
             confirmed = True
             codes = devices.recovery_codes_replace(user)
-            services.user_revoke_all_tokens(user=user)
+            logins.user_revoke_all_tokens(user=user)
     if confirmed:
-        _clear_failures(ident)
+        lockout.clear_failures(ident)
     else:
-        _record_failure(ident)
-        _check_lockout(ident)
+        lockout.record_failure(ident)
+        lockout.check(ident)
         raise WrongCode()
     logger.info("Account %s turned TOTP on.", user.username)
     if not issue_tokens:
@@ -172,10 +181,10 @@ def totp_remove(*, user: User, code: str = "", password: str = "") -> None:
         _spend_code(user, code, error=WrongCode)
     else:
         ident = _ident(user)
-        _check_lockout(ident)
+        lockout.check(ident)
         if not User.objects.get(pk=user.pk).check_password(password):
-            _record_failure(ident)
-            _check_lockout(ident)
+            lockout.record_failure(ident)
+            lockout.check(ident)
             raise ApplicationError("The password is wrong.", code="invalid_password", fields={"password": ["Wrong."]})
     with transaction.atomic():
         devices.remove_totp(user)
@@ -250,7 +259,7 @@ def key_register_complete(
 
 def key_verify_begin(*, user: User) -> tuple[dict[str, Any], dict[str, Any]]:
     """Options naming the account's keys for the browser to sign, and the state to keep."""
-    _check_lockout(_ident(user))
+    lockout.check(_ident(user))
     if not webauthn.has_key(user):
         raise Conflict("This account has no security key.", code="no_security_key")
     return webauthn.authenticate_begin(user)
@@ -260,16 +269,16 @@ def key_verify(*, user: User, state: dict[str, Any] | None, data: Any) -> Device
     """The key that signed the challenge (the login's second step or the admin's, like
     session_verify), or WrongKey counted like a wrong code / 429 once over."""
     ident = _ident(user)
-    _check_lockout(ident)
+    lockout.check(ident)
     try:
         if not state:
             raise webauthn.CeremonyFailed()
         device = webauthn.authenticate_complete(user, state=state, data=data)
     except webauthn.CeremonyFailed:
-        _record_failure(ident)
-        _check_lockout(ident)
+        lockout.record_failure(ident)
+        lockout.check(ident)
         raise WrongKey() from None
-    _clear_failures(ident)
+    lockout.clear_failures(ident)
     return device
 
 
@@ -304,5 +313,5 @@ def second_factor_remove_by_staff(*, user: User) -> None:
     """A lost authenticator (with its recovery codes, and every security key): staff take them
     off; every token of the account dies. Staff so reset set a new one up at their next login."""
     devices.remove_all(user)
-    services.user_revoke_all_tokens(user=user)
+    logins.user_revoke_all_tokens(user=user)
     logger.info("The second factor of %s was removed by staff.", user.username)

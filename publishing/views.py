@@ -11,9 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import signed_in_user
 from blahaj.errors import NotFound
 from blahaj.schema import ErrorSerializer as ERROR
+from logins.authentication import signed_in_user
 from websites import selectors as website_selectors
 from websites.models import Website
 from websites.serializers import DeploySerializer

@@ -12,11 +12,11 @@ from rest_framework.response import Response
 
 from accounts import deletion, selectors
 from accounts import services as account_services
-from accounts.authentication import signed_in_user
 from accounts.models import User
 from blahaj.permissions import IsStaff
 from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.schema import StatusSerializer
+from logins.authentication import signed_in_user
 
 from . import serializers as io
 from . import services

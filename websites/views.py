@@ -11,13 +11,13 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.authentication import signed_in_user
 from blahaj.errors import NotFound, ValidationFailed
 from blahaj.lookups import as_id
 from blahaj.permissions import IsStaff
 from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.throttling import member_throttles, object_throttles, throttles
 from blahaj.views import validated
+from logins.authentication import signed_in_user
 
 from . import selectors, services
 from .models import Website

@@ -2,18 +2,19 @@
 
 One module per flow:
 
-    logins           the password step of every login door, page sessions, token refresh and revocation
-    passwords        who decides a password (YunoHost or the local hash), and whether a new one is good enough
-    lockout          the failed-attempt budget shared by logins, passwords given again and second factors
+    passwords        whether a new password is good enough
     links            one-time link tokens, and the account emails that carry a link
     registration     sign-up, address confirmation, approval, password reset
-    lifecycle        provisioning begins, password set, tokens revoked, disabled, roles, erased; name quarantine
+    lifecycle        provisioning begins, password set, disabled, roles, erased; name quarantine
     outcomes         what the YunoHost lane's outcomes mean to the account
     tiers            a member's tier, a tier's change reaching its members, a referral code's use
     terms            the terms of service a sign-up accepts
     selfservice      a signed-in member's password, email address and sessions
     staff            staff administration of accounts shared by the admin and the staff API (staff/)
     records          helpers every flow shares: saving the row, moving its status, judging its fields
+
+Logging in (the password step, tokens, login sessions, the lockout, who decides a password) is
+the logins app's (logins/services.py), below this one.
 
 This package re-exports every public name of those modules (the names without a leading
 underscore), so callers write `from accounts import services` and `services.user_register(...)`
@@ -31,7 +32,6 @@ from .lifecycle import (
     user_begin_provisioning,
     user_disable,
     user_erase,
-    user_revoke_all_tokens,
     user_set_password,
     user_set_roles,
     username_quarantine,
@@ -45,31 +45,10 @@ from .links import (
     email_deliver_to_user_id,
     one_time_token_issue,
 )
-from .logins import (
-    DELETION_PENDING,
-    SERVICE_ACCOUNT_PAGES,
-    Authenticated,
-    InvalidCredentials,
-    login_allowed,
-    mfa_challenge,
-    page_session_alive,
-    token_refresh,
-    token_revoke_access,
-    token_revoke_refresh,
-    user_authenticate,
-    user_login,
-    user_page_logout,
-    user_page_session_start,
-)
 from .outcomes import (
     user_provisioned,
     user_provisioning_failed,
     user_provisioning_retried,
-)
-from .passwords import (
-    YunohostUnreachable,
-    password_matches,
-    user_adopt_yunohost_password,
 )
 from .registration import (
     user_approve,
@@ -92,7 +71,6 @@ from .selfservice import (
     email_changes_prune,
     password_confirmed,
     session_end,
-    session_end_by_staff,
     sessions_list,
     sessions_prune,
     user_change_password,
@@ -119,18 +97,13 @@ from .tiers import (
 )
 
 __all__ = [
-    "DELETION_PENDING",
-    "SERVICE_ACCOUNT_PAGES",
     "TIER_BATCH",
-    "Authenticated",
-    "InvalidCredentials",
     "LastSuperuser",
     "PasswordTooWeak",
     "TermsNotAccepted",
     "TokenExpired",
     "TokenInvalid",
     "WrongPassword",
-    "YunohostUnreachable",
     "email_change_deliver",
     "email_change_for_link",
     "email_change_for_undo_link",
@@ -139,24 +112,14 @@ __all__ = [
     "email_deliver",
     "email_deliver_detached",
     "email_deliver_to_user_id",
-    "login_allowed",
-    "mfa_challenge",
     "one_time_token_issue",
-    "page_session_alive",
     "password_confirmed",
-    "password_matches",
     "session_end",
-    "session_end_by_staff",
     "sessions_list",
     "sessions_prune",
     "superuser_keep",
     "tier_members_refresh",
-    "token_refresh",
-    "token_revoke_access",
-    "token_revoke_refresh",
-    "user_adopt_yunohost_password",
     "user_approve",
-    "user_authenticate",
     "user_begin_provisioning",
     "user_change_password",
     "user_confirm_email",
@@ -169,9 +132,6 @@ __all__ = [
     "user_enable",
     "user_erase",
     "user_from_reset_token",
-    "user_login",
-    "user_page_logout",
-    "user_page_session_start",
     "user_password_reset_deliver",
     "user_provisioned",
     "user_provisioning_failed",
@@ -181,7 +141,6 @@ __all__ = [
     "user_request_confirmation",
     "user_request_email_change",
     "user_request_password_reset",
-    "user_revoke_all_tokens",
     "user_send_password_reset",
     "user_set_password",
     "user_set_roles",

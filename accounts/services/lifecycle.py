@@ -1,4 +1,4 @@
-"""An account's life: provisioning begins, its password is set, its tokens revoked, it is
+"""An account's life: provisioning begins, its password is set, it is
 disabled, given roles, erased; a deleted account's username stays in quarantine."""
 
 from __future__ import annotations
@@ -11,20 +11,12 @@ from django.utils import timezone
 
 import audit
 from blahaj.errors import Conflict
+from logins import sessions as login_sessions
 
-from .. import login_sessions, signals
+from .. import signals
 from .. import yunohost as lane
 from ..models import User, UsernameQuarantine
 from .records import _USER, _user_forget_after_commit, _user_move, _user_save
-
-
-@transaction.atomic
-@audit.audited("user.tokens.revoke", target=_USER)
-def user_revoke_all_tokens(*, user: User) -> None:
-    """Every token issued so far stops working (logout everywhere); every session ends."""
-    user.revoke_tokens()
-    _user_save(user, fields=["tokens_valid_after"], cutoff_moved=True)
-    login_sessions.sessions_end_all(user=user)
 
 
 @transaction.atomic

@@ -8,8 +8,8 @@ from django.db import transaction
 
 import audit
 from blahaj.errors import Conflict, ValidationFailed
+from logins import tokens
 
-from .. import tokens
 from ..models import User
 
 # The audit log's object for a service that takes `user=` (audit/recorder.py).
@@ -24,15 +24,9 @@ def _invalid(fields: dict[str, list[str]]) -> ValidationFailed:
 
 def _user_save(user: User, *, fields: list[str], cutoff_moved: bool = False) -> None:
     """Save these columns of the user; once committed, every server process drops its cached
-    copy and, if the token cut-off moved, hears of the new one.
-
-    After the commit, not before: a request reading the row in between would cache the old
-    one again (the cut-off alone would survive that, the other columns would not).
-    """
+    copy and, if the token cut-off moved, hears of the new one (logins.tokens.user_saved)."""
     user.save(update_fields=fields)
-    _user_forget_after_commit(user.pk)
-    if cutoff_moved:
-        transaction.on_commit(lambda: tokens.publish_cutoff(user))
+    tokens.user_saved(user, cutoff_moved=cutoff_moved)
 
 
 def _user_forget_after_commit(user_id: int) -> None:

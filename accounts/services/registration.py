@@ -13,6 +13,7 @@ import audit
 from blahaj import crypto, notifications, outbox
 from blahaj.errors import Conflict, Forbidden
 from invitations import services as invitation_services
+from logins.services import user_for_identifier
 from notices import services as notice_services
 from notices.models import StaffNotice
 from provisioning import services as provisioning_services
@@ -23,7 +24,6 @@ from ..models import OneTimeToken, User
 from ..validators import normalize_email
 from .lifecycle import user_begin_provisioning, user_set_password, username_quarantined
 from .links import TokenInvalid, _one_time_token_check, _one_time_token_use, email_deliver
-from .logins import _find_login_user
 from .passwords import _password_errors
 from .records import _USER, _invalid, _user_move, _user_save
 from .terms import _terms_record
@@ -185,7 +185,7 @@ def user_confirmation_redeliver(*, email: str) -> None:
 
 def user_password_reset_deliver(*, identifier: str) -> None:
     """Worker side of `user_request_password_reset`."""
-    user = _find_login_user(identifier)
+    user = user_for_identifier(identifier)
     if user is not None and user.status != User.Status.DISABLED:
         email_deliver(kind=emails.PASSWORD_RESET, user=user)
 

@@ -7,23 +7,24 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-import audit
 from blahaj import crypto, mail, outbox
 from blahaj.errors import ApplicationError, Conflict, ValidationFailed
+from logins import lockout, tokens
+from logins import sessions as login_sessions
+from logins.models import LoginSession
+from logins.passwords import password_matches
 from notices import services as notice_services
 
-from .. import emails, login_sessions, tokens
-from ..models import EmailChange, LoginSession, User
+from .. import emails
+from ..models import EmailChange, User
 from ..validators import normalize_email
 from .lifecycle import user_set_password
 from .links import TokenExpired, TokenInvalid
-from .lockout import _FAILURES_KEY, _check_lockout, _lockout_ident, _record_failure
-from .passwords import _password_errors, password_matches
+from .passwords import _password_errors
 from .records import _email_in_use, _invalid, _judge, _user_save
 
 
@@ -47,13 +48,13 @@ def password_confirmed(*, user: User, password: str, field: str) -> User:
     count toward the account's login lockout, and a locked account is refused (429) before
     anything is checked.
     """
-    ident = _lockout_ident("", user)
-    _check_lockout(ident)
+    ident = lockout.ident_for("", user)
+    lockout.check(ident)
     fresh = User.objects.select_related("tier").get(pk=user.pk)
     if not password_matches(user=fresh, password=password):
-        _record_failure(ident)
+        lockout.record_failure(ident)
         raise WrongPassword(fields={field: [WrongPassword.message]})
-    cache.delete(_FAILURES_KEY.format(ident=ident))
+    lockout.clear_failures(ident)
     return fresh
 
 
@@ -66,18 +67,6 @@ def session_end(*, user: User, session_id: str) -> None:
     """End one of the member's sessions (NotFound for anyone else's, or an ended one)."""
     with transaction.atomic():
         login_sessions.session_end(user=user, session_id=session_id)
-
-
-@transaction.atomic
-@audit.audited(
-    "user.session.end",
-    target=lambda kwargs, _: f"user:{kwargs['session'].user.username}",
-    detail=lambda kwargs, _: f"{kwargs['session'].get_kind_display()} session {kwargs['session'].public_id}",
-)
-def session_end_by_staff(*, session: LoginSession) -> None:
-    """Staff end someone's login session (the admin): its refresh token and access tokens die
-    at once. NotFound if it had ended already."""
-    login_sessions.session_end(user=session.user, session_id=str(session.public_id))
 
 
 def user_change_password(

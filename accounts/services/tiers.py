@@ -10,9 +10,9 @@ from django.utils import timezone
 import audit
 from blahaj.errors import ApplicationError
 from invitations.models import Invitation
+from logins import tokens
 from tiers.models import ReferralCode, Tier
 
-from .. import tokens
 from .. import yunohost as lane
 from ..models import User
 from .records import _USER

@@ -22,6 +22,7 @@ from accounts import services
 from accounts.tasks import send_password_reset_to
 from audit.models import AuditEntry
 from conftest import PASSWORD, committed
+from logins import services as logins
 from notices.models import StaffNotice
 
 SIGNING_KEY = "mailgun-webhook-signing-key-0123456789"
@@ -131,7 +132,7 @@ def test_the_member_is_asked_for_another_address_and_a_confirmed_change_clears_i
 ):
     post(mailgun_event("alice@example.org"))
     api = Client()
-    access = services.user_login(identifier="alice", password=PASSWORD)["access"]
+    access = logins.user_login(identifier="alice", password=PASSWORD)["access"]
     assert api.get("/api/user/me", HTTP_AUTHORIZATION=f"Bearer {access}").json()["email_undeliverable"] is True
     staff_view = staff_client.get("/api/users/alice/").json()["email_undeliverable"]
     assert staff_view["reason"] == "bounced (bounced)" and staff_view["since"]

@@ -14,10 +14,11 @@ from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
 from accounts import deletion, services
-from accounts.models import LoginSession, OneTimeToken, User, UsernameQuarantine
+from accounts.models import OneTimeToken, User, UsernameQuarantine
 from audit.models import AuditEntry
 from blahaj.errors import NotFound
 from conftest import PASSWORD, committed, login, verified_login
+from logins.models import LoginSession
 from provisioning.models import Operation
 
 from .conftest import link_path, link_token

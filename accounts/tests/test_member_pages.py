@@ -8,8 +8,9 @@ import pytest
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts.models import EmailChange, LoginSession, User
+from accounts.models import EmailChange, User
 from conftest import PASSWORD, CommittingAPIClient, totp_code, totp_device
+from logins.models import LoginSession
 
 from .conftest import STRONG, Committing
 

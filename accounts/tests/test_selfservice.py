@@ -10,11 +10,13 @@ import pytest
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from accounts import login_sessions, services
+from accounts import services
 from accounts import yunohost as accounts_lane
-from accounts.models import EmailChange, LoginSession, User
+from accounts.models import EmailChange, User
 from accounts.tasks import prune_sessions
 from conftest import PASSWORD, CommittingAPIClient
+from logins import sessions as login_sessions
+from logins.models import LoginSession
 from provisioning.models import Operation
 from provisioning.tests.conftest import emulator, run_lane, sha256, signed_up, welcomes  # noqa: F401 - fixtures
 

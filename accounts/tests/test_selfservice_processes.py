@@ -9,16 +9,17 @@ import requests
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import yunohost as accounts_lane
-from accounts.models import LoginSession, User
-from accounts.revocation import mirror
+from accounts.models import User
 from blahaj.testing import gunicorn
 from conftest import PASSWORD, login
+from logins.models import LoginSession
+from logins.revocation import mirror
+from logins.tests.test_multiprocess import _in_another_process
 from provisioning.models import Operation
 from provisioning.tests.conftest import emulator, run_lane, sha256  # noqa: F401 - fixtures
 from provisioning.tests.test_workers import wait_for, workers  # noqa: F401 - fixtures
 
 from .conftest import STRONG
-from .test_multiprocess import _in_another_process
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

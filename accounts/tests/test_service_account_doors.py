@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from accounts.models import LoginSession
 from conftest import PASSWORD, CommittingAPIClient
+from logins.models import LoginSession
 
 pytestmark = pytest.mark.django_db
 

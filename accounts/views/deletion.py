@@ -11,12 +11,12 @@ from rest_framework.views import APIView
 
 from blahaj.schema import StatusSerializer
 from blahaj.throttling import throttles
-from blahaj.views import SUCCESS, validated
+from blahaj.views import SUCCESS, PublicView, validated
+from logins.authentication import signed_in_user
 
 from .. import deletion
 from .. import serializers_deletion as io
-from ..authentication import signed_in_user
-from .base import _LOCKED, ERROR, PublicView, _401, _429
+from .base import _LOCKED, ERROR, _401, _429
 
 
 class DeleteView(APIView):

@@ -13,9 +13,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from blahaj.pages import over_limit, service_form_page
+from logins.authentication import signed_in_user
 
 from .. import deletion
-from ..authentication import signed_in_user
 from ..forms import DeleteAccountForm
 from .pages import TOKEN_ERRORS, _link_invalid
 

@@ -23,12 +23,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError, NotFound, TooManyAttempts
 from blahaj.pages import form_page, over_limit, service_form_page, too_many_requests
+from logins import services as logins
+from logins.throttling import FailedLoginThrottle
 
 from .. import screening, services
 from ..forms import ChangeEmailForm, ChangePasswordForm, LoginForm
 from ..middleware import SESSION_KEY
 from ..models import EmailChange, User
-from ..throttling import FailedLoginThrottle
 from .pages import TOKEN_ERRORS, _link_invalid
 
 
@@ -59,12 +60,12 @@ class SecondFactorDue(Exception):
 def sign_in(request: HttpRequest, *, identifier: str, password: str) -> User:
     """The whole page login, step by step: each step raises to stop it.
 
-    1. the password (services.user_authenticate: lockout, credentials, account status);
+    1. the password (logins.user_authenticate: lockout, credentials, account status);
     2. an account with a second factor: SecondFactorDue, and its step (mfa's code page or
        security key, with `pending_user`) finishes with `start_signed_in`;
     3. the login session (listed on the sessions page) and the Django session carrying it.
     """
-    user, second_factor_due = services.user_authenticate(identifier=identifier, password=password)
+    user, second_factor_due = logins.user_authenticate(identifier=identifier, password=password)
     if second_factor_due:
         request.session.cycle_key()
         request.session[_PENDING_KEY] = [user.pk, time.time()]
@@ -75,7 +76,7 @@ def sign_in(request: HttpRequest, *, identifier: str, password: str) -> User:
 
 def start_signed_in(request: HttpRequest, user: User) -> None:
     """The browser signed in (a second step then records its device in the session too)."""
-    session = services.user_page_session_start(
+    session = logins.user_page_session_start(
         user=user, ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
     )
     login(request, user, backend="accounts.backends.YunohostPasswordBackend")
@@ -113,7 +114,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
         except TooManyAttempts as error:
             return too_many_requests(request, error.retry_after, account_locked=True)
         except ApplicationError as error:  # 401 invalid_credentials; 403 an account that cannot log in
-            if isinstance(error, services.InvalidCredentials):
+            if isinstance(error, logins.InvalidCredentials):
                 throttle.record_failure(request)  # type: ignore[arg-type]
             form.show(error)
             status = error.status_code
@@ -125,7 +126,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 def logout_page(request: HttpRequest) -> HttpResponse:
     if session_id := request.session.get(SESSION_KEY):
-        services.user_page_logout(session_id=session_id)
+        logins.user_page_logout(session_id=session_id)
     logout(request)
     return redirect("account:login")
 
@@ -254,6 +255,6 @@ def session_end(request: HttpRequest, session_id: str) -> HttpResponse:
 @login_required
 def sessions_end_all(request: HttpRequest) -> HttpResponse:
     """Log out everywhere, this browser included (like POST /api/user/logout-all)."""
-    services.user_revoke_all_tokens(user=_member(request))
+    logins.user_revoke_all_tokens(user=_member(request))
     logout(request)
     return redirect("account:login")

@@ -8,11 +8,11 @@ from rest_framework.response import Response
 
 from blahaj.schema import StatusSerializer
 from blahaj.throttling import throttles
-from blahaj.views import SUCCESS, validated
+from blahaj.views import SUCCESS, PublicView, validated
 
 from .. import serializers_registration as io
 from .. import services
-from .base import ERROR, PublicView, _429
+from .base import ERROR, _429
 
 
 class RequestResetView(PublicView):

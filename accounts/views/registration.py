@@ -18,12 +18,12 @@ from blahaj.errors import ApplicationError
 from blahaj.pages import too_many_requests
 from blahaj.schema import StatusSerializer
 from blahaj.throttling import throttles
-from blahaj.views import SUCCESS, validated
+from blahaj.views import SUCCESS, PublicView, validated
 from defences import services as defences
 
 from .. import screening, selectors, services
 from .. import serializers_registration as io
-from .base import ERROR, PublicView, _429
+from .base import ERROR, _429
 
 
 class EmailExistsView(PublicView):

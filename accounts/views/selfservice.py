@@ -12,10 +12,11 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import Token
 
 from blahaj.views import SUCCESS, validated
+from logins import tokens
+from logins.authentication import signed_in_user
 
-from .. import screening, services, tokens
+from .. import screening, services
 from .. import serializers_selfservice as io
-from ..authentication import signed_in_user
 from .base import _LOCKED, ERROR, _401
 
 

@@ -21,7 +21,7 @@ LAYERS = (
     ("publishing",),
     ("websites", "mfa"),
     ("accounts",),
-    ("defences", "invitations", "notices"),
+    ("defences", "invitations", "logins", "notices"),
     ("tiers",),
     ("provisioning",),
     ("audit",),

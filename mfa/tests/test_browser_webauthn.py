@@ -9,9 +9,9 @@ import pytest
 from django_otp_webauthn.models import WebAuthnCredential
 from selenium.webdriver.common.by import By
 
-from accounts.models import LoginSession
 from accounts.tests.test_browser import browser, fill, heading, path_of, shoot, site, submit, wait_for  # noqa: F401 - fixtures
 from conftest import PASSWORD
+from logins.models import LoginSession
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,5 +1,5 @@
 """How the apps below ask the second factor without importing this app: mfa registers itself in
-accounts.hooks (the login's second step) and blahaj.permissions (the staff check), and either
+logins.hooks (the login's second step) and blahaj.permissions (the staff check), and either
 registry left empty refuses loudly instead of letting a password alone through."""
 
 from __future__ import annotations
@@ -8,17 +8,19 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts import hooks, services
-from accounts import tokens as jwt
 from blahaj import permissions
 from conftest import PASSWORD, totp_device
+from logins import hooks, services
+from logins import tokens as jwt
 from mfa import devices
+from mfa import services as mfa_services
 
 pytestmark = pytest.mark.django_db
 
 
 def test_mfa_registers_its_answers_when_the_app_is_ready():
     assert hooks.second_factor().has_second_factor is devices.has_second_factor
+    assert hooks.second_factor().login_token is mfa_services.login_token_issue
     assert hooks.second_factor().code_methods is devices.code_methods
     assert hooks.second_factor().remove_all is devices.remove_all
     assert permissions.second_factor().user_has is devices.has_second_factor

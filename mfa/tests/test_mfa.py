@@ -12,9 +12,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts import tokens as jwt
 from accounts.models import OneTimeToken
 from conftest import PASSWORD, CommittingAPIClient, login, totp_code, totp_device, verified_login
+from logins import tokens as jwt
 from mfa import devices
 from mfa.models import AuthenticatorApp, RecoveryCode, recovery_code_digest
 

@@ -15,10 +15,10 @@ import pytest
 from django.test import Client
 from django_otp_webauthn.models import WebAuthnCredential
 
-from accounts.models import LoginSession
 from audit.models import AuditEntry
 from blahaj.errors import Forbidden, NotFound
 from conftest import PASSWORD, totp_code, totp_device, verified_login
+from logins.models import LoginSession
 from mfa import devices as mfa
 from mfa import services as services_mfa
 

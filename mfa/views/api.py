@@ -9,12 +9,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import tokens
-from accounts.authentication import signed_in_user
-from accounts.throttling import CountsFailedLogins
-from accounts.views.base import _LOCKED, ERROR, PublicView, _401
+from accounts.views.base import _LOCKED, ERROR, _401
 from blahaj.client_ip import client_ip
 from blahaj.throttling import throttles
+from blahaj.views import PublicView
+from logins import tokens
+from logins.authentication import signed_in_user
+from logins.throttling import CountsFailedLogins
 
 from .. import devices, serializers, services
 

@@ -11,11 +11,11 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.models import Device
 
-from accounts import services as accounts_services
 from accounts.models import User
 from accounts.views.member import forget_pending, next_page_of, pending_user, start_signed_in
 from blahaj.errors import ApplicationError, TooManyAttempts
 from blahaj.pages import form_page, too_many_requests
+from logins import services as logins
 
 from .. import devices, services, webauthn
 from ..forms import LoginCodeForm
@@ -42,8 +42,8 @@ def login_code(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             device = services.session_verify(user=user, code=form.cleaned_data["code"])
-            if not accounts_services.login_allowed(user):
-                raise accounts_services.InvalidCredentials()
+            if not logins.login_allowed(user):
+                raise logins.InvalidCredentials()
         except TooManyAttempts as error:
             forget_pending(request)
             return too_many_requests(request, error.retry_after, account_locked=True)

@@ -23,10 +23,10 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import JavaScriptCatalog
 from django_otp import login as otp_login
 
-from accounts import services as accounts_services
 from accounts.models import User
 from accounts.views import member
 from blahaj.errors import ApplicationError, TooManyAttempts
+from logins import services as logins
 
 from .. import services
 from .login import finish_login
@@ -132,8 +132,8 @@ def login_key_complete(request: HttpRequest) -> JsonResponse:
         return failure(ApplicationError("Log in again: the second step took too long.", code="login_expired"))
     try:
         device = services.key_verify(user=user, state=state, data=body(request))
-        if not accounts_services.login_allowed(user):
-            raise accounts_services.InvalidCredentials()
+        if not logins.login_allowed(user):
+            raise logins.InvalidCredentials()
     except TooManyAttempts as error:
         member.forget_pending(request)
         return failure(error)

@@ -19,8 +19,8 @@ from django.test import Client
 from accounts import service_accounts
 from accounts import yunohost as accounts_lane
 from accounts.models import User
-from accounts.services.passwords import _NOBODY
 from conftest import PASSWORD, CommittingAPIClient
+from logins.passwords import _NOBODY
 from provisioning import passwords
 from provisioning.models import Operation
 from provisioning.passwords import Verdict

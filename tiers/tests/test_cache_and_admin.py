@@ -41,7 +41,7 @@ def test_a_cached_member_moved_to_another_tier_sees_it_at_once(
 
 
 def test_saving_a_tier_does_no_io(default_tier, django_capture_on_commit_callbacks, monkeypatch):
-    from accounts import tokens
+    from logins import tokens
 
     forgotten: list = []
     monkeypatch.setattr(tokens, "forget_users", lambda ids, **kw: forgotten.append(list(ids)))

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from accounts import tokens
-from accounts.models import LoginSession
 from conftest import CommittingAPIClient, login
+from logins import tokens
+from logins.models import LoginSession
 
 REFRESH = "/api/user/refresh"
 ME = "/api/user/me"

@@ -2,8 +2,8 @@
 
 The services start, touch and end them; nothing here is called by a view. Ending a session
 marks the row (`ended_at`) and, where its tokens could still work, denies its `sid` in the
-cache and every process's revocation mirror (accounts/tokens.py): the hot path
-(accounts/authentication.py) never queries this table.
+cache and every process's revocation mirror (logins/tokens.py): the hot path
+(logins/authentication.py) never queries this table.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -20,7 +21,10 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from blahaj.errors import NotFound
 
 from . import tokens
-from .models import LoginSession, User
+from .models import LoginSession
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 USER_AGENT_MAX = 300
 # How often last_used_at may be written for one session: a refresh or a page view within a

@@ -9,10 +9,10 @@ import pytest
 import requests
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts import services
-from accounts.revocation import mirror
 from blahaj.testing import ROOT, child_env, gunicorn
 from conftest import PASSWORD, login
+from logins import services
+from logins.revocation import mirror
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -81,7 +81,7 @@ def test_a_warm_mirror_hears_a_revocation_made_by_another_process(api_client, us
     assert mirror.ready() and mirror.user(str(user.pk)) is not None  # served from memory
 
     _in_another_process(
-        "from accounts.models import User; from accounts import services\n"
+        "from accounts.models import User; from logins import services\n"
         f"services.user_revoke_all_tokens(user=User.objects.get(pk={user.pk}))\n"
     )
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
-from accounts.models import LoginSession
 from audit.models import AuditEntry
 from conftest import committed, login, verified_login
+from logins.models import LoginSession
 
-SESSIONS = "/admin/accounts/loginsession/"
+SESSIONS = "/admin/logins/loginsession/"
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
 
 

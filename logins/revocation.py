@@ -31,7 +31,7 @@ from redis.client import PubSub
 
 logger = logging.getLogger(__name__)
 
-# The cache keys the mirror snapshots (accounts/tokens.py writes them, and imports this module).
+# The cache keys the mirror snapshots (logins/tokens.py writes them, and imports this module).
 DENY_KEY = "jwt:deny:{jti}"
 CUTOFF_KEY = "jwt:cutoff:{user_id}"
 SESSION_DENY_KEY = "jwt:endsid:{sid}"

@@ -1,5 +1,5 @@
-"""Tokens: login, refresh, revoke-access, revoke-refresh, me and logout-all.
-Views validate, call a service, answer."""
+"""Tokens: login, refresh, revoke-access, revoke-refresh and logout-all, under /api/user/ in the
+`accounts-api` namespace (blahaj/urls.py). Views validate, call a service, answer."""
 
 from __future__ import annotations
 
@@ -11,14 +11,23 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 from blahaj.client_ip import client_ip
+from blahaj.schema import TOKEN_REFUSED as _401
+from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.schema import StatusSerializer
 from blahaj.throttling import throttles
-from blahaj.views import SUCCESS, validated
+from blahaj.views import SUCCESS, PublicView, validated
 
-from .. import serializers, services
-from ..authentication import signed_in_user
-from ..throttling import CountsFailedLogins
-from .base import ERROR, PublicView, _401, _bearer
+from . import serializers, services
+from .authentication import signed_in_user
+from .throttling import CountsFailedLogins
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
 
 
 class LoginView(CountsFailedLogins, PublicView):
@@ -95,16 +104,6 @@ class RevokeAccessView(APIView):
     def delete(self, request: Request) -> Response:
         services.token_revoke_access(token=request.auth)
         return Response({"status": "success", "message": "Access token revoked!"})
-
-
-class MeView(APIView):
-    permission_classes = [IsAuthenticated]
-    admits_staff_without_mfa = True
-    admits_service_accounts = True
-
-    @extend_schema(responses={200: serializers.MeSerializer, 401: _401}, summary="The caller's account")
-    def get(self, request: Request) -> Response:
-        return Response(serializers.MeSerializer(request.user).data)
 
 
 class LogoutAllView(APIView):

@@ -1,34 +1,38 @@
 """The login lockout: failed attempts counted per account (or per typed name) in the cache; past
 ACCOUNTS_LOGIN_MAX_FAILURES within ACCOUNTS_LOGIN_FAILURE_WINDOW the account is locked out for
 ACCOUNTS_LOGIN_LOCKOUT seconds. A login's password, a signed-in member's password given again and a
-second factor's code all count toward the same budget."""
+second factor's code all count toward the same budget: each door calls `check` before it looks,
+`record_failure` when the attempt failed and `clear_failures` when it succeeded."""
 
 from __future__ import annotations
 
 import hashlib
 import time
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
 
 from blahaj.errors import TooManyAttempts
 
-from ..models import User
+if TYPE_CHECKING:
+    from accounts.models import User
 
 _FAILURES_KEY = "login:failures:{ident}"
 _LOCK_KEY = "login:locked:{ident}"
 
 
-def _lockout_ident(identifier: str, user: User | None) -> str:
-    # Keyed on the account when there is one, so that its username and its email share one
-    # budget of attempts; otherwise on what was typed, hashed (any length fits a cache key, and
-    # the cache holds no typed names).
+def ident_for(identifier: str, user: User | None) -> str:
+    """Whose budget an attempt spends: the account's when there is one, so that its username
+    and its email share one budget of attempts; otherwise what was typed, hashed (any length
+    fits a cache key, and the cache holds no typed names)."""
     if user is not None:
         return f"user:{user.pk}"
     return f"name:{hashlib.sha256(identifier.strip().lower().encode()).hexdigest()}"
 
 
-def _check_lockout(ident: str) -> None:
+def check(ident: str) -> None:
+    """TooManyAttempts (429, with its Retry-After) while the budget is locked out."""
     locked_until = cache.get(_LOCK_KEY.format(ident=ident))
     if locked_until is not None and locked_until > time.time():
         raise TooManyAttempts(
@@ -37,7 +41,7 @@ def _check_lockout(ident: str) -> None:
         )
 
 
-def _record_failure(ident: str) -> None:
+def record_failure(ident: str) -> None:
     key = _FAILURES_KEY.format(ident=ident)
     cache.add(key, 0, timeout=settings.ACCOUNTS_LOGIN_FAILURE_WINDOW)
     try:
@@ -51,5 +55,5 @@ def _record_failure(ident: str) -> None:
         cache.delete(key)
 
 
-def _clear_failures(ident: str) -> None:
+def clear_failures(ident: str) -> None:
     cache.delete(_FAILURES_KEY.format(ident=ident))

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework_simplejwt import authentication
@@ -16,7 +17,9 @@ import audit
 from blahaj import permissions
 
 from . import revocation, tokens
-from .models import User
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
@@ -38,7 +41,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
         if result is None:
             return None
         user, token = result
-        if not isinstance(user, User):  # get_user gives nothing else
+        if not isinstance(user, get_user_model()):  # get_user gives nothing else
             raise InvalidToken("Token is invalid or expired.")
         view = (getattr(request, "parser_context", None) or {}).get("view")
         if user.is_service_account and not getattr(view, "admits_service_accounts", False):
@@ -99,7 +102,13 @@ class JWTAuthentication(authentication.JWTAuthentication):
     def _load_user(user_id: str | int, user_key: str) -> User:
         # The password hash and the pending YunoHost password never go to the cache; code
         # that needs them (check_password) loads them from the database when it asks.
-        user = User.objects.select_related("tier").defer("password", "pending_password").filter(pk=user_id).first()
+        user = (
+            get_user_model()
+            .objects.select_related("tier")
+            .defer("password", "pending_password")
+            .filter(pk=user_id)
+            .first()
+        )
         if user is None:
             raise InvalidToken("Token is invalid or expired.")
         cache.set(user_key, user, tokens.USER_CACHE_SECONDS)
@@ -144,6 +153,6 @@ def signed_in_user(request: Any) -> User:
     got here is refused as not signed in rather than used.
     """
     user = request.user
-    if not isinstance(user, User):
+    if not isinstance(user, get_user_model()):
         raise NotAuthenticated()
     return user

@@ -4,5 +4,5 @@ from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 
 
 class BlahajJWTScheme(SimpleJWTScheme):
-    target_class = "accounts.authentication.JWTAuthentication"
+    target_class = "logins.authentication.JWTAuthentication"
     name = "jwtAuth"

@@ -1,4 +1,4 @@
-"""Login sessions in the admin (accounts/login_sessions.py): read-only, with the one thing
+"""Login sessions in the admin (logins/sessions.py): read-only, with the one thing
 staff do to them, end them. Ending goes through `services.session_end_by_staff`, so the
 session's tokens die at once on every server process and the action is audited."""
 

@@ -14,9 +14,11 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts import authentication, services
+from accounts import services
 from accounts.models import User
 from conftest import PASSWORD, CommittingAPIClient, committed, login
+from logins import authentication
+from logins import services as logins
 
 LOGIN = "/api/user/login"
 REFRESH = "/api/user/refresh"
@@ -58,7 +60,7 @@ def test_login_by_email_ignores_case(api_client, user):
 def test_token_lifetimes_come_from_the_environment():
     code = (
         "import django; django.setup();"
-        "from accounts.tokens import RefreshToken, lifetime_seconds;"
+        "from logins.tokens import RefreshToken, lifetime_seconds;"
         "from rest_framework_simplejwt.tokens import AccessToken;"
         "print(lifetime_seconds(AccessToken), lifetime_seconds(RefreshToken))"
     )
@@ -220,7 +222,7 @@ def test_an_unexpected_error_is_a_plain_500_without_secrets(api_client, user, mo
     def explode(**kwargs):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(services, "user_login", explode)
+    monkeypatch.setattr(logins, "user_login", explode)
     client = APIClient(raise_request_exception=False)
 
     response = client.post(LOGIN, {"username": "alice", "password": PASSWORD}, format="json")
@@ -565,11 +567,11 @@ def test_a_warm_auth_cache_still_sees_a_disable(auth_client, user):
 def test_a_stale_cache_refill_cannot_resurrect_revoked_tokens(auth_client, user):
     from django.core.cache import cache
 
-    from accounts import tokens as token_module
+    from logins import tokens as token_module
 
     stale = User.objects.select_related("tier").get(pk=user.pk)  # read before the revocation
     with committed():
-        services.user_revoke_all_tokens(user=user)
+        logins.user_revoke_all_tokens(user=user)
     # A slow request writes its old copy back after the revocation's invalidation.
     cache.set(token_module.USER_KEY.format(user_id=user.pk), stale, 300)
 
@@ -589,7 +591,7 @@ def test_a_tier_change_shows_in_me_at_once(auth_client, user, default_tier, djan
 def test_the_auth_cache_holds_no_password_hash(auth_client, user):
     from django.core.cache import cache
 
-    from accounts import tokens as token_module
+    from logins import tokens as token_module
 
     auth_client.get(ME)
     cached = cache.get(token_module.USER_KEY.format(user_id=user.pk))

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
+from django.db import transaction
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
@@ -119,6 +120,19 @@ def publish_cutoff(user: Any) -> None:
 
 def forget_user(user_id: Any) -> None:
     forget_users([user_id])
+
+
+def user_saved(user: Any, *, cutoff_moved: bool = False) -> None:
+    """The user's row was just saved (in the caller's transaction): once that commits, every
+    server process drops its cached copy and, if the token cut-off moved, hears of the new one.
+
+    After the commit, not before: a request reading the row in between would cache the old
+    one again (the cut-off alone would survive that, the other columns would not).
+    """
+    user_id = user.pk
+    transaction.on_commit(lambda: forget_user(user_id))
+    if cutoff_moved:
+        transaction.on_commit(lambda: publish_cutoff(user))
 
 
 def forget_users(user_ids: Iterable[Any], *, chunk: int = 1000) -> None:

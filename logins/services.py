@@ -1,41 +1,55 @@
 """Login and tokens: the password step of every login door, the login sessions of the member
-pages, and the tokens' refresh and revocation. The second factor's step is mfa/services.py."""
+pages, the tokens' refresh and revocation, and logging out everywhere. The second factor's step
+is mfa's (mfa/services.py), asked through logins.hooks.
+
+The account is the User model (`get_user_model()`): its status rules are read from it (its
+`Status` choices, `deletion_pending`, `is_service_account`), never from the accounts app's code."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
-from django.core.cache import cache
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import InvalidToken
 
+import audit
 from blahaj import metrics
 from blahaj.errors import ApplicationError, Forbidden
 
-from .. import hooks, login_sessions, tokens
-from ..models import LoginSession, OneTimeToken, User
-from .lifecycle import user_revoke_all_tokens
-from .links import one_time_token_issue
-from .lockout import _FAILURES_KEY, _check_lockout, _lockout_ident, _record_failure
+from . import hooks, lockout, sessions, tokens
+from .models import LoginSession
 from .passwords import _unknown_user_check, password_matches
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
+# The audit log's object for a service that takes `user=` (audit/recorder.py).
+_USER = audit.of("user", "user", "username")
 
-_INACTIVE_ANSWERS: dict[str, tuple[str, str]] = {
-    User.Status.PENDING_CONFIRMATION: (
-        "email_unconfirmed",
-        "Please confirm your email address first: we sent you a link.",
-    ),
-    User.Status.PENDING_APPROVAL: (
-        "approval_pending",
-        "Your account is waiting for a staff member's approval.",
-    ),
-    User.Status.DISABLED: ("account_disabled", "This account has been disabled."),
-}
+
+def _inactive_answer(user: User) -> tuple[str, str] | None:
+    """The 403 (code, message) of an account that cannot log in because of its status, or None."""
+    status = type(user).Status
+    answers: dict[str, tuple[str, str]] = {
+        status.PENDING_CONFIRMATION: (
+            "email_unconfirmed",
+            "Please confirm your email address first: we sent you a link.",
+        ),
+        status.PENDING_APPROVAL: (
+            "approval_pending",
+            "Your account is waiting for a staff member's approval.",
+        ),
+        status.DISABLED: ("account_disabled", "This account has been disabled."),
+    }
+    return answers.get(user.status)
+
+
 DELETION_PENDING = (
     "deletion_pending",
     "This account is being deleted. To keep it, use the cancel link we emailed you when you asked for the deletion.",
@@ -45,7 +59,7 @@ DELETION_PENDING = (
 def login_allowed(user: User) -> bool:
     """Whether the account may log in or keep a session now: not waiting for confirmation or
     approval, not disabled, not being deleted. (user_authenticate says which, with its 403.)"""
-    return user.status not in _INACTIVE_ANSWERS and not user.deletion_pending
+    return _inactive_answer(user) is None and not user.deletion_pending
 
 
 class InvalidCredentials(ApplicationError):
@@ -54,11 +68,13 @@ class InvalidCredentials(ApplicationError):
     message = "Invalid username or password."
 
 
-def _find_login_user(identifier: str) -> User | None:
+def user_for_identifier(identifier: str) -> User | None:
+    """The account a login (or a reset request) names: by email when it has an @, else by username."""
     identifier = identifier.strip()
+    users = get_user_model().objects
     if "@" in identifier:
-        return User.objects.filter(email__iexact=identifier).select_related("tier").first()
-    return User.objects.filter(username=identifier.lower()).select_related("tier").first()
+        return users.filter(email__iexact=identifier).select_related("tier").first()
+    return users.filter(username=identifier.lower()).select_related("tier").first()
 
 
 class Authenticated(NamedTuple):
@@ -72,23 +88,23 @@ def user_authenticate(*, identifier: str, password: str) -> Authenticated:
     the account's lockout), TooManyAttempts while locked out, Forbidden for an account that
     cannot log in yet (or any more). Every login door (the API, the legacy /login, the
     member pages' /account/login/, the admin's backend) starts here."""
-    user = _find_login_user(identifier)
-    ident = _lockout_ident(identifier, user)
-    _check_lockout(ident)
+    user = user_for_identifier(identifier)
+    ident = lockout.ident_for(identifier, user)
+    lockout.check(ident)
     if user is None:
         _unknown_user_check(password)
-        _record_failure(ident)
+        lockout.record_failure(ident)
         raise InvalidCredentials()
     if not password_matches(user=user, password=password):
-        _record_failure(ident)
+        lockout.record_failure(ident)
         raise InvalidCredentials()
     # With a second factor, the password alone does not clear the failures: whoever holds it
     # would get a fresh budget of code guesses at every login (mfa.services clears them).
     second_factor = hooks.second_factor().has_second_factor(user)
     if not second_factor:
-        cache.delete(_FAILURES_KEY.format(ident=ident))
-    if user.status in _INACTIVE_ANSWERS:
-        code, message = _INACTIVE_ANSWERS[user.status]
+        lockout.clear_failures(ident)
+    if (inactive := _inactive_answer(user)) is not None:
+        code, message = inactive
         raise Forbidden(message, code=code)
     if user.deletion_pending:
         raise Forbidden(DELETION_PENDING[1], code=DELETION_PENDING[0])
@@ -103,8 +119,8 @@ def user_login(*, identifier: str, password: str, ip: str | None = None, user_ag
     # (mfa.services.user_login_mfa); the front end's service account has none and never will.
     if second_factor_due:
         return mfa_challenge(user=user)
-    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
-    session = login_sessions.session_start(user=user, kind=LoginSession.Kind.API, ip=ip, user_agent=user_agent)
+    get_user_model().objects.filter(pk=user.pk).update(last_login=timezone.now())
+    session = sessions.session_start(user=user, kind=LoginSession.Kind.API, ip=ip, user_agent=user_agent)
     return tokens.issue_for_user(user, session_id=str(session.public_id))
 
 
@@ -117,18 +133,18 @@ def user_page_session_start(*, user: User, ip: str | None = None, user_agent: st
     after its password was checked, so the answer tells nobody else what the account is."""
     if user.is_service_account:
         raise Forbidden(SERVICE_ACCOUNT_PAGES, code="service_account")
-    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
-    return login_sessions.session_start(user=user, kind=LoginSession.Kind.PAGE, ip=ip, user_agent=user_agent)
+    get_user_model().objects.filter(pk=user.pk).update(last_login=timezone.now())
+    return sessions.session_start(user=user, kind=LoginSession.Kind.PAGE, ip=ip, user_agent=user_agent)
 
 
 def user_page_logout(*, session_id: str) -> None:
     """A member page's "Log out": its login session ends."""
     with transaction.atomic():
-        login_sessions.session_end_by_token(session_id=session_id)
+        sessions.session_end_by_token(session_id=session_id)
 
 
 def page_session_alive(*, user_id: int, session_id: str) -> bool:
-    return login_sessions.page_session_alive(session_id=session_id, user_id=user_id)
+    return sessions.page_session_alive(session_id=session_id, user_id=user_id)
 
 
 def mfa_challenge(*, user: User) -> dict[str, Any]:
@@ -136,7 +152,7 @@ def mfa_challenge(*, user: User) -> dict[str, Any]:
     token for the second step, no access or refresh token."""
     return {
         "mfa_required": True,
-        "mfa_token": one_time_token_issue(user=user, purpose=OneTimeToken.Purpose.MFA),
+        "mfa_token": hooks.second_factor().login_token(user),
         "mfa_expires_in": settings.ACCOUNTS_MFA_TOKEN_LIFETIME,
         "methods": hooks.second_factor().code_methods(user),
     }
@@ -149,12 +165,12 @@ def token_refresh(*, raw_refresh: str) -> dict[str, Any]:
         _refresh_reuse_revoke(raw_refresh)
         raise
     user_id = refresh.payload.get("user_id")
-    user = User.objects.filter(pk=user_id).first() if user_id is not None else None
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id is not None else None
     if user is None or not login_allowed(user):
         raise InvalidToken("Token is invalid or expired.")
     tokens.check_cutoff(user, refresh)
     if (session_id := tokens.session_of(refresh)) is not None:
-        login_sessions.session_check(session_id=session_id, user_id=user.pk)
+        sessions.session_check(session_id=session_id, user_id=user.pk)
     data: dict[str, Any] = {
         "access": str(refresh.access_token),
         "access_expires_in": tokens.lifetime_seconds(type(refresh.access_token)),
@@ -179,13 +195,13 @@ def _refresh_reuse_revoke(raw_refresh: str) -> None:
     every token of its account."""
     spent = tokens.spent_refresh(raw_refresh)
     user_id = spent.payload.get("user_id") if spent is not None else None
-    user = User.objects.filter(pk=user_id).first() if user_id is not None else None
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id is not None else None
     if spent is None or user is None:
         return
     logger.warning("A spent refresh token of user %s was presented again: its login session ends.", user.pk)
     with transaction.atomic():
         if (session_id := tokens.session_of(spent)) is not None:
-            login_sessions.session_end_by_token(session_id=session_id)
+            sessions.session_end_by_token(session_id=session_id)
         else:
             user_revoke_all_tokens(user=user)
 
@@ -195,8 +211,30 @@ def token_revoke_refresh(*, raw_refresh: str) -> None:
     refresh = tokens.parse_refresh(raw_refresh)
     with transaction.atomic():
         refresh.blacklist()
-        login_sessions.session_end_by_token(session_id=tokens.session_of(refresh))
+        sessions.session_end_by_token(session_id=tokens.session_of(refresh))
 
 
 def token_revoke_access(*, token: Any) -> None:
     tokens.deny_access(token)
+
+
+@transaction.atomic
+@audit.audited("user.tokens.revoke", target=_USER)
+def user_revoke_all_tokens(*, user: User) -> None:
+    """Every token issued so far stops working (logout everywhere); every session ends."""
+    user.revoke_tokens()
+    user.save(update_fields=["tokens_valid_after"])
+    tokens.user_saved(user, cutoff_moved=True)
+    sessions.sessions_end_all(user=user)
+
+
+@transaction.atomic
+@audit.audited(
+    "user.session.end",
+    target=lambda kwargs, _: f"user:{kwargs['session'].user.username}",
+    detail=lambda kwargs, _: f"{kwargs['session'].get_kind_display()} session {kwargs['session'].public_id}",
+)
+def session_end_by_staff(*, session: LoginSession) -> None:
+    """Staff end someone's login session (the admin): its refresh token and access tokens die
+    at once. NotFound if it had ended already."""
+    sessions.session_end(user=session.user, session_id=str(session.public_id))
