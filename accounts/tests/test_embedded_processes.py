@@ -54,7 +54,7 @@ print(json.dumps({name: client.get("/api/user/me", HTTP_AUTHORIZATION="Bearer " 
 
 WATCH = """
 import sys, time
-from accounts import site
+from blahaj import site
 
 print(site.current().service_name, flush=True)
 sys.stdin.readline()  # the other process has saved
@@ -66,7 +66,7 @@ print(site.current().service_name, round(time.monotonic() - started, 2), flush=T
 
 # Outside the admin and its service: a plain save from a shell (nothing clears any cache).
 SAVE = """
-from accounts.models import SiteSettings
+from blahaj.models import SiteSettings
 
 row = SiteSettings.objects.filter(pk=SiteSettings.SINGLETON).first() or SiteSettings(pk=SiteSettings.SINGLETON)
 row.service_name = "Shark Club"
