@@ -11,7 +11,7 @@ From then on anymail's `pre_send` signal takes the address out of every message 
 is called (the one place every email passes through, whatever built it), logs that it did,
 and cancels a message left without recipients. The member is asked to give another address
 (the /account/ page's banner, `email_undeliverable` in GET /api/user/me); a confirmed change of
-address clears the mark (services.user_confirm_email_change).
+address clears the mark (selfservice.services.user_confirm_email_change).
 """
 
 from __future__ import annotations

@@ -34,8 +34,6 @@ REJECTED = "rejected"
 DELETION_SCHEDULED = "deletion_scheduled"
 DELETION_CANCELLED = "deletion_cancelled"
 ACCOUNT_DELETED = "account_deleted"
-EMAIL_CHANGE = "email_change"  # to the new address: the confirmation link
-EMAIL_CHANGED = "email_changed"  # to the old address: the undo link
 
 # The page each link-carrying email points at (its token is the URL's only argument).
 LINK_PAGES = {

@@ -20,7 +20,8 @@ def _password_widget() -> forms.PasswordInput:
     return forms.PasswordInput(attrs={"autocomplete": "new-password", "data-strength": ""})
 
 
-def _password_field(label: str) -> forms.CharField:
+def new_password_field(label: str) -> forms.CharField:
+    """A new password's field, with the live strength hint (the sign-up, a reset, a change)."""
     return forms.CharField(
         label=label,
         max_length=PASSWORD_MAX,
@@ -56,7 +57,7 @@ class SignupForm(DefendedForm):
         help_text="We send your confirmation link here, and password resets later.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    password = _password_field("Password")
+    password = new_password_field("Password")
     discord_username = forms.CharField(label="Discord username", required=False, max_length=32)
     referral_code = forms.CharField(label="Referral code", required=False, max_length=64)
     note = forms.CharField(
@@ -106,7 +107,7 @@ class ResendConfirmationForm(ServiceForm):
 
 
 class SetPasswordForm(ServiceForm):
-    password = _password_field("New password")
+    password = new_password_field("New password")
 
 
 class DeleteAccountForm(ServiceForm):
@@ -121,7 +122,7 @@ class DeleteAccountForm(ServiceForm):
     )
 
 
-# --- The member pages (/account/) ---------------------------------------------------------------
+# --- The member pages' login (/account/login/) --------------------------------------------------
 
 
 class LoginForm(ServiceForm):
@@ -136,29 +137,3 @@ class LoginForm(ServiceForm):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
-
-
-def _current_password_field(label: str = "Current password") -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        max_length=PASSWORD_MAX,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
-
-
-class ChangePasswordForm(ServiceForm):
-    current_password = _current_password_field()
-    new_password = _password_field("New password")
-
-
-class ChangeEmailForm(ServiceForm):
-    error_fields = {"email_taken": "email", "email_domain_blocked": "email"}
-
-    email = forms.EmailField(
-        label="New email",
-        max_length=254,
-        help_text="We send a link to this address: the change happens once you open it.",
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-    )
-    password = _current_password_field("Your password")

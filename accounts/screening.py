@@ -1,5 +1,6 @@
 """The account flows a stranger starts, behind the abuse defences (defences.services): the
-sign-up behind all of them, an email change behind the sign-up's email-domain check."""
+sign-up behind all of them. (An email change passes the sign-up's email-domain check too:
+selfservice.services.user_request_email_change_screened.)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from blahaj import metrics
 from defences import services as defences
 
 from . import services
-from .models import EmailChange, User
+from .models import User
 
 
 @metrics.outcome(metrics.SIGNUPS)
@@ -31,10 +32,3 @@ def user_register_screened(*, client_ip: str, challenge: str | None, honeypot: s
         User.objects.filter(pk=user.pk).update(email_domain_unverified=True)
         user.email_domain_unverified = True
     return user
-
-
-def user_request_email_change_screened(*, user: User, email: str, password: str) -> EmailChange:
-    """`services.user_request_email_change` behind the sign-up's email-domain check."""
-    return services.user_request_email_change(
-        user=user, email=email, password=password, screen=defences.email_domain_screen
-    )

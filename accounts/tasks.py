@@ -61,20 +61,8 @@ def finalize_deletion(user_id: int) -> None:
     logger.info("Deletion of account %s resumed: %s.", user_id, outcome)
 
 
-@shared_task(base=EmailTask, name="accounts.tasks.send_email_change")
-def send_email_change(change_id: int) -> None:
-    with delivery(f"the email change link of change {change_id}"):
-        services.email_change_deliver(change_id=change_id)
-
-
-@shared_task(base=EmailTask, name="accounts.tasks.send_email_change_undo")
-def send_email_change_undo(change_id: int) -> None:
-    with delivery(f"the email change undo link of change {change_id}"):
-        services.email_change_undo_deliver(change_id=change_id)
-
-
 @shared_task(name="accounts.tasks.prune_sessions")
 def prune_sessions() -> int:
-    """Periodic (Celery beat): ended login sessions, dead email changes and staff notices sent
-    long ago go."""
+    """Periodic (Celery beat): ended login sessions, staff notices sent long ago and what the apps
+    above registered (selfservice: dead email changes) go."""
     return services.sessions_prune()

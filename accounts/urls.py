@@ -1,16 +1,13 @@
 """The account API under /api/user/, in the `accounts-api` namespace (blahaj/urls.py names it;
-the tokens' routes are logins.urls, the second factor's mfa.urls)."""
+the tokens' routes are logins.urls, the self-service's selfservice.urls, the second factor's
+mfa.urls)."""
 
 from django.urls import path
 
-from .views import deletion, me, password_reset, registration, selfservice
+from .views import deletion, me, password_reset, registration
 
 urlpatterns = [
     path("me", me.MeView.as_view(), name="me"),
-    path("change-password", selfservice.ChangePasswordView.as_view(), name="change-password"),
-    path("change-email", selfservice.ChangeEmailView.as_view(), name="change-email"),
-    path("sessions", selfservice.SessionListView.as_view(), name="sessions"),
-    path("sessions/<str:session_id>", selfservice.SessionDetailView.as_view(), name="session"),
     path("email-exists", registration.EmailExistsView.as_view(), name="email-exists"),
     path("password-strength", registration.PasswordStrengthView.as_view(), name="password-strength"),
     path("register", registration.RegisterView.as_view(), name="register"),

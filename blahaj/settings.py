@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "invitations",
     "notices",
     "mfa",
+    "selfservice",
     "websites",
     "publishing",
     "staff",
@@ -228,8 +229,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "provisioning.tasks.sweep_operations",
         "schedule": float(env_int("YUNOHOST_SWEEP_INTERVAL", 60)),
     },
-    # Ended login sessions, dead email-change links and sent staff notices older than
-    # ACCOUNTS_SESSION_RETENTION go.
+    # Ended login sessions, dead email-change links (selfservice, through accounts.hooks) and
+    # sent staff notices older than ACCOUNTS_SESSION_RETENTION go.
     "accounts-prune-sessions": {
         "task": "accounts.tasks.prune_sessions",
         "schedule": 3600.0,

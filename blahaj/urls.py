@@ -21,7 +21,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
-    path("api/user/", _namespace("accounts-api", "logins.urls", "accounts.urls", "mfa.urls")),
+    path("api/user/", _namespace("accounts-api", "logins.urls", "accounts.urls", "selfservice.urls", "mfa.urls")),
     path("api/", include("staff.urls")),
     # The abuse defences' staff API and abuse reports: /api/network-blocks/, /api/abuse-reports/, ...
     path("api/", include("defences.urls")),
@@ -47,8 +47,9 @@ urlpatterns = [
     path("", include("websites.page_urls")),
     # A member's websites: /account/websites/, /account/websites/new/, /account/websites/<id>/.
     path("account/websites/", include("websites.member_urls")),
-    # The member pages: /account/ (login, password, email, sessions; the login's second step).
-    path("account/", _namespace("account", "accounts.member_urls", "mfa.member_urls")),
+    # The member pages: /account/ (login and logout; the overview, password, email, sessions;
+    # the login's second step).
+    path("account/", _namespace("account", "accounts.member_urls", "selfservice.member_urls", "mfa.member_urls")),
     # The public pages, one namespace (`pages:`) whose routes each app declares: /signup/,
     # /confirm/<token>/, /password-reset/, /password_reset, ... (accounts), /account/mfa/ (mfa),
     # /abuse/ (defences).

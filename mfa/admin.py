@@ -1,6 +1,6 @@
 """The second factor in the admin: read-only lists of the devices (never a secret, a code or a
-digest), a security key's removal, and the user action that takes a member's factor off (both
-through the audited services).
+digest) and a security key's removal (through the audited service). The user action that takes
+a member's factor off is on the user admin (staff/admin.py), which calls this app's service.
 
 django-otp's TOTP admin shows each device's secret (and a QR code of it): not registered (the
 plugins stay installed for one migration only, settings.INSTALLED_APPS). django-otp-webauthn's
@@ -11,17 +11,12 @@ step: mfa/admin_site.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TypeVar
-
 from django.apps import apps
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential, WebAuthnUserHandle
 
-from accounts.admin import UserAdmin as AccountsUserAdmin
-from accounts.models import User
 from blahaj.admin import ReadOnlyAdmin
 from blahaj.errors import ApplicationError
 
@@ -37,35 +32,6 @@ for _model in (
 ):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
-
-
-_Action = TypeVar("_Action")
-
-
-def _after(actions: Sequence[_Action] | None, anchor: _Action, name: _Action) -> list[_Action]:
-    """`actions` with `name` right after `anchor`."""
-    items = list(actions or [])
-    at = items.index(anchor) + 1
-    return [*items[:at], name, *items[at:]]
-
-
-admin.site.unregister(User)
-
-
-@admin.register(User)
-class UserAdmin(AccountsUserAdmin):
-    """accounts' user admin, with the action that takes a lost second factor off."""
-
-    actions = _after(AccountsUserAdmin.actions, "revoke_tokens", "remove_second_factor")
-
-    @admin.action(description="Remove the second factor (a lost authenticator; staff set a new one up at login)")
-    def remove_second_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        self._each(
-            request,
-            queryset,
-            lambda user: services.second_factor_remove_by_staff(user=user),
-            "Removed the second factor of",
-        )
 
 
 @admin.register(AuthenticatorApp)

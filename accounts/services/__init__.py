@@ -2,15 +2,16 @@
 
 One module per flow:
 
-    passwords        whether a new password is good enough
+    passwords        whether a new password is good enough; a signed-in member's password given again
     links            one-time link tokens, and the account emails that carry a link
     registration     sign-up, address confirmation, approval, password reset
-    lifecycle        provisioning begins, password set, disabled, roles, erased; name quarantine
+    lifecycle        provisioning begins, password set, disabled, roles, erased; name quarantine;
+                     the hourly prune
     outcomes         what the YunoHost lane's outcomes mean to the account
     tiers            a member's tier, a tier's change reaching its members, a referral code's use
     terms            the terms of service a sign-up accepts
-    selfservice      a signed-in member's password, email address and sessions
-    staff            staff administration of accounts shared by the admin and the staff API (staff/)
+    staff            staff administration of accounts shared by the admin and the staff API (staff/),
+                     and by the legacy routes' account creation (legacy/)
     records          helpers every flow shares: saving the row, moving its status, judging its fields
 
 Logging in (the password step, tokens, login sessions, the lockout, who decides a password) is
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 from .lifecycle import (
     LastSuperuser,
+    sessions_prune,
     superuser_keep,
     user_begin_provisioning,
     user_disable,
@@ -50,6 +52,10 @@ from .outcomes import (
     user_provisioning_failed,
     user_provisioning_retried,
 )
+from .passwords import (
+    WrongPassword,
+    password_confirmed,
+)
 from .registration import (
     user_approve,
     user_confirm_email,
@@ -60,23 +66,6 @@ from .registration import (
     user_register,
     user_request_confirmation,
     user_request_password_reset,
-)
-from .selfservice import (
-    PasswordTooWeak,
-    WrongPassword,
-    email_change_deliver,
-    email_change_for_link,
-    email_change_for_undo_link,
-    email_change_undo_deliver,
-    email_changes_prune,
-    password_confirmed,
-    session_end,
-    sessions_list,
-    sessions_prune,
-    user_change_password,
-    user_confirm_email_change,
-    user_request_email_change,
-    user_undo_email_change,
 )
 from .staff import (
     email_deliver_detached,
@@ -99,31 +88,21 @@ from .tiers import (
 __all__ = [
     "TIER_BATCH",
     "LastSuperuser",
-    "PasswordTooWeak",
     "TermsNotAccepted",
     "TokenExpired",
     "TokenInvalid",
     "WrongPassword",
-    "email_change_deliver",
-    "email_change_for_link",
-    "email_change_for_undo_link",
-    "email_change_undo_deliver",
-    "email_changes_prune",
     "email_deliver",
     "email_deliver_detached",
     "email_deliver_to_user_id",
     "one_time_token_issue",
     "password_confirmed",
-    "session_end",
-    "sessions_list",
     "sessions_prune",
     "superuser_keep",
     "tier_members_refresh",
     "user_approve",
     "user_begin_provisioning",
-    "user_change_password",
     "user_confirm_email",
-    "user_confirm_email_change",
     "user_confirm_password_reset",
     "user_confirmation_redeliver",
     "user_create_by_staff",
@@ -139,13 +118,11 @@ __all__ = [
     "user_register",
     "user_reject",
     "user_request_confirmation",
-    "user_request_email_change",
     "user_request_password_reset",
     "user_send_password_reset",
     "user_set_password",
     "user_set_roles",
     "user_set_tier",
-    "user_undo_email_change",
     "user_update",
     "username_quarantine",
     "username_quarantined",

@@ -1,5 +1,6 @@
 """An account's life: provisioning begins, its password is set, it is
-disabled, given roles, erased; a deleted account's username stays in quarantine."""
+disabled, given roles, erased; a deleted account's username stays in quarantine; the hourly
+prune of what an account leaves behind."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from django.utils import timezone
 import audit
 from blahaj.errors import Conflict
 from logins import sessions as login_sessions
+from notices import services as notice_services
 
-from .. import signals
+from .. import hooks, signals
 from .. import yunohost as lane
 from ..models import User, UsernameQuarantine
 from .records import _USER, _user_forget_after_commit, _user_move, _user_save
@@ -127,6 +129,14 @@ def usernames_quarantine_prune() -> int:
     """Forget the reservations whose time is over; how many."""
     deleted, _ = UsernameQuarantine.objects.filter(reserved_until__lte=timezone.now()).delete()
     return deleted
+
+
+def sessions_prune() -> int:
+    """Periodic clean-up (Celery beat): old ended sessions, staff notices sent long ago and what
+    the apps above registered (accounts.hooks: the dead email changes), all older than
+    ACCOUNTS_SESSION_RETENTION."""
+    pruned = login_sessions.sessions_prune() + notice_services.staff_notices_prune()
+    return pruned + sum(prune() for prune in hooks.prunes())
 
 
 @transaction.atomic

@@ -1,14 +1,44 @@
 """Whether a new password is good enough: the password validators (AUTH_PASSWORD_VALIDATORS,
-accounts/passwords.py) and YunoHost's length limit. (Who decides whether a password is the
-account's is logins/passwords.py.)"""
+accounts/passwords.py) and YunoHost's length limit; and the password a signed-in member gives
+again before a change or a deletion (`password_confirmed`). (Who decides whether a password is
+the account's is logins/passwords.py.)"""
 
 from __future__ import annotations
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 
+from blahaj.errors import ApplicationError
+from logins import lockout
+from logins.passwords import password_matches
+
 from ..models import User
 from ..validators import validate_password_length
+
+
+class WrongPassword(ApplicationError):
+    """A signed-in member's own password, asked again before a change, was wrong. Counted
+    toward the same per-account lockout as a wrong login password."""
+
+    code = "invalid_credentials"
+    message = "The password is not right."
+
+
+def password_confirmed(*, user: User, password: str, field: str) -> User:
+    """The account's row, fresh from the database, once `password` proved to be its password.
+
+    A fresh row: the signed-in user may be a cached copy without its password hash. Failures
+    count toward the account's login lockout, and a locked account is refused (429) before
+    anything is checked.
+    """
+    ident = lockout.ident_for("", user)
+    lockout.check(ident)
+    fresh = User.objects.select_related("tier").get(pk=user.pk)
+    if not password_matches(user=fresh, password=password):
+        lockout.record_failure(ident)
+        raise WrongPassword(fields={field: [WrongPassword.message]})
+    lockout.clear_failures(ident)
+    return fresh
 
 
 def _password_errors(*, user: User, password: str) -> list[str]:

@@ -1,5 +1,6 @@
-"""Staff administration shared by the admin (accounts/admin.py) and the staff API (staff/);
-what only the staff API and the staff commands need is in staff/services.py."""
+"""Staff administration shared by the admin (staff/admin.py), the staff API (staff/) and the
+legacy routes' account creation (legacy/): here, below both, since those two never import each
+other. What only the staff's doors need is in staff/services.py."""
 
 from __future__ import annotations
 

@@ -76,6 +76,16 @@ def link_token(message) -> str:
 
 
 @pytest.fixture
+def member(web, user) -> Committing:
+    """A browser signed in to /account/ as alice."""
+    response = web.post(
+        "/account/login/", {"identifier": "alice", "password": PASSWORD}, HTTP_USER_AGENT="Firefox/1 (Linux)"
+    )
+    assert (response.status_code, response["Location"]) == (302, "/account/")
+    return web
+
+
+@pytest.fixture
 def signup_body() -> dict:
     return {
         "username": "dana",

@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import importlib
 import json
-import re
 import time
 from collections.abc import Iterator
 
@@ -18,11 +17,9 @@ from django.test import Client
 from django.urls import clear_url_caches
 
 import blahaj.urls
-from accounts import services
 from accounts.tasks import send_password_reset_to
 from audit.models import AuditEntry
-from conftest import PASSWORD, committed
-from logins import services as logins
+from conftest import committed
 from notices.models import StaffNotice
 
 SIGNING_KEY = "mailgun-webhook-signing-key-0123456789"
@@ -125,37 +122,3 @@ def test_no_email_goes_to_an_undeliverable_address(webhooks, user, other_user, s
     assert [m.to for m in mail.outbox] == [["bob@example.org"]]
     assert "Not sending" in caplog.text and "undeliverable address" in caplog.text
     assert "alice@example.org" not in caplog.text
-
-
-def test_the_member_is_asked_for_another_address_and_a_confirmed_change_clears_it(
-    webhooks, user, staff_client, tasks_inline
-):
-    post(mailgun_event("alice@example.org"))
-    api = Client()
-    access = logins.user_login(identifier="alice", password=PASSWORD)["access"]
-    assert api.get("/api/user/me", HTTP_AUTHORIZATION=f"Bearer {access}").json()["email_undeliverable"] is True
-    staff_view = staff_client.get("/api/users/alice/").json()["email_undeliverable"]
-    assert staff_view["reason"] == "bounced (bounced)" and staff_view["since"]
-
-    page = Client()
-    assert page.post("/account/login/", {"identifier": "alice", "password": PASSWORD}).status_code == 302
-    overview = page.get("/account/").content.decode()
-    assert 'id="email-undeliverable"' in overview and 'href="/account/email/"' in overview
-
-    with committed():
-        services.user_request_email_change(user=user, email="alice.new@example.net", password=PASSWORD)
-    found = re.search(r"/account/email/confirm/([^/\s]+)/", str(mail.outbox[-1].body))
-    assert found is not None
-    token = found.group(1)
-    with committed():
-        services.user_confirm_email_change(token=token)
-
-    user.refresh_from_db()
-    assert (user.email, user.email_undeliverable_at, user.email_undeliverable_reason) == (
-        "alice.new@example.net",
-        None,
-        "",
-    )
-    assert api.get("/api/user/me", HTTP_AUTHORIZATION=f"Bearer {access}").json()["email_undeliverable"] is False
-    assert 'id="email-undeliverable"' not in page.get("/account/").content.decode()
-    assert staff_client.get("/api/users/alice/").json()["email_undeliverable"] is None

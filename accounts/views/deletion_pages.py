@@ -17,7 +17,7 @@ from logins.authentication import signed_in_user
 
 from .. import deletion
 from ..forms import DeleteAccountForm
-from .pages import TOKEN_ERRORS, _link_invalid
+from .pages import TOKEN_ERRORS, dead_link
 
 
 @login_required
@@ -52,5 +52,5 @@ def delete_cancel(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "accounts/delete_cancel.html", {"username": user.username, "user": user})
         user = deletion.user_cancel_deletion(token=token)
     except TOKEN_ERRORS as error:
-        return _link_invalid(request, error.code, template="accounts/delete_link_invalid.html")
+        return dead_link(request, error.code, template="accounts/delete_link_invalid.html")
     return render(request, "accounts/delete_cancelled.html", {"username": user.username})

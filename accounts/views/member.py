@@ -1,8 +1,8 @@
-"""The member pages (docs/api.md §4): a signed-in member's own account under /account/.
-
-A Django session signs the browser in (CSRF-protected forms, no JavaScript needed); the
-login goes through the same service as the API's (lockout, status answers) and the same
-per-IP budget of failed logins. Each page calls services only.
+"""The member pages' login and logout (docs/api.md §4): a Django session signs the browser in
+to /account/ (CSRF-protected forms, no JavaScript needed). The login goes through the same
+service as the API's (lockout, status answers) and the same per-IP budget of failed logins;
+its second step is mfa's (`pending_user`, `start_signed_in`). The pages a signed-in member
+then uses are selfservice's (selfservice/member_pages.py).
 """
 
 from __future__ import annotations
@@ -11,33 +11,22 @@ import time
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib import messages
-from django.contrib.auth import login, logout, update_session_auth_hash
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from blahaj.client_ip import client_ip
-from blahaj.errors import ApplicationError, NotFound, TooManyAttempts
-from blahaj.pages import form_page, over_limit, service_form_page, too_many_requests
+from blahaj.errors import ApplicationError, TooManyAttempts
+from blahaj.pages import form_page, too_many_requests
 from logins import services as logins
 from logins.throttling import FailedLoginThrottle
 
-from .. import screening, services
-from ..forms import ChangeEmailForm, ChangePasswordForm, LoginForm
+from ..forms import LoginForm
 from ..middleware import SESSION_KEY
-from ..models import EmailChange, User
-from .pages import TOKEN_ERRORS, _link_invalid
-
-
-def _member(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # login_required let only a signed-in member through
-        raise NotFound()
-    return user
+from ..models import User
 
 
 def next_page_of(request: HttpRequest) -> str:
@@ -127,134 +116,5 @@ def login_page(request: HttpRequest) -> HttpResponse:
 def logout_page(request: HttpRequest) -> HttpResponse:
     if session_id := request.session.get(SESSION_KEY):
         logins.user_page_logout(session_id=session_id)
-    logout(request)
-    return redirect("account:login")
-
-
-@require_GET
-@login_required
-def overview(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
-    context = {"member": member, "portal_url": settings.YUNOHOST_PORTAL_URL}
-    return render(request, "accounts/member/overview.html", context)
-
-
-@require_http_methods(["GET", "POST"])
-@login_required
-def password_page(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
-    form = ChangePasswordForm(request.POST if request.method == "POST" else None)
-
-    def changed(_: object) -> HttpResponse:
-        member.refresh_from_db(fields=["password"])
-        update_session_auth_hash(request, member)  # this browser stays signed in
-        messages.success(request, "Your password is changed. Every other device was logged out.")
-        return redirect("account:overview")
-
-    return service_form_page(
-        request,
-        form,
-        "accounts/member/password.html",
-        act=lambda: services.user_change_password(
-            user=member,
-            current_password=form.cleaned_data["current_password"],
-            new_password=form.cleaned_data["new_password"],
-            session_id=request.session.get(SESSION_KEY),
-        ),
-        done=changed,
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@login_required
-def email_page(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
-    form = ChangeEmailForm(request.POST if request.method == "POST" else None)
-
-    def requested(change: EmailChange) -> HttpResponse:
-        messages.success(request, f"We sent a link to {change.new_email}: open it to confirm the change.")
-        return redirect("account:overview")
-
-    return service_form_page(
-        request,
-        form,
-        "accounts/member/email.html",
-        act=lambda: screening.user_request_email_change_screened(
-            user=member, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
-        ),
-        done=requested,
-        refusal_status=True,
-        member=member,
-    )
-
-
-@require_http_methods(["GET", "POST"])
-def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """The link mailed to the new address: GET asks, POST switches the address."""
-    return _email_link(
-        request,
-        token,
-        check=services.email_change_for_link,
-        act=services.user_confirm_email_change,
-        template="accounts/member/email_confirm.html",
-    )
-
-
-@require_http_methods(["GET", "POST"])
-def email_undo(request: HttpRequest, token: str) -> HttpResponse:
-    """The link mailed to the old address: GET asks, POST puts it back and ends every session."""
-    return _email_link(
-        request,
-        token,
-        check=services.email_change_for_undo_link,
-        act=services.user_undo_email_change,
-        template="accounts/member/email_undo.html",
-    )
-
-
-def _email_link(request: HttpRequest, token: str, *, check, act, template: str) -> HttpResponse:  # type: ignore[no-untyped-def]
-    if request.method == "POST" and (limited := over_limit(request, "lookup")):
-        return limited
-    try:
-        change = check(token=token)
-    except TOKEN_ERRORS as error:
-        return _link_invalid(request, error.code, confirmation=False)
-    if request.method == "GET":
-        return render(request, template, {"change": change})
-    try:
-        act(token=token)
-    except TOKEN_ERRORS as error:
-        return _link_invalid(request, error.code, confirmation=False)
-    except ApplicationError as error:
-        return render(request, template, {"change": change, "error": error.message}, status=error.status_code)
-    return render(request, template, {"change": change, "done": True})
-
-
-@require_GET
-@login_required
-def sessions_page(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
-    context = {"sessions": services.sessions_list(user=member), "current": request.session.get(SESSION_KEY)}
-    return render(request, "accounts/member/sessions.html", context)
-
-
-@require_POST
-@login_required
-def session_end(request: HttpRequest, session_id: str) -> HttpResponse:
-    member = _member(request)
-    try:
-        services.session_end(user=member, session_id=session_id)
-    except NotFound:
-        messages.error(request, "That session had already ended.")
-    else:
-        messages.success(request, "The session is ended: that device is logged out.")
-    return redirect("account:sessions")
-
-
-@require_POST
-@login_required
-def sessions_end_all(request: HttpRequest) -> HttpResponse:
-    """Log out everywhere, this browser included (like POST /api/user/logout-all)."""
-    logins.user_revoke_all_tokens(user=_member(request))
     logout(request)
     return redirect("account:login")

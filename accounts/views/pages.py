@@ -1,5 +1,5 @@
 """The server-rendered public pages (docs/api.md §4): sign-up, confirmation, password reset;
-and how a dead link answers (`_link_invalid`). How every page answers a form is
+and how a dead link answers (`dead_link`). How every page answers a form is
 blahaj.pages (`form_page`, `service_form_page`, `too_many_requests`).
 
 They call the same services as the API and get the same per-IP limits, on the same cache
@@ -38,7 +38,7 @@ from ..models import User
 TOKEN_ERRORS = (services.TokenInvalid, services.TokenExpired)
 
 
-def _link_invalid(
+def dead_link(
     request: HttpRequest, code: str, *, confirmation: bool = False, template: str = "accounts/link_invalid.html"
 ) -> HttpResponse:
     """A dead link: say why (400 unknown or used, 410 expired), and offer the way to a new one
@@ -119,7 +119,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
         user = services.user_confirm_email(token=token)
     except ApplicationError as error:
-        return _link_invalid(request, error.code, confirmation=True)
+        return dead_link(request, error.code, confirmation=True)
     return _confirmed(request, user.status)
 
 
@@ -132,7 +132,7 @@ def confirmed(request: HttpRequest) -> HttpResponse:
 @require_GET
 def link_invalid(request: HttpRequest) -> HttpResponse:
     """Where the API's confirm link lands when the token is no good."""
-    return _link_invalid(request, request.GET.get("reason", ""), confirmation=True)
+    return dead_link(request, request.GET.get("reason", ""), confirmation=True)
 
 
 def _link_request_page(
@@ -191,13 +191,13 @@ def password_reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
         user = services.user_from_reset_token(token=token)
     except TOKEN_ERRORS as error:
-        return _link_invalid(request, error.code, confirmation=False)
+        return dead_link(request, error.code, confirmation=False)
     form = SetPasswordForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
             services.user_confirm_password_reset(token=token, password=form.cleaned_data["password"])
         except TOKEN_ERRORS as error:
-            return _link_invalid(request, error.code, confirmation=False)
+            return dead_link(request, error.code, confirmation=False)
         except ApplicationError as error:
             form.show(error)
         else:

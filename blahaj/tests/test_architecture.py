@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYERS = (
     ("legacy", "staff"),
     ("publishing",),
-    ("websites", "mfa"),
+    ("websites", "mfa", "selfservice"),
     ("accounts",),
     ("defences", "invitations", "logins", "notices"),
     ("tiers",),

@@ -11,13 +11,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import Token
 
+from accounts.views.base import _LOCKED, ERROR, _401
 from blahaj.views import SUCCESS, validated
 from logins import tokens
 from logins.authentication import signed_in_user
 
-from .. import screening, services
-from .. import serializers_selfservice as io
-from .base import _LOCKED, ERROR, _401
+from . import serializers as io
+from . import services
 
 
 def _session_of(request: Request) -> str | None:
@@ -65,7 +65,7 @@ class ChangeEmailView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(io.ChangeEmailSerializer, request)
-        screening.user_request_email_change_screened(
+        services.user_request_email_change_screened(
             user=signed_in_user(request), email=data["email"], password=data["password"]
         )
         return Response({"status": "pending"}, status=status.HTTP_202_ACCEPTED)

@@ -1,3 +1,9 @@
+"""The accounts in the admin, staff's panel: the users (each change, action and deletion through
+the services: accounts', the logins' and mfa's for a lost second factor), the links sent, the
+quarantined usernames, the tokens (read-only). The models are the accounts app's: their pages
+stay under /admin/accounts/. (The login sessions: logins/admin.py; the second factor's devices:
+mfa/admin.py.)"""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,14 +24,14 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts import deletion, selectors, services
+from accounts.models import OneTimeToken, User, UsernameQuarantine
 from blahaj import notifications
 from blahaj.admin import ReadOnlyAdmin, action_form, action_form_page
 from blahaj.errors import ApplicationError
 from logins import services as logins
+from mfa import services as mfa_services
 from tiers.models import Tier
-
-from . import deletion, selectors, services
-from .models import OneTimeToken, User, UsernameQuarantine
 
 
 class PasswordChangeForm(AdminPasswordChangeForm):
@@ -178,6 +184,7 @@ class UserAdmin(DjangoUserAdmin):
         "send_reset_link",
         "change_tier",
         "revoke_tokens",
+        "remove_second_factor",
         "disable_accounts",
         "enable_accounts",
         "cancel_deletions",
@@ -391,6 +398,15 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description="Log out everywhere (revoke every token)")
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self._each(request, queryset, lambda user: logins.user_revoke_all_tokens(user=user), "Revoked the tokens of")
+
+    @admin.action(description="Remove the second factor (a lost authenticator; staff set a new one up at login)")
+    def remove_second_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda user: mfa_services.second_factor_remove_by_staff(user=user),
+            "Removed the second factor of",
+        )
 
     @admin.action(description="Disable the selected accounts (YunoHost logins stop too)")
     def disable_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

@@ -61,7 +61,7 @@ def test_a_warm_mirror_hears_of_a_session_ended_by_another_process(api_client, u
     assert mirror.ready() and mirror.user(str(user.pk)) is not None  # served from memory
 
     _in_another_process(
-        "from accounts.models import User; from accounts import services\n"
+        "from accounts.models import User; from selfservice import services\n"
         f"services.session_end(user=User.objects.get(pk={user.pk}), session_id={sid!r})\n"
     )
 

@@ -10,15 +10,17 @@ import pytest
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from accounts import services
+from accounts import services as account_services
 from accounts import yunohost as accounts_lane
-from accounts.models import EmailChange, User
+from accounts.models import User
 from accounts.tasks import prune_sessions
 from conftest import PASSWORD, CommittingAPIClient
 from logins import sessions as login_sessions
 from logins.models import LoginSession
 from provisioning.models import Operation
 from provisioning.tests.conftest import emulator, run_lane, sha256, signed_up, welcomes  # noqa: F401 - fixtures
+from selfservice import services
+from selfservice.models import EmailChange
 
 from .conftest import STRONG, link_path
 
@@ -189,10 +191,10 @@ def test_logout_all_ends_every_session(user):
 
 def test_a_password_reset_and_disabling_end_every_session(user):
     _login()
-    services.user_set_password(user=user, password=STRONG)
+    account_services.user_set_password(user=user, password=STRONG)
     assert not LoginSession.objects.filter(user=user, ended_at__isnull=True).exists()
     _login(password=STRONG)
-    services.user_disable(user=user)
+    account_services.user_disable(user=user)
     assert not LoginSession.objects.filter(user=user, ended_at__isnull=True).exists()
 
 

@@ -1,4 +1,9 @@
-"""Members' self-service: password, email, sessions."""
+"""A signed-in member's own account: the password, the email address (a link to the new one
+confirms it, the old one gets an undo link), the login sessions.
+
+The account's row is the accounts app's: its password goes through `user_set_password`, the
+address through the same row helpers every accounts flow uses (accounts/services/records.py).
+"""
 
 from __future__ import annotations
 
@@ -11,51 +16,28 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import emails
+from accounts.models import User
+from accounts.services import TokenExpired, TokenInvalid, password_confirmed, user_set_password
+from accounts.services.passwords import _password_errors
+from accounts.services.records import _email_in_use, _invalid, _judge, _user_save
+from accounts.validators import normalize_email
 from blahaj import crypto, mail, outbox
-from blahaj.errors import ApplicationError, Conflict, ValidationFailed
-from logins import lockout, tokens
+from blahaj.errors import Conflict, ValidationFailed
+from defences import services as defences
 from logins import sessions as login_sessions
+from logins import tokens
 from logins.models import LoginSession
-from logins.passwords import password_matches
-from notices import services as notice_services
 
-from .. import emails
-from ..models import EmailChange, User
-from ..validators import normalize_email
-from .lifecycle import user_set_password
-from .links import TokenExpired, TokenInvalid
-from .passwords import _password_errors
-from .records import _email_in_use, _invalid, _judge, _user_save
+from .models import EmailChange
 
-
-class WrongPassword(ApplicationError):
-    """A signed-in member's own password, asked again before a change, was wrong. Counted
-    toward the same per-account lockout as a wrong login password."""
-
-    code = "invalid_credentials"
-    message = "The password is not right."
+EMAIL_CHANGE = "email_change"  # to the new address: the confirmation link
+EMAIL_CHANGED = "email_changed"  # to the old address: the undo link
 
 
 class PasswordTooWeak(ValidationFailed):
     code = "password_too_weak"
     message = "This password is too weak."
-
-
-def password_confirmed(*, user: User, password: str, field: str) -> User:
-    """The account's row, fresh from the database, once `password` proved to be its password.
-
-    A fresh row: the signed-in user may be a cached copy without its password hash. Failures
-    count toward the account's login lockout, and a locked account is refused (429) before
-    anything is checked.
-    """
-    ident = lockout.ident_for("", user)
-    lockout.check(ident)
-    fresh = User.objects.select_related("tier").get(pk=user.pk)
-    if not password_matches(user=fresh, password=password):
-        lockout.record_failure(ident)
-        raise WrongPassword(fields={field: [WrongPassword.message]})
-    lockout.clear_failures(ident)
-    return fresh
 
 
 def sessions_list(*, user: User) -> list[LoginSession]:
@@ -141,6 +123,11 @@ def user_request_email_change(*, user: User, email: str, password: str, screen: 
     return change
 
 
+def user_request_email_change_screened(*, user: User, email: str, password: str) -> EmailChange:
+    """`user_request_email_change` behind the sign-up's email-domain check (the pages and the API)."""
+    return user_request_email_change(user=user, email=email, password=password, screen=defences.email_domain_screen)
+
+
 def email_change_deliver(*, change_id: int) -> None:
     """Worker side of `user_request_email_change`: the link's secret is made here, stored as
     its hash, and mailed to the new address."""
@@ -151,7 +138,7 @@ def email_change_deliver(*, change_id: int) -> None:
     change = EmailChange.objects.select_related("user").get(pk=change_id)
     recipient = User(username=change.user.username, display_name=change.user.display_name, email=change.new_email)
     link = mail.absolute_url(reverse("account:email-confirm", args=[raw]))
-    emails.render(emails.EMAIL_CHANGE, user=recipient, link=link, change=change, hours=_hours()).send()
+    emails.render(EMAIL_CHANGE, user=recipient, link=link, change=change, hours=_hours()).send()
 
 
 def _hours() -> int:
@@ -229,7 +216,7 @@ def email_change_undo_deliver(*, change_id: int) -> None:
     change = EmailChange.objects.select_related("user").get(pk=change_id)
     recipient = User(username=change.user.username, display_name=change.user.display_name, email=change.old_email)
     link = mail.absolute_url(reverse("account:email-undo", args=[raw]))
-    emails.render(emails.EMAIL_CHANGED, user=recipient, link=link, change=change, hours=_hours()).send()
+    emails.render(EMAIL_CHANGED, user=recipient, link=link, change=change, hours=_hours()).send()
 
 
 def email_change_for_undo_link(*, token: str) -> EmailChange:
@@ -266,9 +253,3 @@ def email_changes_prune() -> int:
     )
     deleted, _ = dead.delete()
     return deleted
-
-
-def sessions_prune() -> int:
-    """Periodic clean-up (Celery beat): old ended sessions, dead email changes and staff notices
-    sent long ago."""
-    return login_sessions.sessions_prune() + email_changes_prune() + notice_services.staff_notices_prune()
