@@ -20,9 +20,9 @@ from rest_framework.test import APIClient
 
 os.environ.setdefault("BLAHAJ_TESTING", "true")
 
-from accounts import service_accounts
 from blahaj.celery import app as celery_app
 from factories import PASSWORD, DefaultTierFactory, UserFactory
+from legacy import service_accounts
 from logins import tokens as jwt
 from logins.authentication import _verified_payload as verified_tokens
 from mfa.models import AuthenticatorApp

@@ -7,9 +7,10 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from accounts import service_accounts
 from accounts.models import User
 from blahaj.permissions import IsStaff
+
+from .service_accounts import may_create_users_via_legacy_routes
 
 
 class IsStaffOrLegacyCreator(BasePermission):
@@ -22,4 +23,4 @@ class IsStaffOrLegacyCreator(BasePermission):
             return False
         if user.is_staff:
             return IsStaff().has_permission(request, view)
-        return service_accounts.may_create_users_via_legacy_routes(user)
+        return may_create_users_via_legacy_routes(user)

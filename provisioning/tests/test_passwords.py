@@ -16,10 +16,10 @@ import pytest
 from django.apps import apps
 from django.test import Client
 
-from accounts import service_accounts
 from accounts import yunohost as accounts_lane
 from accounts.models import User
 from conftest import PASSWORD, CommittingAPIClient
+from legacy import service_accounts
 from logins.passwords import _NOBODY
 from provisioning import passwords
 from provisioning.models import Operation

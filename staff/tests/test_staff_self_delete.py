@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from accounts import service_accounts, services
+from accounts import services
 from accounts.models import User
 from conftest import PASSWORD, CommittingAPIClient, staff_access
+from legacy import service_accounts
 
 pytestmark = pytest.mark.django_db
 

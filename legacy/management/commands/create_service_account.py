@@ -15,8 +15,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import audit
-from accounts import service_accounts
 from blahaj.errors import ApplicationError
+from legacy import service_accounts
 
 
 class Command(BaseCommand):

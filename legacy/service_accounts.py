@@ -14,15 +14,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 import audit
+from accounts import services
+from accounts.models import User
+from accounts.services.passwords import _password_errors
+from accounts.services.records import _invalid, _judge, _lower_case_username, _user_save
+from accounts.services.registration import _taken
+from accounts.validators import normalize_email
 from blahaj.errors import Conflict, NotFound
 from logins import hooks
-
-from . import services
-from .models import User
-from .services.passwords import _password_errors
-from .services.records import _invalid, _judge, _lower_case_username, _user_save
-from .services.registration import _taken
-from .validators import normalize_email
 
 logger = logging.getLogger(__name__)
 
