@@ -20,6 +20,7 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -28,6 +29,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
+from blahaj import site
 from blahaj.errors import ApplicationError, TooManyAttempts
 
 from . import devices, services, webauthn
@@ -52,7 +54,33 @@ def _error_sentence(error: ApplicationError) -> str:
     return error.message
 
 
+# Models of installed libraries whose own names read as code in the admin's lists.
+MODEL_NAMES = {
+    ("token_blacklist", "OutstandingToken"): "Issued refresh tokens",
+    ("token_blacklist", "BlacklistedToken"): "Revoked refresh tokens",
+    ("django_otp_webauthn", "WebAuthnCredential"): "Registered security keys",
+}
+
+
 class AdminSite(admin.AdminSite):
+    """The admin under the service's name (the site settings' `service_name`), with the
+    libraries' models named for people, behind the staff's second factor."""
+
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        name = site.current().service_name
+        return {**super().each_context(request), "site_header": f"{name} administration", "site_title": f"{name} admin"}
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
+        title = f"{site.current().service_name}: staff overview"
+        return super().index(request, {"title": title, **(extra_context or {})})
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
+        apps = super().get_app_list(request, app_label)
+        for app in apps:
+            for model in app["models"]:
+                model["name"] = MODEL_NAMES.get((app["app_label"], model["object_name"]), model["name"])
+        return apps
+
     def mfa_step(self, request: HttpRequest) -> str | None:
         """The page a signed-in staff session must pass first ("admin:mfa-verify" or
         "admin:mfa-setup"), or None."""

@@ -5,6 +5,7 @@ from django.apps import AppConfig
 
 class ProvisioningConfig(AppConfig):
     name = "provisioning"
+    verbose_name = "YunoHost provisioning"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -5,6 +5,7 @@ from django.apps import AppConfig
 
 class PublishingConfig(AppConfig):
     name = "publishing"
+    verbose_name = "Publishing (git and static sites)"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -5,6 +5,7 @@ from django.apps import AppConfig
 
 class WebsitesConfig(AppConfig):
     name = "websites"
+    verbose_name = "Websites"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
