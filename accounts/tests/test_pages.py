@@ -76,7 +76,14 @@ def test_field_errors_sit_next_to_their_fields(web, signup_form):
     assert 'aria-describedby="id_username_helptext id_username_error"' in username_input
     assert "autofocus" in username_input  # the first field in error gets the focus
     assert "autofocus" not in _input(page, "password")
-    assert 'role="alert"' in page
+    # ...and again above the form, in an announced summary that links each error to its field.
+    summary = re.search(r'<div class="error-summary" id="error-summary" role="alert">(.*?)</div>', page, re.S)
+    assert summary is not None, page
+    assert list(dict.fromkeys(re.findall(r"<a href=\"#(id_\w+)\">", summary.group(1)))) == [
+        "id_username",
+        "id_password",
+    ]
+    assert re.search(r'<a href="#id_username">Username: Use 1 to 30 lower-case', summary.group(1))
     assert 'value="Not Valid"' in page  # what was typed stays, except the password
     assert "password123" not in page
     assert not User.objects.exists()

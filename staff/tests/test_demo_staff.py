@@ -50,7 +50,7 @@ def test_what_dev_prints_opens_the_admin_after_the_second_factor(settings, defau
     after_code = client.post("/admin/mfa/", {"code": code, "next": "/admin/"})
     assert (after_code.status_code, after_code["Location"]) == (302, "/admin/")
     index = client.get("/admin/")
-    assert index.status_code == 200 and b"Site administration" in index.content
+    assert index.status_code == 200 and b"blahaj.land administration" in index.content
     _, note = _code()
     assert "used already" in note  # a code works once: the command says to wait for the next
 
