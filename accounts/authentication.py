@@ -98,7 +98,12 @@ class JWTAuthentication(authentication.JWTAuthentication):
     def _load_user(user_id: str | int, user_key: str) -> User:
         # The password hash and the pending YunoHost password never go to the cache; code
         # that needs them (check_password) loads them from the database when it asks.
-        user = User.objects.select_related("tier").defer("password", "pending_password").filter(pk=user_id).first()
+        user = (
+            User.objects.select_related("tier", "server")
+            .defer("password", "pending_password")
+            .filter(pk=user_id)
+            .first()
+        )
         if user is None:
             raise InvalidToken("Token is invalid or expired.")
         cache.set(user_key, user, tokens.USER_CACHE_SECONDS)

@@ -35,7 +35,7 @@ from blahaj.errors import (
 from provisioning import password_policy
 from provisioning import passwords as yunohost_passwords
 from provisioning import services as provisioning_services
-from provisioning.models import Operation
+from provisioning.models import Operation, Server
 from tiers import services as tier_services
 from tiers.models import ReferralCode, Tier
 
@@ -983,9 +983,11 @@ def user_create_by_staff(
     discord_username: str = "",
     tier: Tier | None = None,
     actor: User | None = None,
+    server: Server | None = None,
 ) -> User:
-    """Create a confirmed account on staff's word: provisioning starts at once, and the owner
-    gets a one-time link to choose the password.
+    """Create a confirmed account on staff's word: provisioning starts at once (on `server`,
+    else where the placement rule puts it), and the owner gets a one-time link to choose the
+    password.
 
     No password exists until then: the YunoHost account is created with a random one (the
     lane's rule for an account without a sign-up password), replaced when the owner picks one.
@@ -995,6 +997,7 @@ def user_create_by_staff(
         username=username, display_name=display_name, email=email, discord_username=discord_username, tier=tier
     )
     user.set_unusable_password()
+    user.server = server
     try:
         with transaction.atomic():
             user.save()
@@ -1143,10 +1146,10 @@ class ImportSummary:
     skipped: dict[str, str] = field(default_factory=dict)  # username: why
 
 
-def _yunohost_users() -> dict[str, dict[str, Any]]:
-    """`user list`, read while holding the lane: no operation of ours runs meanwhile."""
+def _yunohost_users(server: Server | None) -> dict[str, dict[str, Any]]:
+    """`user list`, read while holding the server's lane: no operation of ours runs there meanwhile."""
     try:
-        users = provisioning_services.yunohost_users()
+        users = provisioning_services.yunohost_users(server=server)
     except provisioning_services.YunohostReadFailed as error:
         raise ApplicationError(f"YunoHost could not list its users: {error}", code="yunohost_error") from None
     if users is None:
@@ -1154,11 +1157,12 @@ def _yunohost_users() -> dict[str, dict[str, Any]]:
     return users
 
 
-def _imported_user(username: str, info: dict[str, Any]) -> User:
+def _imported_user(username: str, info: dict[str, Any], server: Server | None) -> User:
     # The recovery email is unknown to YunoHost: the account's own mailbox stands in for it
     # (a reset link then reaches the person through their blahaj.land mail).
-    mail = info.get("mail") or f"{username}@{settings.YUNOHOST_DOMAIN}"
+    mail = info.get("mail") or f"{username}@{server.domain if server else settings.YUNOHOST_DOMAIN}"
     user = User(
+        server=server,
         username=username,
         display_name=(info.get("fullname") or username).strip()[:30],
         email=normalize_email(mail),
@@ -1182,21 +1186,23 @@ def _imported_user(username: str, info: dict[str, Any]) -> User:
         + f"created {len(summary.created)}, already there {len(summary.already_there)}, skipped {len(summary.skipped)}"
     ),
 )
-def users_import_from_yunohost(*, dry_run: bool = False) -> ImportSummary:
-    """Create, as active accounts, the YunoHost users we have no account for. Idempotent."""
+def users_import_from_yunohost(*, dry_run: bool = False, server: Server | None = None) -> ImportSummary:
+    """Create, as active accounts on `server` (default: the first server), the YunoHost users
+    it has that we have no account for. Idempotent."""
     summary = ImportSummary()
     known = set(User.objects.values_list("username", flat=True))
-    for username, info in sorted(_yunohost_users().items()):
+    server = server or provisioning_services.server_first()
+    for username, info in sorted(_yunohost_users(server).items()):
         if username in known:
             summary.already_there.append(username)
             continue
         try:
-            user = _imported_user(username, info)
+            user = _imported_user(username, info, server)
             if not dry_run:
                 with transaction.atomic():
                     user.save()
                     # Staff's word: from now on the service may change and delete this user.
-                    provisioning_services.users_adopt(usernames=[username])
+                    provisioning_services.users_adopt(usernames=[username], server=server)
         except (ApplicationError, IntegrityError) as error:
             summary.skipped[username] = error.message if isinstance(error, ApplicationError) else "already taken"
             continue

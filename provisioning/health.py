@@ -14,8 +14,8 @@ YunoHost is asked something cheap with a short timeout (the CLI: `domain list`, 
 lock; the API: `GET /installed`, which needs no login), and the answer is kept for
 YUNOHOST_PING_INTERVAL seconds so that a probe every 10 s does not start the CLI every 10 s.
 
-The service drives one server today, named YUNOHOST_SERVER_NAME; `server_names()` is the one
-place that knows it, so that a list of servers can replace it.
+One check per server staff have not marked `down`; a worker beats for the servers whose queue it
+consumes (`yunohost` for the first server, `yunohost.<name>` for the others).
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from django.core.cache import cache
 
 from blahaj import health
 
+from .servers import ServerSettings, server_by_name
+from .servers import server_names as _all_server_names
 from .yunohost import CliBackend, YunohostError, _emulator_env
 
 logger = logging.getLogger(__name__)
@@ -43,8 +45,8 @@ _pings_lock = threading.Lock()
 
 
 def server_names() -> list[str]:
-    """The YunoHost servers the service drives (one today)."""
-    return [settings.YUNOHOST_SERVER_NAME]
+    """The YunoHost servers the service drives, but those staff marked `down`."""
+    return _all_server_names(with_down=False)
 
 
 def heartbeat_key(server: str) -> str:
@@ -68,21 +70,20 @@ def _heartbeat_error(server: str) -> str | None:
 
 def _ping_now(server: str, timeout: float) -> str | None:
     """None when the server answered, else why not (a sentence without secrets)."""
-    if settings.YUNOHOST_BACKEND == "api":
+    config = ServerSettings(server_by_name(server))
+    if config.YUNOHOST_BACKEND == "api":
         try:
             response = requests.get(
-                f"{settings.YUNOHOST_API_URL.rstrip('/')}/installed",
+                f"{config.YUNOHOST_API_URL.rstrip('/')}/installed",
                 timeout=timeout,
-                verify=settings.YUNOHOST_API_CA_BUNDLE or True,
+                verify=config.YUNOHOST_API_CA_BUNDLE or True,
             )
         except requests.RequestException as exc:
             return f"YunoHost's API did not answer ({type(exc).__name__})."
         if response.status_code != 200:
             return f"YunoHost's API answered HTTP {response.status_code}."
         return None
-    client = CliBackend(
-        shlex.split(settings.YUNOHOST_BIN), timeout=timeout, lock_timeout=None, env=_emulator_env(settings)
-    )
+    client = CliBackend(shlex.split(config.YUNOHOST_BIN), timeout=timeout, lock_timeout=None, env=_emulator_env(config))
     try:
         client.run(["domain", "list"])
     except YunohostError as exc:
@@ -130,12 +131,14 @@ def lane_checks() -> dict[str, health.Check]:
 
 
 class _Beater:
-    def __init__(self) -> None:
+    def __init__(self, queues: set[str] | None = None) -> None:
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
+        self.queues = queues or {LANE_QUEUE}
 
     def beat(self) -> None:
-        for server in server_names():
+        for queue in sorted(self.queues):
+            server = settings.YUNOHOST_SERVER_NAME if queue == LANE_QUEUE else queue.removeprefix(LANE_QUEUE + ".")
             cache.set(heartbeat_key(server), time.time(), timeout=settings.YUNOHOST_WORKER_HEARTBEAT_STALE)
 
     def run(self) -> None:
@@ -152,20 +155,21 @@ class _Beater:
 
 
 _beater: _Beater | None = None
-_consumes_lane = False
+_lane_queues: set[str] = set()
 
 
 @celeryd_after_setup.connect
 def _note_queues(sender: Any, instance: Any, **kwargs: Any) -> None:
-    global _consumes_lane
-    _consumes_lane = LANE_QUEUE in (instance.app.amqp.queues.consume_from or {})
+    global _lane_queues
+    consumed = set(instance.app.amqp.queues.consume_from or {})
+    _lane_queues = {queue for queue in consumed if queue == LANE_QUEUE or queue.startswith(LANE_QUEUE + ".")}
 
 
 @worker_ready.connect
 def _start_heartbeat(sender: Any, **kwargs: Any) -> None:
     global _beater
-    if _consumes_lane and _beater is None:
-        _beater = _Beater()
+    if _lane_queues and _beater is None:
+        _beater = _Beater(_lane_queues)
         _beater.start()
         logger.info("Lane worker heartbeat every %s s.", settings.YUNOHOST_WORKER_HEARTBEAT_INTERVAL)
 

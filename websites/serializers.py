@@ -8,6 +8,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from blahaj.serializers import StrictSerializer
+from provisioning import selectors as lane_selectors
+from provisioning.serializers import PlaceSerializer
 from publishing import selectors as publishing
 from publishing.serializers import DeploySerializer
 
@@ -67,6 +69,7 @@ class WebsiteSerializer(serializers.ModelSerializer):
     certificate_detail = serializers.SerializerMethodField()
     deploy = serializers.SerializerMethodField()
     webhook_url = serializers.SerializerMethodField()
+    provisioning = serializers.SerializerMethodField()
 
     class Meta:
         model = Website
@@ -88,6 +91,7 @@ class WebsiteSerializer(serializers.ModelSerializer):
             "suspension_reason",
             "deploy",
             "webhook_url",
+            "provisioning",
         ]
         read_only_fields = fields
 
@@ -112,6 +116,12 @@ class WebsiteSerializer(serializers.ModelSerializer):
         if data.get("webhook_url") is None:
             data.pop("webhook_url", None)  # an SFTP site has none
         return data
+
+    @extend_schema_field(PlaceSerializer(allow_null=True))
+    def get_provisioning(self, website: Website) -> dict[str, Any] | None:
+        """The site's current step on its server: waiting (its place in line), running, done, failed."""
+        place = lane_selectors.subject_place(subject=website.subject)
+        return place.as_dict() if place is not None else None
 
     def get_steps(self, website: Website) -> list[dict[str, Any]]:
         request = self.context.get("request")

@@ -31,6 +31,7 @@ from ..forms import (
     signup_form_invited,
 )
 from ..models import User
+from ..yunohost import account_place
 
 _TOKEN_ERRORS = (services.TokenInvalid, services.TokenExpired)
 
@@ -66,8 +67,9 @@ def _link_invalid(request: HttpRequest, code: str, *, confirmation: bool) -> Htt
     return render(request, "accounts/link_invalid.html", context, status=410 if expired else 400)
 
 
-def _confirmed(request: HttpRequest, status: str | None) -> HttpResponse:
-    context = {"awaiting_approval": status == User.Status.PENDING_APPROVAL}
+def _confirmed(request: HttpRequest, status: str | None, user: User | None = None) -> HttpResponse:
+    place = account_place(user=user) if user is not None else None
+    context = {"awaiting_approval": status == User.Status.PENDING_APPROVAL, "line": place.sentence() if place else ""}
     return render(request, "accounts/confirmed.html", context)
 
 
@@ -140,7 +142,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         user = services.user_confirm_email(token=token)
     except ApplicationError as error:
         return _link_invalid(request, error.code, confirmation=True)
-    return _confirmed(request, user.status)
+    return _confirmed(request, user.status, user)
 
 
 @require_GET

@@ -32,6 +32,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.db.models import Q
 
 import audit
 from accounts import emails
@@ -68,9 +69,19 @@ class Differences:
         self.unknown[kind] = sorted(names - ours)
 
 
+def _on_server(found: inventory.Inventory, prefix: str = "") -> Q:
+    """The accounts on the server inventoried (those never placed count as the first server's)."""
+    placed = Q(**{f"{prefix}server__name": found.server})
+    if found.server == lane.server_first().name:
+        placed |= Q(**{f"{prefix}server__isnull": True})
+    return placed
+
+
 def compare(found: inventory.Inventory) -> Differences:
-    users = set(User.objects.filter(on_yunohost=True).values_list("username", flat=True))
-    sites = list(Website.objects.filter(status__in=ON_YUNOHOST).values_list("domain", "app_id"))
+    users = set(User.objects.filter(_on_server(found), on_yunohost=True).values_list("username", flat=True))
+    sites = list(
+        Website.objects.filter(_on_server(found, "owner__"), status__in=ON_YUNOHOST).values_list("domain", "app_id")
+    )
     kept = Website.objects.exclude(status=Website.Status.DELETED)
     known_domains = set(kept.values_list("domain", flat=True))
     known_apps = set(kept.exclude(app_id="").values_list("app_id", flat=True))
@@ -139,7 +150,10 @@ class Fixer:
                 continue
             with transaction.atomic():
                 lane.operation_create(
-                    kind=Kind.USER_DELETE, subject=subject, args={"username": username, "purge": True}
+                    kind=Kind.USER_DELETE,
+                    subject=subject,
+                    args={"username": username, "purge": True},
+                    server=lane.server_by_name(self.found.server),
                 )
                 audit.record(action="yunohost.orphan.remove", object=f"user:{username}", detail="user delete queued")
             self.lines.append(f"Queued: user.delete {username}.")
@@ -163,7 +177,12 @@ class Fixer:
         kinds = [kind for kind, wanted in ((Kind.APP_REMOVE, app), (Kind.DOMAIN_REMOVE, domain_too)) if wanted]
         with transaction.atomic():
             for kind in kinds:
-                lane.operation_create(kind=kind, subject=subject, args={"domain": domain, "path": "/"})
+                lane.operation_create(
+                    kind=kind,
+                    subject=subject,
+                    args={"domain": domain, "path": "/"},
+                    server=lane.server_by_name(self.found.server),
+                )
             audit.record(
                 action="yunohost.orphan.remove", object=f"domain:{domain}", detail=" then ".join(kinds) + " queued"
             )
