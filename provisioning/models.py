@@ -226,10 +226,11 @@ class OwnedObject(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            # One live record per YunoHost object: an instance id or a domain freed and made
-            # again gets a new row, the old one stays as history.
+            # One live record per YunoHost object of a server (app instance ids are each server's
+            # own): an instance id or a domain freed and made again gets a new row, the old one
+            # stays as history.
             models.UniqueConstraint(
-                fields=["kind", "name"],
+                fields=["server", "kind", "name"],
                 condition=models.Q(state__in=["intended", "created"]) & ~models.Q(name=""),
                 name="owned_object_alive_unique",
             ),

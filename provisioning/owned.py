@@ -395,13 +395,20 @@ def users_adopt(usernames: list[str], server_id: int | None = None) -> int:
 # --- Reconciling (`manage.py reconcile --fix`) ----------------------------------------------------
 
 
-def records_close(kind: str, name: str) -> int:
-    """Close the live records of an object YunoHost no longer lists (a restore, a hand removal):
-    the lane's next step then makes it afresh under a new record, and one that someone else
-    made under that name meanwhile is refused, never taken for the lost one."""
-    return OwnedObject.objects.filter(kind=kind, name=name, state__in=OwnedObject.ALIVE).update(state=State.REMOVED)
+def _on(server_id: int | None) -> dict[str, int]:
+    # App instance ids are a server's own ("my_webapp" is the first on every server).
+    return {"server_id": server_id} if server_id is not None else {}
 
 
-def made_here(kind: str, name: str) -> OwnedObject | None:
-    """The record saying this service made the object (and has not removed it), if any."""
-    return OwnedObject.objects.filter(kind=kind, name=name, state=State.CREATED).first()
+def records_close(kind: str, name: str, server_id: int | None = None) -> int:
+    """Close the live records of an object YunoHost (the server's, if given) no longer lists (a
+    restore, a hand removal): the lane's next step then makes it afresh under a new record, and
+    one that someone else made under that name meanwhile is refused, never taken for the lost one."""
+    alive = OwnedObject.objects.filter(kind=kind, name=name, state__in=OwnedObject.ALIVE, **_on(server_id))
+    return alive.update(state=State.REMOVED)
+
+
+def made_here(kind: str, name: str, server_id: int | None = None) -> OwnedObject | None:
+    """The record saying this service made the object (on the server, if given) and has not
+    removed it, if any."""
+    return OwnedObject.objects.filter(kind=kind, name=name, state=State.CREATED, **_on(server_id)).first()

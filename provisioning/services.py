@@ -303,18 +303,27 @@ def user_intend(*, username: str, domain: str, operation: Operation) -> None:
 def users_adopt(*, usernames: list[str], server: Server | None = None) -> int:
     """YunoHost users staff import from `server` (default: the first) become this service's own
     (the lane may then change and delete them) and count there; how many were not already."""
-    return owned.users_adopt(usernames, (server or server_first()).pk)
+    server = server or server_first()
+    adopted = owned.users_adopt(usernames, server.pk)
+    if adopted:
+        Server.objects.filter(pk=server.pk).update(accounts=F("accounts") + adopted)
+    return adopted
 
 
-def owned_records_close(*, kind: str, name: str) -> int:
-    """The object YunoHost no longer lists is no longer ours to find there (see owned.records_close)."""
-    return owned.records_close(kind, name)
+def _server_id(name: str | None) -> int | None:
+    return servers.server_by_name(name).pk if name else None
 
 
-def owned_by_service(*, kind: str, name: str) -> str | None:
+def owned_records_close(*, kind: str, name: str, server: str | None = None) -> int:
+    """The object YunoHost (the named server) no longer lists is no longer ours to find there
+    (see owned.records_close)."""
+    return owned.records_close(kind, name, _server_id(server))
+
+
+def owned_by_service(*, kind: str, name: str, server: str | None = None) -> str | None:
     """If this service made the YunoHost object (`OwnedObject`, kind domain/app/user), the
     domain its record names (an app's, a domain's own, a user's mail domain); else None."""
-    record = owned.made_here(kind, name)
+    record = owned.made_here(kind, name, _server_id(server))
     return record.domain if record is not None else None
 
 

@@ -18,4 +18,14 @@ class Migration(migrations.Migration):
                 to="provisioning.server",
             ),
         ),
+        # An app's instance id is its server's own: "my_webapp" is the first one on every server.
+        migrations.RemoveConstraint(model_name="ownedobject", name="owned_object_alive_unique"),
+        migrations.AddConstraint(
+            model_name="ownedobject",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state__in", ["intended", "created"]), models.Q(("name", ""), _negated=True)),
+                fields=("server", "kind", "name"),
+                name="owned_object_alive_unique",
+            ),
+        ),
     ]

@@ -62,9 +62,9 @@ class Differences:
     def count(self) -> int:
         return sum(len(names) for table in (self.missing, self.orphans, self.unknown) for names in table.values())
 
-    def split(self, kind: str, names: set[str]) -> None:
-        """Names YunoHost lists and no row here has: ours (a record says so) or not."""
-        ours = {name for name in names if lane.owned_by_service(kind=KINDS[kind], name=name) is not None}
+    def split(self, kind: str, names: set[str], server: str) -> None:
+        """Names the server lists and no row here has: ours (a record says so) or not."""
+        ours = {name for name in names if lane.owned_by_service(kind=KINDS[kind], name=name, server=server)}
         self.orphans[kind] = sorted(ours)
         self.unknown[kind] = sorted(names - ours)
 
@@ -87,11 +87,11 @@ def compare(found: inventory.Inventory) -> Differences:
     known_apps = set(kept.exclude(app_id="").values_list("app_id", flat=True))
     differences = Differences()
     differences.missing["users"] = sorted(users - found.users)
-    differences.split("users", set(found.users - set(User.objects.values_list("username", flat=True))))
+    differences.split("users", set(found.users - set(User.objects.values_list("username", flat=True))), found.server)
     differences.missing["domains"] = sorted({domain for domain, _ in sites} - found.domains)
-    differences.split("domains", set(found.domains - known_domains - {found.main_domain}))
+    differences.split("domains", set(found.domains - known_domains - {found.main_domain}), found.server)
     differences.missing["apps"] = sorted({app for _, app in sites if app} - set(found.apps))
-    differences.split("apps", {app for app in found.apps if app not in known_apps})
+    differences.split("apps", {app for app in found.apps if app not in known_apps}, found.server)
     return differences
 
 
@@ -120,7 +120,7 @@ class Fixer:
         if lane.operation_unfinished(subject=subject, kinds=[Kind.USER_CREATE]):
             return False
         # YunoHost lost it: the lane makes it afresh under a new record of ours.
-        lane.owned_records_close(kind="user", name=user.username)
+        lane.owned_records_close(kind="user", name=user.username, server=self.found.server)
         user.pending_password = ""  # a random password; the member chooses theirs by the link
         account_lane.account_create(user=user)
         if user.status == User.Status.ACTIVE:
@@ -161,7 +161,7 @@ class Fixer:
         domains = set(self.differences.orphans["domains"])
         with_apps: set[str] = set()
         for app in self.differences.orphans["apps"]:
-            domain = lane.owned_by_service(kind="app", name=app) or ""
+            domain = lane.owned_by_service(kind="app", name=app, server=self.found.server) or ""
             if domain in kept:
                 self.lines.append(f"Left the app {app}: its domain {domain} is a website's here (see staff).")
             else:
