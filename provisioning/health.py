@@ -30,10 +30,12 @@ import requests
 from celery.signals import celeryd_after_setup, worker_ready, worker_shutting_down
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DatabaseError
 
 from blahaj import health
 
-from .servers import ServerSettings, server_by_name
+from .models import Server
+from .servers import ServerSettings, servers_all
 from .servers import server_names as _all_server_names
 from .yunohost import CliBackend, YunohostError, _emulator_env
 
@@ -68,9 +70,9 @@ def _heartbeat_error(server: str) -> str | None:
     return None
 
 
-def _ping_now(server: str, timeout: float) -> str | None:
+def _ping_now(server: Server, timeout: float) -> str | None:
     """None when the server answered, else why not (a sentence without secrets)."""
-    config = ServerSettings(server_by_name(server))
+    config = ServerSettings(server)
     if config.YUNOHOST_BACKEND == "api":
         try:
             response = requests.get(
@@ -91,16 +93,16 @@ def _ping_now(server: str, timeout: float) -> str | None:
     return None
 
 
-def server_reachable(server: str, timeout: float) -> str | None:
+def server_reachable(server: Server, timeout: float) -> str | None:
     """Whether `server` answers (None) or why not; kept for YUNOHOST_PING_INTERVAL seconds."""
     keep = float(settings.YUNOHOST_PING_INTERVAL)
     with _pings_lock:
-        last = _pings.get(server)
+        last = _pings.get(server.name)
         if last is not None and time.monotonic() - last[0] < keep:
             return last[1]
     error = _ping_now(server, timeout)
     with _pings_lock:
-        _pings[server] = (time.monotonic(), error)
+        _pings[server.name] = (time.monotonic(), error)
     return error
 
 
@@ -110,11 +112,12 @@ def forget_pings() -> None:
         _pings.clear()
 
 
-def _lane_check(server: str) -> health.Check:
+def _lane_check(server: Server) -> health.Check:
+    # Runs in a thread of its own: it reads no database (the server's row was read before).
     def check(timeout: float) -> None:
         errors = []
         if _workers_expected():
-            errors.append(_heartbeat_error(server))
+            errors.append(_heartbeat_error(server.name))
         errors.append(server_reachable(server, timeout))
         found = [error for error in errors if error]
         if found:
@@ -123,8 +126,15 @@ def _lane_check(server: str) -> health.Check:
     return check
 
 
+def _servers() -> list[Server]:
+    try:
+        return [server for server in servers_all() if server.state != Server.State.DOWN]
+    except DatabaseError:  # the database check says so; the first server's lane is still checked
+        return [Server(name=settings.YUNOHOST_SERVER_NAME, queue=LANE_QUEUE, uses_settings=True)]
+
+
 def lane_checks() -> dict[str, health.Check]:
-    return {f"lane:{server}": _lane_check(server) for server in server_names()}
+    return {f"lane:{server.name}": _lane_check(server) for server in _servers()}
 
 
 # --- The worker's heartbeat -------------------------------------------------------------------

@@ -91,9 +91,16 @@ def setting_for(server: Server, name: str) -> Any:
 # --- Finding them ------------------------------------------------------------------------------
 
 
+def settings_server() -> Server:
+    """The first server for reading: its row, or, before the row exists, an unsaved one made of
+    the settings (nothing is written on a read: a probe, a scrape, a page)."""
+    server = Server.objects.filter(name=settings.YUNOHOST_SERVER_NAME).first()
+    return server or Server(name=settings.YUNOHOST_SERVER_NAME, queue=FIRST_QUEUE, uses_settings=True)
+
+
 def server_first() -> Server:
-    """The first server: the row named YUNOHOST_SERVER_NAME, made from the settings if the table
-    lost it (a fresh test database; the migration makes it everywhere else)."""
+    """The first server, for writing: the row named YUNOHOST_SERVER_NAME, made from the settings
+    if the table lost it (a fresh test database; the migration makes it everywhere else)."""
     server = Server.objects.filter(name=settings.YUNOHOST_SERVER_NAME).first()
     if server is not None:
         return server
@@ -110,19 +117,20 @@ def server_first() -> Server:
 
 
 def server_by_name(name: str) -> Server:
+    """The server of this name (the first one may be unsaved: settings_server)."""
     server = Server.objects.filter(name=name).first()
     if server is None:
         if name == settings.YUNOHOST_SERVER_NAME:
-            return server_first()
+            return settings_server()
         raise NotFound(f"There is no YunoHost server named {name!r}.", code="server_not_found")
     return server
 
 
 def servers_all() -> list[Server]:
-    """Every server, the first one included (made from the settings if its row is missing)."""
+    """Every server, the first one included (unsaved, from the settings, if its row is missing)."""
     servers = list(Server.objects.order_by("name"))
     if not any(server.name == settings.YUNOHOST_SERVER_NAME for server in servers):
-        servers = sorted([*servers, server_first()], key=lambda server: server.name)
+        servers = sorted([*servers, settings_server()], key=lambda server: server.name)
     return servers
 
 

@@ -85,8 +85,10 @@ def _unseal(secret_args: str) -> dict[str, str]:
 def _server_of(server: Server | None, user: AbstractBaseUser | None) -> Server:
     """The operation's server: the one given, else its user's (every account is placed before
     its first operation), else the first server."""
-    if server is not None:
+    if server is not None and server.pk is not None:
         return server
+    if server is not None:  # the first server, read before its row existed
+        return server_first()
     server_id = getattr(user, "server_id", None)
     found = Server.objects.filter(pk=server_id).first() if server_id else None
     return found or server_first()
@@ -249,7 +251,7 @@ def user_on_yunohost(*, username: str) -> bool | None:
     """Whether a server a new member may be placed on has a user of this name (`user info`);
     None when one did not answer within YUNOHOST_REQUEST_TIMEOUT (the lane's `user create`
     refuses one it did not make)."""
-    candidates = [server for server in servers_all() if server.state == Server.State.ACTIVE] or [server_first()]
+    candidates = [server for server in servers_all() if server.state == Server.State.ACTIVE]
     answer: bool | None = False
     for server in candidates:
         try:
@@ -646,7 +648,7 @@ def operation_run(*, operation_id: int) -> None:
 def operation_queue(*, operation_id: int) -> str:
     """The Celery queue of the operation's server."""
     queue = Operation.objects.filter(pk=operation_id).values_list("server__queue", flat=True).first()
-    return queue or server_first().queue
+    return queue or servers.FIRST_QUEUE
 
 
 def _queue_follow_ups(outcomes: list[tuple[Operation, Outcome]]) -> None:

@@ -9,12 +9,14 @@ eager tasks of a request).
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from io import StringIO
 from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import TestCase
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -216,7 +218,7 @@ def test_twenty_waiting_members_see_places_1_to_20_that_move_as_the_lane_runs(fl
     assert {(place["state"], place["server"]) for place in places} == {("waiting", "main")}
     starts = [place["estimated_start"] for place in places]
     assert starts == sorted(starts)  # ISO times, later down the line: 6 s a command
-    gap = timezone.datetime.fromisoformat(starts[10]) - timezone.datetime.fromisoformat(starts[0])
+    gap = datetime.fromisoformat(starts[10]) - datetime.fromisoformat(starts[0])
     assert timedelta(seconds=59) <= gap <= timedelta(seconds=61)
 
     first_five = Operation.objects.filter(kind="user.create").order_by("ticket")[:5]
@@ -346,3 +348,53 @@ def test_a_stuck_lane_is_flagged_for_staff_and_pinged_once(
         services.operation_run(operation_id=operation.pk)  # the lane moves
         assert fleet.servers_check_stuck() == []
         assert Server.objects.get(pk=c.pk).stuck_since is None
+
+
+# --- The upgrade ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_makes_the_settings_server_the_first_and_numbers_what_waits(settings, default_tier):
+    settings.YUNOHOST_SERVER_NAME = "ynh1"
+    executor = MigrationExecutor(connection)
+    before = [("provisioning", "0005_owned_object_user"), ("accounts", "0018_user_email_undeliverable")]
+    leaves = executor.loader.graph.leaf_nodes()
+    try:
+        executor.migrate(before)
+        old = executor.loader.project_state(before).apps
+        old_user = old.get_model("accounts", "User")
+        tier_id = old.get_model("tiers", "Tier").objects.get(is_default=True).pk
+        alice = old_user.objects.create(username="alice", email="a@example.org", status="active", tier_id=tier_id)
+        old_user.objects.create(username="dana", email="d@example.org", status="pending_confirmation", tier_id=tier_id)
+        old_operation = old.get_model("provisioning", "Operation")
+        done, running, retrying, waiting = (
+            old_operation.objects.create(kind="user.create", subject=f"user:{name}", sequence=1, status=status, **extra)
+            for name, status, extra in (
+                ("alice", "succeeded", {"attempts": 1}),
+                ("bob", "running", {"attempts": 1}),
+                ("carl", "pending", {"attempts": 1}),
+                ("erin", "pending", {}),
+            )
+        )
+        old.get_model("provisioning", "OwnedObject").objects.create(
+            kind="user", name="alice", domain="blahaj.land", state="created", operation_id=done.pk
+        )
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(leaves)
+        first = Server.objects.get()
+        assert (first.name, first.queue, first.uses_settings, first.main_domain) == ("ynh1", "yunohost", True, "")
+        assert (first.accounts, first.tickets) == (1, 3)
+        rows = {op.subject: (op.server_id, op.ticket, op.in_line) for op in Operation.objects.all()}
+        assert rows == {
+            "user:alice": (first.pk, None, False),  # finished: out of every line
+            "user:bob": (first.pk, 1, False),
+            "user:carl": (first.pk, 2, False),  # ran once: waits for its retry, not in line
+            "user:erin": (first.pk, 3, True),
+        }
+        assert dict(User.objects.values_list("username", "server_id")) == {"alice": first.pk, "dana": None}
+        assert alice.pk and fleet.line_position(Operation.objects.get(pk=waiting.pk), first.pk) == 1
+        assert {running.pk, retrying.pk} <= set(Operation.objects.values_list("pk", flat=True))
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(leaves)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -58,7 +59,7 @@ def three(transactional_db, default_tier, emulator, tmp_path, tls_cert, monkeypa
             with emulator_module.transaction(str(tmp_path / f"{name}.json")):
                 pass
     with http_emulator_process(tmp_path / "c.json", tls=tls_cert, lock_timeout=1) as url:
-        made = {
+        made: dict[str, Any] = {
             "main": servers.server_first(),
             "b": servers.server_create(
                 name="b", main_domain="b.blahaj.test", backend="cli", emulator_state=str(tmp_path / "b.json")
