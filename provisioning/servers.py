@@ -22,7 +22,7 @@ import audit
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
 from blahaj.errors import ApplicationError, Conflict, NotFound
 
-from .models import Server
+from .models import Server, first_server
 from .yunohost import DOMAIN_RE, YunohostClient, get_client
 
 FIRST_QUEUE = "yunohost"
@@ -99,21 +99,8 @@ def settings_server() -> Server:
 
 
 def server_first() -> Server:
-    """The first server, for writing: the row named YUNOHOST_SERVER_NAME, made from the settings
-    if the table lost it (a fresh test database; the migration makes it everywhere else)."""
-    server = Server.objects.filter(name=settings.YUNOHOST_SERVER_NAME).first()
-    if server is not None:
-        return server
-    try:
-        with transaction.atomic():
-            queue = (
-                FIRST_QUEUE
-                if not Server.objects.filter(queue=FIRST_QUEUE).exists()
-                else _queue_for(settings.YUNOHOST_SERVER_NAME)
-            )
-            return Server.objects.create(name=settings.YUNOHOST_SERVER_NAME, queue=queue, uses_settings=True)
-    except IntegrityError:  # another process made it first
-        return Server.objects.get(name=settings.YUNOHOST_SERVER_NAME)
+    """The first server, for writing: its row, made from the settings if the table lost it."""
+    return first_server()
 
 
 def server_by_name(name: str) -> Server:

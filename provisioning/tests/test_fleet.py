@@ -14,6 +14,7 @@ from io import StringIO
 from urllib.parse import urlsplit
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -29,7 +30,6 @@ from conftest import PASSWORD, login
 from provisioning import fleet, servers, services
 from provisioning.locks import lane_lock
 from provisioning.models import Operation, Server
-from tiers.models import Tier
 
 from .conftest import Emulator, run_lane
 
@@ -120,7 +120,7 @@ def test_the_rule_shortest_line_then_emptiest_then_name_and_a_tier_can_pin(fleet
     accounts_lane.account_create(user=signed_up("waiting1", server=main))  # main's line: one waiting
     assert next_server() == "b"  # an empty line first: b (6 of 10) rather than main
     assert next_server() == "b"  # b (7 of 10) is still emptier than c (4 of 5)
-    gold = Tier.objects.create(slug="gold", name="Gold", server=c)
+    gold = apps.get_model("tiers", "Tier").objects.create(slug="gold", name="Gold", server=c)
     assert next_server(pinned_id=gold.server_id) == "c"  # pinned, with room: c (now 5 of 5)
     assert next_server(pinned_id=gold.server_id) == "b"  # c is full: the rule again
     Server.objects.update(capacity_accounts=1)
