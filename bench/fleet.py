@@ -57,7 +57,7 @@ def bench_env(state: Path) -> dict[str, str]:
 
 def start_worker(env: dict[str, str], queue: str, log: Path) -> subprocess.Popen:
     argv = [sys.executable, "-m", "celery", "-A", "blahaj", "worker", "-Q", queue, "-c", "1", "--pool", "prefork"]
-    argv += ["-n", f"{queue}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
+    argv += ["-n", f"{queue}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"]
     with log.open("w") as out:
         process = subprocess.Popen(
             argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -74,11 +74,19 @@ def wait_ready(process: subprocess.Popen, log: Path) -> None:
 
 
 def set_delays(tmp: Path, delay: float) -> None:
+    """Each state file made with its server's main domain, and the delay of its slow commands."""
     from provisioning import emulator
 
-    for name in NAMES:
-        with emulator.transaction(str(tmp / f"{name}.json")) as state:
-            state["delays"] = dict.fromkeys(SLOW, delay)
+    main_domain = os.environ.get("YUNOHOST_DOMAIN")
+    try:
+        for name in NAMES:
+            os.environ["YUNOHOST_DOMAIN"] = "blahaj.land" if name == "main" else f"{name}.blahaj.test"
+            with emulator.transaction(str(tmp / f"{name}.json")) as state:
+                state["delays"] = dict.fromkeys(SLOW, delay)
+    finally:
+        os.environ.pop("YUNOHOST_DOMAIN")
+        if main_domain is not None:
+            os.environ["YUNOHOST_DOMAIN"] = main_domain
 
 
 def make_fleet(tmp: Path) -> dict:
@@ -179,7 +187,6 @@ def waiting_line(n: int, requests: int) -> Line:
     from django.db import connection, transaction
     from django.db.models import Count
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from accounts import services as accounts_services
     from accounts import tokens
@@ -209,7 +216,13 @@ def waiting_line(n: int, requests: int) -> Line:
         me_times.append(time.perf_counter() - started)
         assert response.status_code == 200, response.content
         positions.append(response.json()["provisioning"]["position"])
-    with CaptureQueriesContext(connection) as queries:
+    queries: list[str] = []
+
+    def count(execute, sql, params, many, context):
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):  # the request's own queries (its user is cached)
         client.get("/api/user/me", headers=header)
 
     pending = lane.make_users("late", 0, requests)

@@ -287,6 +287,11 @@ def server_place(*, chosen: Server | None = None, pinned_id: int | None = None) 
     return fleet.server_place(chosen=chosen, pinned_id=pinned_id)
 
 
+def servers_reencrypt() -> tuple[int, list[str]]:
+    """The servers' API credentials under the current key (servers.servers_reencrypt)."""
+    return servers.servers_reencrypt()
+
+
 def server_by_name(name: str) -> Server:
     """The server of this name (NotFound, 404 `server_not_found`, if none)."""
     return servers.server_by_name(name)

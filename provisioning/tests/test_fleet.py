@@ -309,6 +309,21 @@ def test_staff_list_add_and_change_servers_and_never_see_a_secret(fleet_of_three
     assert member.get(SERVERS).status_code == 403
 
 
+def test_a_key_rotation_keeps_the_servers_credentials(fleet_of_three, settings):
+    servers.server_create(
+        name="d", main_domain="d.blahaj.test", backend="api", api_url="https://d.blahaj.test/yunohost/api",
+        api_password="admin:very-secret-words",
+    )  # fmt: skip
+    old = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-new-key-" + "y" * 40, [old]
+    out = StringIO()
+    call_command("reencrypt_secrets", stdout=out)
+    settings.SECRET_KEY_FALLBACKS = []  # the rotation's last step
+
+    assert "the API credentials of 1 YunoHost server(s)" in out.getvalue()
+    assert servers.server_api_password(Server.objects.get(name="d")) == "admin:very-secret-words"
+
+
 def test_the_server_command_adds_lists_drains_and_undrains(fleet_of_three, tmp_path):
     out = StringIO()
     call_command(
