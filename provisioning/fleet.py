@@ -5,8 +5,9 @@ their YunoHost user is first queued, and stays there. Staff's choice wins (an ac
 by hand on a server, an import's `--server`). Otherwise, among the `active` servers with room
 (fewer accounts than `capacity_accounts` and fewer sites than `capacity_sites`): the tier's
 pinned server if it is one of them; else the one where a new operation would start soonest (its
-line's length times its recent command time), then the one using the smallest share of its
-account capacity, then by name. When every active server is full, the least loaded active one
+line's length times its recent command time; a server that never ran a command counts as quick
+as the others' average), then the one using the smallest share of its account capacity, then by
+name. When every active server is full, the least loaded active one
 takes the member over its capacity (logged); with no active server at all the account cannot be
 created (503 `no_server`).
 
@@ -56,11 +57,6 @@ def _has_room(server: Server) -> bool:
     return server.accounts < server.capacity_accounts and server.sites < server.capacity_sites
 
 
-def _load(server: Server) -> tuple[float, float, str]:
-    wait = line_length(server) * server.command_seconds
-    return (round(wait, 3), server.accounts / max(server.capacity_accounts, 1), server.name)
-
-
 def _choose(candidates: list[Server], pinned_id: int | None) -> Server:
     with_room = [server for server in candidates if _has_room(server)]
     for server in with_room:
@@ -68,7 +64,20 @@ def _choose(candidates: list[Server], pinned_id: int | None) -> Server:
             return server
     if not with_room:
         logger.warning("Every active YunoHost server is full: the least loaded one takes the member.")
-    return min(with_room or candidates, key=_load)
+    pool = with_room or candidates
+    # A server that never ran a command is taken to be as quick as the others are.
+    measured = [server.command_seconds for server in pool if server.last_command_at is not None]
+    usual = sum(measured) / len(measured) if measured else None
+
+    def load(server: Server) -> tuple[float, float, str]:
+        seconds = server.command_seconds if server.last_command_at is not None or usual is None else usual
+        return (
+            round(line_length(server) * seconds, 3),
+            server.accounts / max(server.capacity_accounts, 1),
+            server.name,
+        )
+
+    return min(pool, key=load)
 
 
 @transaction.atomic
@@ -225,11 +234,15 @@ def operation_place(operation: Operation, server: Server) -> Place:
 
 
 def command_timed(*, server_id: int, seconds: float) -> None:
-    """A command ended on the server: its moving average and the lane's last move (autocommit,
-    after the outcome's transaction: no lock held across it)."""
+    """A command ended on the server: its moving average (the first one replaces the default) and
+    the lane's last move (autocommit, after the outcome's transaction: no lock held across it)."""
+    now = timezone.now()
+    if Server.objects.filter(pk=server_id, last_command_at__isnull=True).update(
+        command_seconds=seconds, last_command_at=now
+    ):
+        return
     Server.objects.filter(pk=server_id).update(
-        command_seconds=F("command_seconds") * (1 - AVERAGE_WEIGHT) + seconds * AVERAGE_WEIGHT,
-        last_command_at=timezone.now(),
+        command_seconds=F("command_seconds") * (1 - AVERAGE_WEIGHT) + seconds * AVERAGE_WEIGHT, last_command_at=now
     )
 
 
