@@ -1,13 +1,17 @@
 """Benchmark of several YunoHost servers (the fleet). Not a test.
 
-Run:  .venv/bin/python bench/fleet.py [--accounts 32] [--sites 8] [--delay 2] [--waiting 10000]
+Run:  .venv/bin/python bench/fleet.py [--accounts 32] [--sites 8] [--delay 3] [--waiting 10000]
+                                      [--backend api|cli]
 Needs PostgreSQL and Redis on 127.0.0.1 (scripts/test starts them). It (re)creates the database
 `blahaj_bench_fleet`, uses Redis database 11 (flushed), and runs four emulated servers (`main`,
 `s2`, `s3`, `s4`), each with its own state file and its own real Celery worker (its queue,
 concurrency 1). Every locking command (`user create`, `domain add`, `app install`, `domain cert
 install`) sleeps --delay seconds while it holds the server's lock, as a real server spends its
-time in LDAP, regen-conf and hooks: about 3 s a `user create` on a small YunoHost, so 2 s is on
-the quick side. Measured in the same run:
+time in LDAP, regen-conf and hooks: about 3 s a `user create` on a small YunoHost (the default).
+The servers are the HTTP emulator by default (`--backend api`: a process each, as yunohost-api
+is); `--backend cli` starts the emulator's interpreter for every command, whose start-up (a
+real server's own CPU) then runs on this machine's cores for all four servers at once, which a
+small machine feels. Measured in the same run:
 
 (a) the same burst on one server (the three others draining) and on four: --accounts sign-ups
     queued one confirmation (transaction) each, until every account is active; then --sites
@@ -46,9 +50,25 @@ NAMES = ["main", "s2", "s3", "s4"]
 SLOW = ("user create", "domain add", "app install", "domain cert install")
 
 
-def bench_env(state: Path) -> dict[str, str]:
+API_PASSWORD = "bench-admin-Secret-1"
+
+
+def start_api(tmp: Path, name: str) -> tuple[subprocess.Popen, str]:
+    """The HTTP emulator on the server's state file; its process and its base URL."""
+    argv = [sys.executable, "-m", "provisioning.emulator.http", "--state", str(tmp / f"{name}.json"), "--port", "0"]
+    env = {**os.environ, "YUNOHOST_EMULATOR_API_PASSWORD": API_PASSWORD, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    line = process.stdout.readline() if process.stdout else ""
+    if not line.startswith("listening on "):
+        raise SystemExit(f"the HTTP emulator of {name} did not start: {line!r}")
+    return process, line.split()[-1]
+
+
+def bench_env(state: Path, api_url: str = "") -> dict[str, str]:
+    api = {"YUNOHOST_BACKEND": "api", "YUNOHOST_API_URL": api_url, "YUNOHOST_API_PASSWORD": f"admin:{API_PASSWORD}"}
     return {
         **lane.bench_env(state, db_name=DB_NAME, redis_db=REDIS_DB),
+        **(api if api_url else {}),
         "DJANGO_ALLOWED_HOSTS": "testserver,localhost",
         "YUNOHOST_LOCK_TIMEOUT": "30",
         "THROTTLE_LOOKUP": "100000/min",  # one client address opens every confirm link here
@@ -89,14 +109,23 @@ def set_delays(tmp: Path, delay: float) -> None:
             os.environ["YUNOHOST_DOMAIN"] = main_domain
 
 
-def make_fleet(tmp: Path) -> dict:
+def make_fleet(tmp: Path, urls: dict[str, str]) -> dict:
     from provisioning import servers
 
     made = {"main": servers.server_first()}
     for name in NAMES[1:]:
-        made[name] = servers.server_create(
-            name=name, main_domain=f"{name}.blahaj.test", backend="cli", emulator_state=str(tmp / f"{name}.json")
-        )
+        if urls:
+            made[name] = servers.server_create(
+                name=name,
+                main_domain=f"{name}.blahaj.test",
+                backend="api",
+                api_url=urls[name],
+                api_password=f"admin:{API_PASSWORD}",
+            )
+        else:
+            made[name] = servers.server_create(
+                name=name, main_domain=f"{name}.blahaj.test", backend="cli", emulator_state=str(tmp / f"{name}.json")
+            )
     return made
 
 
@@ -125,6 +154,23 @@ def wait_finished(subject_prefixes: tuple[str, ...], timeout: float) -> None:
     failed = Operation.objects.filter(match, status="failed").first()
     if failed is not None:
         raise SystemExit(f"operation {failed.pk} ({failed.kind}) failed: {failed.error}")
+
+
+def lanes_report(tmp: Path, prefix: str) -> str:
+    """Per server: the commands of this burst, and the time they held its lock (the emulator's log)."""
+    from provisioning import emulator
+
+    parts = []
+    for name in NAMES:
+        entries = [
+            entry
+            for entry in emulator.read_state(str(tmp / f"{name}.json"))["log"]
+            if entry["lock"] and any(prefix in arg for arg in entry["argv"])
+        ]
+        if entries:
+            busy = sum(entry["finished"] - entry["started"] for entry in entries)
+            parts.append(f"{name} {len(entries)} cmds, {busy:.1f} s in YunoHost")
+    return "; ".join(parts)
 
 
 def accounts_burst(prefix: str, n: int) -> float:
@@ -248,33 +294,43 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=32)
     parser.add_argument("--sites", type=int, default=8)
-    parser.add_argument("--delay", type=float, default=2.0, help="seconds each locking command sleeps")
+    parser.add_argument("--delay", type=float, default=3.0, help="seconds each locking command sleeps")
+    parser.add_argument("--backend", choices=["api", "cli"], default="api")
     parser.add_argument("--waiting", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
-    env = bench_env(tmp / "main.json")
+    set_delays(tmp, args.delay)
+    emulators = {name: start_api(tmp, name) for name in NAMES} if args.backend == "api" else {}
+    urls = {name: url for name, (_, url) in emulators.items()}
+    env = bench_env(tmp / "main.json", urls.get("main", ""))
     lane.prepare(env, db_name=DB_NAME, redis_db=REDIS_DB)
     os.environ.update(env)
     import django
 
     django.setup()
 
-    fleet = make_fleet(tmp)
-    set_delays(tmp, args.delay)
+    fleet = make_fleet(tmp, urls)
     queues = {name: server.queue for name, server in fleet.items()}
     workers = {name: start_worker(env, queues[name], tmp / f"worker-{name}.log") for name in NAMES}
     try:
         for name, process in workers.items():
             wait_ready(process, tmp / f"worker-{name}.log")
-        print(f"4 servers, a {args.delay} s delay per locking command; {args.accounts} sign-ups, {args.sites} sites")
+        print(
+            f"4 servers ({args.backend}), a {args.delay} s delay per locking command; "
+            f"{args.accounts} sign-ups, {args.sites} sites"
+        )
         only(fleet, ["main"])
         one_accounts = accounts_burst("one", args.accounts)
-        print(f"  1 server : {args.accounts} accounts in {one_accounts:6.1f} s", flush=True)
+        print(
+            f"  1 server : {args.accounts} accounts in {one_accounts:6.1f} s ({lanes_report(tmp, 'one')})", flush=True
+        )
         only(fleet, NAMES)
         four_accounts = accounts_burst("four", args.accounts)
-        print(f"  4 servers: {args.accounts} accounts in {four_accounts:6.1f} s", flush=True)
+        print(
+            f"  4 servers: {args.accounts} accounts in {four_accounts:6.1f} s ({lanes_report(tmp, 'four')})", flush=True
+        )
         one_sites = sites_burst("one", args.sites)
         print(f"  1 server : {args.sites} sites in {one_sites:6.1f} s", flush=True)
         four_sites = sites_burst("four", args.sites)
@@ -284,6 +340,9 @@ def main() -> None:
             os.killpg(process.pid, signal.SIGTERM)
         for process in workers.values():
             process.wait(timeout=60)
+        for process, _ in emulators.values():
+            process.terminate()
+            process.wait(timeout=30)
 
     print(f"\n{args.waiting} accounts waiting (no lane running) ...", flush=True)
     line = waiting_line(args.waiting, args.requests)
