@@ -134,6 +134,11 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
     # it in YunoHost's portal. False for accounts not provisioned yet, staff made with
     # createsuperuser and service accounts: their local hash decides.
     on_yunohost = models.BooleanField("has a YunoHost user", default=False, editable=False)
+    # The YunoHost server the account is on: chosen when its YunoHost user is first queued
+    # (provisioning/fleet.py, the placement rule), and never changed; its websites go there too.
+    server = models.ForeignKey(
+        "provisioning.Server", null=True, blank=True, on_delete=models.PROTECT, related_name="members", editable=False
+    )
 
     objects = UserManager()
 
@@ -186,7 +191,8 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
 
     @property
     def mail_address(self) -> str:
-        return f"{self.username}@{settings.YUNOHOST_DOMAIN}"
+        domain = self.server.domain if self.server_id is not None and self.server is not None else ""
+        return f"{self.username}@{domain or settings.YUNOHOST_DOMAIN}"
 
 
 class OneTimeToken(models.Model):

@@ -5,8 +5,10 @@ from rest_framework import serializers
 from blahaj.schema import (
     ErrorSerializer,  # noqa: F401 - the envelope, re-exported for the views' schemas
 )
+from provisioning.serializers import PlaceSerializer
 
 from .models import User
+from .yunohost import account_place
 
 _DATETIME = serializers.DateTimeField()
 
@@ -26,8 +28,12 @@ class MeSerializer(serializers.Serializer):
     email_undeliverable = serializers.BooleanField(
         read_only=True, help_text="The ESP reported a bounce or a complaint: ask the member for another address."
     )
+    provisioning = PlaceSerializer(
+        read_only=True, allow_null=True, help_text="The account's creation on YunoHost; null before it is queued."
+    )
 
     def to_representation(self, user: User) -> dict:
+        place = account_place(user=user)
         return {
             "username": user.username,
             "display_name": user.display_name,
@@ -37,4 +43,5 @@ class MeSerializer(serializers.Serializer):
             "status": user.status,
             "date_joined": _DATETIME.to_representation(user.date_joined),
             "email_undeliverable": user.email_undeliverable_at is not None,
+            "provisioning": place.as_dict() if place is not None else None,
         }

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.db import transaction
 
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
 from provisioning import password_policy
 from provisioning import selectors as lane_selectors
 from provisioning import services as lane
-from provisioning.models import Operation
+from provisioning.models import Operation, Server
 
 from .models import User
 
@@ -78,15 +77,28 @@ def _set_pending_password(user: User, value: str) -> None:
     user.pending_password = value
 
 
+def _place(user: User) -> Server:
+    """The account's server: the one it is on (staff chose it, or an earlier creation placed it),
+    else the fleet's rule with its tier's pinned server (provisioning/fleet.py). Every door that
+    creates an account comes here: sign-up, the seed's /create_user, staff, invitations."""
+    server = lane.server_place(chosen=user.server, pinned_id=user.tier.server_id)
+    if user.server_id != server.pk:
+        User.objects.filter(pk=user.pk).update(server=server)
+    user.server = server
+    return server
+
+
 @transaction.atomic
 def account_create(*, user: User) -> Operation:
-    """Queue `user create` for this account, with the password chosen at sign-up."""
+    """Place the account on a server and queue `user create` there, with the password chosen
+    at sign-up."""
+    server = _place(user)
     password = _signup_password(user)
     _set_pending_password(user, "")
     args = {
         "username": user.username,
         "fullname": user.display_name,
-        "domain": settings.YUNOHOST_DOMAIN,
+        "domain": server.domain,
         "mailbox_quota": user.tier.mailbox_quota,
     }
     operation = lane.operation_create(
@@ -95,11 +107,30 @@ def account_create(*, user: User) -> Operation:
         args=args,
         secrets={"password": password},
         user=user,
+        server=server,
     )
     # The record of our intent goes with the operation: a restored dump that holds one holds the
     # other (the lane still takes an existing user for ours only if it is what we asked for).
-    lane.user_intend(username=user.username, domain=settings.YUNOHOST_DOMAIN, operation=operation)
+    lane.user_intend(username=user.username, domain=server.domain, operation=operation)
     return operation
+
+
+_DONE_STATUSES = (User.Status.ACTIVE, User.Status.DISABLED)
+
+
+def account_place(*, user: User) -> lane_selectors.Place | None:
+    """Where the account's creation on YunoHost stands (GET /api/user/me, the confirm page):
+    waiting (with its place in line and when it should start), running, done or failed; None
+    before it is queued (not confirmed or not approved yet)."""
+    server = user.server
+    if server is None:
+        return None
+    if user.status in _DONE_STATUSES:
+        return lane_selectors.Place(state="done", server=server.name)
+    operation = lane_selectors.operation_last(subject=user_subject(user.username), kinds=[Kind.USER_CREATE])
+    if operation is None:
+        return lane_selectors.Place(state="done" if user.on_yunohost else "waiting", server=server.name)
+    return lane_selectors.operation_place(operation, server)
 
 
 @transaction.atomic
@@ -180,12 +211,17 @@ def account_set_fullname(*, user: User) -> Operation | None:
 
 
 def accounts_set_quota(*, members: list[tuple[int, str]], quota: str) -> list[Operation]:
-    """Queue `user update --mailbox-quota` for these (id, username) accounts: one INSERT."""
+    """Queue `user update --mailbox-quota` for these (id, username) accounts, each on its
+    server: one INSERT."""
+    servers = dict(User.objects.filter(pk__in=[pk for pk, _ in members]).values_list("pk", "server_id"))
     return lane.operations_create_bulk(
         kind=Kind.USER_UPDATE,
         operations=[
             lane.NewOperation(
-                subject=user_subject(username), args={"username": username, "mailbox_quota": quota}, user_id=pk
+                subject=user_subject(username),
+                args={"username": username, "mailbox_quota": quota},
+                user_id=pk,
+                server_id=servers.get(pk),
             )
             for pk, username in members
         ],

@@ -31,6 +31,7 @@ class Event(StrEnum):
     WEBSITE_NOT_PUBLISHED = "website_not_published"
     DOMAIN_UNVERIFIED = "domain_unverified"
     ABUSE_REPORTED = "abuse_reported"
+    LANE_STUCK = "lane_stuck"
 
 
 TEMPLATES: dict[Event, str] = {
@@ -51,6 +52,8 @@ TEMPLATES: dict[Event, str] = {
     Event.WEBSITE_NOT_PUBLISHED: "The website {domain} of {username} was not published (deploy #{deploy_id}): {error}",
     Event.DOMAIN_UNVERIFIED: "The custom domain {domain} of {username} no longer has its verification record.",
     Event.ABUSE_REPORTED: "Abuse report #{report_id} ({reason}) about {target}: {details}",
+    Event.LANE_STUCK: "The YunoHost lane of server {server} has not moved for {minutes} minutes; "
+    "{waiting} operation(s) wait (is its worker running, is the server answering?).",
 }
 
 # Mentions (<@1>, <@&2>, <#3>), @everyone/@here, and Markdown that could hide or restyle text.
@@ -129,6 +132,10 @@ def website_not_published(*, username: str, domain: str, deploy_id: int, error: 
 
 def domain_unverified(*, username: str, domain: str) -> None:
     _send(Event.DOMAIN_UNVERIFIED, username=username, domain=domain)
+
+
+def lane_stuck(*, server: str, waiting: int, minutes: int) -> None:
+    _send(Event.LANE_STUCK, server=server, waiting=waiting, minutes=minutes)
 
 
 def staff_test(*, requested_by: str) -> bool:

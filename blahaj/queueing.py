@@ -29,9 +29,9 @@ def _task(task: Task | str) -> Task:
     return current_app.tasks[task] if isinstance(task, str) else task
 
 
-def send_now(task: Task | str, *args: Any, countdown: float = 0) -> bool:
-    """Send the task (or the task of that name); False (logged) if the broker refused it or
-    was unreachable."""
+def send_now(task: Task | str, *args: Any, countdown: float = 0, queue: str | None = None) -> bool:
+    """Send the task (or the task of that name), to `queue` rather than its route's; False
+    (logged) if the broker refused it or was unreachable."""
     task = _task(task)
     # The app's own setting, not Django's: the tests' `tasks_inline` makes tasks eager on the pass
     # with a broker, and an eager task with a countdown would run now (a busy lane: recursion).
@@ -40,16 +40,17 @@ def send_now(task: Task | str, *args: Any, countdown: float = 0) -> bool:
         logger.info("Not running %s%r now: it is due in %.0f s.", task.name, args, countdown)
         return False
     try:
-        task.apply_async(args=args, countdown=countdown, retry=True, retry_policy=PUBLISH_RETRY)
+        options: dict[str, Any] = {"queue": queue} if queue else {}
+        task.apply_async(args=args, countdown=countdown, retry=True, retry_policy=PUBLISH_RETRY, **options)
     except Exception as exc:  # noqa: BLE001 - any broker or network error: the row stays for the sweeper
         logger.warning("Could not queue %s%r (%s); it will be re-queued later.", task.name, args, type(exc).__name__)
         return False
     return True
 
 
-def send_after_commit(task: Task | str, *args: Any, countdown: float = 0) -> None:
+def send_after_commit(task: Task | str, *args: Any, countdown: float = 0, queue: str | None = None) -> None:
     """Send the task once the caller's transaction commits (at once outside a transaction).
 
     For a task whose work is a row with its own sweeper (the lane's operations); any other
     email or task a change promises goes through `blahaj.outbox.enqueue`."""
-    transaction.on_commit(lambda: send_now(task, *args, countdown=countdown))
+    transaction.on_commit(lambda: send_now(task, *args, countdown=countdown, queue=queue))

@@ -213,7 +213,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"provisioning.tasks.*": {"queue": "yunohost"}}
+# The lane's runs go to their server's queue (provisioning/servers.py: "yunohost" for the first
+# server, "yunohost.<name>" for the others), named when each is sent; the sweep and the fan-out
+# of a batch read no YunoHost and run on the default queue, so no one server's worker holds them.
+CELERY_TASK_ROUTES = {"provisioning.tasks.run_operation": {"queue": "yunohost"}}
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A task a worker took but never acknowledged (the worker died) goes back to the
     # queue after this long; the sweeper covers anything the broker itself lost.
@@ -455,6 +458,9 @@ SPECTACULAR_SETTINGS = {
         "WebsiteKindEnum": "websites.models.Website.Kind",
         "WebsiteStatusEnum": "websites.models.Website.Status",
         "AbuseReportStatusEnum": "defences.models.AbuseReport.Status",
+        "ServerStateEnum": "provisioning.models.Server.State",
+        "ServerBackendEnum": "provisioning.models.Server.Backend",
+        "PlaceStateEnum": ["waiting", "running", "done", "failed"],
     },
     # The docs page's assets are served from here, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

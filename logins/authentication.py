@@ -104,7 +104,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
         # that needs them (check_password) loads them from the database when it asks.
         user = (
             get_user_model()
-            .objects.select_related("tier")
+            .objects.select_related("tier", "server")
             .defer("password", "pending_password")
             .filter(pk=user_id)
             .first()

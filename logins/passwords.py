@@ -55,9 +55,16 @@ def _yunohost_decides(username: str, password: str, *, probe: bool = False) -> b
     return verdict is yunohost_passwords.Verdict.ACCEPTED
 
 
+def _on_settings_server(user: User) -> bool:
+    """Whether the account's YunoHost user is on the server YUNOHOST_PASSWORD_CHECK asks (the
+    first one); a member on another server is judged by the local hash (docs/deploy.md, 6C)."""
+    server = user.server if user.server_id is not None else None
+    return server is None or server.uses_settings
+
+
 def _password_ok(user: User, password: str) -> bool:
     local = user.check_password(password)
-    if user.status != user.Status.ACTIVE or not user.on_yunohost:
+    if user.status != user.Status.ACTIVE or not user.on_yunohost or not _on_settings_server(user):
         # The local hash decides, but YunoHost is asked all the same (about nobody, the answer
         # ignored, an outage too): the time of an answer must not tell which accounts are on
         # YunoHost, nor which names exist (_unknown_user_check does the same work).

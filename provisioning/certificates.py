@@ -74,5 +74,8 @@ def server_addresses() -> list[str]:
     return list(settings.YUNOHOST_PUBLIC_IPS) or addresses(settings.YUNOHOST_DOMAIN)
 
 
-def check(domain: str) -> DnsCheck:
-    return DnsCheck(domain=domain, found=addresses(domain), expected=server_addresses())
+def check(domain: str, *, expected: list[str] | None = None) -> DnsCheck:
+    """`domain` against `expected` (its server's addresses; default: the first server's)."""
+    return DnsCheck(
+        domain=domain, found=addresses(domain), expected=server_addresses() if expected is None else expected
+    )

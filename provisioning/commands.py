@@ -13,8 +13,9 @@ from typing import Any
 from django.conf import settings
 
 from . import certificates, owned
-from .models import Operation
-from .yunohost import YunohostNotFound, YunohostPermanent, YunohostTransient, get_client
+from .models import Operation, Server
+from .servers import client_for, setting_for
+from .yunohost import YunohostNotFound, YunohostPermanent, YunohostTransient
 
 Handler = Callable[[Any, dict[str, Any], dict[str, str]], Any]
 OwningHandler = Callable[[Any, dict[str, Any], dict[str, str], "int | None"], Any]
@@ -32,7 +33,7 @@ class NotYet(YunohostTransient):
         self.detail = detail
 
 
-def _cert_install(client: Any, args: dict[str, Any], secrets: dict[str, str]) -> Any:
+def _cert_install(client: Any, args: dict[str, Any], secrets: dict[str, str], server: Server | None = None) -> Any:
     """Let's Encrypt for the domain, once its DNS points at the server (docs/yunohost.md §10.1).
 
     The install may exit 0 having installed nothing (§1.8), so `cert status` confirms it. A
@@ -51,7 +52,12 @@ def _cert_install(client: Any, args: dict[str, Any], secrets: dict[str, str]) ->
     if current.get("CA_type") == "other":
         return {"certificate": "other", "note": "An admin installed a certificate of their own: it is kept."}
     if settings.YUNOHOST_CERT_DNS_CHECK:
-        dns = certificates.check(domain)
+        expected = None
+        if server is not None:
+            expected = list(setting_for(server, "YUNOHOST_PUBLIC_IPS")) or certificates.addresses(
+                setting_for(server, "YUNOHOST_DOMAIN")
+            )
+        dns = certificates.check(domain, expected=expected)
         if not dns.ready:
             detail = {"waiting": "dns", "found": dns.found, "records": dns.records()}
             raise NotYet(dns.sentence(), attempted=False, detail=detail, command=command)
@@ -138,10 +144,20 @@ OWNING: dict[str, OwningHandler] = {
 }
 
 
-def execute(kind: str, args: dict[str, Any], secrets: dict[str, str], *, operation_id: int | None = None) -> Any:
+def execute(
+    kind: str,
+    args: dict[str, Any],
+    secrets: dict[str, str],
+    *,
+    operation_id: int | None = None,
+    server: Server | None = None,
+) -> Any:
+    """Run the operation's command on `server` (default: the first server)."""
     if kind in OWNING:
-        return OWNING[kind](get_client(), args, secrets, operation_id)
+        return OWNING[kind](client_for(server), args, secrets, operation_id)
+    if kind == Operation.Kind.CERT_INSTALL:
+        return _cert_install(client_for(server), args, secrets, server)
     handler = HANDLERS.get(kind)
     if handler is None:
         raise YunohostPermanent(f"The lane has no command for operations of kind {kind!r} yet.")
-    return handler(get_client(), args, secrets)
+    return handler(client_for(server), args, secrets)

@@ -14,8 +14,8 @@ YunoHost is asked something cheap with a short timeout (the CLI: `domain list`, 
 lock; the API: `GET /installed`, which needs no login), and the answer is kept for
 YUNOHOST_PING_INTERVAL seconds so that a probe every 10 s does not start the CLI every 10 s.
 
-The service drives one server today, named YUNOHOST_SERVER_NAME; `server_names()` is the one
-place that knows it, so that a list of servers can replace it.
+One check per server staff have not marked `down`; a worker beats for the servers whose queue it
+consumes (`yunohost` for the first server, `yunohost.<name>` for the others).
 """
 
 from __future__ import annotations
@@ -30,9 +30,13 @@ import requests
 from celery.signals import celeryd_after_setup, worker_ready, worker_shutting_down
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DatabaseError
 
 from blahaj import health
 
+from .models import Server
+from .servers import ServerSettings, servers_all
+from .servers import server_names as _all_server_names
 from .yunohost import CliBackend, YunohostError, _emulator_env
 
 logger = logging.getLogger(__name__)
@@ -43,8 +47,8 @@ _pings_lock = threading.Lock()
 
 
 def server_names() -> list[str]:
-    """The YunoHost servers the service drives (one today)."""
-    return [settings.YUNOHOST_SERVER_NAME]
+    """The YunoHost servers the service drives, but those staff marked `down`."""
+    return _all_server_names(with_down=False)
 
 
 def heartbeat_key(server: str) -> str:
@@ -66,23 +70,22 @@ def _heartbeat_error(server: str) -> str | None:
     return None
 
 
-def _ping_now(server: str, timeout: float) -> str | None:
+def _ping_now(server: Server, timeout: float) -> str | None:
     """None when the server answered, else why not (a sentence without secrets)."""
-    if settings.YUNOHOST_BACKEND == "api":
+    config = ServerSettings(server)
+    if config.YUNOHOST_BACKEND == "api":
         try:
             response = requests.get(
-                f"{settings.YUNOHOST_API_URL.rstrip('/')}/installed",
+                f"{config.YUNOHOST_API_URL.rstrip('/')}/installed",
                 timeout=timeout,
-                verify=settings.YUNOHOST_API_CA_BUNDLE or True,
+                verify=config.YUNOHOST_API_CA_BUNDLE or True,
             )
         except requests.RequestException as exc:
             return f"YunoHost's API did not answer ({type(exc).__name__})."
         if response.status_code != 200:
             return f"YunoHost's API answered HTTP {response.status_code}."
         return None
-    client = CliBackend(
-        shlex.split(settings.YUNOHOST_BIN), timeout=timeout, lock_timeout=None, env=_emulator_env(settings)
-    )
+    client = CliBackend(shlex.split(config.YUNOHOST_BIN), timeout=timeout, lock_timeout=None, env=_emulator_env(config))
     try:
         client.run(["domain", "list"])
     except YunohostError as exc:
@@ -90,16 +93,16 @@ def _ping_now(server: str, timeout: float) -> str | None:
     return None
 
 
-def server_reachable(server: str, timeout: float) -> str | None:
+def server_reachable(server: Server, timeout: float) -> str | None:
     """Whether `server` answers (None) or why not; kept for YUNOHOST_PING_INTERVAL seconds."""
     keep = float(settings.YUNOHOST_PING_INTERVAL)
     with _pings_lock:
-        last = _pings.get(server)
+        last = _pings.get(server.name)
         if last is not None and time.monotonic() - last[0] < keep:
             return last[1]
     error = _ping_now(server, timeout)
     with _pings_lock:
-        _pings[server] = (time.monotonic(), error)
+        _pings[server.name] = (time.monotonic(), error)
     return error
 
 
@@ -109,11 +112,12 @@ def forget_pings() -> None:
         _pings.clear()
 
 
-def _lane_check(server: str) -> health.Check:
+def _lane_check(server: Server) -> health.Check:
+    # Runs in a thread of its own: it reads no database (the server's row was read before).
     def check(timeout: float) -> None:
         errors = []
         if _workers_expected():
-            errors.append(_heartbeat_error(server))
+            errors.append(_heartbeat_error(server.name))
         errors.append(server_reachable(server, timeout))
         found = [error for error in errors if error]
         if found:
@@ -122,20 +126,29 @@ def _lane_check(server: str) -> health.Check:
     return check
 
 
+def _servers() -> list[Server]:
+    try:
+        return [server for server in servers_all() if server.state != Server.State.DOWN]
+    except DatabaseError:  # the database check says so; the first server's lane is still checked
+        return [Server(name=settings.YUNOHOST_SERVER_NAME, queue=LANE_QUEUE, uses_settings=True)]
+
+
 def lane_checks() -> dict[str, health.Check]:
-    return {f"lane:{server}": _lane_check(server) for server in server_names()}
+    return {f"lane:{server.name}": _lane_check(server) for server in _servers()}
 
 
 # --- The worker's heartbeat -------------------------------------------------------------------
 
 
 class _Beater:
-    def __init__(self) -> None:
+    def __init__(self, queues: set[str] | None = None) -> None:
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
+        self.queues = queues or {LANE_QUEUE}
 
     def beat(self) -> None:
-        for server in server_names():
+        for queue in sorted(self.queues):
+            server = settings.YUNOHOST_SERVER_NAME if queue == LANE_QUEUE else queue.removeprefix(LANE_QUEUE + ".")
             cache.set(heartbeat_key(server), time.time(), timeout=settings.YUNOHOST_WORKER_HEARTBEAT_STALE)
 
     def run(self) -> None:
@@ -152,20 +165,21 @@ class _Beater:
 
 
 _beater: _Beater | None = None
-_consumes_lane = False
+_lane_queues: set[str] = set()
 
 
 @celeryd_after_setup.connect
 def _note_queues(sender: Any, instance: Any, **kwargs: Any) -> None:
-    global _consumes_lane
-    _consumes_lane = LANE_QUEUE in (instance.app.amqp.queues.consume_from or {})
+    global _lane_queues
+    consumed = set(instance.app.amqp.queues.consume_from or {})
+    _lane_queues = {queue for queue in consumed if queue == LANE_QUEUE or queue.startswith(LANE_QUEUE + ".")}
 
 
 @worker_ready.connect
 def _start_heartbeat(sender: Any, **kwargs: Any) -> None:
     global _beater
-    if _consumes_lane and _beater is None:
-        _beater = _Beater()
+    if _lane_queues and _beater is None:
+        _beater = _Beater(_lane_queues)
         _beater.start()
         logger.info("Lane worker heartbeat every %s s.", settings.YUNOHOST_WORKER_HEARTBEAT_INTERVAL)
 

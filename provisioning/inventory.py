@@ -1,8 +1,7 @@
 """What a YunoHost server holds, for the apps above to compare with their own records
 (`manage.py reconcile`). Read-only: three listings, no lock taken, nothing changed.
 
-The apps never hold a YunoHost client: they ask here, by server name (`health.server_names()`,
-one server today).
+The apps never hold a YunoHost client: they ask here, by server name.
 """
 
 from __future__ import annotations
@@ -11,8 +10,10 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .health import server_names
-from .yunohost import YunohostError, get_client
+from blahaj.errors import NotFound
+
+from .servers import client_for, server_by_name, server_names
+from .yunohost import YunohostError
 
 
 class UnknownServer(ImproperlyConfigured):
@@ -35,9 +36,13 @@ class Inventory:
 
 def server_inventory(*, server: str) -> Inventory:
     """The users, domains and apps YunoHost lists on `server` (ReadFailed if it cannot)."""
-    if server not in server_names():
-        raise UnknownServer(f"There is no YunoHost server named {server!r} (known: {', '.join(server_names())}).")
-    client = get_client()
+    try:
+        row = server_by_name(server)
+    except NotFound:
+        raise UnknownServer(
+            f"There is no YunoHost server named {server!r} (known: {', '.join(server_names())})."
+        ) from None
+    client = client_for(row)
     try:
         domains = client.domain_list()
         listed_apps = client.app_list()

@@ -1,4 +1,5 @@
-"""The lane lock: at most one YunoHost command at any moment, across every worker process.
+"""The lane locks: at most one YunoHost command at any moment on each server, across every
+worker process. Each server has its own lock: a slow or dead server never holds another's.
 
 With Redis (REDIS_URL set) it is a redis-py `Lock` whose expiry outlives the longest command
 (YUNOHOST_TIMEOUT plus a margin), refreshed by the runner's heartbeat; if its holder dies, the
@@ -41,11 +42,12 @@ class LaneLock(Protocol):
 
 
 class RedisLaneLock:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, key: str = LOCK_KEY) -> None:
         ttl = settings.YUNOHOST_TIMEOUT + settings.YUNOHOST_LANE_LOCK_MARGIN
         self._client = client
+        self._freed = key + ":freed"
         # thread_local=False: the heartbeat thread refreshes a lock the task thread took.
-        self._lock = client.lock(LOCK_KEY, timeout=ttl, thread_local=False)
+        self._lock = client.lock(key, timeout=ttl, thread_local=False)
 
     def acquire(self, *, wait: float) -> bool:
         deadline = time.monotonic() + wait
@@ -53,7 +55,7 @@ class RedisLaneLock:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            self._client.blpop([FREED_KEY], timeout=min(remaining, _MAX_BLOCK))
+            self._client.blpop([self._freed], timeout=min(remaining, _MAX_BLOCK))
         return True
 
     def refresh(self) -> None:
@@ -70,9 +72,9 @@ class RedisLaneLock:
             logger.warning("The YunoHost lane lock had already expired when released.")
         # One token at most, short-lived: a waiter that finds one stale just looks again.
         pipe = self._client.pipeline()
-        pipe.lpush(FREED_KEY, 1)
-        pipe.ltrim(FREED_KEY, 0, 0)
-        pipe.expire(FREED_KEY, 60)
+        pipe.lpush(self._freed, 1)
+        pipe.ltrim(self._freed, 0, 0)
+        pipe.expire(self._freed, 60)
         pipe.execute()
 
 
@@ -118,7 +120,11 @@ def _redis() -> redis.Redis:
     return _clients[key]
 
 
-def lane_lock() -> LaneLock:
+def lane_lock(server: str | None = None) -> LaneLock:
+    """The lane lock of the server of this name; None or the first server's name: the first
+    server's, under the key (or file) the single lane always had."""
+    first = server is None or server == settings.YUNOHOST_SERVER_NAME
     if settings.REDIS_URL:
-        return RedisLaneLock(_redis())
-    return FileLaneLock(settings.YUNOHOST_LANE_LOCK_FILE)
+        return RedisLaneLock(_redis(), LOCK_KEY if first else f"{LOCK_KEY}:server:{server}")
+    path = settings.YUNOHOST_LANE_LOCK_FILE
+    return FileLaneLock(path if first else f"{path}.{server}")

@@ -40,6 +40,11 @@ def _operation(operation_id: int | None) -> Operation | None:
     return Operation.objects.filter(pk=operation_id).first() if operation_id else None
 
 
+def _server_id(operation: Operation | None) -> int | None:
+    """The server a record is on: its operation's."""
+    return operation.server_id if operation is not None else None
+
+
 # --- Records ------------------------------------------------------------------------------------
 
 
@@ -97,8 +102,9 @@ def domain_add(client: Any, args: dict[str, Any], operation_id: int | None) -> A
         return {"note": "The domain was made by an earlier attempt of this service: nothing was changed."}
     earlier = record is not None  # an attempt of ours whose outcome was unknown may still end
     if record is None:
+        operation = _operation(operation_id)
         record = OwnedObject.objects.create(
-            kind=Kind.DOMAIN, name=domain, domain=domain, operation=_operation(operation_id)
+            kind=Kind.DOMAIN, name=domain, domain=domain, operation=operation, server_id=_server_id(operation)
         )
     try:
         client.domain_add(domain)
@@ -169,13 +175,19 @@ def app_install(client: Any, args: dict[str, Any], secrets: dict[str, str], oper
         )
     before = [str(app["id"]) for app in apps]
     pending = OwnedObject.objects.filter(kind=Kind.APP, domain=domain, state=State.INTENDED, name="").first()
+    operation = _operation(operation_id)
     if pending is None:
         record = OwnedObject.objects.create(
-            kind=Kind.APP, domain=domain, path=path, apps_before=before, operation=_operation(operation_id)
+            kind=Kind.APP,
+            domain=domain,
+            path=path,
+            apps_before=before,
+            operation=operation,
+            server_id=_server_id(operation),
         )
     else:
         record = pending
-        _set(record, State.INTENDED, apps_before=before, operation=_operation(operation_id))
+        _set(record, State.INTENDED, apps_before=before, operation=operation, server_id=_server_id(operation))
     app = client.webapp_install(
         domain=domain,
         path=path,
@@ -277,7 +289,9 @@ def user_intend(username: str, domain: str, operation: Operation) -> None:
     database restored from a dump that holds the operation holds its record too, so the restored
     lane knows a user the old one made after the dump for its own. A live record is kept."""
     if owned_user(username) is None:
-        OwnedObject.objects.create(kind=Kind.USER, name=username, domain=domain, operation=operation)
+        OwnedObject.objects.create(
+            kind=Kind.USER, name=username, domain=domain, operation=operation, server_id=operation.server_id
+        )
 
 
 def user_create(client: Any, args: dict[str, Any], secrets: dict[str, str], operation_id: int | None) -> Any:
@@ -288,8 +302,13 @@ def user_create(client: Any, args: dict[str, Any], secrets: dict[str, str], oper
     record = owned_user(username)
     earlier = record is not None
     if record is None:
+        operation = _operation(operation_id)
         record = OwnedObject.objects.create(
-            kind=Kind.USER, name=username, domain=args.get("domain", ""), operation=_operation(operation_id)
+            kind=Kind.USER,
+            name=username,
+            domain=args.get("domain", ""),
+            operation=operation,
+            server_id=_server_id(operation),
         )
     try:
         made = client.user_create(
@@ -356,7 +375,7 @@ def user_delete(client: Any, args: dict[str, Any]) -> Any:
     return None
 
 
-def users_adopt(usernames: list[str]) -> int:
+def users_adopt(usernames: list[str], server_id: int | None = None) -> int:
     """Record YunoHost users staff import as this service's own (`manage.py yunohost_import`):
     from then on the service may change and delete them. How many were new."""
     known = set(
@@ -365,7 +384,7 @@ def users_adopt(usernames: list[str]) -> int:
         )
     )
     new = [
-        OwnedObject(kind=Kind.USER, name=name, domain="", state=State.CREATED)
+        OwnedObject(kind=Kind.USER, name=name, domain="", state=State.CREATED, server_id=server_id)
         for name in usernames
         if name not in known
     ]
@@ -376,13 +395,20 @@ def users_adopt(usernames: list[str]) -> int:
 # --- Reconciling (`manage.py reconcile --fix`) ----------------------------------------------------
 
 
-def records_close(kind: str, name: str) -> int:
-    """Close the live records of an object YunoHost no longer lists (a restore, a hand removal):
-    the lane's next step then makes it afresh under a new record, and one that someone else
-    made under that name meanwhile is refused, never taken for the lost one."""
-    return OwnedObject.objects.filter(kind=kind, name=name, state__in=OwnedObject.ALIVE).update(state=State.REMOVED)
+def _on(server_id: int | None) -> dict[str, int]:
+    # App instance ids are a server's own ("my_webapp" is the first on every server).
+    return {"server_id": server_id} if server_id is not None else {}
 
 
-def made_here(kind: str, name: str) -> OwnedObject | None:
-    """The record saying this service made the object (and has not removed it), if any."""
-    return OwnedObject.objects.filter(kind=kind, name=name, state=State.CREATED).first()
+def records_close(kind: str, name: str, server_id: int | None = None) -> int:
+    """Close the live records of an object YunoHost (the server's, if given) no longer lists (a
+    restore, a hand removal): the lane's next step then makes it afresh under a new record, and
+    one that someone else made under that name meanwhile is refused, never taken for the lost one."""
+    alive = OwnedObject.objects.filter(kind=kind, name=name, state__in=OwnedObject.ALIVE, **_on(server_id))
+    return alive.update(state=State.REMOVED)
+
+
+def made_here(kind: str, name: str, server_id: int | None = None) -> OwnedObject | None:
+    """The record saying this service made the object (on the server, if given) and has not
+    removed it, if any."""
+    return OwnedObject.objects.filter(kind=kind, name=name, state=State.CREATED, **_on(server_id)).first()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .models import Operation
+from . import fleet
+from .models import Operation, Server
+
+Place = fleet.Place
 
 
 def operation_last(*, subject: str, kinds: Iterable[str]) -> Operation | None:
@@ -14,3 +17,14 @@ def operation_last(*, subject: str, kinds: Iterable[str]) -> Operation | None:
     `user.create`/`user.delete` of "user:alice" tells whether alice has a YunoHost user.
     """
     return Operation.objects.filter(subject=subject, kind__in=list(kinds)).order_by("-sequence").first()
+
+
+def operation_place(operation: Operation, server: Server | None = None) -> fleet.Place:
+    """Where the operation stands on its server (fleet.py): state, place in line, expected start."""
+    return fleet.operation_place(operation, server if server is not None else operation.server)
+
+
+def subject_place(*, subject: str) -> fleet.Place | None:
+    """Where the latest operation of `subject` stands (a site's current step); None without one."""
+    operation = Operation.objects.filter(subject=subject).select_related("server").order_by("-sequence").first()
+    return operation_place(operation) if operation is not None else None

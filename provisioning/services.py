@@ -15,6 +15,10 @@ command, and are wiped when the operation ends.
 
 The apps above (accounts, websites...) queue their operations with `operation_create` and hear
 of the outcomes through the callbacks they registered in `outcomes`; the lane never imports them.
+
+Every server has a lane of its own: an operation carries its server (its user's), is sent to that
+server's Celery queue, runs under that server's lock, and a run drains only that server's work;
+the sweeper takes each server in turn. A slow or dead server holds nothing of another's.
 """
 
 from __future__ import annotations
@@ -41,10 +45,11 @@ from blahaj.crypto import SecretUnreadable, decrypt, encrypt
 from blahaj.errors import Conflict
 from blahaj.queueing import send_after_commit, send_now
 
-from . import commands, outcomes, owned, password_policy
+from . import commands, fleet, outcomes, owned, password_policy, servers
 from .locks import LaneLock, lane_lock
-from .models import Operation
-from .yunohost import YunohostBusy, YunohostError, YunohostPermanent, YunohostUnknownOutcome, get_client
+from .models import Operation, Server
+from .servers import client_for, servers_all
+from .yunohost import YunohostBusy, YunohostError, YunohostPermanent, YunohostUnknownOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +66,10 @@ RUN_OPERATIONS = "provisioning.tasks.run_operations"
 class LaneBusy(Exception):
     """Another command holds the lane; the operation was not touched."""
 
+    def __init__(self, queue: str = "") -> None:
+        super().__init__(queue)
+        self.queue = queue  # the server's queue, where the operation's message goes again
+
 
 # --- Recording operations --------------------------------------------------------------------
 
@@ -73,8 +82,26 @@ def _unseal(secret_args: str) -> dict[str, str]:
     return json.loads(decrypt(secret_args)) if secret_args else {}
 
 
+def _server_of(server: Server | None, user: AbstractBaseUser | None) -> Server:
+    """The operation's server: the one given, else its user's (every account is placed before
+    its first operation), else the first server."""
+    if server is not None and server.pk is not None:
+        return server
+    if server is not None:  # the first server, read before its row existed
+        return server_first()
+    server_id = getattr(user, "server_id", None)
+    found = Server.objects.filter(pk=server_id).first() if server_id else None
+    return found or server_first()
+
+
 def _insert(
-    *, kind: str, subject: str, args: dict[str, Any], secret_args: str, user: AbstractBaseUser | None
+    *,
+    kind: str,
+    subject: str,
+    args: dict[str, Any],
+    secret_args: str,
+    user: AbstractBaseUser | None,
+    server: Server,
 ) -> Operation:
     # The unique (subject, sequence) constraint settles two writers racing for one subject:
     # the loser's savepoint rolls back and it takes the next number.
@@ -90,6 +117,9 @@ def _insert(
                     args=args,
                     secret_args=secret_args,
                     user=user,
+                    server=server,
+                    ticket=fleet.tickets_take(server, 1),
+                    in_line=True,
                 )
         except IntegrityError:
             if attempt == 4:
@@ -104,10 +134,13 @@ def operation_create(
     args: dict[str, Any],
     secrets: dict[str, str] | None = None,
     user: AbstractBaseUser | None = None,
+    server: Server | None = None,
 ) -> Operation:
-    """Record an operation after every earlier one of `subject`; it is queued on commit."""
-    operation = _insert(kind=kind, subject=subject, args=args, secret_args=_seal(secrets), user=user)
-    send_after_commit(RUN_OPERATION, operation.pk)
+    """Record an operation after every earlier one of `subject`, on `server` (default: its
+    user's server), at the end of that server's line; it is queued on commit."""
+    server = _server_of(server, user)
+    operation = _insert(kind=kind, subject=subject, args=args, secret_args=_seal(secrets), user=user, server=server)
+    send_after_commit(RUN_OPERATION, operation.pk, queue=server.queue)
     return operation
 
 
@@ -133,6 +166,7 @@ class NewOperation:
     subject: str
     args: dict[str, Any]
     user_id: int | None = None
+    server_id: int | None = None  # None: the first server
 
 
 def operations_create_bulk(*, kind: str, operations: Sequence[NewOperation]) -> list[Operation]:
@@ -166,12 +200,30 @@ def _sequenced(kind: str, operations: Sequence[NewOperation]) -> list[Operation]
         .annotate(m=Max("sequence"))
         .values_list("subject", "m")
     )
+    first_id = None if all(op.server_id for op in operations) else server_first().pk
+    per_server: dict[int, int] = {}
+    for op in operations:
+        server_id = op.server_id or first_id or 0
+        per_server[server_id] = per_server.get(server_id, 0) + 1
+    # Each server's tickets in one UPDATE, handed out in the batch's order.
+    tickets = {pk: fleet.tickets_take(Server(pk=pk), count) for pk, count in sorted(per_server.items())}
     rows = []
     for op in operations:
         last[op.subject] = last.get(op.subject, 0) + 1
+        server_id = op.server_id or first_id or 0
         rows.append(
-            Operation(kind=kind, subject=op.subject, sequence=last[op.subject], args=op.args, user_id=op.user_id)
+            Operation(
+                kind=kind,
+                subject=op.subject,
+                sequence=last[op.subject],
+                args=op.args,
+                user_id=op.user_id,
+                server_id=server_id,
+                ticket=tickets[server_id],
+                in_line=True,
+            )
         )
+        tickets[server_id] += 1
     return rows
 
 
@@ -182,11 +234,13 @@ def _random_password() -> str:
 # --- Reading YunoHost ------------------------------------------------------------------------
 
 
-def domain_on_yunohost(*, domain: str) -> bool | None:
-    """Whether YunoHost has the domain (`domain list`, a read that takes no lock); None when
-    it did not answer within YUNOHOST_REQUEST_TIMEOUT (the lane checks again before adding it)."""
+def domain_on_yunohost(*, domain: str, server_id: int | None = None) -> bool | None:
+    """Whether the server (default: the first) has the domain (`domain list`, a read that takes
+    no lock); None when it did not answer within YUNOHOST_REQUEST_TIMEOUT (the lane checks again
+    before adding it)."""
+    server = Server.objects.filter(pk=server_id).first() if server_id else None
     try:
-        listed = get_client(timeout=settings.YUNOHOST_REQUEST_TIMEOUT).domain_list().get("domains", [])
+        listed = client_for(server, timeout=settings.YUNOHOST_REQUEST_TIMEOUT).domain_list().get("domains", [])
     except YunohostError as exc:
         logger.warning("YunoHost's domain list could not be read: %s", exc)
         return None
@@ -194,32 +248,58 @@ def domain_on_yunohost(*, domain: str) -> bool | None:
 
 
 def user_on_yunohost(*, username: str) -> bool | None:
-    """Whether YunoHost has a user of this name (`user info`); None when it did not answer
-    within YUNOHOST_REQUEST_TIMEOUT (the lane's `user create` refuses one it did not make)."""
-    try:
-        return get_client(timeout=settings.YUNOHOST_REQUEST_TIMEOUT).user_info(username) is not None
-    except YunohostError as exc:
-        logger.warning("YunoHost's user info could not be read: %s", exc)
-        return None
+    """Whether a server a new member may be placed on has a user of this name (`user info`);
+    None when one did not answer within YUNOHOST_REQUEST_TIMEOUT (the lane's `user create`
+    refuses one it did not make)."""
+    candidates = [server for server in servers_all() if server.state == Server.State.ACTIVE]
+    answer: bool | None = False
+    for server in candidates:
+        try:
+            if client_for(server, timeout=settings.YUNOHOST_REQUEST_TIMEOUT).user_info(username) is not None:
+                return True
+        except YunohostError as exc:
+            logger.warning("YunoHost's user info could not be read on %s: %s", server.name, exc)
+            answer = None
+    return answer
 
 
 class YunohostReadFailed(Exception):
     """YunoHost did not answer a read the apps asked for (the text is YunoHost's error)."""
 
 
-def yunohost_users() -> dict[str, dict[str, Any]] | None:
-    """YunoHost's users (`user list`, by username), read while holding the lane: no operation of
-    ours runs meanwhile. None when the lane stayed busy past YUNOHOST_LANE_WAIT;
-    YunohostReadFailed when YunoHost failed."""
-    lock = lane_lock()
+def yunohost_users(*, server: Server | None = None) -> dict[str, dict[str, Any]] | None:
+    """The server's users (`user list`, by username; default: the first server), read while
+    holding its lane: no operation of ours runs there meanwhile. None when the lane stayed busy
+    past YUNOHOST_LANE_WAIT; YunohostReadFailed when YunoHost failed."""
+    lock = lane_lock(server.name if server is not None else None)
     if not lock.acquire(wait=settings.YUNOHOST_LANE_WAIT):
         return None
     try:
-        return get_client().user_list()
+        return client_for(server).user_list()
     except YunohostError as error:
         raise YunohostReadFailed(str(error)) from None
     finally:
         lock.release()
+
+
+def server_place(*, chosen: Server | None = None, pinned_id: int | None = None) -> Server:
+    """The server a new account goes to, counted there (fleet.py: the placement rule)."""
+    return fleet.server_place(chosen=chosen, pinned_id=pinned_id)
+
+
+def servers_reencrypt() -> tuple[int, list[str]]:
+    """The servers' API credentials under the current key (servers.servers_reencrypt)."""
+    return servers.servers_reencrypt()
+
+
+def server_by_name(name: str) -> Server:
+    """The server of this name (NotFound, 404 `server_not_found`, if none)."""
+    return servers.server_by_name(name)
+
+
+def server_first() -> Server:
+    """The first server: the settings' (provisioning/servers.py)."""
+    return servers.server_first()
 
 
 def user_intend(*, username: str, domain: str, operation: Operation) -> None:
@@ -227,21 +307,30 @@ def user_intend(*, username: str, domain: str, operation: Operation) -> None:
     owned.user_intend(username, domain, operation)
 
 
-def users_adopt(*, usernames: list[str]) -> int:
-    """YunoHost users staff import become this service's own (the lane may then change and
-    delete them); how many were not already."""
-    return owned.users_adopt(usernames)
+def users_adopt(*, usernames: list[str], server: Server | None = None) -> int:
+    """YunoHost users staff import from `server` (default: the first) become this service's own
+    (the lane may then change and delete them) and count there; how many were not already."""
+    server = server or server_first()
+    adopted = owned.users_adopt(usernames, server.pk)
+    if adopted:
+        Server.objects.filter(pk=server.pk).update(accounts=F("accounts") + adopted)
+    return adopted
 
 
-def owned_records_close(*, kind: str, name: str) -> int:
-    """The object YunoHost no longer lists is no longer ours to find there (see owned.records_close)."""
-    return owned.records_close(kind, name)
+def _server_id(name: str | None) -> int | None:
+    return servers.server_by_name(name).pk if name else None
 
 
-def owned_by_service(*, kind: str, name: str) -> str | None:
+def owned_records_close(*, kind: str, name: str, server: str | None = None) -> int:
+    """The object YunoHost (the named server) no longer lists is no longer ours to find there
+    (see owned.records_close)."""
+    return owned.records_close(kind, name, _server_id(server))
+
+
+def owned_by_service(*, kind: str, name: str, server: str | None = None) -> str | None:
     """If this service made the YunoHost object (`OwnedObject`, kind domain/app/user), the
     domain its record names (an app's, a domain's own, a user's mail domain); else None."""
-    record = owned.made_here(kind, name)
+    record = owned.made_here(kind, name, _server_id(server))
     return record.domain if record is not None else None
 
 
@@ -265,12 +354,16 @@ def operation_retry(*, operation: Operation) -> Operation:
         raise Conflict("Only a failed operation can be retried.", code="not_failed")
     current.status, current.attempts, current.busy_waits = Status.PENDING, 0, 0
     current.next_attempt_at, current.finished_at = timezone.now(), None
+    # Back in its server's line, at its first place (the lane takes the oldest first).
+    current.in_line = current.ticket is not None
     if current.kind == Kind.USER_CREATE and not current.secret_args:
         # The sign-up password was wiped when it failed: a random one; the owner resets it.
         current.secret_args = _seal({"password": _random_password()})
-    current.save(update_fields=["status", "attempts", "busy_waits", "next_attempt_at", "finished_at", "secret_args"])
+    current.save(
+        update_fields=["status", "attempts", "busy_waits", "next_attempt_at", "finished_at", "secret_args", "in_line"]
+    )
     outcomes.retried(current)
-    send_after_commit(RUN_OPERATION, operation.pk)
+    send_after_commit(RUN_OPERATION, operation.pk, queue=current.server.queue)
     operation.refresh_from_db()
     return operation
 
@@ -286,6 +379,7 @@ class Outcome:
     busy: bool = False
     retry_in: float = 0.0
     counted: bool = True  # False: a check failed before YunoHost was asked, no attempt spent
+    seconds: float = 0.0  # how long the command took
 
 
 def _earlier_unfinished() -> Exists:
@@ -320,10 +414,11 @@ def _claim(operation: Operation) -> bool:
             started_at=now,
             heartbeat_at=now,
             finished_at=None,
+            in_line=False,
         )
     )
     if won:
-        operation.status, operation.attempts = Status.RUNNING, operation.attempts + 1
+        operation.status, operation.attempts, operation.in_line = Status.RUNNING, operation.attempts + 1, False
         operation.started_at = operation.heartbeat_at = now
         operation.finished_at = None
     return bool(won)
@@ -397,27 +492,39 @@ def _not_yet(operation: Operation, exc: commands.NotYet, error: str) -> Outcome:
 
 
 @contextlib.contextmanager
-def _timed(operation: Operation) -> Iterator[None]:
+def _timed(operation: Operation, took: list[float]) -> Iterator[None]:
     started = time.monotonic()
     try:
         yield
     finally:
-        metrics.LANE_COMMAND.labels(settings.YUNOHOST_SERVER_NAME, operation.kind).observe(time.monotonic() - started)
+        took.append(time.monotonic() - started)
+        metrics.LANE_COMMAND.labels(operation.server.name, operation.kind).observe(took[-1])
 
 
 def _count(operation: Operation, outcome: Outcome) -> None:
     result = "busy" if outcome.busy else ("retry" if outcome.status == Status.PENDING else outcome.status)
-    metrics.LANE_OPERATIONS.labels(settings.YUNOHOST_SERVER_NAME, operation.kind, result).inc()
+    metrics.LANE_OPERATIONS.labels(operation.server.name, operation.kind, result).inc()
+    if outcome.counted and not outcome.busy:
+        fleet.command_timed(server_id=operation.server.pk, seconds=outcome.seconds)
 
 
 def _execute(operation: Operation, lock: LaneLock) -> Outcome:
+    took: list[float] = []
+    outcome = _execute_timed(operation, lock, took)
+    outcome.seconds = took[-1] if took else 0.0
+    return outcome
+
+
+def _execute_timed(operation: Operation, lock: LaneLock, took: list[float]) -> Outcome:
     try:
         secrets = _unseal(operation.secret_args)
     except SecretUnreadable:
         return Outcome(Status.FAILED, error="The operation's secret cannot be decrypted (DJANGO_SECRET_KEY changed).")
     try:
-        with _Heartbeat(operation, lock), _timed(operation):
-            result = commands.execute(operation.kind, operation.args, secrets, operation_id=operation.pk)
+        with _Heartbeat(operation, lock), _timed(operation, took):
+            result = commands.execute(
+                operation.kind, operation.args, secrets, operation_id=operation.pk, server=operation.server
+            )
     except YunohostBusy:
         delay = _backoff(settings.YUNOHOST_BUSY_BACKOFF, operation.busy_waits + 1, settings.YUNOHOST_BUSY_BACKOFF_MAX)
         return Outcome(Status.PENDING, error="YunoHost was busy with another command.", busy=True, retry_in=delay)
@@ -493,13 +600,16 @@ def _audit_outcome(operation: Operation, outcome: Outcome) -> None:
 
 
 def _next_runnable(previous: Operation) -> Operation | None:
-    """What the lane should run next: the next step of the same subject, else the oldest due.
+    """What the server's lane should run next: the next step of the same subject, else the
+    server's oldest due operation.
 
     Two queries that each stop at their first row (the subject's index, then the primary key)
     rather than one that sorts every pending row: a backlog would make that quadratic.
     """
-    due = Operation.objects.filter(status=Status.PENDING, next_attempt_at__lte=timezone.now()).exclude(
-        _earlier_unfinished()
+    due = (
+        Operation.objects.select_related("server")
+        .filter(server=previous.server, status=Status.PENDING, next_attempt_at__lte=timezone.now())
+        .exclude(_earlier_unfinished())
     )
     return due.filter(subject=previous.subject).order_by("sequence").first() or due.order_by("id").first()
 
@@ -523,12 +633,13 @@ def operation_run(*, operation_id: int) -> None:
     if getattr(_holder, "holding", False):
         _holder.deferred.append(operation_id)  # an in-process task of this thread's own run
         return
-    operation = _runnable(operation_id, timezone.now()).first()
+    operation = _runnable(operation_id, timezone.now()).select_related("server").first()
     if operation is None:
         return  # done, running, not due yet (a delayed message exists) or waiting its turn
-    lock = lane_lock()
+    server = operation.server
+    lock = lane_lock(server.name)
     if not lock.acquire(wait=settings.YUNOHOST_LANE_WAIT):
-        raise LaneBusy()
+        raise LaneBusy(server.queue)
     _holder.holding, _holder.deferred = True, []
     try:
         outcomes = _drain(operation, lock)
@@ -537,7 +648,7 @@ def operation_run(*, operation_id: int) -> None:
         lock.release()
     _queue_follow_ups(outcomes)
     for pk in dict.fromkeys(_holder.deferred):  # each once, in order; one already run is a no-op
-        send_now(RUN_OPERATION, pk)
+        send_now(RUN_OPERATION, pk, queue=operation_queue(operation_id=pk))
 
 
 def _drain(operation: Operation | None, lock: LaneLock) -> list[tuple[Operation, Outcome]]:
@@ -560,23 +671,29 @@ def _drain(operation: Operation | None, lock: LaneLock) -> list[tuple[Operation,
     return outcomes
 
 
+def operation_queue(*, operation_id: int) -> str:
+    """The Celery queue of the operation's server."""
+    queue = Operation.objects.filter(pk=operation_id).values_list("server__queue", flat=True).first()
+    return queue or servers.FIRST_QUEUE
+
+
 def _queue_follow_ups(outcomes: list[tuple[Operation, Outcome]]) -> None:
     """Messages for what this run leaves to others: its own retries, and the next pending
     step of each subject it finished a step of (its message may have come while it waited)."""
     for operation, outcome in outcomes:
         if outcome.status == Status.PENDING:
-            send_now(RUN_OPERATION, operation.pk, countdown=outcome.retry_in)
+            send_now(RUN_OPERATION, operation.pk, countdown=outcome.retry_in, queue=operation.server.queue)
     subjects = {op.subject for op, outcome in outcomes if outcome.status != Status.PENDING}
     if not subjects:
         return
     following = (
         Operation.objects.filter(subject__in=subjects, status=Status.PENDING)
         .exclude(_earlier_unfinished())
-        .values_list("pk", "next_attempt_at")
+        .values_list("pk", "next_attempt_at", "server__queue")
     )
     now = timezone.now()
-    for pk, due in following:
-        send_now(RUN_OPERATION, pk, countdown=max(0.0, (due - now).total_seconds()))
+    for pk, due, queue in following:
+        send_now(RUN_OPERATION, pk, countdown=max(0.0, (due - now).total_seconds()), queue=queue)
 
 
 # --- What an outcome means to the rest of the system -----------------------------------------
@@ -615,22 +732,28 @@ def _recover_stale(operation: Operation) -> str | None:
     return outcome.status if _finish(operation, outcome) else None
 
 
-def operations_sweep() -> dict[str, int]:
+def operations_sweep(*, server: Server | None = None) -> dict[str, int]:
     """Take back running operations with a stale heartbeat, and queue again pending ones
-    that are due since more than YUNOHOST_SWEEP_GRACE seconds without having run."""
+    that are due since more than YUNOHOST_SWEEP_GRACE seconds without having run: on `server`,
+    or on each server in turn (YUNOHOST_SWEEP_BATCH each)."""
+    if server is None:
+        totals = {"recovered": 0, "queued": 0}
+        for each in servers_all():
+            for name, value in operations_sweep(server=each).items():
+                totals[name] += value
+        return totals
     now = timezone.now()
-    stale = Operation.objects.filter(
+    mine = Operation.objects.select_related("server").filter(server_id=server.pk)
+    stale = mine.filter(
         status=Status.RUNNING, heartbeat_at__lt=now - timedelta(seconds=settings.YUNOHOST_HEARTBEAT_STALE)
     )
     recovered = {op.pk: _recover_stale(op) for op in stale}
     due = (
-        Operation.objects.filter(
-            status=Status.PENDING, next_attempt_at__lte=now - timedelta(seconds=settings.YUNOHOST_SWEEP_GRACE)
-        )
+        mine.filter(status=Status.PENDING, next_attempt_at__lte=now - timedelta(seconds=settings.YUNOHOST_SWEEP_GRACE))
         .exclude(_earlier_unfinished())
         .order_by("id")
         .values_list("pk", flat=True)[: settings.YUNOHOST_SWEEP_BATCH]
     )
     ids = {pk for pk, status in recovered.items() if status == Status.PENDING} | set(due)
-    queued = sum(send_now(RUN_OPERATION, pk) for pk in sorted(ids))
+    queued = sum(send_now(RUN_OPERATION, pk, queue=server.queue) for pk in sorted(ids))
     return {"recovered": sum(status is not None for status in recovered.values()), "queued": queued}

@@ -1,8 +1,10 @@
-"""The lane's Celery tasks, on the `yunohost` queue (CELERY_TASK_ROUTES). Thin: they take an
-operation id, never an argument of the command, and call one service.
+"""The lane's Celery tasks. Thin: they take an operation id, never an argument of the command,
+and call one service.
 
-Acknowledged late and re-queued if their worker dies (settings); whatever a broker still loses,
-the sweeper finds in the operation table.
+`run_operation` goes to its server's queue (named when it is sent: "yunohost" for the first
+server, "yunohost.<name>" for the others), read by that server's worker at concurrency 1; the
+sweep and a batch's fan-out run on the default queue. Acknowledged late and re-queued if their
+worker dies (settings); whatever a broker still loses, the sweeper finds in the operation table.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from django.conf import settings
 
 from blahaj.queueing import send_now
 
-from . import services
+from . import fleet, services
+from .models import Operation
 
 logger = logging.getLogger(__name__)
 
@@ -26,17 +29,18 @@ LANE_RETRY_COUNTDOWN = 1
 def run_operation(operation_id: int) -> None:
     try:
         services.operation_run(operation_id=operation_id)
-    except services.LaneBusy:
+    except services.LaneBusy as busy:
         # Not an attempt: the operation was not touched. Freed worker slot, message re-sent.
         logger.info("Lane busy for %s s; operation %s re-queued.", settings.YUNOHOST_LANE_WAIT, operation_id)
-        send_now(run_operation, operation_id, countdown=LANE_RETRY_COUNTDOWN)
+        send_now(run_operation, operation_id, countdown=LANE_RETRY_COUNTDOWN, queue=busy.queue or None)
 
 
 @shared_task(name="provisioning.tasks.run_operations", ignore_result=True)
 def run_operations(operation_ids: list[int]) -> None:
-    """A batch recorded at once (`operations_create_bulk`): one message each, sent from here."""
+    """A batch recorded at once (`operations_create_bulk`): one message each, to its server's queue."""
+    queues = dict(Operation.objects.filter(pk__in=operation_ids).values_list("pk", "server__queue"))
     for operation_id in operation_ids:
-        send_now(run_operation, operation_id)
+        send_now(run_operation, operation_id, queue=queues.get(operation_id))
 
 
 @shared_task(name="provisioning.tasks.sweep_operations", ignore_result=True)
@@ -44,3 +48,6 @@ def sweep_operations() -> None:
     counts = services.operations_sweep()
     if any(counts.values()):
         logger.info("Sweeper: %(recovered)d stale operation(s) taken back, %(queued)d queued.", counts)
+    fleet.servers_recount()
+    for name in fleet.servers_check_stuck():
+        logger.warning("The lane of server %s has not moved for STAFF_LANE_STUCK_AFTER: staff were told.", name)

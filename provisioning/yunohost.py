@@ -984,11 +984,14 @@ def _short(text: str, limit: int = 300) -> str:
 # --- Factory ------------------------------------------------------------------------------------
 
 
-def get_client(*, timeout: float | None = None) -> YunohostClient:
-    """The client configured by Django settings (YUNOHOST_BACKEND, YUNOHOST_BIN, ...);
+def get_client(*, timeout: float | None = None, config: Any = None) -> YunohostClient:
+    """The client configured by Django settings (YUNOHOST_BACKEND, YUNOHOST_BIN, ...), or by
+    `config`, an object with the same attributes (one server's: provisioning/servers.py);
     `timeout` instead of YUNOHOST_TIMEOUT for a read that must answer soon."""
-    from django.conf import settings
+    from django.conf import settings as django_settings
     from django.core.exceptions import ImproperlyConfigured
+
+    settings = config if config is not None else django_settings
 
     backend = getattr(settings, "YUNOHOST_BACKEND", "cli")
     timeout = float(timeout if timeout is not None else getattr(settings, "YUNOHOST_TIMEOUT", 300))

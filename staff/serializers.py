@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from blahaj.serializers import StrictSerializer, TextCap
+from provisioning.models import Server
 from tiers.models import Tier
 
 _TEXT: TextCap = {"max_length": 254}
@@ -20,6 +21,13 @@ class StaffUserSerializer(serializers.ModelSerializer):
     email_undeliverable = serializers.SerializerMethodField(
         help_text="null, or since when and why the ESP cannot deliver to the address (a bounce or a complaint)."
     )
+
+    server = serializers.SerializerMethodField(
+        help_text="The YunoHost server the account is on (null: not placed yet)."
+    )
+
+    def get_server(self, user: User) -> str | None:
+        return user.server.name if user.server_id is not None and user.server is not None else None
 
     def get_email_undeliverable(self, user: User) -> dict[str, str] | None:
         if user.email_undeliverable_at is None:
@@ -47,6 +55,7 @@ class StaffUserSerializer(serializers.ModelSerializer):
             "terms_version",
             "deletes_at",
             "email_undeliverable",
+            "server",
         ]
         read_only_fields = fields
 
@@ -64,6 +73,15 @@ class StaffUserCreateSerializer(StrictSerializer):
     email = serializers.CharField(**_TEXT)
     discord_username = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="", **_TEXT)
     tier = _TierField(required=False, allow_null=True, default=None)
+    server = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Server.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The YunoHost server to create the account on; default: the placement rule.",
+        error_messages={"does_not_exist": "Unknown server.", "invalid": "Give a server's name."},
+    )
 
     def validate_discord_username(self, value: str | None) -> str:
         return value or ""

@@ -18,6 +18,7 @@ from accounts.services.records import _email_in_use, _judge
 from accounts.validators import normalize_email
 from blahaj.errors import ApplicationError
 from provisioning import services as provisioning_services
+from provisioning.models import Server
 
 # --- An account's status, set by hand ---------------------------------------------------------
 
@@ -56,10 +57,10 @@ class ImportSummary:
     skipped: dict[str, str] = field(default_factory=dict)  # username: why
 
 
-def _yunohost_users() -> dict[str, dict[str, Any]]:
-    """`user list`, read while holding the lane: no operation of ours runs meanwhile."""
+def _yunohost_users(server: Server | None) -> dict[str, dict[str, Any]]:
+    """`user list`, read while holding the server's lane: no operation of ours runs there meanwhile."""
     try:
-        users = provisioning_services.yunohost_users()
+        users = provisioning_services.yunohost_users(server=server)
     except provisioning_services.YunohostReadFailed as error:
         raise ApplicationError(f"YunoHost could not list its users: {error}", code="yunohost_error") from None
     if users is None:
@@ -67,11 +68,12 @@ def _yunohost_users() -> dict[str, dict[str, Any]]:
     return users
 
 
-def _imported_user(username: str, info: dict[str, Any]) -> User:
+def _imported_user(username: str, info: dict[str, Any], server: Server | None) -> User:
     # The recovery email is unknown to YunoHost: the account's own mailbox stands in for it
     # (a reset link then reaches the person through their blahaj.land mail).
-    mail = info.get("mail") or f"{username}@{settings.YUNOHOST_DOMAIN}"
+    mail = info.get("mail") or f"{username}@{server.domain if server else settings.YUNOHOST_DOMAIN}"
     user = User(
+        server=server,
         username=username,
         display_name=(info.get("fullname") or username).strip()[:30],
         email=normalize_email(mail),
@@ -95,21 +97,23 @@ def _imported_user(username: str, info: dict[str, Any]) -> User:
         + f"created {len(summary.created)}, already there {len(summary.already_there)}, skipped {len(summary.skipped)}"
     ),
 )
-def users_import_from_yunohost(*, dry_run: bool = False) -> ImportSummary:
-    """Create, as active accounts, the YunoHost users we have no account for. Idempotent."""
+def users_import_from_yunohost(*, dry_run: bool = False, server: Server | None = None) -> ImportSummary:
+    """Create, as active accounts on `server` (default: the first server), the YunoHost users
+    it has that we have no account for. Idempotent."""
     summary = ImportSummary()
     known = set(User.objects.values_list("username", flat=True))
-    for username, info in sorted(_yunohost_users().items()):
+    server = server or provisioning_services.server_first()
+    for username, info in sorted(_yunohost_users(server).items()):
         if username in known:
             summary.already_there.append(username)
             continue
         try:
-            user = _imported_user(username, info)
+            user = _imported_user(username, info, server)
             if not dry_run:
                 with transaction.atomic():
                     user.save()
                     # Staff's word: from now on the service may change and delete this user.
-                    provisioning_services.users_adopt(usernames=[username])
+                    provisioning_services.users_adopt(usernames=[username], server=server)
         except (ApplicationError, IntegrityError) as error:
             summary.skipped[username] = error.message if isinstance(error, ApplicationError) else "already taken"
             continue

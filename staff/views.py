@@ -77,7 +77,7 @@ class StaffUserViewSet(
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[User]:
-        queryset = User.objects.select_related("tier")
+        queryset = User.objects.select_related("tier", "server")
         if self.action != "list":
             return queryset
         filters = self.filter_serializer_class(data=self.request.query_params)

@@ -29,6 +29,7 @@ TIER_FORM_FIELDS = [
     "mailbox_quota",
     "max_referral_codes",
     "description",
+    "server",
 ]
 CODE_FORM_FIELDS = ["code", "tier", "max_uses", "expires_at", "owner", "is_active", "skips_approval"]
 
@@ -84,6 +85,7 @@ class TierAdmin(admin.ModelAdmin):
         "max_referral_codes",
         "make_default",
         "description",
+        "server",
     ]
     actions = ["make_default"]
 

@@ -23,6 +23,14 @@ class Tier(models.Model):
     max_referral_codes = models.PositiveIntegerField(
         default=3, help_text="Active referral codes a member on this tier may create for themselves."
     )
+    server = models.ForeignKey(
+        "provisioning.Server",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="pinned_tiers",
+        help_text="New members on this tier go to this server while it is active and has room.",
+    )
 
     class Meta:
         ordering = ["slug"]

@@ -17,7 +17,18 @@ from blahaj.errors import Conflict, Forbidden, ValidationFailed
 from .models import ReferralCode, Tier
 from .signals import tier_limits_changed
 
-TIER_FIELDS = ("slug", "name", "max_websites", "custom_domains", "mailbox_quota", "description", "max_referral_codes")
+TIER_FIELDS = (
+    "slug",
+    "name",
+    "max_websites",
+    "custom_domains",
+    "mailbox_quota",
+    "description",
+    "max_referral_codes",
+    # The YunoHost server new members of the tier are placed on (provisioning/fleet.py); the
+    # admin sets it, the API does not show it.
+    "server",
+)
 
 # --- Tiers -----------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from django.core import signing
 from django.db.models import QuerySet
 
 from accounts.models import User
+from provisioning import selectors as lane_selectors
 from provisioning.models import Operation
 
 from . import content, emails, lane
@@ -165,6 +166,9 @@ def website_progress(website: Website) -> dict[str, Any]:
         "steps": website_steps(website),
         "finished": website.status in (Status.LIVE, Status.FAILED, Status.DELETED),
     }
+    place = lane_selectors.subject_place(subject=website.subject)
+    data["provisioning"] = place.as_dict() if place is not None else None
+    data["line"] = place.sentence() if place is not None else ""
     if website.status == Status.LIVE:
         data["url"] = website.url
         if website.kind == Website.Kind.SFTP:

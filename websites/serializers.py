@@ -8,6 +8,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from blahaj.serializers import StrictSerializer
+from provisioning import selectors as lane_selectors
+from provisioning.serializers import PlaceSerializer
 
 from . import content, selectors
 from .models import Website
@@ -54,6 +56,7 @@ class WebsiteSerializer(serializers.ModelSerializer):
     certificate_detail = serializers.SerializerMethodField()
     deploy = serializers.SerializerMethodField()
     webhook_url = serializers.SerializerMethodField()
+    provisioning = serializers.SerializerMethodField()
 
     class Meta:
         model = Website
@@ -75,6 +78,7 @@ class WebsiteSerializer(serializers.ModelSerializer):
             "suspension_reason",
             "deploy",
             "webhook_url",
+            "provisioning",
         ]
         read_only_fields = fields
 
@@ -99,6 +103,12 @@ class WebsiteSerializer(serializers.ModelSerializer):
         if data.get("webhook_url") is None:
             data.pop("webhook_url", None)  # an SFTP site has none
         return data
+
+    @extend_schema_field(PlaceSerializer(allow_null=True))
+    def get_provisioning(self, website: Website) -> dict[str, Any] | None:
+        """The site's current step on its server: waiting (its place in line), running, done, failed."""
+        place = lane_selectors.subject_place(subject=website.subject)
+        return place.as_dict() if place is not None else None
 
     def get_steps(self, website: Website) -> list[dict[str, Any]]:
         request = self.context.get("request")

@@ -124,7 +124,7 @@ def _check_server(owner: User, domain: str) -> None:
     rules.domain_check_tier(domain, custom_domains=bool(owner.tier and owner.tier.custom_domains))
     if Website.objects.filter(domain__iexact=domain).exclude(status=Status.DELETED).exists():
         raise DomainTaken()
-    if lane_services.domain_on_yunohost(domain=domain):
+    if lane_services.domain_on_yunohost(domain=domain, server_id=owner.server_id):  # the owner's server
         raise DomainOnYunohost()
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 import audit
 from blahaj.errors import Conflict
-from provisioning.models import Operation
+from provisioning.models import Operation, Server
 from tiers.models import Tier
 
 from .. import emails, signals
@@ -65,9 +65,11 @@ def user_create_by_staff(
     discord_username: str = "",
     tier: Tier | None = None,
     actor: User | None = None,
+    server: Server | None = None,
 ) -> User:
-    """Create a confirmed account on staff's word: provisioning starts at once, and the owner
-    gets a one-time link to choose the password.
+    """Create a confirmed account on staff's word: provisioning starts at once (on `server`,
+    else where the placement rule puts it), and the owner gets a one-time link to choose the
+    password.
 
     No password exists until then: the YunoHost account is created with a random one (the
     lane's rule for an account without a sign-up password), replaced when the owner picks one.
@@ -77,6 +79,7 @@ def user_create_by_staff(
         username=username, display_name=display_name, email=email, discord_username=discord_username, tier=tier
     )
     user.set_unusable_password()
+    user.server = server
     try:
         with transaction.atomic():
             user.save()

@@ -33,6 +33,7 @@ from ..forms import (
     signup_form_invited,
 )
 from ..models import User
+from ..yunohost import account_place
 
 # What a dead link raises: unknown or used (400), expired (410).
 TOKEN_ERRORS = (services.TokenInvalid, services.TokenExpired)
@@ -48,8 +49,9 @@ def dead_link(
     return render(request, template, context, status=410 if expired else 400)
 
 
-def _confirmed(request: HttpRequest, status: str | None) -> HttpResponse:
-    context = {"awaiting_approval": status == User.Status.PENDING_APPROVAL}
+def _confirmed(request: HttpRequest, status: str | None, user: User | None = None) -> HttpResponse:
+    place = account_place(user=user) if user is not None else None
+    context = {"awaiting_approval": status == User.Status.PENDING_APPROVAL, "line": place.sentence() if place else ""}
     return render(request, "accounts/confirmed.html", context)
 
 
@@ -120,7 +122,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         user = services.user_confirm_email(token=token)
     except ApplicationError as error:
         return dead_link(request, error.code, confirmation=True)
-    return _confirmed(request, user.status)
+    return _confirmed(request, user.status, user)
 
 
 @require_GET

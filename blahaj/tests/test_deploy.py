@@ -44,6 +44,13 @@ def test_units_share_the_environment_file_and_the_service_account() -> None:
     assert "gunicorn -c deploy/gunicorn.conf.py blahaj.wsgi" in _unit("blahaj-web")["Service"]["ExecStart"]
 
 
+def test_each_further_server_has_a_templated_lane_unit_reading_its_own_queue() -> None:
+    lane = _unit("blahaj-lane@")["Service"]
+    assert (lane["User"], lane["EnvironmentFile"]) == ("blahaj", "/etc/blahaj/blahaj.env")
+    assert " -Q yunohost.%i -c 1 " in lane["ExecStart"] and " -n lane-%i@%%H " in lane["ExecStart"]
+    assert lane["NoNewPrivileges"] == "yes"  # another server is reached over HTTP or ssh: no sudo here
+
+
 def test_only_the_lane_worker_may_gain_privileges() -> None:
     # sudo is setuid: under NoNewPrivileges it could never become root for /usr/bin/yunohost.
     for name in UNITS:

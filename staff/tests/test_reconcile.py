@@ -67,8 +67,8 @@ def test_in_agreement_and_the_server_is_the_configured_one(emulator, settings, d
     assert "In agreement." in reconcile("--server", "main")
     settings.YUNOHOST_SERVER_NAME = "ynh1"
     assert "In agreement." in reconcile("--server", "ynh1")
-    with pytest.raises(CommandError, match="no YunoHost server named 'main'"):
-        reconcile("--server", "main")
+    with pytest.raises(CommandError, match="no YunoHost server named 'nowhere'"):
+        reconcile("--server", "nowhere")
 
 
 def test_an_unreachable_yunohost_is_a_clear_error(emulator, settings, tmp_path, db):  # noqa: F811

@@ -80,6 +80,7 @@ def test_the_list_is_paginated_and_never_shows_a_secret(staff_client, user, othe
         "terms_version": "",
         "deletes_at": None,
         "email_undeliverable": None,
+        "server": None,
     }
     assert not SECRET_KEYS & set(body["results"][0])
 

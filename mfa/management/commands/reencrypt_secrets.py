@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 import audit
 from mfa import services
+from provisioning import services as lane
 
 
 class Command(BaseCommand):
@@ -22,6 +23,13 @@ class Command(BaseCommand):
         with audit.command_scope("reencrypt_secrets"):
             rewritten, unreadable = services.totp_secrets_reencrypt()
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted {rewritten} TOTP secret(s) under the current key."))
+        servers, lost = lane.servers_reencrypt()
+        self.stdout.write(self.style.SUCCESS(f"Re-encrypted the API credentials of {servers} YunoHost server(s)."))
+        if lost:
+            self.stderr.write(
+                f"The API credentials of the server(s) {', '.join(lost)} open with no configured key: give them "
+                "again (manage.py server, the admin or PATCH /api/servers/<name>/)."
+            )
         if unreadable:
             raise CommandError(
                 f"{unreadable} TOTP secret(s) could not be decrypted with DJANGO_SECRET_KEY nor any key of "

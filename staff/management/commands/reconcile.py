@@ -32,6 +32,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.db.models import Q
 
 import audit
 from accounts import emails
@@ -61,26 +62,36 @@ class Differences:
     def count(self) -> int:
         return sum(len(names) for table in (self.missing, self.orphans, self.unknown) for names in table.values())
 
-    def split(self, kind: str, names: set[str]) -> None:
-        """Names YunoHost lists and no row here has: ours (a record says so) or not."""
-        ours = {name for name in names if lane.owned_by_service(kind=KINDS[kind], name=name) is not None}
+    def split(self, kind: str, names: set[str], server: str) -> None:
+        """Names the server lists and no row here has: ours (a record says so) or not."""
+        ours = {name for name in names if lane.owned_by_service(kind=KINDS[kind], name=name, server=server)}
         self.orphans[kind] = sorted(ours)
         self.unknown[kind] = sorted(names - ours)
 
 
+def _on_server(found: inventory.Inventory, prefix: str = "") -> Q:
+    """The accounts on the server inventoried (those never placed count as the first server's)."""
+    placed = Q(**{f"{prefix}server__name": found.server})
+    if found.server == lane.server_first().name:
+        placed |= Q(**{f"{prefix}server__isnull": True})
+    return placed
+
+
 def compare(found: inventory.Inventory) -> Differences:
-    users = set(User.objects.filter(on_yunohost=True).values_list("username", flat=True))
-    sites = list(Website.objects.filter(status__in=ON_YUNOHOST).values_list("domain", "app_id"))
+    users = set(User.objects.filter(_on_server(found), on_yunohost=True).values_list("username", flat=True))
+    sites = list(
+        Website.objects.filter(_on_server(found, "owner__"), status__in=ON_YUNOHOST).values_list("domain", "app_id")
+    )
     kept = Website.objects.exclude(status=Website.Status.DELETED)
     known_domains = set(kept.values_list("domain", flat=True))
     known_apps = set(kept.exclude(app_id="").values_list("app_id", flat=True))
     differences = Differences()
     differences.missing["users"] = sorted(users - found.users)
-    differences.split("users", set(found.users - set(User.objects.values_list("username", flat=True))))
+    differences.split("users", set(found.users - set(User.objects.values_list("username", flat=True))), found.server)
     differences.missing["domains"] = sorted({domain for domain, _ in sites} - found.domains)
-    differences.split("domains", set(found.domains - known_domains - {found.main_domain}))
+    differences.split("domains", set(found.domains - known_domains - {found.main_domain}), found.server)
     differences.missing["apps"] = sorted({app for _, app in sites if app} - set(found.apps))
-    differences.split("apps", {app for app in found.apps if app not in known_apps})
+    differences.split("apps", {app for app in found.apps if app not in known_apps}, found.server)
     return differences
 
 
@@ -109,7 +120,7 @@ class Fixer:
         if lane.operation_unfinished(subject=subject, kinds=[Kind.USER_CREATE]):
             return False
         # YunoHost lost it: the lane makes it afresh under a new record of ours.
-        lane.owned_records_close(kind="user", name=user.username)
+        lane.owned_records_close(kind="user", name=user.username, server=self.found.server)
         user.pending_password = ""  # a random password; the member chooses theirs by the link
         account_lane.account_create(user=user)
         if user.status == User.Status.ACTIVE:
@@ -139,7 +150,10 @@ class Fixer:
                 continue
             with transaction.atomic():
                 lane.operation_create(
-                    kind=Kind.USER_DELETE, subject=subject, args={"username": username, "purge": True}
+                    kind=Kind.USER_DELETE,
+                    subject=subject,
+                    args={"username": username, "purge": True},
+                    server=lane.server_by_name(self.found.server),
                 )
                 audit.record(action="yunohost.orphan.remove", object=f"user:{username}", detail="user delete queued")
             self.lines.append(f"Queued: user.delete {username}.")
@@ -147,7 +161,7 @@ class Fixer:
         domains = set(self.differences.orphans["domains"])
         with_apps: set[str] = set()
         for app in self.differences.orphans["apps"]:
-            domain = lane.owned_by_service(kind="app", name=app) or ""
+            domain = lane.owned_by_service(kind="app", name=app, server=self.found.server) or ""
             if domain in kept:
                 self.lines.append(f"Left the app {app}: its domain {domain} is a website's here (see staff).")
             else:
@@ -163,7 +177,12 @@ class Fixer:
         kinds = [kind for kind, wanted in ((Kind.APP_REMOVE, app), (Kind.DOMAIN_REMOVE, domain_too)) if wanted]
         with transaction.atomic():
             for kind in kinds:
-                lane.operation_create(kind=kind, subject=subject, args={"domain": domain, "path": "/"})
+                lane.operation_create(
+                    kind=kind,
+                    subject=subject,
+                    args={"domain": domain, "path": "/"},
+                    server=lane.server_by_name(self.found.server),
+                )
             audit.record(
                 action="yunohost.orphan.remove", object=f"domain:{domain}", detail=" then ".join(kinds) + " queued"
             )

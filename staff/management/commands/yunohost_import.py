@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import audit
 from blahaj.errors import ApplicationError
+from provisioning import services as provisioning_services
 from staff import services
 
 
@@ -20,11 +21,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="Say what would be imported; change nothing.")
+        parser.add_argument(
+            "--server", default=None, help="The YunoHost server to import from (default: the first server)."
+        )
 
-    def handle(self, *args: Any, dry_run: bool = False, **options: Any) -> None:
+    def handle(self, *args: Any, dry_run: bool = False, server: str | None = None, **options: Any) -> None:
         try:
             with audit.command_scope("yunohost_import"):
-                summary = services.users_import_from_yunohost(dry_run=dry_run)
+                found = provisioning_services.server_by_name(server) if server else None
+                summary = services.users_import_from_yunohost(dry_run=dry_run, server=found)
         except ApplicationError as error:
             raise CommandError(error.message) from None
         for username, why in summary.skipped.items():

@@ -35,6 +35,8 @@
     var status = document.getElementById("website-status");
     status.setAttribute("data-status", data.status);
     if (statusText[data.status]) status.textContent = statusText[data.status];
+    var line = document.getElementById("website-line");
+    if (line) { line.textContent = data.line || ""; line.hidden = !data.line; }
     text("website-certificate", data.certificate);
     text("website-certificate-detail", data.certificate_detail ? data.certificate_detail.message : "");
     if (data.status === "live") {
