@@ -461,6 +461,8 @@ SPECTACULAR_SETTINGS = {
         "ServerStateEnum": "provisioning.models.Server.State",
         "ServerBackendEnum": "provisioning.models.Server.Backend",
         "PlaceStateEnum": ["waiting", "running", "done", "failed"],
+        # The name it had before other enums of a `state` field came (clients generated from it).
+        "StateEnum": ["pending", "used", "cancelled", "expired"],
     },
     # The docs page's assets are served from here, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
