@@ -243,7 +243,8 @@ class OwnedObject(models.Model):
             # own): an instance id or a domain freed and made again gets a new row, the old one
             # stays as history.
             models.UniqueConstraint(
-                fields=["server", "kind", "name"],
+                # (kind, name) first: also the index of the look-ups by name, on every server.
+                fields=["kind", "name", "server"],
                 condition=models.Q(state__in=["intended", "created"]) & ~models.Q(name=""),
                 name="owned_object_alive_unique",
             ),

@@ -30,6 +30,7 @@ from logins import tokens
 from provisioning import fleet, servers, services
 from provisioning.locks import lane_lock
 from provisioning.models import Operation, Server
+from websites import services as websites
 
 from .conftest import Emulator, run_lane
 
@@ -262,6 +263,58 @@ def test_a_held_lane_holds_only_its_own_server(fleet_of_three, signed_up):
     on_c.refresh_from_db()
     assert (on_b.status, on_c.status) == ("pending", "succeeded")
     assert users_on(c) == {"cid"} and users_on(b) == set()
+
+
+def test_the_progress_page_of_a_waiting_site_says_its_place(fleet_of_three, user, signed_up, client):
+    c = fleet_of_three["c"]
+    accounts_lane.account_create(user=signed_up("ahead", server=c))  # one command before it on c
+    User.objects.filter(pk=user.pk).update(server=c)
+    site = websites.website_request(owner=User.objects.get(pk=user.pk), domain="alice.blahaj.land")
+    websites.website_confirm(token=websites.website_confirmation_issue(website=site))
+
+    client.force_login(user)
+    progress = client.get(f"/websites/{site.pk}/progress").json()
+    assert progress["provisioning"]["position"] == 2 and progress["provisioning"]["server"] == "c"
+    assert progress["line"] == "You are number 2 in line on c, less than a minute."
+    page = re.sub(r"\s+", " ", client.get(f"/websites/{site.pk}/").content.decode())
+    assert '<p id="website-line">You are number 2 in line on c, less than a minute.</p>' in page
+
+
+def test_readyz_checks_each_servers_lane_but_a_down_one(fleet_of_three, settings):
+    from blahaj import health
+    from provisioning import health as lane_health
+
+    settings.READY_CACHE_SECONDS, settings.YUNOHOST_PING_INTERVAL = 0, 0
+    health.reset()
+    lane_health.forget_pings()
+    lane_health._Beater({"yunohost", "yunohost.b", "yunohost.c"}).beat()  # a worker of each queue
+    checks = APIClient().get("/readyz").json()["checks"]
+    assert {name for name in checks if name.startswith("lane:")} == {"lane:main", "lane:b", "lane:c"}
+    assert all(checks[name]["ok"] for name in ("lane:main", "lane:b", "lane:c")), checks
+
+    servers.server_set_state(server=fleet_of_three["b"], state=Server.State.DOWN)
+    health.reset()
+    checks = APIClient().get("/readyz").json()["checks"]
+    assert {name for name in checks if name.startswith("lane:")} == {"lane:main", "lane:c"}
+
+
+def test_staff_add_a_server_in_the_admin_and_its_credentials_stay_hidden(fleet_of_three, admin_client):
+    form = {
+        "name": "d", "main_domain": "d.blahaj.test", "backend": "api", "api_url": "https://d.blahaj.test/yunohost/api",
+        "api_password_new": "admin:very-secret-words", "version": "12", "capacity_accounts": "100",
+        "capacity_sites": "10", "state": "active",
+    }  # fmt: skip
+    assert admin_client.post("/admin/provisioning/server/add/", form).status_code == 302
+    added = Server.objects.get(name="d")
+    assert (added.queue, added.capacity_accounts) == ("yunohost.d", 100)
+    assert servers.server_api_password(added) == "admin:very-secret-words"
+    page = admin_client.get(f"/admin/provisioning/server/{added.pk}/change/").content.decode()
+    assert "very-secret-words" not in page and added.api_password not in page
+    refused = admin_client.post("/admin/provisioning/server/add/", {**form, "name": "e", "api_password_new": ""})
+    assert (
+        refused.status_code == 200
+        and "The API backend needs the URL and the admin credentials." in refused.content.decode()
+    )
 
 
 # --- Staff ---------------------------------------------------------------------------------------
