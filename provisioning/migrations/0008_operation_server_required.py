@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
             model_name="ownedobject",
             constraint=models.UniqueConstraint(
                 condition=models.Q(("state__in", ["intended", "created"]), models.Q(("name", ""), _negated=True)),
-                fields=("kind", "name", "server"),
+                fields=("server", "kind", "name"),
                 name="owned_object_alive_unique",
             ),
         ),
