@@ -122,11 +122,11 @@ def _work(website: Website, publication: Publication, deploy: Deploy, log: list[
             except sandbox.BuildFailed as error:
                 raise _Refused(f"{error} The last content stays online.", log=error.log) from None
         target = sftp.Target(
-            host=_sftp_host(),
+            host=_sftp_host(website),
             port=settings.WEBSITES_PUBLISH_SFTP_PORT,
             username=website.app_id,
             password=password,
-            host_key=_pinned(publication),
+            host_key=_pinned(publication, website),
             known_hosts=settings.WEBSITES_PUBLISH_KNOWN_HOSTS,
             timeout=settings.WEBSITES_PUBLISH_TIMEOUT,
         )
@@ -158,17 +158,28 @@ def _generator(website: Website, publication: Publication, source: Path) -> str:
     return generator
 
 
-def _sftp_host() -> str:
-    # Never the site's own domain: a custom one points wherever its owner wants.
+def _sftp_host(website: Website) -> str:
+    """The SFTP door of the server the site is on (its owner's): the settings' for the first
+    server, another server's main domain. Never the site's own domain: a custom one points
+    wherever its owner wants."""
+    server = website.owner.server if website.owner.server_id is not None else None
+    if server is not None and not server.uses_settings and server.domain:
+        return server.domain
     return settings.WEBSITES_PUBLISH_SFTP_HOST or settings.WEBSITES_SFTP_HOST or settings.YUNOHOST_DOMAIN
 
 
-def _pinned(publication: Publication) -> str:
-    """The site's pinned key, else the one another site pinned (every site publishes to the
-    same server): only the very first publish of all learns it."""
+def _pinned(publication: Publication, website: Website) -> str:
+    """The site's pinned key, else the one another site of the same server pinned (the sites of
+    a server publish through its one SFTP door): only the first publish to a server learns it."""
     if publication.host_key:
         return publication.host_key
-    other = Publication.objects.exclude(host_key="").order_by("-pk").values_list("host_key", flat=True).first()
+    server_id = website.owner.server_id
+    pinned = Publication.objects.exclude(host_key="")
+    if server_id is None:
+        same_server = pinned.filter(website__owner__server__isnull=True)
+    else:
+        same_server = pinned.filter(website__owner__server_id=server_id)
+    other = same_server.order_by("-pk").values_list("host_key", flat=True).first()
     return other or ""
 
 

@@ -96,6 +96,11 @@ def page_url(website: Any) -> str:
 
 
 def sftp_host(website: Any) -> str:
+    """The SFTP host a member is told: another server's main domain for a site on it, else
+    WEBSITES_SFTP_HOST, else the site's own domain."""
+    server = website.owner.server if website.owner.server_id is not None else None
+    if server is not None and not server.uses_settings and server.domain:
+        return str(server.domain)
     return settings.WEBSITES_SFTP_HOST or website.domain
 
 

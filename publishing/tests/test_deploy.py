@@ -21,9 +21,11 @@ from django.test import TestCase
 from rest_framework.test import APIClient
 
 from provisioning.emulator.state import transaction as emulator_state
-from publishing import sandbox, services
+from provisioning.models import Server
+from publishing import runner, sandbox, services
 from publishing.models import Deploy, Publication
 from publishing.tests.conftest import fetch, host_key, run_lane, static_server
+from websites import emails as website_emails
 from websites.models import Website
 from websites.tests.conftest import SITE, confirmation_token
 
@@ -454,3 +456,27 @@ def test_a_clone_is_limited_while_it_runs(repository, settings, tmp_path):
     for url in ("http://localhost/x.git", "file:///etc", "ext::sh -c id", "https://evil.example/x.git"):
         with pytest.raises(clone.CloneFailed):
             clone.clone(url, tmp_path / "three")
+
+
+def test_a_site_publishes_through_its_own_servers_sftp_door_and_trusts_only_that_servers_key(make_user, settings):
+    first_owner = make_user("alice")
+    second = Server.objects.create(name="ynh2", queue="yunohost.ynh2", main_domain="ynh2.example.org")
+    second_owner = make_user("dana", server=second)
+    on_first = Website.objects.create(owner=first_owner, domain="alice.blahaj.land", kind="git", verification_token="a")
+    on_second = Website.objects.create(
+        owner=second_owner, domain="dana.blahaj.land", kind="git", verification_token="d"
+    )
+    Publication.objects.create(website=on_first, webhook_id="first", host_key="ssh-ed25519 KEYOFTHEFIRST")
+
+    assert runner._sftp_host(on_second) == "ynh2.example.org"
+    assert website_emails.sftp_host(on_second) == "ynh2.example.org"  # what its owner is told
+    assert runner._sftp_host(on_first) == (
+        settings.WEBSITES_PUBLISH_SFTP_HOST or settings.WEBSITES_SFTP_HOST or settings.YUNOHOST_DOMAIN
+    )
+    # The first server's key is no key of the second: the second's first publish learns its own.
+    fresh = Publication.objects.create(website=on_second, webhook_id="second")
+    assert runner._pinned(fresh, on_second) == ""
+    another = Website.objects.create(owner=first_owner, domain="blog.blahaj.land", kind="git", verification_token="b")
+    assert runner._pinned(Publication.objects.create(website=another, webhook_id="third"), another) == (
+        "ssh-ed25519 KEYOFTHEFIRST"
+    )
