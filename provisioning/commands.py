@@ -1,4 +1,4 @@
-"""What each operation kind does on YunoHost, through the client (provisioning/yunohost.py).
+"""What each operation kind does on YunoHost, through the client (provisioning/yunohost/).
 
 Every kind is idempotent, because an operation may run again after its worker died in the
 middle of the command: a re-run whose effect already exists succeeds without a second effect.

@@ -5,7 +5,7 @@ first server (`uses_settings`, made by migration 0007 from the settings, or here
 is empty) keeps its empty fields following the YUNOHOST_* settings, so a single-server
 deployment configures nothing new; a server added later has every field of its own.
 
-`client_for(server)` builds the YunoHost client (provisioning/yunohost.py) from a row;
+`client_for(server)` builds the YunoHost client (provisioning/yunohost/) from a row;
 `get_client()` with no server is still the first server's, from the settings.
 """
 
