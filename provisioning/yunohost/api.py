@@ -24,7 +24,8 @@ from .base import (
     redact,
 )
 
-logger = logging.getLogger(__name__)
+# One logger for the whole client, under the name it has always had (log filters and alerts use it).
+logger = logging.getLogger("provisioning.yunohost")
 
 # --- HTTP API backend ---------------------------------------------------------------------------
 

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     pass
 
-logger = logging.getLogger(__name__)
+# One logger for the whole client, under the name it has always had (log filters and alerts use it).
+logger = logging.getLogger("provisioning.yunohost")
 
 REDACTED = "**********"
 WEBAPP = "my_webapp"
