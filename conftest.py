@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.test import TestCase
+from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from rest_framework.test import APIClient
@@ -63,6 +64,15 @@ def _clean_cache():
     yield
     cache.clear()
     mirror.reset()
+
+
+@pytest.fixture(autouse=True)
+def _english_to_begin_with():
+    """Each test starts in the default language: a French request earlier in the thread (Django
+    leaves the last request's language active) must not change what the next test reads."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

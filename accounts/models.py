@@ -140,6 +140,10 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
         "provisioning.Server", null=True, blank=True, on_delete=models.PROTECT, related_name="members", editable=False
     )
 
+    # The language the member reads (docs/i18n.md): their emails, and their pages and API
+    # sentences when a request names none. Set at sign-up from the page's language.
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+
     objects = UserManager()
 
     USERNAME_FIELD = "username"

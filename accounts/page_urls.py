@@ -17,6 +17,7 @@ urlpatterns = [
     path("password-reset/done/", pages.password_reset_done, name="password-reset-done"),
     path("password-reset/<str:token>/", pages.password_reset_confirm, name="password-reset-confirm"),
     path("password_reset", pages.seed_password_reset, name="seed-password-reset"),
+    path("language/", pages.language, name="language"),
     path("account/delete/", deletion_pages.account_delete, name="account-delete"),
     path("account/delete/cancel/<str:token>/", deletion_pages.delete_cancel, name="delete-cancel"),
 ]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework import serializers
 
 from blahaj.schema import (
@@ -28,6 +29,11 @@ class MeSerializer(serializers.Serializer):
     email_undeliverable = serializers.BooleanField(
         read_only=True, help_text="The ESP reported a bounce or a complaint: ask the member for another address."
     )
+    language = serializers.ChoiceField(
+        choices=settings.LANGUAGES,
+        read_only=True,
+        help_text="The language the member reads: their emails, and sentences when a request names none.",
+    )
     provisioning = PlaceSerializer(
         read_only=True, allow_null=True, help_text="The account's creation on YunoHost; null before it is queued."
     )
@@ -43,5 +49,12 @@ class MeSerializer(serializers.Serializer):
             "status": user.status,
             "date_joined": _DATETIME.to_representation(user.date_joined),
             "email_undeliverable": user.email_undeliverable_at is not None,
+            "language": user.language,
             "provisioning": place.as_dict() if place is not None else None,
         }
+
+
+class MeUpdateSerializer(serializers.Serializer):
+    """What a member may change of their account here (PATCH /api/user/me)."""
+
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, help_text="`en` or `fr`.")

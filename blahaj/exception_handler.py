@@ -14,6 +14,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 from rest_framework import exceptions
@@ -40,7 +41,7 @@ BEARER_CHALLENGE = 'Bearer realm="api"'
 # slug=x does not exist.`): an error message never echoes raw input, which may be markup, a
 # secret pasted in the wrong field, or text the renderer cannot even encode.
 _WITHOUT_ECHO = {
-    "invalid_choice": lambda name: "Not one of the allowed values.",
+    "invalid_choice": lambda name: _("Not one of the allowed values."),
     "does_not_exist": lambda name: f"Unknown {name.replace('_', ' ')}." if name else "Not found.",
 }
 

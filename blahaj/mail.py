@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from . import metrics, site
+from . import i18n, metrics, site
 from .outbox import OutboxTask
 
 logger = logging.getLogger(__name__)
@@ -41,12 +41,17 @@ def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def render(kind: str, *, to: list[str], **context: Any) -> EmailMultiAlternatives:
-    """The `kind` email to `to`, its templates given `context`, the site settings and SITE_URL."""
+def render(kind: str, *, to: list[str], language: str | None = None, **context: Any) -> EmailMultiAlternatives:
+    """The `kind` email to `to`, its templates given `context`, the site settings and SITE_URL,
+    in `language` (default: the language of the account `user` in the context, else English)."""
+    if language is None:
+        language = getattr(context.get("user"), "language", None)
     context = {**context, "site": site.current(), "site_url": settings.SITE_URL}
-    subject = " ".join(render_to_string(f"emails/{kind}_subject.txt", context).split())
-    message = EmailMultiAlternatives(subject=subject, body=render_to_string(f"emails/{kind}.txt", context), to=to)
-    message.attach_alternative(render_to_string(f"emails/{kind}.html", context), "text/html")
+    with i18n.speaking(language) as code:
+        subject = " ".join(render_to_string(f"emails/{kind}_subject.txt", context).split())
+        message = EmailMultiAlternatives(subject=subject, body=render_to_string(f"emails/{kind}.txt", context), to=to)
+        message.attach_alternative(render_to_string(f"emails/{kind}.html", context), "text/html")
+    message.extra_headers["Content-Language"] = code
     return message
 
 

@@ -129,11 +129,15 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "blahaj.middleware.chunked_body",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page's language: the switcher's cookie, else Accept-Language, else English (blahaj/i18n.py).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): the session passed the admin's second-factor step.
     "django_otp.middleware.OTPMiddleware",
+    # A signed-in member who made no choice on this request reads their account's language.
+    "blahaj.i18n.account_language",
     # A member page session whose login session was ended (sessions page, logout-all) ends.
     "accounts.middleware.member_session",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -153,6 +157,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "blahaj.context_processors.signup_options",
@@ -682,7 +687,11 @@ YUNOHOST_WEBROOT_BASE = env_str("YUNOHOST_WEBROOT_BASE", "")
 
 # --- The rest of Django --------------------------------------------------------------------
 
-LANGUAGE_CODE = "en-us"
+# Two languages (docs/i18n.md): English, the default and the source text, and French. `code`
+# values and field names of the API never change with the language, only its sentences.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]  # the project's templates/; each app has its own locale/
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -708,10 +717,13 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True  # no script of ours reads it: forms carry the token
+LANGUAGE_COOKIE_HTTPONLY = True  # the switcher's choice: read by the server only
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", SITE_URL.startswith("https://"))
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", SITE_URL.startswith("https://"))
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if SITE_URL.startswith("https://") else 0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)

@@ -14,7 +14,7 @@ from rest_framework_simplejwt.tokens import AccessToken, Token
 from rest_framework_simplejwt.utils import aware_utcnow
 
 import audit
-from blahaj import permissions
+from blahaj import i18n, permissions
 
 from . import revocation, tokens
 
@@ -48,6 +48,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
             raise permissions.Refused(permissions.SERVICE_ACCOUNT_SENTENCE, code="service_account")
         if not getattr(view, "admits_staff_without_mfa", False) and (refusal := permissions.mfa_refusal(user, token)):
             raise refusal
+        i18n.prefer_account(request, user)  # its sentences in the account's language, unless the request names one
         return user, token
 
     def get_validated_token(self, raw_token: bytes) -> AccessToken:

@@ -7,6 +7,7 @@ One module per flow:
     registration     sign-up, address confirmation, approval, password reset
     lifecycle        provisioning begins, password set, disabled, roles, erased; name quarantine;
                      the hourly prune
+    preferences      what a member chooses for themselves (their language)
     outcomes         what the YunoHost lane's outcomes mean to the account
     tiers            a member's tier, a tier's change reaching its members, a referral code's use
     terms            the terms of service a sign-up accepts
@@ -55,6 +56,9 @@ from .outcomes import (
 from .passwords import (
     WrongPassword,
     password_confirmed,
+)
+from .preferences import (
+    user_set_language,
 )
 from .registration import (
     user_approve,
@@ -120,6 +124,7 @@ __all__ = [
     "user_request_confirmation",
     "user_request_password_reset",
     "user_send_password_reset",
+    "user_set_language",
     "user_set_password",
     "user_set_roles",
     "user_set_tier",

@@ -7,10 +7,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 import audit
-from blahaj import crypto, notifications, outbox
+from blahaj import crypto, i18n, notifications, outbox
 from blahaj.errors import Conflict, Forbidden
 from invitations import services as invitation_services
 from logins.services import user_for_identifier
@@ -73,13 +73,15 @@ def user_register(
     accept_terms: bool = False,
     note: str = "",
     invitation: str = "",
+    language: str | None = None,
 ) -> User:
     """Create a `pending_confirmation` account and mail its confirmation link.
 
     The password is stored hashed, and also encrypted (`pending_password`) until YunoHost
     has it: `yunohost user create` needs the clear text. With an `invitation` (the token of
     its link), the link has confirmed the address: no confirmation email, no approval, the
-    account goes straight on to provisioning.
+    account goes straight on to provisioning. `language` (default: the request's) is the one
+    its emails speak.
     """
     if not settings.ACCOUNTS_REGISTRATION_OPEN:
         raise Forbidden("Registration is closed for now.", code="registration_closed")
@@ -89,6 +91,7 @@ def user_register(
         email=normalize_email(email),
         discord_username=discord_username,
         signup_note=note.strip(),
+        language=i18n.supported(language or translation.get_language() or ""),
     )
     _validate_new_account(user=user, password=password)
     _terms_record(user, accepted=accept_terms)

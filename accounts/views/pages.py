@@ -15,8 +15,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.i18n import set_language
 
+from blahaj import i18n
 from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError
 from blahaj.forms import ServiceForm
@@ -218,3 +220,15 @@ def seed_password_reset(request: HttpRequest) -> HttpResponse:
     without, ask for the reset link."""
     token = request.GET.get("token")
     return password_reset_confirm(request, token) if token else password_reset(request)
+
+
+@require_POST
+def language(request: HttpRequest) -> HttpResponse:
+    """Every page's language switcher: Django's `set_language` (the choice kept in its cookie, back
+    to `next` on this site), and a signed-in member's account reads it too (their emails)."""
+    response = set_language(request)
+    code = request.POST.get("language", "")
+    user = request.user
+    if code in i18n.codes() and user.is_authenticated and not user.is_service_account:
+        services.user_set_language(user=user, language=code)
+    return response

@@ -30,6 +30,7 @@ def test_the_schema_describes_the_real_shapes(client, db):
         "status",
         "date_joined",
         "email_undeliverable",
+        "language",
         "provisioning",
     }
 

@@ -1,0 +1,21 @@
+"""What a member chooses for themselves that is no one else's business: the language they read."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from blahaj import i18n
+
+from ..models import User
+from .records import _invalid, _user_save
+
+
+def user_set_language(*, user: User, language: str) -> None:
+    """The language `user`'s emails speak, and their pages and API sentences when a request
+    names none (blahaj/i18n.py): one of settings.LANGUAGES' codes."""
+    if language not in i18n.codes():
+        choices = ", ".join(i18n.codes())
+        raise _invalid({"language": [_("Choose one of: %(choices)s.") % {"choices": choices}]})
+    if user.language != language:
+        user.language = language
+        _user_save(user, fields=["language"])
