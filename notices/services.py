@@ -1,5 +1,5 @@
 """Staff told by email too: events queued as StaffNotice rows, sent as one digest per
-STAFF_DIGEST_WINDOW. Any app records an event with `staff_notice_record`."""
+STAFF_DIGEST_WINDOW (one email per language its recipients read). Any app records an event with `staff_notice_record`."""
 
 from __future__ import annotations
 
