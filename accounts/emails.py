@@ -86,9 +86,14 @@ def send_rejected(*, user: Any, reason: str = "") -> None:
     """Tell an applicant that staff turned the sign-up down.
 
     The account is deleted in the same transaction, so the task cannot load it by id: it gets
-    the few fields the email shows (no secret among them).
+    the few fields the email shows and the account's language (no secret among them).
     """
-    recipient = {"username": user.username, "display_name": user.display_name, "email": user.email}
+    recipient = {
+        "username": user.username,
+        "display_name": user.display_name,
+        "email": user.email,
+        "language": user.language,
+    }
     outbox.enqueue("accounts.tasks.send_detached_email", REJECTED, recipient, reason)
 
 
@@ -106,7 +111,12 @@ def send_deletion_cancelled(*, user: Any) -> None:
 def send_account_deleted(*, user: Any) -> None:
     """Tell that the account is gone (sent as the row is deleted: the task gets the few fields
     the email shows, like `send_rejected`)."""
-    recipient = {"username": user.username, "display_name": user.display_name, "email": user.email}
+    recipient = {
+        "username": user.username,
+        "display_name": user.display_name,
+        "email": user.email,
+        "language": user.language,
+    }
     outbox.enqueue("accounts.tasks.send_detached_email", ACCOUNT_DELETED, recipient, "")
 
 
@@ -121,7 +131,7 @@ def link_for(kind: str, token: str) -> str:
 
 
 def render(kind: str, *, user: Any, link: str | None = None, **extra: Any) -> EmailMultiAlternatives:
-    """The `kind` email to `user`'s recovery address (blahaj.mail renders it)."""
+    """The `kind` email to `user`'s recovery address, in `user.language` (blahaj.mail renders it)."""
     context = {
         **extra,
         "user": user,

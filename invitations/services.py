@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 import audit
 from blahaj import mail, notifications, outbox
@@ -167,6 +167,7 @@ def invitation_create(*, inviter: User, email: str, note: str = "", tier: Tier |
 
     Staff may put the account on a tier; members (REFERRALS_USER_CODES) invite onto the
     default tier, at most their tier's `max_referral_codes` pending invitations at once.
+    The address has no account, so the email speaks the language of the request that sends it.
     """
     invitation = _new_invitation(inviter=inviter, email=email, note=note, tier=tier)
     now = timezone.now()
@@ -176,7 +177,7 @@ def invitation_create(*, inviter: User, email: str, note: str = "", tier: Tier |
         owner=inviter, tier=tier, max_uses=1, expires_at=invitation.expires_at, skips_approval=True
     )
     invitation.save()
-    outbox.enqueue(_SEND_INVITATION, invitation.pk)
+    outbox.enqueue(_SEND_INVITATION, invitation.pk, translation.get_language() or settings.LANGUAGE_CODE)
     return invitation
 
 
@@ -196,9 +197,10 @@ def invitation_cancel(*, invitation: Invitation) -> Invitation:
 # --- The worker's side ---------------------------------------------------------------------------
 
 
-def invitation_deliver(*, invitation_id: int) -> None:
+def invitation_deliver(*, invitation_id: int, language: str = "") -> None:
     """Worker side of `invitation_create`: the link's secret is made here, stored as its hash
-    (replacing a failed attempt's), and mailed; the raw value never reaches the broker."""
+    (replacing a failed attempt's), and mailed in `language` (the sending request's; English if
+    empty); the raw value never reaches the broker."""
     raw = secrets.token_urlsafe(32)
     if not Invitation.objects.filter(_pending(), pk=invitation_id).update(digest=Invitation.digest_of(raw)):
         return  # cancelled, used or expired since it was queued
@@ -207,6 +209,7 @@ def invitation_deliver(*, invitation_id: int) -> None:
     mail.render(
         INVITATION,
         to=[invitation.email],
+        language=language,
         link=link,
         invitation=invitation,
         days=max(1, settings.INVITATIONS_TTL // 86400),

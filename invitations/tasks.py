@@ -1,4 +1,4 @@
-"""Celery tasks of the invitations: thin, they take ids, never a link's secret."""
+"""Celery tasks of the invitations: thin, they take ids (and a language code), never a link's secret."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from . import services
 
 
 @shared_task(base=EmailTask, name="accounts.tasks.send_invitation")
-def send_invitation(invitation_id: int) -> None:
+def send_invitation(invitation_id: int, language: str = "") -> None:
+    """`language`: the code of the language the inviting request spoke (a message queued before
+    it was passed has none: English)."""
     with delivery(f"invitation {invitation_id}"):
-        services.invitation_deliver(invitation_id=invitation_id)
+        services.invitation_deliver(invitation_id=invitation_id, language=language)
 
 
 @shared_task(base=EmailTask, name="accounts.tasks.send_invitation_used")

@@ -1,5 +1,5 @@
 """Staff told by email too: events queued as StaffNotice rows, sent as one digest per
-STAFF_DIGEST_WINDOW. Any app records an event with `staff_notice_record`."""
+STAFF_DIGEST_WINDOW (one email per language its recipients read). Any app records an event with `staff_notice_record`."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from blahaj import mail, outbox
+from blahaj import i18n, mail, outbox
 
 from .models import StaffNotice
 
@@ -44,8 +45,27 @@ def staff_digest_recipients() -> list[str]:
     return sorted(set(staff.values_list("email", flat=True)))
 
 
+def staff_digest_languages(recipients: list[str]) -> dict[str, list[str]]:
+    """`recipients` by the language they read: an address's account language (an active account
+    with that address, staff first), else English (an address without an account)."""
+    User = get_user_model()
+    known: dict[str, str] = {}
+    same_address = Q()
+    for address in recipients:
+        same_address |= Q(email__iexact=address)
+    accounts = User.objects.filter(same_address).exclude(status=User.Status.DISABLED).order_by("is_staff", "id")
+    for email, language in accounts.values_list("email", "language"):
+        known[email.lower()] = language  # staff last: a staff account's language wins
+    by_language: dict[str, list[str]] = {}
+    for address in recipients:
+        language = i18n.supported(known.get(address.lower(), ""))
+        by_language.setdefault(language, []).append(address)
+    return by_language
+
+
 def staff_digest_send() -> int:
-    """Send every queued notice in one email; how many it carried (0: nothing sent).
+    """Send every queued notice in one email per language its recipients read; how many notices
+    it carried (0: nothing sent).
 
     The rows are claimed (sent_at) in the transaction that reads them, skipping rows another
     worker holds, so two digests never carry the same event.
@@ -58,7 +78,9 @@ def staff_digest_send() -> int:
         if not notices or not recipients:
             return 0
         StaffNotice.objects.filter(pk__in=[notice.pk for notice in notices]).update(sent_at=timezone.now())
-    mail.render(STAFF_DIGEST, to=recipients, notices=notices, admin_url=mail.absolute_url("/admin/")).send()
+    admin_url = mail.absolute_url("/admin/")
+    for language, addresses in sorted(staff_digest_languages(recipients).items()):
+        mail.render(STAFF_DIGEST, to=addresses, language=language, notices=notices, admin_url=admin_url).send()
     return len(notices)
 
 

@@ -136,7 +136,12 @@ def email_change_deliver(*, change_id: int) -> None:
     if not pending.update(digest=EmailChange.digest_of(raw)):
         return  # replaced, used or expired since it was queued
     change = EmailChange.objects.select_related("user").get(pk=change_id)
-    recipient = User(username=change.user.username, display_name=change.user.display_name, email=change.new_email)
+    recipient = User(
+        username=change.user.username,
+        display_name=change.user.display_name,
+        email=change.new_email,
+        language=change.user.language,
+    )
     link = mail.absolute_url(reverse("account:email-confirm", args=[raw]))
     emails.render(EMAIL_CHANGE, user=recipient, link=link, change=change, hours=_hours()).send()
 
@@ -214,7 +219,12 @@ def email_change_undo_deliver(*, change_id: int) -> None:
     if not undoable.update(undo_digest=EmailChange.digest_of(raw)):
         return
     change = EmailChange.objects.select_related("user").get(pk=change_id)
-    recipient = User(username=change.user.username, display_name=change.user.display_name, email=change.old_email)
+    recipient = User(
+        username=change.user.username,
+        display_name=change.user.display_name,
+        email=change.old_email,
+        language=change.user.language,
+    )
     link = mail.absolute_url(reverse("account:email-undo", args=[raw]))
     emails.render(EMAIL_CHANGED, user=recipient, link=link, change=change, hours=_hours()).send()
 

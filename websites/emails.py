@@ -5,7 +5,7 @@ transaction commits; the task
 carries the email's kind and the site's id only. The confirmation link's token is issued in the
 worker and the one SFTP password email reads the password, encrypted on the site's row, there:
 neither travels through the broker. Each goes to the owner's blahaj.land mailbox and to their
-recovery address.
+recovery address, in the owner's language (blahaj.mail renders it).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
-from blahaj import outbox
+from blahaj import mail, outbox
 
 CONFIRMATION = "website_confirmation"
 LIVE = "website_live"
@@ -32,13 +32,14 @@ KINDS = (CONFIRMATION, LIVE, FAILED, DELETED, SFTP_PASSWORD, SUSPENDED, UNSUSPEN
 
 # What a failed step means, in words a member understands.
 STEP_SENTENCES = {
-    "domain.add": "we could not add your domain to the server",
-    "app.install": "we could not install the web space for your site",
-    "app.remove": "we could not remove your site's web space",
-    "domain.remove": "we could not remove your domain from the server",
-    "webapp.reset": "we could not reset your site's files",
-    "app.config_set": "we could not change your SFTP password",
+    "domain.add": _("we could not add your domain to the server"),
+    "app.install": _("we could not install the web space for your site"),
+    "app.remove": _("we could not remove your site's web space"),
+    "domain.remove": _("we could not remove your domain from the server"),
+    "webapp.reset": _("we could not reset your site's files"),
+    "app.config_set": _("we could not change your SFTP password"),
 }
+UNKNOWN_STEP_SENTENCE = _("a step of its setup failed")
 
 
 def _queue(kind: str, website: Any) -> None:
@@ -105,22 +106,17 @@ def sftp_host(website: Any) -> str:
 
 
 def render(kind: str, *, website: Any, **extra: Any) -> EmailMultiAlternatives:
+    """The `kind` email about `website` to its owner, in the owner's language."""
     owner = website.owner
     context = {
         **extra,
         "website": website,
         "user": owner,
-        "site_url": settings.SITE_URL,
         "page_url": page_url(website),
         "sftp_host": sftp_host(website),
         "sftp_port": settings.WEBSITES_SFTP_PORT,
         "confirm_hours": settings.WEBSITES_CONFIRM_TOKEN_LIFETIME // 3600,
-        "failure": STEP_SENTENCES.get(website.failed_step, "a step of its setup failed"),
+        "failure": STEP_SENTENCES.get(website.failed_step, UNKNOWN_STEP_SENTENCE),
     }
-    subject = " ".join(render_to_string(f"emails/{kind}_subject.txt", context).split())
     recipients = list(dict.fromkeys([owner.mail_address, owner.email]))
-    message = EmailMultiAlternatives(
-        subject=subject, body=render_to_string(f"emails/{kind}.txt", context), to=recipients
-    )
-    message.attach_alternative(render_to_string(f"emails/{kind}.html", context), "text/html")
-    return message
+    return mail.render(kind, to=recipients, **context)

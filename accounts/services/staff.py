@@ -191,6 +191,12 @@ def user_reject(*, user: User, reason: str = "") -> None:
 
 
 def email_deliver_detached(*, kind: str, recipient: dict[str, str], reason: str = "") -> None:
-    """Worker side of an email about an account that no longer exists (`send_rejected`)."""
-    person = User(username=recipient["username"], display_name=recipient["display_name"], email=recipient["email"])
+    """Worker side of an email about an account that no longer exists (`send_rejected`), in the
+    language the account had (English for a message queued before the recipient carried it)."""
+    person = User(
+        username=recipient["username"],
+        display_name=recipient["display_name"],
+        email=recipient["email"],
+        language=recipient.get("language", ""),
+    )
     emails.render(kind, user=person, reason=reason).send()

@@ -7,6 +7,7 @@ import email
 import json
 import logging
 import smtplib
+from datetime import UTC, datetime
 from email import policy
 
 import pytest
@@ -253,3 +254,89 @@ def test_the_broker_gets_the_kind_and_the_user_id_only(
     assert (args, kwargs) == (["confirmation", user.pk], {})
     assert PASSWORD.encode() not in raw
     assert not OneTimeToken.objects.exists()  # the token is made by the worker, later
+
+
+# --- languages ------------------------------------------------------------------------------
+
+# Each account email, what it needs of the account, and its subject in English and in French.
+ACCOUNT_EMAILS = [
+    (
+        emails.send_confirmation,
+        {"status": User.Status.PENDING_CONFIRMATION},
+        "Confirm your email for blahaj.land",
+        "Confirmez votre adresse e-mail pour blahaj.land",
+    ),
+    (emails.send_password_reset, {}, "Reset your blahaj.land password", "Réinitialisez votre mot de passe blahaj.land"),
+    (
+        emails.send_password_changed,
+        {},
+        "Your blahaj.land password was changed",
+        "Votre mot de passe blahaj.land a été changé",
+    ),
+    (emails.send_welcome, {}, "Your blahaj.land account is ready", "Votre compte blahaj.land est prêt"),
+    (
+        emails.send_set_password,
+        {},
+        "Choose the password of your blahaj.land account",
+        "Choisissez le mot de passe de votre compte blahaj.land",
+    ),
+    (
+        emails.send_password_refused,
+        {"status": User.Status.PROVISIONING_FAILED},
+        "Choose another password for your blahaj.land account",
+        "Choisissez un autre mot de passe pour votre compte blahaj.land",
+    ),
+    (emails.send_approved, {}, "Your blahaj.land account was approved", "Votre compte blahaj.land a été validé"),
+    (emails.send_rejected, {}, "Your blahaj.land sign-up", "Votre inscription à blahaj.land"),
+    (
+        emails.send_deletion_scheduled,
+        {"deletes_at": datetime(2030, 3, 5, 14, 30, tzinfo=UTC)},
+        "Your blahaj.land account will be deleted",
+        "Votre compte blahaj.land va être supprimé",
+    ),
+    (emails.send_deletion_cancelled, {}, "Your blahaj.land account stays", "Votre compte blahaj.land est conservé"),
+    (
+        emails.send_account_deleted,
+        {},
+        "Your blahaj.land account was deleted",
+        "Votre compte blahaj.land a été supprimé",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "send, fields, english, french", ACCOUNT_EMAILS, ids=[send.__name__ for send, *_ in ACCOUNT_EMAILS]
+)
+def test_each_account_email_speaks_its_recipients_language(
+    make_user, tasks_inline, mailoutbox, django_capture_on_commit_callbacks, send, fields, english, french
+):
+    fr = make_user("alice", language="fr", **fields)
+    en = make_user("bob", language="en", **fields)
+    with django_capture_on_commit_callbacks(execute=True):
+        send(user=fr)
+        send(user=en)
+
+    french_email, english_email = mailoutbox
+    assert french_email.to == ["alice@example.org"]
+    assert french_email.subject == french
+    assert french_email.extra_headers["Content-Language"] == "fr"
+    assert french_email.body.startswith("Bonjour Alice,\n\n")
+    html = french_email.alternatives[0][0]
+    assert '<html lang="fr">' in html and "Bonjour Alice," in html and "Hi " not in html
+    assert "Vous recevez cet e-mail en raison d’un compte sur" in html
+
+    assert english_email.subject == english
+    assert english_email.extra_headers["Content-Language"] == "en"
+    assert english_email.body.startswith("Hi Bob,\n\n")
+    html = english_email.alternatives[0][0]
+    assert '<html lang="en">' in html and "You get this email because of an account on" in html
+
+
+def test_an_email_speaks_the_accounts_language_not_the_requests(api, signup_body, mailoutbox):
+    api.post("/api/user/register", signup_body, HTTP_ACCEPT_LANGUAGE="fr")  # a French account
+    api.post("/api/user/request-reset", {"username": "dana"}, HTTP_ACCEPT_LANGUAGE="en")
+
+    confirmation, reset = mailoutbox
+    assert confirmation.subject == "Confirmez votre adresse e-mail pour blahaj.land"
+    assert reset.subject == "Réinitialisez votre mot de passe blahaj.land"
+    assert reset.extra_headers["Content-Language"] == "fr"

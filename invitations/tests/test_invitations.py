@@ -288,6 +288,51 @@ def test_a_dead_link_says_why_and_offers_the_normal_sign_up(staff_api, web, mail
     assert 'name="email"' in html and "readonly" not in html
 
 
+# --- languages --------------------------------------------------------------------------------
+
+
+def test_an_invitation_speaks_the_language_of_the_request_that_sent_it(staff_api, mailoutbox):
+    staff_api.post(INVITATIONS, {"email": "dana@example.org", "note": "Bienvenue !"}, HTTP_ACCEPT_LANGUAGE="fr")
+    staff_api.post(INVITATIONS, {"email": "erin@example.org"}, HTTP_ACCEPT_LANGUAGE="en")
+
+    french, english = mailoutbox
+    assert french.to == ["dana@example.org"]
+    assert french.subject == "Vous êtes invité·e sur blahaj.land"
+    assert french.extra_headers["Content-Language"] == "fr"
+    assert french.body.startswith("Bonjour,\n\nL’équipe blahaj.land vous invite à créer un compte sur blahaj.land")
+    assert "Note jointe : Bienvenue !" in french.body
+    html = french.alternatives[0][0]
+    assert '<html lang="fr">' in html and "Créer mon compte" in html
+    assert link_path(french).startswith("/signup/?invite=")
+
+    assert english.subject == "You are invited to blahaj.land"
+    assert english.extra_headers["Content-Language"] == "en"
+    assert english.body.startswith("Hello,\n\nThe blahaj.land team invites you to create an account on blahaj.land")
+
+
+def test_the_invitation_task_carries_the_language_code_and_no_secret(staff_api, django_capture_on_commit_callbacks):
+    from blahaj.models import OutboxMessage
+
+    with django_capture_on_commit_callbacks(execute=False):
+        staff_api.client.post(INVITATIONS, {"email": "dana@example.org"}, format="json", HTTP_ACCEPT_LANGUAGE="fr")
+
+    (message,) = OutboxMessage.objects.filter(task="accounts.tasks.send_invitation")
+    assert message.args == [Invitation.objects.get().pk, "fr"]
+
+
+def test_an_invitation_queued_without_a_language_is_english(
+    staff_api, mailoutbox, tasks_inline, django_capture_on_commit_callbacks
+):
+    from invitations import tasks
+
+    with django_capture_on_commit_callbacks(execute=False):  # queued, not sent
+        staff_api.client.post(INVITATIONS, {"email": "dana@example.org"}, format="json", HTTP_ACCEPT_LANGUAGE="fr")
+    tasks.send_invitation.apply(args=(Invitation.objects.get().pk,))  # a message from before the language
+
+    (message,) = mailoutbox
+    assert message.subject == "You are invited to blahaj.land"
+
+
 # --- the admin --------------------------------------------------------------------------------
 
 

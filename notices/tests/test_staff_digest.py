@@ -107,3 +107,37 @@ def test_notices_sent_long_ago_are_pruned_with_the_sessions(db, staff_user, sett
         "queued waits for approval.",
         "recent waits for approval.",
     ]
+
+
+def test_each_staff_member_reads_the_digest_in_their_language(db, staff_user, make_user, mailoutbox):
+    make_user("dominique", is_staff=True, language="fr")
+    make_user("erin", is_staff=True, language="fr", email="Erin@Example.org")
+    services.staff_notice_record(kind=StaffNotice.Kind.PENDING_REQUEST, text="dana (Dana) waits for approval.")
+    services.staff_notice_record(kind=StaffNotice.Kind.PENDING_REQUEST, text="eve (Eve) waits for approval.")
+
+    assert services.staff_digest_send() == 2
+
+    english, french = mailoutbox
+    assert english.to == ["carol@example.org"]
+    assert english.subject == "blahaj.land: 2 events for staff"
+    assert english.extra_headers["Content-Language"] == "en"
+    assert english.body.startswith("Hello staff,\n\n2 events since the last digest:\n")
+    assert french.to == ["Erin@example.org", "dominique@example.org"]
+    assert french.subject == "blahaj.land : 2 événements pour l’équipe"
+    assert french.extra_headers["Content-Language"] == "fr"
+    assert french.body.startswith("Bonjour à l’équipe,\n\n2 événements depuis le dernier récapitulatif :\n")
+    assert "dana (Dana) waits for approval." in french.body and "eve (Eve) waits for approval." in french.body
+    html = french.alternatives[0][0]
+    assert '<html lang="fr">' in html and "Vous recevez cet e-mail en tant que membre de l’équipe blahaj.land." in html
+
+
+def test_a_configured_address_reads_its_accounts_language_or_english(db, settings, make_user, mailoutbox):
+    make_user("dominique", is_staff=True, language="fr")
+    settings.STAFF_NOTIFY_EMAILS = ["ops@example.org", "DOMINIQUE@example.org"]
+    services.staff_notice_record(kind=StaffNotice.Kind.PROVISIONING_FAILED, text="dana failed")
+
+    assert services.staff_digest_send() == 1
+
+    english, french = mailoutbox
+    assert (english.to, english.subject) == (["ops@example.org"], "blahaj.land: 1 event for staff")
+    assert (french.to, french.subject) == (["DOMINIQUE@example.org"], "blahaj.land : 1 événement pour l’équipe")

@@ -425,6 +425,23 @@ def test_the_undo_link_restores_the_old_address_and_ends_every_session(user, mai
     assert CommittingAPIClient().post(undo).status_code == 400
 
 
+def test_the_email_change_emails_speak_the_accounts_language(user, mailoutbox, tasks_inline):
+    User.objects.filter(pk=user.pk).update(language="fr")
+    pair = _login()
+    _ask(pair["access"])  # the request names no language: the account's is French anyway
+    CommittingAPIClient().post(link_path(mailoutbox[0]), HTTP_ACCEPT_LANGUAGE="en")
+
+    confirm, changed = mailoutbox
+    assert confirm.to == ["alice.new@example.net"]
+    assert confirm.subject == "Confirmez votre nouvelle adresse e-mail blahaj.land"
+    assert confirm.extra_headers["Content-Language"] == "fr"
+    assert confirm.body.startswith("Bonjour Alice,\n\nVous avez demandé à utiliser cette adresse")
+    assert changed.to == ["alice@example.org"]
+    assert changed.subject == "L’adresse e-mail de votre compte blahaj.land a été changée"
+    assert "vient d’être changée en alice.new@example.net." in changed.body
+    assert '<html lang="fr">' in changed.alternatives[0][0]
+
+
 def test_an_address_another_account_uses_is_409_without_saying_whose(user, other_user, mailoutbox, tasks_inline):
     pair = _login()
 
