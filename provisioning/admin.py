@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy, ngettext
 
 from blahaj.admin import ReadOnlyAdmin
 from blahaj.errors import ApplicationError, Conflict
@@ -53,7 +54,7 @@ class OperationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Operation | None = None) -> bool:
         return False
 
-    @admin.action(description="Retry the selected failed operations")
+    @admin.action(description=gettext_lazy("Retry the selected failed operations"))
     def retry(self, request: HttpRequest, queryset: QuerySet[Operation]) -> None:
         retried = skipped = 0
         for operation in queryset:
@@ -63,9 +64,23 @@ class OperationAdmin(admin.ModelAdmin):
             except Conflict:
                 skipped += 1
         if retried:
-            self.message_user(request, f"Queued {retried} operation(s) again.", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("Queued %(count)s operation(s) again.", "Queued %(count)s operation(s) again.", retried)
+                % {"count": retried},
+                messages.SUCCESS,
+            )
         if skipped:
-            self.message_user(request, f"Skipped {skipped} operation(s) that had not failed.", messages.WARNING)
+            self.message_user(
+                request,
+                ngettext(
+                    "Skipped %(count)s operation(s) that had not failed.",
+                    "Skipped %(count)s operation(s) that had not failed.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
 
 
 @admin.register(OwnedObject)
@@ -83,11 +98,11 @@ class ServerForm(forms.ModelForm):
     """The YunoHost admin's credentials are typed here and stored encrypted; never shown back."""
 
     api_password_new = forms.CharField(
-        label="API admin credentials",
+        label=gettext_lazy("API admin credentials"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text='"user:password" of the YunoHost admin the API backend logs in as; empty: unchanged.',
+        help_text=gettext_lazy('"user:password" of the YunoHost admin the API backend logs in as; empty: unchanged.'),
     )
 
     class Meta:
@@ -154,12 +169,18 @@ class ServerAdmin(admin.ModelAdmin):
     def _set_state(self, request: HttpRequest, queryset: QuerySet[Server], state: str) -> None:
         for server in queryset:
             servers.server_set_state(server=server, state=state)
-        self.message_user(request, f"{queryset.count()} server(s) now {state}.", messages.SUCCESS)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("%(count)s server(s) now %(state)s.", "%(count)s server(s) now %(state)s.", count)
+            % {"count": count, "state": state},
+            messages.SUCCESS,
+        )
 
-    @admin.action(description="Drain: place no new member on the selected servers")
+    @admin.action(description=gettext_lazy("Drain: place no new member on the selected servers"))
     def drain(self, request: HttpRequest, queryset: QuerySet[Server]) -> None:
         self._set_state(request, queryset, Server.State.DRAINING)
 
-    @admin.action(description="Undrain: the selected servers take new members again")
+    @admin.action(description=gettext_lazy("Undrain: the selected servers take new members again"))
     def undrain(self, request: HttpRequest, queryset: QuerySet[Server]) -> None:
         self._set_state(request, queryset, Server.State.ACTIVE)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ProvisioningConfig(AppConfig):
     name = "provisioning"
-    verbose_name = "YunoHost provisioning"
+    verbose_name = _("YunoHost provisioning")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

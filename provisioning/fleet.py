@@ -30,6 +30,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from blahaj import notifications
 from blahaj.errors import ApplicationError
@@ -47,7 +49,7 @@ AVERAGE_WEIGHT = 0.1
 class NoServer(ApplicationError):
     status_code = 503
     code = "no_server"
-    message = "No YunoHost server takes new accounts at the moment; try again later."
+    message = gettext_lazy("No YunoHost server takes new accounts at the moment; try again later.")  # type: ignore[assignment]  # a lazy translation
 
 
 # --- Placement -----------------------------------------------------------------------------------
@@ -186,13 +188,20 @@ class Place:
     def sentence(self) -> str:
         """What the pages say to the person waiting; empty once it ran."""
         minutes = self.minutes
-        about = "less than a minute" if not minutes else f"about {minutes} minute{'s' if minutes != 1 else ''}"
+        if not minutes:
+            about = _("less than a minute")
+        else:
+            about = ngettext("about %(minutes)s minute", "about %(minutes)s minutes", minutes) % {"minutes": minutes}
         if self.state == "waiting" and self.position is not None:
-            return f"You are number {self.position} in line on {self.server}, {about}."
+            return _("You are number %(position)s in line on %(server)s, %(about)s.") % {
+                "position": self.position,
+                "server": self.server,
+                "about": about,
+            }
         if self.state == "waiting":
-            return f"Waiting to try again on {self.server}, in {about}."
+            return _("Waiting to try again on %(server)s, in %(about)s.") % {"server": self.server, "about": about}
         if self.state == "running":
-            return f"Being done now on {self.server}."
+            return _("Being done now on %(server)s.") % {"server": self.server}
         return ""
 
 

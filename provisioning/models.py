@@ -10,8 +10,9 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-SERVER_NAME = RegexValidator(r"^[a-z0-9][a-z0-9-]{0,31}\Z", "Lower-case letters, digits and dashes (32 at most).")
+SERVER_NAME = RegexValidator(r"^[a-z0-9][a-z0-9-]{0,31}\Z", _("Lower-case letters, digits and dashes (32 at most)."))
 
 
 class Server(models.Model):
@@ -25,30 +26,32 @@ class Server(models.Model):
     """
 
     class Backend(models.TextChoices):
-        CLI = "cli", "CLI (the yunohost command)"
-        API = "api", "HTTP API (yunohost-api)"
+        CLI = "cli", _("CLI (the yunohost command)")
+        API = "api", _("HTTP API (yunohost-api)")
 
     class State(models.TextChoices):
-        ACTIVE = "active", "Active"
-        DRAINING = "draining", "Draining: no new members"
-        DOWN = "down", "Down: no new members, left out of /readyz"
+        ACTIVE = "active", _("Active")
+        DRAINING = "draining", _("Draining: no new members")
+        DOWN = "down", _("Down: no new members, left out of /readyz")
 
     name = models.CharField(max_length=32, unique=True, validators=[SERVER_NAME])
-    main_domain = models.CharField(max_length=253, blank=True, help_text="Members' mail domain on this server.")
+    main_domain = models.CharField(max_length=253, blank=True, help_text=_("Members' mail domain on this server."))
     backend = models.CharField(max_length=8, choices=Backend.choices, blank=True)
     cli_command = models.CharField(
-        max_length=500, blank=True, help_text='The yunohost command line ("sudo -n /usr/bin/yunohost").'
+        max_length=500, blank=True, help_text=_('The yunohost command line ("sudo -n /usr/bin/yunohost").')
     )
     emulator_state = models.CharField(
-        max_length=500, blank=True, help_text="The bundled emulator's state file (development and tests)."
+        max_length=500, blank=True, help_text=_("The bundled emulator's state file (development and tests).")
     )
-    lock_file = models.CharField(max_length=500, blank=True, help_text="YunoHost's lock file, when readable.")
+    lock_file = models.CharField(max_length=500, blank=True, help_text=_("YunoHost's lock file, when readable."))
     api_url = models.CharField(max_length=500, blank=True)
     api_password = models.TextField(blank=True, default="", editable=False)  # encrypted "user:password"
     api_ca_bundle = models.CharField(max_length=500, blank=True)
     version = models.CharField(max_length=2, blank=True, choices=[("11", "11"), ("12", "12")])
     public_ips = models.CharField(
-        max_length=500, blank=True, help_text="Comma-separated: where a site's name must point before its certificate."
+        max_length=500,
+        blank=True,
+        help_text=_("Comma-separated: where a site's name must point before its certificate."),
     )
     capacity_accounts = models.PositiveIntegerField(default=5000)
     capacity_sites = models.PositiveIntegerField(default=1000)
@@ -110,24 +113,24 @@ def first_server_id() -> int:
 
 class Operation(models.Model):
     class Kind(models.TextChoices):
-        USER_CREATE = "user.create", "Create a YunoHost user"
-        USER_UPDATE = "user.update", "Update a YunoHost user"
-        USER_DELETE = "user.delete", "Delete a YunoHost user"
-        DOMAIN_ADD = "domain.add", "Add a domain"
-        CERT_INSTALL = "cert.install", "Install a certificate"
-        APP_INSTALL = "app.install", "Install an app"
-        APP_REMOVE = "app.remove", "Remove an app"
-        APP_CONFIG_SET = "app.config_set", "Change an app's configuration"
-        DOMAIN_REMOVE = "domain.remove", "Remove a domain"
-        WEBAPP_RESET = "webapp.reset", "Reset a web app to its initial state"
-        GIT_SYNC = "webapp.git_sync", "Clone a site's git repository into its web root"
-        WEBAPP_ACCESS = "webapp.access", "Make a site public, or open to its owner and the admins only"
+        USER_CREATE = "user.create", _("Create a YunoHost user")
+        USER_UPDATE = "user.update", _("Update a YunoHost user")
+        USER_DELETE = "user.delete", _("Delete a YunoHost user")
+        DOMAIN_ADD = "domain.add", _("Add a domain")
+        CERT_INSTALL = "cert.install", _("Install a certificate")
+        APP_INSTALL = "app.install", _("Install an app")
+        APP_REMOVE = "app.remove", _("Remove an app")
+        APP_CONFIG_SET = "app.config_set", _("Change an app's configuration")
+        DOMAIN_REMOVE = "domain.remove", _("Remove a domain")
+        WEBAPP_RESET = "webapp.reset", _("Reset a web app to its initial state")
+        GIT_SYNC = "webapp.git_sync", _("Clone a site's git repository into its web root")
+        WEBAPP_ACCESS = "webapp.access", _("Make a site public, or open to its owner and the admins only")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     UNFINISHED = (Status.PENDING, Status.RUNNING)
 
@@ -144,7 +147,7 @@ class Operation(models.Model):
     # Real tries only: a busy YunoHost or a busy lane does not count.
     attempts = models.PositiveIntegerField(default=0)
     busy_waits = models.PositiveIntegerField(
-        default=0, help_text="Times YunoHost answered that another command was running."
+        default=0, help_text=_("Times YunoHost answered that another command was running.")
     )
     output = models.TextField(blank=True, default="")
     error = models.TextField(blank=True, default="")
@@ -208,14 +211,14 @@ class OwnedObject(models.Model):
     """
 
     class Kind(models.TextChoices):
-        DOMAIN = "domain", "Domain"
-        APP = "app", "App"
-        USER = "user", "User"
+        DOMAIN = "domain", _("Domain")
+        APP = "app", _("App")
+        USER = "user", _("User")
 
     class State(models.TextChoices):
-        INTENDED = "intended", "About to be made"
-        CREATED = "created", "Made"
-        REMOVED = "removed", "Removed"
+        INTENDED = "intended", _("About to be made")
+        CREATED = "created", _("Made")
+        REMOVED = "removed", _("Removed")
 
     ALIVE = (State.INTENDED, State.CREATED)
 
@@ -230,7 +233,7 @@ class OwnedObject(models.Model):
     operation = models.ForeignKey(
         Operation, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_objects"
     )
-    apps_before = models.JSONField(default=list, blank=True, help_text="App ids listed before the install.")
+    apps_before = models.JSONField(default=list, blank=True, help_text=_("App ids listed before the install."))
     # The server it is on (the operation's); what the fleet counts as its accounts and sites.
     server = models.ForeignKey(Server, null=True, blank=True, on_delete=models.PROTECT, related_name="owned_objects")
     created_at = models.DateTimeField(default=timezone.now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -107,7 +108,7 @@ class ServerCreateSerializer(ServerWriteSerializer):
     name = serializers.RegexField(
         r"^[a-z0-9][a-z0-9-]{0,31}$",
         max_length=32,
-        error_messages={"invalid": "Lower-case letters, digits and dashes (32 at most)."},
+        error_messages={"invalid": gettext_lazy("Lower-case letters, digits and dashes (32 at most).")},
     )
     main_domain = serializers.CharField(max_length=253)
     backend = serializers.ChoiceField(choices=Server.Backend.choices)

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 import audit
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
@@ -109,7 +110,7 @@ def server_by_name(name: str) -> Server:
     if server is None:
         if name == settings.YUNOHOST_SERVER_NAME:
             return settings_server()
-        raise NotFound(f"There is no YunoHost server named {name!r}.", code="server_not_found")
+        raise NotFound(_("There is no YunoHost server named %(name)s.") % {"name": repr(name)}, code="server_not_found")
     return server
 
 
@@ -150,7 +151,7 @@ _IP_RE = re.compile(r"[0-9a-fA-F:.]+")
 
 
 def _invalid(fields: dict[str, list[str]]) -> ApplicationError:
-    return ApplicationError("Invalid input.", code="invalid", fields=fields)
+    return ApplicationError(_("Invalid input."), code="invalid", fields=fields)
 
 
 def judge(server: Server) -> None:
@@ -158,20 +159,20 @@ def judge(server: Server) -> None:
     first server, whose empty fields are the settings'."""
     errors: dict[str, list[str]] = {}
     if server.main_domain and not DOMAIN_RE.fullmatch(server.main_domain):
-        errors["main_domain"] = ["Not a domain name."]
+        errors["main_domain"] = [_("Not a domain name.")]
     if server.public_ips and not all(_IP_RE.fullmatch(ip.strip()) for ip in server.public_ips.split(",")):
-        errors["public_ips"] = ["Give IP addresses, comma-separated."]
+        errors["public_ips"] = [_("Give IP addresses, comma-separated.")]
     if server.api_url and not server.api_url.startswith(("https://", "http://")):
-        errors["api_url"] = ["Give the API's URL (https://<domain>/yunohost/api)."]
+        errors["api_url"] = [_("Give the API's URL (https://<domain>/yunohost/api).")]
     if not server.uses_settings:
         if not server.main_domain:
-            errors.setdefault("main_domain", ["A server needs its main domain."])
+            errors.setdefault("main_domain", [_("A server needs its main domain.")])
         if server.backend == Server.Backend.API and not (server.api_url and server.api_password):
-            errors.setdefault("api_url", ["The API backend needs the URL and the admin credentials."])
+            errors.setdefault("api_url", [_("The API backend needs the URL and the admin credentials.")])
         if server.backend == Server.Backend.CLI and not (server.cli_command or server.emulator_state):
-            errors["cli_command"] = ["The CLI backend needs the yunohost command line."]
+            errors["cli_command"] = [_("The CLI backend needs the yunohost command line.")]
         if not server.backend:
-            errors["backend"] = ["Choose cli or api."]
+            errors["backend"] = [_("Choose cli or api.")]
     if errors:
         raise _invalid(errors)
 
@@ -183,7 +184,7 @@ def _apply(server: Server, values: dict[str, Any]) -> list[str]:
             continue
         if name == "api_password":
             if ":" not in value:
-                raise _invalid({"api_password": ['Give the admin credentials as "user:password".']})
+                raise _invalid({"api_password": [_('Give the admin credentials as "user:password".')]})
             server.api_password = encrypt(value)
         elif name in EDITABLE:
             setattr(server, name, value.strip() if isinstance(value, str) else value)
@@ -202,16 +203,16 @@ def server_create(*, name: str, **values: Any) -> Server:
     try:
         server.full_clean(exclude=[*EDITABLE, "api_password"], validate_unique=False)
     except Exception:  # noqa: BLE001 - the name's validator: one message for the field
-        raise _invalid({"name": ["Lower-case letters, digits and dashes (32 at most)."]}) from None
+        raise _invalid({"name": [_("Lower-case letters, digits and dashes (32 at most).")]}) from None
     _apply(server, values)
     judge(server)
     if Server.objects.filter(name=server.name).exists():
-        raise Conflict("A server of this name exists.", code="server_exists")
+        raise Conflict(_("A server of this name exists."), code="server_exists")
     try:
         with transaction.atomic():
             server.save()
     except IntegrityError:
-        raise Conflict("A server of this name exists.", code="server_exists") from None
+        raise Conflict(_("A server of this name exists."), code="server_exists") from None
     return server
 
 

@@ -38,6 +38,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 import audit
 from blahaj import logs, metrics, notifications
@@ -351,7 +352,7 @@ def operation_retry(*, operation: Operation) -> Operation:
     # failed creation its secret back meanwhile (operation_replace_secrets).
     current = Operation.objects.select_for_update().filter(pk=operation.pk, status=Status.FAILED).first()
     if current is None:
-        raise Conflict("Only a failed operation can be retried.", code="not_failed")
+        raise Conflict(_("Only a failed operation can be retried."), code="not_failed")
     current.status, current.attempts, current.busy_waits = Status.PENDING, 0, 0
     current.next_attempt_at, current.finished_at = timezone.now(), None
     # Back in its server's line, at its first place (the lane takes the oldest first).

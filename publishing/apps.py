@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PublishingConfig(AppConfig):
     name = "publishing"
-    verbose_name = "Publishing (git and static sites)"
+    verbose_name = _("Publishing (git and static sites)")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

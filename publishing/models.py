@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from websites.models import Website
 
 
 class Publication(models.Model):
     class Generator(models.TextChoices):
-        AUTO = "auto", "Chosen from the repository"
-        NONE = "none", "None: the repository is the site"
-        HUGO = "hugo", "Hugo"
+        AUTO = "auto", _("Chosen from the repository")
+        NONE = "none", _("None: the repository is the site")
+        HUGO = "hugo", _("Hugo")
 
     website = models.OneToOneField(Website, on_delete=models.CASCADE, related_name="publication")
     generator = models.CharField(max_length=8, choices=Generator.choices, default=Generator.AUTO)
@@ -37,12 +38,12 @@ class Publication(models.Model):
 
 class Deploy(models.Model):
     class Result(models.TextChoices):
-        RUNNING = "running", "Running"
-        OK = "ok", "Published"
-        FAILED = "failed", "Failed"
+        RUNNING = "running", _("Running")
+        OK = "ok", _("Published")
+        FAILED = "failed", _("Failed")
 
     website = models.ForeignKey(Website, on_delete=models.CASCADE, related_name="deploys")
-    reason = models.CharField(max_length=16, help_text="install, reset, pull, push or owner.")
+    reason = models.CharField(max_length=16, help_text=_("install, reset, pull, push or owner."))
     commit = models.CharField(max_length=64, blank=True)
     generator = models.CharField(max_length=8, blank=True)
     queued_at = models.DateTimeField(default=timezone.now)
@@ -50,7 +51,7 @@ class Deploy(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # Blank while it waits for a worker.
     result = models.CharField(max_length=8, choices=Result.choices, blank=True)
-    log_tail = models.TextField(blank=True, help_text="The last lines of the clone, build and upload.")
+    log_tail = models.TextField(blank=True, help_text=_("The last lines of the clone, build and upload."))
     files_sent = models.PositiveIntegerField(default=0)
     files_removed = models.PositiveIntegerField(default=0)
 

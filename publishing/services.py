@@ -19,6 +19,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
 from blahaj.errors import ApplicationError, Conflict
@@ -34,18 +36,18 @@ PUBLISHED_KINDS = (Website.Kind.GIT, Website.Kind.SSG)
 
 class NotLive(Conflict):
     code = "not_live"
-    message = "This site is not live yet: it is deployed once it is."
+    message = gettext_lazy("This site is not live yet: it is deployed once it is.")  # type: ignore[assignment]  # a lazy translation
 
 
 class SignatureInvalid(ApplicationError):
     status_code = 403
     code = "signature_invalid"
-    message = "This delivery's signature is missing or wrong."
+    message = gettext_lazy("This delivery's signature is missing or wrong.")  # type: ignore[assignment]  # a lazy translation
 
 
 def publication_get(*, website: Website) -> Publication:
     """The site's publication row, made on first use (with a webhook id, no secret yet)."""
-    publication, _ = Publication.objects.get_or_create(
+    publication, _created = Publication.objects.get_or_create(
         website=website, defaults={"webhook_id": secrets.token_urlsafe(16)}
     )
     return publication
@@ -80,11 +82,13 @@ def deploy_request(*, website: Website, reason: str) -> Deploy:
 
 def deploy_for_owner(*, website: Website) -> Deploy:
     if website.kind not in PUBLISHED_KINDS:
-        raise Conflict("Only git and ssg sites are deployed: upload an SFTP site's files yourself.", code="no_deploy")
+        raise Conflict(
+            _("Only git and ssg sites are deployed: upload an SFTP site's files yourself."), code="no_deploy"
+        )
     if website.status != Website.Status.LIVE or not website.app_id:
         raise NotLive()
     if website.is_suspended:
-        raise Conflict("This site is suspended: ask staff.", code="website_suspended")
+        raise Conflict(_("This site is suspended: ask staff."), code="website_suspended")
     return deploy_request(website=website, reason="owner")
 
 
@@ -112,7 +116,7 @@ def deploys_pull() -> int:
 def webhook_secret_rotate(*, website: Website) -> tuple[str, str]:
     """A new webhook secret (the old one stops working); returns (url, secret), shown once."""
     if website.kind not in PUBLISHED_KINDS:
-        raise Conflict("Only git and ssg sites have a webhook.", code="no_deploy")
+        raise Conflict(_("Only git and ssg sites have a webhook."), code="no_deploy")
     publication = Publication.objects.select_for_update().filter(pk=publication_get(website=website).pk).get()
     secret = secrets.token_urlsafe(32)
     publication.webhook_secret = encrypt(secret)

@@ -4,6 +4,7 @@ is its authentication). Thin: each calls one service."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -30,7 +31,7 @@ def _website(request: Request, pk: int) -> Website:
         .first()
     )
     if website is None:
-        raise NotFound("Website not found.", code="website_not_found")
+        raise NotFound(_("Website not found."), code="website_not_found")
     return website
 
 

@@ -11,6 +11,8 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from blahaj.errors import ApplicationError
 
@@ -38,7 +40,7 @@ class TierForm(forms.ModelForm):
     # Not the model field: the form can't set it by itself (the one-default constraint);
     # the service moves the flag when this is ticked.
     make_default = forms.BooleanField(
-        required=False, label="Default tier", help_text="New accounts get the default tier."
+        required=False, label=gettext_lazy("Default tier"), help_text=gettext_lazy("New accounts get the default tier.")
     )
 
     class Meta:
@@ -52,7 +54,9 @@ class TierForm(forms.ModelForm):
     def clean_make_default(self) -> bool:
         value = self.cleaned_data["make_default"]
         if self.instance.pk and self.instance.is_default and not value:
-            raise forms.ValidationError("There must always be a default tier: make another tier the default instead.")
+            raise forms.ValidationError(
+                _("There must always be a default tier: make another tier the default instead.")
+            )
         return value
 
 
@@ -98,7 +102,7 @@ class TierAdmin(admin.ModelAdmin):
         counted = members.values("tier").annotate(n=Count("pk")).values("n")
         return super().get_queryset(request).annotate(user_count=Coalesce(Subquery(counted), 0))
 
-    @admin.display(description="Users", ordering="user_count")
+    @admin.display(description=gettext_lazy("Users"), ordering="user_count")
     def user_count(self, obj: WithAnnotations[Tier, _MemberCount]) -> int:
         return obj.user_count
 
@@ -129,21 +133,21 @@ class TierAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
-    @admin.action(description="Make the selected tier the default")
+    @admin.action(description=gettext_lazy("Make the selected tier the default"))
     def make_default(self, request: HttpRequest, queryset: QuerySet[Tier]) -> None:
         if queryset.count() != 1:
-            self.message_user(request, "Select exactly one tier to make it the default.", messages.ERROR)
+            self.message_user(request, _("Select exactly one tier to make it the default."), messages.ERROR)
             return
         tier = services.tier_make_default(tier=queryset.get())
-        self.message_user(request, f"{tier.name} is now the default tier.", messages.SUCCESS)
+        self.message_user(request, _("%(tier)s is now the default tier.") % {"tier": tier.name}, messages.SUCCESS)
 
 
 class ReferralCodeForm(forms.ModelForm):
     code = forms.RegexField(
         regex=r"^[A-Za-z0-9_-]{4,64}$",
         required=False,
-        help_text="Leave empty to generate one.",
-        error_messages={"invalid": "A code is 4 to 64 letters, digits, '-' or '_'."},
+        help_text=gettext_lazy("Leave empty to generate one."),
+        error_messages={"invalid": gettext_lazy("A code is 4 to 64 letters, digits, '-' or '_'.")},
     )
 
     class Meta:
@@ -190,7 +194,12 @@ class ReferralCodeAdmin(admin.ModelAdmin):
         for referral_code in queryset:
             services.referral_code_delete(referral_code=referral_code)
 
-    @admin.action(description="Deactivate the selected codes")
+    @admin.action(description=gettext_lazy("Deactivate the selected codes"))
     def deactivate(self, request: HttpRequest, queryset: QuerySet[ReferralCode]) -> None:
         count = services.referral_codes_deactivate(referral_codes=queryset)
-        self.message_user(request, f"Deactivated {count} referral code(s).", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("Deactivated %(count)s referral code(s).", "Deactivated %(count)s referral code(s).", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )

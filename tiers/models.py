@@ -3,10 +3,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 QUOTA_VALIDATOR = RegexValidator(
     r"^(0|[1-9]\d*[bkMGT])$",
-    "A mailbox quota is 0 (no quota) or a whole number with a b/k/M/G/T unit, such as 500M.",
+    _("A mailbox quota is 0 (no quota) or a whole number with a b/k/M/G/T unit, such as 500M."),
 )
 
 
@@ -21,7 +22,7 @@ class Tier(models.Model):
     is_default = models.BooleanField(default=False)
     description = models.TextField(blank=True)
     max_referral_codes = models.PositiveIntegerField(
-        default=3, help_text="Active referral codes a member on this tier may create for themselves."
+        default=3, help_text=_("Active referral codes a member on this tier may create for themselves.")
     )
     server = models.ForeignKey(
         "provisioning.Server",
@@ -29,7 +30,7 @@ class Tier(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="pinned_tiers",
-        help_text="New members on this tier go to this server while it is active and has room.",
+        help_text=_("New members on this tier go to this server while it is active and has room."),
     )
 
     class Meta:
@@ -54,7 +55,7 @@ class ReferralCode(models.Model):
 
     code = models.CharField(max_length=64, unique=True)
     tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT)
-    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: unlimited.")
+    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text=_("Empty: unlimited."))
     uses = models.PositiveIntegerField(default=0)
     expires_at = models.DateTimeField(null=True, blank=True)
     owner = models.ForeignKey(
@@ -66,7 +67,7 @@ class ReferralCode(models.Model):
     )
     is_active = models.BooleanField(default=True)
     skips_approval = models.BooleanField(
-        default=False, help_text="Accounts signed up with this code need no staff approval."
+        default=False, help_text=_("Accounts signed up with this code need no staff approval.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

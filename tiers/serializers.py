@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from blahaj.serializers import StrictModelSerializer
@@ -35,7 +36,7 @@ class ReferralCodeSerializer(StrictModelSerializer):
         r"^[A-Za-z0-9_-]{4,64}$",
         required=False,
         allow_blank=True,
-        error_messages={"invalid": "A code is 4 to 64 letters, digits, '-' or '_'."},
+        error_messages={"invalid": _("A code is 4 to 64 letters, digits, '-' or '_'.")},
     )
     tier = serializers.SlugRelatedField(slug_field="slug", queryset=Tier.objects.all(), required=False, allow_null=True)
     owner = serializers.SlugRelatedField(

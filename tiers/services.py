@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 import audit
 from blahaj.errors import Conflict, Forbidden, ValidationFailed
@@ -44,7 +46,7 @@ def _validated(instance: Tier | ReferralCode, *, exclude: list[str] | None = Non
 
 
 def _slug_taken(slug: str) -> Conflict:
-    return Conflict(f"A tier with the slug {slug!r} already exists.", code="slug_taken")
+    return Conflict(_("A tier with the slug %(slug)s already exists.") % {"slug": repr(slug)}, code="slug_taken")
 
 
 @transaction.atomic
@@ -102,7 +104,7 @@ def tier_update(*, tier: Tier, data: dict[str, Any]) -> Tier:
 
 def _default_required() -> Conflict:
     return Conflict(
-        "There must always be a default tier: make another tier the default instead.",
+        _("There must always be a default tier: make another tier the default instead."),
         code="default_tier_required",
     )
 
@@ -127,18 +129,27 @@ def tier_delete_refusal(*, tier: Tier) -> Conflict | None:
     """Why `tier` cannot be deleted now (None: it can); counted, never listed."""
     if tier.is_default:
         return Conflict(
-            "The default tier cannot be deleted: make another tier the default first.",
+            _("The default tier cannot be deleted: make another tier the default first."),
             code="default_tier_required",
         )
     if users := tier.users.count():
-        plural = "user is" if users == 1 else "users are"
         return Conflict(
-            f"{users} {plural} on the tier {tier.slug!r}: move them to another tier first.",
+            ngettext(
+                "%(count)s user is on the tier %(slug)s: move them to another tier first.",
+                "%(count)s users are on the tier %(slug)s: move them to another tier first.",
+                users,
+            )
+            % {"count": users, "slug": repr(tier.slug)},
             code="tier_in_use",
         )
     if codes := ReferralCode.objects.filter(tier=tier).count():
         return Conflict(
-            f"{codes} referral code(s) give the tier {tier.slug!r}: change or delete them first.",
+            ngettext(
+                "%(count)s referral code(s) give the tier %(slug)s: change or delete them first.",
+                "%(count)s referral code(s) give the tier %(slug)s: change or delete them first.",
+                codes,
+            )
+            % {"count": codes, "slug": repr(tier.slug)},
             code="tier_in_use",
         )
     return None
@@ -170,11 +181,11 @@ def referral_code_generate() -> str:
 
 
 def _code_taken(code: str) -> Conflict:
-    return Conflict(f"The referral code {code!r} is already taken.", code="code_taken")
+    return Conflict(_("The referral code %(code)s is already taken.") % {"code": repr(code)}, code="code_taken")
 
 
 def _save_new_code(referral_code: ReferralCode, *, generated: bool) -> ReferralCode:
-    for _ in range(5):
+    for _attempt in range(5):
         if not ReferralCode.objects.filter(code=referral_code.code).exists():
             try:
                 with transaction.atomic():
@@ -185,7 +196,7 @@ def _save_new_code(referral_code: ReferralCode, *, generated: bool) -> ReferralC
         if not generated:
             raise _code_taken(referral_code.code)
         referral_code.code = referral_code_generate()
-    raise Conflict("Could not find a free referral code; please try again.", code="code_taken")
+    raise Conflict(_("Could not find a free referral code; please try again."), code="code_taken")
 
 
 @transaction.atomic
@@ -226,13 +237,18 @@ def referral_code_create_for_member(
     """A member's own code (REFERRALS_USER_CODES): generated, owned by them, no tier or
     approval privilege, and at most their tier's `max_referral_codes` active ones."""
     if not settings.REFERRALS_USER_CODES:
-        raise Forbidden("Members cannot create referral codes.", code="permission_denied")
+        raise Forbidden(_("Members cannot create referral codes."), code="permission_denied")
     # The user's row lock serialises two creates of one member, so the cap holds.
     type(user).objects.select_for_update().only("pk").get(pk=user.pk)
     cap = Tier.objects.values_list("max_referral_codes", flat=True).get(pk=user.tier_id)
     if ReferralCode.objects.filter(owner_id=user.pk, is_active=True).count() >= cap:
         raise Conflict(
-            f"You already have {cap} active referral code(s), the most your tier allows.",
+            ngettext(
+                "You already have %(cap)s active referral code(s), the most your tier allows.",
+                "You already have %(cap)s active referral code(s), the most your tier allows.",
+                cap,
+            )
+            % {"cap": cap},
             code="referral_code_limit",
         )
     return referral_code_create(owner=user, max_uses=max_uses, expires_at=expires_at)
@@ -267,11 +283,11 @@ def referral_code_delete(*, referral_code: ReferralCode) -> None:
     """Delete an unused code; a used one records who referred whom, so it is deactivated instead."""
     if referral_code.referred_users.exists():
         raise Conflict(
-            "This code has been used: it records who referred whom. Deactivate it instead.",
+            _("This code has been used: it records who referred whom. Deactivate it instead."),
             code="code_in_use",
         )
     if ReferralCode.objects.filter(pk=referral_code.pk, invitation__isnull=False).exists():
-        raise Conflict("This code belongs to an invitation: cancel the invitation instead.", code="code_in_use")
+        raise Conflict(_("This code belongs to an invitation: cancel the invitation instead."), code="code_in_use")
     referral_code.delete()
 
 

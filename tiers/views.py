@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, status, viewsets
 from rest_framework.exceptions import NotAuthenticated
@@ -79,7 +80,7 @@ class TierViewSet(viewsets.ModelViewSet):
 class ReferralCodePermission(permissions.BasePermission):
     """Staff: everything. Members: list, read and create their own, if REFERRALS_USER_CODES."""
 
-    message = "Only staff manage referral codes."
+    message = _("Only staff manage referral codes.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if not (request.user and request.user.is_authenticated):

@@ -7,6 +7,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from blahaj.admin import action_form, action_form_page
 from blahaj.errors import ApplicationError
@@ -43,7 +45,7 @@ class SuspendForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
-        help_text="Mailed to the owner as it is written here.",
+        help_text=gettext_lazy("Mailed to the owner as it is written here."),
     )
 
 
@@ -75,25 +77,27 @@ class WebsiteAdmin(admin.ModelAdmin):
                 call(website)
                 done.append(website.domain)
             except ApplicationError as error:
-                refused.append(f"{website.domain} ({error.message})")
+                refused.append(_("%(domain)s (%(error)s)") % {"domain": website.domain, "error": error.message})
         if done:
-            self.message_user(request, f"{verb}: {', '.join(done)}.", messages.SUCCESS)
+            self.message_user(
+                request, _("%(done)s: %(sites)s.") % {"done": verb, "sites": ", ".join(done)}, messages.SUCCESS
+            )
         if refused:
-            self.message_user(request, f"Not done: {'; '.join(refused)}", messages.WARNING)
+            self.message_user(request, _("Not done: %(sites)s") % {"sites": "; ".join(refused)}, messages.WARNING)
 
-    @admin.action(description="Retry the failed step of the selected websites")
+    @admin.action(description=gettext_lazy("Retry the failed step of the selected websites"))
     def retry(self, request: HttpRequest, queryset: QuerySet[Website]) -> None:
-        self._each(request, queryset, "Failed step queued again", lambda w: services.website_retry(website=w))
+        self._each(request, queryset, _("Failed step queued again"), lambda w: services.website_retry(website=w))
 
-    @admin.action(description="Delete the selected websites (from YunoHost too)")
+    @admin.action(description=gettext_lazy("Delete the selected websites (from YunoHost too)"))
     def delete_sites(self, request: HttpRequest, queryset: QuerySet[Website]) -> None:
-        self._each(request, queryset, "Deletion queued", lambda w: services.website_delete(website=w))
+        self._each(request, queryset, _("Deletion queued"), lambda w: services.website_delete(website=w))
 
-    @admin.action(description="Reset the files of the selected websites")
+    @admin.action(description=gettext_lazy("Reset the files of the selected websites"))
     def reset(self, request: HttpRequest, queryset: QuerySet[Website]) -> None:
-        self._each(request, queryset, "Reset queued", lambda w: services.website_reset(website=w))
+        self._each(request, queryset, _("Reset queued"), lambda w: services.website_reset(website=w))
 
-    @admin.action(description="Check the DNS verification of the selected websites again")
+    @admin.action(description=gettext_lazy("Check the DNS verification of the selected websites again"))
     def reverify(self, request: HttpRequest, queryset: QuerySet[Website]) -> None:
         verified: list[str] = []
         missing: list[str] = []
@@ -102,15 +106,17 @@ class WebsiteAdmin(admin.ModelAdmin):
             try:
                 (verified if services.website_verify_domain(website=website) else missing).append(website.domain)
             except ApplicationError as error:  # the look-ups' limits (websites/dns.py)
-                unchecked.append(f"{website.domain} ({error.message})")
+                unchecked.append(_("%(domain)s (%(error)s)") % {"domain": website.domain, "error": error.message})
         if verified:
-            self.message_user(request, f"Verified: {', '.join(verified)}.", messages.SUCCESS)
+            self.message_user(request, _("Verified: %(sites)s.") % {"sites": ", ".join(verified)}, messages.SUCCESS)
         if missing:
-            self.message_user(request, f"Record not found: {', '.join(missing)}.", messages.WARNING)
+            self.message_user(
+                request, _("Record not found: %(sites)s.") % {"sites": ", ".join(missing)}, messages.WARNING
+            )
         if unchecked:
-            self.message_user(request, f"Not checked: {'; '.join(unchecked)}", messages.WARNING)
+            self.message_user(request, _("Not checked: %(sites)s") % {"sites": "; ".join(unchecked)}, messages.WARNING)
 
-    @admin.action(description="Suspend the selected websites (owner and admins only), with a reason")
+    @admin.action(description=gettext_lazy("Suspend the selected websites (owner and admins only), with a reason"))
     def suspend(self, request: HttpRequest, queryset: QuerySet[Website]) -> HttpResponse | None:
         form = action_form(SuspendForm, request)
         if form.is_valid():
@@ -118,7 +124,7 @@ class WebsiteAdmin(admin.ModelAdmin):
             self._each(
                 request,
                 queryset,
-                "Suspended",
+                _("Suspended"),
                 lambda w: services.website_suspend(website=w, reason=reason, actor=request.user),  # type: ignore[arg-type]
             )
             return None
@@ -127,8 +133,8 @@ class WebsiteAdmin(admin.ModelAdmin):
             request,
             template="admin/websites/website/suspend.html",
             action="suspend",
-            title="Suspend websites",
-            submit="Suspend them",
+            title=_("Suspend websites"),
+            submit=_("Suspend them"),
             form=form,
             items=(
                 (website.pk, f"{website.domain} ({website.owner.username})")
@@ -136,11 +142,11 @@ class WebsiteAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description="Lift the suspension of the selected websites")
+    @admin.action(description=gettext_lazy("Lift the suspension of the selected websites"))
     def unsuspend(self, request: HttpRequest, queryset: QuerySet[Website]) -> None:
         self._each(
             request,
             queryset,
-            "Unsuspended",
+            _("Unsuspended"),
             lambda w: services.website_unsuspend(website=w, actor=request.user),  # type: ignore[arg-type]
         )

@@ -19,6 +19,7 @@ import dns.exception
 import dns.resolver
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
 
 from blahaj import resolvers
 from blahaj.errors import TooManyAttempts
@@ -30,12 +31,12 @@ _SLOT_MARGIN = 5
 
 class VerificationRunning(TooManyAttempts):
     code = "verification_running"
-    message = "This domain is being checked right now. Try again in a few seconds."
+    message = _("This domain is being checked right now. Try again in a few seconds.")  # type: ignore[assignment]  # a lazy translation
 
 
 class VerificationBusy(TooManyAttempts):
     code = "verification_busy"
-    message = "Too many domains are being checked right now. Try again in a few seconds."
+    message = _("Too many domains are being checked right now. Try again in a few seconds.")  # type: ignore[assignment]  # a lazy translation
 
 
 def _resolver() -> dns.resolver.Resolver:

@@ -8,6 +8,8 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from blahaj.errors import ApplicationError
 from blahaj.forms import ServiceForm
@@ -16,9 +18,9 @@ from .models import Website
 
 NAME = "name"
 KIND_CHOICES = [
-    (Website.Kind.SFTP.value, "SFTP: you upload your files yourself"),
-    (Website.Kind.GIT.value, "Git: your repository's files, published as they are"),
-    (Website.Kind.SSG.value, "Static site generator: your repository, built with Hugo"),
+    (Website.Kind.SFTP.value, gettext_lazy("SFTP: you upload your files yourself")),
+    (Website.Kind.GIT.value, gettext_lazy("Git: your repository's files, published as they are")),
+    (Website.Kind.SSG.value, gettext_lazy("Static site generator: your repository, built with Hugo")),
 ]
 
 
@@ -33,22 +35,27 @@ class WebsiteRequestForm(ServiceForm):
     }
 
     kind = forms.ChoiceField(
-        label="Kind of website", choices=KIND_CHOICES, initial=Website.Kind.SFTP.value, widget=forms.RadioSelect
+        label=gettext_lazy("Kind of website"),
+        choices=KIND_CHOICES,
+        initial=Website.Kind.SFTP.value,
+        widget=forms.RadioSelect,
     )
     name = forms.CharField(
-        label="Name",
+        label=gettext_lazy("Name"),
         max_length=253,
         widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false", "autocomplete": "off"}),
     )
     custom_domain = forms.CharField(
-        label="Or your own domain",
+        label=gettext_lazy("Or your own domain"),
         required=False,
         max_length=253,
-        help_text="For example example.org. You prove it is yours with a DNS TXT record, shown on the next page.",
+        help_text=gettext_lazy(
+            "For example example.org. You prove it is yours with a DNS TXT record, shown on the next page."
+        ),
         widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false", "autocomplete": "off"}),
     )
     git_url = forms.CharField(
-        label="Git repository URL",
+        label=gettext_lazy("Git repository URL"),
         required=False,
         max_length=500,
         widget=forms.TextInput(
@@ -60,20 +67,20 @@ class WebsiteRequestForm(ServiceForm):
         super().__init__(*args, **kwargs)
         main = settings.YUNOHOST_DOMAIN
         name = self.fields["name"]
-        name.help_text = (
-            f"Your site's address is this name under {main}: alice gives alice.{main}. "
+        name.help_text = _(
+            "Your site's address is this name under %(main)s: alice gives alice.%(main)s. "
             "Lower-case letters, digits and hyphens."
-        )
-        name.error_messages["required"] = f"Choose a name, such as alice for alice.{main}."
+        ) % {"main": main}
+        name.error_messages["required"] = _("Choose a name, such as alice for alice.%(main)s.") % {"main": main}
         hosts = ", ".join(settings.WEBSITES_GIT_HOSTS)
-        self.fields["git_url"].help_text = (
-            f"For a git or static site generator site: an https:// URL of a public repository on {hosts}. "
+        self.fields["git_url"].help_text = _(
+            "For a git or static site generator site: an https:// URL of a public repository on %(hosts)s. "
             "Leave it empty for an SFTP site."
-        )
+        ) % {"hosts": hosts}
         if custom_domains:
             # Either field: a name under the main domain, or the member's own domain.
             name.required = False
-            name.label = f"A name under {main}"
+            name.label = _("A name under %(main)s") % {"main": main}
         else:
             del self.fields["custom_domain"]  # the tier allows names under the main domain only
 
@@ -92,9 +99,14 @@ class WebsiteRequestForm(ServiceForm):
         data["custom_domain"] = custom
         if "custom_domain" in self.fields and "name" not in self.errors and "custom_domain" not in self.errors:
             if name and custom:
-                self.add_error("custom_domain", f"Fill in one only: a name under {main}, or your own domain.")
+                self.add_error(
+                    "custom_domain", _("Fill in one only: a name under %(main)s, or your own domain.") % {"main": main}
+                )
             elif not name and not custom:
-                self.add_error("name", f"Choose a name under {main} (such as alice), or write your own domain below.")
+                self.add_error(
+                    "name",
+                    _("Choose a name under %(main)s (such as alice), or write your own domain below.") % {"main": main},
+                )
         data["domain"] = custom or (f"{name}.{main}" if name else "")
         return data
 

@@ -22,6 +22,7 @@ import json
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import deletion
 from blahaj import notifications
@@ -231,7 +232,7 @@ def step_retried(*, operation: Operation) -> None:
         return
     if website.status == Status.DELETED:
         # Running it would put back on YunoHost what the deletion removed; the retry is undone.
-        raise Conflict("This website was deleted: its steps cannot be retried.", code="website_deleted")
+        raise Conflict(_("This website was deleted: its steps cannot be retried."), code="website_deleted")
     if operation.kind in (Kind.APP_INSTALL, Kind.WEBAPP_RESET, Kind.APP_CONFIG_SET):
         # Its password was wiped when it failed: a new one, mailed once the step succeeds.
         secrets = _new_password(website)

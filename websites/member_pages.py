@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -31,6 +34,9 @@ from blahaj.throttling import ScopedIPThrottle, ScopedMemberThrottle, ScopedObje
 from . import content, emails, selectors, services
 from .forms import WebsiteRequestForm
 from .models import Website
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 Status = Website.Status
 # States in which the page's progress moves by itself (the lane or a worker is at it).
@@ -63,7 +69,11 @@ def _throttled(request: HttpRequest, throttles: list[ScopedThrottle]) -> TooMany
         return None
     retry_after = max(1, math.ceil(max((wait or 60) for wait in waits)))
     minutes = math.ceil(retry_after / 60)
-    message = f"Too many tries: wait {minutes} minute{'s' if minutes != 1 else ''} and try again."
+    message = ngettext(
+        "Too many tries: wait %(minutes)s minute and try again.",
+        "Too many tries: wait %(minutes)s minutes and try again.",
+        minutes,
+    ) % {"minutes": minutes}
     return TooManyAttempts(retry_after=retry_after, message=message)
 
 
@@ -112,8 +122,11 @@ def website_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"We emailed you a link to confirm {website.domain}: open it to start setting up the site, "
-                "then follow its progress here.",
+                _(
+                    "We emailed you a link to confirm %(domain)s: open it to start setting up the site, "
+                    "then follow its progress here."
+                )
+                % {"domain": website.domain},
             )
             return redirect("websites-member:detail", website_id=website.pk)
     form.focus_first_error()
@@ -174,16 +187,24 @@ def website_check(request: HttpRequest, website_id: int) -> HttpResponse:
         return _detail(request, website, error=error)
     if not found:
         missing = ApplicationError(
-            f"We did not find the TXT record {website.verification_record} with your site's value yet. "
-            "A new record can take a few minutes to reach DNS: check again a little later.",
+            _(
+                "We did not find the TXT record %(record)s with your site's value yet. "
+                "A new record can take a few minutes to reach DNS: check again a little later."
+            )
+            % {"record": website.verification_record},
             code="domain_not_verified",
             status_code=409,
         )
         return _detail(request, website, error=missing)
     if website.status == Status.PENDING_CONFIRMATION:
-        messages.success(request, f"{website.domain} is verified: open the link we emailed to set up your site.")
+        messages.success(
+            request,
+            _("%(domain)s is verified: open the link we emailed to set up your site.") % {"domain": website.domain},
+        )
     else:
-        messages.success(request, f"{website.domain} is verified: we are setting up your site.")
+        messages.success(
+            request, _("%(domain)s is verified: we are setting up your site.") % {"domain": website.domain}
+        )
     return redirect("websites-member:detail", website_id=website.pk)
 
 
@@ -197,7 +218,7 @@ def website_deploy(request: HttpRequest, website_id: int) -> HttpResponse:
         content.publisher().deploy_for_owner(website=website)
     except ApplicationError as error:
         return _detail(request, website, error=error)
-    messages.success(request, "A deploy is on its way: we clone your repository, build and publish it.")
+    messages.success(request, _("A deploy is on its way: we clone your repository, build and publish it."))
     return redirect("websites-member:detail", website_id=website.pk)
 
 
@@ -206,39 +227,46 @@ def website_deploy(request: HttpRequest, website_id: int) -> HttpResponse:
 
 @dataclass(frozen=True)
 class Action:
-    title: str
-    explanation: str
-    button: str
-    done: str
+    title: StrOrPromise
+    explanation: StrOrPromise
+    button: StrOrPromise
+    done: StrOrPromise
 
 
 ACTIONS = {
     "sftp-password": Action(
-        title="A new SFTP password for {domain}?",
-        explanation="We set a new password on your site's SFTP login and email it to you. "
-        "The current password stops working once the new one is set.",
-        button="Yes, set a new SFTP password",
-        done="A new SFTP password is on its way: we email it to you once it is set.",
+        title=gettext_lazy("A new SFTP password for %(domain)s?"),
+        explanation=gettext_lazy(
+            "We set a new password on your site's SFTP login and email it to you. "
+            "The current password stops working once the new one is set."
+        ),
+        button=gettext_lazy("Yes, set a new SFTP password"),
+        done=gettext_lazy("A new SFTP password is on its way: we email it to you once it is set."),
     ),
     "reset": Action(
-        title="Reset {domain}?",
-        explanation="Every file of your site is wiped and the site goes back to how it started. "
-        "This cannot be undone: keep a copy of anything you need first.",
-        button="Yes, reset my site",
-        done="Your site is being reset: its files go back to how it started.",
+        title=gettext_lazy("Reset %(domain)s?"),
+        explanation=gettext_lazy(
+            "Every file of your site is wiped and the site goes back to how it started. "
+            "This cannot be undone: keep a copy of anything you need first."
+        ),
+        button=gettext_lazy("Yes, reset my site"),
+        done=gettext_lazy("Your site is being reset: its files go back to how it started."),
     ),
     "delete": Action(
-        title="Delete {domain}?",
-        explanation="Your site and its files are removed from the server and its address is free again. "
-        "This cannot be undone.",
-        button="Yes, delete my site",
-        done="{domain} is being deleted.",
+        title=gettext_lazy("Delete %(domain)s?"),
+        explanation=gettext_lazy(
+            "Your site and its files are removed from the server and its address is free again. This cannot be undone."
+        ),
+        button=gettext_lazy("Yes, delete my site"),
+        done=gettext_lazy("%(domain)s is being deleted."),
     ),
     "webhook-secret": Action(
-        title="A new webhook secret for {domain}?",
-        explanation="We make a new secret for your repository's push webhook and show it once, on the next page. "
-        "The current secret stops working: give the new one to your forge's webhook.",
-        button="Yes, make a new secret",
+        title=gettext_lazy("A new webhook secret for %(domain)s?"),
+        explanation=gettext_lazy(
+            "We make a new secret for your repository's push webhook and show it once, on the next page. "
+            "The current secret stops working: give the new one to your forge's webhook."
+        ),
+        button=gettext_lazy("Yes, make a new secret"),
         done="",
     ),
 }
@@ -249,7 +277,7 @@ def _confirm(request: HttpRequest, website: Website, name: str) -> HttpResponse:
     context = {
         "website": website,
         "name": name,
-        "title": action.title.format(domain=website.domain),
+        "title": action.title % {"domain": website.domain},
         "explanation": action.explanation,
         "button": action.button,
     }
@@ -257,7 +285,7 @@ def _confirm(request: HttpRequest, website: Website, name: str) -> HttpResponse:
 
 
 def _done(request: HttpRequest, website: Website, name: str) -> HttpResponse:
-    messages.success(request, ACTIONS[name].done.format(domain=website.domain))
+    messages.success(request, ACTIONS[name].done % {"domain": website.domain})
     return redirect("websites-member:detail", website_id=website.pk)
 
 
@@ -310,7 +338,10 @@ def website_delete(request: HttpRequest, website_id: int) -> HttpResponse:
     # Gone at once when nothing was on the server yet; else the list shows it being deleted.
     gone = deleted.status == Status.DELETED
     messages.success(
-        request, f"{website.domain} is deleted." if gone else ACTIONS["delete"].done.format(domain=website.domain)
+        request,
+        _("%(domain)s is deleted.") % {"domain": website.domain}
+        if gone
+        else ACTIONS["delete"].done % {"domain": website.domain},
     )
     return redirect("websites-member:list")
 

@@ -11,38 +11,39 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Website(models.Model):
     class Kind(models.TextChoices):
-        SFTP = "sftp", "Files uploaded over SFTP"
-        GIT = "git", "Cloned from a git repository"
-        SSG = "ssg", "Built by a static site generator"
+        SFTP = "sftp", _("Files uploaded over SFTP")
+        GIT = "git", _("Cloned from a git repository")
+        SSG = "ssg", _("Built by a static site generator")
 
     class Status(models.TextChoices):
-        PENDING_CONFIRMATION = "pending_confirmation", "Pending confirmation"
-        PENDING_VERIFICATION = "pending_verification", "Pending domain verification"
-        PROVISIONING = "provisioning", "Provisioning"
-        LIVE = "live", "Live"
-        FAILED = "failed", "Failed"
-        DELETING = "deleting", "Deleting"
-        DELETED = "deleted", "Deleted"
+        PENDING_CONFIRMATION = "pending_confirmation", _("Pending confirmation")
+        PENDING_VERIFICATION = "pending_verification", _("Pending domain verification")
+        PROVISIONING = "provisioning", _("Provisioning")
+        LIVE = "live", _("Live")
+        FAILED = "failed", _("Failed")
+        DELETING = "deleting", _("Deleting")
+        DELETED = "deleted", _("Deleted")
 
     class Certificate(models.TextChoices):
-        NONE = "none", "None yet"
-        PENDING = "pending", "Pending"
-        OK = "ok", "OK"
-        FAILING = "failing", "Failing"
+        NONE = "none", _("None yet")
+        PENDING = "pending", _("Pending")
+        OK = "ok", _("OK")
+        FAILING = "failing", _("Failing")
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="websites")
-    domain = models.CharField(max_length=253, help_text="Lower case; an IDN is stored as punycode.")
+    domain = models.CharField(max_length=253, help_text=_("Lower case; an IDN is stored as punycode."))
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SFTP)
     git_url = models.URLField(max_length=500, blank=True)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING_CONFIRMATION)
     # The step of the plan that failed (an operation kind) and YunoHost's message, for staff.
     failed_step = models.CharField(max_length=32, blank=True)
     error = models.TextField(blank=True)
-    app_id = models.CharField("YunoHost app instance", max_length=64, blank=True)
+    app_id = models.CharField(_("YunoHost app instance"), max_length=64, blank=True)
     sftp_username = models.CharField(max_length=64, blank=True)
     certificate = models.CharField(max_length=8, choices=Certificate.choices, default=Certificate.NONE)
     verification_token = models.CharField(max_length=64, editable=False)
@@ -55,7 +56,7 @@ class Website(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     live_at = models.DateTimeField(null=True, blank=True)
-    synced_at = models.DateTimeField(null=True, blank=True, help_text="Last clone of a git or ssg site.")
+    synced_at = models.DateTimeField(null=True, blank=True, help_text=_("Last clone of a git or ssg site."))
     deleted_at = models.DateTimeField(null=True, blank=True)
     # Suspended by staff: the site answers only to its owner and the admins on YunoHost; it keeps
     # its status (and still counts against the tier). `suspended_with_account` marks a suspension

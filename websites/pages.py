@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from . import emails, selectors
@@ -61,5 +62,5 @@ def website_detail(request: HttpRequest, website_id: int) -> HttpResponse:
 def website_progress(request: HttpRequest, website_id: int) -> JsonResponse:
     website = _allowed(request, website_id)
     if website is None:
-        return JsonResponse({"error": "Website not found.", "code": "website_not_found"}, status=404)
+        return JsonResponse({"error": _("Website not found."), "code": "website_not_found"}, status=404)
     return JsonResponse(selectors.website_progress(website))

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import idna
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from blahaj.errors import ApplicationError
 
@@ -29,7 +31,7 @@ class DomainInvalid(ApplicationError):
 
 class DomainNotAllowed(ApplicationError):
     code = "domain_not_allowed"
-    message = "This domain is not allowed for your tier."
+    message = gettext_lazy("This domain is not allowed for your tier.")  # type: ignore[assignment]  # a lazy translation
 
 
 class GitUrlInvalid(ApplicationError):
@@ -44,13 +46,13 @@ def domain_normalize(raw: str) -> str:
     """The domain as YunoHost will have it (lower case, IDN as punycode), or DomainInvalid."""
     domain = raw.strip()
     if not domain:
-        raise _invalid_domain("Domain: this field may not be blank.")
+        raise _invalid_domain(_("Domain: this field may not be blank."))
     if domain != domain.lower():
-        raise _invalid_domain("Domain names are lower case: write the domain in lower case.")
+        raise _invalid_domain(_("Domain names are lower case: write the domain in lower case."))
     if domain.endswith("."):
-        raise _invalid_domain("Domain: write it without the trailing dot.")
+        raise _invalid_domain(_("Domain: write it without the trailing dot."))
     if "*" in domain:
-        raise _invalid_domain("Domain: wildcard domains are not supported.")
+        raise _invalid_domain(_("Domain: wildcard domains are not supported."))
     labels = [_a_label(label) for label in domain.split(".")]
     domain = ".".join(labels)
     if (
@@ -59,9 +61,9 @@ def domain_normalize(raw: str) -> str:
         or not TLD_RE.match(labels[-1])
         or not all(LABEL_RE.match(label) for label in labels)
     ):
-        raise _invalid_domain("Domain: this is not a valid domain name.")
+        raise _invalid_domain(_("Domain: this is not a valid domain name."))
     if domain.startswith(REFUSED_PREFIXES):
-        raise _invalid_domain("Domain: names starting with xmpp-upload. or muc. are reserved by YunoHost.")
+        raise _invalid_domain(_("Domain: names starting with xmpp-upload. or muc. are reserved by YunoHost."))
     return domain
 
 
@@ -74,12 +76,12 @@ def _a_label(label: str) -> str:
         unicode = idna.decode(label) if label.isascii() else label
         encoded = idna.encode(unicode).decode("ascii")
     except (idna.IDNAError, UnicodeError, ValueError):
-        raise _invalid_domain("Domain: this is not a valid internationalized domain name (IDNA 2008).") from None
+        raise _invalid_domain(_("Domain: this is not a valid internationalized domain name (IDNA 2008).")) from None
     if label.isascii() and encoded != label:
-        raise _invalid_domain("Domain: this is not a valid internationalized domain name (IDNA 2008).")
+        raise _invalid_domain(_("Domain: this is not a valid internationalized domain name (IDNA 2008)."))
     if not _one_script(unicode):
         raise _invalid_domain(
-            "Domain: a name may not mix writing systems (such as Latin and Cyrillic letters that look alike)."
+            _("Domain: a name may not mix writing systems (such as Latin and Cyrillic letters that look alike).")
         )
     return encoded
 
@@ -123,12 +125,16 @@ def domain_check_tier(domain: str, *, custom_domains: bool) -> None:
     if is_subdomain_of_main(domain):
         label = domain[: -len(main) - 1]
         if "." in label:
-            raise DomainNotAllowed(f"Choose a name of one label under {main}, such as myname.{main}.")
+            raise DomainNotAllowed(
+                _("Choose a name of one label under %(main)s, such as myname.%(main)s.") % {"main": main}
+            )
         if reserved(label):
-            raise DomainNotAllowed(f"{domain} is reserved; choose another name.")
+            raise DomainNotAllowed(_("%(domain)s is reserved; choose another name.") % {"domain": domain})
         return
     if domain == main or not custom_domains:
-        raise DomainNotAllowed(f"Your tier allows only a name under {main}, such as myname.{main}.")
+        raise DomainNotAllowed(
+            _("Your tier allows only a name under %(main)s, such as myname.%(main)s.") % {"main": main}
+        )
 
 
 def _allowed_host(host: str, port: int | None) -> bool:
@@ -144,19 +150,21 @@ def git_url_check(raw: str) -> str:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise GitUrlInvalid("Git URL: this is not a valid URL.", fields={"git_url": ["Not a valid URL."]}) from None
+        raise GitUrlInvalid(
+            _("Git URL: this is not a valid URL."), fields={"git_url": [_("Not a valid URL.")]}
+        ) from None
     problem = None
     if parts.scheme != "https":
-        problem = "Git URL: only https:// URLs are accepted."
+        problem = _("Git URL: only https:// URLs are accepted.")
     elif parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        problem = "Git URL: remove the credentials from the URL."
+        problem = _("Git URL: remove the credentials from the URL.")
     elif parts.query or parts.fragment or "?" in url or "#" in url:
-        problem = "Git URL: remove the query or fragment from the URL."
+        problem = _("Git URL: remove the query or fragment from the URL.")
     elif not _allowed_host(parts.hostname or "", port):
         hosts = ", ".join(settings.WEBSITES_GIT_HOSTS)
-        problem = f"Git URL: the repository must be on one of {hosts}."
+        problem = _("Git URL: the repository must be on one of %(hosts)s.") % {"hosts": hosts}
     elif not re.fullmatch(r"/[A-Za-z0-9._~/-]+", parts.path or "") or ".." in parts.path:
-        problem = "Git URL: the path names no repository."
+        problem = _("Git URL: the path names no repository.")
     if problem:
         raise GitUrlInvalid(problem, fields={"git_url": [problem]})
     return url

@@ -8,6 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from provisioning import selectors as lane_selectors
@@ -20,13 +22,13 @@ Kind = Operation.Kind
 Status = Website.Status
 # The provisioning plan as its owner sees it: (step, label).
 PLAN = [
-    ("confirm", "Request confirmed"),
-    ("verify", "Domain ownership verified"),
-    (Kind.DOMAIN_ADD, "Domain added to the server"),
-    (Kind.APP_INSTALL, "Web space installed"),
-    ("publish", "Content built and published"),
-    ("live", "Website online"),
-    (Kind.CERT_INSTALL, "Secure certificate (in the background)"),
+    ("confirm", gettext_lazy("Request confirmed")),
+    ("verify", gettext_lazy("Domain ownership verified")),
+    (Kind.DOMAIN_ADD, gettext_lazy("Domain added to the server")),
+    (Kind.APP_INSTALL, gettext_lazy("Web space installed")),
+    ("publish", gettext_lazy("Content built and published")),
+    ("live", gettext_lazy("Website online")),
+    (Kind.CERT_INSTALL, gettext_lazy("Secure certificate (in the background)")),
 ]
 OPERATION_STATES = {
     Operation.Status.PENDING: "pending",
@@ -91,10 +93,12 @@ def website_steps(website: Website, *, with_errors: bool = False) -> list[dict[s
             continue
         if name == "publish" and website.kind == Website.Kind.SFTP:
             continue
-        step: dict[str, Any] = {"name": str(name), "label": label, "state": _state(website, name, operations)}
+        step: dict[str, Any] = {"name": str(name), "label": str(label), "state": _state(website, name, operations)}
         operation = operations.get(name)
         if step["state"] == "failed" and operation is not None:
-            step["error"] = operation.error if with_errors else emails.STEP_SENTENCES.get(name, "This step failed.")
+            step["error"] = (
+                operation.error if with_errors else str(emails.STEP_SENTENCES.get(name, _("This step failed.")))
+            )
         steps.append(step)
     return steps
 
@@ -129,25 +133,26 @@ def certificate_detail(website: Website) -> dict[str, Any] | None:
     status = Operation.Status(operation.status)
     if status == Operation.Status.SUCCEEDED:
         if output.get("certificate") == "other":
-            return {"state": "own", "message": "The server's administrators installed a certificate for this site."}
-        return {"state": "installed", "message": "Your site has a Let's Encrypt certificate."}
+            return {"state": "own", "message": _("The server's administrators installed a certificate for this site.")}
+        return {"state": "installed", "message": _("Your site has a Let's Encrypt certificate.")}
     if status == Operation.Status.FAILED:
         return {
             "state": "failing",
-            "message": "Let's Encrypt did not issue a certificate for this site. Our admins have been told and will "
-            "retry it.",
+            "message": _(
+                "Let's Encrypt did not issue a certificate for this site. Our admins have been told and will retry it."
+            ),
         }
-    detail: dict[str, Any] = {"state": "requesting", "message": "Asking Let's Encrypt for a certificate."}
+    detail: dict[str, Any] = {"state": "requesting", "message": _("Asking Let's Encrypt for a certificate.")}
     if output.get("waiting") == "dns":
         if website.is_custom_domain:
-            message = "Waiting for your DNS to point at us: set these records at your DNS provider."
+            message = _("Waiting for your DNS to point at us: set these records at your DNS provider.")
             detail = {"state": "waiting_dns", "message": message, "records": output.get("records", [])}
         else:
-            detail = {"state": "waiting_dns", "message": "Waiting for the site's address to reach our server."}
+            detail = {"state": "waiting_dns", "message": _("Waiting for the site's address to reach our server.")}
     elif output.get("waiting") == "letsencrypt":
         detail = {
             "state": "retrying",
-            "message": "Let's Encrypt has not issued the certificate yet: we will try again.",
+            "message": _("Let's Encrypt has not issued the certificate yet: we will try again."),
         }
     if status == Operation.Status.PENDING and output.get("waiting"):
         detail["next_attempt_at"] = operation.next_attempt_at.isoformat()

@@ -13,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 import audit
 from accounts.models import User
@@ -36,27 +38,27 @@ _SITE = audit.of("website", "website")
 
 class TokenInvalid(ApplicationError):
     code = "token_invalid"
-    message = "This confirmation link is not valid."
+    message = gettext_lazy("This confirmation link is not valid.")  # type: ignore[assignment]  # a lazy translation
 
 
 class TokenExpired(Gone):
     code = "token_expired"
-    message = "This confirmation link has expired: ask for the website again."
+    message = gettext_lazy("This confirmation link has expired: ask for the website again.")  # type: ignore[assignment]  # a lazy translation
 
 
 class LimitReached(Conflict):
     code = "website_limit_reached"
-    message = "Your tier's website limit is reached."
+    message = gettext_lazy("Your tier's website limit is reached.")  # type: ignore[assignment]  # a lazy translation
 
 
 class DomainTaken(Conflict):
     code = "domain_taken"
-    message = "This domain is already taken."
+    message = gettext_lazy("This domain is already taken.")  # type: ignore[assignment]  # a lazy translation
 
 
 class DomainOnYunohost(Conflict):
     code = "domain_exists_on_yunohost"
-    message = "This name is already in use on our server, outside the members' websites: choose another."
+    message = gettext_lazy("This name is already in use on our server, outside the members' websites: choose another.")  # type: ignore[assignment]  # a lazy translation
 
 
 def _hash(token: str) -> str:
@@ -65,16 +67,18 @@ def _hash(token: str) -> str:
 
 def _kind(kind: str, git_url: str) -> tuple[str, str]:
     if kind not in Website.Kind.values:
-        raise ApplicationError("Kind: choose sftp, git or ssg.", code="invalid", fields={"kind": ["Not a valid kind."]})
+        raise ApplicationError(
+            _("Kind: choose sftp, git or ssg."), code="invalid", fields={"kind": [_("Not a valid kind.")]}
+        )
     if kind == Website.Kind.SFTP:
         if git_url:
             raise rules.GitUrlInvalid(
-                "Git URL: an SFTP site takes no git URL.", fields={"git_url": ["Not for an SFTP site."]}
+                _("Git URL: an SFTP site takes no git URL."), fields={"git_url": [_("Not for an SFTP site.")]}
             )
         return kind, ""
     if not git_url:
         raise rules.GitUrlInvalid(
-            "Git URL: a git or ssg site needs one.", fields={"git_url": ["This field is required."]}
+            _("Git URL: a git or ssg site needs one."), fields={"git_url": [_("This field is required.")]}
         )
     return kind, rules.git_url_check(git_url)
 
@@ -258,13 +262,13 @@ def website_put_back(*, website: Website, domain_missing: bool) -> Operation:
 def _live(website: Website) -> Website:
     locked = Website.objects.select_for_update().select_related("owner").get(pk=website.pk)
     if locked.status != Status.LIVE:
-        raise Conflict("This can be done only to a site that is live.", code="website_not_live")
+        raise Conflict(_("This can be done only to a site that is live."), code="website_not_live")
     return locked
 
 
 def _not_suspended(website: Website) -> Website:
     if website.is_suspended:
-        raise Conflict("This site is suspended: ask staff.", code="website_suspended")
+        raise Conflict(_("This site is suspended: ask staff."), code="website_suspended")
     return website
 
 
@@ -301,7 +305,7 @@ def website_sftp_password_rotate(*, website: Website) -> Operation:
     """
     locked = _live(website)
     if locked.kind != Website.Kind.SFTP or not locked.app_id:
-        raise Conflict("This site has no SFTP access.", code="no_sftp")
+        raise Conflict(_("This site has no SFTP access."), code="no_sftp")
     return _waiting(locked, Operation.Kind.APP_CONFIG_SET) or lane.website_set_sftp_password(website=locked)
 
 
@@ -318,7 +322,7 @@ def website_retry(*, website: Website) -> Operation:
     """Staff: run the failed step again; the plan goes on from there."""
     operation = website_failed_operation(website=website)
     if operation is None or website.status != Status.FAILED:
-        raise Conflict("This site has no failed step to retry.", code="not_failed")
+        raise Conflict(_("This site has no failed step to retry."), code="not_failed")
     return lane_services.operation_retry(operation=operation)
 
 
@@ -329,14 +333,16 @@ ACCOUNT_REASON = "Your account was suspended."
 
 class WebsiteGone(Conflict):
     code = "website_deleted"
-    message = "This website was deleted."
+    message = gettext_lazy("This website was deleted.")  # type: ignore[assignment]  # a lazy translation
 
 
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(
-            "Reason: say why the site is suspended.", code="invalid", fields={"reason": ["This field is required."]}
+            _("Reason: say why the site is suspended."),
+            code="invalid",
+            fields={"reason": [_("This field is required.")]},
         )
     return reason[:2000]
 

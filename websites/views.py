@@ -4,6 +4,7 @@ action calls one service."""
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -77,7 +78,7 @@ class WebsiteViewSet(
         pk = as_id(self.kwargs.get("pk", ""))
         website = self.get_queryset().filter(pk=pk).first() if pk is not None else None
         if website is None:
-            raise NotFound("Website not found.", code="website_not_found")
+            raise NotFound(_("Website not found."), code="website_not_found")
         return website
 
     def list(self, request: Request) -> Response:
@@ -85,7 +86,7 @@ class WebsiteViewSet(
         unknown = sorted(set(request.query_params) - {"page"})
         if unknown:
             raise ValidationFailed(
-                "Unknown query parameter.", fields={name: ["Unknown query parameter."] for name in unknown[:10]}
+                _("Unknown query parameter."), fields={name: [_("Unknown query parameter.")] for name in unknown[:10]}
             )
         return super().list(request)
 
@@ -119,7 +120,7 @@ class WebsiteViewSet(
         website_id = as_id(pk)
         if website_id is None:
             raise services.TokenInvalid()
-        website, _ = services.website_confirm(token=data["token"], website_id=website_id)
+        website, _already = services.website_confirm(token=data["token"], website_id=website_id)
         return Response(WebsiteSerializer(website).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -143,7 +144,7 @@ class WebsiteViewSet(
         return Response(
             {
                 "verified": False,
-                "error": "The DNS TXT record was not found yet.",
+                "error": _("The DNS TXT record was not found yet."),
                 "code": "domain_not_verified",
                 "record": website.verification_record,
                 "value": website.verification_token,

@@ -280,6 +280,23 @@ def test_the_progress_page_of_a_waiting_site_says_its_place(fleet_of_three, user
     assert '<p id="website-line">You are number 2 in line on c, less than a minute.</p>' in page
 
 
+def test_the_place_in_line_speaks_the_pages_language(fleet_of_three, user, signed_up, client):
+    c = fleet_of_three["c"]
+    accounts_lane.account_create(user=signed_up("ahead", server=c))
+    User.objects.filter(pk=user.pk).update(server=c)
+    site = websites.website_request(owner=User.objects.get(pk=user.pk), domain="alice.blahaj.land")
+    websites.website_confirm(token=websites.website_confirmation_issue(website=site))
+
+    client.force_login(user)
+    progress = client.get(f"/websites/{site.pk}/progress", HTTP_ACCEPT_LANGUAGE="fr").json()
+    page = re.sub(r"\s+", " ", client.get(f"/websites/{site.pk}/", HTTP_ACCEPT_LANGUAGE="fr").content.decode())
+
+    assert progress["provisioning"]["state"] == "waiting" and progress["provisioning"]["position"] == 2
+    line = "Vous êtes numéro 2 dans la file d’attente de c, moins d’une minute."
+    assert progress["line"] == line
+    assert f'<p id="website-line">{line}</p>' in page
+
+
 def test_readyz_checks_each_servers_lane_but_a_down_one(fleet_of_three, settings):
     from blahaj import health
     from provisioning import health as lane_health
