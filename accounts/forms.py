@@ -10,7 +10,7 @@ from django import forms
 from django.conf import settings
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django_stubs_ext import StrOrPromise
 
 from blahaj.forms import ServiceForm
@@ -51,7 +51,7 @@ class SignupForm(DefendedForm):
     }
 
     username = forms.CharField(
-        label=gettext_lazy("Username"),
+        label=pgettext_lazy("form field", "Username"),
         max_length=30,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
     )
@@ -62,7 +62,7 @@ class SignupForm(DefendedForm):
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     email = forms.EmailField(
-        label=gettext_lazy("Email"),
+        label=pgettext_lazy("form field", "Email"),
         max_length=254,
         help_text=gettext_lazy("We send your confirmation link here, and password resets later."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Value
 from django.db.models.functions import Concat, Lower
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from tiers.models import Tier
 
@@ -52,7 +52,7 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
         PROVISIONING = "provisioning", gettext_lazy("Provisioning")
         ACTIVE = "active", gettext_lazy("Active")
         PROVISIONING_FAILED = "provisioning_failed", gettext_lazy("Provisioning failed")
-        DISABLED = "disabled", gettext_lazy("Disabled")
+        DISABLED = "disabled", pgettext_lazy("account status", "Disabled")
 
     username = models.CharField(
         max_length=30,
