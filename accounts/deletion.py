@@ -36,6 +36,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 import audit
 from blahaj import outbox
@@ -53,13 +55,13 @@ logger = logging.getLogger(__name__)
 class NoDeletionPending(ApplicationError):
     status_code = 409
     code = "no_deletion_pending"
-    message = "This account has no deletion pending."
+    message = gettext_lazy("This account has no deletion pending.")
 
 
 class StaffSelfDeletion(ApplicationError):
     status_code = 409
     code = "cannot_delete_self"
-    message = "Staff cannot delete their own account: another admin can, once you no longer need it."
+    message = gettext_lazy("Staff cannot delete their own account: another admin can, once you no longer need it.")
 
 
 def user_request_deletion(*, user: User, password: str) -> datetime:
@@ -141,7 +143,7 @@ def user_cancel_deletion_by_staff(*, user: User, actor: User | None = None) -> U
 def _user_delete_schedule(*, user: User) -> User:
     locked = User.objects.select_for_update().filter(pk=user.pk).first()
     if locked is None:  # erased meanwhile (a second delete racing the first, the beat)
-        raise NotFound("No such account.")
+        raise NotFound(_("No such account."))
     services.superuser_keep(user=locked)
     now = timezone.now()
     if locked.deletes_at is None or locked.deletes_at > now:

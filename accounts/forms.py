@@ -8,6 +8,10 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+from django_stubs_ext import StrOrPromise
 
 from blahaj.forms import ServiceForm
 from defences.forms import DefendedForm
@@ -20,15 +24,20 @@ def _password_widget() -> forms.PasswordInput:
     return forms.PasswordInput(attrs={"autocomplete": "new-password", "data-strength": ""})
 
 
-def new_password_field(label: str) -> forms.CharField:
+def _password_help() -> str:
+    return _("At least %(min)s characters and hard to guess: a few unrelated words work well. No need for symbols.") % {
+        "min": PASSWORD_MIN
+    }
+
+
+def new_password_field(label: StrOrPromise) -> forms.CharField:
     """A new password's field, with the live strength hint (the sign-up, a reset, a change)."""
     return forms.CharField(
         label=label,
         max_length=PASSWORD_MAX,
         strip=False,
         widget=_password_widget(),
-        help_text=f"At least {PASSWORD_MIN} characters and hard to guess: a few unrelated "
-        "words work well. No need for symbols.",
+        help_text=lazy(_password_help, str)(),
     )
 
 
@@ -42,32 +51,33 @@ class SignupForm(DefendedForm):
     }
 
     username = forms.CharField(
+        label=pgettext_lazy("form field", "Username"),
         max_length=30,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
     )
     display_name = forms.CharField(
-        label="Display name",
+        label=gettext_lazy("Display name"),
         max_length=30,
-        help_text="How others see you, for example Ada Lovelace.",
+        help_text=gettext_lazy("How others see you, for example Ada Lovelace."),
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     email = forms.EmailField(
-        label="Email",
+        label=pgettext_lazy("form field", "Email"),
         max_length=254,
-        help_text="We send your confirmation link here, and password resets later.",
+        help_text=gettext_lazy("We send your confirmation link here, and password resets later."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    password = new_password_field("Password")
-    discord_username = forms.CharField(label="Discord username", required=False, max_length=32)
-    referral_code = forms.CharField(label="Referral code", required=False, max_length=64)
+    password = new_password_field(gettext_lazy("Password"))
+    discord_username = forms.CharField(label=gettext_lazy("Discord username"), required=False, max_length=32)
+    referral_code = forms.CharField(label=gettext_lazy("Referral code"), required=False, max_length=64)
     note = forms.CharField(
-        label="A note to the admins",
+        label=gettext_lazy("A note to the admins"),
         required=False,
         max_length=500,
-        help_text="Who you are or why you join, if you like (500 characters at most).",
+        help_text=gettext_lazy("Who you are or why you join, if you like (500 characters at most)."),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    accept_terms = forms.BooleanField(label="I accept the terms of service", required=False)
+    accept_terms = forms.BooleanField(label=gettext_lazy("I accept the terms of service"), required=False)
     invitation = forms.CharField(required=False, max_length=128, widget=forms.HiddenInput)
     # Then the challenge and the honeypot (DefendedForm).
 
@@ -75,24 +85,23 @@ class SignupForm(DefendedForm):
         super().__init__(*args, **kwargs)
         if not settings.ACCOUNTS_TERMS_URL:
             del self.fields["accept_terms"]
-        self.fields["username"].help_text = (
-            "Lower-case letters, digits, dots or underscores. It also names your new mail "
-            f"address: username@{settings.YUNOHOST_DOMAIN}."
-        )
+        self.fields["username"].help_text = _(
+            "Lower-case letters, digits, dots or underscores. It also names your new mail address: username@%(domain)s."
+        ) % {"domain": settings.YUNOHOST_DOMAIN}
 
 
 def signup_form_invited(form: SignupForm, *, email: str, token: str) -> SignupForm:
     """The sign-up form of an invitation's link: the address is the invited one."""
     form.initial.update(email=email, invitation=token)
     form.fields["email"].widget.attrs["readonly"] = True
-    form.fields["email"].help_text = "The address you were invited at: the invitation's link confirms it."
+    form.fields["email"].help_text = _("The address you were invited at: the invitation's link confirms it.")
     del form.fields["referral_code"]
     return form
 
 
 class ResetRequestForm(ServiceForm):
     identifier = forms.CharField(
-        label="Username or email",
+        label=gettext_lazy("Username or email"),
         max_length=254,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
     )
@@ -100,25 +109,25 @@ class ResetRequestForm(ServiceForm):
 
 class ResendConfirmationForm(ServiceForm):
     email = forms.EmailField(
-        label="Your email",
+        label=gettext_lazy("Your email"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
 
 class SetPasswordForm(ServiceForm):
-    password = new_password_field("New password")
+    password = new_password_field(gettext_lazy("New password"))
 
 
 class DeleteAccountForm(ServiceForm):
     error_fields = {"invalid_credentials": "password"}
 
     password = forms.CharField(
-        label="Your password",
+        label=gettext_lazy("Your password"),
         max_length=PASSWORD_MAX,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="To make sure it is you.",
+        help_text=gettext_lazy("To make sure it is you."),
     )
 
 
@@ -127,12 +136,12 @@ class DeleteAccountForm(ServiceForm):
 
 class LoginForm(ServiceForm):
     identifier = forms.CharField(
-        label="Username or email",
+        label=gettext_lazy("Username or email"),
         max_length=254,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
     )
     password = forms.CharField(
-        label="Password",
+        label=gettext_lazy("Password"),
         max_length=PASSWORD_MAX,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Value
 from django.db.models.functions import Concat, Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from tiers.models import Tier
 
@@ -46,28 +47,28 @@ class UserManager(BaseUserManager["User"]):
 # devices (mfa.models), django-otp devices: a package without types, which django-stubs cannot follow.
 class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-missing]
     class Status(models.TextChoices):
-        PENDING_CONFIRMATION = "pending_confirmation", "Pending email confirmation"
-        PENDING_APPROVAL = "pending_approval", "Pending approval"
-        PROVISIONING = "provisioning", "Provisioning"
-        ACTIVE = "active", "Active"
-        PROVISIONING_FAILED = "provisioning_failed", "Provisioning failed"
-        DISABLED = "disabled", "Disabled"
+        PENDING_CONFIRMATION = "pending_confirmation", gettext_lazy("Pending email confirmation")
+        PENDING_APPROVAL = "pending_approval", gettext_lazy("Pending approval")
+        PROVISIONING = "provisioning", gettext_lazy("Provisioning")
+        ACTIVE = "active", gettext_lazy("Active")
+        PROVISIONING_FAILED = "provisioning_failed", gettext_lazy("Provisioning failed")
+        DISABLED = "disabled", pgettext_lazy("account status", "Disabled")
 
     username = models.CharField(
         max_length=30,
         unique=True,
         validators=[validators.validate_username],
-        error_messages={"unique": "Username already taken"},
+        error_messages={"unique": gettext_lazy("Username already taken")},
     )
     display_name = models.CharField(max_length=30, validators=[validators.validate_display_name])
-    email = models.EmailField("recovery email", max_length=254)
+    email = models.EmailField(gettext_lazy("recovery email"), max_length=254)
     discord_username = models.CharField(max_length=32, blank=True, validators=[validators.validate_discord_username])
     tier = models.ForeignKey(
         "tiers.Tier",
         on_delete=models.PROTECT,
         related_name="users",
         blank=True,
-        help_text="Empty: the default tier.",
+        help_text=gettext_lazy("Empty: the default tier."),
     )
     # Indexed: the staff list filters by status, and the admin's sidebar counts by it.
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING_CONFIRMATION, db_index=True)
@@ -112,20 +113,28 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
     terms_accepted_at = models.DateTimeField(null=True, blank=True, editable=False)
     terms_version = models.CharField(max_length=64, blank=True, default="", editable=False)
     # A few words to the staff who approve the request (plain text, escaped wherever shown).
-    signup_note = models.TextField("note to the admins", max_length=500, blank=True, default="", editable=False)
+    signup_note = models.TextField(
+        gettext_lazy("note to the admins"), max_length=500, blank=True, default="", editable=False
+    )
     # The sign-up's mail-domain check could not finish (DNS down or slow): accepted, for staff to look at.
     email_domain_unverified = models.BooleanField(
-        "email domain not verified", default=False, help_text="DNS failed while checking the domain at sign-up."
+        gettext_lazy("email domain not verified"),
+        default=False,
+        help_text=gettext_lazy("DNS failed while checking the domain at sign-up."),
     )
     # The ESP reported a hard bounce or a spam complaint for `email` (accounts/bounces.py): no
     # email goes to it until the member confirms another address (or staff clear it).
-    email_undeliverable_at = models.DateTimeField("email undeliverable since", null=True, blank=True, editable=False)
+    email_undeliverable_at = models.DateTimeField(
+        gettext_lazy("email undeliverable since"), null=True, blank=True, editable=False
+    )
     email_undeliverable_reason = models.CharField(max_length=200, blank=True, default="", editable=False)
     # The owner asked to delete the account (README, "Deleting an account"): it is shut out
     # until `deletes_at`, when the beat's finalizer removes it; a cancel link undoes it until then.
     deletion_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Indexed: the finalizer takes the accounts whose moment has come.
-    deletes_at = models.DateTimeField("deletion scheduled for", null=True, blank=True, editable=False, db_index=True)
+    deletes_at = models.DateTimeField(
+        gettext_lazy("deletion scheduled for"), null=True, blank=True, editable=False, db_index=True
+    )
     # A program's account (the sign-up front end's, `manage.py create_service_account`): never on
     # YunoHost, never staff, refused everywhere but its own tokens and what its permissions open.
     is_service_account = models.BooleanField(default=False, editable=False)
@@ -133,7 +142,7 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
     # password is YunoHost's to decide (logins.passwords.password_matches), since the member may change
     # it in YunoHost's portal. False for accounts not provisioned yet, staff made with
     # createsuperuser and service accounts: their local hash decides.
-    on_yunohost = models.BooleanField("has a YunoHost user", default=False, editable=False)
+    on_yunohost = models.BooleanField(gettext_lazy("has a YunoHost user"), default=False, editable=False)
     # The YunoHost server the account is on: chosen when its YunoHost user is first queued
     # (provisioning/fleet.py, the placement rule), and never changed; its websites go there too.
     server = models.ForeignKey(
@@ -152,7 +161,7 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
 
     class Meta:
         ordering = ["username"]
-        permissions = [("create_user_via_legacy_routes", "Can call /create_user")]
+        permissions = [("create_user_via_legacy_routes", gettext_lazy("Can call /create_user"))]
         indexes = [
             # The admin's changelist shows the newest accounts first.
             models.Index(fields=["date_joined", "id"], name="user_date_joined"),
@@ -161,7 +170,7 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
             models.UniqueConstraint(
                 Lower("email"),
                 name="unique_email_ci",
-                violation_error_message="Email already registered",
+                violation_error_message=gettext_lazy("Email already registered"),
             ),
         ]
 
@@ -208,10 +217,10 @@ class OneTimeToken(models.Model):
     """
 
     class Purpose(models.TextChoices):
-        CONFIRM = "confirm", "Email confirmation"
-        RESET = "reset", "Password reset"
-        CANCEL_DELETION = "cancel_deletion", "Cancel an account deletion"
-        MFA = "mfa", "Login second step"
+        CONFIRM = "confirm", gettext_lazy("Email confirmation")
+        RESET = "reset", gettext_lazy("Password reset")
+        CANCEL_DELETION = "cancel_deletion", gettext_lazy("Cancel an account deletion")
+        MFA = "mfa", gettext_lazy("Login second step")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="one_time_tokens")
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
@@ -252,7 +261,7 @@ class UsernameQuarantine(models.Model):
 
     class Meta:
         ordering = ["username"]
-        verbose_name = "quarantined username"
+        verbose_name = gettext_lazy("quarantined username")
 
     def __str__(self) -> str:
         return self.username

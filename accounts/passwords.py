@@ -11,6 +11,8 @@ from typing import Any
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from zxcvbn import zxcvbn
 
 from .validators import PASSWORD_MAX, validate_password_characters, validate_password_length
@@ -44,12 +46,50 @@ def _user_inputs(user: Any) -> list[str]:
     return [value for value in values if value]
 
 
+# zxcvbn's hints, in English only: marked here so that the catalogue carries their French, and
+# `_hint` reads them in the request's language.
+_ZXCVBN_HINTS = [
+    gettext_noop("Use a few words, avoid common phrases."),
+    gettext_noop("No need for symbols, digits, or uppercase letters."),
+    gettext_noop("Add another word or two. Uncommon words are better."),
+    gettext_noop("Straight rows of keys are easy to guess."),
+    gettext_noop("Short keyboard patterns are easy to guess."),
+    gettext_noop("Use a longer keyboard pattern with more turns."),
+    gettext_noop('Repeats like "aaa" are easy to guess.'),
+    gettext_noop('Repeats like "abcabcabc" are only slightly harder to guess than "abc".'),
+    gettext_noop("Avoid repeated words and characters."),
+    gettext_noop('Sequences like "abc" or "6543" are easy to guess.'),
+    gettext_noop("Avoid sequences."),
+    gettext_noop("Recent years are easy to guess."),
+    gettext_noop("Avoid recent years."),
+    gettext_noop("Avoid years that are associated with you."),
+    gettext_noop("Dates are often easy to guess."),
+    gettext_noop("Avoid dates and years that are associated with you."),
+    gettext_noop("This is a top-10 common password."),
+    gettext_noop("This is a top-100 common password."),
+    gettext_noop("This is a very common password."),
+    gettext_noop("This is similar to a commonly used password."),
+    gettext_noop("A word by itself is easy to guess."),
+    gettext_noop("Names and surnames by themselves are easy to guess."),
+    gettext_noop("Common names and surnames are easy to guess."),
+    gettext_noop("Capitalization doesn't help very much."),
+    gettext_noop("All-uppercase is almost as easy to guess as all-lowercase."),
+    gettext_noop("Reversed words aren't much harder to guess."),
+    gettext_noop("Predictable substitutions like '@' instead of 'a' don't help very much."),
+]
+
+
+def _hint(text: str | None) -> str:
+    """One of zxcvbn's hints in the request's language ("" for none)."""
+    return _(text) if text else ""
+
+
 class MaximumLengthValidator:
     def validate(self, password: str, user: Any = None) -> None:
         validate_password_length(password)
 
     def get_help_text(self) -> str:
-        return f"Your password can be at most {PASSWORD_MAX} characters long."
+        return _("Your password can be at most %(max)s characters long.") % {"max": PASSWORD_MAX}
 
 
 class CharactersValidator:
@@ -57,7 +97,7 @@ class CharactersValidator:
         validate_password_characters(password)
 
     def get_help_text(self) -> str:
-        return "Your password cannot contain line breaks or other control characters."
+        return _("Your password cannot contain line breaks or other control characters.")
 
 
 class ZxcvbnValidator:
@@ -73,12 +113,12 @@ class ZxcvbnValidator:
         """Refuse a zxcvbn result below the minimum score."""
         if result["score"] < self.min_score:
             feedback = result["feedback"]
-            hint = feedback.get("warning") or " ".join(feedback.get("suggestions", []))
-            message = "This password is too easy to guess."
+            hint = _hint(feedback.get("warning")) or " ".join(_hint(text) for text in feedback.get("suggestions", []))
+            message = _("This password is too easy to guess.")
             raise ValidationError(f"{message} {hint}".strip(), code="password_too_weak")
 
     def get_help_text(self) -> str:
-        return "Your password must be hard to guess: a few unrelated words work well."
+        return _("Your password must be hard to guess: a few unrelated words work well.")
 
 
 @dataclass
@@ -107,7 +147,9 @@ def password_strength(password: str, *, user: Any = None) -> Strength:
         except ValidationError as error:
             feedback.extend(error.messages)
     strong = not feedback
-    for hint in [result["feedback"].get("warning"), *result["feedback"].get("suggestions", [])]:
+    for hint in [
+        _hint(text) for text in [result["feedback"].get("warning"), *result["feedback"].get("suggestions", [])]
+    ]:
         if hint and not any(hint in message for message in feedback):
             feedback.append(hint)
     return Strength(strong=strong, score=result["score"], feedback=feedback)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from blahaj.models import OutboxMessage
 from provisioning.models import Operation
@@ -69,39 +70,44 @@ def staff_waiting() -> list[Waiting]:
     outbox = reverse("admin:blahaj_outboxmessage_changelist")
     messages = OutboxMessage.objects.filter(status=OutboxMessage.Status.WAITING, due_at__lt=since).count()
     failed_messages = OutboxMessage.objects.filter(status=OutboxMessage.Status.FAILED).count()
+    minutes = settings.STAFF_LANE_STUCK_AFTER // 60
     return [
         Waiting(
-            "Sign-ups waiting for approval",
+            _("Sign-ups waiting for approval"),
             by_status.get(User.Status.PENDING_APPROVAL, 0),
             f"{users}?status__exact={User.Status.PENDING_APPROVAL}",
         ),
         Waiting(
-            "Accounts whose provisioning failed",
+            _("Accounts whose provisioning failed"),
             by_status.get(User.Status.PROVISIONING_FAILED, 0),
             f"{users}?status__exact={User.Status.PROVISIONING_FAILED}",
         ),
         Waiting(
-            "Accounts still being provisioned",
+            _("Accounts still being provisioned"),
             by_status.get(User.Status.PROVISIONING, 0),
             f"{users}?status__exact={User.Status.PROVISIONING}",
         ),
         Waiting(
-            "Failed YunoHost operations (retry them from the list)",
+            _("Failed YunoHost operations (retry them from the list)"),
             failed,
             f"{operations}?status__exact={Operation.Status.FAILED}",
         ),
         Waiting(
-            f"YunoHost operations waiting more than {settings.STAFF_LANE_STUCK_AFTER // 60} minutes (is the lane's worker running?)",
+            _("YunoHost operations waiting more than %(minutes)s minutes (is the lane's worker running?)")
+            % {"minutes": minutes},
             stuck,
             f"{operations}?{urlencode({'status__in': ','.join(unfinished), 'created_at__lt': since.isoformat()})}",
         ),
         Waiting(
-            f"Emails and notifications waiting more than {settings.STAFF_LANE_STUCK_AFTER // 60} minutes (is the broker or the default worker down?)",
+            _(
+                "Emails and notifications waiting more than %(minutes)s minutes (is the broker or the default worker down?)"
+            )
+            % {"minutes": minutes},
             messages,
             f"{outbox}?{urlencode({'status__exact': OutboxMessage.Status.WAITING, 'due_at__lt': since.isoformat()})}",
         ),
         Waiting(
-            "Emails and notifications that failed (publish them again from the list)",
+            _("Emails and notifications that failed (publish them again from the list)"),
             failed_messages,
             f"{outbox}?status__exact={OutboxMessage.Status.FAILED}",
         ),

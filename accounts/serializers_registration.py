@@ -3,6 +3,7 @@ the services (accounts/validators.py, the password policy); these only shape the
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -98,7 +99,7 @@ class RequestResetSerializer(StrictSerializer):
     def validate(self, attrs: dict) -> dict:
         identifier = attrs.get("email") or attrs.get("username")
         if not identifier:
-            raise serializers.ValidationError({"email": ["Give an email or a username."]})
+            raise serializers.ValidationError({"email": [_("Give an email or a username.")]})
         return {"identifier": identifier}
 
 

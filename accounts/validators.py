@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 USERNAME_RE = re.compile(r"[a-z0-9_.]{1,30}")  # fullmatch: "$" would let "name\n" in
 DISCORD_RE = re.compile(r"[a-z0-9_.]{2,32}")
@@ -36,12 +37,12 @@ _APP_INSTANCE_RE = re.compile(r"[a-z0-9_]+__[1-9][0-9]*")
 
 def validate_username(value: str) -> None:
     if not USERNAME_RE.fullmatch(value or ""):
-        raise ValidationError("Use 1 to 30 lower-case letters, digits, dots or underscores.", code="invalid")
+        raise ValidationError(_("Use 1 to 30 lower-case letters, digits, dots or underscores."), code="invalid")
     if not value.strip("."):
         # "." and ".." become paths on YunoHost (home and mail directories).
-        raise ValidationError("A username needs at least one letter, digit or underscore.", code="invalid")
+        raise ValidationError(_("A username needs at least one letter, digit or underscore."), code="invalid")
     if value in RESERVED_USERNAMES or _APP_INSTANCE_RE.fullmatch(value):
-        raise ValidationError("This username is reserved.", code="reserved")
+        raise ValidationError(_("This username is reserved."), code="reserved")
 
 
 def is_valid_display_name(value: str) -> bool:
@@ -68,10 +69,10 @@ def is_valid_display_name(value: str) -> bool:
 
 def validate_display_name(value: str) -> None:
     if len(value) > DISPLAY_NAME_MAX:
-        raise ValidationError(f"Use at most {DISPLAY_NAME_MAX} characters.", code="max_length")
+        raise ValidationError(_("Use at most %(max)s characters.") % {"max": DISPLAY_NAME_MAX}, code="max_length")
     if not is_valid_display_name(value):
         raise ValidationError(
-            "Use letters and digits, with single spaces, commas, dots, apostrophes or hyphens between them.",
+            _("Use letters and digits, with single spaces, commas, dots, apostrophes or hyphens between them."),
             code="invalid",
         )
 
@@ -79,7 +80,7 @@ def validate_display_name(value: str) -> None:
 def validate_discord_username(value: str) -> None:
     if not DISCORD_RE.fullmatch(value) or ".." in value:
         raise ValidationError(
-            "A Discord username is 2 to 32 lower-case letters, digits, underscores or dots.",
+            _("A Discord username is 2 to 32 lower-case letters, digits, underscores or dots."),
             code="invalid",
         )
 
@@ -96,7 +97,7 @@ def validate_password_characters(value: str) -> None:
     character belongs in a password typed by a person: refuse them at sign-up, not later."""
     if any(ord(char) < 32 or ord(char) == 127 for char in value):
         raise ValidationError(
-            "A password cannot contain line breaks, tabs or other control characters.",
+            _("A password cannot contain line breaks, tabs or other control characters."),
             code="password_control_characters",
         )
 
@@ -104,4 +105,4 @@ def validate_password_characters(value: str) -> None:
 def validate_password_length(value: str) -> None:
     """The cheap check that runs before anything hashes or scores the password."""
     if len(value) > PASSWORD_MAX:
-        raise ValidationError(f"Use at most {PASSWORD_MAX} characters.", code="password_too_long")
+        raise ValidationError(_("Use at most %(max)s characters.") % {"max": PASSWORD_MAX}, code="password_too_long")

@@ -13,6 +13,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from blahaj import outbox, site
 from blahaj.models import OutboxMessage, SiteSettings
@@ -79,14 +81,20 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     fields = ["task", "args", "status", "attempts", "last_error", "created_at", "due_at", "next_attempt_at", "sent_at"]
     actions = ["retry"]
 
-    @admin.action(description="Publish the selected waiting or failed messages again now")
+    @admin.action(description=gettext_lazy("Publish the selected waiting or failed messages again now"))
     def retry(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         retried = sum(outbox.outbox_retry(message=message) for message in queryset.order_by("pk"))
         skipped = queryset.count() - retried
         if retried:
-            self.message_user(request, f"Published {retried} message(s) again.", messages.SUCCESS)
+            self.message_user(
+                request, _("Published %(count)s message(s) again.") % {"count": retried}, messages.SUCCESS
+            )
         if skipped:
-            self.message_user(request, f"Skipped {skipped} message(s) a worker had taken already.", messages.WARNING)
+            self.message_user(
+                request,
+                _("Skipped %(count)s message(s) a worker had taken already.") % {"count": skipped},
+                messages.WARNING,
+            )
 
 
 @admin.register(SiteSettings)

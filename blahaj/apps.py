@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class BlahajConfig(AppConfig):
     name = "blahaj"
-    verbose_name = "Site and background work"
+    verbose_name = gettext_lazy("Site and background work")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

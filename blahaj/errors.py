@@ -11,6 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_stubs_ext import StrOrPromise
 from rest_framework import status
 
 
@@ -19,17 +22,19 @@ class ApplicationError(Exception):
 
     status_code: int = status.HTTP_400_BAD_REQUEST
     code: str = "invalid"
-    message: str = "The request could not be processed."
+    # A class's sentence is lazy (gettext_lazy); an instance's is read, in the language of the
+    # request that raises it.
+    message: StrOrPromise = gettext_lazy("The request could not be processed.")
 
     def __init__(
         self,
-        message: str | None = None,
+        message: StrOrPromise | None = None,
         *,
         code: str | None = None,
         status_code: int | None = None,
         fields: dict[str, list[str]] | None = None,
     ) -> None:
-        self.message = message or self.message
+        self.message = str(message or self.message)
         self.code = code or self.code
         self.status_code = status_code or self.status_code
         self.fields = fields
@@ -38,14 +43,14 @@ class ApplicationError(Exception):
 
 class ValidationFailed(ApplicationError):
     code = "invalid"
-    message = "Some fields are invalid."
+    message: StrOrPromise = gettext_lazy("Some fields are invalid.")
 
 
 class InvalidJSON(ApplicationError):
     """A body that is not a JSON object we can read: unparsable, too deep, not JSON at all."""
 
     code = "invalid_json"
-    message = "The request body is not valid JSON."
+    message: StrOrPromise = gettext_lazy("The request body is not valid JSON.")
 
 
 class InvalidCharacters(ApplicationError):
@@ -53,7 +58,9 @@ class InvalidCharacters(ApplicationError):
     stores no NUL, UTF-8 has no surrogates), so the request is refused before any field sees it."""
 
     code = "invalid_characters"
-    message = "The request holds a NUL character or a lone surrogate, which no field accepts."
+    message: StrOrPromise = gettext_lazy(
+        "The request holds a NUL character or a lone surrogate, which no field accepts."
+    )
 
 
 def has_invalid_characters(text: str) -> bool:
@@ -80,7 +87,7 @@ class Forbidden(ApplicationError):
 class NotFound(ApplicationError):
     status_code = status.HTTP_404_NOT_FOUND
     code = "not_found"
-    message = "Not found."
+    message: StrOrPromise = gettext_lazy("Not found.")
 
 
 class Gone(ApplicationError):
@@ -91,9 +98,9 @@ class Gone(ApplicationError):
 class TooManyAttempts(ApplicationError):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     code = "too_many_attempts"
-    message = "Too many attempts. Try again later."
+    message: StrOrPromise = gettext_lazy("Too many attempts. Try again later.")
 
-    def __init__(self, *, retry_after: int, message: str | None = None) -> None:
+    def __init__(self, *, retry_after: int, message: StrOrPromise | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
@@ -103,19 +110,22 @@ class ServiceUnavailable(ApplicationError):
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "service_unavailable"
-    message = "The service is temporarily unavailable. Try again in a few minutes."
+    message: StrOrPromise = gettext_lazy("The service is temporarily unavailable. Try again in a few minutes.")
 
 
-SERVER_ERROR = "Something went wrong on our side. Please try again later."
+SERVER_ERROR = gettext_lazy("Something went wrong on our side. Please try again later.")
 
 
 def body_too_large() -> ApplicationError:
     limit = settings.API_MAX_BODY_BYTES
-    return ApplicationError(f"The request body is larger than {limit} bytes.", code="body_too_large")
+    return ApplicationError(
+        _("The request body is larger than %(limit)s bytes.") % {"limit": limit}, code="body_too_large"
+    )
 
 
-def error_body(message: str, code: str, fields: dict[str, list[str]] | None = None) -> dict:
-    body: dict[str, Any] = {"error": message, "code": code}
+def error_body(message: StrOrPromise, code: str, fields: dict[str, list[str]] | None = None) -> dict:
+    """The envelope; a lazy sentence is read here, in the language of the request."""
+    body: dict[str, Any] = {"error": str(message), "code": code}
     if fields:
-        body["fields"] = fields
+        body["fields"] = {name: [str(text) for text in texts] for name, texts in fields.items()}
     return body

@@ -42,7 +42,9 @@ BEARER_CHALLENGE = 'Bearer realm="api"'
 # secret pasted in the wrong field, or text the renderer cannot even encode.
 _WITHOUT_ECHO = {
     "invalid_choice": lambda name: _("Not one of the allowed values."),
-    "does_not_exist": lambda name: f"Unknown {name.replace('_', ' ')}." if name else "Not found.",
+    "does_not_exist": lambda name: (
+        _("Unknown %(name)s.") % {"name": name.replace("_", " ")} if name else _("Not found.")
+    ),
 }
 
 
@@ -67,8 +69,8 @@ def _fields(detail: Any) -> dict[str, list[str]]:
 
 def _validation_response(exc: exceptions.ValidationError) -> Response:
     fields = _fields(exc.detail)
-    first = next(iter(fields.values()), ["Invalid input."])
-    message = first[0] if len(fields) == 1 else "Some fields are invalid."
+    first = next(iter(fields.values()), [_("Invalid input.")])
+    message = first[0] if len(fields) == 1 else _("Some fields are invalid.")
     return Response(error_body(message, "invalid", fields), status=400)
 
 
@@ -88,9 +90,9 @@ def _api_exception_response(exc: exceptions.APIException) -> Response:
     wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
     if wait is not None:
         headers["Retry-After"] = str(max(1, int(wait + 0.999)))
-        message = f"Too many requests. Try again in {headers['Retry-After']} seconds."
+        message = _("Too many requests. Try again in %(seconds)s seconds.") % {"seconds": headers["Retry-After"]}
     else:
-        message = _flatten(exc.detail)[0] if exc.detail else "Request failed."
+        message = _flatten(exc.detail)[0] if exc.detail else _("Request failed.")
     code = getattr(exc, "blahaj_code", None) or _DRF_CODES.get(type(exc))
     if code is None:
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
@@ -103,7 +105,7 @@ def _redis_down() -> Response:
     # Rate limits, the token denylist and the auth cache live in Redis: without them we
     # refuse rather than guess (a revoked token must not slip through).
     return Response(
-        error_body("The service is briefly unavailable. Please try again shortly.", "service_unavailable"),
+        error_body(_("The service is briefly unavailable. Please try again shortly."), "service_unavailable"),
         status=503,
         headers={"Retry-After": "30"},
     )
@@ -114,7 +116,7 @@ def _translate(exc: Exception) -> Exception:
     if isinstance(exc, RequestDataTooBig):
         return body_too_large()
     if isinstance(exc, exceptions.UnsupportedMediaType):
-        return InvalidJSON("The request body must be JSON, sent as Content-Type: application/json.")
+        return InvalidJSON(_("The request body must be JSON, sent as Content-Type: application/json."))
     if isinstance(exc, exceptions.ParseError):
         return InvalidJSON()
     if isinstance(exc, Http404):
@@ -129,13 +131,13 @@ def _database_refusal(exc: Exception) -> Exception:
     type only (the message may quote the row)."""
     if isinstance(exc, (ProtectedError, RestrictedError)):
         logger.warning("A delete refused by a protected reference: %s", type(exc).__name__)
-        return Conflict("Other records still refer to this one, so it cannot be deleted.", code="protected")
+        return Conflict(_("Other records still refer to this one, so it cannot be deleted."), code="protected")
     if isinstance(exc, IntegrityError):
         logger.warning("A write refused by a database constraint: %s", type(exc).__name__)
-        return Conflict("The change conflicts with the data already stored.", code="conflict")
+        return Conflict(_("The change conflicts with the data already stored."), code="conflict")
     if isinstance(exc, DataError):
         logger.warning("A value refused by the database: %s", type(exc).__name__)
-        return ValidationFailed("A value does not fit what the database can store.")
+        return ValidationFailed(_("A value does not fit what the database can store."))
     return exc
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from rest_framework.fields import ChoiceField
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
@@ -38,19 +40,24 @@ _PAGE_SIZE_NAMES = {"page_size", "per_page", "limit", "offset", "size"}
 def _unknown_sentence(unknown: list[str], view: Any) -> str:
     """Which parameters are unknown, which the list takes, and (for a page size) why."""
     takes = sorted(known_query_parameters(view) - {api_settings.URL_FORMAT_OVERRIDE})
-    sentence = f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}."
+    sentence = ngettext("Unknown query parameter: %(names)s.", "Unknown query parameters: %(names)s.", len(unknown)) % {
+        "names": ", ".join(unknown)
+    }
     paginator = getattr(view, "paginator", None)
     if paginator is not None and _PAGE_SIZE_NAMES & set(unknown):
         page = getattr(paginator, "page_query_param", "page")
-        sentence += f" Pages have a fixed size of {paginator.page_size} rows; the next one is ?{page}=2."
-    return f"{sentence} This list takes: {', '.join(takes)}." if takes else sentence
+        sentence += " " + _("Pages have a fixed size of %(size)s rows; the next one is ?%(page)s=2.") % {
+            "size": paginator.page_size,
+            "page": page,
+        }
+    return sentence + " " + _("This list takes: %(names)s.") % {"names": ", ".join(takes)} if takes else sentence
 
 
 def _invalid_sentence(errors: dict[str, list[str]]) -> str:
     if len(errors) == 1:
         [(name, messages)] = errors.items()
         return f"{name}: {messages[0]}"
-    return f"Some query parameters are invalid: {', '.join(errors)}."
+    return _("Some query parameters are invalid: %(names)s.") % {"names": ", ".join(errors)}
 
 
 def refuse_invalid_values(request: Request, view: Any) -> None:
@@ -61,11 +68,11 @@ def refuse_invalid_values(request: Request, view: Any) -> None:
     paginator = getattr(view, "paginator", None)
     page = getattr(paginator, "page_query_param", None) if paginator is not None else None
     if page is not None and any(not as_id(value) for value in request.query_params.getlist(page)):
-        errors[page] = ["Must be a whole number from 1."]
+        errors[page] = [_("Must be a whole number from 1.")]
     filters = getattr(view, "filter_serializer_class", None)
     for name, field in filters().fields.items() if filters is not None else ():
         if isinstance(field, ChoiceField) and "" in request.query_params.getlist(name):
-            errors[name] = ["Not one of the allowed values."]
+            errors[name] = [_("Not one of the allowed values.")]
     if errors:
         raise ValidationFailed(_invalid_sentence(errors), fields=errors)
 
@@ -77,7 +84,7 @@ class RefuseUnknownQueryParameters(BaseFilterBackend):
         unknown = sorted(set(request.query_params) - known_query_parameters(view))
         if unknown:
             unknown = unknown[:10]
-            fields = {name: ["Unknown query parameter."] for name in unknown}
+            fields = {name: [_("Unknown query parameter.")] for name in unknown}
             raise ValidationFailed(_unknown_sentence(unknown, view), fields=fields)
         refuse_invalid_values(request, view)
         return queryset

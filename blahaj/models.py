@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 class OutboxMessage(models.Model):
     class Status(models.TextChoices):
-        WAITING = "waiting", "Waiting for a worker"
-        SENT = "sent", "Taken by a worker"
-        FAILED = "failed", "Failed"
+        WAITING = "waiting", gettext_lazy("Waiting for a worker")
+        SENT = "sent", gettext_lazy("Taken by a worker")
+        FAILED = "failed", gettext_lazy("Failed")
 
     # The Celery task's registered name and its positional arguments: ids and plain texts,
     # never a secret (a worker reads secrets from their own rows).
@@ -29,7 +31,8 @@ class OutboxMessage(models.Model):
     # is sent or has failed.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(
-        default=0, help_text="Publications the broker accepted after the first one (the sweeper's, staff's)."
+        default=0,
+        help_text=gettext_lazy("Publications the broker accepted after the first one (the sweeper's, staff's)."),
     )
     last_error = models.CharField(max_length=300, blank=True, default="")
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -56,19 +59,23 @@ class SiteSettings(models.Model):
 
     SINGLETON = 1
 
-    service_name = models.CharField(max_length=60, default="blahaj.land", help_text="In every page and email.")
-    contact_email = models.EmailField(blank=True, help_text="Shown in every page and email, if set.")
+    service_name = models.CharField(
+        max_length=60, default="blahaj.land", help_text=gettext_lazy("In every page and email.")
+    )
+    contact_email = models.EmailField(blank=True, help_text=gettext_lazy("Shown in every page and email, if set."))
     signup_text = models.TextField(
-        blank=True, max_length=3000, help_text="Above the sign-up form. Markdown: emphasis, links, lists."
+        blank=True, max_length=3000, help_text=gettext_lazy("Above the sign-up form. Markdown: emphasis, links, lists.")
     )
     approval_criteria = models.TextField(
-        blank=True, max_length=3000, help_text="Who gets an account (shown when approval is on). Markdown."
+        blank=True,
+        max_length=3000,
+        help_text=gettext_lazy("Who gets an account (shown when approval is on). Markdown."),
     )
 
     class Meta:
         # Made by the accounts app, where the model lived first: the table kept its name.
         db_table = "accounts_sitesettings"
-        verbose_name = verbose_name_plural = "site settings"
+        verbose_name = verbose_name_plural = gettext_lazy("site settings")
 
     def __str__(self) -> str:
-        return "Site settings"
+        return _("Site settings")

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework.parsers import JSONParser
 
 from blahaj.errors import InvalidCharacters, InvalidJSON, body_too_large, has_invalid_characters
@@ -70,13 +71,15 @@ class JSONObjectParser(JSONParser):
         except (UnicodeDecodeError, ValueError):
             raise InvalidJSON() from None
         except RecursionError:
-            raise InvalidJSON(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.") from None
+            raise InvalidJSON(
+                _("The request body nests deeper than %(depth)s levels.") % {"depth": MAX_JSON_DEPTH}
+            ) from None
         if not isinstance(data, dict):
-            raise InvalidJSON("The request body must be a JSON object.")
+            raise InvalidJSON(_("The request body must be a JSON object."))
         # Counting brackets is cheaper than the walk, and enough for every ordinary body.
         brackets = raw.count(b"[") + raw.count(b"{")
         if brackets > MAX_JSON_DEPTH and _depth_exceeds(data, MAX_JSON_DEPTH):
-            raise InvalidJSON(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
+            raise InvalidJSON(_("The request body nests deeper than %(depth)s levels.") % {"depth": MAX_JSON_DEPTH})
         # JSON can carry either only as a `\u` escape (a raw NUL or surrogate does not decode).
         if b"\\u" in raw and _holds_invalid_characters(data):
             raise InvalidCharacters()

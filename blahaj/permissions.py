@@ -21,24 +21,32 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy
+from django_stubs_ext import StrOrPromise
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-SETUP_SENTENCE = "Set up an authenticator app first: POST /api/user/mfa/totp, then /api/user/mfa/totp/confirm."
-LOGIN_SENTENCE = "Staff must log in with their second factor: log in again, then POST /api/user/login/mfa."
+SETUP_SENTENCE = gettext_lazy(
+    "Set up an authenticator app first: POST /api/user/mfa/totp, then /api/user/mfa/totp/confirm."
+)
+LOGIN_SENTENCE = gettext_lazy(
+    "Staff must log in with their second factor: log in again, then POST /api/user/login/mfa."
+)
 
 
 class Refused(PermissionDenied):
     """A 403 with the project's own `code` (raised from authentication too, where DRF
     expects its own exceptions)."""
 
-    def __init__(self, message: str, *, code: str) -> None:
+    def __init__(self, message: StrOrPromise, *, code: str) -> None:
         super().__init__(message)
         self.blahaj_code = code
 
 
-SERVICE_ACCOUNT_SENTENCE = "A service account may only create accounts (/create_user) and manage its own tokens."
+SERVICE_ACCOUNT_SENTENCE = gettext_lazy(
+    "A service account may only create accounts (/create_user) and manage its own tokens."
+)
 
 
 @dataclass(frozen=True)

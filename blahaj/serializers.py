@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import fields, relations, serializers
 
 
@@ -19,7 +21,13 @@ class TextCap(TypedDict):
     max_length: int
 
 
-_NAMES = {bool: "true or false", int: "a whole number", str: "a string", list: "a list", dict: "an object"}
+_NAMES = {
+    bool: gettext_lazy("true or false"),
+    int: gettext_lazy("a whole number"),
+    str: gettext_lazy("a string"),
+    list: gettext_lazy("a list"),
+    dict: gettext_lazy("an object"),
+}
 
 
 def _expected(field: fields.Field) -> tuple[type, ...] | None:
@@ -67,7 +75,8 @@ class StrictTypesMixin(_SerializerBase):
                     continue
                 expected = _expected(field)
                 if expected and _wrong_type(value, expected):
-                    errors[name] = [f"Must be {_NAMES.get(expected[0], expected[0].__name__)}."]
+                    kind = _NAMES.get(expected[0], expected[0].__name__)
+                    errors[name] = [_("Must be %(kind)s.") % {"kind": kind}]
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)

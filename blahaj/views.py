@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.views import defaults
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
@@ -50,14 +51,14 @@ class PublicView(APIView):
 @permission_classes([AllowAny])
 def not_found(request: Request, *args: Any, **kwargs: Any) -> NoReturn:
     """Unknown paths under /api/ answer in the envelope, not with Django's HTML page."""
-    raise exceptions.NotFound("There is nothing at this address.")
+    raise exceptions.NotFound(_("There is nothing at this address."))
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Django's handler400 (a request it refused before any view: too many fields, a bad
     host): the envelope on an API path, Django's page elsewhere."""
     if api_path(request.path_info):
-        return JsonResponse(error_body("The request could not be read.", "bad_request"), status=400)
+        return JsonResponse(error_body(_("The request could not be read."), "bad_request"), status=400)
     return defaults.bad_request(request, exception)
 
 

@@ -10,17 +10,19 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import services
 from .models import AbuseReport, EmailDomainBlock, NetworkBlock
 
 
 class LiveFilter(admin.SimpleListFilter):
-    title = "state"
+    title = gettext_lazy("state")
     parameter_name = "live"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "In force"), ("no", "Expired")]
+        return [("yes", _("In force")), ("no", _("Expired"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         live = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
@@ -82,12 +84,12 @@ class AbuseReportAdmin(admin.ModelAdmin):
             report=report, assignee=data.get("assignee"), status=data.get("status"), staff_note=data.get("staff_note")
         )
 
-    @admin.action(description="Assign to me")
+    @admin.action(description=gettext_lazy("Assign to me"))
     def assign_to_me(self, request: HttpRequest, queryset: QuerySet[AbuseReport]) -> None:
         for report in queryset:
             services.abuse_report_update(report=report, assignee=request.user)
 
-    @admin.action(description="Mark as resolved")
+    @admin.action(description=gettext_lazy("Mark as resolved"))
     def resolve(self, request: HttpRequest, queryset: QuerySet[AbuseReport]) -> None:
         for report in queryset:
             services.abuse_report_update(report=report, status=AbuseReport.Status.RESOLVED)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 
 from blahaj.forms import ServiceForm
 
@@ -27,7 +28,7 @@ class DefendedForm(ServiceForm):
             )
         # The honeypot: hidden from people (site.css), filled by form-filling bots.
         self.fields["homepage"] = forms.CharField(
-            label="Leave this empty",
+            label=gettext_lazy("Leave this empty"),
             required=False,
             max_length=200,
             widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
@@ -43,22 +44,22 @@ class DefendedForm(ServiceForm):
 
 class AbuseReportForm(DefendedForm):
     target = forms.CharField(
-        label="Site address or username",
+        label=gettext_lazy("Site address or username"),
         max_length=253,
-        help_text="The address of the site (e.g. https://name.example) or the account's username.",
+        help_text=gettext_lazy("The address of the site (e.g. https://name.example) or the account's username."),
         widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
     )
-    reason = forms.ChoiceField(label="What is wrong", choices=AbuseReport.Reason.choices)
+    reason = forms.ChoiceField(label=gettext_lazy("What is wrong"), choices=AbuseReport.Reason.choices)
     details = forms.CharField(
-        label="Details",
+        label=gettext_lazy("Details"),
         max_length=3000,
-        help_text="What you saw, and where (3000 characters at most).",
+        help_text=gettext_lazy("What you saw, and where (3000 characters at most)."),
         widget=forms.Textarea(attrs={"rows": 6}),
     )
     reply_to = forms.EmailField(
-        label="Your email",
+        label=gettext_lazy("Your email"),
         required=False,
         max_length=254,
-        help_text="If you would like an answer.",
+        help_text=gettext_lazy("If you would like an answer."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )

@@ -10,13 +10,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 def network_normalized(value: str) -> str:
     try:
         return str(ipaddress.ip_network(value.strip(), strict=False))
     except ValueError:
-        raise ValidationError("Give an address or a CIDR range, e.g. 203.0.113.7 or 2001:db8::/32.") from None
+        raise ValidationError(_("Give an address or a CIDR range, e.g. 203.0.113.7 or 2001:db8::/32.")) from None
 
 
 class NetworkBlock(models.Model):
@@ -25,10 +27,10 @@ class NetworkBlock(models.Model):
     network = models.CharField(
         max_length=49,  # an IPv6 address with its /128, with room
         unique=True,
-        help_text="An address or a CIDR range: 203.0.113.7, 203.0.113.0/24, 2001:db8::/32.",
+        help_text=gettext_lazy("An address or a CIDR range: 203.0.113.7, 203.0.113.0/24, 2001:db8::/32."),
     )
-    reason = models.CharField(max_length=200, blank=True, default="", help_text="For staff only.")
-    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until removed.")
+    reason = models.CharField(max_length=200, blank=True, default="", help_text=gettext_lazy("For staff only."))
+    expires_at = models.DateTimeField(null=True, blank=True, help_text=gettext_lazy("Empty: until removed."))
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
@@ -52,9 +54,9 @@ class EmailDomainBlock(models.Model):
     domain = models.CharField(
         max_length=253,
         unique=True,
-        help_text="A domain (its subdomains too): throwaway.example. Also matched against mail servers.",
+        help_text=gettext_lazy("A domain (its subdomains too): throwaway.example. Also matched against mail servers."),
     )
-    reason = models.CharField(max_length=200, blank=True, default="", help_text="For staff only.")
+    reason = models.CharField(max_length=200, blank=True, default="", help_text=gettext_lazy("For staff only."))
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
@@ -75,7 +77,7 @@ def domain_normalized(value: str) -> str:
     domain = value.strip().strip(".").lower()
     labels = domain.split(".")
     if len(domain) > 253 or len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
-        raise ValidationError("Give a domain name, e.g. throwaway.example.")
+        raise ValidationError(_("Give a domain name, e.g. throwaway.example."))
     return domain
 
 
@@ -86,18 +88,20 @@ class AbuseReport(models.Model):
     """Someone tells staff about an account or a site (the public /abuse/ page or the API)."""
 
     class Reason(models.TextChoices):
-        SPAM = "spam", "Spam"
-        PHISHING = "phishing", "Phishing or fraud"
-        MALWARE = "malware", "Malware"
-        HARASSMENT = "harassment", "Harassment or hate"
-        ILLEGAL = "illegal", "Illegal content"
-        OTHER = "other", "Something else"
+        SPAM = "spam", gettext_lazy("Spam")
+        PHISHING = "phishing", gettext_lazy("Phishing or fraud")
+        MALWARE = "malware", gettext_lazy("Malware")
+        HARASSMENT = "harassment", gettext_lazy("Harassment or hate")
+        ILLEGAL = "illegal", gettext_lazy("Illegal content")
+        OTHER = "other", gettext_lazy("Something else")
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        RESOLVED = "resolved", "Resolved"
+        OPEN = "open", gettext_lazy("Open")
+        RESOLVED = "resolved", gettext_lazy("Resolved")
 
-    target = models.CharField(max_length=253, help_text="A site's address or a username, as the reporter wrote it.")
+    target = models.CharField(
+        max_length=253, help_text=gettext_lazy("A site's address or a username, as the reporter wrote it.")
+    )
     reason = models.CharField(max_length=16, choices=Reason.choices)
     details = models.TextField(max_length=3000)
     reply_to = models.EmailField(max_length=254, blank=True, default="")

@@ -27,8 +27,10 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 import audit
 from blahaj import notifications
@@ -50,17 +52,17 @@ _ALGORITHM: Final = "SHA-256"  # what SubtleCrypto computes in every browser
 class NetworkBlocked(ApplicationError):
     status_code = 403
     code = "network_blocked"
-    message = "Sign-ups from your network are blocked for now. If this is a mistake, write to the staff."
+    message = gettext_lazy("Sign-ups from your network are blocked for now. If this is a mistake, write to the staff.")
 
 
 class EmailDomainBlocked(ApplicationError):
     code = "email_domain_blocked"
-    message = "We do not accept sign-ups with addresses at this domain. Please use another email address."
+    message = gettext_lazy("We do not accept sign-ups with addresses at this domain. Please use another email address.")
 
 
 class ChallengeFailed(ApplicationError):
     code = "challenge_failed"
-    message = "The anti-robot check is missing, expired or wrong. Reload the page and try again."
+    message = gettext_lazy("The anti-robot check is missing, expired or wrong. Reload the page and try again.")
 
 
 def _hmac_key() -> str:
@@ -101,7 +103,7 @@ def _decode(payload: str) -> dict[str, Any] | None:
 
 
 def _expires_at(salt: str) -> int | None:
-    _, _, query = salt.partition("?")
+    query = salt.partition("?")[2]
     values = parse_qs(query).get("expires", [])
     # One expiry only: a salt with two could be read one way here and another by altcha.
     if len(values) != 1:
@@ -122,7 +124,7 @@ def challenge_verify(*, payload: str) -> None:
         salt=decoded["salt"],
         signature=decoded["signature"],
     )
-    ok, _ = altcha.verify_solution_v1(solution, _hmac_key(), check_expires=True)
+    ok = altcha.verify_solution_v1(solution, _hmac_key(), check_expires=True)[0]
     if not ok:
         raise ChallengeFailed()
     # add() is atomic on Redis: of two requests with one solution, exactly one wins.
@@ -169,7 +171,7 @@ def network_block_create(
 ) -> NetworkBlock:
     value = _network_value(network)
     if NetworkBlock.objects.filter(network=value).exists():
-        raise Conflict(f"{value} is already blocked.", code="network_block_exists")
+        raise Conflict(_("%(value)s is already blocked.") % {"value": value}, code="network_block_exists")
     return NetworkBlock.objects.create(network=value, reason=reason, expires_at=expires_at, created_by=actor)
 
 
@@ -178,7 +180,7 @@ def network_block_update(*, block: NetworkBlock, data: dict[str, Any]) -> Networ
     if "network" in data:
         value = _network_value(data["network"])
         if NetworkBlock.objects.filter(network=value).exclude(pk=block.pk).exists():
-            raise Conflict(f"{value} is already blocked.", code="network_block_exists")
+            raise Conflict(_("%(value)s is already blocked.") % {"value": value}, code="network_block_exists")
         block.network = value
     for name in ("reason", "expires_at"):
         if name in data:
@@ -218,7 +220,7 @@ def email_domain_screen(*, email: str) -> bool:
     except mail_domains.DnsUnavailable:
         return False
     if not hosts:
-        raise EmailDomainBlocked("This email domain cannot receive mail. Check the address, or use another one.")
+        raise EmailDomainBlocked(_("This email domain cannot receive mail. Check the address, or use another one."))
     host_names = {name for host in hosts for name in _parents(host)}
     if EmailDomainBlock.objects.filter(domain__in=host_names).exists():
         raise EmailDomainBlocked()
@@ -239,7 +241,7 @@ def _domain_value(domain: str) -> str:
 def email_domain_block_create(*, domain: str, reason: str = "", actor: User | None = None) -> EmailDomainBlock:
     value = _domain_value(domain)
     if EmailDomainBlock.objects.filter(domain=value).exists():
-        raise Conflict(f"{value} is already blocked.", code="email_domain_block_exists")
+        raise Conflict(_("%(value)s is already blocked.") % {"value": value}, code="email_domain_block_exists")
     return EmailDomainBlock.objects.create(domain=value, reason=reason, created_by=actor)
 
 
@@ -248,7 +250,7 @@ def email_domain_block_update(*, block: EmailDomainBlock, data: dict[str, Any]) 
     if "domain" in data:
         value = _domain_value(data["domain"])
         if EmailDomainBlock.objects.filter(domain=value).exclude(pk=block.pk).exists():
-            raise Conflict(f"{value} is already blocked.", code="email_domain_block_exists")
+            raise Conflict(_("%(value)s is already blocked.") % {"value": value}, code="email_domain_block_exists")
         block.domain = value
     if "reason" in data:
         block.reason = data["reason"]
@@ -274,8 +276,10 @@ def abuse_report_create(
             target=target.strip(), reason=reason, details=details.strip(), reply_to=reply_to.strip()
         )
         # Sent after commit (blahaj.discord); every value the reporter typed is neutralised.
+        with translation.override(settings.LANGUAGE_CODE):  # staff's channel reads one language
+            reason_label = report.get_reason_display()
         notifications.abuse_reported(
-            report_id=report.pk, reason=report.get_reason_display(), target=report.target, details=report.details
+            report_id=report.pk, reason=reason_label, target=report.target, details=report.details
         )
     return report
 
@@ -297,7 +301,7 @@ def abuse_report_update(
     fields = []
     if assignee is not _UNSET:
         if assignee is not None and not (isinstance(assignee, user_model) and assignee.is_staff):
-            raise ApplicationError(fields={"assignee": ["Reports are assigned to staff members."]})
+            raise ApplicationError(fields={"assignee": [_("Reports are assigned to staff members.")]})
         report.assignee = assignee if isinstance(assignee, user_model) else None
         fields.append("assignee")
     if status is not None and status != report.status:

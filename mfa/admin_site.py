@@ -51,7 +51,7 @@ def _verified(request: HttpRequest) -> bool:
 def _error_sentence(error: ApplicationError) -> str:
     if isinstance(error, TooManyAttempts):
         return f"Too many wrong attempts. Try again in {max(1, error.retry_after // 60)} minute(s)."
-    return error.message
+    return str(error.message)
 
 
 # Models of installed libraries whose own names read as code in the admin's lists.

@@ -115,7 +115,7 @@ def users_import_from_yunohost(*, dry_run: bool = False, server: Server | None =
                     # Staff's word: from now on the service may change and delete this user.
                     provisioning_services.users_adopt(usernames=[username], server=server)
         except (ApplicationError, IntegrityError) as error:
-            summary.skipped[username] = error.message if isinstance(error, ApplicationError) else "already taken"
+            summary.skipped[username] = str(error.message) if isinstance(error, ApplicationError) else "already taken"
             continue
         summary.created.append(username)
     return summary

@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 import audit
 from blahaj.errors import Conflict
@@ -56,7 +57,7 @@ def user_erase(*, user: User) -> None:
 
 class LastSuperuser(Conflict):
     code = "last_superuser"
-    message = "This is the last active superuser: make another account a superuser first."
+    message = gettext_lazy("This is the last active superuser: make another account a superuser first.")
 
 
 def superuser_keep(*, user: User) -> None:

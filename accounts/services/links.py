@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from blahaj.errors import ApplicationError, Gone
 
@@ -18,12 +19,12 @@ from ..models import OneTimeToken, User
 
 class TokenInvalid(ApplicationError):
     code = "token_invalid"
-    message = "This link is invalid or has already been used."
+    message = gettext_lazy("This link is invalid or has already been used.")
 
 
 class TokenExpired(Gone):
     code = "token_expired"
-    message = "This link has expired. Ask for a new one."
+    message = gettext_lazy("This link has expired. Ask for a new one.")
 
 
 _TOKEN_LIFETIME_SETTINGS: dict[str, str] = {

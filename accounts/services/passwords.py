@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy
 
 from blahaj.errors import ApplicationError
 from logins import lockout
@@ -21,7 +22,7 @@ class WrongPassword(ApplicationError):
     toward the same per-account lockout as a wrong login password."""
 
     code = "invalid_credentials"
-    message = "The password is not right."
+    message = gettext_lazy("The password is not right.")
 
 
 def password_confirmed(*, user: User, password: str, field: str) -> User:
@@ -36,7 +37,7 @@ def password_confirmed(*, user: User, password: str, field: str) -> User:
     fresh = User.objects.select_related("tier").get(pk=user.pk)
     if not password_matches(user=fresh, password=password):
         lockout.record_failure(ident)
-        raise WrongPassword(fields={field: [WrongPassword.message]})
+        raise WrongPassword(fields={field: [str(WrongPassword.message)]})
     lockout.clear_failures(ident)
     return fresh
 

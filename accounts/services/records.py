@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 import audit
 from blahaj.errors import Conflict, ValidationFailed
@@ -41,7 +42,8 @@ def _user_move(user: User, *, from_statuses: tuple[str, ...], to: str) -> None:
     """
     current = User.objects.select_for_update().values_list("status", flat=True).get(pk=user.pk)
     if current not in from_statuses:
-        raise Conflict(f"The account is no longer {user.get_status_display().lower()}.", code="invalid_status")
+        status = user.get_status_display().lower()
+        raise Conflict(_("The account is no longer %(status)s.") % {"status": status}, code="invalid_status")
     user.status = to
     _user_save(user, fields=["status"])
 
@@ -57,7 +59,7 @@ def _judge(user: User, *, fields: list[str]) -> None:
 
 def _email_in_use(user: User) -> Conflict | None:
     if User.objects.filter(email__iexact=user.email).exclude(pk=user.pk).exists():
-        return Conflict("Email already in use", code="email_taken")
+        return Conflict(_("Email already in use"), code="email_taken")
     return None
 
 
@@ -65,5 +67,5 @@ def _lower_case_username(username: str) -> str:
     # YunoHost's rule. Refused rather than lowered: the person meant some name, and staff
     # should see that it is not the one that will exist.
     if username != username.lower():
-        raise _invalid({"username": ["Usernames are lower case: use a-z, 0-9, dots and underscores only."]})
+        raise _invalid({"username": [_("Usernames are lower case: use a-z, 0-9, dots and underscores only.")]})
     return username

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 import audit
 from blahaj import crypto, i18n, notifications, outbox
@@ -46,9 +47,9 @@ def _validate_new_account(*, user: User, password: str) -> None:
 def _taken(user: User) -> Conflict | None:
     # A quarantined name (a deleted account's) is answered exactly like a taken one.
     if User.objects.filter(username=user.username).exists() or username_quarantined(user.username):
-        return Conflict("Username already taken", code="username_taken")
+        return Conflict(_("Username already taken"), code="username_taken")
     if User.objects.filter(email__iexact=user.email).exists():
-        return Conflict("Email already registered", code="email_taken")
+        return Conflict(_("Email already registered"), code="email_taken")
     return None
 
 
@@ -58,7 +59,7 @@ def _taken_on_yunohost(user: User) -> Conflict | None:
     YunoHost does not answer the sign-up goes on, and the lane's `user create` refuses a user it
     did not make (docs/yunohost.md §11.4)."""
     if provisioning_services.user_on_yunohost(username=user.username):
-        return Conflict("Username already taken", code="username_taken")
+        return Conflict(_("Username already taken"), code="username_taken")
     return None
 
 
@@ -84,7 +85,7 @@ def user_register(
     its emails speak.
     """
     if not settings.ACCOUNTS_REGISTRATION_OPEN:
-        raise Forbidden("Registration is closed for now.", code="registration_closed")
+        raise Forbidden(_("Registration is closed for now."), code="registration_closed")
     user = User(
         username=username,
         display_name=display_name,
@@ -118,7 +119,7 @@ def user_register(
                 emails.send_confirmation(user=user)
     except IntegrityError:
         # Lost a race to a concurrent sign-up: its row is committed, so `_taken` sees it.
-        raise _taken(user) or Conflict("Please try again.", code="conflict") from None
+        raise _taken(user) or Conflict(_("Please try again."), code="conflict") from None
     return user
 
 
@@ -157,7 +158,7 @@ def user_confirm_email(*, token: str) -> User:
 def user_approve(*, user: User) -> None:
     """Staff let a confirmed account in (approval mode): provisioning starts."""
     if user.status != User.Status.PENDING_APPROVAL:
-        raise Conflict("Only an account waiting for approval can be approved.", code="invalid_status")
+        raise Conflict(_("Only an account waiting for approval can be approved."), code="invalid_status")
     user_begin_provisioning(user=user)
     emails.send_approved(user=user)
 

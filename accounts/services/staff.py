@@ -8,6 +8,7 @@ import logging
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 import audit
 from blahaj.errors import Conflict
@@ -37,7 +38,7 @@ def _new_staff_user(*, username: str, display_name: str, email: str, discord_use
     )
     _judge(user, fields=["username", "display_name", "email", "discord_username"])
     if conflict := _taken(user) or _taken_on_yunohost(user):
-        raise Conflict("Email already in use", code="email_taken") if conflict.code == "email_taken" else conflict
+        raise Conflict(_("Email already in use"), code="email_taken") if conflict.code == "email_taken" else conflict
     return user
 
 
@@ -84,7 +85,7 @@ def user_create_by_staff(
         with transaction.atomic():
             user.save()
     except IntegrityError:
-        raise _taken(user) or Conflict("Please try again.", code="conflict") from None
+        raise _taken(user) or Conflict(_("Please try again."), code="conflict") from None
     # Queued first, so sent first: the welcome ("your account is ready") follows the lane's
     # outcome, and must not arrive before the link it tells the owner to use.
     emails.send_set_password(user=user)
@@ -127,7 +128,7 @@ def user_update(
             if "display_name" in changed:
                 lane.account_set_fullname(user=user)
     except IntegrityError:
-        raise _email_in_use(user) or Conflict("Please try again.", code="conflict") from None
+        raise _email_in_use(user) or Conflict(_("Please try again."), code="conflict") from None
     return user
 
 
@@ -171,7 +172,7 @@ def user_enable(*, user: User) -> User:
 def user_send_password_reset(*, user: User) -> None:
     """Staff send the owner a reset link (queued)."""
     if user.status == User.Status.DISABLED:
-        raise Conflict("A disabled account cannot reset its password.", code="account_disabled")
+        raise Conflict(_("A disabled account cannot reset its password."), code="account_disabled")
     emails.send_password_reset(user=user)
 
 
@@ -185,7 +186,7 @@ def user_reject(*, user: User, reason: str = "") -> None:
     """
     current = User.objects.select_for_update().values_list("status", flat=True).get(pk=user.pk)
     if current != User.Status.PENDING_APPROVAL:
-        raise Conflict("Only an account waiting for approval can be rejected.", code="invalid_status")
+        raise Conflict(_("Only an account waiting for approval can be rejected."), code="invalid_status")
     emails.send_rejected(user=user, reason=reason.strip())
     user_erase(user=user)
 

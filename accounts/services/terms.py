@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from blahaj.errors import ApplicationError
 
@@ -12,7 +13,7 @@ from ..models import User
 
 class TermsNotAccepted(ApplicationError):
     code = "terms_not_accepted"
-    message = "Please accept the terms of service."
+    message = gettext_lazy("Please accept the terms of service.")
 
 
 def _terms_record(user: User, *, accepted: bool) -> None:
@@ -20,6 +21,6 @@ def _terms_record(user: User, *, accepted: bool) -> None:
     if not settings.ACCOUNTS_TERMS_URL:
         return
     if not accepted:
-        raise TermsNotAccepted(fields={"accept_terms": [TermsNotAccepted.message]})
+        raise TermsNotAccepted(fields={"accept_terms": [str(TermsNotAccepted.message)]})
     user.terms_accepted_at = timezone.now()
     user.terms_version = settings.ACCOUNTS_TERMS_VERSION

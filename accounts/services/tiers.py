@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 import audit
 from blahaj.errors import ApplicationError
@@ -65,7 +66,7 @@ def _referral_code_claim(code: str, *, public: bool = False) -> tuple[int, int]:
     """
     now = timezone.now()
     if public and Invitation.objects.filter(referral_code__code=code).exists():
-        raise ApplicationError("This referral code is invalid, expired or used up.", code="referral_code_invalid")
+        raise ApplicationError(_("This referral code is invalid, expired or used up."), code="referral_code_invalid")
     usable = (
         ReferralCode.objects.filter(code=code, is_active=True)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
@@ -74,6 +75,6 @@ def _referral_code_claim(code: str, *, public: bool = False) -> tuple[int, int]:
     # Active, unexpired, not used up: checked and taken in one conditional UPDATE, so two
     # sign-ups can't both take the last use, and the caller's rollback (a 409) gives it back.
     if not usable.update(uses=F("uses") + 1):
-        raise ApplicationError("This referral code is invalid, expired or used up.", code="referral_code_invalid")
+        raise ApplicationError(_("This referral code is invalid, expired or used up."), code="referral_code_invalid")
     code_id, tier_id = ReferralCode.objects.values_list("pk", "tier_id").get(code=code)
     return code_id, tier_id or User.objects.default_tier_id()

@@ -22,7 +22,7 @@ from .. import devices, services, webauthn
 def _sentence(error: ApplicationError) -> str:
     if isinstance(error, TooManyAttempts):
         return f"Too many wrong attempts. Try again in {max(1, error.retry_after // 60)} minute(s)."
-    return error.message
+    return str(error.message)
 
 
 def _verified(request: HttpRequest) -> bool:

@@ -7,8 +7,10 @@
   if (!field) return;
   var form = field.form, ready = false, waiting = false, generation = 0;
   function say(text) { if (status) status.textContent = text; }
+  // The sentences come from the page, in its language (templates/accounts/_robot_check.html).
+  function sentence(name, fallback) { return (status && status.getAttribute("data-" + name)) || fallback; }
   if (!window.fetch || !window.crypto || !window.crypto.subtle || !window.TextEncoder) {
-    say("This browser cannot run the anti-robot check (it needs a recent browser over HTTPS).");
+    say(sentence("unsupported", "This browser cannot run the anti-robot check (it needs a recent browser over HTTPS)."));
     return;
   }
   var encoder = new TextEncoder();
@@ -31,7 +33,7 @@
   function solve() {
     var mine = ++generation;
     ready = false;
-    say("Checking that you are not a robot…");
+    say(sentence("checking", "Checking that you are not a robot…"));
     fetch("/api/user/challenge", {headers: {"Accept": "application/json"}})
       .then(function (response) { if (!response.ok) throw new Error("challenge"); return response.json(); })
       .then(function (ch) {
@@ -45,14 +47,14 @@
         if (mine !== generation) return;
         field.value = btoa(JSON.stringify(payload));
         ready = true;
-        say("Check done.");
+        say(sentence("done", "Check done."));
         // Solve again before this one expires (20 minutes by default): the page may stay open.
         setTimeout(solve, 15 * 60 * 1000);
         if (waiting) { waiting = false; form.submit(); }
       })
       .catch(function () {
         if (mine !== generation) return;
-        say("The anti-robot check could not run; trying again…");
+        say(sentence("retrying", "The anti-robot check could not run; trying again…"));
         setTimeout(solve, 3000);
       });
   }
@@ -60,7 +62,7 @@
     if (ready) return;
     event.preventDefault();
     waiting = true;
-    say("Finishing the anti-robot check, then sending…");
+    say(sentence("finishing", "Finishing the anti-robot check, then sending…"));
   });
   field.value = "";
   solve();

@@ -5,6 +5,9 @@
   var hint = document.getElementById("strength-hint");
   if (!input || !hint || !window.fetch || !window.JSON) return;
   var form = input.form, timer = null, latest = 0;
+  // The sentences come from the page, in its language (templates/accounts/_field.html).
+  var strongText = hint.getAttribute("data-strong") || "Strong enough.";
+  var weakText = hint.getAttribute("data-weak") || "Not strong enough yet.";
   function value(name) { var el = form.elements[name]; return el && el.value ? el.value : ""; }
   function render(result) {
     hint.textContent = "";
@@ -13,7 +16,7 @@
     var bar = document.createElement("span"); bar.style.width = ((result.score + 1) * 20) + "%";
     meter.appendChild(bar); meter.setAttribute("aria-hidden", "true");
     var verdict = document.createElement("p"); verdict.className = "verdict";
-    verdict.textContent = result.strong ? "Strong enough." : "Not strong enough yet.";
+    verdict.textContent = result.strong ? strongText : weakText;
     hint.appendChild(meter); hint.appendChild(verdict);
     if (!result.strong && result.feedback.length) {
       var list = document.createElement("ul");
