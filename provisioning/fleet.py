@@ -49,7 +49,9 @@ AVERAGE_WEIGHT = 0.1
 class NoServer(ApplicationError):
     status_code = 503
     code = "no_server"
-    message = gettext_lazy("No YunoHost server takes new accounts at the moment; try again later.")  # type: ignore[assignment]  # a lazy translation
+    message = gettext_lazy(
+        "No YunoHost server takes new accounts at the moment; try again later."
+    )  # a lazy translation
 
 
 # --- Placement -----------------------------------------------------------------------------------

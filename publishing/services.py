@@ -36,13 +36,13 @@ PUBLISHED_KINDS = (Website.Kind.GIT, Website.Kind.SSG)
 
 class NotLive(Conflict):
     code = "not_live"
-    message = gettext_lazy("This site is not live yet: it is deployed once it is.")  # type: ignore[assignment]  # a lazy translation
+    message = gettext_lazy("This site is not live yet: it is deployed once it is.")  # a lazy translation
 
 
 class SignatureInvalid(ApplicationError):
     status_code = 403
     code = "signature_invalid"
-    message = gettext_lazy("This delivery's signature is missing or wrong.")  # type: ignore[assignment]  # a lazy translation
+    message = gettext_lazy("This delivery's signature is missing or wrong.")  # a lazy translation
 
 
 def publication_get(*, website: Website) -> Publication:

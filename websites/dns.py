@@ -31,12 +31,12 @@ _SLOT_MARGIN = 5
 
 class VerificationRunning(TooManyAttempts):
     code = "verification_running"
-    message = _("This domain is being checked right now. Try again in a few seconds.")  # type: ignore[assignment]  # a lazy translation
+    message = _("This domain is being checked right now. Try again in a few seconds.")  # a lazy translation
 
 
 class VerificationBusy(TooManyAttempts):
     code = "verification_busy"
-    message = _("Too many domains are being checked right now. Try again in a few seconds.")  # type: ignore[assignment]  # a lazy translation
+    message = _("Too many domains are being checked right now. Try again in a few seconds.")  # a lazy translation
 
 
 def _resolver() -> dns.resolver.Resolver:

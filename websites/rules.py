@@ -31,7 +31,7 @@ class DomainInvalid(ApplicationError):
 
 class DomainNotAllowed(ApplicationError):
     code = "domain_not_allowed"
-    message = gettext_lazy("This domain is not allowed for your tier.")  # type: ignore[assignment]  # a lazy translation
+    message = gettext_lazy("This domain is not allowed for your tier.")  # a lazy translation
 
 
 class GitUrlInvalid(ApplicationError):

@@ -38,27 +38,29 @@ _SITE = audit.of("website", "website")
 
 class TokenInvalid(ApplicationError):
     code = "token_invalid"
-    message = gettext_lazy("This confirmation link is not valid.")  # type: ignore[assignment]  # a lazy translation
+    message = gettext_lazy("This confirmation link is not valid.")  # a lazy translation
 
 
 class TokenExpired(Gone):
     code = "token_expired"
-    message = gettext_lazy("This confirmation link has expired: ask for the website again.")  # type: ignore[assignment]  # a lazy translation
+    message = gettext_lazy("This confirmation link has expired: ask for the website again.")  # a lazy translation
 
 
 class LimitReached(Conflict):
     code = "website_limit_reached"
-    message = gettext_lazy("Your tier's website limit is reached.")  # type: ignore[assignment]  # a lazy translation
+    message = gettext_lazy("Your tier's website limit is reached.")  # a lazy translation
 
 
 class DomainTaken(Conflict):
     code = "domain_taken"
-    message = gettext_lazy("This domain is already taken.")  # type: ignore[assignment]  # a lazy translation
+    message = gettext_lazy("This domain is already taken.")  # a lazy translation
 
 
 class DomainOnYunohost(Conflict):
     code = "domain_exists_on_yunohost"
-    message = gettext_lazy("This name is already in use on our server, outside the members' websites: choose another.")  # type: ignore[assignment]  # a lazy translation
+    message = gettext_lazy(
+        "This name is already in use on our server, outside the members' websites: choose another."
+    )  # a lazy translation
 
 
 def _hash(token: str) -> str:
@@ -333,7 +335,7 @@ ACCOUNT_REASON = "Your account was suspended."
 
 class WebsiteGone(Conflict):
     code = "website_deleted"
-    message = gettext_lazy("This website was deleted.")  # type: ignore[assignment]  # a lazy translation
+    message = gettext_lazy("This website was deleted.")  # a lazy translation
 
 
 def _reason(reason: str) -> str:
