@@ -75,3 +75,11 @@ def test_the_switcher_sends_nobody_to_another_site(client):
 
     assert response.status_code == 302
     assert "evil.example" not in response["Location"]
+
+
+@pytest.mark.django_db
+def test_the_switcher_names_each_language_in_itself(client):
+    page = client.get("/signup/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+
+    assert '<option value="en" lang="en">English</option>' in page
+    assert '<option value="fr" lang="fr" selected>Français</option>' in page
