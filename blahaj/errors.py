@@ -8,10 +8,13 @@ own exceptions) into responses.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from rest_framework import status
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class ApplicationError(Exception):
@@ -19,11 +22,12 @@ class ApplicationError(Exception):
 
     status_code: int = status.HTTP_400_BAD_REQUEST
     code: str = "invalid"
-    message: str = "The request could not be processed."
+    # A lazy translation (gettext_lazy) where it is a class attribute: read in the request's language.
+    message: StrOrPromise = "The request could not be processed."
 
     def __init__(
         self,
-        message: str | None = None,
+        message: StrOrPromise | None = None,
         *,
         code: str | None = None,
         status_code: int | None = None,
@@ -93,7 +97,7 @@ class TooManyAttempts(ApplicationError):
     code = "too_many_attempts"
     message = "Too many attempts. Try again later."
 
-    def __init__(self, *, retry_after: int, message: str | None = None) -> None:
+    def __init__(self, *, retry_after: int, message: StrOrPromise | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
@@ -114,7 +118,7 @@ def body_too_large() -> ApplicationError:
     return ApplicationError(f"The request body is larger than {limit} bytes.", code="body_too_large")
 
 
-def error_body(message: str, code: str, fields: dict[str, list[str]] | None = None) -> dict:
+def error_body(message: StrOrPromise, code: str, fields: dict[str, list[str]] | None = None) -> dict:
     body: dict[str, Any] = {"error": message, "code": code}
     if fields:
         body["fields"] = fields
