@@ -42,14 +42,14 @@ class ApplicationError(Exception):
 
 class ValidationFailed(ApplicationError):
     code = "invalid"
-    message = "Some fields are invalid."
+    message: StrOrPromise = "Some fields are invalid."
 
 
 class InvalidJSON(ApplicationError):
     """A body that is not a JSON object we can read: unparsable, too deep, not JSON at all."""
 
     code = "invalid_json"
-    message = "The request body is not valid JSON."
+    message: StrOrPromise = "The request body is not valid JSON."
 
 
 class InvalidCharacters(ApplicationError):
@@ -57,7 +57,7 @@ class InvalidCharacters(ApplicationError):
     stores no NUL, UTF-8 has no surrogates), so the request is refused before any field sees it."""
 
     code = "invalid_characters"
-    message = "The request holds a NUL character or a lone surrogate, which no field accepts."
+    message: StrOrPromise = "The request holds a NUL character or a lone surrogate, which no field accepts."
 
 
 def has_invalid_characters(text: str) -> bool:
@@ -84,7 +84,7 @@ class Forbidden(ApplicationError):
 class NotFound(ApplicationError):
     status_code = status.HTTP_404_NOT_FOUND
     code = "not_found"
-    message = "Not found."
+    message: StrOrPromise = "Not found."
 
 
 class Gone(ApplicationError):
@@ -95,7 +95,7 @@ class Gone(ApplicationError):
 class TooManyAttempts(ApplicationError):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     code = "too_many_attempts"
-    message = "Too many attempts. Try again later."
+    message: StrOrPromise = "Too many attempts. Try again later."
 
     def __init__(self, *, retry_after: int, message: StrOrPromise | None = None) -> None:
         super().__init__(message)
@@ -107,7 +107,7 @@ class ServiceUnavailable(ApplicationError):
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "service_unavailable"
-    message = "The service is temporarily unavailable. Try again in a few minutes."
+    message: StrOrPromise = "The service is temporarily unavailable. Try again in a few minutes."
 
 
 SERVER_ERROR = "Something went wrong on our side. Please try again later."
