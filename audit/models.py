@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import connections, models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .recorder import Door, Result
 
@@ -67,8 +68,8 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        verbose_name = "audit entry"
-        verbose_name_plural = "audit log"
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
         indexes = [models.Index(fields=["door", "result", "at"], name="audit_door_result_at")]
 
     def __str__(self) -> str:

@@ -25,7 +25,8 @@ from celery import signals
 from django.apps import apps
 from django.db import connection
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError
@@ -48,13 +49,13 @@ class Door:
     TASK = "task"
     LANE = "lane"
     CHOICES = [
-        (API, "API"),
-        (LEGACY, "Legacy route"),
-        (ADMIN, "Admin"),
-        (PAGE, "Page"),
-        (COMMAND, "Management command"),
-        (TASK, "Task"),
-        (LANE, "YunoHost lane"),
+        (API, _("API")),
+        (LEGACY, _("Legacy route")),
+        (ADMIN, _("Admin")),
+        (PAGE, _("Page")),
+        (COMMAND, _("Management command")),
+        (TASK, _("Task")),
+        (LANE, _("YunoHost lane")),
     ]
     WEB = frozenset({API, LEGACY, ADMIN, PAGE})
     # A door's former name, still read where a door is asked for (the audit list's `?door=`);
@@ -66,7 +67,7 @@ class Result:
     OK = "ok"
     FAILED = "failed"
     REFUSED = "refused"
-    CHOICES = [(OK, "OK"), (FAILED, "Failed"), (REFUSED, "Refused")]
+    CHOICES = [(OK, _("OK")), (FAILED, _("Failed")), (REFUSED, _("Refused"))]
 
 
 @dataclass
@@ -195,7 +196,8 @@ def flush(opened: Scope) -> None:
 
 def _why(error: BaseException) -> tuple[str, str]:
     if isinstance(error, ApplicationError):
-        return Result.REFUSED, f"{error.code}: {error.message}"
+        with translation.override("en"):  # the log reads in one language (a lazy message is read here)
+            return Result.REFUSED, f"{error.code}: {error.message}"
     # Not our own error: its class only (its text may quote anything, a secret included).
     return Result.FAILED, type(error).__name__
 
@@ -225,7 +227,9 @@ def audited(action: str, *, target: Target, detail: Target | None = None) -> Cal
             except Exception as error:
                 _refused_once(error, action=action, object=target(kwargs, None))
                 raise
-            record(action=action, object=target(kwargs, value), detail=detail(kwargs, value) if detail else "")
+            with translation.override("en"):  # the log reads in one language, whoever's request it was
+                what, why = target(kwargs, value), detail(kwargs, value) if detail else ""
+            record(action=action, object=what, detail=why)
             return value
 
         return wrapper

@@ -10,6 +10,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from blahaj.errors import ApplicationError
 from tiers.models import Tier
@@ -19,7 +21,12 @@ from .models import Invitation
 
 
 class InvitationForm(forms.ModelForm):
-    tier = forms.ModelChoiceField(Tier.objects.all(), required=False, help_text="Empty: the default tier.")
+    tier = forms.ModelChoiceField(
+        Tier.objects.all(),
+        required=False,
+        label=gettext_lazy("Tier"),
+        help_text=gettext_lazy("Empty: the default tier."),
+    )
 
     class Meta:
         model = Invitation
@@ -43,6 +50,15 @@ class InvitationForm(forms.ModelForm):
             "note": data.get("note", ""),
             "tier": data.get("tier"),
         }
+
+
+# The states in words (an invitation's `state` is a value the API answers as is).
+STATE_LABELS = {
+    "pending": gettext_lazy("pending"),
+    "used": gettext_lazy("used"),
+    "cancelled": gettext_lazy("cancelled"),
+    "expired": gettext_lazy("expired"),
+}
 
 
 @admin.register(Invitation)
@@ -90,11 +106,11 @@ class InvitationAdmin(admin.ModelAdmin):
             setattr(obj, field.attname, getattr(created, field.attname))
         obj._state.adding = False
 
-    @admin.display(description="State")
+    @admin.display(description=gettext_lazy("State"))
     def state(self, obj: Invitation) -> str:
-        return obj.state
+        return str(STATE_LABELS.get(obj.state, obj.state))
 
-    @admin.action(description="Cancel the selected invitations")
+    @admin.action(description=gettext_lazy("Cancel the selected invitations"))
     def cancel_invitations(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
         cancelled = 0
         for invitation in queryset:
@@ -103,4 +119,4 @@ class InvitationAdmin(admin.ModelAdmin):
                 cancelled += 1
             except ApplicationError as error:
                 self.message_user(request, f"{invitation.email}: {error.message}", messages.WARNING)
-        self.message_user(request, f"Cancelled {cancelled} invitation(s).", messages.SUCCESS)
+        self.message_user(request, _("Cancelled %(count)s invitation(s).") % {"count": cancelled}, messages.SUCCESS)

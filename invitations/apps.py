@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class InvitationsConfig(AppConfig):
     name = "invitations"
-    verbose_name = "Invitations"
+    verbose_name = _("Invitations")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.fields import empty
 
@@ -14,7 +15,7 @@ from .models import Invitation
 
 
 class _TierField(serializers.SlugRelatedField):
-    default_error_messages = {"does_not_exist": "Unknown tier.", "blank": "Give a tier's slug, or null."}
+    default_error_messages = {"does_not_exist": _("Unknown tier."), "blank": _("Give a tier's slug, or null.")}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(slug_field="slug", queryset=Tier.objects.all(), **kwargs)

@@ -20,6 +20,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 import audit
 from blahaj import mail, notifications, outbox
@@ -42,15 +44,15 @@ _SEND_INVITATION_USED = "accounts.tasks.send_invitation_used"
 
 class InvitationInvalid(ApplicationError):
     code = "invitation_invalid"
-    message = "This invitation link is not valid."
+    message = gettext_lazy("This invitation link is not valid.")
 
 
 # Plain words for the sign-up page, by the invitation's state.
 INVITATION_DEAD = {
-    "unknown": "This invitation link is not valid: it may have been mistyped.",
-    "used": "This invitation has already been used.",
-    "cancelled": "This invitation was cancelled by the person who sent it.",
-    "expired": "This invitation has expired.",
+    "unknown": gettext_lazy("This invitation link is not valid: it may have been mistyped."),
+    "used": gettext_lazy("This invitation has already been used."),
+    "cancelled": gettext_lazy("This invitation was cancelled by the person who sent it."),
+    "expired": gettext_lazy("This invitation has expired."),
 }
 
 
@@ -83,7 +85,7 @@ def invitation_for_signup(*, raw: str, email: str) -> Invitation:
     if invitation.email.lower() != email.lower():
         # The link confirms one address: another one would go unconfirmed.
         raise InvitationInvalid(
-            fields={"email": ["This invitation is for another address: sign up with the invited one."]}
+            fields={"email": [_("This invitation is for another address: sign up with the invited one.")]}
         )
     return invitation
 
@@ -114,7 +116,7 @@ def _invitation_cap(inviter: User) -> None:
     pending = Invitation.objects.filter(_pending(), inviter=inviter).count()
     if pending >= cap:
         raise ApplicationError(
-            f"You already have {cap} pending invitation(s), the most your tier allows.",
+            _("You already have %(count)s pending invitation(s), the most your tier allows.") % {"count": cap},
             code="invitation_limit",
             status_code=429,
         )
@@ -131,9 +133,9 @@ def _new_invitation(*, inviter: User, email: str, note: str, tier: Tier | None) 
     """The unsaved invitation `invitation_create` would save; refused as it would refuse it."""
     if not inviter.is_staff:
         if not settings.REFERRALS_USER_CODES:
-            raise Forbidden("Members cannot send invitations.", code="permission_denied")
+            raise Forbidden(_("Members cannot send invitations."), code="permission_denied")
         if tier is not None:
-            raise Forbidden("Only staff choose an invited account's tier.", code="permission_denied")
+            raise Forbidden(_("Only staff choose an invited account's tier."), code="permission_denied")
         # The inviter's row lock serialises two invitations of one member, so the cap holds.
         get_user_model().objects.select_for_update().only("pk").get(pk=inviter.pk)
         _invitation_cap(inviter)
@@ -142,7 +144,7 @@ def _new_invitation(*, inviter: User, email: str, note: str, tier: Tier | None) 
     _judge_invitation(invitation)
     if get_user_model().objects.filter(email__iexact=address).exists():
         # Whose account it is stays unsaid.
-        raise Conflict("An account already uses this address.", code="email_taken")
+        raise Conflict(_("An account already uses this address."), code="email_taken")
     return invitation
 
 
@@ -188,7 +190,7 @@ def invitation_cancel(*, invitation: Invitation) -> Invitation:
     if not Invitation.objects.filter(pk=invitation.pk, used_at__isnull=True, cancelled_at__isnull=True).update(
         cancelled_at=timezone.now()
     ):
-        raise Conflict("Only an unused invitation can be cancelled.", code="invalid_status")
+        raise Conflict(_("Only an unused invitation can be cancelled."), code="invalid_status")
     ReferralCode.objects.filter(pk=invitation.referral_code_id).update(is_active=False)
     invitation.refresh_from_db()
     return invitation

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, cast
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -37,7 +39,7 @@ STATES: dict[str, Callable[[], Q]] = {
 
 
 class CanInvite(permissions.BasePermission):
-    message = "Only staff send invitations."
+    message = gettext_lazy("Only staff send invitations.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
@@ -96,10 +98,11 @@ class InvitationViewSet(
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if unknown := sorted(set(request.query_params) - {"page", "state"}):
-            raise ValidationFailed("Unknown query parameter.", fields={unknown[0]: ["Unknown."]})
+            raise ValidationFailed(_("Unknown query parameter."), fields={unknown[0]: [_("Unknown.")]})
         state = request.query_params.get("state")
         if state is not None and state not in STATES:
-            raise ValidationFailed("Unknown state.", fields={"state": [f"One of: {', '.join(STATES)}."]})
+            one_of = _("One of: %(values)s.") % {"values": ", ".join(STATES)}
+            raise ValidationFailed(_("Unknown state."), fields={"state": [one_of]})
         refuse_invalid_values(request, self)
         return super().list(request, *args, **kwargs)
 

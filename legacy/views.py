@@ -12,11 +12,14 @@ exceptions are the links a person opens in a browser: a dead reset or confirmati
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.functional import Promise
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -77,9 +80,19 @@ def _name_the_field(body: dict) -> None:
 
 class LegacyView(APIView):
     """JSON only (no browsable API even with DEBUG), CSRF-exempt like every APIView (token or
-    no authentication: no cookies), a refused or missing token is a 401."""
+    no authentication: no cookies), a refused or missing token is a 401. In English whatever the
+    request's language (docs/i18n.md): the front end shows `error` as it is; the pages a person
+    opens from a link (`_page`) speak the person's language."""
 
     renderer_classes = [JSONRenderer]
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        with translation.override("en"):
+            response = super().dispatch(request, *args, **kwargs)
+            if isinstance(response, Response):  # its sentences (lazy ones too) are read now
+                response.render()
+                response.headers["Content-Language"] = "en"
+        return response
 
     def get_authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
@@ -87,11 +100,18 @@ class LegacyView(APIView):
     def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)
         body = response.data if isinstance(response.data, dict) else None
-        if body is not None and isinstance(body.get("error"), str):
+        if body is not None and isinstance(body.get("error"), str | Promise):
+            body["error"] = str(body["error"])
             if response.status_code == 400:
                 _name_the_field(body)
             body["error"] = ascii_sentence(body["error"])
         return response
+
+
+def _page(request: Request, template: str, context: dict[str, Any], *, status: int) -> HttpResponse:
+    """A page a person opens from a link: in the request's own language, not the routes' English."""
+    with translation.override(getattr(request._request, "LANGUAGE_CODE", None)):
+        return render(request._request, template, context, status=status)
 
 
 class PublicLegacyView(LegacyView):
@@ -219,7 +239,7 @@ class LegacyResetPasswordView(PublicLegacyView):
         except (services.TokenInvalid, services.TokenExpired) as error:
             expired = isinstance(error, services.TokenExpired)
             context = {"expired": expired, "form": None}
-            return render(request._request, "accounts/link_invalid.html", context, status=410 if expired else 400)
+            return _page(request, "accounts/link_invalid.html", context, status=410 if expired else 400)
         return HttpResponseRedirect(reverse("pages:password-reset-confirm", args=[token]))
 
 
@@ -302,6 +322,6 @@ class LegacyConfirmSiteView(PublicLegacyView):
         except (website_services.TokenInvalid, website_services.TokenExpired) as error:
             expired = isinstance(error, website_services.TokenExpired)
             context = {"expired": expired}
-            return render(request._request, "websites/link_invalid.html", context, status=410 if expired else 400)
+            return _page(request, "websites/link_invalid.html", context, status=410 if expired else 400)
         query = f"?site={website_emails.progress_key(website)}" + ("&already=1" if already else "")
         return HttpResponseRedirect(reverse("websites-seed:website-being-made") + query)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from blahaj.admin import ReadOnlyAdmin
 from blahaj.errors import ApplicationError
@@ -40,7 +42,9 @@ class LoginSessionAdmin(ReadOnlyAdmin):
         # Whoever may change accounts may log them out (as the user list's "Log out everywhere").
         return request.user.has_perm("accounts.change_user")
 
-    @admin.action(description="End these sessions (their tokens stop working at once)", permissions=["end"])
+    @admin.action(
+        description=gettext_lazy("End these sessions (their tokens stop working at once)"), permissions=["end"]
+    )
     def end_sessions(self, request: HttpRequest, queryset: QuerySet[LoginSession]) -> None:
         ended = skipped = 0
         for session in queryset.select_related("user").order_by("pk"):
@@ -53,6 +57,7 @@ class LoginSessionAdmin(ReadOnlyAdmin):
                 skipped += 1  # ended meanwhile
             else:
                 ended += 1
-        self.message_user(request, f"Ended {ended} session(s).", messages.SUCCESS if ended else messages.WARNING)
+        text = _("Ended %(count)s session(s).") % {"count": ended}
+        self.message_user(request, text, messages.SUCCESS if ended else messages.WARNING)
         if skipped:
-            self.message_user(request, f"{skipped} session(s) had already ended.", messages.INFO)
+            self.message_user(request, _("%(count)s session(s) had already ended.") % {"count": skipped}, messages.INFO)

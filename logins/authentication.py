@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt import state as jwt_state
@@ -42,7 +43,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
             return None
         user, token = result
         if not isinstance(user, get_user_model()):  # get_user gives nothing else
-            raise InvalidToken("Token is invalid or expired.")
+            raise InvalidToken(_("Token is invalid or expired."))
         view = (getattr(request, "parser_context", None) or {}).get("view")
         if user.is_service_account and not getattr(view, "admits_service_accounts", False):
             raise permissions.Refused(permissions.SERVICE_ACCOUNT_SENTENCE, code="service_account")
@@ -55,7 +56,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
         try:
             return verified_access_token(raw_token)
         except TokenError:
-            raise InvalidToken("Token is invalid or expired.") from None
+            raise InvalidToken(_("Token is invalid or expired.")) from None
 
     # SimpleJWT declares the result as a TypeVar bound to nothing in the signature.
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
@@ -70,16 +71,16 @@ class JWTAuthentication(authentication.JWTAuthentication):
         mirror = revocation.mirror
         user_id = str(validated_token.get(api_settings.USER_ID_CLAIM))
         if validated_token[api_settings.JTI_CLAIM] in mirror.denied:
-            raise InvalidToken("Token is invalid or expired.")
+            raise InvalidToken(_("Token is invalid or expired."))
         if (sid := tokens.session_of(validated_token)) is not None and sid in mirror.ended_sessions:
-            raise InvalidToken("Token is invalid or expired.")
+            raise InvalidToken(_("Token is invalid or expired."))
         user = mirror.user(user_id)
         if user is None:
             user_key = tokens.USER_KEY.format(user_id=user_id)
             user = cache.get(user_key) or self._load_user(user_id, user_key)
             mirror.keep_user(user_id, user, tokens.USER_CACHE_SECONDS)
         if not user.is_active:
-            raise InvalidToken("Token is invalid or expired.")
+            raise InvalidToken(_("Token is invalid or expired."))
         tokens.check_cutoff(user, validated_token, mirror.cutoffs.get(user_id))
         return user
 
@@ -92,10 +93,10 @@ class JWTAuthentication(authentication.JWTAuthentication):
         session_key = tokens.SESSION_DENY_KEY.format(sid=sid) if sid is not None else None
         found = cache.get_many([deny_key, cutoff_key, user_key, *([session_key] if session_key else [])])
         if deny_key in found or (session_key is not None and session_key in found):
-            raise InvalidToken("Token is invalid or expired.")
+            raise InvalidToken(_("Token is invalid or expired."))
         user = found.get(user_key) or self._load_user(user_id, user_key)
         if not user.is_active:
-            raise InvalidToken("Token is invalid or expired.")
+            raise InvalidToken(_("Token is invalid or expired."))
         tokens.check_cutoff(user, validated_token, found.get(cutoff_key))
         return user
 
@@ -111,7 +112,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
             .first()
         )
         if user is None:
-            raise InvalidToken("Token is invalid or expired.")
+            raise InvalidToken(_("Token is invalid or expired."))
         cache.set(user_key, user, tokens.USER_CACHE_SECONDS)
         return user
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 
 from blahaj.errors import TooManyAttempts
 
@@ -37,7 +38,7 @@ def check(ident: str) -> None:
     if locked_until is not None and locked_until > time.time():
         raise TooManyAttempts(
             retry_after=max(1, int(locked_until - time.time()) + 1),
-            message="Too many failed login attempts. Try again later.",
+            message=_("Too many failed login attempts. Try again later."),
         )
 
 

@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class LoginSession(models.Model):
@@ -18,8 +19,8 @@ class LoginSession(models.Model):
     """
 
     class Kind(models.TextChoices):
-        API = "api", "API tokens"
-        PAGE = "page", "Account pages"
+        API = "api", _("API tokens")
+        PAGE = "page", _("Account pages")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="login_sessions")

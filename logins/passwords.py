@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from blahaj.errors import ServiceUnavailable
 from provisioning import passwords as yunohost_passwords
@@ -39,7 +40,9 @@ _NOBODY = "blahaj.unknown.member"
 
 class YunohostUnreachable(ServiceUnavailable):
     code = "yunohost_unreachable"
-    message = "We cannot check your password right now because the server is unreachable. Try again in a few minutes."
+    message = _(
+        "We cannot check your password right now because the server is unreachable. Try again in a few minutes."
+    )
 
 
 def _yunohost_decides(username: str, password: str, *, probe: bool = False) -> bool | None:

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from blahaj.schema import StatusSerializer
 from blahaj.serializers import StrictSerializer
 from provisioning.passwords import MAX_PASSWORD as PASSWORD_MAX
+
+
+def _at_most(count: int) -> str:
+    return _("Use at most %(count)s characters.") % {"count": count}
 
 
 class PasswordField(serializers.CharField):
@@ -22,7 +28,7 @@ class PasswordField(serializers.CharField):
         kwargs.setdefault("write_only", True)
         kwargs.setdefault(
             "error_messages",
-            {"max_length": f"Use at most {PASSWORD_MAX} characters."},
+            {"max_length": lazy(_at_most, str)(PASSWORD_MAX)},
         )
         super().__init__(**kwargs)
 
@@ -35,7 +41,7 @@ class LoginSerializer(StrictSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         identifier = attrs.get("username") or attrs.get("email")
         if not identifier:
-            raise serializers.ValidationError({"username": ["Give a username or an email."]})
+            raise serializers.ValidationError({"username": [_("Give a username or an email.")]})
         attrs["identifier"] = identifier
         return attrs
 

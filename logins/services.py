@@ -14,6 +14,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 import audit
@@ -39,20 +41,22 @@ def _inactive_answer(user: User) -> tuple[str, str] | None:
     answers: dict[str, tuple[str, str]] = {
         status.PENDING_CONFIRMATION: (
             "email_unconfirmed",
-            "Please confirm your email address first: we sent you a link.",
+            _("Please confirm your email address first: we sent you a link."),
         ),
         status.PENDING_APPROVAL: (
             "approval_pending",
-            "Your account is waiting for a staff member's approval.",
+            _("Your account is waiting for a staff member's approval."),
         ),
-        status.DISABLED: ("account_disabled", "This account has been disabled."),
+        status.DISABLED: ("account_disabled", _("This account has been disabled.")),
     }
     return answers.get(user.status)
 
 
 DELETION_PENDING = (
     "deletion_pending",
-    "This account is being deleted. To keep it, use the cancel link we emailed you when you asked for the deletion.",
+    gettext_lazy(
+        "This account is being deleted. To keep it, use the cancel link we emailed you when you asked for the deletion."
+    ),
 )
 
 
@@ -65,7 +69,7 @@ def login_allowed(user: User) -> bool:
 class InvalidCredentials(ApplicationError):
     status_code = 401
     code = "invalid_credentials"
-    message = "Invalid username or password."
+    message = gettext_lazy("Invalid username or password.")
 
 
 def user_for_identifier(identifier: str) -> User | None:
@@ -124,7 +128,9 @@ def user_login(*, identifier: str, password: str, ip: str | None = None, user_ag
     return tokens.issue_for_user(user, session_id=str(session.public_id))
 
 
-SERVICE_ACCOUNT_PAGES = "A service account cannot sign in to the member pages: it may only create accounts."
+SERVICE_ACCOUNT_PAGES = gettext_lazy(
+    "A service account cannot sign in to the member pages: it may only create accounts."
+)
 
 
 def user_page_session_start(*, user: User, ip: str | None = None, user_agent: str = "") -> LoginSession:
@@ -167,7 +173,7 @@ def token_refresh(*, raw_refresh: str) -> dict[str, Any]:
     user_id = refresh.payload.get("user_id")
     user = get_user_model().objects.filter(pk=user_id).first() if user_id is not None else None
     if user is None or not login_allowed(user):
-        raise InvalidToken("Token is invalid or expired.")
+        raise InvalidToken(_("Token is invalid or expired."))
     tokens.check_cutoff(user, refresh)
     if (session_id := tokens.session_of(refresh)) is not None:
         sessions.session_check(session_id=session_id, user_id=user.pk)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 from blahaj.errors import NotFound
@@ -106,14 +107,14 @@ def session_check(*, session_id: str, user_id: int) -> None:
     most one write a minute)."""
     public_id = parse_id(session_id)
     if public_id is None:
-        raise InvalidToken("Token is invalid or expired.")
+        raise InvalidToken(_("Token is invalid or expired."))
     row = (
         LoginSession.objects.filter(public_id=public_id, user_id=user_id)
         .values_list("ended_at", "last_used_at")
         .first()
     )
     if row is None or row[0] is not None:
-        raise InvalidToken("Token is invalid or expired.")
+        raise InvalidToken(_("Token is invalid or expired."))
     now = timezone.now()
     if row[1] < now - timedelta(seconds=TOUCH_SECONDS):
         LoginSession.objects.filter(
@@ -142,7 +143,7 @@ def session_end(*, user: User, session_id: str) -> None:
         > 0
     )
     if not ended:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     # In the caller's transaction: an unreachable cache raises (503) and rolls the end back,
     # rather than answer that tokens died which still work.
     tokens.deny_session(str(public_id))

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
@@ -95,7 +96,7 @@ def issued_at(token: Token) -> float:
 def check_cutoff(user: Any, token: Token, published: float | None = None) -> None:
     cutoff = user.tokens_valid_after.timestamp() if user.tokens_valid_after else 0.0
     if issued_at(token) < max(cutoff, published or 0.0):
-        raise InvalidToken("Token is invalid or expired.")
+        raise InvalidToken(_("Token is invalid or expired."))
 
 
 def publish_cutoff(user: Any) -> None:
@@ -202,4 +203,4 @@ def parse_refresh(raw: str) -> RefreshToken:
     try:
         return RefreshToken(raw)  # type: ignore[arg-type]  # SimpleJWT annotates the encoded token as Token
     except TokenError:
-        raise InvalidToken("Token is invalid or expired.") from None
+        raise InvalidToken(_("Token is invalid or expired.")) from None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -71,7 +72,7 @@ class RefreshView(PublicView):
         body = request.data if isinstance(request.data, dict) else {}  # the parser admits objects only
         raw = _bearer(request) or body.get("refresh")
         if not isinstance(raw, str) or not raw:
-            raise InvalidToken("A refresh token is required.")
+            raise InvalidToken(_("A refresh token is required."))
         return Response(services.token_refresh(raw_refresh=raw))
 
 
@@ -86,9 +87,9 @@ class RevokeRefreshView(PublicView):
     def delete(self, request: Request) -> Response:
         raw = _bearer(request)
         if not raw:
-            raise InvalidToken("A refresh token is required.")
+            raise InvalidToken(_("A refresh token is required."))
         services.token_revoke_refresh(raw_refresh=raw)
-        return Response({"status": "success", "message": "Refresh token revoked!"})
+        return Response({"status": "success", "message": _("Refresh token revoked!")})
 
 
 class RevokeAccessView(APIView):
@@ -103,7 +104,7 @@ class RevokeAccessView(APIView):
     )
     def delete(self, request: Request) -> Response:
         services.token_revoke_access(token=request.auth)
-        return Response({"status": "success", "message": "Access token revoked!"})
+        return Response({"status": "success", "message": _("Access token revoked!")})
 
 
 class LogoutAllView(APIView):

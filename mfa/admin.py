@@ -15,6 +15,8 @@ from django.apps import apps
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp_webauthn.models import WebAuthnAttestation, WebAuthnCredential, WebAuthnUserHandle
 
 from blahaj.admin import ReadOnlyAdmin
@@ -64,7 +66,7 @@ class RecoveryCodesAdmin(ReadOnlyAdmin):
             super().get_queryset(request).annotate(unused_count=Count("codes", filter=Q(codes__used_at__isnull=True)))
         )
 
-    @admin.display(description="Unused codes", ordering="unused_count")
+    @admin.display(description=gettext_lazy("Unused codes"), ordering="unused_count")
     def unused(self, obj: RecoveryCodes) -> int:
         return int(getattr(obj, "unused_count", 0))
 
@@ -80,7 +82,7 @@ class SecurityKeyAdmin(ReadOnlyAdmin):
     fields = ["user", "name", "created_at", "last_used_at"]
     actions = ["remove_keys"]
 
-    @admin.action(description="Remove the selected security keys (e.g. one reported lost)")
+    @admin.action(description=gettext_lazy("Remove the selected security keys (e.g. one reported lost)"))
     def remove_keys(self, request: HttpRequest, queryset: QuerySet[WebAuthnCredential]) -> None:
         removed = 0
         for key in queryset.select_related("user").order_by("pk"):
@@ -91,5 +93,7 @@ class SecurityKeyAdmin(ReadOnlyAdmin):
             else:
                 removed += 1
         self.message_user(
-            request, f"Removed {removed} security key(s).", messages.SUCCESS if removed else messages.WARNING
+            request,
+            _("Removed %(count)s security key(s).") % {"count": removed},
+            messages.SUCCESS if removed else messages.WARNING,
         )

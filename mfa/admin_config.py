@@ -10,6 +10,7 @@ must hold only the mfa app's config.
 from __future__ import annotations
 
 from django.contrib.admin.apps import AdminConfig as DjangoAdminConfig
+from django.utils.translation import gettext_lazy as _
 from django_otp_webauthn.apps import OtpWebauthnConfig
 
 
@@ -18,4 +19,4 @@ class AdminConfig(DjangoAdminConfig):
 
 
 class WebAuthnConfig(OtpWebauthnConfig):
-    verbose_name = "Security keys"
+    verbose_name = _("Security keys")

@@ -24,6 +24,8 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
@@ -50,15 +52,16 @@ def _verified(request: HttpRequest) -> bool:
 
 def _error_sentence(error: ApplicationError) -> str:
     if isinstance(error, TooManyAttempts):
-        return f"Too many wrong attempts. Try again in {max(1, error.retry_after // 60)} minute(s)."
+        minutes = max(1, error.retry_after // 60)
+        return _("Too many wrong attempts. Try again in %(minutes)s minute(s).") % {"minutes": minutes}
     return str(error.message)
 
 
 # Models of installed libraries whose own names read as code in the admin's lists.
 MODEL_NAMES = {
-    ("token_blacklist", "OutstandingToken"): "Issued refresh tokens",
-    ("token_blacklist", "BlacklistedToken"): "Revoked refresh tokens",
-    ("django_otp_webauthn", "WebAuthnCredential"): "Registered security keys",
+    ("token_blacklist", "OutstandingToken"): gettext_lazy("Issued refresh tokens"),
+    ("token_blacklist", "BlacklistedToken"): gettext_lazy("Revoked refresh tokens"),
+    ("django_otp_webauthn", "WebAuthnCredential"): gettext_lazy("Registered security keys"),
 }
 
 
@@ -68,10 +71,14 @@ class AdminSite(admin.AdminSite):
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         name = site.current().service_name
-        return {**super().each_context(request), "site_header": f"{name} administration", "site_title": f"{name} admin"}
+        return {
+            **super().each_context(request),
+            "site_header": _("%(name)s administration") % {"name": name},
+            "site_title": _("%(name)s admin") % {"name": name},
+        }
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
-        title = f"{site.current().service_name}: staff overview"
+        title = _("%(name)s: staff overview") % {"name": site.current().service_name}
         return super().index(request, {"title": title, **(extra_context or {})})
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[Any]:
@@ -156,7 +163,7 @@ class AdminSite(admin.AdminSite):
                 return HttpResponseRedirect(self._next(request))
         context = self._context(
             request,
-            "Second factor",
+            _("Second factor"),
             error=error,
             has_key=webauthn.has_key(user),
             webauthn_config=webauthn.admin_config(request, site_name=self.name),
@@ -172,7 +179,7 @@ class AdminSite(admin.AdminSite):
         """The admin's second step with a security key: the options for the browser."""
         user = self._key_step_user(request)
         if user is None:
-            return key_views.failure(ApplicationError("Log in again.", code="login_expired"))
+            return key_views.failure(ApplicationError(_("Log in again."), code="login_expired"))
         try:
             options, state = services.key_verify_begin(user=user)
         except ApplicationError as failure:
@@ -186,7 +193,7 @@ class AdminSite(admin.AdminSite):
         state = request.session.pop(key_views.VERIFY_STATE, None)
         request.session.save()
         if user is None:
-            return key_views.failure(ApplicationError("Log in again.", code="login_expired"))
+            return key_views.failure(ApplicationError(_("Log in again."), code="login_expired"))
         try:
             device = services.key_verify(user=user, state=state, data=key_views.body(request))
         except ApplicationError as failure:
@@ -212,12 +219,12 @@ class AdminSite(admin.AdminSite):
                 device = devices.confirmed_totp(user)
                 if device is not None:
                     django_otp.login(request, device)
-                context = self._context(request, "Recovery codes", recovery_codes=result["recovery_codes"])
+                context = self._context(request, _("Recovery codes"), recovery_codes=result["recovery_codes"])
                 return render(request, "admin/accounts/mfa_recovery_codes.html", context)
         enrolment = services.totp_pending(user=user) or services.totp_begin(user=user)
         context = self._context(
             request,
-            "Set up your second factor",
+            _("Set up your second factor"),
             enrolment=enrolment,
             error=error,
             webauthn_config=webauthn.register_config(request),

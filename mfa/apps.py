@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MfaConfig(AppConfig):
     name = "mfa"
-    verbose_name = "Second factor"
+    verbose_name = _("Second factor")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 from django_otp.util import random_hex
@@ -55,7 +56,7 @@ class AuthenticatorApp(TimestampMixin, ThrottlingMixin, Device):
 
     class Meta(Device.Meta):
         db_table = "accounts_authenticatorapp"
-        verbose_name = "authenticator app"
+        verbose_name = _("authenticator app")
 
     @property
     def bin_key(self) -> bytes:
@@ -129,7 +130,7 @@ class RecoveryCodes(TimestampMixin, ThrottlingMixin, Device):
 
     class Meta(Device.Meta):
         db_table = "accounts_recoverycodes"
-        verbose_name = "recovery code set"
+        verbose_name = _("recovery code set")
 
     def get_throttle_factor(self) -> int:
         return int(getattr(settings, "OTP_STATIC_THROTTLE_FACTOR", 1))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from blahaj.serializers import StrictSerializer
@@ -38,7 +39,7 @@ class MFARemoveSerializer(StrictSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("code") and not attrs.get("password"):
-            raise serializers.ValidationError({"code": ["Give a current code or your password."]})
+            raise serializers.ValidationError({"code": [_("Give a current code or your password.")]})
         return attrs
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_otp.models import Device
 
 import audit
@@ -35,17 +37,17 @@ class InvalidCode(logins.InvalidCredentials):
     """The login's second step: 401 like a wrong password (and counted like one per IP)."""
 
     code = "invalid_code"
-    message = "The code is wrong or was already used."
+    message = gettext_lazy("The code is wrong or was already used.")
 
 
 class WrongCode(ApplicationError):
     """A signed-in caller's code (setup, new recovery codes, turning TOTP off) is wrong."""
 
     code = "invalid_code"
-    message = "The code is wrong or was already used."
+    message = gettext_lazy("The code is wrong or was already used.")
 
     def __init__(self) -> None:
-        super().__init__(fields={"code": [self.message]})
+        super().__init__(fields={"code": [str(self.message)]})
 
 
 class WrongKey(ApplicationError):
@@ -53,7 +55,7 @@ class WrongKey(ApplicationError):
     replayed challenge): counted like a wrong code."""
 
     code = "invalid_key"
-    message = "The security key's answer could not be verified. Try again, or use a code."
+    message = gettext_lazy("The security key's answer could not be verified. Try again, or use a code.")
 
 
 def _ident(user: User) -> str:
@@ -120,7 +122,8 @@ def totp_begin(*, user: User) -> devices.Enrolment:
     User.objects.select_for_update().only("pk").get(pk=user.pk)
     if devices.has_totp(user):
         raise Conflict(
-            "An authenticator app is already set up. Turn it off first to use another one.", code="mfa_already_set_up"
+            _("An authenticator app is already set up. Turn it off first to use another one."),
+            code="mfa_already_set_up",
         )
     return devices.enrolment(devices.totp_begin(user))
 
@@ -142,7 +145,7 @@ def totp_confirm(*, user: User, code: str, issue_tokens: bool = True) -> dict[st
     with transaction.atomic():
         User.objects.select_for_update().only("pk").get(pk=user.pk)
         if devices.pending_totp(user) is None:
-            raise Conflict("Start the set-up first (POST /api/user/mfa/totp).", code="mfa_not_started")
+            raise Conflict(_("Start the set-up first (POST /api/user/mfa/totp)."), code="mfa_not_started")
         if not devices.totp_confirm(user, code):
             confirmed = False
         else:
@@ -164,7 +167,7 @@ def totp_confirm(*, user: User, code: str, issue_tokens: bool = True) -> dict[st
 def recovery_codes_renew(*, user: User, code: str) -> list[str]:
     """New recovery codes for a current TOTP code (or an unused recovery code)."""
     if not devices.has_totp(user):
-        raise Conflict("Set up an authenticator app first.", code="mfa_not_set_up")
+        raise Conflict(_("Set up an authenticator app first."), code="mfa_not_set_up")
     _spend_code(user, code, error=WrongCode)
     with transaction.atomic():
         return devices.recovery_codes_replace(user)
@@ -174,9 +177,9 @@ def totp_remove(*, user: User, code: str = "", password: str = "") -> None:
     """Turn the authenticator app (and its recovery codes) off, proven by a code or the
     password. Staff may not while STAFF_REQUIRE_MFA, unless a security key remains."""
     if not devices.has_totp(user):
-        raise Conflict("No authenticator app is set up.", code="mfa_not_set_up")
+        raise Conflict(_("No authenticator app is set up."), code="mfa_not_set_up")
     if devices.staff_must_have_it(user) and not webauthn.has_key(user):
-        raise Forbidden("Staff accounts must keep their second factor.", code="mfa_required_for_staff")
+        raise Forbidden(_("Staff accounts must keep their second factor."), code="mfa_required_for_staff")
     if code:
         _spend_code(user, code, error=WrongCode)
     else:
@@ -185,7 +188,9 @@ def totp_remove(*, user: User, code: str = "", password: str = "") -> None:
         if not User.objects.get(pk=user.pk).check_password(password):
             lockout.record_failure(ident)
             lockout.check(ident)
-            raise ApplicationError("The password is wrong.", code="invalid_password", fields={"password": ["Wrong."]})
+            raise ApplicationError(
+                _("The password is wrong."), code="invalid_password", fields={"password": [_("Wrong.")]}
+            )
     with transaction.atomic():
         devices.remove_totp(user)
     logger.info("Account %s turned TOTP off.", user.username)
@@ -234,7 +239,7 @@ def key_register_begin(*, user: User, session_verified: bool) -> tuple[dict[str,
     second factor adds a key only from a session that passed it (else a stolen password would
     be enough to add the thief's key)."""
     if devices.has_second_factor(user) and not session_verified:
-        raise Forbidden("Pass your second step first, then add a key.", code="mfa_required")
+        raise Forbidden(_("Pass your second step first, then add a key."), code="mfa_required")
     return webauthn.register_begin(user)
 
 
@@ -243,7 +248,7 @@ def key_register_complete(
 ) -> Device:
     """Store the key the browser created (its attestation checked against the state)."""
     if devices.has_second_factor(user) and not session_verified:
-        raise Forbidden("Pass your second step first, then add a key.", code="mfa_required")
+        raise Forbidden(_("Pass your second step first, then add a key."), code="mfa_required")
     try:
         with transaction.atomic():
             User.objects.select_for_update().only("pk").get(pk=user.pk)
@@ -251,7 +256,7 @@ def key_register_complete(
             device = webauthn.register_complete(user, state=state, data=data, name=name)
     except webauthn.CeremonyFailed:
         raise ApplicationError(
-            "The security key could not be added. Try again.", code="invalid_key_registration"
+            _("The security key could not be added. Try again."), code="invalid_key_registration"
         ) from None
     logger.info("Account %s added a security key.", user.username)
     return device
@@ -261,7 +266,7 @@ def key_verify_begin(*, user: User) -> tuple[dict[str, Any], dict[str, Any]]:
     """Options naming the account's keys for the browser to sign, and the state to keep."""
     lockout.check(_ident(user))
     if not webauthn.has_key(user):
-        raise Conflict("This account has no security key.", code="no_security_key")
+        raise Conflict(_("This account has no security key."), code="no_security_key")
     return webauthn.authenticate_begin(user)
 
 
@@ -286,14 +291,14 @@ def key_remove(*, user: User, key_id: int, session_verified: bool) -> None:
     """A signed-in person removes one of their keys, from a session that passed the second step.
     Staff may not remove their last second factor while STAFF_REQUIRE_MFA."""
     if not session_verified:
-        raise Forbidden("Pass your second step first, then remove a key.", code="mfa_required")
+        raise Forbidden(_("Pass your second step first, then remove a key."), code="mfa_required")
     with transaction.atomic():
         User.objects.select_for_update().only("pk").get(pk=user.pk)
         keys = {key.pk for key in webauthn.keys(user)}
         if key_id not in keys:
-            raise NotFound("No such security key.", code="key_not_found")
+            raise NotFound(_("No such security key."), code="key_not_found")
         if devices.staff_must_have_it(user) and not devices.has_totp(user) and len(keys) == 1:
-            raise Forbidden("Staff accounts must keep their second factor.", code="mfa_required_for_staff")
+            raise Forbidden(_("Staff accounts must keep their second factor."), code="mfa_required_for_staff")
         webauthn.remove(user, key_id)
     logger.info("Account %s removed a security key.", user.username)
 
@@ -303,7 +308,7 @@ def key_remove(*, user: User, key_id: int, session_verified: bool) -> None:
 def key_remove_by_staff(*, user: User, key_id: int) -> None:
     """Staff remove one of a member's (or a colleague's) keys, e.g. one reported lost."""
     if not webauthn.remove(user, key_id):
-        raise NotFound("No such security key.", code="key_not_found")
+        raise NotFound(_("No such security key."), code="key_not_found")
     logger.info("A security key of %s was removed by staff.", user.username)
 
 

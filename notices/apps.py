@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class NoticesConfig(AppConfig):
     name = "notices"
-    verbose_name = "Staff notices"
+    verbose_name = _("Staff notices")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

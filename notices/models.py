@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class StaffNotice(models.Model):
@@ -11,9 +12,9 @@ class StaffNotice(models.Model):
     here so that one digest per STAFF_DIGEST_WINDOW carries a burst of them."""
 
     class Kind(models.TextChoices):
-        PENDING_REQUEST = "pending_request", "Sign-up waiting for approval"
-        PROVISIONING_FAILED = "provisioning_failed", "Provisioning failed"
-        EMAIL_UNDELIVERABLE = "email_undeliverable", "Email address undeliverable"
+        PENDING_REQUEST = "pending_request", _("Sign-up waiting for approval")
+        PROVISIONING_FAILED = "provisioning_failed", _("Provisioning failed")
+        EMAIL_UNDELIVERABLE = "email_undeliverable", _("Email address undeliverable")
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     text = models.CharField(max_length=1000)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SelfServiceConfig(AppConfig):
     name = "selfservice"
-    verbose_name = "Members' self-service"
+    verbose_name = _("Members' self-service")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

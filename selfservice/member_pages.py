@@ -13,6 +13,7 @@ from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.middleware import SESSION_KEY
@@ -48,10 +49,10 @@ def password_page(request: HttpRequest) -> HttpResponse:
     member = _member(request)
     form = ChangePasswordForm(request.POST if request.method == "POST" else None)
 
-    def changed(_: object) -> HttpResponse:
+    def changed(_result: object) -> HttpResponse:
         member.refresh_from_db(fields=["password"])
         update_session_auth_hash(request, member)  # this browser stays signed in
-        messages.success(request, "Your password is changed. Every other device was logged out.")
+        messages.success(request, _("Your password is changed. Every other device was logged out."))
         return redirect("account:overview")
 
     return service_form_page(
@@ -75,7 +76,9 @@ def email_page(request: HttpRequest) -> HttpResponse:
     form = ChangeEmailForm(request.POST if request.method == "POST" else None)
 
     def requested(change: EmailChange) -> HttpResponse:
-        messages.success(request, f"We sent a link to {change.new_email}: open it to confirm the change.")
+        messages.success(
+            request, _("We sent a link to %(email)s: open it to confirm the change.") % {"email": change.new_email}
+        )
         return redirect("account:overview")
 
     return service_form_page(
@@ -148,9 +151,9 @@ def session_end(request: HttpRequest, session_id: str) -> HttpResponse:
     try:
         services.session_end(user=member, session_id=session_id)
     except NotFound:
-        messages.error(request, "That session had already ended.")
+        messages.error(request, _("That session had already ended."))
     else:
-        messages.success(request, "The session is ended: that device is logged out.")
+        messages.success(request, _("The session is ended: that device is logged out."))
     return redirect("account:sessions")
 
 

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import emails
 from accounts.models import User
@@ -37,7 +39,7 @@ EMAIL_CHANGED = "email_changed"  # to the old address: the undo link
 
 class PasswordTooWeak(ValidationFailed):
     code = "password_too_weak"
-    message = "This password is too weak."
+    message = gettext_lazy("This password is too weak.")
 
 
 def sessions_list(*, user: User) -> list[LoginSession]:
@@ -101,13 +103,13 @@ def user_request_email_change(*, user: User, email: str, password: str, screen: 
     fresh = password_confirmed(user=user, password=password, field="password")
     address = normalize_email(email.strip())
     if address.lower() == fresh.email.lower():
-        raise _invalid({"email": ["This already is your address."]})
+        raise _invalid({"email": [_("This already is your address.")]})
     candidate = User(username=fresh.username, display_name=fresh.display_name, email=address)
     _judge(candidate, fields=["email"])
     if screen is not None:
         screen(email=address)
     if User.objects.filter(email__iexact=address).exists():
-        raise Conflict("An account already uses this address.", code="email_taken")
+        raise Conflict(_("An account already uses this address."), code="email_taken")
     now = timezone.now()
     with transaction.atomic():
         # One pending change at a time: a new request kills the older link.
@@ -196,12 +198,12 @@ def user_confirm_email_change(*, token: str) -> User:
     # A new, confirmed address: whatever bounced before was the old one.
     user.email_undeliverable_at, user.email_undeliverable_reason = None, ""
     if conflict := _email_in_use(user):
-        raise Conflict("An account already uses this address.", code=conflict.code)
+        raise Conflict(_("An account already uses this address."), code=conflict.code)
     try:
         with transaction.atomic():
             _user_save(user, fields=["email", "email_undeliverable_at", "email_undeliverable_reason"])
     except IntegrityError:
-        raise Conflict("An account already uses this address.", code="email_taken") from None
+        raise Conflict(_("An account already uses this address."), code="email_taken") from None
     now = timezone.now()
     EmailChange.objects.filter(pk=change.pk).update(
         confirmed_at=now, digest=None, undo_expires_at=now + _email_change_lifetime()
@@ -242,13 +244,13 @@ def user_undo_email_change(*, token: str) -> User:
     user = User.objects.select_for_update().get(pk=change.user_id)
     user.email = change.old_email
     if _email_in_use(user):
-        raise Conflict("Another account uses that address now.", code="email_taken")
+        raise Conflict(_("Another account uses that address now."), code="email_taken")
     user.revoke_tokens()
     try:
         with transaction.atomic():
             _user_save(user, fields=["email", "tokens_valid_after"], cutoff_moved=True)
     except IntegrityError:
-        raise Conflict("Another account uses that address now.", code="email_taken") from None
+        raise Conflict(_("Another account uses that address now."), code="email_taken") from None
     login_sessions.sessions_end_all(user=user)
     EmailChange.objects.filter(pk=change.pk).update(undone_at=timezone.now(), undo_digest=None)
     EmailChange.objects.filter(user=user, confirmed_at__isnull=True).delete()

@@ -22,6 +22,8 @@ from django.db.models import QuerySet
 from django.db.models.options import Options
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import deletion, selectors, services
@@ -91,7 +93,7 @@ class UserChangeForm(DjangoUserChangeForm):
         return data
 
 
-DELETE_ACCOUNTS = "Delete the selected accounts (their websites first, then YunoHost)"
+DELETE_ACCOUNTS = gettext_lazy("Delete the selected accounts (their websites first, then YunoHost)")
 
 
 def _actor(request: HttpRequest) -> User | None:
@@ -109,15 +111,17 @@ def _last_superuser(user: User) -> bool:
 def _deletion_sentence(usernames: list[str], *, gone: bool) -> str:
     names = ", ".join(usernames)
     if gone:
-        return f"Deleted {names}: a YunoHost user, if any, is being removed; the username is reserved."
-    return (
-        f"The deletion of {names} is under way: shut out now; the websites are being removed, then "
+        return _("Deleted %(names)s: a YunoHost user, if any, is being removed; the username is reserved.") % {
+            "names": names
+        }
+    return _(
+        "The deletion of %(names)s is under way: shut out now; the websites are being removed, then "
         "the YunoHost user; the account disappears from this list when that is done."
-    )
+    ) % {"names": names}
 
 
 class ChangeTierForm(forms.Form):
-    tier = forms.ModelChoiceField(queryset=Tier.objects.order_by("name"), empty_label=None)
+    tier = forms.ModelChoiceField(queryset=Tier.objects.order_by("name"), empty_label=None, label=gettext_lazy("Tier"))
 
 
 @admin.register(User)
@@ -167,12 +171,15 @@ class UserAdmin(DjangoUserAdmin):
     show_full_result_count = False
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
-        ("Profile", {"fields": ["display_name", "email", "discord_username", "tier", "referred_by"]}),
-        ("Email delivery", {"fields": ["email_undeliverable_at", "email_undeliverable_reason"]}),
-        ("State", {"fields": ["status", "confirmed_at", "tokens_valid_after", "date_joined", "last_login"]}),
-        ("Deletion", {"fields": ["deletion_requested_at", "deletes_at"]}),
-        ("Sign-up", {"fields": ["signup_note", "terms_accepted_at", "terms_version"]}),
-        ("Permissions", {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (gettext_lazy("Profile"), {"fields": ["display_name", "email", "discord_username", "tier", "referred_by"]}),
+        (gettext_lazy("Email delivery"), {"fields": ["email_undeliverable_at", "email_undeliverable_reason"]}),
+        (
+            gettext_lazy("State"),
+            {"fields": ["status", "confirmed_at", "tokens_valid_after", "date_joined", "last_login"]},
+        ),
+        (gettext_lazy("Deletion"), {"fields": ["deletion_requested_at", "deletes_at"]}),
+        (gettext_lazy("Sign-up"), {"fields": ["signup_note", "terms_accepted_at", "terms_version"]}),
+        (gettext_lazy("Permissions"), {"fields": ["is_staff", "is_superuser", "groups", "user_permissions"]}),
     ]
     add_fieldsets = [
         (None, {"fields": ["username", "display_name", "email", "discord_username", "tier", "is_staff"]}),
@@ -215,8 +222,8 @@ class UserAdmin(DjangoUserAdmin):
             obj.pk, obj.tier_id, obj.status = created.pk, created.tier_id, created.status
             self.message_user(
                 request,
-                f"{created.username} is being set up on YunoHost; a link to choose a password "
-                f"was mailed to {created.email}.",
+                _("%(username)s is being set up on YunoHost; a link to choose a password was mailed to %(email)s.")
+                % {"username": created.username, "email": created.email},
                 messages.SUCCESS,
             )
             return
@@ -237,17 +244,19 @@ class UserAdmin(DjangoUserAdmin):
                 is_superuser=data.get("is_superuser", current.is_superuser),
             )
 
-    @admin.display(description="Note to the admins")
+    @admin.display(description=gettext_lazy("Note to the admins"))
     def note(self, obj: User) -> str:
         # Plain text: the admin escapes it; cut so that the list stays a list.
         return obj.signup_note if len(obj.signup_note) <= 80 else obj.signup_note[:79] + "…"
 
-    @admin.display(description="Referred by")
+    @admin.display(description=gettext_lazy("Referred by"))
     def referred_by(self, obj: User) -> str:
         code = obj.referral_code
         if code is None:
             return "-"
-        return f"{code.code} (owned by {code.owner})" if code.owner_id else f"{code.code} (a staff code)"
+        if code.owner_id:
+            return _("%(code)s (owned by %(owner)s)") % {"code": code.code, "owner": code.owner}
+        return _("%(code)s (a staff code)") % {"code": code.code}
 
     # Deleting: the erasure a member's own deletion goes through (accounts/deletion.py). The
     # account is shut out at once; its websites are removed through the lane, then its YunoHost
@@ -272,7 +281,7 @@ class UserAdmin(DjangoUserAdmin):
     ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
         # What hangs on an account (login sessions, links, websites: read-only or service-made
         # rows) goes with it through the erasure: the right to delete accounts is what it takes.
-        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
+        deleted, counts, _permissions, protected = super().get_deleted_objects(objs, request)
         return deleted, counts, set(), protected
 
     def response_delete(self, request: HttpRequest, obj_display: str, obj_id: int) -> HttpResponse:
@@ -331,15 +340,23 @@ class UserAdmin(DjangoUserAdmin):
             raise PermissionDenied
         logins.user_revoke_all_tokens(user=user)
         self.message_user(
-            request, f"{user.username} is logged out everywhere: every token and session ended.", messages.SUCCESS
+            request,
+            _("%(username)s is logged out everywhere: every token and session ended.") % {"username": user.username},
+            messages.SUCCESS,
         )
         return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
 
     def _each(
-        self, request: HttpRequest, queryset: QuerySet[User], service: Callable[[User], object], done: str
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[User],
+        service: Callable[[User], object],
+        done: str,
+        **values: object,
     ) -> None:
-        """Run `service` on each account: one success message with the count, one warning per
-        account it refused (the service's own sentence), never a 500."""
+        """Run `service` on each account: one success message with the count (`done`, a sentence
+        with `%(count)s` and `values`' names), one warning per account it refused (the service's
+        own sentence), never a 500."""
         succeeded = 0
         for user in queryset.order_by("username"):
             try:
@@ -349,36 +366,49 @@ class UserAdmin(DjangoUserAdmin):
             else:
                 succeeded += 1
         level = messages.SUCCESS if succeeded else messages.WARNING
-        self.message_user(request, f"{done} {succeeded} account(s).", level)
+        self.message_user(request, done % {"count": succeeded, **values}, level)
 
-    @admin.action(description="Approve the selected accounts (provisioning starts)")
+    @admin.action(description=gettext_lazy("Approve the selected accounts (provisioning starts)"))
     def approve_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        self._each(request, queryset, lambda user: services.user_approve(user=user), "Approved")
+        self._each(
+            request, queryset, lambda user: services.user_approve(user=user), _("Approved %(count)s account(s).")
+        )
 
-    @admin.action(description="Reject the selected sign-ups (the applicant is told; the account is deleted)")
+    @admin.action(
+        description=gettext_lazy("Reject the selected sign-ups (the applicant is told; the account is deleted)")
+    )
     def reject_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        self._each(request, queryset, lambda user: services.user_reject(user=user), "Rejected")
+        self._each(request, queryset, lambda user: services.user_reject(user=user), _("Rejected %(count)s account(s)."))
 
-    @admin.action(description="Resend the email confirmation link")
+    @admin.action(description=gettext_lazy("Resend the email confirmation link"))
     def resend_confirmation(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         def resend(user: User) -> None:
             if user.status != User.Status.PENDING_CONFIRMATION:
-                raise ApplicationError("Only an account waiting for its email confirmation gets a new link.")
+                raise ApplicationError(_("Only an account waiting for its email confirmation gets a new link."))
             services.user_request_confirmation(email=user.email)
 
-        self._each(request, queryset, resend, "Sent a confirmation link to")
+        self._each(request, queryset, resend, _("Sent a confirmation link to %(count)s account(s)."))
 
-    @admin.action(description="Mail a password reset link")
+    @admin.action(description=gettext_lazy("Mail a password reset link"))
     def send_reset_link(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        self._each(request, queryset, lambda user: services.user_send_password_reset(user=user), "Sent a reset link to")
+        self._each(
+            request,
+            queryset,
+            lambda user: services.user_send_password_reset(user=user),
+            _("Sent a reset link to %(count)s account(s)."),
+        )
 
-    @admin.action(description="Change the tier (the mailbox quota goes to YunoHost)")
+    @admin.action(description=gettext_lazy("Change the tier (the mailbox quota goes to YunoHost)"))
     def change_tier(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
         form = action_form(ChangeTierForm, request)
         if form.is_valid():
             tier = form.cleaned_data["tier"]
             self._each(
-                request, queryset, lambda user: services.user_set_tier(user=user, tier=tier), f"Moved to {tier.name}:"
+                request,
+                queryset,
+                lambda user: services.user_set_tier(user=user, tier=tier),
+                _("Moved to %(tier)s: %(count)s account(s)."),
+                tier=tier.name,
             )
             return None
         return action_form_page(
@@ -386,8 +416,8 @@ class UserAdmin(DjangoUserAdmin):
             request,
             template="admin/accounts/user/change_tier.html",
             action="change_tier",
-            title="Change the tier",
-            submit="Move them",
+            title=_("Change the tier"),
+            submit=_("Move them"),
             form=form,
             items=(
                 (user.pk, f"{user.username} ({user.tier.name})")
@@ -395,53 +425,60 @@ class UserAdmin(DjangoUserAdmin):
             ),
         )
 
-    @admin.action(description="Log out everywhere (revoke every token)")
+    @admin.action(description=gettext_lazy("Log out everywhere (revoke every token)"))
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        self._each(request, queryset, lambda user: logins.user_revoke_all_tokens(user=user), "Revoked the tokens of")
+        self._each(
+            request,
+            queryset,
+            lambda user: logins.user_revoke_all_tokens(user=user),
+            _("Revoked the tokens of %(count)s account(s)."),
+        )
 
-    @admin.action(description="Remove the second factor (a lost authenticator; staff set a new one up at login)")
+    @admin.action(
+        description=gettext_lazy("Remove the second factor (a lost authenticator; staff set a new one up at login)")
+    )
     def remove_second_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         self._each(
             request,
             queryset,
             lambda user: mfa_services.second_factor_remove_by_staff(user=user),
-            "Removed the second factor of",
+            _("Removed the second factor of %(count)s account(s)."),
         )
 
-    @admin.action(description="Disable the selected accounts (YunoHost logins stop too)")
+    @admin.action(description=gettext_lazy("Disable the selected accounts (YunoHost logins stop too)"))
     def disable_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         def disable(user: User) -> None:
             if user.status == User.Status.DISABLED:
-                raise ApplicationError("This account is already disabled.")
+                raise ApplicationError(_("This account is already disabled."))
             services.user_disable(user=user)
 
-        self._each(request, queryset, disable, "Disabled")
+        self._each(request, queryset, disable, _("Disabled %(count)s account(s)."))
 
-    @admin.action(description="Enable the selected disabled accounts (the owner gets a reset link)")
+    @admin.action(description=gettext_lazy("Enable the selected disabled accounts (the owner gets a reset link)"))
     def enable_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         def enable(user: User) -> None:
             if user.status != User.Status.DISABLED:
-                raise ApplicationError("Only a disabled account can be enabled.")
+                raise ApplicationError(_("Only a disabled account can be enabled."))
             services.user_enable(user=user)
 
-        self._each(request, queryset, enable, "Enabled")
+        self._each(request, queryset, enable, _("Enabled %(count)s account(s)."))
 
-    @admin.action(description="Cancel the owner's pending deletion (the owner is told)")
+    @admin.action(description=gettext_lazy("Cancel the owner's pending deletion (the owner is told)"))
     def cancel_deletions(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         actor = request.user if isinstance(request.user, User) else None
         self._each(
             request,
             queryset,
             lambda user: deletion.user_cancel_deletion_by_staff(user=user, actor=actor),
-            "Cancelled the deletion of",
+            _("Cancelled the deletion of %(count)s account(s)."),
         )
 
-    @admin.action(description="Send a test notification to staff on Discord (any selection)")
+    @admin.action(description=gettext_lazy("Send a test notification to staff on Discord (any selection)"))
     def send_test_notification(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         if notifications.staff_test(requested_by=request.user.username):
-            self.message_user(request, "A test notification is on its way to Discord.", messages.SUCCESS)
+            self.message_user(request, _("A test notification is on its way to Discord."), messages.SUCCESS)
         else:
-            self.message_user(request, "DISCORD_WEBHOOK_URL is not set: nothing was sent.", messages.WARNING)
+            self.message_user(request, _("DISCORD_WEBHOOK_URL is not set: nothing was sent."), messages.WARNING)
 
 
 @admin.register(OneTimeToken)
@@ -502,10 +539,10 @@ class BlacklistedTokenAdmin(ReadOnlyAdmin):
     fields = ["token_jti", "token_user", "blacklisted_at"]
     ordering = ["-id"]
 
-    @admin.display(description="Token id (jti)")
+    @admin.display(description=gettext_lazy("Token id (jti)"))
     def token_jti(self, obj: BlacklistedToken) -> str:
         return obj.token.jti
 
-    @admin.display(description="User")
+    @admin.display(description=gettext_lazy("User"))
     def token_user(self, obj: BlacklistedToken) -> object:
         return obj.token.user

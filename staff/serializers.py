@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import User
@@ -61,7 +62,7 @@ class StaffUserSerializer(serializers.ModelSerializer):
 
 
 class _TierField(serializers.SlugRelatedField):
-    default_error_messages = {"does_not_exist": "Unknown tier.", "invalid": "Give a tier's slug."}
+    default_error_messages = {"does_not_exist": _("Unknown tier."), "invalid": _("Give a tier's slug.")}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(slug_field="slug", queryset=Tier.objects.all(), **kwargs)
@@ -80,7 +81,7 @@ class StaffUserCreateSerializer(StrictSerializer):
         allow_null=True,
         default=None,
         help_text="The YunoHost server to create the account on; default: the placement rule.",
-        error_messages={"does_not_exist": "Unknown server.", "invalid": "Give a server's name."},
+        error_messages={"does_not_exist": _("Unknown server."), "invalid": _("Give a server's name.")},
     )
 
     def validate_discord_username(self, value: str | None) -> str:
@@ -102,7 +103,7 @@ class StaffUserFilterSerializer(StrictSerializer):
 
     def validate_tier(self, value: str) -> str:
         if not Tier.objects.filter(slug=value).exists():
-            raise serializers.ValidationError("Unknown tier.")
+            raise serializers.ValidationError(_("Unknown tier."))
         return value
 
 

@@ -10,6 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 import audit
 from accounts import services as account_services
@@ -25,7 +27,7 @@ from provisioning.models import Server
 
 class InvalidStatusChange(ApplicationError):
     code = "invalid_status_change"
-    message = "Staff can disable an account, or make a disabled one active again; nothing else."
+    message = gettext_lazy("Staff can disable an account, or make a disabled one active again; nothing else.")
 
 
 def user_set_status(*, user: User, status: str) -> User:
@@ -47,7 +49,7 @@ def user_set_status(*, user: User, status: str) -> User:
 class LaneBusy(ApplicationError):
     status_code = 503
     code = "lane_busy"
-    message = "The YunoHost lane stayed busy; try again in a moment."
+    message = gettext_lazy("The YunoHost lane stayed busy; try again in a moment.")
 
 
 @dataclass
@@ -62,7 +64,9 @@ def _yunohost_users(server: Server | None) -> dict[str, dict[str, Any]]:
     try:
         users = provisioning_services.yunohost_users(server=server)
     except provisioning_services.YunohostReadFailed as error:
-        raise ApplicationError(f"YunoHost could not list its users: {error}", code="yunohost_error") from None
+        raise ApplicationError(
+            _("YunoHost could not list its users: %(error)s") % {"error": error}, code="yunohost_error"
+        ) from None
     if users is None:
         raise LaneBusy()
     return users

@@ -459,6 +459,7 @@ def test_me_is_the_account_and_nothing_more(auth_client, user):
         "date_joined": user.date_joined.isoformat().replace("+00:00", "Z"),
         "email_undeliverable": False,
         "provisioning": None,  # never placed on a YunoHost server (made here by hand)
+        "language": "en",
     }
 
 

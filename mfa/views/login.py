@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.models import Device
@@ -35,7 +36,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
     user = pending_user(request)
     if user is None:
         forget_pending(request)
-        messages.info(request, "Log in again: the second step took too long.")
+        messages.info(request, _("Log in again: the second step took too long."))
         return redirect("account:login")
     form = LoginCodeForm(request.POST if request.method == "POST" else None)
     status = None

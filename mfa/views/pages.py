@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -21,7 +22,8 @@ from .. import devices, services, webauthn
 
 def _sentence(error: ApplicationError) -> str:
     if isinstance(error, TooManyAttempts):
-        return f"Too many wrong attempts. Try again in {max(1, error.retry_after // 60)} minute(s)."
+        minutes = max(1, error.retry_after // 60)
+        return _("Too many wrong attempts. Try again in %(minutes)s minute(s).") % {"minutes": minutes}
     return str(error.message)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.i18n import JavaScriptCatalog
@@ -39,9 +40,10 @@ javascript_catalog = login_not_required(JavaScriptCatalog.as_view(packages=["dja
 
 
 def failure(error: ApplicationError) -> JsonResponse:
-    detail = error.message
+    detail = str(error.message)
     if isinstance(error, TooManyAttempts):
-        detail = f"Too many wrong attempts. Try again in {max(1, error.retry_after // 60)} minute(s)."
+        minutes = max(1, error.retry_after // 60)
+        detail = _("Too many wrong attempts. Try again in %(minutes)s minute(s).") % {"minutes": minutes}
     response = JsonResponse({"detail": detail, "code": error.code}, status=error.status_code)
     if isinstance(error, TooManyAttempts):
         response["Retry-After"] = str(error.retry_after)
@@ -88,7 +90,7 @@ def key_add_complete(request: HttpRequest) -> JsonResponse:
     state = request.session.pop(REGISTER_STATE, None)
     request.session.save()  # the state is spent even if what follows fails
     if not state:
-        return failure(ApplicationError("Start again: the request to add a key expired.", code="invalid_state"))
+        return failure(ApplicationError(_("Start again: the request to add a key expired."), code="invalid_state"))
     try:
         device = services.key_register_complete(
             user=user, state=state, data=body(request), session_verified=verified(request)
@@ -107,7 +109,7 @@ def key_add_complete(request: HttpRequest) -> JsonResponse:
 def login_key_begin(request: HttpRequest) -> JsonResponse:
     user = member.pending_user(request)
     if user is None:
-        return failure(ApplicationError("Log in again: the second step took too long.", code="login_expired"))
+        return failure(ApplicationError(_("Log in again: the second step took too long."), code="login_expired"))
     try:
         options, state = services.key_verify_begin(user=user)
     except TooManyAttempts as error:
@@ -129,7 +131,7 @@ def login_key_complete(request: HttpRequest) -> JsonResponse:
     state = request.session.pop(VERIFY_STATE, None)
     request.session.save()
     if user is None:
-        return failure(ApplicationError("Log in again: the second step took too long.", code="login_expired"))
+        return failure(ApplicationError(_("Log in again: the second step took too long."), code="login_expired"))
     try:
         device = services.key_verify(user=user, state=state, data=body(request))
         if not logins.login_allowed(user):
