@@ -61,7 +61,7 @@ def test_a_sent_message_keeps_nothing_of_an_erased_account(user, tasks_inline, m
         emails.send_account_deleted(user=user)
         assert _message().args == [
             "account_deleted",
-            {"username": "alice", "display_name": "Alice", "email": "alice@example.org"},
+            {"username": "alice", "display_name": "Alice", "email": "alice@example.org", "language": "en"},
             "",
         ]
 
