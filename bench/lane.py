@@ -60,7 +60,7 @@ def bench_env(state: Path, *, db_name: str = DB_NAME, redis_db: int = REDIS_DB) 
         "DATABASE_URL": f"{PG}/{db_name}",
         "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
         "LOG_LEVEL": "WARNING",
-        "YUNOHOST_BIN": str(ROOT / "provisioning" / "bin" / "yunohost"),
+        "YUNOHOST_BIN": str(ROOT / "yunohost_emulator" / "bin" / "yunohost"),
         "YUNOHOST_EMULATOR_STATE": str(state),
         "YUNOHOST_CERT_DNS_CHECK": "false",  # no public DNS here: the emulator installs every certificate
     }

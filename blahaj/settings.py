@@ -495,7 +495,7 @@ ANYMAIL = {
 # --- YunoHost ------------------------------------------------------------------------------
 
 YUNOHOST_BACKEND = env_str("YUNOHOST_BACKEND", "cli")
-_EMULATOR_BIN = str(BASE_DIR / "provisioning" / "bin" / "yunohost")
+_EMULATOR_BIN = str(BASE_DIR / "yunohost_emulator" / "bin" / "yunohost")
 YUNOHOST_BIN = env_str("YUNOHOST_BIN", _EMULATOR_BIN if (DEBUG or TESTING) else "yunohost")
 YUNOHOST_EMULATOR_STATE = env_str("YUNOHOST_EMULATOR_STATE", str(DATA_DIR / "yunohost-emulator.json"))
 YUNOHOST_API_URL = env_str("YUNOHOST_API_URL")
@@ -532,7 +532,7 @@ YUNOHOST_PORTAL_FAIL_WINDOW = env_int("YUNOHOST_PORTAL_FAIL_WINDOW", 600)
 # (a copy, when this service runs on another host; without it only the rules below apply) and
 # the level of its `security.password.user_strength` setting (1 to 4, -1 turns it off).
 YUNOHOST_PASSWORD_LIST = env_str("YUNOHOST_PASSWORD_LIST") or (
-    str(BASE_DIR / "provisioning" / "emulator" / "most-used-passwords.txt")
+    str(BASE_DIR / "yunohost_emulator" / "most-used-passwords.txt")
     if (DEBUG or TESTING)
     else "/usr/share/yunohost/100000-most-used-passwords-length8plus.txt"
 )

@@ -26,7 +26,7 @@ from .models import Server, first_server
 from .yunohost import DOMAIN_RE, YunohostClient, get_client
 
 FIRST_QUEUE = "yunohost"
-EMULATOR_BIN = str(Path(__file__).resolve().parent / "bin" / "yunohost")
+EMULATOR_BIN = str(Path(__file__).resolve().parents[1] / "yunohost_emulator" / "bin" / "yunohost")
 # The settings that say which YunoHost a client reaches: a server other than the first never
 # borrows them from the settings (it would silently drive the first server).
 _FIELDS = {

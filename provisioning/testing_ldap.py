@@ -22,7 +22,8 @@ from contextlib import contextmanager
 
 import ldap3
 
-from .emulator.ldap_mirror import ssha
+from yunohost_emulator.ldap_mirror import ssha
+
 from .passwords import close, user_dn
 
 BASE_DN = "dc=yunohost,dc=org"

@@ -1,7 +1,7 @@
 """A stand-in for the `yunohost` CLI (YunoHost 12.1, moulinette 12), for tests and development.
 
 Standard library only: no Django, no third-party package. Run it as
-``provisioning/bin/yunohost ...`` (or ``python3 -m provisioning.emulator ...`` from the repository
+``yunohost_emulator/bin/yunohost ...`` (or ``python3 -m yunohost_emulator ...`` from the repository
 root); it can also be imported for its helpers (``read_state``, ``add_fault``).
 
 Faithful to YunoHost as docs/yunohost.md describes it, for the commands the project uses:
@@ -89,7 +89,7 @@ Modules: ``arguments`` (argparse tree, moulinette's checks, redaction), ``state`
 faults, log), ``lock`` (moulinette's lock), ``errors`` (texts, EmulatorError, exit codes),
 ``output`` (console lines, result formats), ``commands`` (one module per group, ``HANDLERS``),
 ``cli`` (``main``) and ``http`` (yunohost-api: the same state, lock, checks and handlers over
-HTTP; ``python -m provisioning.emulator.http --state FILE --port N``, see its docstring).
+HTTP; ``python -m yunohost_emulator.http --state FILE --port N``, see its docstring).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``python3 -m provisioning.emulator ...``: the same as ``provisioning/bin/yunohost ...``."""
+"""``python3 -m yunohost_emulator ...``: the same as ``yunohost_emulator/bin/yunohost ...``."""
 
 from __future__ import annotations
 

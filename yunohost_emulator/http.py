@@ -1,6 +1,6 @@
 """yunohost-api for the emulator: the same state file, lock and commands over HTTP.
 
-``python -m provisioning.emulator.http --state FILE --port N --password SECRET`` serves
+``python -m yunohost_emulator.http --state FILE --port N --password SECRET`` serves
 ``http://127.0.0.1:N/yunohost/api/`` (``https://`` with ``--tls-cert``/``--tls-key``), as nginx
 publishes yunohost-api on a server (docs/yunohost.md §5). It binds to 127.0.0.1 only. Port 0
 picks a free port; the first line on stdout says which (``listening on <url>``).
@@ -17,7 +17,7 @@ domains, certificates and apps, the status codes and bodies of §5.5, session ex
 ``500`` with the lock text.
 
 Every route is turned into the CLI's argv (``user create alice --fullname=...``) and goes through
-the same parser, checks, handlers, faults, delays and log as ``yunohost`` (``provisioning/bin``),
+the same parser, checks, handlers, faults, delays and log as ``yunohost`` (``yunohost_emulator/bin``),
 so both interfaces agree; the log entry's ``argv`` is that CLI form, plus ``"via": "api"`` and the
 HTTP ``status``. Faults (state key ``faults``) may also carry HTTP answers for the client's error
 paths: ``{"command": "user create", "status": 502, "body": "<html>Bad Gateway</html>",
@@ -558,7 +558,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m provisioning.emulator.http", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m yunohost_emulator.http", description=__doc__.split("\n")[0])
     parser.add_argument("--state", default=os.environ.get("YUNOHOST_EMULATOR_STATE"), help="the JSON state file")
     parser.add_argument("--port", type=int, default=6787, help="0 picks a free port")
     parser.add_argument("--admin", default="admin", help="the admin's username in the credentials")

@@ -1,6 +1,6 @@
 """The SFTP door of the emulator's my_webapp sites: what YunoHost's sshd does for them.
 
-``python -m provisioning.emulator.sftp --state FILE --host-key KEY --port N`` serves SFTP on
+``python -m yunohost_emulator.sftp --state FILE --host-key KEY --port N`` serves SFTP on
 127.0.0.1 (port 0 picks a free one; the first line on stdout says which: ``listening on
 127.0.0.1:<port>``). A login is an installed app's id with its SFTP password (checked against the
 state file's ``password_sha256``, and only while the app's ``with_sftp`` is on, as the
@@ -129,7 +129,7 @@ async def serve(state_path: str, host_key: str, port: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m provisioning.emulator.sftp", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m yunohost_emulator.sftp", description=__doc__.split("\n")[0])
     parser.add_argument("--state", default=os.environ.get("YUNOHOST_EMULATOR_STATE"), required=False)
     parser.add_argument("--host-key", required=True, help="the server's private host key (OpenSSH format)")
     parser.add_argument("--port", type=int, default=0)

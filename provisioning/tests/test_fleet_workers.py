@@ -14,13 +14,13 @@ import redis
 from django.db import transaction
 from rest_framework.test import APIClient
 
+import yunohost_emulator as emulator_module
 from accounts import yunohost as accounts_lane
 from accounts.models import User
 from blahaj.celery import app as celery_app
 from blahaj.crypto import encrypt
 from factories import UserFactory
 from logins import tokens
-from provisioning import emulator as emulator_module
 from provisioning import servers, services
 from provisioning.locks import LOCK_KEY, lane_lock
 from provisioning.models import Operation, Server

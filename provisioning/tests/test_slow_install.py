@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from provisioning import emulator as emulator_module
+import yunohost_emulator as emulator_module
 from provisioning.models import Operation, OwnedObject
 from provisioning.yunohost import ApiBackend, YunohostError, YunohostTransient, YunohostUnknownOutcome
 

@@ -3,7 +3,7 @@
 Two backends expose the same high-level methods (``user_create``, ``webapp_install``, ...):
 
 * ``CliBackend`` runs the ``yunohost`` executable (``YUNOHOST_BIN``: the real CLI, possibly
-  behind sudo, or ``provisioning/bin/yunohost``, the emulator) as an argv list, never through
+  behind sudo, or ``yunohost_emulator/bin/yunohost``, the emulator) as an argv list, never through
   a shell, with ``--output-as json`` and ``--timeout`` so a busy lock fails fast instead of
   waiting forever (docs/yunohost.md §3, §7).
 * ``ApiBackend`` talks to ``yunohost-api`` over HTTP (docs/yunohost.md §5), with form-encoded
@@ -200,7 +200,7 @@ def _lock_file(settings: Any) -> str:
     configured = str(getattr(settings, "YUNOHOST_LOCK_FILE", "") or "")
     if configured:
         return configured
-    if str(getattr(settings, "YUNOHOST_BIN", "")).endswith("provisioning/bin/yunohost"):
+    if str(getattr(settings, "YUNOHOST_BIN", "")).endswith("yunohost_emulator/bin/yunohost"):
         state = str(getattr(settings, "YUNOHOST_EMULATOR_STATE", "") or "")
         return os.environ.get("YUNOHOST_EMULATOR_LOCK") or (state + ".lock" if state else "")
     return MOULINETTE_LOCK
