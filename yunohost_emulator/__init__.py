@@ -43,7 +43,7 @@ Environment:
 * ``YUNOHOST_EMULATOR_DNS`` (``host:port`` of a DNS server) and ``YUNOHOST_EMULATOR_PUBLIC_IPS``
   (comma-separated): ``domain cert install`` plays Let's Encrypt, whose validation fails unless the
   name's A/AAAA records hold one of the addresses, and which refuses a name after 5 failures in an
-  hour (``acme``, docs/yunohost.md §10.1). Unset: every ``--no-checks`` install succeeds.
+  hour (``yunohost_standins.acme``, docs/yunohost.md §10.1). Unset: every ``--no-checks`` install succeeds.
 * ``YUNOHOST_EMULATOR_FAIL``: JSON list of faults (below) applied to every matching invocation
   of this process; ``times`` is ignored there.
 
@@ -89,7 +89,9 @@ Modules: ``arguments`` (argparse tree, moulinette's checks, redaction), ``state`
 faults, log), ``lock`` (moulinette's lock), ``errors`` (texts, EmulatorError, exit codes),
 ``output`` (console lines, result formats), ``commands`` (one module per group, ``HANDLERS``),
 ``cli`` (``main``) and ``http`` (yunohost-api: the same state, lock, checks and handlers over
-HTTP; ``python -m yunohost_emulator.http --state FILE --port N``, see its docstring).
+HTTP; ``python -m yunohost_emulator.http --state FILE --port N``, see its docstring). Beside it,
+``yunohost_standins``: the Let's Encrypt (``acme``) and the LDAP mirror (``ldap_mirror``) that
+its commands call, both standard library only too, and the SFTP door of its sites (``sftp``).
 """
 
 from __future__ import annotations

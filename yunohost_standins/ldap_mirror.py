@@ -1,12 +1,13 @@
 """The emulator's users in an LDAP directory, as YunoHost keeps them in its slapd.
 
 Off unless ``YUNOHOST_EMULATOR_LDAP_URI`` is set (the tests point it at a private slapd,
-``provisioning/testing_ldap.py``). Then ``user create`` adds
+``yunohost_standins/slapd.py``). Then ``user create`` adds
 ``uid=<username>,ou=users,dc=yunohost,dc=org`` (inetOrgPerson + posixAccount, the password as
 ``{SSHA}``), ``user update -p`` replaces its ``userPassword`` and ``user delete`` removes it, bound
 as ``YUNOHOST_EMULATOR_LDAP_ADMIN_DN`` (default ``cn=admin,dc=yunohost,dc=org``) with
 ``YUNOHOST_EMULATOR_LDAP_ADMIN_PASSWORD``, through Debian's ``ldapmodify``. Each is written before the state file changes: an
-LDAP failure fails the command and leaves the state as it was.
+LDAP failure (``MirrorFailed``, which the emulator reports as the command's error) fails the
+command and leaves the state as it was.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from __future__ import annotations
 import base64
 import os
 
-from .errors import EmulatorError
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
 USERS_BASE = "ou=users,dc=yunohost,dc=org"
+
+
+class MirrorFailed(Exception):
+    """ldapmodify could not run, or slapd refused the change (the text says which)."""
 
 
 def enabled() -> bool:
@@ -35,7 +38,8 @@ def ssha(password: str) -> str:
     return "{SSHA}" + base64.b64encode(digest + salt).decode("ascii")
 
 
-def _dn(username: str) -> str:
+def user_dn(username: str) -> str:
+    """The member's entry, as ``yunohost user create`` names it."""
     value = "".join("\\" + c if c in ',+"\\<>;=' else c for c in username)
     if value[:1] in ("#", " "):
         value = "\\" + value
@@ -75,15 +79,15 @@ def _modify(username: str, ldif: str) -> None:
                     "-o",
                     "nettimeout=5",
                 ],
-                input=_line("dn", _dn(username)) + ldif,
+                input=_line("dn", user_dn(username)) + ldif,
                 capture_output=True,
                 text=True,
                 timeout=15,
             )
         except (OSError, subprocess.TimeoutExpired) as e:
-            raise EmulatorError(f"LDAP: ldapmodify could not run: {type(e).__name__}") from None
+            raise MirrorFailed(f"LDAP: ldapmodify could not run: {type(e).__name__}") from None
     if done.returncode != 0:
-        raise EmulatorError(f"LDAP: ldapmodify failed for {username}: {done.stderr.strip()}")
+        raise MirrorFailed(f"LDAP: ldapmodify failed for {username}: {done.stderr.strip()}")
 
 
 def user_created(username: str, user: dict[str, Any], password: str) -> None:

@@ -1,6 +1,6 @@
 """The SFTP door of the emulator's my_webapp sites: what YunoHost's sshd does for them.
 
-``python -m yunohost_emulator.sftp --state FILE --host-key KEY --port N`` serves SFTP on
+``python -m yunohost_standins.sftp --state FILE --host-key KEY --port N`` serves SFTP on
 127.0.0.1 (port 0 picks a free one; the first line on stdout says which: ``listening on
 127.0.0.1:<port>``). A login is an installed app's id with its SFTP password (checked against the
 state file's ``password_sha256``, and only while the app's ``with_sftp`` is on, as the
@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import hmac
+import json
 import os
 import posixpath
 import sys
@@ -26,8 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncssh
-
-from .state import read_state, sha256
 
 WEB_ROOT = "www"
 
@@ -37,11 +37,26 @@ def homes(state_path: str) -> Path:
     return Path(state_path).resolve().parent / "www"
 
 
+def _apps(state_path: str) -> list[dict[str, Any]]:
+    """The apps of the emulator's state file: read without its lock, as the emulator's own
+    readers do (its writers replace the file atomically); no file yet, no app."""
+    try:
+        with open(state_path, encoding="utf-8") as f:
+            return list(json.load(f).get("apps", []))
+    except FileNotFoundError:
+        return []
+
+
 def _app(state_path: str, username: str) -> dict[str, Any] | None:
-    for app in read_state(state_path).get("apps", []):
+    for app in _apps(state_path):
         if app.get("id") == username:
             return app
     return None
+
+
+def _sha256(secret: str) -> str:
+    # How the emulator's state keeps an app's SFTP password (its `password_sha256`).
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 class _Server(asyncssh.SSHServer):
@@ -60,7 +75,7 @@ class _Server(asyncssh.SSHServer):
             return False
         settings = app.get("settings", {})
         stored = str(settings.get("password_sha256", ""))
-        return bool(settings.get("with_sftp")) and bool(stored) and hmac.compare_digest(stored, sha256(password))
+        return bool(settings.get("with_sftp")) and bool(stored) and hmac.compare_digest(stored, _sha256(password))
 
 
 class _Chroot(asyncssh.SFTPServer):
@@ -129,7 +144,7 @@ async def serve(state_path: str, host_key: str, port: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m yunohost_emulator.sftp", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m yunohost_standins.sftp", description=__doc__.split("\n")[0])
     parser.add_argument("--state", default=os.environ.get("YUNOHOST_EMULATOR_STATE"), required=False)
     parser.add_argument("--host-key", required=True, help="the server's private host key (OpenSSH format)")
     parser.add_argument("--port", type=int, default=0)

@@ -22,15 +22,22 @@ from contextlib import contextmanager
 
 import ldap3
 
-from yunohost_emulator.ldap_mirror import ssha
-
-from .passwords import close, user_dn
+from .ldap_mirror import ssha, user_dn
 
 BASE_DN = "dc=yunohost,dc=org"
 ADMIN_DN = f"cn=admin,{BASE_DN}"
 SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
 SCHEMA_DIR = "/etc/ldap/schema"
 MODULE_DIR = "/usr/lib/ldap"
+
+
+def _close(connection: ldap3.Connection) -> None:
+    """Unbind and close the socket: ldap3 leaves it open when the connection failed."""
+    try:
+        connection.unbind()
+    finally:
+        if connection.socket is not None:
+            connection.socket.close()
 
 
 class SlapdError(RuntimeError):
@@ -121,7 +128,7 @@ class PrivateSlapd:
             connection.bind()
             yield connection
         finally:
-            close(connection)
+            _close(connection)
 
     def add_user(self, username: str, password: str, *, uid_number: int = 1001) -> None:
         """A member as ``yunohost user create`` writes one (the emulator's mirror does the same)."""

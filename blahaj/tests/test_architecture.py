@@ -27,6 +27,7 @@ LAYERS = (
     ("audit",),
     ("blahaj",),
     ("yunohost_emulator",),
+    ("yunohost_standins",),
 )
 PROJECT = tuple(sorted(package for layer in LAYERS for package in layer))
 # What each layer must never import (nor any of their submodules): dependencies run downhill.

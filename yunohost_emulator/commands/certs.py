@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .. import acme
+from yunohost_standins import acme
+
 from ..errors import EmulatorError, t
 from .checks import assert_domain_exists, sorted_domains
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .. import ldap_mirror
+from yunohost_standins import ldap_mirror
+
 from ..errors import EmulatorError, failed, t
 from ..output import Console
 from ..state import sha256
@@ -25,6 +26,14 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
     from typing import Any
+
+
+def _mirror(change: Callable[..., None], *args: Any) -> None:
+    """A change of the LDAP mirror (off unless configured): its failure is the command's."""
+    try:
+        change(*args)
+    except ldap_mirror.MirrorFailed as e:
+        raise EmulatorError(str(e)) from None
 
 
 def user_create(state: dict[str, Any], a: argparse.Namespace, console: Console) -> dict[str, str]:
@@ -49,7 +58,7 @@ def user_create(state: dict[str, Any], a: argparse.Namespace, console: Console) 
     if a.loginShell not in SHELLS:
         raise failed("log_user_create", username, "user_create", t("invalid_shell", shell=a.loginShell))
     user = _new_user(state, username, fullname, mail, a)
-    ldap_mirror.user_created(username, user, a.password)  # first: a failure leaves the state as it was
+    _mirror(ldap_mirror.user_created, username, user, a.password)  # first: a failure leaves the state as it was
     state["users"][username] = user
     state["groups"][username] = {"members": [username], "primary": True}
     state["groups"]["all_users"]["members"].append(username)
@@ -118,7 +127,7 @@ def user_update(state: dict[str, Any], a: argparse.Namespace, console: Console) 
             raise EmulatorError(t("invalid_shell", shell=a.loginShell))
         changes["shell"] = a.loginShell
     if new_password:
-        ldap_mirror.password_changed(a.username, new_password)
+        _mirror(ldap_mirror.password_changed, a.username, new_password)
     user.update(changes)
     console.success(t("user_updated"))
     return _user_info(state, a.username)
@@ -175,7 +184,7 @@ def user_delete(state: dict[str, Any], a: argparse.Namespace, console: Console) 
     if a.username in admins and len(admins) <= 1:
         message = t("group_cannot_remove_last_admin", user=a.username)
         raise failed("log_user_delete", a.username, "user_delete", message)
-    ldap_mirror.user_deleted(a.username)
+    _mirror(ldap_mirror.user_deleted, a.username)
     del state["users"][a.username]
     state["groups"].pop(a.username, None)
     for group in state["groups"].values():
