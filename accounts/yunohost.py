@@ -14,7 +14,6 @@ import logging
 from django.db import transaction
 
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
-from provisioning import password_policy
 from provisioning import selectors as lane_selectors
 from provisioning import services as lane
 from provisioning.models import Operation, Server
@@ -53,7 +52,7 @@ def _failed_creation(username: str) -> Operation:
 
 
 def _random_password() -> str:
-    return password_policy.random_password()
+    return lane.password_random()
 
 
 def _signup_password(user: User) -> str:
@@ -149,7 +148,7 @@ def account_set_password(*, user: User, password: str) -> Operation | None:
         # A staff retry of the failed creation will use this password.
         failed = _failed_creation(user.username)
         lane.operation_replace_secrets(operation=failed, secrets={"password": password})
-        if user.status == User.Status.PROVISIONING_FAILED and password_policy.refused_password(failed.error):
+        if user.status == User.Status.PROVISIONING_FAILED and lane_selectors.password_refused(operation=failed):
             # YunoHost refused the sign-up password and its owner chose another: no staff needed.
             return lane.operation_retry(operation=failed)
     elif user.pending_password:

@@ -113,7 +113,7 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
 
 def loop_round(first: int, n: int, state: Path) -> tuple[float, list[float]]:
     """Run n commands back to back; (seconds, client call -> command start of each)."""
-    from provisioning.yunohost import get_client
+    from yunohost_client import get_client
 
     client = get_client()
     called: dict[str, float] = {}

@@ -301,7 +301,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.passwords.CharactersValidator"},
     {"NAME": "accounts.passwords.ZxcvbnValidator"},
     # YunoHost's own rules: a password `user create` would refuse is refused here first.
-    {"NAME": "provisioning.password_policy.YunohostPasswordValidator"},
+    {"NAME": "yunohost_client.password_policy.YunohostPasswordValidator"},
 ]
 if TESTING and env_bool("BLAHAJ_FAST_HASHER", True):
     # Tests create hundreds of users; the production hasher is measured in bench/.
@@ -528,7 +528,7 @@ YUNOHOST_PASSWORD_UNREACHABLE = env_str("YUNOHOST_PASSWORD_UNREACHABLE") or "loc
 # is not asked (unreachable, as above) until the window moved on. Keep the limit under 20.
 YUNOHOST_PORTAL_FAIL_LIMIT = env_int("YUNOHOST_PORTAL_FAIL_LIMIT", 15)
 YUNOHOST_PORTAL_FAIL_WINDOW = env_int("YUNOHOST_PORTAL_FAIL_WINDOW", 600)
-# YunoHost's password policy (provisioning/password_policy.py): its list of common passwords
+# YunoHost's password policy (yunohost_client/password_policy.py): its list of common passwords
 # (a copy, when this service runs on another host; without it only the rules below apply) and
 # the level of its `security.password.user_strength` setting (1 to 4, -1 turns it off).
 YUNOHOST_PASSWORD_LIST = env_str("YUNOHOST_PASSWORD_LIST") or (

@@ -33,11 +33,11 @@ from django.core.cache import cache
 from django.db import DatabaseError
 
 from blahaj import health
+from yunohost_client import CliBackend, YunohostError, _emulator_env
 
 from .models import Server
 from .servers import ServerSettings, servers_all
 from .servers import server_names as _all_server_names
-from .yunohost import CliBackend, YunohostError, _emulator_env
 
 logger = logging.getLogger(__name__)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from yunohost_client import password_policy
+
 from . import fleet
 from .models import Operation, Server
 
@@ -17,6 +19,12 @@ def operation_last(*, subject: str, kinds: Iterable[str]) -> Operation | None:
     `user.create`/`user.delete` of "user:alice" tells whether alice has a YunoHost user.
     """
     return Operation.objects.filter(subject=subject, kind__in=list(kinds)).order_by("-sequence").first()
+
+
+def password_refused(*, operation: Operation) -> bool:
+    """Whether YunoHost refused the password of this failed `user.create` (it is on YunoHost's
+    list of common passwords, or too simple for its strength level): another password can fix it."""
+    return password_policy.refused_password(operation.error)
 
 
 def operation_place(operation: Operation, server: Server | None = None) -> fleet.Place:

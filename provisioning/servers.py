@@ -5,7 +5,7 @@ first server (`uses_settings`, made by migration 0007 from the settings, or here
 is empty) keeps its empty fields following the YUNOHOST_* settings, so a single-server
 deployment configures nothing new; a server added later has every field of its own.
 
-`client_for(server)` builds the YunoHost client (provisioning/yunohost/) from a row;
+`client_for(server)` builds the YunoHost client (yunohost_client/) from a row;
 `get_client()` with no server is still the first server's, from the settings.
 """
 
@@ -21,9 +21,9 @@ from django.db import IntegrityError, transaction
 import audit
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
 from blahaj.errors import ApplicationError, Conflict, NotFound
+from yunohost_client import DOMAIN_RE, YunohostClient, get_client
 
 from .models import Server, first_server
-from .yunohost import DOMAIN_RE, YunohostClient, get_client
 
 FIRST_QUEUE = "yunohost"
 EMULATOR_BIN = str(Path(__file__).resolve().parents[1] / "yunohost_emulator" / "bin" / "yunohost")

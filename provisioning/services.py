@@ -44,12 +44,12 @@ from blahaj import logs, metrics, notifications
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
 from blahaj.errors import Conflict
 from blahaj.queueing import send_after_commit, send_now
+from yunohost_client import YunohostBusy, YunohostError, YunohostPermanent, YunohostUnknownOutcome, password_policy
 
-from . import commands, fleet, outcomes, owned, password_policy, servers
+from . import commands, fleet, outcomes, owned, servers
 from .locks import LaneLock, lane_lock
 from .models import Operation, Server
 from .servers import client_for, servers_all
-from .yunohost import YunohostBusy, YunohostError, YunohostPermanent, YunohostUnknownOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +227,9 @@ def _sequenced(kind: str, operations: Sequence[NewOperation]) -> list[Operation]
     return rows
 
 
-def _random_password() -> str:
+def password_random() -> str:
+    """A password nobody knows that YunoHost accepts at any level of its policy: a staff-made
+    account's, until its owner sets theirs."""
     return password_policy.random_password()
 
 
@@ -358,7 +360,7 @@ def operation_retry(*, operation: Operation) -> Operation:
     current.in_line = current.ticket is not None
     if current.kind == Kind.USER_CREATE and not current.secret_args:
         # The sign-up password was wiped when it failed: a random one; the owner resets it.
-        current.secret_args = _seal({"password": _random_password()})
+        current.secret_args = _seal({"password": password_random()})
     current.save(
         update_fields=["status", "attempts", "busy_waits", "next_attempt_at", "finished_at", "secret_args", "in_line"]
     )

@@ -1,4 +1,4 @@
-"""The YunoHost client's common part (provisioning/yunohost/__init__.py says what the client is):
+"""The YunoHost client's common part (yunohost_client/__init__.py says what the client is):
 its errors, the redaction of secrets, results and calls, how a failure is classified, the
 validation of inputs, and the high-level interface both backends implement."""
 

@@ -28,7 +28,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-logger = logging.getLogger(__name__)
+# The name it has always had (log filters and alerts use it), wherever the module lives.
+logger = logging.getLogger("provisioning.password_policy")
 
 SMALL_PWD_LIST = ["yunohost", "olinuxino", "olinux", "raspberry", "admin", "root", "test", "rpi"]
 # Length, digits, lowercase, uppercase, others: what each level of the setting asks.

@@ -17,7 +17,7 @@ import requests
 
 from accounts import yunohost as accounts_lane
 from provisioning.models import Operation
-from provisioning.yunohost import (
+from yunohost_client import (
     REDACTED,
     ApiBackend,
     CliBackend,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from provisioning.yunohost import (
+from yunohost_client import (
     REDACTED,
     ApiBackend,
     Call,

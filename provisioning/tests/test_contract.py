@@ -16,7 +16,7 @@ import pytest
 import requests
 
 import yunohost_emulator as emulator_module
-from provisioning.yunohost import (
+from yunohost_client import (
     USER_CLASH,
     ApiBackend,
     Call,

@@ -22,7 +22,7 @@ from factories import OperationFactory, TierFactory
 from provisioning import services, tasks
 from provisioning.locks import lane_lock
 from provisioning.models import Operation, OwnedObject
-from provisioning.yunohost import get_client
+from yunohost_client import get_client
 
 from .conftest import run_lane, sha256
 

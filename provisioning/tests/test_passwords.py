@@ -24,7 +24,7 @@ from logins.passwords import _NOBODY
 from provisioning import passwords
 from provisioning.models import Operation
 from provisioning.passwords import Verdict
-from provisioning.yunohost import get_client
+from yunohost_client import get_client
 from yunohost_standins.slapd import PrivateSlapd, free_port
 
 from .conftest import http_emulator_process, run_lane

@@ -20,7 +20,7 @@ from dnslib.server import BaseResolver, DNSServer
 import yunohost_emulator as emulator_module
 from accounts import yunohost as accounts_lane
 from provisioning.models import Operation
-from provisioning.yunohost import YunohostAlreadyExists, YunohostNotFound, YunohostPermanent, YunohostTransient
+from yunohost_client import YunohostAlreadyExists, YunohostNotFound, YunohostPermanent, YunohostTransient
 
 from . import test_contract
 from .conftest import API_ADMIN, API_PASSWORD, http_emulator_process, run_lane
