@@ -565,7 +565,7 @@ if not YUNOHOST_CERT_RETRY_SCHEDULE or any(delay < 720 for delay in YUNOHOST_CER
         "allows 5 failed validations per name per hour."
     )
 
-# The lane (provisioning/services.py, provisioning/locks.py): retries, heartbeat and sweeper.
+# The lane (provisioning/services/, provisioning/locks.py): retries, heartbeat and sweeper.
 # All durations are in seconds.
 # Real tries of one operation before it fails (a busy YunoHost does not count as one).
 YUNOHOST_MAX_ATTEMPTS = env_int("YUNOHOST_MAX_ATTEMPTS", 5)

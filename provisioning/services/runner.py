@@ -1,24 +1,11 @@
-"""The YunoHost lane: durable operations and their state machine.
+"""Running operations: the lane of one server, one command at a time.
 
-    pending ──claim──▶ running ──▶ succeeded
-       ▲                  ├──────▶ failed   (permanent error, bad secret, or out of attempts)
-       └──────────────────┘  busy YunoHost (not an attempt), transient error (backoff),
-                             stale heartbeat (the sweeper: its worker died)
-    failed ──operation_retry (staff)──▶ pending
-
-An operation is a row first, written in the caller's transaction and queued after it commits.
-The runner (`operation_run`, called by `tasks.run_operation`) takes the lane lock, claims the
-row with a conditional UPDATE that also checks no earlier operation of its subject is unfinished,
-runs the one command, and records the outcome; so a message delivered twice, or re-sent by the
-sweeper, is harmless. Secrets travel encrypted in `secret_args`, are decrypted only for the
-command, and are wiped when the operation ends.
-
-The apps above (accounts, websites...) queue their operations with `operation_create` and hear
-of the outcomes through the callbacks they registered in `outcomes`; the lane never imports them.
-
-Every server has a lane of its own: an operation carries its server (its user's), is sent to that
-server's Celery queue, runs under that server's lock, and a run drains only that server's work;
-the sweeper takes each server in turn. A slow or dead server holds nothing of another's.
+The runner (`operation_run`, called by `tasks.run_operation`) takes the server's lane lock,
+claims the row with a conditional UPDATE that also checks no earlier operation of its subject is
+unfinished, runs the one command, and records the outcome; so a message delivered twice, or
+re-sent by the sweeper, is harmless. While it holds the lane it drains whatever else of that
+server is runnable. The secrets are unsealed only for the command, and wiped when the operation
+ends; the owner of the operation's kind hears of the outcome in the same transaction.
 """
 
 from __future__ import annotations
@@ -28,39 +15,34 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import IntegrityError, connections, transaction
-from django.db.models import Exists, F, Max, OuterRef, QuerySet
+from django.db import connections, transaction
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 import audit
 from blahaj import logs, metrics, notifications
-from blahaj.crypto import SecretUnreadable, decrypt, encrypt
-from blahaj.errors import Conflict
-from blahaj.queueing import send_after_commit, send_now
-from yunohost_client import YunohostBusy, YunohostError, YunohostPermanent, YunohostUnknownOutcome, password_policy
+from blahaj.crypto import SecretUnreadable
+from blahaj.queueing import send_now
+from yunohost_client import YunohostBusy, YunohostError, YunohostPermanent, YunohostUnknownOutcome
 
-from . import commands, fleet, outcomes, owned, servers
-from .locks import LaneLock, lane_lock
-from .models import Operation, Server
-from .servers import client_for, servers_all
+from .. import commands, fleet, outcomes, servers
+from ..locks import LaneLock, lane_lock
+from ..models import Operation
+from .records import RUN_OPERATION, _unseal
 
-logger = logging.getLogger(__name__)
+# The name the lane's services have always logged under (log filters and alerts use it).
+logger = logging.getLogger("provisioning.services")
 
 MAX_OUTPUT = 10_000
 MAX_ERROR = 2_000
 REDACTED = "**********"
 Status = Operation.Status
-Kind = Operation.Kind
-# Queued by name: provisioning.tasks imports this module.
-RUN_OPERATION = "provisioning.tasks.run_operation"
-RUN_OPERATIONS = "provisioning.tasks.run_operations"
 
 
 class LaneBusy(Exception):
@@ -69,305 +51,6 @@ class LaneBusy(Exception):
     def __init__(self, queue: str = "") -> None:
         super().__init__(queue)
         self.queue = queue  # the server's queue, where the operation's message goes again
-
-
-# --- Recording operations --------------------------------------------------------------------
-
-
-def _seal(secrets: dict[str, str] | None) -> str:
-    return encrypt(json.dumps(secrets)) if secrets else ""
-
-
-def _unseal(secret_args: str) -> dict[str, str]:
-    return json.loads(decrypt(secret_args)) if secret_args else {}
-
-
-def _server_of(server: Server | None, user: AbstractBaseUser | None) -> Server:
-    """The operation's server: the one given, else its user's (every account is placed before
-    its first operation), else the first server."""
-    if server is not None and server.pk is not None:
-        return server
-    if server is not None:  # the first server, read before its row existed
-        return server_first()
-    server_id = getattr(user, "server_id", None)
-    found = Server.objects.filter(pk=server_id).first() if server_id else None
-    return found or server_first()
-
-
-def _insert(
-    *,
-    kind: str,
-    subject: str,
-    args: dict[str, Any],
-    secret_args: str,
-    user: AbstractBaseUser | None,
-    server: Server,
-) -> Operation:
-    # The unique (subject, sequence) constraint settles two writers racing for one subject:
-    # the loser's savepoint rolls back and it takes the next number.
-    for attempt in range(5):
-        try:
-            with transaction.atomic():
-                last = Operation.objects.filter(subject=subject).aggregate(m=Max("sequence"))["m"]
-                # The plugin types the user column as accounts.User, which provisioning may not import.
-                return Operation.objects.create(  # type: ignore[misc]
-                    kind=kind,
-                    subject=subject,
-                    sequence=(last or 0) + 1,
-                    args=args,
-                    secret_args=secret_args,
-                    user=user,
-                    server=server,
-                    ticket=fleet.tickets_take(server, 1),
-                    in_line=True,
-                )
-        except IntegrityError:
-            if attempt == 4:
-                raise
-    raise AssertionError("unreachable")
-
-
-def operation_create(
-    *,
-    kind: str,
-    subject: str,
-    args: dict[str, Any],
-    secrets: dict[str, str] | None = None,
-    user: AbstractBaseUser | None = None,
-    server: Server | None = None,
-) -> Operation:
-    """Record an operation after every earlier one of `subject`, on `server` (default: its
-    user's server), at the end of that server's line; it is queued on commit."""
-    server = _server_of(server, user)
-    operation = _insert(kind=kind, subject=subject, args=args, secret_args=_seal(secrets), user=user, server=server)
-    send_after_commit(RUN_OPERATION, operation.pk, queue=server.queue)
-    return operation
-
-
-def operation_replace_secrets(*, operation: Operation, secrets: dict[str, str]) -> None:
-    """Give a failed operation new secrets, for a staff retry (its own were wiped when it failed)."""
-    Operation.objects.filter(pk=operation.pk, status=Status.FAILED).update(secret_args=_seal(secrets))
-
-
-@transaction.atomic
-def operation_update_args(*, operation: Operation, args: dict[str, Any]) -> None:
-    """Merge `args` into a failed operation's arguments, for a staff retry (a display name
-    changed since it failed: the retry must not bring the old one back)."""
-    current = Operation.objects.select_for_update().filter(pk=operation.pk, status=Status.FAILED).first()
-    if current is not None:
-        current.args = {**current.args, **args}
-        current.save(update_fields=["args"])
-
-
-@dataclass(frozen=True)
-class NewOperation:
-    """One row for `operations_create_bulk`: no secrets (bulk kinds carry none)."""
-
-    subject: str
-    args: dict[str, Any]
-    user_id: int | None = None
-    server_id: int | None = None  # None: the first server
-
-
-def operations_create_bulk(*, kind: str, operations: Sequence[NewOperation]) -> list[Operation]:
-    """Record many operations in two queries, each after every earlier one of its subject.
-
-    One query reads the last sequence of every subject involved, one INSERT writes the rows;
-    a concurrent writer taking a number first makes the savepoint roll back and the batch read
-    again. One message is queued after commit: a worker fans it out, so the caller (an HTTP
-    request changing a tier of thousands of users) does no per-row work.
-    """
-    if not operations:
-        return []
-    for attempt in range(5):
-        try:
-            with transaction.atomic():
-                created = Operation.objects.bulk_create(_sequenced(kind, operations))
-            break
-        except IntegrityError:
-            if attempt == 4:
-                raise
-    # Our backends (PostgreSQL, SQLite >= 3.35) return the new ids from the INSERT.
-    send_after_commit(RUN_OPERATIONS, [op.pk for op in created])
-    return created
-
-
-def _sequenced(kind: str, operations: Sequence[NewOperation]) -> list[Operation]:
-    subjects = {op.subject for op in operations}
-    last = dict(
-        Operation.objects.filter(subject__in=subjects)
-        .values("subject")
-        .annotate(m=Max("sequence"))
-        .values_list("subject", "m")
-    )
-    first_id = None if all(op.server_id for op in operations) else server_first().pk
-    per_server: dict[int, int] = {}
-    for op in operations:
-        server_id = op.server_id or first_id or 0
-        per_server[server_id] = per_server.get(server_id, 0) + 1
-    # Each server's tickets in one UPDATE, handed out in the batch's order.
-    tickets = {pk: fleet.tickets_take(Server(pk=pk), count) for pk, count in sorted(per_server.items())}
-    rows = []
-    for op in operations:
-        last[op.subject] = last.get(op.subject, 0) + 1
-        server_id = op.server_id or first_id or 0
-        rows.append(
-            Operation(
-                kind=kind,
-                subject=op.subject,
-                sequence=last[op.subject],
-                args=op.args,
-                user_id=op.user_id,
-                server_id=server_id,
-                ticket=tickets[server_id],
-                in_line=True,
-            )
-        )
-        tickets[server_id] += 1
-    return rows
-
-
-def password_random() -> str:
-    """A password nobody knows that YunoHost accepts at any level of its policy: a staff-made
-    account's, until its owner sets theirs."""
-    return password_policy.random_password()
-
-
-# --- Reading YunoHost ------------------------------------------------------------------------
-
-
-def domain_on_yunohost(*, domain: str, server_id: int | None = None) -> bool | None:
-    """Whether the server (default: the first) has the domain (`domain list`, a read that takes
-    no lock); None when it did not answer within YUNOHOST_REQUEST_TIMEOUT (the lane checks again
-    before adding it)."""
-    server = Server.objects.filter(pk=server_id).first() if server_id else None
-    try:
-        listed = client_for(server, timeout=settings.YUNOHOST_REQUEST_TIMEOUT).domain_list().get("domains", [])
-    except YunohostError as exc:
-        logger.warning("YunoHost's domain list could not be read: %s", exc)
-        return None
-    return domain in listed
-
-
-def user_on_yunohost(*, username: str) -> bool | None:
-    """Whether a server a new member may be placed on has a user of this name (`user info`);
-    None when one did not answer within YUNOHOST_REQUEST_TIMEOUT (the lane's `user create`
-    refuses one it did not make)."""
-    candidates = [server for server in servers_all() if server.state == Server.State.ACTIVE]
-    answer: bool | None = False
-    for server in candidates:
-        try:
-            if client_for(server, timeout=settings.YUNOHOST_REQUEST_TIMEOUT).user_info(username) is not None:
-                return True
-        except YunohostError as exc:
-            logger.warning("YunoHost's user info could not be read on %s: %s", server.name, exc)
-            answer = None
-    return answer
-
-
-class YunohostReadFailed(Exception):
-    """YunoHost did not answer a read the apps asked for (the text is YunoHost's error)."""
-
-
-def yunohost_users(*, server: Server | None = None) -> dict[str, dict[str, Any]] | None:
-    """The server's users (`user list`, by username; default: the first server), read while
-    holding its lane: no operation of ours runs there meanwhile. None when the lane stayed busy
-    past YUNOHOST_LANE_WAIT; YunohostReadFailed when YunoHost failed."""
-    lock = lane_lock(server.name if server is not None else None)
-    if not lock.acquire(wait=settings.YUNOHOST_LANE_WAIT):
-        return None
-    try:
-        return client_for(server).user_list()
-    except YunohostError as error:
-        raise YunohostReadFailed(str(error)) from None
-    finally:
-        lock.release()
-
-
-def server_place(*, chosen: Server | None = None, pinned_id: int | None = None) -> Server:
-    """The server a new account goes to, counted there (fleet.py: the placement rule)."""
-    return fleet.server_place(chosen=chosen, pinned_id=pinned_id)
-
-
-def servers_reencrypt() -> tuple[int, list[str]]:
-    """The servers' API credentials under the current key (servers.servers_reencrypt)."""
-    return servers.servers_reencrypt()
-
-
-def server_by_name(name: str) -> Server:
-    """The server of this name (NotFound, 404 `server_not_found`, if none)."""
-    return servers.server_by_name(name)
-
-
-def server_first() -> Server:
-    """The first server: the settings' (provisioning/servers.py)."""
-    return servers.server_first()
-
-
-def user_intend(*, username: str, domain: str, operation: Operation) -> None:
-    """Record, with the `user create` just queued, that this service is making the user."""
-    owned.user_intend(username, domain, operation)
-
-
-def users_adopt(*, usernames: list[str], server: Server | None = None) -> int:
-    """YunoHost users staff import from `server` (default: the first) become this service's own
-    (the lane may then change and delete them) and count there; how many were not already."""
-    server = server or server_first()
-    adopted = owned.users_adopt(usernames, server.pk)
-    if adopted:
-        Server.objects.filter(pk=server.pk).update(accounts=F("accounts") + adopted)
-    return adopted
-
-
-def _server_id(name: str | None) -> int | None:
-    return servers.server_by_name(name).pk if name else None
-
-
-def owned_records_close(*, kind: str, name: str, server: str | None = None) -> int:
-    """The object YunoHost (the named server) no longer lists is no longer ours to find there
-    (see owned.records_close)."""
-    return owned.records_close(kind, name, _server_id(server))
-
-
-def owned_by_service(*, kind: str, name: str, server: str | None = None) -> str | None:
-    """If this service made the YunoHost object (`OwnedObject`, kind domain/app/user), the
-    domain its record names (an app's, a domain's own, a user's mail domain); else None."""
-    record = owned.made_here(kind, name, _server_id(server))
-    return record.domain if record is not None else None
-
-
-def operation_unfinished(*, subject: str, kinds: Sequence[str]) -> bool:
-    """Whether an operation of `subject` among `kinds` is pending or running."""
-    return Operation.objects.filter(subject=subject, kind__in=list(kinds), status__in=Operation.UNFINISHED).exists()
-
-
-# --- Staff actions ---------------------------------------------------------------------------
-
-
-@transaction.atomic
-@audit.audited("operation.retry", target=audit.of("operation", "operation"))
-def operation_retry(*, operation: Operation) -> Operation:
-    """Run a failed operation again, with a fresh budget of attempts; its kind's owner is told
-    (`outcomes.retried`) in this transaction."""
-    # The row as it is now, not as the caller loaded it: a password change may have given a
-    # failed creation its secret back meanwhile (operation_replace_secrets).
-    current = Operation.objects.select_for_update().filter(pk=operation.pk, status=Status.FAILED).first()
-    if current is None:
-        raise Conflict("Only a failed operation can be retried.", code="not_failed")
-    current.status, current.attempts, current.busy_waits = Status.PENDING, 0, 0
-    current.next_attempt_at, current.finished_at = timezone.now(), None
-    # Back in its server's line, at its first place (the lane takes the oldest first).
-    current.in_line = current.ticket is not None
-    if current.kind == Kind.USER_CREATE and not current.secret_args:
-        # The sign-up password was wiped when it failed: a random one; the owner resets it.
-        current.secret_args = _seal({"password": password_random()})
-    current.save(
-        update_fields=["status", "attempts", "busy_waits", "next_attempt_at", "finished_at", "secret_args", "in_line"]
-    )
-    outcomes.retried(current)
-    send_after_commit(RUN_OPERATION, operation.pk, queue=current.server.queue)
-    operation.refresh_from_db()
-    return operation
 
 
 # --- Running one operation -------------------------------------------------------------------
@@ -717,45 +400,3 @@ def _on_finished(operation: Operation) -> None:
             error=operation.error,
         )
     outcomes.failed(operation)
-
-
-# --- The sweeper -----------------------------------------------------------------------------
-
-
-def _recover_stale(operation: Operation) -> str | None:
-    """A running operation whose worker stopped beating: pending again, or failed if out of
-    attempts; its new status, or None if it finished meanwhile. The command may have run:
-    idempotent kinds make the re-run safe."""
-    error = "The worker running it stopped before it finished."
-    if operation.attempts >= settings.YUNOHOST_MAX_ATTEMPTS:
-        outcome = Outcome(Status.FAILED, error=f"{error} (gave up after {operation.attempts} attempts)")
-    else:
-        outcome = Outcome(Status.PENDING, error=error)
-    return outcome.status if _finish(operation, outcome) else None
-
-
-def operations_sweep(*, server: Server | None = None) -> dict[str, int]:
-    """Take back running operations with a stale heartbeat, and queue again pending ones
-    that are due since more than YUNOHOST_SWEEP_GRACE seconds without having run: on `server`,
-    or on each server in turn (YUNOHOST_SWEEP_BATCH each)."""
-    if server is None:
-        totals = {"recovered": 0, "queued": 0}
-        for each in servers_all():
-            for name, value in operations_sweep(server=each).items():
-                totals[name] += value
-        return totals
-    now = timezone.now()
-    mine = Operation.objects.select_related("server").filter(server_id=server.pk)
-    stale = mine.filter(
-        status=Status.RUNNING, heartbeat_at__lt=now - timedelta(seconds=settings.YUNOHOST_HEARTBEAT_STALE)
-    )
-    recovered = {op.pk: _recover_stale(op) for op in stale}
-    due = (
-        mine.filter(status=Status.PENDING, next_attempt_at__lte=now - timedelta(seconds=settings.YUNOHOST_SWEEP_GRACE))
-        .exclude(_earlier_unfinished())
-        .order_by("id")
-        .values_list("pk", flat=True)[: settings.YUNOHOST_SWEEP_BATCH]
-    )
-    ids = {pk for pk, status in recovered.items() if status == Status.PENDING} | set(due)
-    queued = sum(send_now(RUN_OPERATION, pk, queue=server.queue) for pk in sorted(ids))
-    return {"recovered": sum(status is not None for status in recovered.values()), "queued": queued}
