@@ -14,6 +14,7 @@ import logging
 from django.db import transaction
 
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
+from fleet import services as fleet
 from provisioning import selectors as lane_selectors
 from provisioning import services as lane
 from provisioning.models import Operation, Server
@@ -78,9 +79,9 @@ def _set_pending_password(user: User, value: str) -> None:
 
 def _place(user: User) -> Server:
     """The account's server: the one it is on (staff chose it, or an earlier creation placed it),
-    else the fleet's rule with its tier's pinned server (provisioning/fleet.py). Every door that
+    else the fleet's rule with its tier's pinned server (fleet/services.py). Every door that
     creates an account comes here: sign-up, the seed's /create_user, staff, invitations."""
-    server = lane.server_place(chosen=user.server, pinned_id=user.tier.server_id)
+    server = fleet.server_place(chosen=user.server, pinned_id=user.tier.server_id)
     if user.server_id != server.pk:
         User.objects.filter(pk=user.pk).update(server=server)
     user.server = server

@@ -110,12 +110,13 @@ def set_delays(tmp: Path, delay: float) -> None:
 
 
 def make_fleet(tmp: Path, urls: dict[str, str]) -> dict:
+    from fleet import services as fleet_services
     from provisioning import servers
 
     made = {"main": servers.server_first()}
     for name in NAMES[1:]:
         if urls:
-            made[name] = servers.server_create(
+            made[name] = fleet_services.server_create(
                 name=name,
                 main_domain=f"{name}.blahaj.test",
                 backend="api",
@@ -123,19 +124,19 @@ def make_fleet(tmp: Path, urls: dict[str, str]) -> dict:
                 api_password=f"admin:{API_PASSWORD}",
             )
         else:
-            made[name] = servers.server_create(
+            made[name] = fleet_services.server_create(
                 name=name, main_domain=f"{name}.blahaj.test", backend="cli", emulator_state=str(tmp / f"{name}.json")
             )
     return made
 
 
 def only(fleet: dict, active: list[str]) -> None:
-    from provisioning import servers
+    from fleet import services as fleet_services
     from provisioning.models import Server
 
     for name, server in fleet.items():
         state = Server.State.ACTIVE if name in active else Server.State.DRAINING
-        servers.server_set_state(server=server, state=state)
+        fleet_services.server_set_state(server=server, state=state)
 
 
 def wait_finished(subject_prefixes: tuple[str, ...], timeout: float) -> None:

@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "publishing",
     "staff",
     "legacy",
+    "fleet",
     "provisioning",
     "audit",
     "blahaj",
@@ -594,7 +595,7 @@ YUNOHOST_SWEEP_BATCH = env_int("YUNOHOST_SWEEP_BATCH", 500)
 # The name of the YunoHost server the lane drives (its `lane:<name>` readiness check).
 YUNOHOST_SERVER_NAME = env_str("YUNOHOST_SERVER_NAME") or "main"
 # A worker consuming the lane's queue writes a heartbeat this often; /readyz fails the lane when
-# none was written for the stale time (provisioning/health.py).
+# none was written for the stale time (fleet/health.py).
 YUNOHOST_WORKER_HEARTBEAT_INTERVAL = env_int("YUNOHOST_WORKER_HEARTBEAT_INTERVAL", 10)
 YUNOHOST_WORKER_HEARTBEAT_STALE = env_int("YUNOHOST_WORKER_HEARTBEAT_STALE", 30)
 # /readyz asks YunoHost whether it answers at most this often (seconds).

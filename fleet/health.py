@@ -1,4 +1,6 @@
-"""The lane's readiness: one `lane:<server>` check per YunoHost server (blahaj/health.py).
+"""How each YunoHost server is doing: its lane's readiness, and a lane that stopped moving.
+
+Readiness: one `lane:<server>` check per YunoHost server (blahaj/health.py).
 
 A lane is ready when a worker consumes its queue (a fresh heartbeat) and its YunoHost server
 answers. Celery's `inspect ping` asks every worker over the broker and waits a second or more for
@@ -16,30 +18,35 @@ YUNOHOST_PING_INTERVAL seconds so that a probe every 10 s does not start the CLI
 
 One check per server staff have not marked `down`; a worker beats for the servers whose queue it
 consumes (`yunohost` for the first server, `yunohost.<name>` for the others).
+
+A stuck lane (`server_health`, `servers_check_stuck`, after each of the lane's sweeps): work
+waits and no command ended for STAFF_LANE_STUCK_AFTER. Staff are told once (Discord
+`lane_stuck`), and see it in the admin's fleet box, /api/servers/ and `manage.py server list`.
 """
 
 from __future__ import annotations
 
 import logging
-import shlex
 import threading
 import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-import requests
 from celery.signals import celeryd_after_setup, worker_ready, worker_shutting_down
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
+from django.db.models import Count, Min
+from django.utils import timezone
 
-from blahaj import health
-from yunohost_client import CliBackend, YunohostError, _emulator_env
+from blahaj import health, notifications
+from provisioning.models import Operation, Server
+from provisioning.servers import server_names as _all_server_names
+from provisioning.servers import server_ping, servers_all
 
-from .models import Server
-from .servers import ServerSettings, servers_all
-from .servers import server_names as _all_server_names
-
-logger = logging.getLogger(__name__)
+# The name these lines have always had (log filters and alerts use it).
+logger = logging.getLogger("provisioning.health")
 
 LANE_QUEUE = "yunohost"
 _pings: dict[str, tuple[float, str | None]] = {}
@@ -70,29 +77,6 @@ def _heartbeat_error(server: str) -> str | None:
     return None
 
 
-def _ping_now(server: Server, timeout: float) -> str | None:
-    """None when the server answered, else why not (a sentence without secrets)."""
-    config = ServerSettings(server)
-    if config.YUNOHOST_BACKEND == "api":
-        try:
-            response = requests.get(
-                f"{config.YUNOHOST_API_URL.rstrip('/')}/installed",
-                timeout=timeout,
-                verify=config.YUNOHOST_API_CA_BUNDLE or True,
-            )
-        except requests.RequestException as exc:
-            return f"YunoHost's API did not answer ({type(exc).__name__})."
-        if response.status_code != 200:
-            return f"YunoHost's API answered HTTP {response.status_code}."
-        return None
-    client = CliBackend(shlex.split(config.YUNOHOST_BIN), timeout=timeout, lock_timeout=None, env=_emulator_env(config))
-    try:
-        client.run(["domain", "list"])
-    except YunohostError as exc:
-        return f"yunohost domain list failed ({type(exc).__name__})."
-    return None
-
-
 def server_reachable(server: Server, timeout: float) -> str | None:
     """Whether `server` answers (None) or why not; kept for YUNOHOST_PING_INTERVAL seconds."""
     keep = float(settings.YUNOHOST_PING_INTERVAL)
@@ -100,7 +84,7 @@ def server_reachable(server: Server, timeout: float) -> str | None:
         last = _pings.get(server.name)
         if last is not None and time.monotonic() - last[0] < keep:
             return last[1]
-    error = _ping_now(server, timeout)
+    error = server_ping(server, timeout)
     with _pings_lock:
         _pings[server.name] = (time.monotonic(), error)
     return error
@@ -135,6 +119,61 @@ def _servers() -> list[Server]:
 
 def lane_checks() -> dict[str, health.Check]:
     return {f"lane:{server.name}": _lane_check(server) for server in _servers()}
+
+
+# --- A stuck lane --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Health:
+    server: Server
+    queue_depth: int
+    oldest_waiting_at: datetime | None
+    failures_last_hour: int
+    stuck: bool
+
+
+def _stuck(server: Server, depth: int, oldest: datetime | None, now: datetime) -> bool:
+    """Work waits, and the lane has not finished a command since STAFF_LANE_STUCK_AFTER."""
+    if not depth or oldest is None:
+        return False
+    moved = max(filter(None, [server.last_command_at, oldest]))
+    return now - moved > timedelta(seconds=settings.STAFF_LANE_STUCK_AFTER)
+
+
+def server_health(server: Server, *, now: datetime | None = None) -> Health:
+    now = now or timezone.now()
+    unfinished = Operation.objects.filter(server_id=server.pk, status__in=Operation.UNFINISHED)
+    summary = unfinished.aggregate(depth=Count("id"), oldest=Min("created_at"))
+    failures = Operation.objects.filter(
+        server_id=server.pk, status=Operation.Status.FAILED, finished_at__gte=now - timedelta(hours=1)
+    ).count()
+    depth, oldest = summary["depth"], summary["oldest"]
+    return Health(server, depth, oldest, failures, _stuck(server, depth, oldest, now))
+
+
+def fleet_health() -> list[Health]:
+    now = timezone.now()
+    return [server_health(server, now=now) for server in servers_all()]
+
+
+def servers_check_stuck() -> list[str]:
+    """Tell staff once about each server whose lane stopped moving; forget it once it moves.
+    The names of the servers told now."""
+    told = []
+    for lane in fleet_health():
+        server = lane.server
+        if lane.stuck and server.stuck_since is None:
+            since = max(filter(None, [server.last_command_at, lane.oldest_waiting_at]))
+            with transaction.atomic():  # the mark and the ping (an outbox row) together
+                if Server.objects.filter(pk=server.pk, stuck_since__isnull=True).update(stuck_since=since):
+                    notifications.lane_stuck(
+                        server=server.name, waiting=lane.queue_depth, minutes=settings.STAFF_LANE_STUCK_AFTER // 60
+                    )
+                    told.append(server.name)
+        elif not lane.stuck and server.stuck_since is not None:
+            Server.objects.filter(pk=server.pk).update(stuck_since=None)
+    return told
 
 
 # --- The worker's heartbeat -------------------------------------------------------------------

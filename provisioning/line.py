@@ -1,122 +1,35 @@
-"""The fleet of YunoHost servers: where a new member goes, each server's line, and its health.
+"""Each server's line: where an operation stands on its server, and how long the server takes.
 
-Placement (`server_place`), the rule docs/architecture.md states: a member is placed once, when
-their YunoHost user is first queued, and stays there. Staff's choice wins (an account created
-by hand on a server, an import's `--server`). Otherwise, among the `active` servers with room
-(fewer accounts than `capacity_accounts` and fewer sites than `capacity_sites`): the tier's
-pinned server if it is one of them; else the one where a new operation would start soonest (its
-line's length times its recent command time; a server that never ran a command counts as quick
-as the others' average), then the one using the smallest share of its account capacity, then by
-name. When every active server is full, the least loaded active one
-takes the member over its capacity (logged); with no active server at all the account cannot be
-created (503 `no_server`).
+Every operation takes its server's next ticket when it is queued (`Server.tickets`), and is
+`in_line` until its first run. A waiting operation's place is 1 + the tickets between the line's
+head (the smallest ticket still in line, one index probe) and its own, less those that left the
+line out of order (a range of a partial index holding only them): no scan of the queue. An
+operation that ran once and waits again (a busy YunoHost, a retry after an error) has no place,
+only the time of its next attempt. The expected start follows from the server's recent command
+time, a moving average the lane feeds (`command_timed`).
 
-The line: every operation takes its server's next ticket when it is queued (`Server.tickets`),
-and is `in_line` until its first run. A waiting operation's place is 1 + the tickets between the
-line's head (the smallest ticket still in line, one index probe) and its own, less those that
-left the line out of order (a range of a partial index holding only them): no scan of the queue.
-An operation that ran once and waits again (a busy YunoHost, a retry after an error) has no
-place, only the time of its next attempt.
+Where a new member goes, and how each server is doing, are the fleet's (fleet/services.py,
+fleet/health.py), which reads the lines from here.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Min, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from blahaj import notifications
-from blahaj.errors import ApplicationError
-
-from .models import Operation, OwnedObject, Server
-from .servers import server_first, servers_all
-
-logger = logging.getLogger(__name__)
+from .models import Operation, Server
 
 Status = Operation.Status
 # How much one command's time moves the server's average (about the last ten commands count).
 AVERAGE_WEIGHT = 0.1
 
 
-class NoServer(ApplicationError):
-    status_code = 503
-    code = "no_server"
-    message = "No YunoHost server takes new accounts at the moment; try again later."
-
-
-# --- Placement -----------------------------------------------------------------------------------
-
-
-def _has_room(server: Server) -> bool:
-    return server.accounts < server.capacity_accounts and server.sites < server.capacity_sites
-
-
-def _choose(candidates: list[Server], pinned_id: int | None) -> Server:
-    with_room = [server for server in candidates if _has_room(server)]
-    for server in with_room:
-        if server.pk == pinned_id:
-            return server
-    if not with_room:
-        logger.warning("Every active YunoHost server is full: the least loaded one takes the member.")
-    pool = with_room or candidates
-    # A server that never ran a command is taken to be as quick as the others are.
-    measured = [server.command_seconds for server in pool if server.last_command_at is not None]
-    usual = sum(measured) / len(measured) if measured else None
-
-    def load(server: Server) -> tuple[float, float, str]:
-        seconds = server.command_seconds if server.last_command_at is not None or usual is None else usual
-        return (
-            round(line_length(server) * seconds, 3),
-            server.accounts / max(server.capacity_accounts, 1),
-            server.name,
-        )
-
-    return min(pool, key=load)
-
-
-@transaction.atomic
-def server_place(*, chosen: Server | None = None, pinned_id: int | None = None) -> Server:
-    """The server a new account goes to (staff's `chosen` one, else the rule above), counted
-    there at once. The active servers' rows stay locked until the caller's transaction ends,
-    so two sign-ups at once see each other's placement."""
-    if chosen is not None:
-        server = Server.objects.select_for_update().get(pk=chosen.pk)
-    else:
-        candidates = list(Server.objects.select_for_update().filter(state=Server.State.ACTIVE).order_by("pk"))
-        if not candidates:
-            if Server.objects.exists():
-                raise NoServer()
-            candidates = [Server.objects.select_for_update().get(pk=server_first().pk)]
-        server = _choose(candidates, pinned_id)
-    Server.objects.filter(pk=server.pk).update(accounts=F("accounts") + 1)
-    server.accounts += 1
-    return server
-
-
-def servers_recount() -> None:
-    """Set each server's counters to what the records of the lane say it holds (live users and
-    apps it made or adopted): placements count at once, removals here, every sweep."""
-    counts: dict[tuple[int, str], int] = {
-        (row["server"], row["kind"]): row["n"]
-        for row in OwnedObject.objects.filter(state__in=OwnedObject.ALIVE, server__isnull=False)
-        .values("server", "kind")
-        .annotate(n=Count("id"))
-    }
-    with transaction.atomic():
-        for server in Server.objects.select_for_update().order_by("pk"):
-            accounts = counts.get((server.pk, OwnedObject.Kind.USER), 0)
-            sites = counts.get((server.pk, OwnedObject.Kind.APP), 0)
-            if (server.accounts, server.sites) != (accounts, sites):
-                Server.objects.filter(pk=server.pk).update(accounts=accounts, sites=sites)
-
-
-# --- The line ------------------------------------------------------------------------------------
+# --- The line -------------------------------------------------------------------------------------
 
 
 def tickets_take(server: Server, count: int) -> int:
@@ -244,61 +157,6 @@ def command_timed(*, server_id: int, seconds: float) -> None:
     Server.objects.filter(pk=server_id).update(
         command_seconds=F("command_seconds") * (1 - AVERAGE_WEIGHT) + seconds * AVERAGE_WEIGHT, last_command_at=now
     )
-
-
-# --- Health --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Health:
-    server: Server
-    queue_depth: int
-    oldest_waiting_at: datetime | None
-    failures_last_hour: int
-    stuck: bool
-
-
-def _stuck(server: Server, depth: int, oldest: datetime | None, now: datetime) -> bool:
-    """Work waits, and the lane has not finished a command since STAFF_LANE_STUCK_AFTER."""
-    if not depth or oldest is None:
-        return False
-    moved = max(filter(None, [server.last_command_at, oldest]))
-    return now - moved > timedelta(seconds=settings.STAFF_LANE_STUCK_AFTER)
-
-
-def server_health(server: Server, *, now: datetime | None = None) -> Health:
-    now = now or timezone.now()
-    unfinished = Operation.objects.filter(server_id=server.pk, status__in=Operation.UNFINISHED)
-    summary = unfinished.aggregate(depth=Count("id"), oldest=Min("created_at"))
-    failures = Operation.objects.filter(
-        server_id=server.pk, status=Status.FAILED, finished_at__gte=now - timedelta(hours=1)
-    ).count()
-    depth, oldest = summary["depth"], summary["oldest"]
-    return Health(server, depth, oldest, failures, _stuck(server, depth, oldest, now))
-
-
-def fleet_health() -> list[Health]:
-    now = timezone.now()
-    return [server_health(server, now=now) for server in servers_all()]
-
-
-def servers_check_stuck() -> list[str]:
-    """Tell staff once about each server whose lane stopped moving; forget it once it moves.
-    The names of the servers told now."""
-    told = []
-    for health in fleet_health():
-        server = health.server
-        if health.stuck and server.stuck_since is None:
-            since = max(filter(None, [server.last_command_at, health.oldest_waiting_at]))
-            with transaction.atomic():  # the mark and the ping (an outbox row) together
-                if Server.objects.filter(pk=server.pk, stuck_since__isnull=True).update(stuck_since=since):
-                    notifications.lane_stuck(
-                        server=server.name, waiting=health.queue_depth, minutes=settings.STAFF_LANE_STUCK_AFTER // 60
-                    )
-                    told.append(server.name)
-        elif not health.stuck and server.stuck_since is not None:
-            Server.objects.filter(pk=server.pk).update(stuck_since=None)
-    return told
 
 
 def lane_counts(server_id: int) -> dict[str, int]:

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 
 from yunohost_client import password_policy
 
-from . import fleet
+from . import line
 from .models import Operation, Server
 
-Place = fleet.Place
+Place = line.Place
 
 
 def operation_last(*, subject: str, kinds: Iterable[str]) -> Operation | None:
@@ -27,12 +27,12 @@ def password_refused(*, operation: Operation) -> bool:
     return password_policy.refused_password(operation.error)
 
 
-def operation_place(operation: Operation, server: Server | None = None) -> fleet.Place:
-    """Where the operation stands on its server (fleet.py): state, place in line, expected start."""
-    return fleet.operation_place(operation, server if server is not None else operation.server)
+def operation_place(operation: Operation, server: Server | None = None) -> line.Place:
+    """Where the operation stands on its server (line.py): state, place in line, expected start."""
+    return line.operation_place(operation, server if server is not None else operation.server)
 
 
-def subject_place(*, subject: str) -> fleet.Place | None:
+def subject_place(*, subject: str) -> line.Place | None:
     """Where the latest operation of `subject` stands (a site's current step); None without one."""
     operation = Operation.objects.filter(subject=subject).select_related("server").order_by("-sequence").first()
     return operation_place(operation) if operation is not None else None

@@ -23,6 +23,7 @@ LAYERS = (
     ("accounts",),
     ("defences", "invitations", "logins", "notices"),
     ("tiers",),
+    ("fleet",),
     ("provisioning",),
     ("yunohost_client",),
     ("audit",),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django import template
 
-from provisioning import fleet
+from .. import health
 
 register = template.Library()
 
 
 @register.simple_tag
-def fleet_health() -> list[fleet.Health]:
-    return fleet.fleet_health()
+def fleet_health() -> list[health.Health]:
+    return health.fleet_health()

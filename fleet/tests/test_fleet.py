@@ -26,13 +26,14 @@ from accounts import yunohost as accounts_lane
 from accounts.models import User
 from blahaj.testing import running_fake_discord
 from conftest import PASSWORD, login
+from fleet import health as lane_health
+from fleet import services as fleet_services
 from logins import tokens
-from provisioning import fleet, servers, services
+from provisioning import line, servers, services
 from provisioning.locks import lane_lock
 from provisioning.models import Operation, Server
+from provisioning.tests.conftest import Emulator, run_lane
 from websites import services as websites
-
-from .conftest import Emulator, run_lane
 
 ME = "/api/user/me"
 SERVERS = "/api/servers/"
@@ -51,7 +52,7 @@ def fleet_of_three(emulator, tmp_path, settings, db):
     main = servers.server_first()
     made = {"main": main}
     for name in ("b", "c"):
-        made[name] = servers.server_create(
+        made[name] = fleet_services.server_create(
             name=name,
             main_domain=f"{name}.blahaj.test",
             backend="cli",
@@ -84,7 +85,7 @@ def place_of(username: str) -> dict:
 def test_a_burst_spreads_over_the_active_servers_a_draining_one_gets_none_and_each_lands_there(
     fleet_of_three, signed_up
 ):
-    servers.server_set_state(server=fleet_of_three["b"], state=Server.State.DRAINING)
+    fleet_services.server_set_state(server=fleet_of_three["b"], state=Server.State.DRAINING)
     people = [signed_up(f"member{i}") for i in range(8)]
 
     for person in people:
@@ -104,7 +105,7 @@ def test_a_burst_spreads_over_the_active_servers_a_draining_one_gets_none_and_ea
     assert emulator_of(fleet_of_three["c"]).state()["users"][member.username]["mail"] == member.mail_address
     counts = dict(Server.objects.values_list("name", "accounts"))
     assert counts == {"main": 4, "b": 0, "c": 4}
-    fleet.servers_recount()  # the recount from the records agrees
+    fleet_services.servers_recount()  # the recount from the records agrees
     assert dict(Server.objects.values_list("name", "accounts")) == counts
 
 
@@ -115,7 +116,7 @@ def test_the_rule_shortest_line_then_emptiest_then_name_and_a_tier_can_pin(fleet
     Server.objects.filter(pk=c.pk).update(accounts=4, capacity_accounts=5)  # 80 %: fuller than b
 
     def next_server(**kwargs) -> str:
-        return fleet.server_place(**kwargs).name
+        return fleet_services.server_place(**kwargs).name
 
     assert next_server() == "main"  # no line anywhere: the smallest share of its capacity (11 of 5000)
     accounts_lane.account_create(user=signed_up("waiting1", server=main))  # main's line: one waiting
@@ -127,7 +128,7 @@ def test_the_rule_shortest_line_then_emptiest_then_name_and_a_tier_can_pin(fleet
     Server.objects.update(capacity_accounts=1)
     assert next_server() in {"main", "b", "c"}  # every one full: the least loaded takes it (logged)
     Server.objects.update(state=Server.State.DRAINING)
-    with pytest.raises(fleet.NoServer):
+    with pytest.raises(fleet_services.NoServer):
         next_server()
     assert next_server(chosen=c) == "c"  # staff's choice stands
 
@@ -135,7 +136,7 @@ def test_the_rule_shortest_line_then_emptiest_then_name_and_a_tier_can_pin(fleet
 def test_every_door_that_creates_an_account_places_it(
     fleet_of_three, settings, tasks_inline, staff_client, service_account, mailoutbox
 ):
-    servers.server_set_state(server=fleet_of_three["b"], state=Server.State.DRAINING)
+    fleet_services.server_set_state(server=fleet_of_three["b"], state=Server.State.DRAINING)
     api = APIClient()
     # 1. The API's sign-up and its confirmation link.
     body = {"username": "dana", "display_name": "Dana", "email": "dana@example.org", "password": PASSWORD}
@@ -200,7 +201,7 @@ def test_a_members_sites_land_on_their_server(fleet_of_three, user, tasks_inline
     assert "alice.blahaj.land" not in emulator_of(fleet_of_three["main"]).state()["domains"]
     kinds = set(Operation.objects.filter(subject="site:alice.blahaj.land").values_list("kind", "server__name"))
     assert kinds == {("domain.add", "c"), ("app.install", "c")}
-    fleet.servers_recount()
+    fleet_services.servers_recount()
     assert Server.objects.get(pk=c.pk).sites == 1
 
 
@@ -282,7 +283,6 @@ def test_the_progress_page_of_a_waiting_site_says_its_place(fleet_of_three, user
 
 def test_readyz_checks_each_servers_lane_but_a_down_one(fleet_of_three, settings):
     from blahaj import health
-    from provisioning import health as lane_health
 
     settings.READY_CACHE_SECONDS, settings.YUNOHOST_PING_INTERVAL = 0, 0
     health.reset()
@@ -292,7 +292,7 @@ def test_readyz_checks_each_servers_lane_but_a_down_one(fleet_of_three, settings
     assert {name for name in checks if name.startswith("lane:")} == {"lane:main", "lane:b", "lane:c"}
     assert all(checks[name]["ok"] for name in ("lane:main", "lane:b", "lane:c")), checks
 
-    servers.server_set_state(server=fleet_of_three["b"], state=Server.State.DOWN)
+    fleet_services.server_set_state(server=fleet_of_three["b"], state=Server.State.DOWN)
     health.reset()
     checks = APIClient().get("/readyz").json()["checks"]
     assert {name for name in checks if name.startswith("lane:")} == {"lane:main", "lane:c"}
@@ -363,7 +363,7 @@ def test_staff_list_add_and_change_servers_and_never_see_a_secret(fleet_of_three
 
 
 def test_a_key_rotation_keeps_the_servers_credentials(fleet_of_three, settings):
-    servers.server_create(
+    fleet_services.server_create(
         name="d", main_domain="d.blahaj.test", backend="api", api_url="https://d.blahaj.test/yunohost/api",
         api_password="admin:very-secret-words",
     )  # fmt: skip
@@ -403,9 +403,9 @@ def test_a_stuck_lane_is_flagged_for_staff_and_pinged_once(
 
     with running_fake_discord(settings) as discord:
         with TestCase.captureOnCommitCallbacks(execute=True):
-            told = fleet.servers_check_stuck()
+            told = lane_health.servers_check_stuck()
         with TestCase.captureOnCommitCallbacks(execute=True):
-            again = fleet.servers_check_stuck()
+            again = lane_health.servers_check_stuck()
         index = admin_client.get("/admin/")
         assert (told, again) == (["c"], [])
         messages = [entry["json"]["content"] for entry in discord.received]
@@ -414,7 +414,7 @@ def test_a_stuck_lane_is_flagged_for_staff_and_pinged_once(
         assert 'data-server="c"' in page and "stuck: no command for" in page
 
         services.operation_run(operation_id=operation.pk)  # the lane moves
-        assert fleet.servers_check_stuck() == []
+        assert lane_health.servers_check_stuck() == []
         assert Server.objects.get(pk=c.pk).stuck_since is None
 
 
@@ -461,7 +461,7 @@ def test_the_migration_makes_the_settings_server_the_first_and_numbers_what_wait
             "user:erin": (first.pk, 3, True),
         }
         assert dict(User.objects.values_list("username", "server_id")) == {"alice": first.pk, "dana": None}
-        assert alice.pk and fleet.line_position(Operation.objects.get(pk=waiting.pk), first.pk) == 1
+        assert alice.pk and line.line_position(Operation.objects.get(pk=waiting.pk), first.pk) == 1
         assert {running.pk, retrying.pk} <= set(Operation.objects.values_list("pk", flat=True))
     finally:
         executor = MigrationExecutor(connection)

@@ -20,14 +20,14 @@ from accounts.models import User
 from blahaj.celery import app as celery_app
 from blahaj.crypto import encrypt
 from factories import UserFactory
+from fleet import services as fleet_services
 from logins import tokens
 from provisioning import servers, services
 from provisioning.locks import LOCK_KEY, lane_lock
 from provisioning.models import Operation, Server
+from provisioning.tests.conftest import API_ADMIN, API_PASSWORD, Emulator, http_emulator_process
+from provisioning.tests.test_workers import Workers, wait_for
 from websites import services as websites
-
-from .conftest import API_ADMIN, API_PASSWORD, Emulator, http_emulator_process
-from .test_workers import Workers, wait_for
 
 pytestmark = [pytest.mark.redis, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -61,10 +61,10 @@ def three(transactional_db, default_tier, emulator, tmp_path, tls_cert, monkeypa
     with http_emulator_process(tmp_path / "c.json", tls=tls_cert, lock_timeout=1) as url:
         made: dict[str, Any] = {
             "main": servers.server_first(),
-            "b": servers.server_create(
+            "b": fleet_services.server_create(
                 name="b", main_domain="b.blahaj.test", backend="cli", emulator_state=str(tmp_path / "b.json")
             ),
-            "c": servers.server_create(
+            "c": fleet_services.server_create(
                 name="c",
                 main_domain="c.blahaj.test",
                 backend="api",
@@ -131,7 +131,7 @@ def positions(people: list[User]) -> list[int | None]:
 
 
 def test_sign_ups_spread_a_draining_server_gets_none_sites_follow_and_places_move(three):
-    servers.server_set_state(server=three["b"], state=Server.State.DRAINING)
+    fleet_services.server_set_state(server=three["b"], state=Server.State.DRAINING)
     start(three, "main", "c")
 
     members = signed_up("member", 6)

@@ -11,10 +11,9 @@ from django.core.cache import cache
 from django.test import Client
 
 from blahaj import health
-from provisioning import health as lane_health
-
-from .conftest import http_emulator_process
-from .test_workers import PrivateRedis, Workers, wait_for
+from fleet import health as lane_health
+from provisioning.tests.conftest import http_emulator_process
+from provisioning.tests.test_workers import PrivateRedis, Workers, wait_for
 
 
 @pytest.fixture(autouse=True)

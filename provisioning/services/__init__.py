@@ -37,8 +37,7 @@ re-exported: whoever needs one imports it from its module
 
 from __future__ import annotations
 
-from ..fleet import server_place
-from ..servers import server_by_name, server_first, servers_reencrypt
+from ..servers import server_by_name, server_first
 from .ownership import owned_by_service, owned_records_close, user_intend, users_adopt
 from .reads import YunohostReadFailed, domain_on_yunohost, user_on_yunohost, yunohost_users
 from .records import (
@@ -73,8 +72,6 @@ __all__ = [
     "password_random",
     "server_by_name",
     "server_first",
-    "server_place",
-    "servers_reencrypt",
     "user_intend",
     "user_on_yunohost",
     "users_adopt",

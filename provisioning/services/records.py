@@ -21,7 +21,7 @@ from blahaj.errors import Conflict
 from blahaj.queueing import send_after_commit
 from yunohost_client import password_policy
 
-from .. import fleet, outcomes
+from .. import line, outcomes
 from ..models import Operation, Server
 from ..servers import server_first
 
@@ -76,7 +76,7 @@ def _insert(
                     secret_args=secret_args,
                     user=user,
                     server=server,
-                    ticket=fleet.tickets_take(server, 1),
+                    ticket=line.tickets_take(server, 1),
                     in_line=True,
                 )
         except IntegrityError:
@@ -164,7 +164,7 @@ def _sequenced(kind: str, operations: Sequence[NewOperation]) -> list[Operation]
         server_id = op.server_id or first_id or 0
         per_server[server_id] = per_server.get(server_id, 0) + 1
     # Each server's tickets in one UPDATE, handed out in the batch's order.
-    tickets = {pk: fleet.tickets_take(Server(pk=pk), count) for pk, count in sorted(per_server.items())}
+    tickets = {pk: line.tickets_take(Server(pk=pk), count) for pk, count in sorted(per_server.items())}
     rows = []
     for op in operations:
         last[op.subject] = last.get(op.subject, 0) + 1

@@ -31,7 +31,7 @@ from blahaj.crypto import SecretUnreadable
 from blahaj.queueing import send_now
 from yunohost_client import YunohostBusy, YunohostError, YunohostPermanent, YunohostUnknownOutcome
 
-from .. import commands, fleet, outcomes, servers
+from .. import commands, line, outcomes, servers
 from ..locks import LaneLock, lane_lock
 from ..models import Operation
 from .records import RUN_OPERATION, _unseal
@@ -190,7 +190,7 @@ def _count(operation: Operation, outcome: Outcome) -> None:
     result = "busy" if outcome.busy else ("retry" if outcome.status == Status.PENDING else outcome.status)
     metrics.LANE_OPERATIONS.labels(operation.server.name, operation.kind, result).inc()
     if outcome.counted and not outcome.busy:
-        fleet.command_timed(server_id=operation.server.pk, seconds=outcome.seconds)
+        line.command_timed(server_id=operation.server.pk, seconds=outcome.seconds)
 
 
 def _execute(operation: Operation, lock: LaneLock) -> Outcome:

@@ -18,7 +18,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import audit
 from blahaj.errors import ApplicationError
-from provisioning import fleet, servers
+from fleet import health, services
+from provisioning import servers as lane_servers
 from provisioning.models import Server
 
 PASSWORD_VARIABLE = "BLAHAJ_SERVER_API_PASSWORD"  # noqa: S105 - the name of a variable, not a value
@@ -58,17 +59,17 @@ class Command(BaseCommand):
 
     def _list(self, **options: Any) -> None:
         self.stdout.write("name  state  backend  main domain  queue  accounts/capacity  sites/capacity  waiting")
-        for health in fleet.fleet_health():
-            server = health.server
+        for lane in health.fleet_health():
+            server = lane.server
             self.stdout.write(
                 f"{server.name}  {server.state}  {server.backend_name}  {server.domain}  {server.queue}  "
                 f"{server.accounts}/{server.capacity_accounts}  {server.sites}/{server.capacity_sites}  "
-                f"{health.queue_depth}{'  STUCK' if health.stuck else ''}"
+                f"{lane.queue_depth}{'  STUCK' if lane.stuck else ''}"
             )
 
     def _add(self, *, name: str, **options: Any) -> None:
         password = os.environ.get(PASSWORD_VARIABLE, "")
-        server = servers.server_create(
+        server = services.server_create(
             name=name,
             main_domain=options["domain"],
             backend=options["backend"],
@@ -89,7 +90,7 @@ class Command(BaseCommand):
         )
 
     def _set_state(self, name: str, state: str) -> None:
-        server = servers.server_set_state(server=servers.server_by_name(name), state=state)
+        server = services.server_set_state(server=lane_servers.server_by_name(name), state=state)
         self.stdout.write(f"{server.name} is {server.state}.")
 
     def _drain(self, *, name: str, **options: Any) -> None:
