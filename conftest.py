@@ -27,7 +27,7 @@ from legacy import service_accounts
 from logins import tokens as jwt
 from logins.authentication import _verified_payload as verified_tokens
 from mfa.models import AuthenticatorApp
-from provisioning.testing_ldap import PrivateSlapd, SlapdError
+from yunohost_standins.slapd import PrivateSlapd, SlapdError
 
 
 def pytest_collection_modifyitems(config, items):
@@ -93,7 +93,7 @@ def _signup_defences_off(settings):
 
 @pytest.fixture(scope="session")
 def slapd() -> Iterator[PrivateSlapd]:
-    """A private slapd with YunoHost's tree (provisioning/testing_ldap.py), for the whole run.
+    """A private slapd with YunoHost's tree (yunohost_standins/slapd.py), for the whole run.
 
     It fails, never skips, when slapd cannot start: scripts/test installs it (ensure_slapd).
     """

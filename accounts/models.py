@@ -144,7 +144,7 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
     # createsuperuser and service accounts: their local hash decides.
     on_yunohost = models.BooleanField(gettext_lazy("has a YunoHost user"), default=False, editable=False)
     # The YunoHost server the account is on: chosen when its YunoHost user is first queued
-    # (provisioning/fleet.py, the placement rule), and never changed; its websites go there too.
+    # (fleet/services.py, the placement rule), and never changed; its websites go there too.
     server = models.ForeignKey(
         "provisioning.Server", null=True, blank=True, on_delete=models.PROTECT, related_name="members", editable=False
     )

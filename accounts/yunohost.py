@@ -14,7 +14,7 @@ import logging
 from django.db import transaction
 
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
-from provisioning import password_policy
+from fleet import services as fleet
 from provisioning import selectors as lane_selectors
 from provisioning import services as lane
 from provisioning.models import Operation, Server
@@ -53,7 +53,7 @@ def _failed_creation(username: str) -> Operation:
 
 
 def _random_password() -> str:
-    return password_policy.random_password()
+    return lane.password_random()
 
 
 def _signup_password(user: User) -> str:
@@ -79,9 +79,9 @@ def _set_pending_password(user: User, value: str) -> None:
 
 def _place(user: User) -> Server:
     """The account's server: the one it is on (staff chose it, or an earlier creation placed it),
-    else the fleet's rule with its tier's pinned server (provisioning/fleet.py). Every door that
+    else the fleet's rule with its tier's pinned server (fleet/services.py). Every door that
     creates an account comes here: sign-up, the seed's /create_user, staff, invitations."""
-    server = lane.server_place(chosen=user.server, pinned_id=user.tier.server_id)
+    server = fleet.server_place(chosen=user.server, pinned_id=user.tier.server_id)
     if user.server_id != server.pk:
         User.objects.filter(pk=user.pk).update(server=server)
     user.server = server
@@ -149,7 +149,7 @@ def account_set_password(*, user: User, password: str) -> Operation | None:
         # A staff retry of the failed creation will use this password.
         failed = _failed_creation(user.username)
         lane.operation_replace_secrets(operation=failed, secrets={"password": password})
-        if user.status == User.Status.PROVISIONING_FAILED and password_policy.refused_password(failed.error):
+        if user.status == User.Status.PROVISIONING_FAILED and lane_selectors.password_refused(operation=failed):
             # YunoHost refused the sign-up password and its owner chose another: no staff needed.
             return lane.operation_retry(operation=failed)
     elif user.pending_password:

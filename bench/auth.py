@@ -9,7 +9,7 @@ Redis cache) and measures, in one run:
     PBKDF2 check, token issue) against the rate at which this machine checks the same
     password hash in a tight loop, at the same concurrency (2). Target: >= 0.95.
 (c) logins per second when YunoHost decides the password (YUNOHOST_PASSWORD_CHECK=ldap: a bind
-    on a private slapd started here, provisioning/testing_ldap.py) against (a)'s logins on the
+    on a private slapd started here, yunohost_standins/slapd.py) against (a)'s logins on the
     local hash alone (the mean of (a)'s and a second measurement right after (c)): what asking
     YunoHost costs. Reported, no target.
 (b) requests per second of GET /api/user/me with a valid token (JWT check, denylist lookup
@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from provisioning.testing_ldap import PrivateSlapd  # noqa: E402 - needs ROOT on sys.path
+from yunohost_standins.slapd import PrivateSlapd  # noqa: E402 - needs ROOT on sys.path
 
 DB_NAME = "blahaj_bench"
 PG = "postgres://postgres@127.0.0.1:5432"

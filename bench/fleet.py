@@ -55,7 +55,7 @@ API_PASSWORD = "bench-admin-Secret-1"
 
 def start_api(tmp: Path, name: str) -> tuple[subprocess.Popen, str]:
     """The HTTP emulator on the server's state file; its process and its base URL."""
-    argv = [sys.executable, "-m", "provisioning.emulator.http", "--state", str(tmp / f"{name}.json"), "--port", "0"]
+    argv = [sys.executable, "-m", "yunohost_emulator.http", "--state", str(tmp / f"{name}.json"), "--port", "0"]
     env = {**os.environ, "YUNOHOST_EMULATOR_API_PASSWORD": API_PASSWORD, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True)
     line = process.stdout.readline() if process.stdout else ""
@@ -95,7 +95,7 @@ def wait_ready(process: subprocess.Popen, log: Path) -> None:
 
 def set_delays(tmp: Path, delay: float) -> None:
     """Each state file made with its server's main domain, and the delay of its slow commands."""
-    from provisioning import emulator
+    import yunohost_emulator as emulator
 
     main_domain = os.environ.get("YUNOHOST_DOMAIN")
     try:
@@ -110,12 +110,13 @@ def set_delays(tmp: Path, delay: float) -> None:
 
 
 def make_fleet(tmp: Path, urls: dict[str, str]) -> dict:
+    from fleet import services as fleet_services
     from provisioning import servers
 
     made = {"main": servers.server_first()}
     for name in NAMES[1:]:
         if urls:
-            made[name] = servers.server_create(
+            made[name] = fleet_services.server_create(
                 name=name,
                 main_domain=f"{name}.blahaj.test",
                 backend="api",
@@ -123,19 +124,19 @@ def make_fleet(tmp: Path, urls: dict[str, str]) -> dict:
                 api_password=f"admin:{API_PASSWORD}",
             )
         else:
-            made[name] = servers.server_create(
+            made[name] = fleet_services.server_create(
                 name=name, main_domain=f"{name}.blahaj.test", backend="cli", emulator_state=str(tmp / f"{name}.json")
             )
     return made
 
 
 def only(fleet: dict, active: list[str]) -> None:
-    from provisioning import servers
+    from fleet import services as fleet_services
     from provisioning.models import Server
 
     for name, server in fleet.items():
         state = Server.State.ACTIVE if name in active else Server.State.DRAINING
-        servers.server_set_state(server=server, state=state)
+        fleet_services.server_set_state(server=server, state=state)
 
 
 def wait_finished(subject_prefixes: tuple[str, ...], timeout: float) -> None:
@@ -158,7 +159,7 @@ def wait_finished(subject_prefixes: tuple[str, ...], timeout: float) -> None:
 
 def lanes_report(tmp: Path, prefix: str) -> str:
     """Per server: the commands of this burst, and the time they held its lock (the emulator's log)."""
-    from provisioning import emulator
+    import yunohost_emulator as emulator
 
     parts = []
     for name in NAMES:

@@ -60,7 +60,7 @@ def bench_env(state: Path, *, db_name: str = DB_NAME, redis_db: int = REDIS_DB) 
         "DATABASE_URL": f"{PG}/{db_name}",
         "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
         "LOG_LEVEL": "WARNING",
-        "YUNOHOST_BIN": str(ROOT / "provisioning" / "bin" / "yunohost"),
+        "YUNOHOST_BIN": str(ROOT / "yunohost_emulator" / "bin" / "yunohost"),
         "YUNOHOST_EMULATOR_STATE": str(state),
         "YUNOHOST_CERT_DNS_CHECK": "false",  # no public DNS here: the emulator installs every certificate
     }
@@ -113,7 +113,7 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
 
 def loop_round(first: int, n: int, state: Path) -> tuple[float, list[float]]:
     """Run n commands back to back; (seconds, client call -> command start of each)."""
-    from provisioning.yunohost import get_client
+    from yunohost_client import get_client
 
     client = get_client()
     called: dict[str, float] = {}

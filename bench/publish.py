@@ -45,10 +45,10 @@ django.setup()
 import asyncssh  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from provisioning.emulator.state import sha256, transaction  # noqa: E402
 from publishing import build, clone, sftp  # noqa: E402
 from publishing.tests.conftest import host_key, sftp_process  # noqa: E402
 from websites.tests.test_git import _certificate, _SmartHttp  # noqa: E402
+from yunohost_emulator.state import sha256, transaction  # noqa: E402
 
 PASSWORD = "Bench-Sftp-Passw0rd!"
 CONFIG = 'baseURL = "https://bench.example/"\ntitle = "Bench"\ndisableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n'

@@ -6,8 +6,8 @@ exception's text, which may carry a URL with its password). The answer is kept i
 for READY_CACHE_SECONDS, so that probes every few seconds from several monitors cost one round.
 
 The checks of this package are the database, the cache and the broker (the last two only when
-they are a real server); an app adds its own with `register` (the lane adds one per YunoHost
-server, provisioning/health.py). A provider is called at every round and returns the checks of
+they are a real server); an app adds its own with `register` (the fleet adds one per YunoHost
+server, fleet/health.py). A provider is called at every round and returns the checks of
 that moment, so that a list of servers read from the database can replace a fixed one.
 
 Why not django-health-check: its plugins answer HTML or its own JSON shape, check the cache by

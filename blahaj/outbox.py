@@ -20,7 +20,7 @@ In the embedded mode (no broker, tasks run in-process) the fast path runs the ta
 the commit, as before; a delayed one (a countdown) waits for the sweeper.
 
 The lane's operations are not queued here: an `Operation` row is already its own outbox, with
-its own sweeper (provisioning/services.py).
+its own sweeper (provisioning/services/sweep.py).
 """
 
 from __future__ import annotations

@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "publishing",
     "staff",
     "legacy",
+    "fleet",
     "provisioning",
     "audit",
     "blahaj",
@@ -306,7 +307,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.passwords.CharactersValidator"},
     {"NAME": "accounts.passwords.ZxcvbnValidator"},
     # YunoHost's own rules: a password `user create` would refuse is refused here first.
-    {"NAME": "provisioning.password_policy.YunohostPasswordValidator"},
+    {"NAME": "yunohost_client.password_policy.YunohostPasswordValidator"},
 ]
 if TESTING and env_bool("BLAHAJ_FAST_HASHER", True):
     # Tests create hundreds of users; the production hasher is measured in bench/.
@@ -500,7 +501,7 @@ ANYMAIL = {
 # --- YunoHost ------------------------------------------------------------------------------
 
 YUNOHOST_BACKEND = env_str("YUNOHOST_BACKEND", "cli")
-_EMULATOR_BIN = str(BASE_DIR / "provisioning" / "bin" / "yunohost")
+_EMULATOR_BIN = str(BASE_DIR / "yunohost_emulator" / "bin" / "yunohost")
 YUNOHOST_BIN = env_str("YUNOHOST_BIN", _EMULATOR_BIN if (DEBUG or TESTING) else "yunohost")
 YUNOHOST_EMULATOR_STATE = env_str("YUNOHOST_EMULATOR_STATE", str(DATA_DIR / "yunohost-emulator.json"))
 YUNOHOST_API_URL = env_str("YUNOHOST_API_URL")
@@ -533,11 +534,11 @@ YUNOHOST_PASSWORD_UNREACHABLE = env_str("YUNOHOST_PASSWORD_UNREACHABLE") or "loc
 # is not asked (unreachable, as above) until the window moved on. Keep the limit under 20.
 YUNOHOST_PORTAL_FAIL_LIMIT = env_int("YUNOHOST_PORTAL_FAIL_LIMIT", 15)
 YUNOHOST_PORTAL_FAIL_WINDOW = env_int("YUNOHOST_PORTAL_FAIL_WINDOW", 600)
-# YunoHost's password policy (provisioning/password_policy.py): its list of common passwords
+# YunoHost's password policy (yunohost_client/password_policy.py): its list of common passwords
 # (a copy, when this service runs on another host; without it only the rules below apply) and
 # the level of its `security.password.user_strength` setting (1 to 4, -1 turns it off).
 YUNOHOST_PASSWORD_LIST = env_str("YUNOHOST_PASSWORD_LIST") or (
-    str(BASE_DIR / "provisioning" / "emulator" / "most-used-passwords.txt")
+    str(BASE_DIR / "yunohost_emulator" / "most-used-passwords.txt")
     if (DEBUG or TESTING)
     else "/usr/share/yunohost/100000-most-used-passwords-length8plus.txt"
 )
@@ -570,7 +571,7 @@ if not YUNOHOST_CERT_RETRY_SCHEDULE or any(delay < 720 for delay in YUNOHOST_CER
         "allows 5 failed validations per name per hour."
     )
 
-# The lane (provisioning/services.py, provisioning/locks.py): retries, heartbeat and sweeper.
+# The lane (provisioning/services/, provisioning/locks.py): retries, heartbeat and sweeper.
 # All durations are in seconds.
 # Real tries of one operation before it fails (a busy YunoHost does not count as one).
 YUNOHOST_MAX_ATTEMPTS = env_int("YUNOHOST_MAX_ATTEMPTS", 5)
@@ -599,7 +600,7 @@ YUNOHOST_SWEEP_BATCH = env_int("YUNOHOST_SWEEP_BATCH", 500)
 # The name of the YunoHost server the lane drives (its `lane:<name>` readiness check).
 YUNOHOST_SERVER_NAME = env_str("YUNOHOST_SERVER_NAME") or "main"
 # A worker consuming the lane's queue writes a heartbeat this often; /readyz fails the lane when
-# none was written for the stale time (provisioning/health.py).
+# none was written for the stale time (fleet/health.py).
 YUNOHOST_WORKER_HEARTBEAT_INTERVAL = env_int("YUNOHOST_WORKER_HEARTBEAT_INTERVAL", 10)
 YUNOHOST_WORKER_HEARTBEAT_STALE = env_int("YUNOHOST_WORKER_HEARTBEAT_STALE", 30)
 # /readyz asks YunoHost whether it answers at most this often (seconds).

@@ -26,6 +26,8 @@ urlpatterns = [
     # The abuse defences' staff API and abuse reports: /api/network-blocks/, /api/abuse-reports/, ...
     path("api/", include("defences.urls")),
     path("api/", include("provisioning.urls")),
+    # The YunoHost servers: /api/servers/.
+    path("api/", include("fleet.urls")),
     path("api/", include("tiers.urls")),
     path("api/", include("invitations.urls")),
     path("api/", include("websites.urls")),

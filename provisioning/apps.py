@@ -11,4 +11,4 @@ class ProvisioningConfig(AppConfig):
 
     def ready(self) -> None:
         # The services queue run_operation by name (the tasks module imports the services).
-        from . import checks, health, metrics, tasks  # noqa: F401
+        from . import checks, metrics, tasks  # noqa: F401

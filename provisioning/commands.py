@@ -1,4 +1,4 @@
-"""What each operation kind does on YunoHost, through the client (provisioning/yunohost/).
+"""What each operation kind does on YunoHost, through the client (yunohost_client/).
 
 Every kind is idempotent, because an operation may run again after its worker died in the
 middle of the command: a re-run whose effect already exists succeeds without a second effect.
@@ -12,10 +12,11 @@ from typing import Any
 
 from django.conf import settings
 
+from yunohost_client import YunohostNotFound, YunohostPermanent, YunohostTransient
+
 from . import certificates, owned
 from .models import Operation, Server
 from .servers import client_for, setting_for
-from .yunohost import YunohostNotFound, YunohostPermanent, YunohostTransient
 
 Handler = Callable[[Any, dict[str, Any], dict[str, str]], Any]
 OwningHandler = Callable[[Any, dict[str, Any], dict[str, str], "int | None"], Any]

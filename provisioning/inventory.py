@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from django.core.exceptions import ImproperlyConfigured
 
 from blahaj.errors import NotFound
+from yunohost_client import YunohostError
 
 from .servers import client_for, server_by_name, server_names
-from .yunohost import YunohostError
 
 
 class UnknownServer(ImproperlyConfigured):

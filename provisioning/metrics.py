@@ -14,7 +14,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from blahaj import metrics
 
-from . import fleet
+from . import line
 from .models import Operation
 from .servers import servers_all
 
@@ -35,7 +35,7 @@ def lane_gauges() -> Iterator[Metric]:
     )
     now = timezone.now()
     for server in servers_all():
-        counts = fleet.lane_counts(server.pk)
+        counts = line.lane_counts(server.pk)
         for status in Operation.UNFINISHED:
             depth.add_metric([server.name, status], counts.get(status, 0))
         failed.add_metric([server.name], counts.get(Operation.Status.FAILED, 0))

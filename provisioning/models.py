@@ -18,7 +18,7 @@ SERVER_NAME = RegexValidator(r"^[a-z0-9][a-z0-9-]{0,31}\Z", _("Lower-case letter
 class Server(models.Model):
     """A YunoHost server the service drives: one lane each (its lock, its queue, its sweep).
 
-    Members are placed on one when their account is created (provisioning/fleet.py) and stay
+    Members are placed on one when their account is created (fleet/services.py) and stay
     there; their websites go to it. The first server is made from the YUNOHOST_* settings by the
     migration (`uses_settings`): its empty fields keep following them, so a single-server
     deployment changes nothing. Secrets are stored encrypted (`api_password`, blahaj/crypto.py)
@@ -61,7 +61,7 @@ class Server(models.Model):
     queue = models.CharField(max_length=64, unique=True, editable=False)
     uses_settings = models.BooleanField(default=False, editable=False)
     # Counters: accounts and sites placed here (recounted by the sweep), and the line's tickets:
-    # every operation takes the next number when it is queued (positions, fleet.py).
+    # every operation takes the next number when it is queued (positions, line.py).
     accounts = models.PositiveIntegerField(default=0, editable=False)
     sites = models.PositiveIntegerField(default=0, editable=False)
     tickets = models.BigIntegerField(default=0, editable=False)
@@ -166,7 +166,7 @@ class Operation(models.Model):
     # The server whose lane runs it: its user's, a site's owner's (none given: the first server).
     server = models.ForeignKey(Server, on_delete=models.PROTECT, related_name="operations", default=first_server_id)
     # Its number in the server's line (Server.tickets), and whether it still waits for its first
-    # run there: a place in line is counted from these two (fleet.py), never by scanning the queue.
+    # run there: a place in line is counted from these two (line.py), never by scanning the queue.
     ticket = models.BigIntegerField(null=True, blank=True, editable=False)
     in_line = models.BooleanField(default=False, editable=False)
 
@@ -180,7 +180,7 @@ class Operation(models.Model):
         indexes = [
             # The head of a server's line (its smallest ticket still in line) ...
             models.Index(fields=["server", "ticket"], condition=models.Q(in_line=True), name="operation_line"),
-            # ... and the few that left the line ahead of an earlier one (fleet.line_position).
+            # ... and the few that left the line ahead of an earlier one (line.line_position).
             models.Index(
                 fields=["server", "ticket"],
                 condition=models.Q(in_line=False, ticket__isnull=False),

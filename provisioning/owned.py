@@ -17,8 +17,9 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from yunohost_client import YunohostAlreadyExists, YunohostBusy, YunohostNotFound, YunohostPermanent
+
 from .models import Operation, OwnedObject
-from .yunohost import YunohostAlreadyExists, YunohostBusy, YunohostNotFound, YunohostPermanent
 
 Kind, State = OwnedObject.Kind, OwnedObject.State
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from . import fleet
+from yunohost_client import password_policy
+
+from . import line
 from .models import Operation, Server
 
-Place = fleet.Place
+Place = line.Place
 
 
 def operation_last(*, subject: str, kinds: Iterable[str]) -> Operation | None:
@@ -19,12 +21,18 @@ def operation_last(*, subject: str, kinds: Iterable[str]) -> Operation | None:
     return Operation.objects.filter(subject=subject, kind__in=list(kinds)).order_by("-sequence").first()
 
 
-def operation_place(operation: Operation, server: Server | None = None) -> fleet.Place:
-    """Where the operation stands on its server (fleet.py): state, place in line, expected start."""
-    return fleet.operation_place(operation, server if server is not None else operation.server)
+def password_refused(*, operation: Operation) -> bool:
+    """Whether YunoHost refused the password of this failed `user.create` (it is on YunoHost's
+    list of common passwords, or too simple for its strength level): another password can fix it."""
+    return password_policy.refused_password(operation.error)
 
 
-def subject_place(*, subject: str) -> fleet.Place | None:
+def operation_place(operation: Operation, server: Server | None = None) -> line.Place:
+    """Where the operation stands on its server (line.py): state, place in line, expected start."""
+    return line.operation_place(operation, server if server is not None else operation.server)
+
+
+def subject_place(*, subject: str) -> line.Place | None:
     """Where the latest operation of `subject` stands (a site's current step); None without one."""
     operation = Operation.objects.filter(subject=subject).select_related("server").order_by("-sequence").first()
     return operation_place(operation) if operation is not None else None

@@ -1,33 +1,35 @@
-"""The YunoHost servers: finding them, reaching them, and staff's changes to them.
+"""The YunoHost servers, as the lane sees them: finding them and reaching them.
 
 A `Server` row says how to reach one YunoHost (CLI or HTTP API) and how much it may hold. The
 first server (`uses_settings`, made by migration 0007 from the settings, or here when the table
 is empty) keeps its empty fields following the YUNOHOST_* settings, so a single-server
 deployment configures nothing new; a server added later has every field of its own.
 
-`client_for(server)` builds the YunoHost client (provisioning/yunohost/) from a row;
-`get_client()` with no server is still the first server's, from the settings.
+`client_for(server)` builds the YunoHost client (yunohost_client/) from a row;
+`get_client()` with no server is still the first server's, from the settings; `judge(server)`
+says whether a row can reach its server. Staff's changes to the servers, and where a new member
+goes, are the fleet's (fleet/services.py).
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
+import requests
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-import audit
-from blahaj.crypto import SecretUnreadable, decrypt, encrypt
-from blahaj.errors import ApplicationError, Conflict, NotFound
+from blahaj.crypto import SecretUnreadable, decrypt
+from blahaj.errors import ApplicationError, NotFound
+from yunohost_client import DOMAIN_RE, CliBackend, YunohostClient, YunohostError, _emulator_env, get_client
 
 from .models import Server, first_server
-from .yunohost import DOMAIN_RE, YunohostClient, get_client
 
 FIRST_QUEUE = "yunohost"
-EMULATOR_BIN = str(Path(__file__).resolve().parent / "bin" / "yunohost")
+EMULATOR_BIN = str(Path(__file__).resolve().parents[1] / "yunohost_emulator" / "bin" / "yunohost")
 # The settings that say which YunoHost a client reaches: a server other than the first never
 # borrows them from the settings (it would silently drive the first server).
 _FIELDS = {
@@ -89,7 +91,32 @@ def setting_for(server: Server, name: str) -> Any:
     return getattr(ServerSettings(server), name)
 
 
-# --- Finding them ------------------------------------------------------------------------------
+def server_ping(server: Server, timeout: float) -> str | None:
+    """Ask the server something cheap (the CLI: `domain list`, which takes no lock; the API:
+    `GET /installed`, which needs no login): None when it answered, else why not (a sentence
+    without secrets). The readiness probe's question (fleet/health.py)."""
+    config = ServerSettings(server)
+    if config.YUNOHOST_BACKEND == "api":
+        try:
+            response = requests.get(
+                f"{config.YUNOHOST_API_URL.rstrip('/')}/installed",
+                timeout=timeout,
+                verify=config.YUNOHOST_API_CA_BUNDLE or True,
+            )
+        except requests.RequestException as exc:
+            return f"YunoHost's API did not answer ({type(exc).__name__})."
+        if response.status_code != 200:
+            return f"YunoHost's API answered HTTP {response.status_code}."
+        return None
+    client = CliBackend(shlex.split(config.YUNOHOST_BIN), timeout=timeout, lock_timeout=None, env=_emulator_env(config))
+    try:
+        client.run(["domain", "list"])
+    except YunohostError as exc:
+        return f"yunohost domain list failed ({type(exc).__name__})."
+    return None
+
+
+# --- Finding them ---------------------------------------------------------------------------------
 
 
 def settings_server() -> Server:
@@ -126,27 +153,13 @@ def server_names(*, with_down: bool = True) -> list[str]:
     return [server.name for server in servers_all() if with_down or server.state != Server.State.DOWN]
 
 
-def _queue_for(name: str) -> str:
+def queue_for(name: str) -> str:
+    """The Celery queue of a server added after the first: its lane worker's, blahaj-lane@<name>."""
     return f"{FIRST_QUEUE}.{name}"
 
 
-# --- Staff's changes -----------------------------------------------------------------------------
+# --- Whether a row can reach its server -----------------------------------------------------------
 
-SECRET_FIELDS = ("api_password",)
-EDITABLE = (
-    "main_domain",
-    "backend",
-    "cli_command",
-    "emulator_state",
-    "lock_file",
-    "api_url",
-    "api_ca_bundle",
-    "version",
-    "public_ips",
-    "capacity_accounts",
-    "capacity_sites",
-    "state",
-)
 _IP_RE = re.compile(r"[0-9a-fA-F:.]+")
 
 
@@ -175,82 +188,3 @@ def judge(server: Server) -> None:
             errors["backend"] = [_("Choose cli or api.")]
     if errors:
         raise _invalid(errors)
-
-
-def _apply(server: Server, values: dict[str, Any]) -> list[str]:
-    changed = []
-    for name, value in values.items():
-        if value is None:
-            continue
-        if name == "api_password":
-            if ":" not in value:
-                raise _invalid({"api_password": [_('Give the admin credentials as "user:password".')]})
-            server.api_password = encrypt(value)
-        elif name in EDITABLE:
-            setattr(server, name, value.strip() if isinstance(value, str) else value)
-        else:
-            continue
-        changed.append(name)
-    return changed
-
-
-@transaction.atomic
-@audit.audited("server.create", target=lambda kwargs, server: f"server:{kwargs['name']}")
-def server_create(*, name: str, **values: Any) -> Server:
-    """A new server, with a lane of its own: queue `yunohost.<name>`, read by the unit
-    `blahaj-lane@<name>` (docs/deploy.md, "Adding a second server")."""
-    server = Server(name=name.strip(), queue=_queue_for(name.strip()))
-    try:
-        server.full_clean(exclude=[*EDITABLE, "api_password"], validate_unique=False)
-    except Exception:  # noqa: BLE001 - the name's validator: one message for the field
-        raise _invalid({"name": [_("Lower-case letters, digits and dashes (32 at most).")]}) from None
-    _apply(server, values)
-    judge(server)
-    if Server.objects.filter(name=server.name).exists():
-        raise Conflict(_("A server of this name exists."), code="server_exists")
-    try:
-        with transaction.atomic():
-            server.save()
-    except IntegrityError:
-        raise Conflict(_("A server of this name exists."), code="server_exists") from None
-    return server
-
-
-@transaction.atomic
-@audit.audited(
-    "server.update",
-    target=lambda kwargs, _: f"server:{kwargs['server'].name}",
-    detail=lambda kwargs, _: (
-        "fields: " + ", ".join(sorted(k for k, v in kwargs.items() if k != "server" and v is not None))
-    ),
-)
-def server_update(*, server: Server, **values: Any) -> Server:
-    """Change what staff may change: connection, capacity, state (`draining` takes no new
-    members; `down` neither, and leaves /readyz). The name and the queue never change."""
-    current = Server.objects.select_for_update().get(pk=server.pk)
-    changed = _apply(current, values)
-    judge(current)
-    if changed:
-        current.save(update_fields=changed)
-    return current
-
-
-def server_set_state(*, server: Server, state: str) -> Server:
-    return server_update(server=server, state=state)
-
-
-@transaction.atomic
-def servers_reencrypt() -> tuple[int, list[str]]:
-    """The servers' stored API credentials again under the current DJANGO_SECRET_KEY (a key
-    rotation, `manage.py reencrypt_secrets`): how many were rewritten, and the names of the
-    servers whose credentials no configured key opens (left as they are)."""
-    rewritten, unreadable = 0, []
-    for server in Server.objects.select_for_update().exclude(api_password="").order_by("name"):
-        try:
-            plain = decrypt(server.api_password)
-        except SecretUnreadable:
-            unreadable.append(server.name)
-            continue
-        Server.objects.filter(pk=server.pk).update(api_password=encrypt(plain))
-        rewritten += 1
-    return rewritten, unreadable

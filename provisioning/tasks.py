@@ -16,7 +16,7 @@ from django.conf import settings
 
 from blahaj.queueing import send_now
 
-from . import fleet, services
+from . import hooks, services
 from .models import Operation
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,5 @@ def sweep_operations() -> None:
     counts = services.operations_sweep()
     if any(counts.values()):
         logger.info("Sweeper: %(recovered)d stale operation(s) taken back, %(queued)d queued.", counts)
-    fleet.servers_recount()
-    for name in fleet.servers_check_stuck():
-        logger.warning("The lane of server %s has not moved for STAFF_LANE_STUCK_AFTER: staff were told.", name)
+    for follow_up in hooks.after_sweep():  # the fleet's recount and stuck lanes
+        follow_up()

@@ -39,7 +39,7 @@ ensure_bwrap() {
 }
 
 ensure_slapd() {
-  # The password tests start a private slapd (provisioning/testing_ldap.py): Debian's slapd and,
+  # The password tests start a private slapd (yunohost_standins/slapd.py): Debian's slapd and,
   # for the emulator's LDAP mirror, ldapmodify. Installing slapd does not need it to run.
   if command -v slapd >/dev/null || [ -x /usr/sbin/slapd ]; then
     command -v ldapmodify >/dev/null && return

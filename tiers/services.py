@@ -27,7 +27,7 @@ TIER_FIELDS = (
     "mailbox_quota",
     "description",
     "max_referral_codes",
-    # The YunoHost server new members of the tier are placed on (provisioning/fleet.py); the
+    # The YunoHost server new members of the tier are placed on (fleet/services.py); the
     # admin sets it, the API does not show it.
     "server",
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from blahaj import notifications
 from notices import services as notice_services
 from notices.models import StaffNotice
-from provisioning import password_policy
+from provisioning import selectors as lane_selectors
 from provisioning.models import Operation
 
 from .. import emails
@@ -40,7 +40,7 @@ def user_provisioning_failed(*, operation: Operation) -> None:
     changed since the sign-up), the owner is mailed a link to choose another one, and the
     creation goes on by itself with it (`lane.account_set_password`)."""
     username = operation.args.get("username", operation.subject)
-    password_refused = password_policy.refused_password(operation.error)
+    password_refused = lane_selectors.password_refused(operation=operation)
     notifications.provisioning_failed(
         username=username,
         operation_id=operation.pk,

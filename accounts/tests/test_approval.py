@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+import yunohost_emulator as emulator
 from accounts.models import User
 from blahaj.testing import running_fake_discord
 from conftest import PASSWORD, login
-from provisioning import emulator
 from provisioning.models import Operation
 from provisioning.tests.conftest import sha256
 

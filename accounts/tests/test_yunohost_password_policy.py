@@ -10,14 +10,13 @@ import logging
 
 import pytest
 
+import yunohost_emulator as emulator_state
 from accounts.models import OneTimeToken, User
 from conftest import PASSWORD
 from notices.models import StaffNotice
-from provisioning import emulator as emulator_state
-from provisioning import password_policy
 from provisioning.models import Operation
 from provisioning.tests.conftest import emulator, http_emulator, sha256, tls_cert  # noqa: F401 - fixtures
-from provisioning.yunohost import YunohostPermanent, get_client
+from yunohost_client import YunohostPermanent, get_client, password_policy
 
 from .conftest import STRONG, link_path, link_token
 

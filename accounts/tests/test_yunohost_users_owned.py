@@ -16,7 +16,7 @@ from accounts import yunohost as accounts_lane
 from accounts.models import User
 from provisioning.models import Operation, OwnedObject
 from provisioning.tests.conftest import emulator, run_lane, sha256  # noqa: F401 - fixture
-from provisioning.yunohost import get_client
+from yunohost_client import get_client
 
 ADMINS_SECRET = "the admins' Secret 1"
 pytestmark = pytest.mark.django_db

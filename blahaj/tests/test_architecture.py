@@ -23,11 +23,23 @@ LAYERS = (
     ("accounts",),
     ("defences", "invitations", "logins", "notices"),
     ("tiers",),
+    ("fleet",),
     ("provisioning",),
+    ("yunohost_client",),
     ("audit",),
     ("blahaj",),
+    ("yunohost_emulator",),
+    ("yunohost_standins",),
 )
 PROJECT = tuple(sorted(package for layer in LAYERS for package in layer))
+# The emulator runs as a bare python3 (bin/yunohost, hundreds of times in a benchmark): the
+# standard library only, and the two stand-ins its commands call, which need no more.
+STANDARD_ONLY = (
+    *sorted((ROOT / "yunohost_emulator").rglob("*.py")),
+    ROOT / "yunohost_standins" / "__init__.py",
+    ROOT / "yunohost_standins" / "acme.py",
+    ROOT / "yunohost_standins" / "ldap_mirror.py",
+)
 # What each layer must never import (nor any of their submodules): dependencies run downhill.
 # The features below the accounts name the User under TYPE_CHECKING only (import-linter checks
 # their run-time imports of accounts); they never import the apps above it, nor each other.
@@ -113,6 +125,22 @@ def _violations() -> Iterator[str]:
 
 def test_dependencies_run_downhill_and_no_function_hides_an_import():
     assert list(_violations()) == []
+
+
+def test_the_emulator_needs_nothing_but_the_standard_library():
+    outside = []
+    for path in STANDARD_ONLY:
+        if "tests" in path.relative_to(ROOT).parts:
+            continue
+        for node, _ in _imports(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                continue  # within its own package
+            for name in _imported(node, _module_name(path)):
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in ("yunohost_emulator", "yunohost_standins"):
+                    outside.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}")
+
+    assert outside == []
 
 
 def test_the_checker_sees_what_it_must_refuse(tmp_path):

@@ -178,7 +178,7 @@ PRODUCTION = {
     "SITE_URL": "https://accounts.example.org",
     "DJANGO_ALLOWED_HOSTS": "accounts.example.org",
     # A copy of YunoHost's password list, as docs/deploy.md has the admin make (else a warning).
-    "YUNOHOST_PASSWORD_LIST": str(ROOT / "provisioning" / "emulator" / "most-used-passwords.txt"),
+    "YUNOHOST_PASSWORD_LIST": str(ROOT / "yunohost_emulator" / "most-used-passwords.txt"),
 }
 
 

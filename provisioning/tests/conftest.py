@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+import yunohost_emulator as emulator_module
 from blahaj import discord
 from blahaj.crypto import encrypt
 from blahaj.testing import ROOT
 from conftest import PASSWORD
-from provisioning import emulator as emulator_module
 from provisioning import services
 from provisioning.models import Operation
 
@@ -66,14 +66,14 @@ API_PASSWORD = "Adm1n-api-Secret"
 def http_emulator_process(
     state: Path, *, version: str = "12", tls: tuple[Path, Path] | None = None, **options: Any
 ) -> Iterator[str]:
-    """``python -m provisioning.emulator.http`` on a free port of 127.0.0.1; yields its base URL.
+    """``python -m yunohost_emulator.http`` on a free port of 127.0.0.1; yields its base URL.
 
     ``options`` become ``--name value`` (``session_ttl=1`` → ``--session-ttl 1``).
     """
     argv = [
         sys.executable,
         "-m",
-        "provisioning.emulator.http",
+        "yunohost_emulator.http",
         "--state",
         str(state),
         "--port",

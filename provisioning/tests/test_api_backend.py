@@ -17,7 +17,7 @@ import requests
 
 from accounts import yunohost as accounts_lane
 from provisioning.models import Operation
-from provisioning.yunohost import (
+from yunohost_client import (
     REDACTED,
     ApiBackend,
     CliBackend,
@@ -45,7 +45,7 @@ def url(state: Path, tls_cert: tuple[Path, Path]) -> Iterator[str]:
 
 
 def _fault(state: Path, **fault: object) -> None:
-    from provisioning import emulator
+    import yunohost_emulator as emulator
 
     emulator.add_fault(dict(fault), str(state))
 
@@ -97,7 +97,7 @@ def test_an_expired_session_logs_in_again_once(state: Path, tls_cert: tuple[Path
 
 
 def test_a_second_writer_waits_for_the_first_cli_or_api(state: Path, tls_cert: tuple[Path, Path]) -> None:
-    from provisioning import emulator
+    import yunohost_emulator as emulator
 
     with emulator.transaction(str(state)) as data:
         data["faults"], data["delays"] = [], {"user create": 1.0}

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from provisioning.yunohost import (
+from yunohost_client import (
     REDACTED,
     ApiBackend,
     Call,
@@ -32,7 +32,7 @@ from provisioning.yunohost import (
     message_from_stderr,
 )
 
-BIN = Path(__file__).resolve().parents[1] / "bin" / "yunohost"
+BIN = Path(__file__).resolve().parents[2] / "yunohost_emulator" / "bin" / "yunohost"
 CLI = [sys.executable, str(BIN)]  # bin/yunohost with this interpreter: no pyenv shim per run
 MAIN = "blahaj.land"
 PASSWORD = "Tr0ub4dor&3x"

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from provisioning import emulator as emulator_module
-from provisioning.yunohost import (
+import yunohost_emulator as emulator_module
+from yunohost_client import (
     USER_CLASH,
     ApiBackend,
     Call,
@@ -32,7 +32,7 @@ from provisioning.yunohost import (
 
 from .conftest import API_ADMIN, API_PASSWORD, http_emulator_process, sha256
 
-BIN = Path(__file__).resolve().parents[1] / "bin" / "yunohost"
+BIN = Path(__file__).resolve().parents[2] / "yunohost_emulator" / "bin" / "yunohost"
 MAIN = "blahaj.land"
 PASSWORD = "Tr0ub4dor&3x"
 

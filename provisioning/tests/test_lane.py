@@ -22,7 +22,8 @@ from factories import OperationFactory, TierFactory
 from provisioning import services, tasks
 from provisioning.locks import lane_lock
 from provisioning.models import Operation, OwnedObject
-from provisioning.yunohost import get_client
+from provisioning.services import runner
+from yunohost_client import get_client
 
 from .conftest import run_lane, sha256
 
@@ -145,7 +146,7 @@ def test_a_busy_yunohost_is_retried_later_without_counting_an_attempt(emulator, 
 
 def test_busy_waits_back_off_exponentially_up_to_a_cap(settings):
     waits = [
-        services._backoff(settings.YUNOHOST_BUSY_BACKOFF, n, settings.YUNOHOST_BUSY_BACKOFF_MAX) for n in range(1, 9)
+        runner._backoff(settings.YUNOHOST_BUSY_BACKOFF, n, settings.YUNOHOST_BUSY_BACKOFF_MAX) for n in range(1, 9)
     ]
 
     assert waits == [2, 4, 8, 16, 32, 60, 60, 60]
@@ -310,7 +311,7 @@ def test_a_run_that_read_the_row_before_another_claimed_it_does_nothing(emulator
     run_lane()  # another worker claims, runs and finishes it
     Operation.objects.filter(pk=operation.pk).update(status=PENDING)  # and, say, staff retry it
 
-    assert services._claim(read_early) is False
+    assert runner._claim(read_early) is False
 
 
 def test_a_message_delivered_twice_runs_the_command_once(emulator, signed_up):
@@ -449,11 +450,11 @@ def test_the_sweeper_queues_the_first_pending_operation_of_each_subject_once_its
 def test_a_result_is_dropped_if_the_sweeper_took_the_operation_back_meanwhile(emulator, signed_up):
     operation = accounts_lane.account_create(user=signed_up())
     claimed = Operation.objects.get(pk=operation.pk)
-    assert services._claim(claimed)
+    assert runner._claim(claimed)
     assert claimed.started_at is not None
     Operation.objects.filter(pk=operation.pk).update(started_at=claimed.started_at + timedelta(seconds=5))
 
-    assert services._finish(claimed, services.Outcome(SUCCEEDED, output="{}")) is False
+    assert runner._finish(claimed, runner.Outcome(SUCCEEDED, output="{}")) is False
 
     operation.refresh_from_db()
     assert (operation.status, operation.output) == (RUNNING, "")
@@ -485,7 +486,7 @@ def test_the_heartbeat_refreshes_the_row_and_the_lane_lock_while_a_command_runs(
     operation = OperationFactory.create(kind="user.delete", status=RUNNING, started_at=started, heartbeat_at=started)
     lock = CountingLock()
 
-    with services._Heartbeat(operation, lock):
+    with runner._Heartbeat(operation, lock):
         # Each refresh follows the row's update: three refreshes, three heartbeats written.
         assert lock.third.wait(timeout=10), "the heartbeat did not beat three times"
 

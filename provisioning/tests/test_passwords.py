@@ -24,8 +24,8 @@ from logins.passwords import _NOBODY
 from provisioning import passwords
 from provisioning.models import Operation
 from provisioning.passwords import Verdict
-from provisioning.testing_ldap import PrivateSlapd, free_port
-from provisioning.yunohost import get_client
+from yunohost_client import get_client
+from yunohost_standins.slapd import PrivateSlapd, free_port
 
 from .conftest import http_emulator_process, run_lane
 

@@ -11,10 +11,10 @@ import requests
 from django.core import checks
 from django.core.cache import cache
 
+import yunohost_emulator as emulator_module
 from accounts import yunohost as accounts_lane
 from accounts.models import User
 from conftest import PASSWORD, CommittingAPIClient
-from provisioning import emulator as emulator_module
 from provisioning import passwords
 from provisioning.passwords import Verdict
 

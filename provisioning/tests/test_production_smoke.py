@@ -180,7 +180,7 @@ def test_production_stack_end_to_end(workers, emulator, tls_cert, tmp_path, sett
 @contextmanager
 def emulator_delay(emulator, command: str, seconds: float) -> Iterator[None]:
     """A delay on one command of the running HTTP emulator (the state's ``delays`` key)."""
-    from provisioning import emulator as emulator_module
+    import yunohost_emulator as emulator_module
 
     with emulator_module.transaction(str(emulator.path)) as state:
         state.setdefault("delays", {})[command] = seconds

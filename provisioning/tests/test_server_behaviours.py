@@ -17,10 +17,10 @@ from dnslib import QTYPE, RCODE, RR
 from dnslib import A as dns_a
 from dnslib.server import BaseResolver, DNSServer
 
+import yunohost_emulator as emulator_module
 from accounts import yunohost as accounts_lane
-from provisioning import emulator as emulator_module
 from provisioning.models import Operation
-from provisioning.yunohost import YunohostAlreadyExists, YunohostNotFound, YunohostPermanent, YunohostTransient
+from yunohost_client import YunohostAlreadyExists, YunohostNotFound, YunohostPermanent, YunohostTransient
 
 from . import test_contract
 from .conftest import API_ADMIN, API_PASSWORD, http_emulator_process, run_lane

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from provisioning import emulator as emulator_module
+import yunohost_emulator as emulator_module
 from provisioning.models import Operation, OwnedObject
-from provisioning.yunohost import ApiBackend, YunohostError, YunohostTransient, YunohostUnknownOutcome
+from yunohost_client import ApiBackend, YunohostError, YunohostTransient, YunohostUnknownOutcome
 
 from .conftest import API_ADMIN, API_PASSWORD, Emulator, http_emulator_process, run_lane
 from .test_workers import EMULATOR_BIN, wait_for

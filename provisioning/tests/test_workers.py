@@ -39,7 +39,7 @@ from .conftest import Emulator, sha256
 
 pytestmark = [pytest.mark.redis, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-EMULATOR_BIN = str(ROOT / "provisioning" / "bin" / "yunohost")
+EMULATOR_BIN = str(ROOT / "yunohost_emulator" / "bin" / "yunohost")
 
 
 def wait_for(predicate: Callable[[], bool], *, timeout: float, what: str, every: float = 0.2) -> None:

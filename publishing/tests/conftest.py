@@ -17,7 +17,6 @@ import asyncssh
 import pytest
 
 from blahaj.testing import ROOT
-from provisioning.emulator import sftp as emulator_sftp
 from provisioning.tests.conftest import (  # noqa: F401 - fixtures and helpers of the lane's kit
     _listening_url,
     emulator,
@@ -28,6 +27,7 @@ from provisioning.tests.conftest import (  # noqa: F401 - fixtures and helpers o
 )
 from websites.tests.conftest import other_api, owner_api, plus_tier  # noqa: F401 - the websites' kit
 from websites.tests.test_git import repository  # noqa: F401 - the https git server
+from yunohost_standins import sftp as emulator_sftp
 
 
 class SftpServer:
@@ -43,7 +43,7 @@ class SftpServer:
 
 @contextmanager
 def sftp_process(state: Path, key_path: Path) -> Iterator[int]:
-    argv = [sys.executable, "-m", "provisioning.emulator.sftp", "--state", str(state), "--host-key", str(key_path)]
+    argv = [sys.executable, "-m", "yunohost_standins.sftp", "--state", str(state), "--host-key", str(key_path)]
     process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         yield int(_listening_url(process).rsplit(":", 1)[1])

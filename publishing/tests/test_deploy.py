@@ -20,7 +20,6 @@ import pytest
 from django.test import TestCase
 from rest_framework.test import APIClient
 
-from provisioning.emulator.state import transaction as emulator_state
 from provisioning.models import Server
 from publishing import runner, sandbox, services
 from publishing.models import Deploy, Publication
@@ -28,6 +27,7 @@ from publishing.tests.conftest import fetch, host_key, run_lane, static_server
 from websites import emails as website_emails
 from websites.models import Website
 from websites.tests.conftest import SITE, confirmation_token
+from yunohost_emulator.state import transaction as emulator_state
 
 API = "/api/websites/"
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.emulator.state import sha256, transaction
 from publishing import sftp
 from publishing.tests.conftest import host_key, sftp_process
+from yunohost_emulator.state import sha256, transaction
 
 PASSWORD = "Sftp-Passw0rd-for-tests"
 

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from accounts.models import User
 from conftest import PASSWORD
 from provisioning.locks import lane_lock
-from provisioning.yunohost import get_client
+from yunohost_client import get_client
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ SITE = "alice.blahaj.land"
 
 def yunohost(emulator, *argv: str) -> None:  # noqa: F811
     subprocess.run(
-        [str(ROOT / "provisioning" / "bin" / "yunohost"), *argv],
+        [str(ROOT / "yunohost_emulator" / "bin" / "yunohost"), *argv],
         env={"YUNOHOST_EMULATOR_STATE": str(emulator.path), "PATH": "/usr/bin:/bin"},
         check=True,
         capture_output=True,

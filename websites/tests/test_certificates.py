@@ -15,7 +15,7 @@ from django.utils import timezone
 from dnslib import AAAA, QTYPE, RCODE, RR, TXT, A
 from dnslib.server import BaseResolver, DNSServer
 
-from provisioning import emulator as emulator_module
+import yunohost_emulator as emulator_module
 from provisioning.models import Operation
 from websites.models import Website
 from websites.tests.conftest import SITE, confirm_path, confirmation_token, run_lane

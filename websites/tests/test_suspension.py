@@ -10,10 +10,10 @@ from django.test import TestCase
 from accounts import services as account_services
 from provisioning.commands import execute
 from provisioning.models import Operation
-from provisioning.yunohost import get_client
 from websites import services
 from websites.models import Website
 from websites.tests.conftest import SITE, confirmation_token, run_lane
+from yunohost_client import get_client
 
 pytestmark = pytest.mark.django_db
 API = "/api/websites/"

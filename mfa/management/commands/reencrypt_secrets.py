@@ -12,8 +12,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 import audit
+from fleet import services as fleet
 from mfa import services
-from provisioning import services as lane
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         with audit.command_scope("reencrypt_secrets"):
             rewritten, unreadable = services.totp_secrets_reencrypt()
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted {rewritten} TOTP secret(s) under the current key."))
-        servers, lost = lane.servers_reencrypt()
+        servers, lost = fleet.servers_reencrypt()
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted the API credentials of {servers} YunoHost server(s)."))
         if lost:
             self.stderr.write(
