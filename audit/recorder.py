@@ -27,8 +27,8 @@ from django.db import connection
 from django.http import HttpRequest
 from django.utils import timezone
 
-from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError
+from observability.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from blahaj import health, metrics
 from blahaj.views import not_found
+from observability import health, metrics
 
 
 def _namespace(name: str, *modules: str) -> tuple[Sequence[URLResolver | URLPattern], str | None, str | None]:
@@ -17,7 +17,7 @@ def _namespace(name: str, *modules: str) -> tuple[Sequence[URLResolver | URLPatt
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # Probes (blahaj/health.py): no login, no throttle.
+    # Probes (observability/health.py): no login, no throttle.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),

@@ -17,8 +17,8 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 import audit
-from blahaj import metrics
 from blahaj.errors import ApplicationError, Forbidden
+from observability import metrics
 
 from . import hooks, lockout, sessions, tokens
 from .models import LoginSession

@@ -34,7 +34,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from kombu import Connection
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("blahaj.health")  # the name it has always logged under
 
 Check = Callable[[float], None]
 """A check: raises CheckFailed (or anything) when what it checks does not answer; gets its timeout."""

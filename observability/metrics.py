@@ -36,10 +36,10 @@ from prometheus_client import (
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from blahaj.client_ip import client_ip
-from blahaj.logs import route_template
+from observability.client_ip import client_ip
+from observability.logs import route_template
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("blahaj.metrics")  # the name it has always logged under
 
 HTTP_REQUESTS = Counter(
     "blahaj_http_requests_total", "HTTP answers, by route template, method and status.", ["route", "method", "status"]

@@ -1,4 +1,4 @@
-"""The lane's readiness: one `lane:<server>` check per YunoHost server (blahaj/health.py).
+"""The lane's readiness: one `lane:<server>` check per YunoHost server (observability/health.py).
 
 A lane is ready when a worker consumes its queue (a fresh heartbeat) and its YunoHost server
 answers. Celery's `inspect ping` asks every worker over the broker and waits a second or more for
@@ -32,7 +32,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
 
-from blahaj import health
+from observability import health
 
 from .models import Server
 from .servers import ServerSettings, servers_all

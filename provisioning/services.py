@@ -40,10 +40,11 @@ from django.db.models import Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 import audit
-from blahaj import logs, metrics, notifications
+from blahaj import notifications
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
 from blahaj.errors import Conflict
 from blahaj.queueing import send_after_commit, send_now
+from observability import logs, metrics
 
 from . import commands, fleet, outcomes, owned, password_policy, servers
 from .locks import LaneLock, lane_lock

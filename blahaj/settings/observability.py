@@ -11,7 +11,7 @@ from .environment import env_int, env_list, env_str
 # /readyz: each check's timeout, and how long one answer is kept (seconds).
 READY_CHECK_TIMEOUT = env_int("READY_CHECK_TIMEOUT", 2)
 READY_CACHE_SECONDS = env_int("READY_CACHE_SECONDS", 5)
-# /metrics is open to these networks (judged on blahaj.client_ip's client address), or to
+# /metrics is open to these networks (judged on observability.client_ip's client address), or to
 # `Authorization: Bearer <METRICS_TOKEN>`.
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1")
 METRICS_TOKEN = env_str("METRICS_TOKEN")
@@ -24,7 +24,7 @@ for _network in METRICS_ALLOWED_NETWORKS:
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # "text" (the default: what a developer reads) or "json" (one object per line, for a log
-# pipeline: blahaj/logs.py). Both carry no request body, header, cookie or path.
+# pipeline: observability/logs.py). Both carry no request body, header, cookie or path.
 LOG_FORMAT = env_str("LOG_FORMAT", "text")
 if LOG_FORMAT not in ("text", "json"):
     raise ImproperlyConfigured("LOG_FORMAT must be text or json.")
@@ -36,10 +36,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "blahaj.logs.JsonFormatter"},
+        "json": {"()": "observability.logs.JsonFormatter"},
     },
-    # The request id, user, route and the lane's operation on every record (blahaj/logs.py).
-    "filters": {"context": {"()": "blahaj.logs.ContextFilter"}},
+    # The request id, user, route and the lane's operation on every record (observability/logs.py).
+    "filters": {"context": {"()": "observability.logs.ContextFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -62,10 +62,10 @@ LOGGING = {
     },
 }
 
-# Error reports (blahaj/sentry.py): off unless SENTRY_DSN is set; never personal data.
+# Error reports (observability/sentry.py): off unless SENTRY_DSN is set; never personal data.
 SENTRY_DSN = env_str("SENTRY_DSN")
 if SENTRY_DSN:
-    from blahaj import sentry
+    from observability import sentry
 
     sentry.init(
         SENTRY_DSN,

@@ -47,10 +47,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # The request id (X-Request-ID) on every answer, log line and queued task (blahaj/logs.py).
-    "blahaj.logs.request_context",
-    # Prometheus: each answer counted and timed by route template (blahaj/metrics.py).
-    "blahaj.metrics.middleware",
+    # The request id (X-Request-ID) on every answer, log line and queued task (observability/logs.py).
+    "observability.logs.request_context",
+    # Prometheus: each answer counted and timed by route template (observability/metrics.py).
+    "observability.metrics.middleware",
     "django.middleware.security.SecurityMiddleware",
     # Above WhiteNoise, so static files get the site's CSP and X-Frame-Options too.
     "csp.middleware.CSPMiddleware",

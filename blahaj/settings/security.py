@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .environment import DEBUG, SITE_URL, env_bool, env_int, env_str
 
-# The proxies in front of us (blahaj/client_ip.py): a count (`1`) or addresses and networks
+# The proxies in front of us (observability/client_ip.py): a count (`1`) or addresses and networks
 # (`127.0.0.1,10.0.0.0/8`). Empty: none, the peer's address is the client's.
 TRUSTED_PROXIES = env_str("TRUSTED_PROXIES")
 if TRUSTED_PROXIES:

@@ -26,6 +26,7 @@ LAYERS = (
     ("provisioning",),
     ("audit",),
     ("blahaj",),
+    ("observability",),
 )
 PROJECT = tuple(sorted(package for layer in LAYERS for package in layer))
 # What each layer must never import (nor any of their submodules): dependencies run downhill.

@@ -10,8 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
-from blahaj.client_ip import client_ip, parse_trusted_proxies
 from conftest import PASSWORD
+from observability.client_ip import client_ip, parse_trusted_proxies
 
 LOGIN = "/api/user/login"
 PROXY = "10.0.0.2"

@@ -8,8 +8,8 @@ import sys
 import sentry_sdk
 from django.conf import settings
 
-from blahaj.sentry import scrub
 from blahaj.testing import ROOT
+from observability.sentry import scrub
 
 
 def test_reports_are_off_without_a_dsn():

@@ -281,7 +281,7 @@ def test_the_progress_page_of_a_waiting_site_says_its_place(fleet_of_three, user
 
 
 def test_readyz_checks_each_servers_lane_but_a_down_one(fleet_of_three, settings):
-    from blahaj import health
+    from observability import health
     from provisioning import health as lane_health
 
     settings.READY_CACHE_SECONDS, settings.YUNOHOST_PING_INTERVAL = 0, 0

@@ -10,7 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from blahaj import health
+from observability import health
 from provisioning import health as lane_health
 
 from .conftest import http_emulator_process
