@@ -27,9 +27,10 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from languages import i18n
 from observability import metrics
 
-from . import i18n, site
+from . import site
 from .outbox import OutboxTask
 
 logger = logging.getLogger(__name__)

@@ -10,9 +10,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 import audit
-from blahaj import crypto, i18n, notifications, outbox
+from blahaj import crypto, notifications, outbox
 from blahaj.errors import Conflict, Forbidden
 from invitations import services as invitation_services
+from languages import i18n
 from logins.services import user_for_identifier
 from notices import services as notice_services
 from notices.models import StaffNotice

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "provisioning",
     "audit",
     "blahaj",
+    # The languages: `manage.py messages` (languages/translations.py).
+    "languages",
 ]
 
 MIDDLEWARE = [
@@ -62,7 +64,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "blahaj.middleware.chunked_body",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # The page's language: the switcher's cookie, else Accept-Language, else English (blahaj/i18n.py).
+    # The page's language: the switcher's cookie, else Accept-Language, else English (languages/i18n.py).
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -70,7 +72,7 @@ MIDDLEWARE = [
     # request.user.is_verified(): the session passed the admin's second-factor step.
     "django_otp.middleware.OTPMiddleware",
     # A signed-in member who made no choice on this request reads their account's language.
-    "blahaj.i18n.account_language",
+    "languages.i18n.account_language",
     # A member page session whose login session was ended (sessions page, logout-all) ends.
     "accounts.middleware.member_session",
     "django.contrib.messages.middleware.MessageMiddleware",

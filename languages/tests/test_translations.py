@@ -10,7 +10,7 @@ import polib
 import pytest
 from django.conf import settings
 
-from blahaj import translations
+from languages import translations
 
 
 def test_the_french_catalogues_are_complete_and_compiled(tmp_path):

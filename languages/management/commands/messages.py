@@ -1,4 +1,4 @@
-"""Bring the French catalogues up to date with the code (blahaj/translations.py), or check them."""
+"""Bring the French catalogues up to date with the code (languages/translations.py), or check them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from blahaj import translations
+from languages import translations
 
 
 class Command(BaseCommand):
