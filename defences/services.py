@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 import audit
-from blahaj import notifications
+import notifications
 from blahaj.errors import ApplicationError, Conflict
 from blahaj.lookups import as_id
 
@@ -273,7 +273,7 @@ def abuse_report_create(
         report = AbuseReport.objects.create(
             target=target.strip(), reason=reason, details=details.strip(), reply_to=reply_to.strip()
         )
-        # Sent after commit (blahaj.discord); every value the reporter typed is neutralised.
+        # Sent after commit (notifications.discord); every value the reporter typed is neutralised.
         notifications.abuse_reported(
             report_id=report.pk, reason=report.get_reason_display(), target=report.target, details=report.details
         )

@@ -22,7 +22,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 import audit
-from blahaj import mail, notifications, outbox
+import notifications
+from blahaj import mail, outbox
 from blahaj.errors import ApplicationError, Conflict, Forbidden, ValidationFailed
 from tiers import services as tier_services
 from tiers.models import ReferralCode, Tier

@@ -18,7 +18,7 @@ from django.conf import settings
 
 from blahaj import outbox
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("blahaj.discord")  # the name it has always logged under
 
 MAX_CONTENT = 2000  # Discord refuses longer messages
 MAX_RETRIES = 5

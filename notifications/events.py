@@ -1,6 +1,6 @@
 """What staff are told on Discord: one function per event, each with its own template.
 
-Every message pings the admin role (see `blahaj.discord.build_payload`, whose
+Every message pings the admin role (see `notifications.discord.build_payload`, whose
 `allowed_mentions` lets only that role be pinged) and is posted by a task after the caller's
 transaction commits. Messages are built from plain values, never a secret; anything a user
 typed (a username, a display name) or a YunoHost error that may quote it is neutralised first,
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from blahaj import discord
+from . import discord
 
 MAX_VALUE = 300  # a field longer than this is cut: one message stays readable
 

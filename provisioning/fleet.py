@@ -31,7 +31,7 @@ from django.db import transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
-from blahaj import notifications
+import notifications
 from blahaj.errors import ApplicationError
 
 from .models import Operation, OwnedObject, Server

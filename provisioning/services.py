@@ -40,7 +40,7 @@ from django.db.models import Exists, F, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 import audit
-from blahaj import notifications
+import notifications
 from blahaj.crypto import SecretUnreadable, decrypt, encrypt
 from blahaj.errors import Conflict
 from blahaj.queueing import send_after_commit, send_now

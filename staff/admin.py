@@ -24,9 +24,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+import notifications
 from accounts import deletion, selectors, services
 from accounts.models import OneTimeToken, User, UsernameQuarantine
-from blahaj import notifications
 from blahaj.admin import ReadOnlyAdmin, action_form, action_form_page
 from blahaj.errors import ApplicationError
 from logins import services as logins

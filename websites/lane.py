@@ -23,8 +23,8 @@ from typing import Any
 
 from django.utils import timezone
 
+import notifications
 from accounts import deletion
-from blahaj import notifications
 from blahaj.crypto import encrypt
 from blahaj.errors import Conflict
 from provisioning import outcomes

@@ -15,8 +15,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import audit
+import notifications
 from accounts.models import User
-from blahaj import notifications
 from blahaj.crypto import SecretUnreadable, decrypt
 from blahaj.errors import ApplicationError, Conflict, Gone
 from provisioning import services as lane_services

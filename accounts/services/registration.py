@@ -10,7 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 import audit
-from blahaj import crypto, notifications, outbox
+import notifications
+from blahaj import crypto, outbox
 from blahaj.errors import Conflict, Forbidden
 from invitations import services as invitation_services
 from languages import i18n

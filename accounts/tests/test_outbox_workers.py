@@ -21,9 +21,10 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+import notifications
 from accounts import emails
 from accounts.models import User
-from blahaj import notifications, outbox
+from blahaj import outbox
 from blahaj.celery import app as celery_app
 from blahaj.models import OutboxMessage
 from blahaj.testing import ROOT, running_fake_discord

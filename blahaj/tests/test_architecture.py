@@ -24,7 +24,7 @@ LAYERS = (
     ("defences", "invitations", "logins", "notices"),
     ("tiers",),
     ("provisioning",),
-    ("audit",),
+    ("audit", "notifications"),
     ("blahaj",),
     ("observability", "languages"),
 )

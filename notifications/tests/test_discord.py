@@ -8,8 +8,9 @@ from contextlib import contextmanager
 import pytest
 from django.test import TestCase
 
-from blahaj import discord, notifications
+import notifications
 from blahaj.testing import FakeDiscord, running_fake_discord
+from notifications import discord
 
 
 @pytest.fixture
@@ -121,7 +122,7 @@ def test_with_a_webhook_the_post_is_queued_after_commit(fake_discord, django_cap
     assert len(callbacks) == 1
 
 
-# --- the events (blahaj/notifications.py) --------------------------------------------------
+# --- the events (notifications/events.py) --------------------------------------------------
 
 
 @contextmanager

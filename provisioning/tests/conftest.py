@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from blahaj import discord
 from blahaj.crypto import encrypt
 from blahaj.testing import ROOT
 from conftest import PASSWORD
+from notifications import discord
 from provisioning import emulator as emulator_module
 from provisioning import services
 from provisioning.models import Operation
