@@ -30,7 +30,7 @@ from notices import services as notice_services
 from notices.models import StaffNotice
 
 from .models import User
-from .services.records import _user_save
+from .services.records import user_save
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def email_mark_undeliverable(*, email: str, reason: str, esp: str) -> list[User]
     for user in users:
         user.email_undeliverable_at, user.email_undeliverable_reason = now, reason[:200]
         # Through the services' save: every process drops its cached copy of the account.
-        _user_save(user, fields=["email_undeliverable_at", "email_undeliverable_reason"])
+        user_save(user, fields=["email_undeliverable_at", "email_undeliverable_reason"])
         audit.record(action="user.email.undeliverable", object=f"user:{user.username}", detail=f"{esp}: {reason}")
         notice_services.staff_notice_record(
             kind=StaffNotice.Kind.EMAIL_UNDELIVERABLE,

@@ -44,8 +44,8 @@ from logins import sessions as login_sessions
 
 from . import emails, services, signals
 from .models import OneTimeToken, User
-from .services.links import _one_time_token_check, _one_time_token_use
-from .services.records import _user_save
+from .services.links import one_time_token_check, one_time_token_use
+from .services.records import user_save
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def user_request_deletion(*, user: User, password: str) -> datetime:
             locked.deletion_requested_at = now
             locked.deletes_at = now + timedelta(seconds=settings.ACCOUNTS_DELETE_GRACE)
             locked.revoke_tokens()
-            _user_save(locked, fields=["deletion_requested_at", "deletes_at", "tokens_valid_after"], cutoff_moved=True)
+            user_save(locked, fields=["deletion_requested_at", "deletes_at", "tokens_valid_after"], cutoff_moved=True)
             logger.info("Account %s asked to be deleted at %s.", locked.username, locked.deletes_at.isoformat())
         emails.send_deletion_scheduled(user=locked)
     user.deletion_requested_at, user.deletes_at = locked.deletion_requested_at, locked.deletes_at
@@ -90,7 +90,7 @@ def user_request_deletion(*, user: User, password: str) -> datetime:
 def _cancel(user: User) -> None:
     asked = user.deletion_requested_at is not None  # else staff deleted it: the owner was never told
     user.deletion_requested_at = user.deletes_at = None
-    _user_save(user, fields=["deletion_requested_at", "deletes_at"])
+    user_save(user, fields=["deletion_requested_at", "deletes_at"])
     OneTimeToken.objects.filter(user=user, purpose=OneTimeToken.Purpose.CANCEL_DELETION).delete()
     if asked:
         emails.send_deletion_cancelled(user=user)
@@ -99,7 +99,7 @@ def _cancel(user: User) -> None:
 def deletion_cancel_check(*, token: str) -> User:
     """The account a cancel link belongs to, without using it (the page's GET).
     TokenInvalid (400) or TokenExpired (410) otherwise."""
-    row = _one_time_token_check(raw=token, purpose=OneTimeToken.Purpose.CANCEL_DELETION)
+    row = one_time_token_check(raw=token, purpose=OneTimeToken.Purpose.CANCEL_DELETION)
     if not row.user.deletion_pending:
         raise services.TokenInvalid()
     return row.user
@@ -109,13 +109,13 @@ def deletion_cancel_check(*, token: str) -> User:
 def user_cancel_deletion(*, token: str) -> User:
     """Use a cancel link: the account is back to normal (the owner logs in again) and told so.
     Single use; dead once the deletion is due."""
-    row = _one_time_token_check(raw=token, purpose=OneTimeToken.Purpose.CANCEL_DELETION)
+    row = one_time_token_check(raw=token, purpose=OneTimeToken.Purpose.CANCEL_DELETION)
     user = User.objects.select_for_update().get(pk=row.user_id)
     if user.deletes_at is None:
         raise services.TokenInvalid()
     if user.deletes_at <= timezone.now():
         raise services.TokenExpired()
-    _one_time_token_use(row)
+    one_time_token_use(row)
     _cancel(user)
     return user
 
@@ -147,7 +147,7 @@ def _user_delete_schedule(*, user: User) -> User:
     if locked.deletes_at is None or locked.deletes_at > now:
         locked.deletes_at = now  # due at once (a member's pending deletion too: sooner)
     locked.revoke_tokens()
-    _user_save(locked, fields=["deletes_at", "tokens_valid_after"], cutoff_moved=True)
+    user_save(locked, fields=["deletes_at", "tokens_valid_after"], cutoff_moved=True)
     login_sessions.sessions_end_all(user=locked)
     # A cancel link the owner may hold is dead from now on (the deletion is due).
     OneTimeToken.objects.filter(user=locked, purpose=OneTimeToken.Purpose.CANCEL_DELETION).delete()

@@ -242,7 +242,7 @@ class UsernameQuarantine(models.Model):
     """A deleted account's username, reserved until `reserved_until`
     (ACCOUNTS_USERNAME_QUARANTINE days) so nobody gets the mail still sent to its address.
 
-    Every door that creates an account refuses it like a taken name (`services.registration._taken`); the
+    Every door that creates an account refuses it like a taken name (`services.registration.user_taken`); the
     deletion finalizer prunes the rows whose time is over.
     """
 

@@ -18,7 +18,7 @@ from notices import services as notice_services
 from .. import hooks, signals
 from .. import yunohost as lane
 from ..models import User, UsernameQuarantine
-from .records import _USER, _user_forget_after_commit, _user_move, _user_save
+from .records import _USER, _user_forget_after_commit, _user_move, user_save
 
 
 @transaction.atomic
@@ -30,7 +30,7 @@ def user_set_password(*, user: User, password: str, keep_session: str | None = N
     `User.set_password` moves the token cut-off forward.
     """
     user.set_password(password)
-    _user_save(user, fields=["password", "tokens_valid_after"], cutoff_moved=True)
+    user_save(user, fields=["password", "tokens_valid_after"], cutoff_moved=True)
     login_sessions.sessions_end_all(user=user, keep=keep_session)
     lane.account_set_password(user=user, password=password)
 
@@ -92,7 +92,7 @@ def user_disable(*, user: User) -> None:
     superuser_keep(user=user)
     user.status = User.Status.DISABLED
     user.revoke_tokens()
-    _user_save(user, fields=["status", "tokens_valid_after"], cutoff_moved=True)
+    user_save(user, fields=["status", "tokens_valid_after"], cutoff_moved=True)
     login_sessions.sessions_end_all(user=user)
     lane.account_lock(user=user)
     signals.user_disabled.send(sender=User, user=user)
@@ -110,7 +110,7 @@ def user_set_roles(*, user: User, is_staff: bool, is_superuser: bool) -> None:
     if not (is_staff and is_superuser):
         superuser_keep(user=user)
     user.is_staff, user.is_superuser = is_staff, is_superuser
-    _user_save(user, fields=["is_staff", "is_superuser"])
+    user_save(user, fields=["is_staff", "is_superuser"])
 
 
 def username_quarantine(*, username: str) -> UsernameQuarantine:
