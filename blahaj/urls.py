@@ -21,7 +21,10 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
-    path("api/user/", _namespace("accounts-api", "logins.urls", "accounts.urls", "selfservice.urls", "mfa.urls")),
+    path(
+        "api/user/",
+        _namespace("accounts-api", "logins.urls", "accounts.urls", "deletion.urls", "selfservice.urls", "mfa.urls"),
+    ),
     path("api/", include("staff.urls")),
     # The abuse defences' staff API and abuse reports: /api/network-blocks/, /api/abuse-reports/, ...
     path("api/", include("defences.urls")),
@@ -53,7 +56,7 @@ urlpatterns = [
     # The public pages, one namespace (`pages:`) whose routes each app declares: /signup/,
     # /confirm/<token>/, /password-reset/, /password_reset, ... (accounts), /account/mfa/ (mfa),
     # /abuse/ (defences).
-    path("", _namespace("pages", "accounts.page_urls", "mfa.page_urls", "defences.page_urls")),
+    path("", _namespace("pages", "accounts.page_urls", "deletion.page_urls", "mfa.page_urls", "defences.page_urls")),
     # Keep last: anything else under /api/ is a 404 in the API's envelope.
     re_path(r"^api/", not_found),
 ]

@@ -12,12 +12,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from accounts.forms import DeleteAccountForm
+from accounts.views.pages import TOKEN_ERRORS, dead_link
 from blahaj.pages import over_limit, service_form_page
 from logins.authentication import signed_in_user
 
-from .. import deletion
-from ..forms import DeleteAccountForm
-from .pages import TOKEN_ERRORS, dead_link
+from . import services as deletion
 
 
 @login_required

@@ -38,16 +38,14 @@ from django.db import transaction
 from django.utils import timezone
 
 import audit
+from accounts import emails, services, signals
+from accounts.models import OneTimeToken, User
+from accounts.services import one_time_token_check, one_time_token_use, user_save
 from blahaj import outbox
 from blahaj.errors import ApplicationError, NotFound
 from logins import sessions as login_sessions
 
-from . import emails, services, signals
-from .models import OneTimeToken, User
-from .services.links import one_time_token_check, one_time_token_use
-from .services.records import user_save
-
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("accounts.deletion")  # the name it has always logged under
 
 
 class NoDeletionPending(ApplicationError):

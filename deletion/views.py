@@ -9,14 +9,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.views.base import _LOCKED, ERROR, _401, _429
 from blahaj.schema import StatusSerializer
 from blahaj.throttling import throttles
 from blahaj.views import SUCCESS, PublicView, validated
 from logins.authentication import signed_in_user
 
-from .. import deletion
-from .. import serializers_deletion as io
-from .base import _LOCKED, ERROR, _401, _429
+from . import serializers as io
+from . import services as deletion
 
 
 class DeleteView(APIView):

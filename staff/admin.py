@@ -25,10 +25,11 @@ from django.urls import URLPattern, path, reverse
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 import notifications
-from accounts import deletion, selectors, services
+from accounts import selectors, services
 from accounts.models import OneTimeToken, User, UsernameQuarantine
 from blahaj.admin import ReadOnlyAdmin, action_form, action_form_page
 from blahaj.errors import ApplicationError
+from deletion import services as deletion
 from logins import services as logins
 from mfa import services as mfa_services
 from tiers.models import Tier
@@ -249,7 +250,7 @@ class UserAdmin(DjangoUserAdmin):
             return "-"
         return f"{code.code} (owned by {code.owner})" if code.owner_id else f"{code.code} (a staff code)"
 
-    # Deleting: the erasure a member's own deletion goes through (accounts/deletion.py). The
+    # Deleting: the erasure a member's own deletion goes through (deletion/services.py). The
     # account is shut out at once; its websites are removed through the lane, then its YunoHost
     # user; the row disappears when that is done (at once when it has no website).
 

@@ -24,9 +24,9 @@ from typing import Any
 from django.utils import timezone
 
 import notifications
-from accounts import deletion
 from blahaj.crypto import encrypt
 from blahaj.errors import Conflict
+from deletion import services as deletion
 from provisioning import outcomes
 from provisioning import services as lane
 from provisioning.models import Operation

@@ -41,7 +41,7 @@ def user_erase(*, user: User) -> None:
     """The last step of an erasure: delete the row here and queue `yunohost user delete`
     (home and mail too).
 
-    Not a door of its own: staff and members delete an account through accounts/deletion.py,
+    Not a door of its own: staff and members delete an account through deletion/services.py,
     whose finalizer removes the websites first and calls this last; a rejected sign-up (nothing
     on YunoHost, no site) calls it directly. The operation carries the username, so it runs
     after the row is gone. An account that had (or was getting) a YunoHost user leaves its

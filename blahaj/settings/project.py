@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "mfa.admin_config.WebAuthnConfig",
     "tiers",
     "accounts",
+    "deletion",
     "logins",
     "defences",
     "invitations",

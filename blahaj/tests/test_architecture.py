@@ -20,6 +20,7 @@ LAYERS = (
     ("legacy", "staff"),
     ("publishing",),
     ("websites", "mfa", "selfservice"),
+    ("deletion",),
     ("accounts",),
     ("defences", "invitations", "logins", "notices"),
     ("tiers",),

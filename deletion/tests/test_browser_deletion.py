@@ -10,10 +10,9 @@ from django.test import Client
 from selenium.webdriver.common.by import By
 
 from accounts.models import User
+from accounts.tests.conftest import links
+from accounts.tests.test_browser import browser, fill, heading, shoot, site, wait_for  # noqa: F401 - fixtures
 from conftest import PASSWORD
-
-from .conftest import links
-from .test_browser import browser, fill, heading, shoot, site, wait_for  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

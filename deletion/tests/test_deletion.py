@@ -13,15 +13,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
-from accounts import deletion, services
+from accounts import services
 from accounts.models import OneTimeToken, User, UsernameQuarantine
+from accounts.tests.conftest import link_path, link_token
 from audit.models import AuditEntry
 from blahaj.errors import NotFound
 from conftest import PASSWORD, committed, login, verified_login
+from deletion import services as deletion
 from logins.models import LoginSession
 from provisioning.models import Operation
-
-from .conftest import link_path, link_token
 
 pytestmark = pytest.mark.django_db
 

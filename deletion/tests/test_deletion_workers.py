@@ -11,11 +11,11 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts import deletion
 from accounts import yunohost as accounts_lane
 from accounts.models import User, UsernameQuarantine
 from blahaj.celery import app as celery_app
 from conftest import PASSWORD
+from deletion import services as deletion
 from factories import UserFactory
 from provisioning.models import Operation
 from provisioning.tests.conftest import emulator  # noqa: F401 - the fixture

@@ -11,9 +11,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from accounts import deletion
 from accounts.models import User
 from conftest import PASSWORD, committed
+from deletion import services as deletion
 from provisioning import emulator as emulator_module
 from provisioning.models import Operation, OwnedObject
 from provisioning.tests.conftest import http_emulator, sha256, tls_cert  # noqa: F401 - fixtures
