@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import User
-from blahaj.testing import running_fake_discord
 from conftest import PASSWORD, login
 from provisioning import emulator
 from provisioning.models import Operation
 from provisioning.tests.conftest import sha256
+from testing import running_fake_discord
 
 from .conftest import link_path
 

@@ -27,10 +27,10 @@ from accounts.models import User
 from blahaj import outbox
 from blahaj.celery import app as celery_app
 from blahaj.models import OutboxMessage
-from blahaj.testing import ROOT, running_fake_discord
 from conftest import PASSWORD
 from provisioning.tests.conftest import emulator  # noqa: F401 - the fixture
 from provisioning.tests.test_workers import PrivateRedis, Workers, private_redis, wait_for, workers  # noqa: F401
+from testing import ROOT, running_fake_discord
 
 pytestmark = [pytest.mark.redis, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

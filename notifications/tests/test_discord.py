@@ -9,8 +9,8 @@ import pytest
 from django.test import TestCase
 
 import notifications
-from blahaj.testing import FakeDiscord, running_fake_discord
 from notifications import discord
+from testing import FakeDiscord, running_fake_discord
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import sys
 import sentry_sdk
 from django.conf import settings
 
-from blahaj.testing import ROOT
 from observability.sentry import scrub
+from testing import ROOT
 
 
 def test_reports_are_off_without_a_dsn():

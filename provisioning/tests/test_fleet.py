@@ -24,12 +24,12 @@ from rest_framework.test import APIClient
 
 from accounts import yunohost as accounts_lane
 from accounts.models import User
-from blahaj.testing import running_fake_discord
 from conftest import PASSWORD, login
 from logins import tokens
 from provisioning import fleet, servers, services
 from provisioning.locks import lane_lock
 from provisioning.models import Operation, Server
+from testing import running_fake_discord
 from websites import services as websites
 
 from .conftest import Emulator, run_lane
