@@ -117,7 +117,7 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
     email_domain_unverified = models.BooleanField(
         "email domain not verified", default=False, help_text="DNS failed while checking the domain at sign-up."
     )
-    # The ESP reported a hard bounce or a spam complaint for `email` (accounts/bounces.py): no
+    # The ESP reported a hard bounce or a spam complaint for `email` (bounces/services.py): no
     # email goes to it until the member confirms another address (or staff clear it).
     email_undeliverable_at = models.DateTimeField("email undeliverable since", null=True, blank=True, editable=False)
     email_undeliverable_reason = models.CharField(max_length=200, blank=True, default="", editable=False)

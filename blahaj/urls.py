@@ -61,7 +61,7 @@ urlpatterns = [
     re_path(r"^api/", not_found),
 ]
 if settings.ANYMAIL.get("WEBHOOK_SECRET"):
-    # The ESP's tracking webhooks (bounces and complaints, accounts/bounces.py), e.g.
+    # The ESP's tracking webhooks (bounces and complaints, bounces/services.py), e.g.
     # /anymail/mailgun/tracking/: only with the basic auth anymail checks, never open.
     urlpatterns.insert(0, path("anymail/", include("anymail.urls")))
 

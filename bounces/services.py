@@ -26,13 +26,12 @@ from django.db import transaction
 from django.utils import timezone
 
 import audit
+from accounts.models import User
+from accounts.services import user_save
 from notices import services as notice_services
 from notices.models import StaffNotice
 
-from .models import User
-from .services.records import user_save
-
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("accounts.bounces")  # the name it has always logged under
 
 UNDELIVERABLE_EVENTS = {EventType.BOUNCED: "bounced", EventType.COMPLAINED: "complained"}
 
@@ -66,7 +65,7 @@ def email_mark_undeliverable(*, email: str, reason: str, esp: str) -> list[User]
 
 
 def tracking_received(sender: Any, event: AnymailTrackingEvent, esp_name: str, **kwargs: Any) -> None:
-    """anymail's `tracking` signal (connected in AccountsConfig.ready)."""
+    """anymail's `tracking` signal (connected in BouncesConfig.ready)."""
     if event.event_type not in UNDELIVERABLE_EVENTS or not event.recipient:
         return
     # The ESP is no person: its call is recorded like a task's, under its name.

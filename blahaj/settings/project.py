@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "tiers",
     "accounts",
     "deletion",
+    "bounces",
     "logins",
     "defences",
     "invitations",

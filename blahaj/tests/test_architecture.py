@@ -20,7 +20,7 @@ LAYERS = (
     ("legacy", "staff"),
     ("publishing",),
     ("websites", "mfa", "selfservice"),
-    ("deletion",),
+    ("deletion", "bounces"),
     ("accounts",),
     ("defences", "invitations", "logins", "notices"),
     ("tiers",),
