@@ -14,7 +14,7 @@ from collections.abc import Callable
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
-from logins import services
+from . import services
 
 SESSION_KEY = "blahaj_login_session"
 

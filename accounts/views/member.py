@@ -21,11 +21,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from blahaj.errors import ApplicationError, TooManyAttempts
 from blahaj.pages import form_page, too_many_requests
 from logins import services as logins
+from logins.middleware import SESSION_KEY
 from logins.throttling import FailedLoginThrottle
 from observability.client_ip import client_ip
 
 from ..forms import LoginForm
-from ..middleware import SESSION_KEY
 from ..models import User
 
 

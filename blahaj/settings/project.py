@@ -76,7 +76,7 @@ MIDDLEWARE = [
     # A signed-in member who made no choice on this request reads their account's language.
     "languages.i18n.account_language",
     # A member page session whose login session was ended (sessions page, logout-all) ends.
-    "accounts.middleware.member_session",
+    "logins.middleware.member_session",
     "django.contrib.messages.middleware.MessageMiddleware",
     # The audit log's door: who (read lazily), from where, through which door (audit/recorder.py).
     "audit.middleware.AuditMiddleware",
