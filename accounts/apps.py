@@ -11,14 +11,11 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here, once the models are loaded: the usual place for an app's wiring.
-        from anymail import signals as anymail_signals
-
         from provisioning import outcomes
         from provisioning.models import Operation
         from tiers.signals import tier_limits_changed
 
         from . import (
-            bounces,
             receivers,
             services,
             tasks,  # noqa: F401 - registers the tasks the services queue by name
@@ -31,6 +28,3 @@ class AccountsConfig(AppConfig):
             on_retried=services.user_provisioning_retried,
         )
         tier_limits_changed.connect(receivers.tier_changed, dispatch_uid="accounts.tier_changed")
-        # Bounces and complaints (accounts/bounces.py): the ESP's webhook, and no mail to such an address.
-        anymail_signals.tracking.connect(bounces.tracking_received, dispatch_uid="accounts.bounces.tracking")
-        anymail_signals.pre_send.connect(bounces.before_send, dispatch_uid="accounts.bounces.pre_send")

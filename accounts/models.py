@@ -122,7 +122,7 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
         default=False,
         help_text=gettext_lazy("DNS failed while checking the domain at sign-up."),
     )
-    # The ESP reported a hard bounce or a spam complaint for `email` (accounts/bounces.py): no
+    # The ESP reported a hard bounce or a spam complaint for `email` (bounces/services.py): no
     # email goes to it until the member confirms another address (or staff clear it).
     email_undeliverable_at = models.DateTimeField(
         gettext_lazy("email undeliverable since"), null=True, blank=True, editable=False
@@ -251,7 +251,7 @@ class UsernameQuarantine(models.Model):
     """A deleted account's username, reserved until `reserved_until`
     (ACCOUNTS_USERNAME_QUARANTINE days) so nobody gets the mail still sent to its address.
 
-    Every door that creates an account refuses it like a taken name (`services.registration._taken`); the
+    Every door that creates an account refuses it like a taken name (`services.registration.user_taken`); the
     deletion finalizer prunes the rows whose time is over.
     """
 

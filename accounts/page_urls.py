@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import deletion_pages, pages
+from .views import pages
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -18,6 +18,4 @@ urlpatterns = [
     path("password-reset/<str:token>/", pages.password_reset_confirm, name="password-reset-confirm"),
     path("password_reset", pages.seed_password_reset, name="seed-password-reset"),
     path("language/", pages.language, name="language"),
-    path("account/delete/", deletion_pages.account_delete, name="account-delete"),
-    path("account/delete/cancel/<str:token>/", deletion_pages.delete_cancel, name="delete-cancel"),
 ]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from blahaj import metrics
 from defences import services as defences
+from observability import metrics
 
 from . import services
 from .models import User

@@ -13,9 +13,8 @@ import logging
 from celery import shared_task
 
 from blahaj.mail import EmailTask, delivery
-from blahaj.outbox import OutboxTask
 
-from . import deletion, services
+from . import services
 
 logger = logging.getLogger(__name__)
 
@@ -43,22 +42,6 @@ def send_detached_email(kind: str, recipient: dict[str, str], reason: str = "") 
     """An email about an account that no longer exists (a rejected sign-up)."""
     with delivery(f"the {kind} email"):
         services.email_deliver_detached(kind=kind, recipient=recipient, reason=reason)
-
-
-@shared_task(name="accounts.tasks.finalize_deletions")
-def finalize_deletions() -> None:
-    """Celery beat (ACCOUNTS_DELETE_FINALIZE_INTERVAL): delete the accounts whose grace is over."""
-    summary = deletion.deletions_finalize()
-    if summary.deleted or summary.waiting:
-        logger.info("Deletions: %d done, %d waiting for their websites.", len(summary.deleted), len(summary.waiting))
-
-
-@shared_task(base=OutboxTask, name="accounts.tasks.finalize_deletion")
-def finalize_deletion(user_id: int) -> None:
-    """One account's deletion, taken further as soon as its last website is gone
-    (accounts.deletion.deletion_resume); the beat's finalize_deletions is the fallback."""
-    outcome = deletion.deletion_finalize(user_id=user_id)
-    logger.info("Deletion of account %s resumed: %s.", user_id, outcome)
 
 
 @shared_task(name="accounts.tasks.prune_sessions")

@@ -1,10 +1,10 @@
 """The account API under /api/user/, in the `accounts-api` namespace (blahaj/urls.py names it;
-the tokens' routes are logins.urls, the self-service's selfservice.urls, the second factor's
+the tokens' routes are logins.urls, the deletion's deletion.urls, the self-service's selfservice.urls, the second factor's
 mfa.urls)."""
 
 from django.urls import path
 
-from .views import deletion, me, password_reset, registration
+from .views import me, password_reset, registration
 
 urlpatterns = [
     path("me", me.MeView.as_view(), name="me"),
@@ -16,6 +16,4 @@ urlpatterns = [
     path("confirm/<str:token>", registration.ConfirmView.as_view(), name="confirm"),
     path("request-reset", password_reset.RequestResetView.as_view(), name="request-reset"),
     path("confirm-reset", password_reset.ConfirmResetView.as_view(), name="confirm-reset"),
-    path("delete", deletion.DeleteView.as_view(), name="delete"),
-    path("delete/cancel", deletion.DeleteCancelView.as_view(), name="delete-cancel"),
 ]

@@ -28,8 +28,8 @@ from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError
+from observability.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
 

@@ -7,4 +7,4 @@ from blahaj.settings import *  # noqa: F403
 ROOT_URLCONF = "bench.urls"
 
 if os.environ.get("BENCH_NO_METRICS"):  # bench/auth.py --metrics: the same server without them
-    MIDDLEWARE = [name for name in MIDDLEWARE if name != "blahaj.metrics.middleware"]  # noqa: F405
+    MIDDLEWARE = [name for name in MIDDLEWARE if name != "observability.metrics.middleware"]  # noqa: F405

@@ -27,7 +27,10 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from . import i18n, metrics, site
+from languages import i18n
+from observability import metrics
+
+from . import site
 from .outbox import OutboxTask
 
 logger = logging.getLogger(__name__)

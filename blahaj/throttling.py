@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from blahaj.client_ip import client_ip
+from observability.client_ip import client_ip
 
 
 class ScopedThrottle(SimpleRateThrottle):

@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from blahaj import health, metrics
 from blahaj.views import not_found
+from observability import health, metrics
 
 
 def _namespace(name: str, *modules: str) -> tuple[Sequence[URLResolver | URLPattern], str | None, str | None]:
@@ -17,11 +17,14 @@ def _namespace(name: str, *modules: str) -> tuple[Sequence[URLResolver | URLPatt
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # Probes (blahaj/health.py): no login, no throttle.
+    # Probes (observability/health.py): no login, no throttle.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
-    path("api/user/", _namespace("accounts-api", "logins.urls", "accounts.urls", "selfservice.urls", "mfa.urls")),
+    path(
+        "api/user/",
+        _namespace("accounts-api", "logins.urls", "accounts.urls", "deletion.urls", "selfservice.urls", "mfa.urls"),
+    ),
     path("api/", include("staff.urls")),
     # The abuse defences' staff API and abuse reports: /api/network-blocks/, /api/abuse-reports/, ...
     path("api/", include("defences.urls")),
@@ -55,12 +58,12 @@ urlpatterns = [
     # The public pages, one namespace (`pages:`) whose routes each app declares: /signup/,
     # /confirm/<token>/, /password-reset/, /password_reset, ... (accounts), /account/mfa/ (mfa),
     # /abuse/ (defences).
-    path("", _namespace("pages", "accounts.page_urls", "mfa.page_urls", "defences.page_urls")),
+    path("", _namespace("pages", "accounts.page_urls", "deletion.page_urls", "mfa.page_urls", "defences.page_urls")),
     # Keep last: anything else under /api/ is a 404 in the API's envelope.
     re_path(r"^api/", not_found),
 ]
 if settings.ANYMAIL.get("WEBHOOK_SECRET"):
-    # The ESP's tracking webhooks (bounces and complaints, accounts/bounces.py), e.g.
+    # The ESP's tracking webhooks (bounces and complaints, bounces/services.py), e.g.
     # /anymail/mailgun/tracking/: only with the basic auth anymail checks, never open.
     urlpatterns.insert(0, path("anymail/", include("anymail.urls")))
 

@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 import audit
-from blahaj import notifications
+import notifications
 from blahaj.errors import ApplicationError, Conflict
 from blahaj.lookups import as_id
 
@@ -275,7 +275,7 @@ def abuse_report_create(
         report = AbuseReport.objects.create(
             target=target.strip(), reason=reason, details=details.strip(), reply_to=reply_to.strip()
         )
-        # Sent after commit (blahaj.discord); every value the reporter typed is neutralised.
+        # Sent after commit (notifications.discord); every value the reporter typed is neutralised.
         with translation.override(settings.LANGUAGE_CODE):  # staff's channel reads one language
             reason_label = report.get_reason_display()
         notifications.abuse_reported(

@@ -42,7 +42,7 @@ forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,
 proc_name = "blahaj-web"
 
 
-# Prometheus (blahaj/metrics.py): with PROMETHEUS_MULTIPROC_DIR set (the unit sets it), each
+# Prometheus (observability/metrics.py): with PROMETHEUS_MULTIPROC_DIR set (the unit sets it), each
 # worker writes its counters to files there and /metrics adds them up. A worker that exits
 # (recycled by max_requests, or killed) keeps its counters' files, so that totals never go
 # back; its live gauges are dropped here.

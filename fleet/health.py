@@ -1,6 +1,6 @@
 """How each YunoHost server is doing: its lane's readiness, and a lane that stopped moving.
 
-Readiness: one `lane:<server>` check per YunoHost server (blahaj/health.py).
+Readiness: one `lane:<server>` check per YunoHost server (observability/health.py).
 
 A lane is ready when a worker consumes its queue (a fresh heartbeat) and its YunoHost server
 answers. Celery's `inspect ping` asks every worker over the broker and waits a second or more for
@@ -40,7 +40,8 @@ from django.db import DatabaseError, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from blahaj import health, notifications
+import notifications
+from observability import health
 from provisioning.models import Operation, Server
 from provisioning.servers import server_names as _all_server_names
 from provisioning.servers import server_ping, servers_all

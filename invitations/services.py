@@ -24,7 +24,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 import audit
-from blahaj import mail, notifications, outbox
+import notifications
+from blahaj import mail, outbox
 from blahaj.errors import ApplicationError, Conflict, Forbidden, ValidationFailed
 from tiers import services as tier_services
 from tiers.models import ReferralCode, Tier

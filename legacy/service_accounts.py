@@ -16,9 +16,14 @@ from django.utils import timezone
 import audit
 from accounts import services
 from accounts.models import User
-from accounts.services.passwords import _password_errors
-from accounts.services.records import _invalid, _judge, _lower_case_username, _user_save
-from accounts.services.registration import _taken
+from accounts.services import (
+    password_validation_errors,
+    user_judge,
+    user_save,
+    user_taken,
+    username_lower_case,
+    validation_failed,
+)
 from accounts.validators import normalize_email
 from blahaj.errors import Conflict, NotFound
 from logins import hooks
@@ -54,7 +59,7 @@ def service_account_create(*, username: str, password: str, email: str = "") -> 
     username = username.strip()
     email = email.strip() or f"{username}@service.invalid"
     user = User(
-        username=_lower_case_username(username),
+        username=username_lower_case(username),
         display_name="Service account",
         email=normalize_email(email),
         status=User.Status.ACTIVE,
@@ -62,21 +67,21 @@ def service_account_create(*, username: str, password: str, email: str = "") -> 
         tier_id=User.objects.default_tier_id(),
         is_service_account=True,
     )
-    _judge(user, fields=["username", "display_name", "email"])
+    user_judge(user, fields=["username", "display_name", "email"])
     if existing := User.objects.filter(username=user.username).first():
         if existing.is_service_account:
             raise Conflict(f"{user.username} is already a service account.", code="service_account_exists")
         raise Conflict(f"{user.username} is a member's account, not a service account.", code="username_taken")
-    if conflict := _taken(user):
+    if conflict := user_taken(user):
         raise conflict
-    if password_errors := _password_errors(user=user, password=password):
-        raise _invalid({"password": password_errors})
+    if password_errors := password_validation_errors(user=user, password=password):
+        raise validation_failed({"password": password_errors})
     user.set_password(password)
     try:
         with transaction.atomic():
             user.save()
     except IntegrityError:
-        raise _taken(user) or Conflict("Please try again.", code="conflict") from None
+        raise user_taken(user) or Conflict("Please try again.", code="conflict") from None
     user.user_permissions.add(legacy_routes_permission())
     logger.info("Service account %s created.", user.username)
     return user
@@ -103,7 +108,7 @@ def service_account_convert(*, username: str) -> User:
     user.is_staff = user.is_superuser = False
     user.is_service_account = True
     user.revoke_tokens()
-    _user_save(user, fields=["is_staff", "is_superuser", "is_service_account", "tokens_valid_after"], cutoff_moved=True)
+    user_save(user, fields=["is_staff", "is_superuser", "is_service_account", "tokens_valid_after"], cutoff_moved=True)
     hooks.second_factor().remove_all(user)  # a program cannot answer a code
     user.user_permissions.add(legacy_routes_permission())
     logger.info("Account %s converted to a service account.", user.username)

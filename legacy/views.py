@@ -31,13 +31,13 @@ from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.models import User
-from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError, Forbidden, NotFound
 from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.throttling import throttles
 from logins import services as logins
 from logins.authentication import signed_in_user
 from logins.throttling import CountsFailedLogins
+from observability.client_ip import client_ip
 from websites import emails as website_emails
 from websites import services as website_services
 

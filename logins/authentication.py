@@ -15,7 +15,8 @@ from rest_framework_simplejwt.tokens import AccessToken, Token
 from rest_framework_simplejwt.utils import aware_utcnow
 
 import audit
-from blahaj import i18n, permissions
+from blahaj import permissions
+from languages import i18n
 
 from . import revocation, tokens
 

@@ -19,8 +19,8 @@ from django.utils.translation import gettext_lazy
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 import audit
-from blahaj import metrics
 from blahaj.errors import ApplicationError, Forbidden
+from observability import metrics
 
 from . import hooks, lockout, sessions, tokens
 from .models import LoginSession

@@ -11,12 +11,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken
 
-from blahaj.client_ip import client_ip
 from blahaj.schema import TOKEN_REFUSED as _401
 from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.schema import StatusSerializer
 from blahaj.throttling import throttles
 from blahaj.views import SUCCESS, PublicView, validated
+from observability.client_ip import client_ip
 
 from . import serializers, services
 from .authentication import signed_in_user

@@ -21,7 +21,7 @@ from django_otp.models import Device
 import audit
 from accounts import services
 from accounts.models import OneTimeToken, User
-from accounts.services.links import _one_time_token_check, _one_time_token_use, one_time_token_issue
+from accounts.services import one_time_token_check, one_time_token_issue, one_time_token_use
 from blahaj.errors import ApplicationError, Conflict, Forbidden, NotFound, TooManyAttempts
 from logins import lockout, sessions, tokens
 from logins import services as logins
@@ -92,7 +92,7 @@ def user_login_mfa(*, mfa_token: str, code: str, ip: str | None = None, user_age
     A wrong code leaves the mfa_token alive (the person may mistype), but counts like a wrong
     password; the lockout ends it. A used, unknown or expired mfa_token: 400 token_invalid / 410.
     """
-    token = _one_time_token_check(raw=mfa_token, purpose=OneTimeToken.Purpose.MFA)
+    token = one_time_token_check(raw=mfa_token, purpose=OneTimeToken.Purpose.MFA)
     user = token.user
     if not logins.login_allowed(user):
         raise services.TokenInvalid()
@@ -101,7 +101,7 @@ def user_login_mfa(*, mfa_token: str, code: str, ip: str | None = None, user_age
     except TooManyAttempts:
         OneTimeToken.objects.filter(pk=token.pk).delete()
         raise
-    _one_time_token_use(token)
+    one_time_token_use(token)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     session = sessions.session_start(user=user, kind=LoginSession.Kind.API, ip=ip, user_agent=user_agent)
     return tokens.issue_for_user(user, session_id=str(session.public_id), factors=tokens.WITH_SECOND_FACTOR)

@@ -12,7 +12,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from blahaj import i18n, mail, outbox
+from blahaj import mail, outbox
+from languages import i18n
 
 from .models import StaffNotice
 

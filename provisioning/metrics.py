@@ -1,4 +1,4 @@
-"""The lane's gauges, read from the operation table when Prometheus scrapes (blahaj/metrics.py).
+"""The lane's gauges, read from the operation table when Prometheus scrapes (observability/metrics.py).
 
 Every query uses the (server, status, created_at) index: each server's pending, running and
 failed rows are counted, never the whole history; the server's name labels them (`server`).
@@ -12,7 +12,7 @@ from django.db.models import Min
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from blahaj import metrics
+from observability import metrics
 
 from . import line
 from .models import Operation

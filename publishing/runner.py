@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from blahaj import notifications
+import notifications
 from blahaj.crypto import SecretUnreadable, decrypt
 from blahaj.queueing import send_after_commit
 from websites import lane

@@ -16,12 +16,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.middleware import SESSION_KEY
 from accounts.models import User
 from accounts.views.pages import TOKEN_ERRORS, dead_link
 from blahaj.errors import ApplicationError, NotFound
 from blahaj.pages import over_limit, service_form_page
 from logins import services as logins
+from logins.middleware import SESSION_KEY
 
 from . import services
 from .forms import ChangeEmailForm, ChangePasswordForm

@@ -20,9 +20,17 @@ from django.utils.translation import gettext_lazy
 
 from accounts import emails
 from accounts.models import User
-from accounts.services import TokenExpired, TokenInvalid, password_confirmed, user_set_password
-from accounts.services.passwords import _password_errors
-from accounts.services.records import _email_in_use, _invalid, _judge, _user_save
+from accounts.services import (
+    TokenExpired,
+    TokenInvalid,
+    email_in_use,
+    password_confirmed,
+    password_validation_errors,
+    user_judge,
+    user_save,
+    user_set_password,
+    validation_failed,
+)
 from accounts.validators import normalize_email
 from blahaj import crypto, mail, outbox
 from blahaj.errors import Conflict, ValidationFailed
@@ -70,7 +78,7 @@ def user_change_password(
     an empty dict. The fresh tokens keep the caller's `factors` (a second factor stays proven).
     """
     fresh = password_confirmed(user=user, password=current_password, field="current_password")
-    if password_errors := _password_errors(user=fresh, password=new_password):
+    if password_errors := password_validation_errors(user=fresh, password=new_password):
         raise PasswordTooWeak(password_errors[0], fields={"new_password": password_errors})
     kept = (
         LoginSession.objects.filter(public_id=session_id, user=fresh, ended_at__isnull=True).first()
@@ -103,9 +111,9 @@ def user_request_email_change(*, user: User, email: str, password: str, screen: 
     fresh = password_confirmed(user=user, password=password, field="password")
     address = normalize_email(email.strip())
     if address.lower() == fresh.email.lower():
-        raise _invalid({"email": [_("This already is your address.")]})
+        raise validation_failed({"email": [_("This already is your address.")]})
     candidate = User(username=fresh.username, display_name=fresh.display_name, email=address)
-    _judge(candidate, fields=["email"])
+    user_judge(candidate, fields=["email"])
     if screen is not None:
         screen(email=address)
     if User.objects.filter(email__iexact=address).exists():
@@ -197,11 +205,11 @@ def user_confirm_email_change(*, token: str) -> User:
     user.email = change.new_email
     # A new, confirmed address: whatever bounced before was the old one.
     user.email_undeliverable_at, user.email_undeliverable_reason = None, ""
-    if conflict := _email_in_use(user):
+    if conflict := email_in_use(user):
         raise Conflict(_("An account already uses this address."), code=conflict.code)
     try:
         with transaction.atomic():
-            _user_save(user, fields=["email", "email_undeliverable_at", "email_undeliverable_reason"])
+            user_save(user, fields=["email", "email_undeliverable_at", "email_undeliverable_reason"])
     except IntegrityError:
         raise Conflict(_("An account already uses this address."), code="email_taken") from None
     now = timezone.now()
@@ -243,12 +251,12 @@ def user_undo_email_change(*, token: str) -> User:
     change = _undoable_change(token, lock=True)
     user = User.objects.select_for_update().get(pk=change.user_id)
     user.email = change.old_email
-    if _email_in_use(user):
+    if email_in_use(user):
         raise Conflict(_("Another account uses that address now."), code="email_taken")
     user.revoke_tokens()
     try:
         with transaction.atomic():
-            _user_save(user, fields=["email", "tokens_valid_after"], cutoff_moved=True)
+            user_save(user, fields=["email", "tokens_valid_after"], cutoff_moved=True)
     except IntegrityError:
         raise Conflict(_("Another account uses that address now."), code="email_taken") from None
     login_sessions.sessions_end_all(user=user)

@@ -26,11 +26,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts import deletion, selectors, services
+import notifications
+from accounts import selectors, services
 from accounts.models import OneTimeToken, User, UsernameQuarantine
-from blahaj import notifications
 from blahaj.admin import ReadOnlyAdmin, action_form, action_form_page
 from blahaj.errors import ApplicationError
+from deletion import services as deletion
 from logins import services as logins
 from mfa import services as mfa_services
 from tiers.models import Tier
@@ -258,7 +259,7 @@ class UserAdmin(DjangoUserAdmin):
             return _("%(code)s (owned by %(owner)s)") % {"code": code.code, "owner": code.owner}
         return _("%(code)s (a staff code)") % {"code": code.code}
 
-    # Deleting: the erasure a member's own deletion goes through (accounts/deletion.py). The
+    # Deleting: the erasure a member's own deletion goes through (deletion/services.py). The
     # account is shut out at once; its websites are removed through the lane, then its YunoHost
     # user; the row disappears when that is done (at once when it has no website).
 

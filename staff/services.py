@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 import audit
 from accounts import services as account_services
 from accounts.models import User
-from accounts.services.records import _email_in_use, _judge
+from accounts.services import email_in_use, user_judge
 from accounts.validators import normalize_email
 from blahaj.errors import ApplicationError
 from provisioning import services as provisioning_services
@@ -86,8 +86,8 @@ def _imported_user(username: str, info: dict[str, Any], server: Server | None) -
         tier_id=User.objects.default_tier_id(),
         on_yunohost=True,
     )
-    _judge(user, fields=["username", "display_name", "email"])
-    if conflict := _email_in_use(user):
+    user_judge(user, fields=["username", "display_name", "email"])
+    if conflict := email_in_use(user):
         raise conflict
     user.set_unusable_password()  # YunoHost has the password; a reset sets ours (and theirs)
     return user

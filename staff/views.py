@@ -10,12 +10,13 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts import deletion, selectors
+from accounts import selectors
 from accounts import services as account_services
 from accounts.models import User
 from blahaj.permissions import IsStaff
 from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.schema import StatusSerializer
+from deletion import services as deletion
 from logins.authentication import signed_in_user
 
 from . import serializers as io

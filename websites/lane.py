@@ -24,10 +24,10 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts import deletion
-from blahaj import notifications
+import notifications
 from blahaj.crypto import encrypt
 from blahaj.errors import Conflict
+from deletion import services as deletion
 from provisioning import outcomes
 from provisioning import services as lane
 from provisioning.models import Operation

@@ -1,4 +1,4 @@
-"""Websites by status and failing certificates, counted when Prometheus scrapes (blahaj/metrics.py)."""
+"""Websites by status and failing certificates, counted when Prometheus scrapes (observability/metrics.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from django.db.models import Count
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from blahaj import metrics
+from observability import metrics
 
 from .models import Website
 

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 import audit
+import notifications
 from accounts.models import User
-from blahaj import notifications
 from blahaj.crypto import SecretUnreadable, decrypt
 from blahaj.errors import ApplicationError, Conflict, Gone
 from provisioning import services as lane_services

@@ -20,10 +20,10 @@ the logins app's (logins/services.py), below this one.
 
 This package re-exports every public name of those modules (the names without a leading
 underscore), so callers write `from accounts import services` and `services.user_register(...)`
-whatever module a flow lives in. Private helpers (`_user_save`, `_one_time_token_check`, ...) are
-not re-exported: whoever needs one imports it from its module
-(`from accounts.services.records import _user_save`). A test that replaces a function for its
-callers patches the module that calls it (`accounts.services.registration._taken`), not this one.
+whatever module a flow lives in; the helpers other apps' flows share (`user_save`, `user_judge`,
+`one_time_token_check`, ...) are public for that reason. Private helpers (`_user_move`, ...) are
+not re-exported and stay inside this package. A test that replaces a function for its callers
+patches the module that calls it (`accounts.services.registration.user_taken`), not this one.
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ from .links import (
     TokenInvalid,
     email_deliver,
     email_deliver_to_user_id,
+    one_time_token_check,
     one_time_token_issue,
+    one_time_token_use,
 )
 from .outcomes import (
     user_provisioned,
@@ -56,9 +58,17 @@ from .outcomes import (
 from .passwords import (
     WrongPassword,
     password_confirmed,
+    password_validation_errors,
 )
 from .preferences import (
     user_set_language,
+)
+from .records import (
+    email_in_use,
+    user_judge,
+    user_save,
+    username_lower_case,
+    validation_failed,
 )
 from .registration import (
     user_approve,
@@ -70,6 +80,7 @@ from .registration import (
     user_register,
     user_request_confirmation,
     user_request_password_reset,
+    user_taken,
 )
 from .staff import (
     email_deliver_detached,
@@ -99,8 +110,12 @@ __all__ = [
     "email_deliver",
     "email_deliver_detached",
     "email_deliver_to_user_id",
+    "email_in_use",
+    "one_time_token_check",
     "one_time_token_issue",
+    "one_time_token_use",
     "password_confirmed",
+    "password_validation_errors",
     "sessions_prune",
     "superuser_keep",
     "tier_members_refresh",
@@ -115,6 +130,7 @@ __all__ = [
     "user_enable",
     "user_erase",
     "user_from_reset_token",
+    "user_judge",
     "user_password_reset_deliver",
     "user_provisioned",
     "user_provisioning_failed",
@@ -123,13 +139,17 @@ __all__ = [
     "user_reject",
     "user_request_confirmation",
     "user_request_password_reset",
+    "user_save",
     "user_send_password_reset",
     "user_set_language",
     "user_set_password",
     "user_set_roles",
     "user_set_tier",
+    "user_taken",
     "user_update",
+    "username_lower_case",
     "username_quarantine",
     "username_quarantined",
     "usernames_quarantine_prune",
+    "validation_failed",
 ]

@@ -19,7 +19,7 @@ from notices import services as notice_services
 from .. import hooks, signals
 from .. import yunohost as lane
 from ..models import User, UsernameQuarantine
-from .records import _USER, _user_forget_after_commit, _user_move, _user_save
+from .records import _USER, _user_forget_after_commit, _user_move, user_save
 
 
 @transaction.atomic
@@ -31,7 +31,7 @@ def user_set_password(*, user: User, password: str, keep_session: str | None = N
     `User.set_password` moves the token cut-off forward.
     """
     user.set_password(password)
-    _user_save(user, fields=["password", "tokens_valid_after"], cutoff_moved=True)
+    user_save(user, fields=["password", "tokens_valid_after"], cutoff_moved=True)
     login_sessions.sessions_end_all(user=user, keep=keep_session)
     lane.account_set_password(user=user, password=password)
 
@@ -42,7 +42,7 @@ def user_erase(*, user: User) -> None:
     """The last step of an erasure: delete the row here and queue `yunohost user delete`
     (home and mail too).
 
-    Not a door of its own: staff and members delete an account through accounts/deletion.py,
+    Not a door of its own: staff and members delete an account through deletion/services.py,
     whose finalizer removes the websites first and calls this last; a rejected sign-up (nothing
     on YunoHost, no site) calls it directly. The operation carries the username, so it runs
     after the row is gone. An account that had (or was getting) a YunoHost user leaves its
@@ -93,7 +93,7 @@ def user_disable(*, user: User) -> None:
     superuser_keep(user=user)
     user.status = User.Status.DISABLED
     user.revoke_tokens()
-    _user_save(user, fields=["status", "tokens_valid_after"], cutoff_moved=True)
+    user_save(user, fields=["status", "tokens_valid_after"], cutoff_moved=True)
     login_sessions.sessions_end_all(user=user)
     lane.account_lock(user=user)
     signals.user_disabled.send(sender=User, user=user)
@@ -111,7 +111,7 @@ def user_set_roles(*, user: User, is_staff: bool, is_superuser: bool) -> None:
     if not (is_staff and is_superuser):
         superuser_keep(user=user)
     user.is_staff, user.is_superuser = is_staff, is_superuser
-    _user_save(user, fields=["is_staff", "is_superuser"])
+    user_save(user, fields=["is_staff", "is_superuser"])
 
 
 def username_quarantine(*, username: str) -> UsernameQuarantine:

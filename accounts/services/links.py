@@ -65,7 +65,7 @@ def one_time_token_issue(*, user: User, purpose: str) -> str:
     return raw
 
 
-def _one_time_token_check(*, raw: str, purpose: str) -> OneTimeToken:
+def one_time_token_check(*, raw: str, purpose: str) -> OneTimeToken:
     token = (
         OneTimeToken.objects.select_related("user").filter(digest=OneTimeToken.digest_of(raw), purpose=purpose).first()
     )
@@ -76,7 +76,7 @@ def _one_time_token_check(*, raw: str, purpose: str) -> OneTimeToken:
     return token
 
 
-def _one_time_token_use(token: OneTimeToken) -> None:
+def one_time_token_use(token: OneTimeToken) -> None:
     # Conditional UPDATE: of two concurrent uses, the second updates nothing and loses.
     if not OneTimeToken.objects.filter(pk=token.pk, used_at__isnull=True).update(used_at=timezone.now()):
         raise TokenInvalid()

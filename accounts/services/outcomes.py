@@ -4,7 +4,7 @@ Called inside the lane's transaction that records the outcome: see provisioning/
 
 from __future__ import annotations
 
-from blahaj import notifications
+import notifications
 from notices import services as notice_services
 from notices.models import StaffNotice
 from provisioning import selectors as lane_selectors

@@ -42,7 +42,7 @@ def password_confirmed(*, user: User, password: str, field: str) -> User:
     return fresh
 
 
-def _password_errors(*, user: User, password: str) -> list[str]:
+def password_validation_errors(*, user: User, password: str) -> list[str]:
     try:
         validate_password_length(password)  # cheap, and before anything hashes or scores it
         password_validation.validate_password(password, user=user)

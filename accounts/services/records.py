@@ -17,13 +17,13 @@ from ..models import User
 _USER = audit.of("user", "user", "username")
 
 
-def _invalid(fields: dict[str, list[str]]) -> ValidationFailed:
+def validation_failed(fields: dict[str, list[str]]) -> ValidationFailed:
     # Same message rule as blahaj.exception_handler for serializer errors: one field, its own sentence.
     message = next(iter(fields.values()))[0] if len(fields) == 1 else None
     return ValidationFailed(message, fields=fields)
 
 
-def _user_save(user: User, *, fields: list[str], cutoff_moved: bool = False) -> None:
+def user_save(user: User, *, fields: list[str], cutoff_moved: bool = False) -> None:
     """Save these columns of the user; once committed, every server process drops its cached
     copy and, if the token cut-off moved, hears of the new one (logins.tokens.user_saved)."""
     user.save(update_fields=fields)
@@ -45,27 +45,27 @@ def _user_move(user: User, *, from_statuses: tuple[str, ...], to: str) -> None:
         status = user.get_status_display().lower()
         raise Conflict(_("The account is no longer %(status)s.") % {"status": status}, code="invalid_status")
     user.status = to
-    _user_save(user, fields=["status"])
+    user_save(user, fields=["status"])
 
 
-def _judge(user: User, *, fields: list[str]) -> None:
+def user_judge(user: User, *, fields: list[str]) -> None:
     """Validate `fields` of `user` (field errors: 400), then uniqueness (409)."""
     others = [f.name for f in User._meta.fields if f.name not in fields]
     try:
         user.full_clean(exclude=others, validate_unique=False, validate_constraints=False)
     except DjangoValidationError as error:
-        raise _invalid(error.message_dict) from None
+        raise validation_failed(error.message_dict) from None
 
 
-def _email_in_use(user: User) -> Conflict | None:
+def email_in_use(user: User) -> Conflict | None:
     if User.objects.filter(email__iexact=user.email).exclude(pk=user.pk).exists():
         return Conflict(_("Email already in use"), code="email_taken")
     return None
 
 
-def _lower_case_username(username: str) -> str:
+def username_lower_case(username: str) -> str:
     # YunoHost's rule. Refused rather than lowered: the person meant some name, and staff
     # should see that it is not the one that will exist.
     if username != username.lower():
-        raise _invalid({"username": [_("Usernames are lower case: use a-z, 0-9, dots and underscores only.")]})
+        raise validation_failed({"username": [_("Usernames are lower case: use a-z, 0-9, dots and underscores only.")]})
     return username

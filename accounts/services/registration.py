@@ -11,9 +11,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 import audit
-from blahaj import crypto, i18n, notifications, outbox
+import notifications
+from blahaj import crypto, outbox
 from blahaj.errors import Conflict, Forbidden
 from invitations import services as invitation_services
+from languages import i18n
 from logins.services import user_for_identifier
 from notices import services as notice_services
 from notices.models import StaffNotice
@@ -24,9 +26,9 @@ from .. import emails
 from ..models import OneTimeToken, User
 from ..validators import normalize_email
 from .lifecycle import user_begin_provisioning, user_set_password, username_quarantined
-from .links import TokenInvalid, _one_time_token_check, _one_time_token_use, email_deliver
-from .passwords import _password_errors
-from .records import _USER, _invalid, _user_move, _user_save
+from .links import TokenInvalid, email_deliver, one_time_token_check, one_time_token_use
+from .passwords import password_validation_errors
+from .records import _USER, _user_move, user_save, validation_failed
 from .terms import _terms_record
 from .tiers import _referral_code_claim
 
@@ -38,13 +40,13 @@ def _validate_new_account(*, user: User, password: str) -> None:
         user.full_clean(exclude=["password", "tier"], validate_unique=False, validate_constraints=False)
     except DjangoValidationError as error:
         errors.update(error.message_dict)
-    if password_errors := _password_errors(user=user, password=password):
+    if password_errors := password_validation_errors(user=user, password=password):
         errors["password"] = password_errors
     if errors:
-        raise _invalid(errors)
+        raise validation_failed(errors)
 
 
-def _taken(user: User) -> Conflict | None:
+def user_taken(user: User) -> Conflict | None:
     # A quarantined name (a deleted account's) is answered exactly like a taken one.
     if User.objects.filter(username=user.username).exists() or username_quarantined(user.username):
         return Conflict(_("Username already taken"), code="username_taken")
@@ -97,7 +99,7 @@ def user_register(
     _validate_new_account(user=user, password=password)
     _terms_record(user, accepted=accept_terms)
     invited = invitation_services.invitation_for_signup(raw=invitation, email=user.email) if invitation else None
-    if conflict := _taken(user) or _taken_on_yunohost(user):
+    if conflict := user_taken(user) or _taken_on_yunohost(user):
         raise conflict
     try:
         with transaction.atomic():
@@ -118,8 +120,8 @@ def user_register(
             else:
                 emails.send_confirmation(user=user)
     except IntegrityError:
-        # Lost a race to a concurrent sign-up: its row is committed, so `_taken` sees it.
-        raise _taken(user) or Conflict(_("Please try again."), code="conflict") from None
+        # Lost a race to a concurrent sign-up: its row is committed, so `user_taken` sees it.
+        raise user_taken(user) or Conflict(_("Please try again."), code="conflict") from None
     return user
 
 
@@ -134,13 +136,13 @@ def _referral_skips_approval(user: User) -> bool:
 @transaction.atomic
 def user_confirm_email(*, token: str) -> User:
     """Use a confirmation token: on to approval, or straight to provisioning."""
-    row = _one_time_token_check(raw=token, purpose=OneTimeToken.Purpose.CONFIRM)
+    row = one_time_token_check(raw=token, purpose=OneTimeToken.Purpose.CONFIRM)
     user = row.user
     if user.status != User.Status.PENDING_CONFIRMATION:
         raise TokenInvalid()
-    _one_time_token_use(row)
+    one_time_token_use(row)
     user.confirmed_at = timezone.now()
-    _user_save(user, fields=["confirmed_at"])
+    user_save(user, fields=["confirmed_at"])
     if settings.ACCOUNTS_REQUIRE_APPROVAL and not _referral_skips_approval(user):
         _user_move(user, from_statuses=(User.Status.PENDING_CONFIRMATION,), to=User.Status.PENDING_APPROVAL)
         notifications.signup_waiting(username=user.username, display_name=user.display_name, note=user.signup_note)
@@ -196,7 +198,7 @@ def user_password_reset_deliver(*, identifier: str) -> None:
 
 def user_from_reset_token(*, token: str) -> User:
     """The account a reset link belongs to, without using the link (the form page's GET)."""
-    return _one_time_token_check(raw=token, purpose=OneTimeToken.Purpose.RESET).user
+    return one_time_token_check(raw=token, purpose=OneTimeToken.Purpose.RESET).user
 
 
 @transaction.atomic
@@ -207,11 +209,11 @@ def user_confirm_password_reset(*, token: str, password: str) -> User:
     leaves the link working. Every JWT of the user dies (`user_set_password`), so does every
     other reset link, and the user is told by email.
     """
-    row = _one_time_token_check(raw=token, purpose=OneTimeToken.Purpose.RESET)
+    row = one_time_token_check(raw=token, purpose=OneTimeToken.Purpose.RESET)
     user = row.user
-    if password_errors := _password_errors(user=user, password=password):
-        raise _invalid({"password": password_errors})
-    _one_time_token_use(row)
+    if password_errors := password_validation_errors(user=user, password=password):
+        raise validation_failed({"password": password_errors})
+    one_time_token_use(row)
     user_set_password(user=user, password=password)
     OneTimeToken.objects.filter(user=user, purpose=OneTimeToken.Purpose.RESET).delete()
     if user.pending_password:

@@ -20,8 +20,8 @@ from .. import yunohost as lane
 from ..models import User
 from ..validators import normalize_email
 from .lifecycle import user_begin_provisioning, user_erase
-from .records import _USER, _email_in_use, _judge, _lower_case_username, _user_move, _user_save
-from .registration import _taken, _taken_on_yunohost
+from .records import _USER, _user_move, email_in_use, user_judge, user_save, username_lower_case
+from .registration import _taken_on_yunohost, user_taken
 
 logger = logging.getLogger(__name__)
 
@@ -29,15 +29,15 @@ logger = logging.getLogger(__name__)
 def _new_staff_user(*, username: str, display_name: str, email: str, discord_username: str, tier: Tier | None) -> User:
     """The unsaved account `user_create_by_staff` would create; refused as it would refuse it."""
     user = User(
-        username=_lower_case_username(username.strip()),
+        username=username_lower_case(username.strip()),
         display_name=display_name.strip(),
         email=normalize_email(email.strip()),
         discord_username=discord_username.strip().lower(),
         tier_id=tier.pk if tier is not None else User.objects.default_tier_id(),
         confirmed_at=timezone.now(),
     )
-    _judge(user, fields=["username", "display_name", "email", "discord_username"])
-    if conflict := _taken(user) or _taken_on_yunohost(user):
+    user_judge(user, fields=["username", "display_name", "email", "discord_username"])
+    if conflict := user_taken(user) or _taken_on_yunohost(user):
         raise Conflict(_("Email already in use"), code="email_taken") if conflict.code == "email_taken" else conflict
     return user
 
@@ -85,7 +85,7 @@ def user_create_by_staff(
         with transaction.atomic():
             user.save()
     except IntegrityError:
-        raise _taken(user) or Conflict(_("Please try again."), code="conflict") from None
+        raise user_taken(user) or Conflict(_("Please try again."), code="conflict") from None
     # Queued first, so sent first: the welcome ("your account is ready") follows the lane's
     # outcome, and must not arrive before the link it tells the owner to use.
     emails.send_set_password(user=user)
@@ -119,16 +119,16 @@ def user_update(
         return user
     for name in changed:
         setattr(user, name, changes[name])
-    _judge(user, fields=changed)
-    if "email" in changed and (conflict := _email_in_use(user)):
+    user_judge(user, fields=changed)
+    if "email" in changed and (conflict := email_in_use(user)):
         raise conflict
     try:
         with transaction.atomic():
-            _user_save(user, fields=changed)
+            user_save(user, fields=changed)
             if "display_name" in changed:
                 lane.account_set_fullname(user=user)
     except IntegrityError:
-        raise _email_in_use(user) or Conflict(_("Please try again."), code="conflict") from None
+        raise email_in_use(user) or Conflict(_("Please try again."), code="conflict") from None
     return user
 
 

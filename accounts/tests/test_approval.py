@@ -7,10 +7,10 @@ import pytest
 
 import yunohost_emulator as emulator
 from accounts.models import User
-from blahaj.testing import running_fake_discord
 from conftest import PASSWORD, login
 from provisioning.models import Operation
 from provisioning.tests.conftest import sha256
+from testing import running_fake_discord
 
 from .conftest import link_path
 

@@ -6,8 +6,8 @@ import pytest
 
 from accounts import services
 from accounts.models import User
-from blahaj.testing import free_port
 from conftest import committed, login
+from testing import free_port
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from accounts import emails, tasks
 from accounts.models import OneTimeToken, User
 from blahaj import mail, site
 from blahaj.models import SiteSettings
-from blahaj.testing import free_port
 from conftest import PASSWORD
+from testing import free_port
 
 from .conftest import link_path, link_token, links
 

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from blahaj.testing import ROOT
 from conftest import PASSWORD
+from testing import ROOT
 
 SETUP = f"""
 import json

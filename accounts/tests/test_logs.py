@@ -13,10 +13,10 @@ from django.test import Client
 
 from accounts import yunohost as accounts_lane
 from accounts.models import User
-from blahaj import logs
 from blahaj.celery import app as celery_app
 from blahaj.crypto import encrypt
 from conftest import CommittingAPIClient, committed, login
+from observability import logs
 from provisioning.tests.conftest import emulator, run_lane  # noqa: F401 - fixture and helper
 from websites.tests.conftest import confirmation_token
 

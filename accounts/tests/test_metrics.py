@@ -16,10 +16,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from accounts import yunohost as accounts_lane
 from accounts.models import User
 from blahaj.crypto import encrypt
-from blahaj.testing import ROOT, child_env, gunicorn
 from conftest import CommittingAPIClient, committed
 from provisioning.models import Operation
 from provisioning.tests.conftest import emulator, run_lane  # noqa: F401 - fixture and helper
+from testing import ROOT, child_env, gunicorn
 from websites.models import Website
 
 

@@ -21,15 +21,16 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+import notifications
 from accounts import emails
 from accounts.models import User
-from blahaj import notifications, outbox
+from blahaj import outbox
 from blahaj.celery import app as celery_app
 from blahaj.models import OutboxMessage
-from blahaj.testing import ROOT, running_fake_discord
 from conftest import PASSWORD
 from provisioning.tests.conftest import emulator  # noqa: F401 - the fixture
 from provisioning.tests.test_workers import PrivateRedis, Workers, private_redis, wait_for, workers  # noqa: F401
+from testing import ROOT, running_fake_discord
 
 pytestmark = [pytest.mark.redis, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -187,14 +187,14 @@ def test_tokens_are_stored_only_as_hashes(user, reset_email):
 def test_two_uses_of_one_token_cannot_both_win(user):
     # The second use finds the row already marked used by the conditional UPDATE.
     from accounts import services
-    from accounts.services.links import _one_time_token_use
+    from accounts.services.links import one_time_token_use
 
     services.one_time_token_issue(user=user, purpose="reset")
     row = OneTimeToken.objects.get(user=user)
-    _one_time_token_use(row)
+    one_time_token_use(row)
 
     with pytest.raises(services.TokenInvalid):
-        _one_time_token_use(row)
+        one_time_token_use(row)
 
 
 def test_a_reset_before_provisioning_updates_the_password_kept_for_yunohost(

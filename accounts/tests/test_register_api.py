@@ -145,7 +145,7 @@ def test_a_race_lost_at_the_database_is_still_409(api, signup_body, make_user, m
     # with it, so the service then finds nothing and answers the generic `conflict`.
     from accounts.services import registration
 
-    real_taken = registration._taken
+    real_taken = registration.user_taken
     calls = []
 
     def taken_after_a_race(user):
@@ -155,7 +155,7 @@ def test_a_race_lost_at_the_database_is_still_409(api, signup_body, make_user, m
             return None
         return real_taken(user)
 
-    monkeypatch.setattr(registration, "_taken", taken_after_a_race)
+    monkeypatch.setattr(registration, "user_taken", taken_after_a_race)
     response = api.post(REGISTER, signup_body)
 
     assert response.status_code == 409

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import User
-from blahaj.testing import running_fake_discord
 from conftest import staff_access, verified_login
+from testing import running_fake_discord
 
 from .conftest import link_path
 

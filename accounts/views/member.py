@@ -18,14 +18,14 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError, TooManyAttempts
 from blahaj.pages import form_page, too_many_requests
 from logins import services as logins
+from logins.middleware import SESSION_KEY
 from logins.throttling import FailedLoginThrottle
+from observability.client_ip import client_ip
 
 from ..forms import LoginForm
-from ..middleware import SESSION_KEY
 from ..models import User
 
 

@@ -18,13 +18,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
 
-from blahaj import i18n
-from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError
 from blahaj.forms import ServiceForm
 from blahaj.pages import form_page, over_limit
 from defences import services as defences
 from invitations import services as invitation_services
+from languages import i18n
+from observability.client_ip import client_ip
 
 from .. import screening, services
 from ..forms import (

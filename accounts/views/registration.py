@@ -13,13 +13,13 @@ from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from blahaj.client_ip import client_ip
 from blahaj.errors import ApplicationError
 from blahaj.pages import too_many_requests
 from blahaj.schema import StatusSerializer
 from blahaj.throttling import throttles
 from blahaj.views import SUCCESS, PublicView, validated
 from defences import services as defences
+from observability.client_ip import client_ip
 
 from .. import screening, selectors, services
 from .. import serializers_registration as io

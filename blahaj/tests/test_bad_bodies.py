@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from blahaj.parsers import MAX_JSON_DEPTH
-from blahaj.testing import gunicorn
+from testing import gunicorn
 
 LOGIN = "/api/user/login"
 REGISTER = "/api/user/register"

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from blahaj.testing import ROOT
+from testing import ROOT
 
 DEPLOY = ROOT / "deploy"
 UNITS = ["blahaj-web", "blahaj-worker", "blahaj-worker-yunohost", "blahaj-beat"]

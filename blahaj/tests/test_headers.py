@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
-from blahaj.testing import ROOT
 from conftest import PASSWORD
+from testing import ROOT
 
 CHALLENGE = 'Bearer realm="api"'
 

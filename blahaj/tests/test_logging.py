@@ -15,8 +15,8 @@ import requests
 from django.conf import settings
 
 from blahaj.celery import app
-from blahaj.discord import post_to_discord
-from blahaj.testing import ROOT, free_port
+from notifications.discord import post_to_discord
+from testing import ROOT, free_port
 
 
 def test_the_dev_server_logs_each_request_once_with_a_timestamp():

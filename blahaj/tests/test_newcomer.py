@@ -19,8 +19,8 @@ import requests
 from selenium.webdriver.common.by import By
 
 from accounts.tests.test_browser import browser, fill, heading, path_of, submit, wait_for  # noqa: F401 - the Chromium fixture
-from blahaj.testing import ROOT, free_port
 from conftest import PASSWORD
+from testing import ROOT, free_port
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from blahaj.testing import ROOT
+from testing import ROOT
 
 SHOW = (
     "from django.conf import settings as s; "

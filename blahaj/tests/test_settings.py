@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from blahaj.testing import ROOT
+from testing import ROOT
 
 CODE = "import django; django.setup(); from django.conf import settings; print(settings.{})"
 

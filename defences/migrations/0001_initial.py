@@ -7,24 +7,9 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from blahaj.migration_helpers import content_types_mover
+
 MODELS = ("networkblock", "emaildomainblock", "abusereport")
-
-
-def _move_content_types(apps, source: str, target: str) -> None:
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    for model in MODELS:
-        if ContentType.objects.filter(app_label=target, model=model).exists():
-            continue  # made there already (a database that never had the old ones): nothing to carry
-        ContentType.objects.filter(app_label=source, model=model).update(app_label=target)
-    ContentType.objects.clear_cache()
-
-
-def content_types_forward(apps, schema_editor) -> None:
-    _move_content_types(apps, "accounts", "defences")
-
-
-def content_types_back(apps, schema_editor) -> None:
-    _move_content_types(apps, "defences", "accounts")
 
 
 class Migration(migrations.Migration):
@@ -167,5 +152,7 @@ class Migration(migrations.Migration):
             ],
             database_operations=[],
         ),
-        migrations.RunPython(content_types_forward, content_types_back),
+        migrations.RunPython(
+            content_types_mover("accounts", "defences", MODELS), content_types_mover("defences", "accounts", MODELS)
+        ),
     ]

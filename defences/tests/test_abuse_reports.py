@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from django.test import Client
 
-from blahaj.testing import FakeDiscord, running_fake_discord
 from defences.models import AbuseReport
 from factories import UserFactory
+from testing import FakeDiscord, running_fake_discord
 
 from .test_defences_challenge import fresh, solved
 

@@ -24,7 +24,6 @@ from rest_framework.test import APIClient
 
 from accounts import yunohost as accounts_lane
 from accounts.models import User
-from blahaj.testing import running_fake_discord
 from conftest import PASSWORD, login
 from fleet import health as lane_health
 from fleet import services as fleet_services
@@ -33,6 +32,7 @@ from provisioning import line, servers, services
 from provisioning.locks import lane_lock
 from provisioning.models import Operation, Server
 from provisioning.tests.conftest import Emulator, run_lane
+from testing import running_fake_discord
 from websites import services as websites
 
 ME = "/api/user/me"
@@ -299,7 +299,7 @@ def test_the_place_in_line_speaks_the_pages_language(fleet_of_three, user, signe
 
 
 def test_readyz_checks_each_servers_lane_but_a_down_one(fleet_of_three, settings):
-    from blahaj import health
+    from observability import health
 
     settings.READY_CACHE_SECONDS, settings.YUNOHOST_PING_INTERVAL = 0, 0
     health.reset()

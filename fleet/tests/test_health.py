@@ -10,8 +10,8 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from blahaj import health
 from fleet import health as lane_health
+from observability import health
 from provisioning.tests.conftest import http_emulator_process
 from provisioning.tests.test_workers import PrivateRedis, Workers, wait_for
 

@@ -12,10 +12,10 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import User
-from blahaj.testing import running_fake_discord
 from conftest import PASSWORD, login, verified_login
 from invitations.models import Invitation
 from provisioning.models import Operation
+from testing import running_fake_discord
 from tiers.models import ReferralCode, Tier
 
 from .conftest import link_path, links

@@ -9,10 +9,10 @@ import pytest
 import requests
 from rest_framework_simplejwt.tokens import AccessToken
 
-from blahaj.testing import ROOT, child_env, gunicorn
 from conftest import PASSWORD, login
 from logins import services
 from logins.revocation import mirror
+from testing import ROOT, child_env, gunicorn
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 

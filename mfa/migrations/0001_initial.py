@@ -9,30 +9,9 @@ from django.conf import settings
 from django.db import migrations, models
 
 import mfa.models
+from blahaj.migration_helpers import content_types_mover
 
 MODELS = ["authenticatorapp", "recoverycodes", "recoverycode"]
-
-
-def _relabel(apps, source, target):
-    ContentType = apps.get_model("contenttypes", "ContentType")
-    for model in MODELS:
-        old = ContentType.objects.filter(app_label=source, model=model).first()
-        if old is None:
-            continue
-        # A row under the new label exists only if a `migrate` created it meanwhile (after going
-        # back, say): the one that carries the grants so far wins.
-        ContentType.objects.filter(app_label=target, model=model).delete()
-        old.app_label = target
-        old.save(update_fields=["app_label"])
-    ContentType.objects.clear_cache()
-
-
-def content_types_to_mfa(apps, schema_editor):
-    _relabel(apps, "accounts", "mfa")
-
-
-def content_types_to_accounts(apps, schema_editor):
-    _relabel(apps, "mfa", "accounts")
 
 
 class Migration(migrations.Migration):
@@ -190,5 +169,5 @@ class Migration(migrations.Migration):
             ],
             database_operations=[],
         ),
-        migrations.RunPython(content_types_to_mfa, content_types_to_accounts),
+        migrations.RunPython(content_types_mover("accounts", "mfa", MODELS), content_types_mover("mfa", "accounts", MODELS)),
     ]

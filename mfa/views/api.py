@@ -10,12 +10,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.views.base import _LOCKED, ERROR, _401
-from blahaj.client_ip import client_ip
 from blahaj.throttling import throttles
 from blahaj.views import PublicView
 from logins import tokens
 from logins.authentication import signed_in_user
 from logins.throttling import CountsFailedLogins
+from observability.client_ip import client_ip
 
 from .. import devices, serializers, services
 

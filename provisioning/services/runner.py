@@ -26,9 +26,10 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 import audit
-from blahaj import logs, metrics, notifications
+import notifications
 from blahaj.crypto import SecretUnreadable
 from blahaj.queueing import send_now
+from observability import logs, metrics
 from yunohost_client import YunohostBusy, YunohostError, YunohostPermanent, YunohostUnknownOutcome
 
 from .. import commands, line, outcomes, servers

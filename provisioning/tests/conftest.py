@@ -17,12 +17,12 @@ import pytest
 from django.utils import timezone
 
 import yunohost_emulator as emulator_module
-from blahaj import discord
 from blahaj.crypto import encrypt
-from blahaj.testing import ROOT
 from conftest import PASSWORD
+from notifications import discord
 from provisioning import services
 from provisioning.models import Operation
+from testing import ROOT
 
 
 class Emulator:

@@ -20,9 +20,9 @@ from django.db import transaction
 
 from accounts.models import User
 from blahaj.celery import app as celery_app
-from blahaj.testing import child_env, gunicorn
 from provisioning import services
 from provisioning.models import Operation
+from testing import child_env, gunicorn
 
 from .conftest import API_ADMIN, API_PASSWORD, http_emulator_process
 from .test_workers import Workers, _purge, wait_for

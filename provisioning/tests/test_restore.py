@@ -14,11 +14,11 @@ import psycopg
 import pytest
 from django.db import connection, transaction
 
+import testing
 from accounts import yunohost as accounts_lane
 from accounts.models import User
-from blahaj import testing
-from blahaj.testing import child_env
 from provisioning.models import Operation
+from testing import child_env
 
 from .test_workers import _django_process, _purge, _signed_up, wait_for, workers  # noqa: F401 - fixture
 

@@ -8,7 +8,7 @@ import pytest
 from django.db import transaction
 
 from accounts import yunohost as accounts_lane
-from blahaj import logs
+from observability import logs
 from provisioning.models import Operation
 
 from .test_workers import _signed_up, wait_for, workers  # noqa: F401 - fixture

@@ -29,11 +29,11 @@ from accounts.models import User
 from audit.models import AuditEntry
 from blahaj.celery import app as celery_app
 from blahaj.crypto import encrypt
-from blahaj.testing import ROOT, child_env, free_port
 from factories import UserFactory
 from provisioning import services
 from provisioning.locks import LOCK_KEY
 from provisioning.models import Operation
+from testing import ROOT, child_env, free_port
 
 from .conftest import Emulator, sha256
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from blahaj.testing import ROOT
 from provisioning.tests.conftest import (  # noqa: F401 - fixtures and helpers of the lane's kit
     _listening_url,
     emulator,
@@ -25,6 +24,7 @@ from provisioning.tests.conftest import (  # noqa: F401 - fixtures and helpers o
     staff_notes,
     tls_cert,
 )
+from testing import ROOT
 from websites.tests.conftest import other_api, owner_api, plus_tier  # noqa: F401 - the websites' kit
 from websites.tests.test_git import repository  # noqa: F401 - the https git server
 from yunohost_standins import sftp as emulator_sftp

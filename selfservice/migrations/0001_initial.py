@@ -6,38 +6,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-
-def _content_types_mover(from_label, to_label, models):
-    """A RunPython function: the content types of `models` move from `from_label` to `to_label`,
-    so that permissions, group grants and the admin's log follow the model (rows keep their ids)."""
-
-    def move(apps, schema_editor):
-        ContentType = apps.get_model("contenttypes", "ContentType")
-        Permission = apps.get_model("auth", "Permission")
-        db = schema_editor.connection.alias
-        for model in models:
-            old = ContentType.objects.using(db).filter(app_label=from_label, model=model).first()
-            if old is None:
-                continue  # a fresh database: post_migrate creates the new one
-            new = ContentType.objects.using(db).filter(app_label=to_label, model=model).first()
-            if new is None:
-                old.app_label = to_label
-                old.save(update_fields=["app_label"])
-                continue
-            # Both exist: the old one's permissions, with their grants, join the new one.
-            for permission in Permission.objects.using(db).filter(content_type=old):
-                twin = Permission.objects.using(db).filter(content_type=new, codename=permission.codename).first()
-                if twin is None:
-                    permission.content_type = new
-                    permission.save(update_fields=["content_type"])
-                    continue
-                twin.group_set.add(*permission.group_set.all())
-                twin.user_set.add(*permission.user_set.all())
-                permission.delete()
-            old.delete()
-        ContentType.objects.clear_cache()
-
-    return move
+from blahaj.migration_helpers import content_types_mover
 
 
 class Migration(migrations.Migration):
@@ -83,7 +52,7 @@ class Migration(migrations.Migration):
             database_operations=[],
         ),
         migrations.RunPython(
-            _content_types_mover("accounts", "selfservice", ["emailchange"]),
-            _content_types_mover("selfservice", "accounts", ["emailchange"]),
+            content_types_mover("accounts", "selfservice", ["emailchange"]),
+            content_types_mover("selfservice", "accounts", ["emailchange"]),
         ),
     ]

@@ -1,4 +1,4 @@
-"""An undeliverable address (accounts/bounces.py) is one a member is asked to replace: a confirmed
+"""An undeliverable address (bounces/services.py) is one a member is asked to replace: a confirmed
 email change clears the mark."""
 # ruff: noqa: F811 - fixtures are imported by name, then requested as arguments
 
@@ -9,7 +9,7 @@ import re
 from django.core import mail
 from django.test import Client
 
-from accounts.tests.test_bounces import mailgun_event, post, webhooks  # noqa: F401 - a fixture
+from bounces.tests.test_bounces import mailgun_event, post, webhooks  # noqa: F401 - a fixture
 from conftest import PASSWORD, committed
 from logins import services as logins
 from selfservice import services

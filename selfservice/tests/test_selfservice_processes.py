@@ -10,7 +10,6 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import yunohost as accounts_lane
 from accounts.models import User
-from blahaj.testing import gunicorn
 from conftest import PASSWORD, login
 from logins.models import LoginSession
 from logins.revocation import mirror
@@ -18,6 +17,7 @@ from logins.tests.test_multiprocess import _in_another_process
 from provisioning.models import Operation
 from provisioning.tests.conftest import emulator, run_lane, sha256  # noqa: F401 - fixtures
 from provisioning.tests.test_workers import wait_for, workers  # noqa: F401 - fixtures
+from testing import gunicorn
 
 from .conftest import STRONG
 

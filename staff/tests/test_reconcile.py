@@ -13,10 +13,10 @@ from django.core.management import CommandError, call_command
 from accounts import yunohost as account_lane
 from accounts.models import User
 from audit.models import AuditEntry
-from blahaj.testing import ROOT
 from conftest import committed
 from provisioning.models import Operation, OwnedObject
 from provisioning.tests.conftest import emulator, run_lane  # noqa: F401 - fixture and helper
+from testing import ROOT
 from websites import lane as site_lane
 from websites.models import Website
 

@@ -49,14 +49,14 @@ def racing(monkeypatch):
     from accounts.services import registration
 
     checked_in = threading.Barrier(RACERS)
-    real_taken = registration._taken
+    real_taken = registration.user_taken
 
     def taken(user):
         answer = real_taken(user)
         checked_in.wait(timeout=60)
         return answer
 
-    monkeypatch.setattr(registration, "_taken", taken)
+    monkeypatch.setattr(registration, "user_taken", taken)
 
 
 def test_a_ten_use_code_admits_exactly_ten_of_fifty_racers(racing, tasks_inline, default_tier, gold, rates):

@@ -11,11 +11,11 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts import deletion
 from accounts import yunohost as accounts_lane
 from accounts.models import User, UsernameQuarantine
 from audit.models import AuditEntry
 from conftest import PASSWORD, committed, verified_login
+from deletion import services as deletion
 from provisioning.locks import lane_lock
 from provisioning.models import Operation
 from websites.models import Website

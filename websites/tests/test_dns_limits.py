@@ -17,8 +17,8 @@ from django.db import connection
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 from rest_framework.test import APIClient
 
-from blahaj.testing import child_env, gunicorn
 from conftest import login
+from testing import child_env, gunicorn
 from websites import dns, services
 from websites.models import Website
 from websites.tests.test_dns import _free_udp_port

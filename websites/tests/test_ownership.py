@@ -12,9 +12,9 @@ from django.conf import settings
 from django.utils import timezone
 
 import yunohost_emulator as emulator_module
-from accounts import deletion
 from accounts.models import User
 from conftest import PASSWORD, committed
+from deletion import services as deletion
 from provisioning.models import Operation, OwnedObject
 from provisioning.tests.conftest import http_emulator, sha256, tls_cert  # noqa: F401 - fixtures
 from websites.models import Website
