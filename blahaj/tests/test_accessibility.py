@@ -256,6 +256,58 @@ def test_every_member_page_passes_axe(browser, site, make_user, mailoutbox):  # 
     sweep.assert_clean()
 
 
+def test_the_pages_in_french_pass_axe_and_name_their_language(browser, site, make_user, mailoutbox):  # noqa: F811
+    """The switcher at the foot of a page turns the pages French; each then says so (`<html lang>`),
+    and axe finds them as clean as the English ones (longer words, the same layout)."""
+    browser.set_window_size(1280, 1000)
+    browser.delete_all_cookies()
+    make_user("alice")
+    sweep = Sweep(browser)
+    browser.get(f"{site}/signup/")
+    Select(browser.find_element(By.ID, "language-choice")).select_by_value("fr")
+    _press(browser, ".language button[type=submit]")
+    assert path_of(browser.current_url) == "/signup/"
+    french = []
+
+    def check(label: str) -> None:
+        sweep.check(label)
+        if browser.execute_script("return document.documentElement.lang") != "fr":
+            french.append(label)
+
+    check("inscription")
+    fill(browser, username="Dana S", display_name="Dana Scully", email="dana@example.org", password="password123")
+    submit(browser)
+    check("inscription, erreurs")
+    assert "Veuillez corriger les champs signalés" in browser.find_element(By.ID, "error-summary").text
+    for path, label in [
+        ("/", "accueil"),
+        ("/password-reset/", "mot de passe oublié"),
+        ("/resend-confirmation/", "renvoyer la confirmation"),
+        ("/abuse/", "signalement"),
+        ("/account/login/", "connexion"),
+    ]:
+        browser.get(f"{site}{path}")
+        check(label)
+    fill(browser, identifier="alice", password=PASSWORD)
+    submit(browser)
+    check("vue d’ensemble du compte")
+    for path, label in [
+        ("/account/password/", "mot de passe"),
+        ("/account/email/", "adresse e-mail"),
+        ("/account/sessions/", "sessions"),
+        ("/account/mfa/", "second facteur"),
+        ("/account/websites/", "sites web"),
+        ("/account/websites/new/", "demander un site"),
+        ("/account/delete/", "supprimer mon compte"),
+    ]:
+        browser.get(f"{site}{path}")
+        check(label)
+
+    print("axe checked (fr):", *sweep.checked, sep="\n  ")
+    assert french == [], f"pages not in French: {french}"
+    sweep.assert_clean()
+
+
 def test_the_admin_pages_we_add_or_change_pass_axe(browser, site, make_user):  # noqa: F811
     browser.set_window_size(1280, 1000)
     browser.delete_all_cookies()
