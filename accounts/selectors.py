@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from passwords.policy import Strength, password_strength
+
 from .models import User
-from .passwords import Strength, password_strength
 from .validators import normalize_email
 
 
