@@ -129,20 +129,3 @@ class DeleteAccountForm(ServiceForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text=gettext_lazy("To make sure it is you."),
     )
-
-
-# --- The member pages' login (/account/login/) --------------------------------------------------
-
-
-class LoginForm(ServiceForm):
-    identifier = forms.CharField(
-        label=gettext_lazy("Username or email"),
-        max_length=254,
-        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
-    )
-    password = forms.CharField(
-        label=gettext_lazy("Password"),
-        max_length=PASSWORD_MAX,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )

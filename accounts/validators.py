@@ -1,4 +1,5 @@
-"""The input rules of docs/api.md §6, in one place: what we accept, YunoHost accepts too.
+"""The input rules of docs/api.md §6, in one place (a password's are the password policy's:
+passwords/policy.py): what we accept, YunoHost accepts too.
 
 Model fields, serializers, forms and the admin all use these functions, so no entry point
 can let in a value that `yunohost user create` would refuse later.
@@ -90,19 +91,3 @@ def normalize_email(value: str) -> str:
     value = (value or "").strip()
     local, at, domain = value.rpartition("@")
     return f"{local}@{domain.lower()}" if at else value
-
-
-def validate_password_characters(value: str) -> None:
-    """YunoHost's `^.{3,}$` refuses a line break (the dot does not match it), and no control
-    character belongs in a password typed by a person: refuse them at sign-up, not later."""
-    if any(ord(char) < 32 or ord(char) == 127 for char in value):
-        raise ValidationError(
-            _("A password cannot contain line breaks, tabs or other control characters."),
-            code="password_control_characters",
-        )
-
-
-def validate_password_length(value: str) -> None:
-    """The cheap check that runs before anything hashes or scores the password."""
-    if len(value) > PASSWORD_MAX:
-        raise ValidationError(_("Use at most %(max)s characters.") % {"max": PASSWORD_MAX}, code="password_too_long")

@@ -54,7 +54,7 @@ urlpatterns = [
     path("account/websites/", include("websites.member_urls")),
     # The member pages: /account/ (login and logout; the overview, password, email, sessions;
     # the login's second step).
-    path("account/", _namespace("account", "accounts.member_urls", "selfservice.member_urls", "mfa.member_urls")),
+    path("account/", _namespace("account", "logins.member_urls", "selfservice.member_urls", "mfa.member_urls")),
     # The public pages, one namespace (`pages:`) whose routes each app declares: /signup/,
     # /confirm/<token>/, /password-reset/, /password_reset, ... (accounts), /account/mfa/ (mfa),
     # /abuse/ (defences).

@@ -1,5 +1,5 @@
 """The second factor's member pages, under /account/ in the `account` namespace (blahaj/urls.py
-puts them there with accounts.member_urls)."""
+puts them there with logins.member_urls)."""
 
 from django.urls import path
 

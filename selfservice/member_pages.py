@@ -1,7 +1,7 @@
 """The self-service member pages (docs/api.md §4): a signed-in member's own account under
 /account/ (the overview, the password, the email address and its links, the sessions).
 
-The browser signs in on accounts' login page (accounts/views/member.py); these pages are
+The browser signs in on logins' login page (logins/pages.py); these pages are
 CSRF-protected forms (no JavaScript needed) and call the services only, the same ones as the API.
 """
 

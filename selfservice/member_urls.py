@@ -1,5 +1,5 @@
 """The self-service member pages, under /account/ in the `account` namespace (blahaj/urls.py
-puts them there with accounts.member_urls, which has the login and the logout)."""
+puts them there with logins.member_urls, which has the login and the logout)."""
 
 from django.urls import path
 

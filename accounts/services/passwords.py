@@ -1,5 +1,5 @@
 """Whether a new password is good enough: the password validators (AUTH_PASSWORD_VALIDATORS,
-accounts/passwords.py) and YunoHost's length limit; and the password a signed-in member gives
+passwords/policy.py) and YunoHost's length limit; and the password a signed-in member gives
 again before a change or a deletion (`password_confirmed`). (Who decides whether a password is
 the account's is logins/passwords.py.)"""
 
@@ -12,9 +12,9 @@ from django.utils.translation import gettext_lazy
 from blahaj.errors import ApplicationError
 from logins import lockout
 from logins.passwords import password_matches
+from passwords.policy import validate_password_length
 
 from ..models import User
-from ..validators import validate_password_length
 
 
 class WrongPassword(ApplicationError):

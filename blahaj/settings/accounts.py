@@ -20,9 +20,9 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "accounts.passwords.MaximumLengthValidator"},
-    {"NAME": "accounts.passwords.CharactersValidator"},
-    {"NAME": "accounts.passwords.ZxcvbnValidator"},
+    {"NAME": "passwords.policy.MaximumLengthValidator"},
+    {"NAME": "passwords.policy.CharactersValidator"},
+    {"NAME": "passwords.policy.ZxcvbnValidator"},
     # YunoHost's own rules: a password `user create` would refuse is refused here first.
     {"NAME": "yunohost_client.password_policy.YunohostPasswordValidator"},
 ]

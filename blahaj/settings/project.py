@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "deletion",
     "bounces",
     "logins",
+    "passwords",
     "defences",
     "invitations",
     "notices",

@@ -22,7 +22,7 @@ LAYERS = (
     ("websites", "mfa", "selfservice"),
     ("deletion", "bounces"),
     ("accounts",),
-    ("defences", "invitations", "logins", "notices"),
+    ("defences", "invitations", "logins", "notices", "passwords"),
     ("tiers",),
     ("fleet",),
     ("provisioning",),

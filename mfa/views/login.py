@@ -1,5 +1,5 @@
 """The page login's second step (/account/login/code/): after the right password
-(accounts.views.member.sign_in keeps the half-done login in the session), a TOTP or recovery
+(logins.pages.sign_in keeps the half-done login in the session), a TOTP or recovery
 code, or a security key (views/webauthn.py), finishes it."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from django_otp import login as otp_login
 from django_otp.models import Device
 
 from accounts.models import User
-from accounts.views.member import forget_pending, next_page_of, pending_user, start_signed_in
 from blahaj.errors import ApplicationError, TooManyAttempts
 from blahaj.pages import form_page, too_many_requests
 from logins import services as logins
+from logins.pages import forget_pending, next_page_of, pending_user, start_signed_in
 
 from .. import devices, services, webauthn
 from ..forms import LoginCodeForm

@@ -25,8 +25,8 @@ from django.views.i18n import JavaScriptCatalog
 from django_otp import login as otp_login
 
 from accounts.models import User
-from accounts.views import member
 from blahaj.errors import ApplicationError, TooManyAttempts
+from logins import pages as member
 from logins import services as logins
 
 from .. import services

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from accounts import selectors
+from .. import selectors
 
 register = template.Library()
 

@@ -1,17 +1,18 @@
 """The member pages' login and logout (docs/api.md §4): a Django session signs the browser in
 to /account/ (CSRF-protected forms, no JavaScript needed). The login goes through the same
 service as the API's (lockout, status answers) and the same per-IP budget of failed logins;
-its second step is mfa's (`pending_user`, `start_signed_in`). The pages a signed-in member
-then uses are selfservice's (selfservice/member_pages.py).
+its second step is mfa's (`pending_user`, `start_signed_in`), which imports them from here.
+The pages a signed-in member then uses are selfservice's (selfservice/member_pages.py).
 """
 
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.auth import login, logout
+from django.contrib.auth import get_user_model, login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -20,13 +21,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from blahaj.errors import ApplicationError, TooManyAttempts
 from blahaj.pages import form_page, too_many_requests
-from logins import services as logins
-from logins.middleware import SESSION_KEY
-from logins.throttling import FailedLoginThrottle
 from observability.client_ip import client_ip
 
-from ..forms import LoginForm
-from ..models import User
+from . import services as logins
+from .forms import LoginForm
+from .middleware import SESSION_KEY
+from .throttling import FailedLoginThrottle
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 def next_page_of(request: HttpRequest) -> str:
@@ -76,7 +79,7 @@ def pending_user(request: HttpRequest) -> User | None:
     pending = request.session.get(_PENDING_KEY)
     if not pending or time.time() - pending[1] > settings.ACCOUNTS_MFA_TOKEN_LIFETIME:
         return None
-    return User.objects.filter(pk=pending[0]).first()
+    return get_user_model().objects.filter(pk=pending[0]).first()
 
 
 def forget_pending(request: HttpRequest) -> None:

@@ -3,9 +3,9 @@ names it, with the self-service pages of selfservice.member_urls and mfa's secon
 
 from django.urls import path
 
-from .views import member
+from . import pages
 
 urlpatterns = [
-    path("login/", member.login_page, name="login"),
-    path("logout/", member.logout_page, name="logout"),
+    path("login/", pages.login_page, name="login"),
+    path("logout/", pages.logout_page, name="logout"),
 ]

@@ -1,4 +1,6 @@
-"""The password policy of docs/api.md §6: Django's validators plus a zxcvbn score of at least 3.
+"""The password policy of docs/api.md §6: Django's validators plus a zxcvbn score of at least 3,
+and our own two (the characters a password may hold, YunoHost's length limit), which the
+settings' AUTH_PASSWORD_VALIDATORS name.
 
 `password_strength()` is what `POST /api/user/password-strength` answers, and it runs the
 very validators `register` runs, so `strong: true` means exactly "register would accept it".
@@ -15,10 +17,26 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from zxcvbn import zxcvbn
 
-from .validators import PASSWORD_MAX, validate_password_characters, validate_password_length
+from provisioning.passwords import MAX_PASSWORD as PASSWORD_MAX
 
 MIN_SCORE = 3
 ZXCVBN_MAX = 72  # zxcvbn refuses longer input (ValueError); longer passwords are scored by parts
+
+
+def validate_password_characters(value: str) -> None:
+    """YunoHost's `^.{3,}$` refuses a line break (the dot does not match it), and no control
+    character belongs in a password typed by a person: refuse them at sign-up, not later."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValidationError(
+            _("A password cannot contain line breaks, tabs or other control characters."),
+            code="password_control_characters",
+        )
+
+
+def validate_password_length(value: str) -> None:
+    """The cheap check that runs before anything hashes or scores the password."""
+    if len(value) > PASSWORD_MAX:
+        raise ValidationError(_("Use at most %(max)s characters.") % {"max": PASSWORD_MAX}, code="password_too_long")
 
 
 def zxcvbn_score(password: str, user_inputs: list[str]) -> dict[str, Any]:
