@@ -12,12 +12,15 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from provisioning.passwords import MAX_PASSWORD
+
 USERNAME_RE = re.compile(r"[a-z0-9_.]{1,30}")  # fullmatch: "$" would let "name\n" in
 DISCORD_RE = re.compile(r"[a-z0-9_.]{2,32}")
 DISPLAY_NAME_MAX = 30
 DISPLAY_NAME_SEPARATORS = frozenset(" ,.'-")
 PASSWORD_MIN = 10
-PASSWORD_MAX = 126  # YunoHost refuses 127 characters and more (password_too_long).
+# YunoHost refuses 127 characters and more (password_too_long): one number, the lane's.
+PASSWORD_MAX = MAX_PASSWORD
 
 # YunoHost refuses these: ADMIN_ALIASES (mail_unavailable), its group names (the LDAP cn
 # check), and names of system users in /etc/passwd (system_username_exists), which include
