@@ -91,13 +91,15 @@ def fill(driver, **values: str) -> None:
 
 
 def submit(driver) -> None:
-    before = driver.current_url
+    """Press the page's first submit button and wait for the page that answers: a new document
+    (every form posts to the server; an .errorlist already on the old page proves nothing)."""
+    before = driver.execute_script("return performance.timeOrigin")
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait_for(
         driver,
         lambda d: (
-            d.execute_script("return document.readyState") == "complete"
-            and (d.current_url != before or d.find_elements(By.CSS_SELECTOR, ".errorlist"))
+            d.execute_script("return performance.timeOrigin") != before
+            and d.execute_script("return document.readyState") == "complete"
         ),
     )
 
