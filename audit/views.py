@@ -9,6 +9,7 @@ from rest_framework import viewsets
 from rest_framework.permissions import IsAdminUser
 
 from blahaj.lookups import ID_PATTERN
+from blahaj.views import validated
 
 from . import selectors
 from .models import AuditEntry
@@ -43,6 +44,5 @@ class AuditEntryViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[AuditEntry]:
         if self.action != "list":
             return AuditEntry.objects.all()
-        filters = AuditFilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        return selectors.audit_entries(**filters.validated_data)
+        filters = validated(AuditFilterSerializer, self.request, data=self.request.query_params)
+        return selectors.audit_entries(**filters)

@@ -23,13 +23,13 @@ from blahaj.middleware import api_path
 SUCCESS = {"status": "success"}
 
 
-def validated(serializer_class: type[BaseSerializer[Any]], request: Request) -> dict[str, Any]:
-    """The request's body as `serializer_class` accepts it (a fresh dict of its validated data).
-    A body it refuses raises, and the exception handler answers the contract's 400 envelope,
-    each field's errors under `fields`.
+def validated(serializer_class: type[BaseSerializer[Any]], request: Request, *, data: Any = None) -> dict[str, Any]:
+    """The request's body (or `data`, e.g. its query parameters) as `serializer_class` accepts it
+    (a fresh dict of its validated data). What it refuses raises, and the exception handler
+    answers the contract's 400 envelope, each field's errors under `fields`.
 
     The view's `@extend_schema(request=...)` still names the serializer for the schema."""
-    serializer = serializer_class(data=request.data)
+    serializer = serializer_class(data=request.data if data is None else data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 

@@ -29,6 +29,7 @@ from blahaj.permissions import IsStaff
 from blahaj.schema import THROTTLED, StatusSerializer
 from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.throttling import ScopedIPThrottle
+from blahaj.views import validated
 
 from . import services
 from .forms import AbuseReportForm
@@ -114,28 +115,24 @@ class AbuseReportViewSet(
         queryset = AbuseReport.objects.select_related("assignee")
         if self.action != "list":
             return queryset
-        filters = AbuseReportFilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
+        filters = validated(AbuseReportFilterSerializer, self.request, data=self.request.query_params)
         for name in ("status", "reason"):
-            if name in filters.validated_data:
-                queryset = queryset.filter(**{name: filters.validated_data[name]})
-        if "assignee" in filters.validated_data:
-            queryset = queryset.filter(assignee__username=filters.validated_data["assignee"])
+            if name in filters:
+                queryset = queryset.filter(**{name: filters[name]})
+        if "assignee" in filters:
+            queryset = queryset.filter(assignee__username=filters["assignee"])
         return queryset
 
     def create(self, request: Request) -> Response:
-        data = AbuseReportCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
+        fields = validated(AbuseReportCreateSerializer, request)
         challenge = fields.pop("challenge")
         services.abuse_report_create(challenge=challenge if services.challenge_required(api=True) else None, **fields)
         return Response(SUCCESS, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, pk: str) -> Response:
         report = self.get_object()
-        data = AbuseReportUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        report = services.abuse_report_update(report=report, **data.validated_data)
+        data = validated(AbuseReportUpdateSerializer, request)
+        report = services.abuse_report_update(report=report, **data)
         return Response(AbuseReportSerializer(report).data)
 
 

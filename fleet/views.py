@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from blahaj.schema import ErrorSerializer
+from blahaj.views import validated
 from provisioning import servers as lane_servers
 from provisioning.models import Server
 
@@ -61,13 +62,11 @@ class ServerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         return Server.objects.order_by("name")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = ServerCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        server = services.server_create(**data.validated_data)
+        data = validated(ServerCreateSerializer, request)
+        server = services.server_create(**data)
         return Response(ServerSerializer(server).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = ServerWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        server = services.server_update(server=self.get_object(), **data.validated_data)
+        data = validated(ServerWriteSerializer, request)
+        server = services.server_update(server=self.get_object(), **data)
         return Response(ServerSerializer(server).data)

@@ -22,6 +22,7 @@ from blahaj.errors import ValidationFailed
 from blahaj.filters import refuse_invalid_values
 from blahaj.lookups import ID_PATTERN
 from blahaj.schema import ErrorSerializer as ERROR
+from blahaj.views import validated
 
 from . import serializers as io
 from . import services
@@ -117,9 +118,8 @@ class InvitationViewSet(
         return queryset.filter(inviter=cast("User", self.request.user))
 
     def create(self, request: Request) -> Response:
-        data = io.InvitationCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        invitation = services.invitation_create(inviter=cast("User", request.user), **data.validated_data)
+        data = validated(io.InvitationCreateSerializer, request)
+        invitation = services.invitation_create(inviter=cast("User", request.user), **data)
         return Response(io.InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: Invitation) -> None:

@@ -34,6 +34,7 @@ from accounts.models import User
 from blahaj.errors import ApplicationError, Forbidden, NotFound
 from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.throttling import throttles
+from blahaj.views import validated
 from logins import services as logins
 from logins.authentication import signed_in_user
 from logins.throttling import CountsFailedLogins
@@ -131,11 +132,10 @@ class LegacyLoginView(CountsFailedLogins, PublicLegacyView):
         summary="Seed route: log in with a username (tokens named access_token, refresh_token)",
     )
     def post(self, request: Request) -> Response:
-        data = io.SeedLoginSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(io.SeedLoginSerializer, request)
         pair = logins.user_login(
-            identifier=data.validated_data["username"],
-            password=data.validated_data["password"],
+            identifier=data["username"],
+            password=data["password"],
             ip=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
@@ -177,9 +177,8 @@ class LegacyCreateUserView(LegacyView):
         summary="Seed route (staff): create an account; its owner gets a link to choose a password",
     )
     def post(self, request: Request) -> Response:
-        data = io.SeedCreateUserSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.user_create_by_staff(**data.validated_data, actor=signed_in_user(request))
+        data = validated(io.SeedCreateUserSerializer, request)
+        services.user_create_by_staff(**data, actor=signed_in_user(request))
         return Response({"message": "User created successfully"}, status=status.HTTP_201_CREATED)
 
     def handle_exception(self, exc: Exception) -> Response:
@@ -206,9 +205,8 @@ class LegacyRequestResetView(PublicLegacyView):
         summary="Seed route: mail a password reset link to the account's recovery email",
     )
     def post(self, request: Request) -> Response:
-        data = io.SeedUsernameSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        username = data.validated_data["username"]
+        data = validated(io.SeedUsernameSerializer, request)
+        username = data["username"]
         if not settings.ACCOUNTS_PREVENT_ENUMERATION and not selectors.user_username_exists(username=username):
             raise NotFound("User not found", code="user_not_found")
         services.user_request_password_reset(identifier=username)
@@ -263,14 +261,13 @@ class LegacyCreateWebsiteView(LegacyView):
         summary="Seed route: ask for a website; a confirmation link is mailed to its owner",
     )
     def post(self, request: Request) -> Response:
-        data = io.SeedCreateWebsiteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        owner = self._owner(request, data.validated_data.get("username"))
+        data = validated(io.SeedCreateWebsiteSerializer, request)
+        owner = self._owner(request, data.get("username"))
         website_services.website_request(
             owner=owner,
-            domain=data.validated_data["domain"],
-            kind=data.validated_data["kind"],
-            git_url=data.validated_data["git_url"],
+            domain=data["domain"],
+            kind=data["kind"],
+            git_url=data["git_url"],
         )
         return Response({"message": "Website setup confirmation link sent"})
 

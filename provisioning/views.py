@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from blahaj.lookups import ID_PATTERN
+from blahaj.views import validated
 
 from . import services
 from .models import Operation
@@ -37,9 +38,8 @@ class OperationViewSet(viewsets.ReadOnlyModelViewSet):
         queryset = Operation.objects.order_by("-id")
         if self.action != "list":
             return queryset
-        filters = OperationFilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        return queryset.filter(**filters.validated_data)
+        filters = validated(OperationFilterSerializer, self.request, data=self.request.query_params)
+        return queryset.filter(**filters)
 
     def get_serializer_class(self) -> type[OperationSerializer]:
         return OperationDetailSerializer if self.action == "retrieve" else OperationSerializer

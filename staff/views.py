@@ -16,6 +16,7 @@ from accounts.models import User
 from blahaj.permissions import IsStaff
 from blahaj.schema import ErrorSerializer as ERROR
 from blahaj.schema import StatusSerializer
+from blahaj.views import validated
 from deletion import services as deletion
 from logins.authentication import signed_in_user
 
@@ -81,21 +82,17 @@ class StaffUserViewSet(
         queryset = User.objects.select_related("tier", "server")
         if self.action != "list":
             return queryset
-        filters = self.filter_serializer_class(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        return _filtered(queryset, **filters.validated_data)
+        filters = validated(self.filter_serializer_class, self.request, data=self.request.query_params)
+        return _filtered(queryset, **filters)
 
     def create(self, request: Request) -> Response:
-        data = io.StaffUserCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = account_services.user_create_by_staff(**data.validated_data, actor=signed_in_user(request))
+        data = validated(io.StaffUserCreateSerializer, request)
+        user = account_services.user_create_by_staff(**data, actor=signed_in_user(request))
         return Response(io.StaffUserSerializer(user).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, username: str) -> Response:
         user = self.get_object()
-        data = io.StaffUserUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        changes = dict(data.validated_data)
+        changes = validated(io.StaffUserUpdateSerializer, request)
         new_status = changes.pop("status", None)
         account_services.user_update(user=user, **changes)
         if new_status is not None:
@@ -115,9 +112,8 @@ class StaffUserViewSet(
     @action(detail=True, methods=["put"], url_path="tier")
     def tier(self, request: Request, username: str) -> Response:
         user = self.get_object()
-        data = io.StaffUserTierSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        account_services.user_set_tier(user=user, tier=data.validated_data["tier"])
+        data = validated(io.StaffUserTierSerializer, request)
+        account_services.user_set_tier(user=user, tier=data["tier"])
         return Response(io.StaffUserSerializer(user).data)
 
     @extend_schema(request=None, responses={202: StatusSerializer, 409: _409}, summary="Mail the owner a reset link")
@@ -145,9 +141,8 @@ class StaffUserViewSet(
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, username: str) -> Response:
         user = self.get_object()
-        data = io.RejectSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        account_services.user_reject(user=user, reason=data.validated_data["reason"])
+        data = validated(io.RejectSerializer, request)
+        account_services.user_reject(user=user, reason=data["reason"])
         return Response(SUCCESS)
 
 

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.views.base import _LOCKED, ERROR, _401
 from blahaj.throttling import throttles
-from blahaj.views import PublicView
+from blahaj.views import PublicView, validated
 from logins import tokens
 from logins.authentication import signed_in_user
 from logins.throttling import CountsFailedLogins
@@ -35,12 +35,11 @@ class LoginMFAView(CountsFailedLogins, PublicView):
         summary="The login's second step: the mfa_token and a TOTP or recovery code, for the tokens",
     )
     def post(self, request: Request) -> Response:
-        data = serializers.LoginMFASerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(serializers.LoginMFASerializer, request)
         return Response(
             services.user_login_mfa(
-                mfa_token=data.validated_data["mfa_token"],
-                code=data.validated_data["code"],
+                mfa_token=data["mfa_token"],
+                code=data["code"],
                 ip=client_ip(request),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
             )
@@ -96,12 +95,11 @@ class TOTPView(MFASetupView):
         summary="Turn TOTP off (a current code or the password); staff may not while it is required",
     )
     def delete(self, request: Request) -> Response:
-        data = serializers.MFARemoveSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(serializers.MFARemoveSerializer, request)
         services.totp_remove(
             user=signed_in_user(request),
-            code=data.validated_data.get("code", ""),
-            password=data.validated_data.get("password", ""),
+            code=data.get("code", ""),
+            password=data.get("password", ""),
         )
         return Response(status=204)
 
@@ -119,9 +117,8 @@ class TOTPConfirmView(MFASetupView):
         summary="Confirm TOTP with a code: recovery codes (shown once) and new tokens; older tokens die",
     )
     def post(self, request: Request) -> Response:
-        data = serializers.MFACodeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return Response(services.totp_confirm(user=signed_in_user(request), code=data.validated_data["code"]))
+        data = validated(serializers.MFACodeSerializer, request)
+        return Response(services.totp_confirm(user=signed_in_user(request), code=data["code"]))
 
 
 class RecoveryCodesView(MFASetupView):
@@ -137,7 +134,6 @@ class RecoveryCodesView(MFASetupView):
         summary="New recovery codes for a current code; the old ones stop working",
     )
     def post(self, request: Request) -> Response:
-        data = serializers.MFACodeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        codes = services.recovery_codes_renew(user=signed_in_user(request), code=data.validated_data["code"])
+        data = validated(serializers.MFACodeSerializer, request)
+        codes = services.recovery_codes_renew(user=signed_in_user(request), code=data["code"])
         return Response({"recovery_codes": codes})
