@@ -54,25 +54,38 @@ def _with_newline(text: str) -> str:
     return text if not text or text.endswith("\n") else text + "\n"
 
 
-def _execute(ns: argparse.Namespace, opts: argparse.Namespace, console: Console, path: str) -> int:
-    command = ns._command
+def prepare(command: str, ns: argparse.Namespace, path: str) -> dict[str, Any] | None:
+    """What both doors (this CLI, the HTTP API) do before a command: its delay, then its fault
+    if one is set. Returns the fault to answer with (before the command runs, or after it when
+    `after` is set), or None; a `rollback` fault instead makes the install's script fail."""
     delay = _delay(command, command not in READ_ONLY, path)
     if delay:
         time.sleep(delay)
     fault = consume_fault(command, path)
     if fault and fault.get("rollback"):
         ns._rollback, fault = True, None  # a slow install whose script fails (install_script)
-    if fault and not fault.get("after"):
-        return _fire(fault)
+    return fault
+
+
+def perform(command: str, ns: argparse.Namespace, console: Console, path: str) -> Any:
+    """Run the command's handler: read-only ones on a snapshot, the others in a state transaction
+    (then an `app install`'s script, which runs after the instance is saved)."""
     handler = HANDLERS[command]
     if command in READ_ONLY:
-        result = handler(read_state(path), ns, console)
-    else:
-        with transaction(path) as state:
-            result = handler(state, ns, console)
-        if getattr(ns, "_installing", None):
-            install_script(path, ns, console)
-    print_result(result, opts.output_as)
+        return handler(read_state(path), ns, console)
+    with transaction(path) as state:
+        result = handler(state, ns, console)
+    if getattr(ns, "_installing", None):
+        install_script(path, ns, console)
+    return result
+
+
+def _execute(ns: argparse.Namespace, opts: argparse.Namespace, console: Console, path: str) -> int:
+    command = ns._command
+    fault = prepare(command, ns, path)
+    if fault and not fault.get("after"):
+        return _fire(fault)
+    print_result(perform(command, ns, console, path), opts.output_as)
     return _fire(fault) if fault else EXIT_OK
 
 

@@ -55,14 +55,13 @@ from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .arguments import action_parser, apply_extras, redact_argv
-from .cli import _delay
-from .commands import HANDLERS, READ_ONLY
-from .commands.apps import install_script
+from .cli import perform, prepare
+from .commands import READ_ONLY
 from .errors import FR, EmulatorError, M, set_language, t
 from .lock import acquire_lock, lock_path, release_lock
 from .output import Console
 from .routes import ROUTES, F, L
-from .state import append_log, consume_fault, read_state, sha256, state_path, transaction, version
+from .state import append_log, consume_fault, read_state, sha256, state_path, version
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -265,23 +264,12 @@ def _success(method: str, command: str, result: Any) -> Answer:
 
 def _execute(method: str, command: str, ns: argparse.Namespace, path: str) -> Answer:
     console = Console(quiet=True)
-    delay = _delay(command, command not in READ_ONLY, path)
-    if delay:
-        time.sleep(delay)
-    fault = consume_fault(command, path)
-    if fault and fault.get("rollback"):
-        ns._rollback, fault = True, None  # a slow install whose script fails (install_script)
+    fault = prepare(command, ns, path)
     if fault and not fault.get("after"):
         return _fault_answer(fault)
     try:
         apply_extras(ns, console, api=True)
-        if command in READ_ONLY:
-            result = HANDLERS[command](read_state(path), ns, console)
-        else:
-            with transaction(path) as state:
-                result = HANDLERS[command](state, ns, console)
-            if getattr(ns, "_installing", None):
-                install_script(path, ns, console)
+        result = perform(command, ns, console, path)
     except EmulatorError as e:
         return error_answer(e)
     return _fault_answer(fault) if fault else _success(method, command, result)
