@@ -36,6 +36,8 @@ from .forms import WebsiteRequestForm
 from .models import Website
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from django_stubs_ext import StrOrPromise
 
 Status = Website.Status
@@ -289,38 +291,33 @@ def _done(request: HttpRequest, website: Website, name: str) -> HttpResponse:
     return redirect("websites-member:detail", website_id=website.pk)
 
 
-@require_http_methods(["GET", "POST"])
-@login_required
-def website_sftp_password(request: HttpRequest, website_id: int) -> HttpResponse:
+def _act(request: HttpRequest, website_id: int, name: str, act: Callable[..., object]) -> HttpResponse:
+    """An action that asks first (GET: the confirmation page), then, on POST and within the
+    action limits, calls `act(website=...)` and says it is done on the site's page."""
     website = _own(request, website_id)
     if website is None:
         return _not_found(request)
     if request.method == "GET":
-        return _confirm(request, website, "sftp-password")
+        return _confirm(request, website, name)
     if limited := _throttled(request, _action_throttles(website)):
         return _detail(request, website, error=limited)
     try:
-        services.website_sftp_password_rotate(website=website)
+        act(website=website)
     except ApplicationError as error:
         return _detail(request, website, error=error)
-    return _done(request, website, "sftp-password")
+    return _done(request, website, name)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def website_sftp_password(request: HttpRequest, website_id: int) -> HttpResponse:
+    return _act(request, website_id, "sftp-password", services.website_sftp_password_rotate)
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def website_reset(request: HttpRequest, website_id: int) -> HttpResponse:
-    website = _own(request, website_id)
-    if website is None:
-        return _not_found(request)
-    if request.method == "GET":
-        return _confirm(request, website, "reset")
-    if limited := _throttled(request, _action_throttles(website)):
-        return _detail(request, website, error=limited)
-    try:
-        services.website_reset(website=website)
-    except ApplicationError as error:
-        return _detail(request, website, error=error)
-    return _done(request, website, "reset")
+    return _act(request, website_id, "reset", services.website_reset)
 
 
 @require_http_methods(["GET", "POST"])
