@@ -146,14 +146,16 @@ def email_change_deliver(*, change_id: int) -> None:
     if not pending.update(digest=EmailChange.digest_of(raw)):
         return  # replaced, used or expired since it was queued
     change = EmailChange.objects.select_related("user").get(pk=change_id)
-    recipient = User(
-        username=change.user.username,
-        display_name=change.user.display_name,
-        email=change.new_email,
-        language=change.user.language,
-    )
+    recipient = _addressed(change, change.new_email)
     link = mail.absolute_url(reverse("account:email-confirm", args=[raw]))
     emails.render(EMAIL_CHANGE, user=recipient, link=link, change=change, hours=_hours()).send()
+
+
+def _addressed(change: EmailChange, email: str) -> User:
+    """The account as an email to `email` sees it (its names and language), without touching
+    its row: the change is not made yet, or is made already."""
+    user = change.user
+    return User(username=user.username, display_name=user.display_name, email=email, language=user.language)
 
 
 def _hours() -> int:
@@ -229,12 +231,7 @@ def email_change_undo_deliver(*, change_id: int) -> None:
     if not undoable.update(undo_digest=EmailChange.digest_of(raw)):
         return
     change = EmailChange.objects.select_related("user").get(pk=change_id)
-    recipient = User(
-        username=change.user.username,
-        display_name=change.user.display_name,
-        email=change.old_email,
-        language=change.user.language,
-    )
+    recipient = _addressed(change, change.old_email)
     link = mail.absolute_url(reverse("account:email-undo", args=[raw]))
     emails.render(EMAIL_CHANGED, user=recipient, link=link, change=change, hours=_hours()).send()
 
